@@ -1,0 +1,128 @@
+// All trainable parameters of a model live in one f32 "arena" buffer, with parallel buffers for
+// gradients and Adam's moments. A segment is one named tensor (a plane family, a line family, a
+// basis matrix, an MLP weight). One layout serves the optimizer (a dispatch per segment), the
+// file writer and the upsampler, which rebuilds the arena at new sizes (the reference resets Adam
+// at every upsample, so fresh moments are exactly what it wants).
+import type { GpuContext } from '../gpu/context.ts';
+
+/** Learning-rate groups of the reference: factor grids at 0.02, basis and MLP at 1e-3. */
+export type LrGroup = 'factor' | 'dense';
+
+export interface Segment {
+  name: string;
+  /** Offset in floats from the start of the arena. */
+  offset: number;
+  count: number;
+  group: LrGroup;
+  /**
+   * Factor segments get gradients as fixed-point i32 (atomic scatter); dense segments as plain f32
+   * written by reductions.
+   */
+  fixedPoint: boolean;
+  /** Channels-last tensors: components per texel. 1 for dense tensors. */
+  components: number;
+}
+
+export class ParamArena {
+  readonly segments: Segment[] = [];
+  private inits: Float32Array[] = [];
+  total = 0;
+  params: GPUBuffer | null = null;
+  grads: GPUBuffer | null = null;
+  adamM: GPUBuffer | null = null;
+  adamV: GPUBuffer | null = null;
+
+  /** Adds a segment; offsets are padded to 64 floats so every segment starts 256-byte aligned. */
+  add(name: string, init: Float32Array, group: LrGroup, components = 1): Segment {
+    if (this.params) throw new Error('ParamArena: add() after allocate()');
+    if (this.segments.some((s) => s.name === name)) throw new Error(`ParamArena: duplicate segment ${name}`);
+    const seg: Segment = {
+      name,
+      offset: this.total,
+      count: init.length,
+      group,
+      fixedPoint: group === 'factor',
+      components,
+    };
+    this.segments.push(seg);
+    this.inits.push(init);
+    this.total += Math.ceil(init.length / 64) * 64;
+    return seg;
+  }
+
+  get(name: string): Segment {
+    const s = this.segments.find((x) => x.name === name);
+    if (!s) throw new Error(`ParamArena: no segment ${name}`);
+    return s;
+  }
+
+  has(name: string): boolean {
+    return this.segments.some((x) => x.name === name);
+  }
+
+  /** Bytes the arena will need on the GPU: params, grads and two moments. */
+  get bytes(): number {
+    return this.total * 4 * 4;
+  }
+
+  allocate(ctx: GpuContext, label = 'arena'): void {
+    const host = new Float32Array(this.total);
+    this.segments.forEach((s, i) => host.set(this.inits[i]!, s.offset));
+    this.inits = [];
+    this.params = ctx.upload(`${label}.params`, host);
+    this.grads = ctx.buffer(`${label}.grads`, this.total * 4);
+    this.adamM = ctx.buffer(`${label}.adamM`, this.total * 4);
+    this.adamV = ctx.buffer(`${label}.adamV`, this.total * 4);
+  }
+
+  /** Reads every segment back to the host, by name. */
+  async download(ctx: GpuContext): Promise<Map<string, Float32Array>> {
+    const all = await ctx.readF32(this.params!, this.total);
+    const out = new Map<string, Float32Array>();
+    for (const s of this.segments) out.set(s.name, all.slice(s.offset, s.offset + s.count));
+    return out;
+  }
+
+  destroy(ctx: GpuContext): void {
+    for (const b of [this.params, this.grads, this.adamM, this.adamV]) ctx.destroy(b);
+    this.params = this.grads = this.adamM = this.adamV = null;
+  }
+}
+
+/** Deterministic normal samples (Box-Muller on a small xorshift) for reproducible inits. */
+export function randomNormal(count: number, std: number, seed: number): Float32Array {
+  const out = new Float32Array(count);
+  let s = (seed ^ 0x9e3779b9) >>> 0 || 1;
+  const next = () => {
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
+    return (s + 0.5) / 4294967296;
+  };
+  for (let i = 0; i < count; i += 2) {
+    const u1 = next();
+    const u2 = next();
+    const r = Math.sqrt(-2 * Math.log(u1)) * std;
+    out[i] = r * Math.cos(2 * Math.PI * u2);
+    if (i + 1 < count) out[i + 1] = r * Math.sin(2 * Math.PI * u2);
+  }
+  return out;
+}
+
+/** PyTorch's default Linear init: U(-1/sqrt(fanIn), 1/sqrt(fanIn)). */
+export function linearInit(count: number, fanIn: number, seed: number): Float32Array {
+  const out = new Float32Array(count);
+  const bound = 1 / Math.sqrt(fanIn);
+  let s = (seed * 2654435761) >>> 0 || 7;
+  for (let i = 0; i < count; i++) {
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
+    out[i] = ((s + 0.5) / 4294967296 * 2 - 1) * bound;
+  }
+  return out;
+}

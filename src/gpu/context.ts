@@ -1,0 +1,154 @@
+// The engine's handle on a GPUDevice: adapter facts, limit-aware buffer creation, readback and a
+// per-submit uniform arena. Nothing here touches the DOM, so the same code runs in the browser
+// and in Node (Dawn).
+
+export interface AdapterSummary {
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
+  /** A short human label, e.g. "Google SwiftShader (vulkan)". */
+  label: string;
+}
+
+export class GpuContext {
+  readonly device: GPUDevice;
+  readonly adapter: AdapterSummary;
+  /** Bytes allocated through this context and not yet destroyed: a peak-memory gauge for benches. */
+  allocatedBytes = 0;
+  peakBytes = 0;
+  private sizes = new WeakMap<GPUBuffer, number>();
+
+  constructor(device: GPUDevice, adapter: AdapterSummary) {
+    this.device = device;
+    this.adapter = adapter;
+  }
+
+  get limits(): GPUSupportedLimits {
+    return this.device.limits;
+  }
+
+  /** The largest storage buffer one binding may hold on this device. */
+  get maxBinding(): number {
+    return Math.min(this.limits.maxStorageBufferBindingSize, this.limits.maxBufferSize);
+  }
+
+  /**
+   * Creates a storage buffer. Sizes are rounded up to 16 bytes. A buffer larger than the device
+   * allows throws a LimitError that names the buffer, so callers can say what to change.
+   */
+  buffer(label: string, bytes: number, usage: number = 0): GPUBuffer {
+    const size = Math.max(16, Math.ceil(bytes / 16) * 16);
+    if (size > this.maxBinding) {
+      throw new LimitError(
+        `${label} needs ${formatBytes(size)} but this GPU allows at most ${formatBytes(this.maxBinding)} per buffer`,
+      );
+    }
+    const buf = this.device.createBuffer({
+      label,
+      size,
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST | usage,
+    });
+    this.sizes.set(buf, size);
+    this.allocatedBytes += size;
+    this.peakBytes = Math.max(this.peakBytes, this.allocatedBytes);
+    return buf;
+  }
+
+  /** Creates a storage buffer holding `data`. */
+  upload(label: string, data: ArrayBufferView, usage: number = 0): GPUBuffer {
+    const buf = this.buffer(label, data.byteLength, usage);
+    this.write(buf, data);
+    return buf;
+  }
+
+  /** queue.writeBuffer in chunks that respect 4-byte alignment. */
+  write(buf: GPUBuffer, data: ArrayBufferView, offsetBytes = 0): void {
+    const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    const padded = bytes.byteLength % 4 === 0 ? bytes : padTo4(bytes);
+    this.device.queue.writeBuffer(buf, offsetBytes, padded);
+  }
+
+  destroy(buf: GPUBuffer | undefined | null): void {
+    if (!buf) return;
+    const size = this.sizes.get(buf);
+    if (size !== undefined) {
+      this.allocatedBytes -= size;
+      this.sizes.delete(buf);
+    }
+    buf.destroy();
+  }
+
+  /** Copies [offset, offset+bytes) of a storage buffer back to the host. */
+  async read(buf: GPUBuffer, bytes = buf.size, offset = 0): Promise<ArrayBuffer> {
+    const size = Math.ceil(bytes / 4) * 4;
+    const staging = this.device.createBuffer({ size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    const enc = this.device.createCommandEncoder();
+    enc.copyBufferToBuffer(buf, offset, staging, 0, size);
+    this.device.queue.submit([enc.finish()]);
+    await staging.mapAsync(GPUMapMode.READ);
+    const out = staging.getMappedRange().slice(0, bytes);
+    staging.unmap();
+    staging.destroy();
+    return out;
+  }
+
+  async readF32(buf: GPUBuffer, count?: number, offsetFloats = 0): Promise<Float32Array> {
+    const n = count ?? (buf.size / 4 - offsetFloats);
+    return new Float32Array(await this.read(buf, n * 4, offsetFloats * 4));
+  }
+
+  async readU32(buf: GPUBuffer, count?: number, offsetWords = 0): Promise<Uint32Array> {
+    const n = count ?? (buf.size / 4 - offsetWords);
+    return new Uint32Array(await this.read(buf, n * 4, offsetWords * 4));
+  }
+
+  /** Resolves when all submitted work has finished, and surfaces validation errors. */
+  async sync(): Promise<void> {
+    await this.device.queue.onSubmittedWorkDone();
+  }
+}
+
+export class LimitError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'LimitError';
+  }
+}
+
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 ** 2) return `${(n / 1024).toFixed(1)} KiB`;
+  if (n < 1024 ** 3) return `${(n / 1024 ** 2).toFixed(1)} MiB`;
+  return `${(n / 1024 ** 3).toFixed(2)} GiB`;
+}
+
+function padTo4(bytes: Uint8Array): Uint8Array {
+  const out = new Uint8Array(Math.ceil(bytes.byteLength / 4) * 4);
+  out.set(bytes);
+  return out;
+}
+
+/** Requests a device with the adapter's own limits (not the small defaults), so buffer sizes can follow them. */
+export async function contextFromAdapter(adapter: GPUAdapter): Promise<GpuContext> {
+  const wanted: Record<string, number> = {};
+  for (const key of [
+    'maxStorageBufferBindingSize',
+    'maxBufferSize',
+    'maxComputeWorkgroupStorageSize',
+    'maxComputeInvocationsPerWorkgroup',
+    'maxComputeWorkgroupSizeX',
+    'maxStorageBuffersPerShaderStage',
+    'maxComputeWorkgroupsPerDimension',
+  ] as const) {
+    wanted[key] = adapter.limits[key];
+  }
+  const device = await adapter.requestDevice({ requiredLimits: wanted });
+  const info = adapter.info;
+  const vendor = info?.vendor ?? '';
+  const description = info?.description ?? '';
+  const arch = info?.architecture ?? '';
+  const dev = info?.device ?? '';
+  const label = [description || [vendor, arch, dev].filter(Boolean).join(' ') || 'unknown adapter'].join('');
+  return new GpuContext(device, { vendor, architecture: arch, device: dev, description, label });
+}

@@ -1,0 +1,171 @@
+// Compute kernels and the encoder that batches their dispatches.
+//
+// Conventions every WGSL kernel in src/shaders follows:
+// - one entry point per module, named `main`;
+// - an optional `var<uniform> params: <Struct>` at @group(0) @binding(0); its layout is read from
+//   the source by webgpu-utils, so host code sets fields by name;
+// - storage buffers at the following bindings of group 0, bound in binding order;
+// - 1-D work uses `linear_id(gid, nwg)` from shaders/common.ts so dispatches larger than
+//   maxComputeWorkgroupsPerDimension are folded into a 2-D grid (see `grid1d`).
+import { makeShaderDataDefinitions, makeStructuredView, type StructuredView } from 'webgpu-utils';
+import type { GpuContext } from './context.ts';
+
+export type ParamValues = Record<string, number | number[] | ArrayLike<number>>;
+
+export class Kernel {
+  readonly pipeline: GPUComputePipeline;
+  readonly label: string;
+  private readonly uniformView: StructuredView | null;
+  private readonly storageCount: number;
+
+  constructor(ctx: GpuContext, label: string, code: string, constants?: Record<string, number>) {
+    this.label = label;
+    const module = ctx.device.createShaderModule({ label, code });
+    this.pipeline = ctx.device.createComputePipeline({
+      label,
+      layout: 'auto',
+      compute: { module, entryPoint: 'main', constants },
+    });
+    const defs = makeShaderDataDefinitions(code);
+    const u = defs.uniforms['params'];
+    this.uniformView = u ? makeStructuredView(u) : null;
+    this.storageCount = Object.keys(defs.storages).length;
+  }
+
+  /** Bytes of the params struct (0 when the kernel has none). */
+  get uniformSize(): number {
+    return this.uniformView ? this.uniformView.arrayBuffer.byteLength : 0;
+  }
+
+  packParams(values: ParamValues): Uint8Array {
+    if (!this.uniformView) throw new Error(`${this.label} takes no params`);
+    this.uniformView.set(values);
+    return new Uint8Array(this.uniformView.arrayBuffer.slice(0));
+  }
+
+  get bindingCount(): number {
+    return this.storageCount + (this.uniformView ? 1 : 0);
+  }
+}
+
+/** Splits a 1-D dispatch of `threads` invocations in groups of `wg` into at most 2-D workgroup counts. */
+export function grid1d(ctx: GpuContext, threads: number, wg: number): [number, number] {
+  const groups = Math.max(1, Math.ceil(threads / wg));
+  const maxDim = ctx.limits.maxComputeWorkgroupsPerDimension;
+  if (groups <= maxDim) return [groups, 1];
+  const y = Math.ceil(groups / maxDim);
+  return [Math.ceil(groups / y), y];
+}
+
+export interface DispatchArgs {
+  params?: ParamValues;
+  /** Storage buffers in binding order (after the uniform). A tuple binds a sub-range: [buffer, offsetBytes, sizeBytes]. */
+  buffers: (GPUBuffer | [GPUBuffer, number, number])[];
+  /** Workgroup counts, or an indirect-args buffer (3 u32) with its byte offset. */
+  workgroups: [number, number?, number?] | { indirect: GPUBuffer; offset?: number };
+}
+
+const UNIFORM_ALIGN = 256;
+
+/**
+ * Records dispatches into one command encoder. Uniform data for every dispatch goes into a shared
+ * arena buffer, written once at submit: queue order guarantees earlier submissions already read
+ * their values, so the arena is reused safely across submits.
+ */
+export class Encoder {
+  private enc: GPUCommandEncoder;
+  private pass: GPUComputePassEncoder | null = null;
+  private staging = new Uint8Array(64 * 1024);
+  private used = 0;
+  private static arenas = new WeakMap<GPUDevice, GPUBuffer[]>();
+  private arenaIndex = 0;
+  private uniforms: GPUBuffer[];
+
+  constructor(private readonly ctx: GpuContext) {
+    this.enc = ctx.device.createCommandEncoder();
+    let list = Encoder.arenas.get(ctx.device);
+    if (!list) {
+      list = [];
+      Encoder.arenas.set(ctx.device, list);
+    }
+    this.uniforms = list;
+  }
+
+  private arena(index: number): GPUBuffer {
+    while (this.uniforms.length <= index) {
+      this.uniforms.push(
+        this.ctx.device.createBuffer({
+          label: `uniform-arena-${this.uniforms.length}`,
+          size: this.staging.byteLength,
+          usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+        }),
+      );
+    }
+    return this.uniforms[index]!;
+  }
+
+  private pendingWrites: { buf: GPUBuffer; data: Uint8Array }[] = [];
+
+  dispatch(kernel: Kernel, args: DispatchArgs): void {
+    const entries: GPUBindGroupEntry[] = [];
+    let binding = 0;
+    if (kernel.uniformSize > 0) {
+      if (!args.params) throw new Error(`${kernel.label}: params missing`);
+      const data = kernel.packParams(args.params);
+      const size = Math.ceil(data.byteLength / UNIFORM_ALIGN) * UNIFORM_ALIGN;
+      if (this.used + size > this.staging.byteLength) this.flushArena();
+      this.staging.set(data, this.used);
+      entries.push({ binding: binding++, resource: { buffer: this.arena(this.arenaIndex), offset: this.used, size: data.byteLength } });
+      this.used += size;
+    }
+    for (const b of args.buffers) {
+      const resource = Array.isArray(b) ? { buffer: b[0], offset: b[1], size: b[2] } : { buffer: b };
+      entries.push({ binding: binding++, resource });
+    }
+    if (entries.length !== kernel.bindingCount) {
+      throw new Error(`${kernel.label}: expected ${kernel.bindingCount} bindings, got ${entries.length}`);
+    }
+    const group = this.ctx.device.createBindGroup({
+      label: kernel.label,
+      layout: kernel.pipeline.getBindGroupLayout(0),
+      entries,
+    });
+    if (!this.pass) this.pass = this.enc.beginComputePass();
+    this.pass.setPipeline(kernel.pipeline);
+    this.pass.setBindGroup(0, group);
+    const w = args.workgroups;
+    if (Array.isArray(w)) this.pass.dispatchWorkgroups(w[0], w[1] ?? 1, w[2] ?? 1);
+    else this.pass.dispatchWorkgroupsIndirect(w.indirect, w.offset ?? 0);
+  }
+
+  /** Buffer-to-buffer copy (ends the current compute pass). */
+  copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number): void {
+    this.endPass();
+    this.enc.copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
+  }
+
+  clear(buf: GPUBuffer, offset = 0, size?: number): void {
+    this.endPass();
+    this.enc.clearBuffer(buf, offset, size);
+  }
+
+  private endPass(): void {
+    if (this.pass) {
+      this.pass.end();
+      this.pass = null;
+    }
+  }
+
+  private flushArena(): void {
+    this.pendingWrites.push({ buf: this.arena(this.arenaIndex), data: this.staging.slice(0, this.used) });
+    this.arenaIndex++;
+    this.used = 0;
+  }
+
+  submit(): void {
+    this.endPass();
+    if (this.used > 0) this.flushArena();
+    for (const w of this.pendingWrites) this.ctx.device.queue.writeBuffer(w.buf, 0, w.data);
+    this.ctx.device.queue.submit([this.enc.finish()]);
+  }
+}
