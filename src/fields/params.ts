@@ -83,6 +83,29 @@ export class ParamArena {
     return out;
   }
 
+  /**
+   * Re-lays the arena with some segments given new values (and so possibly new sizes): the
+   * upsample and the AABB shrink. Segment objects keep their identity, so modules holding them
+   * stay valid. Adam's moments start from zero, as the reference's fresh optimizer does.
+   */
+  async rebuild(ctx: GpuContext, replace: Map<string, Float32Array>, label = 'arena'): Promise<void> {
+    const values = await this.download(ctx);
+    for (const [k, v] of replace) {
+      if (!values.has(k)) throw new Error(`ParamArena.rebuild: no segment ${k}`);
+      values.set(k, v);
+    }
+    this.destroy(ctx);
+    this.total = 0;
+    for (const s of this.segments) {
+      const v = values.get(s.name)!;
+      s.offset = this.total;
+      s.count = v.length;
+      this.total += Math.ceil(v.length / 64) * 64;
+    }
+    this.inits = this.segments.map((s) => values.get(s.name)!);
+    this.allocate(ctx, label);
+  }
+
   destroy(ctx: GpuContext): void {
     for (const b of [this.params, this.grads, this.adamM, this.adamV]) ctx.destroy(b);
     this.params = this.grads = this.adamM = this.adamV = null;

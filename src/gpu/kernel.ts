@@ -10,7 +10,8 @@
 import { makeShaderDataDefinitions, makeStructuredView, type StructuredView } from 'webgpu-utils';
 import type { GpuContext } from './context.ts';
 
-export type ParamValues = Record<string, number | number[] | ArrayLike<number>>;
+export type ParamValue = number | number[] | ArrayLike<number> | { [field: string]: ParamValue };
+export type ParamValues = Record<string, ParamValue>;
 
 export class Kernel {
   readonly pipeline: GPUComputePipeline;

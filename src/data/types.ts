@@ -1,0 +1,79 @@
+// Shared data-model types for datasets, cameras and file access.
+// Environment-neutral: imported by both the Node CLI and the browser bundle.
+
+export interface Camera {
+  /** pixels (after downscale) */
+  width: number;
+  height: number;
+  fx: number;
+  fy: number;
+  cx: number;
+  cy: number;
+  /**
+   * camera-to-world, row-major 3x4, OpenCV convention (x right, y down, z forward).
+   * Blender/OpenGL c2w matrices are right-multiplied by diag(1,-1,-1) to get this.
+   */
+  c2w: Float64Array; // length 12
+  /** OpenCV radial-tangential distortion if the dataset gives it */
+  distortion?: { k1: number; k2: number; p1: number; p2: number };
+}
+
+export interface Split {
+  names: string[];
+  cameras: Camera[];
+  /** RGBA8, row-major, width*height*4, NOT composited (alpha kept) */
+  images: Uint8Array[];
+  width: number;
+  height: number;
+}
+
+export type SplitName = 'train' | 'val' | 'test';
+
+export interface Dataset {
+  format: 'blender' | 'instant-ngp';
+  /** e.g. folder name */
+  name: string;
+  /** 'train' always present */
+  splits: Partial<Record<SplitName, Split>>;
+  aabb: [[number, number, number], [number, number, number]];
+  nearFar: [number, number];
+  /** blender: true (composite on white later); instant-ngp: false */
+  whiteBackground: boolean;
+  /** e.g. skipped frames with missing images */
+  warnings: string[];
+}
+
+/**
+ * Abstract file access so the same loader works on Node folders, browser folder
+ * drops and zips. Paths are relative to the dataset root, with '/' separators.
+ */
+export interface FileSource {
+  /** shown in messages, e.g. the folder path */
+  label: string;
+  /** throws if missing */
+  readText(path: string): Promise<string>;
+  /** throws if missing */
+  readBytes(path: string): Promise<Uint8Array>;
+  exists(path: string): Promise<boolean>;
+}
+
+export interface DecodedImage {
+  width: number;
+  height: number;
+  /** RGBA8 */
+  data: Uint8Array;
+}
+
+export type ImageDecoder = (bytes: Uint8Array, path: string) => Promise<DecodedImage>;
+
+/** A problem with user-supplied data; the message always starts with the offending file. */
+export class DatasetError extends Error {
+  readonly file: string;
+  readonly problem: string;
+  constructor(file: string, problem: string) {
+    super(`${file}: ${problem}`);
+    this.name = 'DatasetError';
+    this.file = file;
+    this.problem = problem;
+  }
+}

@@ -1,0 +1,52 @@
+// A dataset split on the GPU: RGBA8 pixels (one u32 per pixel, images back to back) and cameras
+// (16 floats each: fx fy cx cy, then the three OpenCV camera-to-world rows). Rays are generated
+// from these on the GPU; they are never precomputed for the whole dataset.
+import type { Camera, Split } from '../data/types.ts';
+import { formatBytes, LimitError, type GpuContext } from '../gpu/context.ts';
+
+export function packCameras(cams: Camera[]): Float32Array {
+  const out = new Float32Array(cams.length * 16);
+  cams.forEach((c, i) => {
+    out.set([c.fx, c.fy, c.cx, c.cy], i * 16);
+    for (let r = 0; r < 3; r++) for (let k = 0; k < 4; k++) out[i * 16 + 4 + r * 4 + k] = c.c2w[r * 4 + k]!;
+  });
+  return out;
+}
+
+export class GpuSplit {
+  readonly pixels: GPUBuffer;
+  readonly cams: GPUBuffer;
+  readonly width: number;
+  readonly height: number;
+  readonly count: number;
+
+  constructor(readonly ctx: GpuContext, split: Split, label: string, withPixels = true) {
+    this.width = split.width;
+    this.height = split.height;
+    this.count = split.cameras.length;
+    const bytes = this.count * this.width * this.height * 4;
+    if (withPixels && bytes > ctx.maxBinding) {
+      throw new LimitError(
+        `${label}: ${this.count} images of ${this.width}x${this.height} need ${formatBytes(bytes)} on the GPU, ` +
+          `more than one buffer may hold here (${formatBytes(ctx.maxBinding)}): use --downscale 2 or fewer images`,
+      );
+    }
+    if (withPixels) {
+      const all = new Uint8Array(bytes);
+      split.images.forEach((img, i) => all.set(img, i * this.width * this.height * 4));
+      this.pixels = ctx.upload(`${label}.pixels`, all);
+    } else {
+      this.pixels = ctx.buffer(`${label}.pixels`, 16);
+    }
+    this.cams = ctx.upload(`${label}.cameras`, packCameras(split.cameras));
+  }
+
+  get pixelCount(): number {
+    return this.count * this.width * this.height;
+  }
+
+  destroy(): void {
+    this.ctx.destroy(this.pixels);
+    this.ctx.destroy(this.cams);
+  }
+}

@@ -1,0 +1,236 @@
+// One batch of rays through the field: sampling, density, compositing, shading and (in training)
+// the whole backward pass into the arena's gradient buffer. Used by training, evaluation and the
+// viewport alike, so all three run the same kernels.
+//
+// Sample and shaded-sample counts vary per batch. Each is read back once (two small syncs per
+// batch) to size the following dispatches exactly and to grow the buffers when a batch needs
+// more than they hold; nothing is ever silently dropped.
+import type { GpuContext } from '../gpu/context.ts';
+import { Encoder, grid1d } from '../gpu/kernel.ts';
+import { Gemm } from './gemm.ts';
+import { fieldKernels, type FieldKernels } from './kernels.ts';
+import type { TensorField } from './tensorf.ts';
+
+export interface BatchOptions {
+  train: boolean;
+  /** Per-ray random offset of the samples (training). */
+  jitter: boolean;
+  seed: number;
+  /** Background colour composited behind the ray (1 = white, 0 = none). */
+  bg: number;
+  /** Evaluate only the first components (rank slimming); undefined = all. */
+  rank?: { density: number[]; app: number[] };
+}
+
+export interface BatchStats {
+  samples: number;
+  shaded: number;
+}
+
+const RAY_BYTES = 48;
+
+export class RayBatch {
+  readonly k: FieldKernels;
+  readonly gemm: Gemm;
+  readonly rays: GPUBuffer;
+  readonly rayInfo: GPUBuffer;
+  /** Per ray: (C.rgb, squared error / 3), (accumulation, 0, 0, 0). */
+  readonly out: GPUBuffer;
+  private readonly counter: GPUBuffer;
+  private sampleCap = 0;
+  private appCap = 0;
+  private samples!: GPUBuffer;
+  private sa!: GPUBuffer;
+  private trans!: GPUBuffer;
+  private dfeat!: GPUBuffer;
+  private appIndex!: GPUBuffer;
+  private appDirs!: GPUBuffer;
+  private comps!: GPUBuffer;
+  private feat!: GPUBuffer;
+  private rgb!: GPUBuffer;
+  private drgb!: GPUBuffer;
+  private dfeat27!: GPUBuffer;
+  private dcomps!: GPUBuffer;
+
+  constructor(
+    readonly ctx: GpuContext,
+    readonly field: TensorField,
+    readonly maxRays: number,
+    initialSamplesPerRay = 64,
+  ) {
+    this.k = fieldKernels(ctx);
+    this.gemm = new Gemm(ctx);
+    this.rays = ctx.buffer('batch.rays', maxRays * RAY_BYTES);
+    this.rayInfo = ctx.buffer('batch.rayInfo', maxRays * 16);
+    this.out = ctx.buffer('batch.out', maxRays * 32);
+    this.counter = ctx.buffer('batch.counter', 16);
+    this.growSamples(maxRays * initialSamplesPerRay);
+    this.growShaded(Math.max(1024, maxRays * 8));
+  }
+
+  /** Bytes one sample and one shaded sample need, for budgeting. */
+  get bytesPerSample(): number {
+    return 16 + 8 + 4 + 4;
+  }
+  get bytesPerShaded(): number {
+    const w = this.field.appWidth;
+    const d = this.field.settings.shading.appDim;
+    return 4 + 16 + w * 4 * 2 + d * 4 * 2 + 32 + this.field.shading.bytesPerRow;
+  }
+
+  private growSamples(n: number): void {
+    const ctx = this.ctx;
+    for (const b of [this.samples, this.sa, this.trans, this.dfeat]) if (b) ctx.destroy(b);
+    this.sampleCap = n;
+    this.samples = ctx.buffer('batch.samples', n * 16);
+    this.sa = ctx.buffer('batch.sampleAlpha', n * 8);
+    this.trans = ctx.buffer('batch.transmittance', n * 4);
+    this.dfeat = ctx.buffer('batch.dDensity', n * 4);
+  }
+
+  private growShaded(n: number): void {
+    const ctx = this.ctx;
+    for (const b of [this.appIndex, this.appDirs, this.comps, this.feat, this.rgb, this.drgb, this.dfeat27, this.dcomps]) {
+      if (b) ctx.destroy(b);
+    }
+    const w = this.field.appWidth;
+    const d = this.field.settings.shading.appDim;
+    this.appCap = n;
+    this.appIndex = ctx.buffer('batch.shadedIndex', n * 4);
+    this.appDirs = ctx.buffer('batch.shadedDirs', n * 16);
+    this.comps = ctx.buffer('batch.appComponents', n * w * 4);
+    this.feat = ctx.buffer('batch.appFeatures', n * d * 4);
+    this.rgb = ctx.buffer('batch.rgb', n * 16);
+    this.drgb = ctx.buffer('batch.dRgb', n * 16);
+    this.dfeat27 = ctx.buffer('batch.dAppFeatures', n * d * 4);
+    this.dcomps = ctx.buffer('batch.dAppComponents', n * w * 4);
+    this.field.shading.ensureCapacity(n);
+  }
+
+  /**
+   * Runs the batch on the first `nRays` rays already in `this.rays`. In training the gradients of
+   * the per-ray summed loss are accumulated into field.arena.grads (factors as fixed point).
+   */
+  async run(nRays: number, opt: BatchOptions): Promise<BatchStats> {
+    const { ctx, k, field } = this;
+    const fieldU = field.fieldUniform(opt.rank);
+    const st = field.settings;
+
+    // 1. Samples (grow and redo when the batch needs more than the buffers hold).
+    let nSamples = 0;
+    for (;;) {
+      const enc = new Encoder(ctx);
+      enc.clear(this.counter);
+      enc.dispatch(k.sample, {
+        params: {
+          aabb_lo: [...field.box.lo, field.step],
+          aabb_hi: [...field.box.hi, opt.jitter ? 1 : 0],
+          grid: [...field.grid, field.nSamples],
+          near_far: this.nearFar,
+          n_rays: nRays,
+          capacity: this.sampleCap,
+          seed: opt.seed,
+          mask: field.maskUniform(),
+        },
+        buffers: [this.rays, field.maskBuffer, this.counter, this.rayInfo, this.samples],
+        workgroups: grid1d(ctx, nRays, 64),
+      });
+      enc.submit();
+      nSamples = (await ctx.readU32(this.counter, 1))[0]!;
+      if (nSamples <= this.sampleCap) break;
+      this.growSamples(Math.ceil(nSamples * 1.25));
+    }
+
+    // 2. Opacity and transmittance; choose the samples to shade.
+    let nShaded = 0;
+    for (;;) {
+      const enc = new Encoder(ctx);
+      enc.clear(this.counter, 4, 4);
+      if (nSamples > 0) {
+        enc.dispatch(k.densityForward, {
+          params: { field: fieldU, count: nSamples, shift: st.densityShift, dist_scale: st.distanceScale },
+          buffers: [field.arena.params!, this.samples, this.counter, this.sa],
+          workgroups: grid1d(ctx, nSamples, 64),
+        });
+      }
+      enc.dispatch(k.compositeForward, {
+        params: { n_rays: nRays, app_capacity: this.appCap, weight_thres: st.rayMarchWeightThres },
+        buffers: [this.rays, this.sa, this.counter, this.rayInfo, this.trans, this.appIndex, this.appDirs],
+        workgroups: grid1d(ctx, nRays, 64),
+      });
+      enc.submit();
+      nShaded = (await ctx.readU32(this.counter, 1, 1))[0]!;
+      if (nShaded <= this.appCap) break;
+      this.growShaded(Math.ceil(nShaded * 1.25));
+    }
+
+    // 3. Shading, compositing and (training) the backward pass.
+    const enc = new Encoder(ctx);
+    const W = field.appWidth;
+    const D = st.shading.appDim;
+    const basis = field.arena.get('basis');
+    const P = field.arena.params!;
+    if (nShaded > 0) {
+      enc.dispatch(k.appForward, {
+        params: { field: fieldU, count: nShaded },
+        buffers: [P, this.samples, this.appIndex, this.counter, this.comps],
+        workgroups: grid1d(ctx, nShaded, 64),
+      });
+      // feat = comps · basisᵀ (basis is [D][W] like PyTorch's Linear weight).
+      this.gemm.run(enc, {
+        M: nShaded, N: D, K: W,
+        a: { buffer: this.comps, offset: 0, rowStride: W, colStride: 1 },
+        b: { buffer: P, offset: basis.offset, rowStride: 1, colStride: W },
+        c: { buffer: this.feat, offset: 0, rowStride: D, colStride: 1 },
+      });
+      field.shading.forward(enc, nShaded, this.feat, this.appDirs, this.rgb);
+    }
+    enc.dispatch(k.compositeBackward, {
+      params: { n_rays: nRays, train: opt.train ? 1 : 0, bg: opt.bg, weight_thres: st.rayMarchWeightThres },
+      buffers: [this.rays, this.rayInfo, this.sa, this.trans, this.rgb, this.out, this.dfeat, this.drgb],
+      workgroups: grid1d(ctx, nRays, 64),
+    });
+    if (opt.train) {
+      const G = field.arena.grads!;
+      if (nShaded > 0) {
+        field.shading.backward(enc, nShaded, this.drgb, this.dfeat27);
+        // dBasis = dfeatᵀ · comps, dcomps = dfeat · basis.
+        this.gemm.run(enc, {
+          M: D, N: W, K: nShaded,
+          a: { buffer: this.dfeat27, offset: 0, rowStride: 1, colStride: D },
+          b: { buffer: this.comps, offset: 0, rowStride: W, colStride: 1 },
+          c: { buffer: G, offset: basis.offset, rowStride: W, colStride: 1 },
+        });
+        this.gemm.run(enc, {
+          M: nShaded, N: W, K: D,
+          a: { buffer: this.dfeat27, offset: 0, rowStride: D, colStride: 1 },
+          b: { buffer: P, offset: basis.offset, rowStride: W, colStride: 1 },
+          c: { buffer: this.dcomps, offset: 0, rowStride: W, colStride: 1 },
+        });
+        enc.dispatch(k.appBackward, {
+          params: { field: fieldU, count: nShaded },
+          buffers: [P, G, this.samples, this.appIndex, this.counter, this.dcomps],
+          workgroups: grid1d(ctx, nShaded, 64),
+        });
+      }
+      if (nSamples > 0) {
+        enc.dispatch(k.densityBackward, {
+          params: { field: fieldU, count: nSamples },
+          buffers: [P, G, this.samples, this.counter, this.dfeat],
+          workgroups: grid1d(ctx, nSamples, 64),
+        });
+      }
+    }
+    enc.submit();
+    return { samples: nSamples, shaded: nShaded };
+  }
+
+  /** Near and far clamp of the sampling (set by the dataset). */
+  nearFar: [number, number] = [2, 6];
+
+  destroy(): void {
+    const ctx = this.ctx;
+    for (const b of [this.rays, this.rayInfo, this.out, this.counter, this.samples, this.sa, this.trans, this.dfeat,
+      this.appIndex, this.appDirs, this.comps, this.feat, this.rgb, this.drgb, this.dfeat27, this.dcomps]) ctx.destroy(b);
+  }
+}

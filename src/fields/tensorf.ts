@@ -1,0 +1,286 @@
+// A TensoRF radiance field (VM or CP) on the GPU: its settings, geometry, parameters (in one
+// ParamArena), alpha mask and shading module. Training and rendering live in trainer.ts and
+// render-batch.ts; this file knows the layout.
+//
+// Factor layout: channels-last. VM slot m has planes [H][W][K] and lines [L][K] (slotDims);
+// CP slot m has lines [L][K]. Components are the innermost axis, so any prefix of components (a
+// rank) is evaluated by stopping the component loop early: slimming needs no copy.
+import type { GpuContext } from '../gpu/context.ts';
+import { formatBytes, LimitError } from '../gpu/context.ts';
+import {
+  type Box,
+  type Vec3,
+  cpLineLength,
+  cropLine,
+  cropPlane,
+  gridUnits,
+  resizeLine,
+  resizePlane,
+  samplesPerRay,
+  slotDims,
+  stepSize,
+} from './geometry.ts';
+import { linearInit, ParamArena, randomNormal } from './params.ts';
+import { ShadingModule, type ShadingConfig } from './shading.ts';
+
+export type ModelKind = 'vm' | 'cp';
+
+export interface FieldSettings {
+  kind: ModelKind;
+  /** Density components per slot (VM: 3 slots; CP: one value, used for all three lines). */
+  densityComps: number[];
+  appComps: number[];
+  shading: ShadingConfig;
+  densityShift: number;
+  distanceScale: number;
+  stepRatio: number;
+  alphaMaskThres: number;
+  rayMarchWeightThres: number;
+  /** Standard deviation of the factor init (0.1 VM, 0.2 CP). */
+  initStd: number;
+}
+
+const mlpFea: ShadingConfig = { mode: 'MLP_Fea', appDim: 27, viewPe: 2, feaPe: 2, featureC: 128 };
+const common = { densityShift: -10, distanceScale: 25, stepRatio: 0.5, alphaMaskThres: 1e-4, rayMarchWeightThres: 1e-4 };
+
+export const MODEL_PRESETS = {
+  vm192: { kind: 'vm', densityComps: [16, 16, 16], appComps: [48, 48, 48], shading: mlpFea, initStd: 0.1, ...common },
+  vm48: { kind: 'vm', densityComps: [4, 4, 4], appComps: [12, 12, 12], shading: mlpFea, initStd: 0.1, ...common },
+  cp384: { kind: 'cp', densityComps: [96], appComps: [288], shading: mlpFea, initStd: 0.2, ...common },
+} satisfies Record<string, FieldSettings>;
+export type PresetName = keyof typeof MODEL_PRESETS;
+
+export interface AlphaMask {
+  dims: Vec3;
+  box: Box;
+  bits: Uint32Array;
+}
+
+export class TensorField {
+  readonly arena = new ParamArena();
+  readonly shading: ShadingModule;
+  box: Box;
+  grid: Vec3;
+  mask: AlphaMask | null = null;
+  maskBuffer: GPUBuffer;
+
+  constructor(
+    readonly ctx: GpuContext,
+    readonly settings: FieldSettings,
+    box: Box,
+    grid: Vec3,
+    seed = 20211202,
+    values?: Map<string, Float32Array>,
+  ) {
+    if (settings.kind === 'cp' && (settings.densityComps.length !== 1 || settings.appComps.length !== 1)) {
+      throw new Error('CP models take one density and one appearance component count');
+    }
+    if (settings.kind === 'vm' && (settings.densityComps.length !== 3 || settings.appComps.length !== 3)) {
+      throw new Error('VM models take three density and three appearance component counts (one per slot)');
+    }
+    this.box = { lo: [...box.lo], hi: [...box.hi] };
+    this.grid = [...grid];
+    let s = seed;
+    const init = (name: string, count: number) => values?.get(name) ?? randomNormal(count, settings.initStd, s++);
+    for (const [prefix, comps] of [['density', settings.densityComps], ['app', settings.appComps]] as const) {
+      for (let m = 0; m < 3; m++) {
+        const k = comps[settings.kind === 'vm' ? m : 0]!;
+        if (settings.kind === 'vm') {
+          const [w, h, l] = slotDims(m, grid);
+          this.arena.add(`${prefix}.plane${m}`, init(`${prefix}.plane${m}`, w * h * k), 'factor', k);
+          this.arena.add(`${prefix}.line${m}`, init(`${prefix}.line${m}`, l * k), 'factor', k);
+        } else {
+          const l = cpLineLength(m, grid);
+          this.arena.add(`${prefix}.line${m}`, init(`${prefix}.line${m}`, l * k), 'factor', k);
+        }
+      }
+    }
+    const appTotal = this.appWidth;
+    const dim = settings.shading.appDim;
+    this.arena.add('basis', values?.get('basis') ?? linearInit(dim * appTotal, appTotal, seed + 99), 'dense');
+    this.shading = new ShadingModule(ctx, settings.shading, this.arena, seed);
+    if (values) {
+      // Loading a saved model: the shading weights come from the file too.
+      for (const seg of this.arena.segments) {
+        const v = values.get(seg.name);
+        if (v && v.length !== seg.count) throw new Error(`segment ${seg.name}: expected ${seg.count} values, got ${v.length}`);
+      }
+    }
+    this.checkFits();
+    this.arena.allocate(ctx, 'field');
+    if (values) {
+      for (const seg of this.arena.segments) {
+        const v = values.get(seg.name);
+        if (v && seg.name.startsWith('mlp.')) ctx.write(this.arena.params!, v, seg.offset * 4);
+      }
+    }
+    this.maskBuffer = ctx.buffer('mask.bits', 16);
+  }
+
+  /** Width of the appearance component vector (sum over slots). */
+  get appWidth(): number {
+    const a = this.settings.appComps;
+    return this.settings.kind === 'vm' ? a[0]! + a[1]! + a[2]! : a[0]!;
+  }
+
+  get step(): number {
+    return stepSize(this.box, this.grid, this.settings.stepRatio);
+  }
+
+  get nSamples(): number {
+    return samplesPerRay(this.grid, this.settings.stepRatio);
+  }
+
+  get units(): Vec3 {
+    return gridUnits(this.box, this.grid);
+  }
+
+  /** Trainable parameter count (factors, basis and shading network). */
+  get parameterCount(): number {
+    return this.arena.segments.reduce((n, s) => n + s.count, 0);
+  }
+
+  /** Parameter bytes with Adam state; throws a LimitError naming what to change when it cannot fit. */
+  private checkFits(): void {
+    const biggest = Math.max(...this.arena.segments.map((s) => s.count)) * 4;
+    const total = this.arena.total * 4;
+    if (total > this.ctx.maxBinding) {
+      throw new LimitError(
+        `the ${this.settings.kind.toUpperCase()} field at grid ${this.grid.join('x')} needs ${formatBytes(total)} of parameters ` +
+          `(largest tensor ${formatBytes(biggest)}) but this GPU binds at most ${formatBytes(this.ctx.maxBinding)}: ` +
+          'lower N_voxel_final or the component counts',
+      );
+    }
+  }
+
+  /**
+   * Values of the WGSL `Field` struct. `rank` limits evaluation to the first components of each
+   * slot (density rank r, appearance 3r per slot as in SlimmeRF); undefined means all.
+   */
+  fieldUniform(rank?: { density: number[]; app: number[] }): Record<string, number[]> {
+    const st = this.settings;
+    const off = (n: string) => (this.arena.has(n) ? this.arena.get(n).offset : 0);
+    const per = (prefix: string, what: string) => [0, 1, 2].map((m) => off(`${prefix}.${what}${m}`)).concat(0);
+    const dk = st.kind === 'vm' ? [...st.densityComps] : [st.densityComps[0]!, st.densityComps[0]!, st.densityComps[0]!];
+    const ak = st.kind === 'vm' ? [...st.appComps] : [st.appComps[0]!, st.appComps[0]!, st.appComps[0]!];
+    const dActive = rank ? dk.map((k, m) => Math.min(k, rank.density[m] ?? k)) : dk;
+    const aActive = rank ? ak.map((k, m) => Math.min(k, rank.app[m] ?? k)) : ak;
+    const aCol = st.kind === 'vm' ? [0, ak[0]!, ak[0]! + ak[1]!, this.appWidth] : [0, 0, 0, this.appWidth];
+    return {
+      grid: [...this.grid, st.kind === 'vm' ? 0 : 1],
+      d_plane: per('density', 'plane'),
+      d_line: per('density', 'line'),
+      a_plane: per('app', 'plane'),
+      a_line: per('app', 'line'),
+      d_k: [...dk, 0],
+      a_k: [...ak, 0],
+      d_active: [...dActive, 0],
+      a_active: [...aActive, 0],
+      a_col: aCol,
+    };
+  }
+
+  /** Uniform values of the WGSL `Mask` struct. */
+  maskUniform(): Record<string, number[]> {
+    if (!this.mask) return { dims: [1, 1, 1, 0], lo: [0, 0, 0, 0], hi: [1, 1, 1, 0] };
+    return { dims: [...this.mask.dims, 1], lo: [...this.mask.box.lo, 0], hi: [...this.mask.box.hi, 0] };
+  }
+
+  setMask(mask: AlphaMask | null): void {
+    this.mask = mask;
+    this.ctx.destroy(this.maskBuffer);
+    this.maskBuffer = mask ? this.ctx.upload('mask.bits', mask.bits) : this.ctx.buffer('mask.bits', 16);
+  }
+
+  /** Names of the factor segments with their per-slot geometry, for resize and crop. */
+  private factorLayout(grid: Vec3): { name: string; k: number; plane?: [number, number]; line?: number; axis?: number }[] {
+    const st = this.settings;
+    const out: { name: string; k: number; plane?: [number, number]; line?: number; axis?: number }[] = [];
+    for (const [prefix, comps] of [['density', st.densityComps], ['app', st.appComps]] as const) {
+      for (let m = 0; m < 3; m++) {
+        const k = comps[st.kind === 'vm' ? m : 0]!;
+        if (st.kind === 'vm') {
+          const [w, h, l] = slotDims(m, grid);
+          out.push({ name: `${prefix}.plane${m}`, k, plane: [w, h] });
+          out.push({ name: `${prefix}.line${m}`, k, line: l, axis: [2, 1, 0][m] });
+        } else {
+          out.push({ name: `${prefix}.line${m}`, k, line: cpLineLength(m, grid), axis: 2 - m });
+        }
+      }
+    }
+    return out;
+  }
+
+  /** Resamples every factor to a new grid (bilinear planes, linear lines, align corners). */
+  async upsample(grid: Vec3): Promise<void> {
+    const values = await this.arena.download(this.ctx);
+    const before = this.factorLayout(this.grid);
+    const after = this.factorLayout(grid);
+    const replace = new Map<string, Float32Array>();
+    before.forEach((b, i) => {
+      const a = after[i]!;
+      const v = values.get(b.name)!;
+      replace.set(b.name, b.plane ? resizePlane(v, b.k, b.plane[0], b.plane[1], a.plane![0], a.plane![1]) : resizeLine(v, b.k, b.line!, a.line!));
+    });
+    this.grid = [...grid];
+    this.checkFitsAfter(replace);
+    await this.arena.rebuild(this.ctx, replace, 'field');
+  }
+
+  /**
+   * Shrinks the box to `box` (from the alpha mask) and crops the factors to the lattice index
+   * range [round((lo - a0) / unit), round((hi - a0) / unit) + 1) per axis, as the reference does.
+   */
+  async shrink(box: Box): Promise<void> {
+    const units = this.units;
+    const lo: number[] = [];
+    const hi: number[] = [];
+    for (let a = 0; a < 3; a++) {
+      lo.push(Math.max(0, Math.round((box.lo[a]! - this.box.lo[a]!) / units[a]!)));
+      hi.push(Math.min(this.grid[a]!, Math.round((box.hi[a]! - this.box.lo[a]!) / units[a]!) + 1));
+      if (hi[a]! - lo[a]! < 2) {
+        // A degenerate box (almost nothing occupied) would leave fewer than two samples on an axis.
+        lo[a] = Math.max(0, Math.min(lo[a]!, this.grid[a]! - 2));
+        hi[a] = lo[a]! + 2;
+      }
+    }
+    const newGrid: Vec3 = [hi[0]! - lo[0]!, hi[1]! - lo[1]!, hi[2]! - lo[2]!];
+    const values = await this.arena.download(this.ctx);
+    const replace = new Map<string, Float32Array>();
+    const axisOfPlane = (m: number): [number, number] => (m === 0 ? [0, 1] : m === 1 ? [0, 2] : [1, 2]);
+    let m = 0;
+    for (const f of this.factorLayout(this.grid)) {
+      const v = values.get(f.name)!;
+      if (f.plane) {
+        const [ax, ay] = axisOfPlane(m % 3);
+        replace.set(f.name, cropPlane(v, f.k, f.plane[0], lo[ax]!, hi[ax]!, lo[ay]!, hi[ay]!));
+      } else {
+        replace.set(f.name, cropLine(v, f.k, lo[f.axis!]!, hi[f.axis!]!));
+        m++;
+      }
+    }
+    const newBox: Box = {
+      lo: [0, 1, 2].map((a) => this.box.lo[a]! + lo[a]! * units[a]!) as Vec3,
+      hi: [0, 1, 2].map((a) => this.box.lo[a]! + (hi[a]! - 1) * units[a]!) as Vec3,
+    };
+    this.box = newBox;
+    this.grid = newGrid;
+    await this.arena.rebuild(this.ctx, replace, 'field');
+  }
+
+  private checkFitsAfter(replace: Map<string, Float32Array>): void {
+    let total = 0;
+    for (const s of this.arena.segments) total += Math.ceil((replace.get(s.name)?.length ?? s.count) / 64) * 64;
+    if (total * 4 > this.ctx.maxBinding) {
+      throw new LimitError(
+        `upsampling to grid ${this.grid.join('x')} needs ${formatBytes(total * 4)} of parameters, more than this GPU binds ` +
+          `(${formatBytes(this.ctx.maxBinding)}): lower N_voxel_final`,
+      );
+    }
+  }
+
+  destroy(): void {
+    this.arena.destroy(this.ctx);
+    this.ctx.destroy(this.maskBuffer);
+  }
+}

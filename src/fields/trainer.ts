@@ -1,0 +1,359 @@
+// Training schedule of TensoRF (notes 1.4-1.6, 2.3-2.4): Adam with per-iteration lr decay,
+// log-linear grid upsampling with optimizer reset, alpha-mask updates with AABB shrink and ray
+// filtering, L1 on the density factors. Also evaluation and rendering of any camera.
+import type { Camera, Dataset, Split } from '../data/types.ts';
+import type { GpuContext } from '../gpu/context.ts';
+import { Encoder, grid1d } from '../gpu/kernel.ts';
+import { psnr, ssim } from '../metrics/image-metrics.ts';
+import { Adam } from './adam.ts';
+import { type Box, resolutionForVoxels, upsampleVoxelCounts, type Vec3 } from './geometry.ts';
+import { GpuSplit, packCameras } from './gpu-split.ts';
+import { fieldKernels } from './kernels.ts';
+import { RayBatch, type BatchOptions } from './render-batch.ts';
+import type { TensorField } from './tensorf.ts';
+
+/** Training options, named after the reference's options (camelCase of opt.py). */
+export interface TrainOptions {
+  nIters: number;
+  batchSize: number;
+  nVoxelInit: number;
+  nVoxelFinal: number;
+  upsampList: number[];
+  updateAlphaMaskList: number[];
+  lrInit: number;
+  lrBasis: number;
+  lrDecayTargetRatio: number;
+  L1WeightInitial: number;
+  L1WeightRest: number;
+  seed: number;
+}
+
+export const DEFAULT_TRAIN: TrainOptions = {
+  nIters: 30000,
+  batchSize: 4096,
+  nVoxelInit: 2097156,
+  nVoxelFinal: 27000000,
+  upsampList: [2000, 3000, 4000, 5500, 7000],
+  updateAlphaMaskList: [2000, 4000],
+  lrInit: 0.02,
+  lrBasis: 1e-3,
+  lrDecayTargetRatio: 0.1,
+  L1WeightInitial: 8e-5,
+  L1WeightRest: 4e-5,
+  seed: 20211202,
+};
+
+export interface StepInfo {
+  iter: number;
+  loss: number;
+  psnr: number;
+  samples: number;
+  shaded: number;
+  event?: string;
+}
+
+export interface ImageResult {
+  rgb: Float32Array;
+  acc: Float32Array;
+  width: number;
+  height: number;
+}
+
+export class Trainer {
+  readonly batch: RayBatch;
+  readonly train: GpuSplit;
+  readonly adam: Adam;
+  iter = 0;
+  samplesProcessed = 0;
+  private lastReset = 0;
+  private l1Weight: number;
+  private valid: GPUBuffer;
+  private useValid = false;
+  private readonly voxelSteps: number[];
+  private readonly rng: () => number;
+
+  constructor(
+    readonly ctx: GpuContext,
+    readonly dataset: Dataset,
+    readonly field: TensorField,
+    readonly opt: TrainOptions,
+  ) {
+    const split = dataset.splits.train;
+    if (!split) throw new Error(`${dataset.name}: no training split`);
+    this.train = new GpuSplit(ctx, split, 'train');
+    this.batch = new RayBatch(ctx, field, Math.max(opt.batchSize, 4096));
+    this.batch.nearFar = dataset.nearFar;
+    this.adam = new Adam(ctx);
+    this.l1Weight = opt.L1WeightInitial;
+    this.valid = ctx.buffer('train.validRays', Math.ceil(this.train.pixelCount / 32) * 4);
+    this.voxelSteps = upsampleVoxelCounts(opt.nVoxelInit, opt.nVoxelFinal, opt.upsampList.length);
+    let s = opt.seed >>> 0 || 1;
+    this.rng = () => {
+      s ^= s << 13;
+      s >>>= 0;
+      s ^= s >>> 17;
+      s ^= s << 5;
+      s >>>= 0;
+      return s / 4294967296;
+    };
+  }
+
+  /** Drops training rays that miss the box (before training), as the reference does. */
+  async filterRays(mode: 0 | 1): Promise<number> {
+    const { ctx, field } = this;
+    const k = fieldKernels(ctx);
+    const enc = new Encoder(ctx);
+    enc.clear(this.valid);
+    const total = this.train.pixelCount;
+    const chunk = 1 << 22;
+    for (let first = 0; first < total; first += chunk) {
+      const count = Math.min(chunk, total - first);
+      enc.dispatch(k.rayFilter, {
+        params: {
+          aabb_lo: [...field.box.lo, field.step],
+          aabb_hi: [...field.box.hi, 0],
+          width: this.train.width,
+          height: this.train.height,
+          first,
+          count,
+          mode,
+          n_samples: 256,
+          near: this.dataset.nearFar[0],
+          far: this.dataset.nearFar[1],
+          mask: field.maskUniform(),
+        },
+        buffers: [this.train.cams, field.maskBuffer, this.valid],
+        workgroups: grid1d(ctx, count, 64),
+      });
+    }
+    enc.submit();
+    const bits = await ctx.readU32(this.valid);
+    let kept = 0;
+    for (const w of bits) kept += popcount(w);
+    this.useValid = true;
+    return kept / total;
+  }
+
+  private lrFactor(): number {
+    const gamma = this.opt.lrDecayTargetRatio ** (1 / this.opt.nIters);
+    return gamma ** (this.iter - this.lastReset);
+  }
+
+  /** One training iteration, including any mask update or upsample scheduled after it. */
+  async step(): Promise<StepInfo> {
+    const { ctx, field, opt } = this;
+    if (this.iter === 0 && !this.useValid) await this.filterRays(0);
+    const k = fieldKernels(ctx);
+    const nRays = opt.batchSize;
+    const enc = new Encoder(ctx);
+    enc.dispatch(k.raygen, {
+      params: {
+        mode: 0, seed: (opt.seed + this.iter * 7919) >>> 0, n_rays: nRays,
+        width: this.train.width, height: this.train.height, n_images: this.train.count,
+        image: 0, first_pixel: 0, white_bg: this.dataset.whiteBackground ? 1 : 0,
+        use_valid: this.useValid ? 1 : 0, has_pixels: 1,
+      },
+      buffers: [this.train.cams, this.train.pixels, this.valid, this.batch.rays],
+      workgroups: grid1d(ctx, nRays, 64),
+    });
+    enc.submit();
+    // White datasets always composite on white; others on white in half the batches (reference).
+    const bg = this.dataset.whiteBackground || this.rng() < 0.5 ? 1 : 0;
+    const stats = await this.batch.run(nRays, { train: true, jitter: true, seed: this.iter + 1, bg });
+    this.samplesProcessed += stats.samples;
+
+    const f = this.lrFactor();
+    const upd = new Encoder(ctx);
+    this.adam.update(upd, field.arena, (s) => (s.group === 'factor' ? opt.lrInit : opt.lrBasis) * f, {
+      gradScale: 1 / nRays,
+      l1For: (s) => (s.name.startsWith('density.') ? this.l1Weight / s.count : 0),
+    });
+    upd.submit();
+    const out = await ctx.readF32(this.batch.out, nRays * 8);
+    let mse = 0;
+    for (let i = 0; i < nRays; i++) mse += out[i * 8 + 3]!;
+    mse /= nRays;
+    this.iter++;
+
+    const events: string[] = [];
+    const maskAt = opt.updateAlphaMaskList.indexOf(this.iter);
+    if (maskAt >= 0) events.push(await this.updateAlphaMask(maskAt));
+    const upAt = opt.upsampList.indexOf(this.iter);
+    if (upAt >= 0) {
+      const grid = resolutionForVoxels(this.voxelSteps[upAt]!, field.box);
+      await field.upsample(grid);
+      this.adam.reset();
+      this.lastReset = this.iter;
+      events.push(`upsampled to ${grid.join('x')}`);
+    }
+    return {
+      iter: this.iter,
+      loss: mse,
+      psnr: -10 * Math.log10(mse),
+      samples: stats.samples,
+      shaded: stats.shaded,
+      event: events.length ? events.join('; ') : undefined,
+    };
+  }
+
+  /**
+   * Rebuilds the occupancy grid from the current density (notes 1.5). The first update shrinks
+   * the box and switches the L1 weight; the second re-filters the training rays.
+   */
+  async updateAlphaMask(which: number): Promise<string> {
+    const { ctx, field } = this;
+    const k = fieldKernels(ctx);
+    const g = field.grid;
+    const dims: Vec3 = g[0] * g[1] * g[2] < 256 ** 3 ? [...g] : field.mask?.dims ?? [...g];
+    const n = dims[0] * dims[1] * dims[2];
+    const alpha = ctx.buffer('mask.alpha', n * 4);
+    const bits = ctx.buffer('mask.bitsBuild', Math.ceil(n / 32) * 4);
+    const bbox = ctx.upload('mask.bbox', new Uint32Array([0xffffffff, 0xffffffff, 0xffffffff, 0, 0, 0, 0, 0]));
+    const enc = new Encoder(ctx);
+    enc.dispatch(k.densityGrid, {
+      params: { field: field.fieldUniform(), dims: [...dims, 0], shift: field.settings.densityShift, step: field.step },
+      buffers: [field.arena.params!, alpha],
+      workgroups: grid1d(ctx, n, 64),
+    });
+    enc.dispatch(k.maskBuild, {
+      params: { dims: [...dims, 0], thres: field.settings.alphaMaskThres },
+      buffers: [alpha, bits, bbox],
+      workgroups: grid1d(ctx, n, 64),
+    });
+    enc.submit();
+    const [maskBits, bb] = await Promise.all([ctx.readU32(bits), ctx.readU32(bbox)]);
+    for (const b of [alpha, bits, bbox]) ctx.destroy(b);
+    const box: Box = { lo: [...field.box.lo], hi: [...field.box.hi] };
+    field.setMask({ dims, box, bits: maskBits });
+    const occupied = bb[6]!;
+    let msg = `alpha mask ${dims.join('x')}: ${((100 * occupied) / n).toFixed(1)}% occupied`;
+    if (which === 0 && occupied > 0) {
+      const at = (a: number, i: number) => box.lo[a]! + (i * (box.hi[a]! - box.lo[a]!)) / (dims[a]! - 1);
+      const tight: Box = { lo: [at(0, bb[0]!), at(1, bb[1]!), at(2, bb[2]!)], hi: [at(0, bb[3]!), at(1, bb[4]!), at(2, bb[5]!)] };
+      await field.shrink(tight);
+      // Deliberate difference: the reference keeps its old optimizer after the shrink, which then
+      // updates orphaned tensors until the next upsample; we restart Adam on the cropped tensors.
+      this.adam.reset();
+      this.l1Weight = this.opt.L1WeightRest;
+      msg += `; box shrunk to [${field.box.lo.map((v) => v.toFixed(3))}]-[${field.box.hi.map((v) => v.toFixed(3))}], grid ${field.grid.join('x')}`;
+    }
+    if (which === 1) {
+      const kept = await this.filterRays(1);
+      msg += `; ${(100 * kept).toFixed(1)}% of training rays kept`;
+    }
+    return msg;
+  }
+
+  destroy(): void {
+    this.batch.destroy();
+    this.train.destroy();
+    this.ctx.destroy(this.valid);
+  }
+}
+
+/** Renders cameras through a field (test views, the viewport, the CLI's render command). */
+export class ViewRenderer {
+  readonly batch: RayBatch;
+  private dummy: GPUBuffer;
+
+  constructor(readonly ctx: GpuContext, readonly field: TensorField, nearFar: [number, number], chunk = 8192, batch?: RayBatch) {
+    this.batch = batch ?? new RayBatch(ctx, field, chunk);
+    this.batch.nearFar = nearFar;
+    this.dummy = ctx.buffer('render.dummy', 16);
+  }
+
+  async render(cam: Camera, bg: number, rank?: BatchOptions['rank']): Promise<ImageResult> {
+    const { ctx } = this;
+    const k = fieldKernels(ctx);
+    const cams = ctx.upload('render.camera', packCameras([cam]));
+    const total = cam.width * cam.height;
+    const rgb = new Float32Array(total * 3);
+    const acc = new Float32Array(total);
+    const chunk = this.batch.maxRays;
+    try {
+      for (let first = 0; first < total; first += chunk) {
+        const n = Math.min(chunk, total - first);
+        const enc = new Encoder(ctx);
+        enc.dispatch(k.raygen, {
+          params: {
+            mode: 1, seed: 0, n_rays: n, width: cam.width, height: cam.height, n_images: 1,
+            image: 0, first_pixel: first, white_bg: 0, use_valid: 0, has_pixels: 0,
+          },
+          buffers: [cams, this.dummy, this.dummy, this.batch.rays],
+          workgroups: grid1d(ctx, n, 64),
+        });
+        enc.submit();
+        await this.batch.run(n, { train: false, jitter: false, seed: 0, bg, rank });
+        const out = await ctx.readF32(this.batch.out, n * 8);
+        for (let i = 0; i < n; i++) {
+          rgb[(first + i) * 3] = out[i * 8]!;
+          rgb[(first + i) * 3 + 1] = out[i * 8 + 1]!;
+          rgb[(first + i) * 3 + 2] = out[i * 8 + 2]!;
+          acc[first + i] = out[i * 8 + 4]!;
+        }
+      }
+    } finally {
+      ctx.destroy(cams);
+    }
+    return { rgb, acc, width: cam.width, height: cam.height };
+  }
+
+  destroy(ownBatch = true): void {
+    if (ownBatch) this.batch.destroy();
+    this.ctx.destroy(this.dummy);
+  }
+}
+
+/** Ground truth of an image as RGB floats, composited on white when the dataset says so. */
+export function groundTruthRgb(split: Split, index: number, white: boolean): Float32Array {
+  const img = split.images[index]!;
+  const n = split.width * split.height;
+  const out = new Float32Array(n * 3);
+  for (let i = 0; i < n; i++) {
+    const a = white ? img[i * 4 + 3]! / 255 : 1;
+    for (let c = 0; c < 3; c++) out[i * 3 + c] = (img[i * 4 + c]! / 255) * a + (white ? 1 - a : 0);
+  }
+  return out;
+}
+
+/** Evenly spaced test view indices: 0, s, 2s, ... with s = floor(count / n). */
+export function testViewIndices(count: number, n: number): number[] {
+  const m = Math.max(1, Math.min(n, count));
+  const s = Math.max(1, Math.floor(count / m));
+  return Array.from({ length: m }, (_, i) => i * s).filter((i) => i < count);
+}
+
+export interface EvalResult {
+  psnr: number;
+  ssim: number;
+  views: number;
+}
+
+/** Mean PSNR and SSIM over test views. */
+export async function evaluate(
+  renderer: ViewRenderer,
+  dataset: Dataset,
+  split: Split,
+  indices: number[],
+  rank?: BatchOptions['rank'],
+  onView?: (i: number, n: number) => void,
+): Promise<EvalResult> {
+  let p = 0;
+  let s = 0;
+  const bg = dataset.whiteBackground ? 1 : 0;
+  for (let v = 0; v < indices.length; v++) {
+    const idx = indices[v]!;
+    const img = await renderer.render(split.cameras[idx]!, bg, rank);
+    const gt = groundTruthRgb(split, idx, dataset.whiteBackground);
+    p += psnr(img.rgb, gt);
+    s += ssim(img.rgb, gt, img.width, img.height);
+    onView?.(v + 1, indices.length);
+  }
+  return { psnr: p / indices.length, ssim: s / indices.length, views: indices.length };
+}
+
+function popcount(x: number): number {
+  x -= (x >>> 1) & 0x55555555;
+  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
+  return (((x + (x >>> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24;
+}

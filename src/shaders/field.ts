@@ -1,0 +1,332 @@
+// WGSL for the tensor-factor fields (TensoRF VM and CP). Every kernel composes the same snippets:
+// `fieldDecl` (uniforms and the factor lookups) and one entry point, so the density used for
+// training, rendering and the alpha mask is one implementation.
+//
+// Factor layout (see src/fields/tensorf.ts): every plane is [H][W][K] and every line [L][K]
+// (channels-last) inside the parameter arena, so one bilinear tap reads K contiguous floats and
+// rendering at a lower rank just stops the component loop early.
+import { fixedPoint, linearId } from './common.ts';
+
+/** Shared uniform block describing the field. Positions are continuous grid indices u = (p - a0) / unit. */
+export const fieldStruct = /* wgsl */ `
+struct Field {
+  grid: vec4u,          // Rx, Ry, Rz, mode (0 = VM, 1 = CP)
+  d_plane: vec4u,       // arena offsets of the density planes (VM) per slot
+  d_line: vec4u,        // arena offsets of the density lines per slot
+  a_plane: vec4u,       // appearance planes
+  a_line: vec4u,        // appearance lines
+  d_k: vec4u,           // density components per slot (stride)
+  a_k: vec4u,           // appearance components per slot (stride)
+  d_active: vec4u,      // density components evaluated per slot (<= d_k; rank slimming)
+  a_active: vec4u,      // appearance components evaluated per slot
+  a_col: vec4u,         // first column of each slot in the appearance component vector; w = total
+}
+`;
+
+/** Slot geometry of the reference (matMode [[0,1],[0,2],[1,2]], vecMode [2,1,0]). */
+const slotGeometry = /* wgsl */ `
+// (plane x coordinate, plane y coordinate, line coordinate) of slot m.
+fn slot_coords(m: u32, u: vec3f) -> vec3f {
+  if (m == 0u) { return vec3f(u.x, u.y, u.z); }
+  if (m == 1u) { return vec3f(u.x, u.z, u.y); }
+  return vec3f(u.y, u.z, u.x);
+}
+// (plane width, plane height, line length) of slot m.
+fn slot_dims(m: u32, r: vec3u) -> vec3u {
+  if (m == 0u) { return vec3u(r.x, r.y, r.z); }
+  if (m == 1u) { return vec3u(r.x, r.z, r.y); }
+  return vec3u(r.y, r.z, r.x);
+}
+struct Taps2 { i00: u32, i01: u32, i10: u32, i11: u32, w: vec4f }
+struct Taps1 { i0: u32, i1: u32, w: vec2f }
+// Align-corners linear taps; at the upper edge the base index is clamped to n-2 with fraction 1.
+fn taps1(x: f32, n: u32) -> Taps1 {
+  let x0 = u32(clamp(floor(x), 0.0, f32(n) - 2.0));
+  let f = x - f32(x0);
+  return Taps1(x0, x0 + 1u, vec2f(1.0 - f, f));
+}
+fn taps2(x: f32, y: f32, w: u32, h: u32) -> Taps2 {
+  let tx = taps1(x, w);
+  let ty = taps1(y, h);
+  return Taps2(ty.i0 * w + tx.i0, ty.i0 * w + tx.i1, ty.i1 * w + tx.i0, ty.i1 * w + tx.i1,
+               vec4f(tx.w.x * ty.w.x, tx.w.y * ty.w.x, tx.w.x * ty.w.y, tx.w.y * ty.w.y));
+}
+`;
+
+/** Read-only factor evaluation: density feature and appearance components. Needs `params`, `field`. */
+export const fieldEval = /* wgsl */ `
+${slotGeometry}
+fn plane_at(base: u32, t: Taps2, k: u32, r: u32) -> f32 {
+  return t.w.x * params_f[base + t.i00 * k + r] + t.w.y * params_f[base + t.i01 * k + r]
+       + t.w.z * params_f[base + t.i10 * k + r] + t.w.w * params_f[base + t.i11 * k + r];
+}
+fn line_at(base: u32, t: Taps1, k: u32, r: u32) -> f32 {
+  return t.w.x * params_f[base + t.i0 * k + r] + t.w.y * params_f[base + t.i1 * k + r];
+}
+fn density_feature(u: vec3f) -> f32 {
+  var f = 0.0;
+  if (field.grid.w == 0u) {
+    for (var m = 0u; m < 3u; m++) {
+      let c = slot_coords(m, u);
+      let d = slot_dims(m, field.grid.xyz);
+      let tp = taps2(c.x, c.y, d.x, d.y);
+      let tl = taps1(c.z, d.z);
+      let k = field.d_k[m];
+      for (var r = 0u; r < field.d_active[m]; r++) {
+        f += plane_at(field.d_plane[m], tp, k, r) * line_at(field.d_line[m], tl, k, r);
+      }
+    }
+  } else {
+    let k = field.d_k.x;
+    let t0 = taps1(u.z, field.grid.z);
+    let t1 = taps1(u.y, field.grid.y);
+    let t2 = taps1(u.x, field.grid.x);
+    for (var r = 0u; r < field.d_active.x; r++) {
+      f += line_at(field.d_line.x, t0, k, r) * line_at(field.d_line.y, t1, k, r) * line_at(field.d_line.z, t2, k, r);
+    }
+  }
+  return f;
+}
+`;
+
+/** Gradient scatter into the factors (fixed-point atomics). Needs `params_f`, `grads`, `field`. */
+export const fieldScatter = /* wgsl */ `
+${fixedPoint}
+fn add_plane(base: u32, t: Taps2, k: u32, r: u32, g: f32) {
+  atomicAdd(&grads[base + t.i00 * k + r], to_fixed(g * t.w.x));
+  atomicAdd(&grads[base + t.i01 * k + r], to_fixed(g * t.w.y));
+  atomicAdd(&grads[base + t.i10 * k + r], to_fixed(g * t.w.z));
+  atomicAdd(&grads[base + t.i11 * k + r], to_fixed(g * t.w.w));
+}
+fn add_line(base: u32, t: Taps1, k: u32, r: u32, g: f32) {
+  atomicAdd(&grads[base + t.i0 * k + r], to_fixed(g * t.w.x));
+  atomicAdd(&grads[base + t.i1 * k + r], to_fixed(g * t.w.y));
+}
+`;
+
+/**
+ * softplus density and opacity with its derivative. 1 - exp(-y) loses precision for tiny y in f32,
+ * so a two-term series takes over there (notes 8.3).
+ */
+export const densityActivation = /* wgsl */ `
+fn softplus(x: f32) -> f32 {
+  if (x < -15.0) { return exp(x); }
+  return max(x, 0.0) + log(1.0 + exp(-abs(x)));
+}
+fn sigmoid(x: f32) -> f32 { return 1.0 / (1.0 + exp(-x)); }
+// (alpha, d alpha / d x) for sigma = softplus(x) over an optical length scale (delta * distance scale).
+fn opacity(x: f32, scale: f32) -> vec2f {
+  let y = softplus(x) * scale;
+  var a = 1.0 - exp(-y);
+  if (y < 1e-4) { a = y - 0.5 * y * y; }
+  return vec2f(a, scale * (1.0 - a) * sigmoid(x));
+}
+`;
+
+const fieldBindings = (grads: boolean) => /* wgsl */ `
+${fieldStruct}
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> params_f: array<f32>;
+${grads ? '@group(0) @binding(2) var<storage, read_write> grads: array<atomic<i32>>;' : ''}
+`;
+
+/**
+ * Per-sample opacity: alpha = 1 - exp(-softplus(f + shift) * delta * distScale), written with
+ * d alpha / d f so compositing needs neither the feature nor the segment length.
+ * Samples are vec4: grid coordinates xyz, w = segment length (world units).
+ */
+export const densityForwardWgsl = /* wgsl */ `
+struct Params { field: Field, count: u32, shift: f32, dist_scale: f32, }
+${fieldBindings(false)}
+@group(0) @binding(2) var<storage, read> samples: array<vec4f>;
+@group(0) @binding(3) var<storage, read> counter: array<u32>;
+@group(0) @binding(4) var<storage, read_write> sa: array<vec2f>;
+var<private> field: Field;
+${fieldEval}
+${densityActivation}
+${linearId}
+@compute @workgroup_size(64) fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  field = params.field;
+  let i = linear_id(gid, nwg, 64u);
+  if (i >= min(counter[0], params.count)) { return; }
+  let s = samples[i];
+  sa[i] = opacity(density_feature(s.xyz) + params.shift, s.w * params.dist_scale);
+}
+`;
+
+/** dL/dfeature per sample -> density factor gradients. */
+export const densityBackwardWgsl = /* wgsl */ `
+struct Params { field: Field, count: u32, }
+${fieldBindings(true)}
+@group(0) @binding(3) var<storage, read> samples: array<vec4f>;
+@group(0) @binding(4) var<storage, read> counter: array<u32>;
+@group(0) @binding(5) var<storage, read> dfeat: array<f32>;
+var<private> field: Field;
+${fieldEval}
+${fieldScatter}
+${linearId}
+@compute @workgroup_size(64) fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  field = params.field;
+  let i = linear_id(gid, nwg, 64u);
+  if (i >= min(counter[0], params.count)) { return; }
+  let g = dfeat[i];
+  if (g == 0.0) { return; }
+  let u = samples[i].xyz;
+  if (field.grid.w == 0u) {
+    for (var m = 0u; m < 3u; m++) {
+      let c = slot_coords(m, u);
+      let d = slot_dims(m, field.grid.xyz);
+      let tp = taps2(c.x, c.y, d.x, d.y);
+      let tl = taps1(c.z, d.z);
+      let k = field.d_k[m];
+      for (var r = 0u; r < field.d_active[m]; r++) {
+        let p = plane_at(field.d_plane[m], tp, k, r);
+        let l = line_at(field.d_line[m], tl, k, r);
+        add_plane(field.d_plane[m], tp, k, r, g * l);
+        add_line(field.d_line[m], tl, k, r, g * p);
+      }
+    }
+  } else {
+    let k = field.d_k.x;
+    let t0 = taps1(u.z, field.grid.z);
+    let t1 = taps1(u.y, field.grid.y);
+    let t2 = taps1(u.x, field.grid.x);
+    for (var r = 0u; r < field.d_active.x; r++) {
+      let l0 = line_at(field.d_line.x, t0, k, r);
+      let l1 = line_at(field.d_line.y, t1, k, r);
+      let l2 = line_at(field.d_line.z, t2, k, r);
+      add_line(field.d_line.x, t0, k, r, g * l1 * l2);
+      add_line(field.d_line.y, t1, k, r, g * l0 * l2);
+      add_line(field.d_line.z, t2, k, r, g * l0 * l1);
+    }
+  }
+}
+`;
+
+/** Appearance component vector per shaded sample: row j of `comps` (width a_col.w). */
+export const appForwardWgsl = /* wgsl */ `
+struct Params { field: Field, count: u32, }
+${fieldBindings(false)}
+@group(0) @binding(2) var<storage, read> samples: array<vec4f>;
+@group(0) @binding(3) var<storage, read> app_index: array<u32>;
+@group(0) @binding(4) var<storage, read> counter: array<u32>;
+@group(0) @binding(5) var<storage, read_write> comps: array<f32>;
+var<private> field: Field;
+${fieldEval}
+${linearId}
+@compute @workgroup_size(64) fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  field = params.field;
+  let j = linear_id(gid, nwg, 64u);
+  if (j >= min(counter[1], params.count)) { return; }
+  let u = samples[app_index[j]].xyz;
+  let row = j * field.a_col.w;
+  if (field.grid.w == 0u) {
+    for (var m = 0u; m < 3u; m++) {
+      let c = slot_coords(m, u);
+      let d = slot_dims(m, field.grid.xyz);
+      let tp = taps2(c.x, c.y, d.x, d.y);
+      let tl = taps1(c.z, d.z);
+      let k = field.a_k[m];
+      let col = row + field.a_col[m];
+      for (var r = 0u; r < k; r++) {
+        var v = 0.0;
+        if (r < field.a_active[m]) { v = plane_at(field.a_plane[m], tp, k, r) * line_at(field.a_line[m], tl, k, r); }
+        comps[col + r] = v;
+      }
+    }
+  } else {
+    let k = field.a_k.x;
+    let t0 = taps1(u.z, field.grid.z);
+    let t1 = taps1(u.y, field.grid.y);
+    let t2 = taps1(u.x, field.grid.x);
+    for (var r = 0u; r < k; r++) {
+      var v = 0.0;
+      if (r < field.a_active.x) {
+        v = line_at(field.a_line.x, t0, k, r) * line_at(field.a_line.y, t1, k, r) * line_at(field.a_line.z, t2, k, r);
+      }
+      comps[row + r] = v;
+    }
+  }
+}
+`;
+
+/** dL/d(component vector) per shaded sample -> appearance factor gradients. */
+export const appBackwardWgsl = /* wgsl */ `
+struct Params { field: Field, count: u32, }
+${fieldBindings(true)}
+@group(0) @binding(3) var<storage, read> samples: array<vec4f>;
+@group(0) @binding(4) var<storage, read> app_index: array<u32>;
+@group(0) @binding(5) var<storage, read> counter: array<u32>;
+@group(0) @binding(6) var<storage, read> dcomps: array<f32>;
+var<private> field: Field;
+${fieldEval}
+${fieldScatter}
+${linearId}
+@compute @workgroup_size(64) fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  field = params.field;
+  let j = linear_id(gid, nwg, 64u);
+  if (j >= min(counter[1], params.count)) { return; }
+  let u = samples[app_index[j]].xyz;
+  let row = j * field.a_col.w;
+  if (field.grid.w == 0u) {
+    for (var m = 0u; m < 3u; m++) {
+      let c = slot_coords(m, u);
+      let d = slot_dims(m, field.grid.xyz);
+      let tp = taps2(c.x, c.y, d.x, d.y);
+      let tl = taps1(c.z, d.z);
+      let k = field.a_k[m];
+      let col = row + field.a_col[m];
+      for (var r = 0u; r < field.a_active[m]; r++) {
+        let g = dcomps[col + r];
+        if (g == 0.0) { continue; }
+        let p = plane_at(field.a_plane[m], tp, k, r);
+        let l = line_at(field.a_line[m], tl, k, r);
+        add_plane(field.a_plane[m], tp, k, r, g * l);
+        add_line(field.a_line[m], tl, k, r, g * p);
+      }
+    }
+  } else {
+    let k = field.a_k.x;
+    let t0 = taps1(u.z, field.grid.z);
+    let t1 = taps1(u.y, field.grid.y);
+    let t2 = taps1(u.x, field.grid.x);
+    for (var r = 0u; r < field.a_active.x; r++) {
+      let g = dcomps[row + r];
+      if (g == 0.0) { continue; }
+      let l0 = line_at(field.a_line.x, t0, k, r);
+      let l1 = line_at(field.a_line.y, t1, k, r);
+      let l2 = line_at(field.a_line.z, t2, k, r);
+      add_line(field.a_line.x, t0, k, r, g * l1 * l2);
+      add_line(field.a_line.y, t1, k, r, g * l0 * l2);
+      add_line(field.a_line.z, t2, k, r, g * l0 * l1);
+    }
+  }
+}
+`;
+
+/**
+ * Density on every lattice point of the grid (the alpha-mask pass): alpha = 1 - exp(-sigma * step),
+ * without the distance scale, as the reference does.
+ */
+export const densityGridWgsl = /* wgsl */ `
+struct Params { field: Field, dims: vec4u, shift: f32, step: f32, }
+${fieldBindings(false)}
+@group(0) @binding(2) var<storage, read_write> alpha: array<f32>;
+var<private> field: Field;
+${fieldEval}
+${linearId}
+${densityActivation}
+@compute @workgroup_size(64) fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  field = params.field;
+  let i = linear_id(gid, nwg, 64u);
+  let d = params.dims.xyz;
+  if (i >= d.x * d.y * d.z) { return; }
+  let x = i % d.x;
+  let y = (i / d.x) % d.y;
+  let z = i / (d.x * d.y);
+  // Lattice point (x, y, z) of a dims-sized linspace over the field's AABB, in field grid coordinates.
+  let g = vec3f(field.grid.xyz - 1u);
+  let u = vec3f(f32(x), f32(y), f32(z)) / vec3f(max(d - 1u, vec3u(1u))) * g;
+  alpha[i] = opacity(density_feature(u) + params.shift, params.step).x;
+}
+`;

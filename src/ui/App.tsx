@@ -1,0 +1,142 @@
+import { Component, Suspense, lazy, useEffect, type ReactNode } from 'react';
+import { useStudio, type AdapterInfoSummary } from './store.ts';
+import { WEBGPU_BROWSERS, adapterLabel, formatBytes, probeWebGpu } from './webgpu.ts';
+
+// three.js and react-three-fiber load only once WebGPU is confirmed.
+const SceneCanvas = lazy(() => import('./SceneCanvas.tsx'));
+
+export function App() {
+  const status = useStudio((s) => s.gpuStatus);
+  const adapter = useStudio((s) => s.adapter);
+  const reason = useStudio((s) => s.gpuReason);
+
+  useEffect(() => {
+    let cancelled = false;
+    const { setChecking, setReady, setUnavailable } = useStudio.getState();
+    setChecking();
+    const gpu = typeof navigator !== 'undefined' ? navigator.gpu : undefined;
+    void probeWebGpu(gpu).then((r) => {
+      if (cancelled) return;
+      if (r.ok) setReady(r.adapter);
+      else setUnavailable(r.reason);
+    });
+    return () => {
+      cancelled = true;
+    };
+  }, []);
+
+  return (
+    <div className="studio">
+      <header className="studio-header">
+        <h1>Slimfield</h1>
+        <span className="tagline">radiance fields, trained in your browser</span>
+        <StatusBadge status={status} />
+      </header>
+      <main className="studio-main">
+        <section className="viewport" data-testid="viewport" aria-label="Scene viewport">
+          {status === 'ready' && (
+            <ViewportErrorBoundary>
+              <Suspense fallback={<div className="viewport-message">Loading the viewport…</div>}>
+                <SceneCanvas />
+              </Suspense>
+              <div className="viewport-hint">drag to orbit · scene bounds</div>
+            </ViewportErrorBoundary>
+          )}
+          {status === 'checking' && <div className="viewport-message">Checking for WebGPU…</div>}
+          {status === 'unavailable' && <NoWebGpu reason={reason} />}
+        </section>
+        <aside className="side-panel">
+          <h2>GPU</h2>
+          {status === 'ready' && adapter && <AdapterPanel adapter={adapter} />}
+          {status === 'checking' && <p className="muted">Requesting an adapter…</p>}
+          {status === 'unavailable' && <p className="muted">No WebGPU adapter. See the viewport for how to get one.</p>}
+          <h2>Training</h2>
+          <p className="muted note">Training controls arrive with the engine.</p>
+        </aside>
+      </main>
+    </div>
+  );
+}
+
+function StatusBadge({ status }: { status: 'checking' | 'ready' | 'unavailable' }) {
+  const text = status === 'ready' ? 'WebGPU ready' : status === 'unavailable' ? 'WebGPU unavailable' : 'Checking WebGPU…';
+  return (
+    <span className={`status-badge status-${status}`} data-testid="webgpu-status" role="status">
+      {text}
+    </span>
+  );
+}
+
+function AdapterPanel({ adapter }: { adapter: AdapterInfoSummary }) {
+  const rows: Array<[string, string]> = [
+    ['Description', adapter.description || '—'],
+    ['Vendor', adapter.vendor || '—'],
+    ['Architecture', adapter.architecture || '—'],
+  ];
+  const limits: Array<[string, number]> = [
+    ['maxStorageBufferBindingSize', adapter.limits.maxStorageBufferBindingSize],
+    ['maxBufferSize', adapter.limits.maxBufferSize],
+    ['maxComputeWorkgroupStorageSize', adapter.limits.maxComputeWorkgroupStorageSize],
+  ];
+  return (
+    <div data-testid="adapter-info" className="adapter-info">
+      <p className="adapter-label">{adapterLabel(adapter)}</p>
+      <dl className="kv">
+        {rows.map(([k, v]) => (
+          <div key={k}>
+            <dt>{k}</dt>
+            <dd>{v}</dd>
+          </div>
+        ))}
+      </dl>
+      <h3>Limits</h3>
+      <dl className="kv limits">
+        {limits.map(([k, v]) => (
+          <div key={k}>
+            <dt title={k}>{k}</dt>
+            <dd title={`${v} bytes`}>{formatBytes(v)}</dd>
+          </div>
+        ))}
+      </dl>
+    </div>
+  );
+}
+
+function NoWebGpu({ reason }: { reason: string | null }) {
+  return (
+    <div className="viewport-message no-webgpu" data-testid="no-webgpu">
+      <h2>This browser can’t run Slimfield yet</h2>
+      <p>Slimfield trains radiance fields on your GPU through WebGPU, which this browser doesn’t offer right now.</p>
+      {reason && <p className="muted">{reason}</p>}
+      <p>Browsers with WebGPU:</p>
+      <ul data-testid="browser-list">
+        {WEBGPU_BROWSERS.map((b) => (
+          <li key={b}>{b}</li>
+        ))}
+      </ul>
+      <p>
+        On Linux, Chrome ships WebGPU switched off: open <code>chrome://flags</code>, enable “Unsafe WebGPU”
+        (<code>#enable-unsafe-webgpu</code>), restart the browser and reload this page.
+      </p>
+    </div>
+  );
+}
+
+/** Keeps a WebGL failure in the preview from blanking the whole page. */
+class ViewportErrorBoundary extends Component<{ children: ReactNode }, { error: string | null }> {
+  override state: { error: string | null } = { error: null };
+  static getDerivedStateFromError(err: unknown): { error: string } {
+    return { error: err instanceof Error ? err.message : String(err) };
+  }
+  override render() {
+    if (this.state.error) {
+      return (
+        <div className="viewport-message">
+          <p>The 3D preview could not start: {this.state.error}</p>
+          <p className="muted">WebGPU itself is available; only the preview failed.</p>
+        </div>
+      );
+    }
+    return this.props.children;
+  }
+}

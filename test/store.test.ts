@@ -1,0 +1,63 @@
+// The studio's UI store and WebGPU probe run in Node without a DOM.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { useStudio, type AdapterInfoSummary } from '../src/ui/store.ts';
+import { adapterLabel, formatBytes, probeWebGpu, WEBGPU_BROWSERS } from '../src/ui/webgpu.ts';
+
+const sample: AdapterInfoSummary = {
+  vendor: 'google',
+  architecture: 'swiftshader',
+  device: '',
+  description: 'SwiftShader Device (Subzero)',
+  limits: { maxStorageBufferBindingSize: 134217728, maxBufferSize: 268435456, maxComputeWorkgroupStorageSize: 16384 },
+};
+
+test('store starts checking and moves to ready / unavailable', () => {
+  const s = useStudio.getState();
+  assert.equal(s.gpuStatus, 'checking');
+  assert.equal(s.adapter, null);
+
+  s.setReady(sample);
+  assert.equal(useStudio.getState().gpuStatus, 'ready');
+  assert.deepEqual(useStudio.getState().adapter, sample);
+  assert.equal(useStudio.getState().gpuReason, null);
+
+  useStudio.getState().setUnavailable('no navigator.gpu');
+  assert.equal(useStudio.getState().gpuStatus, 'unavailable');
+  assert.equal(useStudio.getState().adapter, null);
+  assert.equal(useStudio.getState().gpuReason, 'no navigator.gpu');
+
+  useStudio.getState().setChecking();
+  assert.equal(useStudio.getState().gpuStatus, 'checking');
+  assert.equal(useStudio.getState().gpuReason, null);
+});
+
+test('probeWebGpu reports a missing navigator.gpu and a missing adapter', async () => {
+  const none = await probeWebGpu(undefined);
+  assert.equal(none.ok, false);
+  const noAdapter = await probeWebGpu({ requestAdapter: async () => null } as unknown as GPU);
+  assert.equal(noAdapter.ok, false);
+  const throws = await probeWebGpu({ requestAdapter: async () => { throw new Error('boom'); } } as unknown as GPU);
+  assert.ok(!throws.ok && throws.reason.includes('boom'));
+});
+
+test('probeWebGpu summarises adapter info and limits', async () => {
+  const fakeAdapter = {
+    info: { vendor: 'google', architecture: 'swiftshader', device: '', description: 'SwiftShader Device (Subzero)' },
+    limits: sample.limits,
+  };
+  const r = await probeWebGpu({ requestAdapter: async () => fakeAdapter } as unknown as GPU);
+  assert.ok(r.ok);
+  assert.deepEqual(r.adapter, sample);
+  assert.equal(adapterLabel(r.adapter), 'SwiftShader Device (Subzero) · google · swiftshader');
+});
+
+test('helpers: byte formatting, browser list, hidden adapter details', () => {
+  assert.equal(formatBytes(134217728), '128 MiB');
+  assert.equal(formatBytes(16384), '16 KiB');
+  assert.equal(formatBytes(1536), '1.5 KiB');
+  assert.equal(formatBytes(12), '12 B');
+  assert.ok(WEBGPU_BROWSERS.some((b) => b.includes('Safari 26+')));
+  assert.ok(WEBGPU_BROWSERS.some((b) => b.includes('Firefox 141+')));
+  assert.match(adapterLabel({ ...sample, vendor: '', architecture: '', description: '' }), /details hidden/);
+});
