@@ -19,9 +19,19 @@ export class GpuContext {
   peakBytes = 0;
   private sizes = new WeakMap<GPUBuffer, number>();
 
+  /** When set, every dispatch is timed with GPU timestamps (see KernelProfiler). */
+  profiler: KernelProfiler | null = null;
+
   constructor(device: GPUDevice, adapter: AdapterSummary) {
     this.device = device;
     this.adapter = adapter;
+  }
+
+  /** Starts per-kernel GPU timing if the device has timestamp queries. */
+  enableProfiling(): boolean {
+    if (!this.device.features.has('timestamp-query')) return false;
+    this.profiler ??= new KernelProfiler(this);
+    return true;
   }
 
   get limits(): GPUSupportedLimits {
@@ -109,6 +119,66 @@ export class GpuContext {
   }
 }
 
+/**
+ * Per-kernel GPU time from timestamp queries: each dispatch gets its own compute pass with
+ * begin/end timestamps; totals accumulate by kernel label. Profiling splits passes, so it is
+ * only switched on by benchmarks and diagnostics.
+ */
+export class KernelProfiler {
+  private readonly querySet: GPUQuerySet;
+  private readonly resolve: GPUBuffer;
+  private readonly capacity = 4096;
+  private labels: string[] = [];
+  readonly totals = new Map<string, { ms: number; count: number }>();
+  private pending: Promise<void> = Promise.resolve();
+
+  constructor(private readonly ctx: GpuContext) {
+    this.querySet = ctx.device.createQuerySet({ type: 'timestamp', count: this.capacity });
+    this.resolve = ctx.device.createBuffer({ size: this.capacity * 8, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
+  }
+
+  /** Timestamp writes for the next dispatch, or null when the query set is full for this submit. */
+  next(label: string): GPUComputePassTimestampWrites | null {
+    const i = this.labels.length;
+    if (2 * i + 2 > this.capacity) return null;
+    this.labels.push(label);
+    return { querySet: this.querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 };
+  }
+
+  /** Called before an encoder finishes: resolves this submit's queries and reads them afterwards. */
+  finish(enc: GPUCommandEncoder): void {
+    const labels = this.labels;
+    this.labels = [];
+    if (labels.length === 0) return;
+    const bytes = labels.length * 16;
+    const staging = this.ctx.device.createBuffer({ size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    enc.resolveQuerySet(this.querySet, 0, labels.length * 2, this.resolve, 0);
+    enc.copyBufferToBuffer(this.resolve, 0, staging, 0, bytes);
+    this.pending = this.pending.then(async () => {
+      await staging.mapAsync(GPUMapMode.READ);
+      const t = new BigUint64Array(staging.getMappedRange());
+      labels.forEach((l, i) => {
+        const ms = Number(t[2 * i + 1]! - t[2 * i]!) / 1e6;
+        const e = this.totals.get(l) ?? { ms: 0, count: 0 };
+        e.ms += ms;
+        e.count++;
+        this.totals.set(l, e);
+      });
+      staging.unmap();
+      staging.destroy();
+    });
+  }
+
+  async report(): Promise<{ label: string; ms: number; count: number }[]> {
+    await this.pending;
+    return [...this.totals.entries()].map(([label, v]) => ({ label, ...v })).sort((a, b) => b.ms - a.ms);
+  }
+
+  reset(): void {
+    this.totals.clear();
+  }
+}
+
 export class LimitError extends Error {
   constructor(message: string) {
     super(message);
@@ -143,7 +213,9 @@ export async function contextFromAdapter(adapter: GPUAdapter): Promise<GpuContex
   ] as const) {
     wanted[key] = adapter.limits[key];
   }
-  const device = await adapter.requestDevice({ requiredLimits: wanted });
+  // Timestamp queries let benchmarks time each kernel; they cost nothing unless profiling is on.
+  const requiredFeatures: GPUFeatureName[] = adapter.features.has('timestamp-query') ? ['timestamp-query'] : [];
+  const device = await adapter.requestDevice({ requiredLimits: wanted, requiredFeatures });
   const info = adapter.info;
   const vendor = info?.vendor ?? '';
   const description = info?.description ?? '';

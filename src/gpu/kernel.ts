@@ -131,12 +131,19 @@ export class Encoder {
       layout: kernel.pipeline.getBindGroupLayout(0),
       entries,
     });
-    if (!this.pass) this.pass = this.enc.beginComputePass();
+    const timing = this.ctx.profiler?.next(kernel.label);
+    if (timing) {
+      this.endPass();
+      this.pass = this.enc.beginComputePass({ timestampWrites: timing });
+    } else if (!this.pass) {
+      this.pass = this.enc.beginComputePass();
+    }
     this.pass.setPipeline(kernel.pipeline);
     this.pass.setBindGroup(0, group);
     const w = args.workgroups;
     if (Array.isArray(w)) this.pass.dispatchWorkgroups(w[0], w[1] ?? 1, w[2] ?? 1);
     else this.pass.dispatchWorkgroupsIndirect(w.indirect, w.offset ?? 0);
+    if (timing) this.endPass();
   }
 
   /** Buffer-to-buffer copy (ends the current compute pass). */
@@ -165,6 +172,7 @@ export class Encoder {
 
   submit(): void {
     this.endPass();
+    this.ctx.profiler?.finish(this.enc);
     if (this.used > 0) this.flushArena();
     for (const w of this.pendingWrites) this.ctx.device.queue.writeBuffer(w.buf, 0, w.data);
     this.ctx.device.queue.submit([this.enc.finish()]);

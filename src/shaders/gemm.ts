@@ -6,10 +6,11 @@
 // strides and a stride of 0 broadcasts (a ones-vector with rs = cs = 0 turns the kernel into a
 // column sum, which is how bias gradients are formed).
 //
-// One workgroup computes a 16x16 tile of C with 256 invocations, one output each. A and B are
-// staged through workgroup memory 16 columns of K at a time (2 x 16 x 17 floats = 2.2 KiB, well
-// inside the 16 KiB WebGPU guarantees). The extra column of padding keeps the column-wise reads
-// of the transposed staging pattern off a single bank.
+// One workgroup of 8x8 invocations computes a 32x32 tile of C; each invocation owns a 4x4 block
+// held in registers and reads A and B straight from memory (16 multiply-adds per 8 loads). There
+// are no workgroup barriers: a first version staged tiles through workgroup memory, and on
+// SwiftShader (CPU Vulkan, where invocations of a workgroup run as fibers) every barrier costs a
+// full context switch, which made it ~50x slower there; on GPUs the blocks' loads hit L1.
 //
 // Grid: x = N tiles; the M tiles (times the K splits, see below) run along y and are folded into
 // z when they exceed maxComputeWorkgroupsPerDimension (M reaches ~2M rows = 131k tiles).
@@ -21,14 +22,14 @@
 // Without a split, splits = 1 and the epilogue runs here.
 import { linearId } from './common.ts';
 
-export const GEMM_TILE = 16;
+export const GEMM_TILE = 32;
 
 export const gemmShader = /* wgsl */ `
 struct Params {
   M: u32, N: u32, K: u32,
-  m_tiles: u32,      // ceil(M / 16): tile t of the folded y/z grid is M tile t % m_tiles, split t / m_tiles
+  m_tiles: u32,      // ceil(M / 32): tile t of the folded y/z grid is M tile t % m_tiles, split t / m_tiles
   splits: u32,       // number of K chunks (1 = no split)
-  k_chunk: u32,      // K elements per split (a multiple of 16)
+  k_chunk: u32,      // K elements per split
   a_off: u32, a_rs: u32, a_cs: u32,
   b_off: u32, b_rs: u32, b_cs: u32,
   c_off: u32, c_rs: u32, c_cs: u32,
@@ -44,71 +45,59 @@ struct Params {
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> C: array<f32>;
 
-const T: u32 = 16u;
-var<workgroup> tileA: array<array<f32, 17>, 16>; // [m][k]
-var<workgroup> tileB: array<array<f32, 17>, 16>; // [k][n]
-
 fn activate(x: f32, act: u32) -> f32 {
   if (act == 1u) { return max(x, 0.0); }
   if (act == 2u) { return 1.0 / (1.0 + exp(-x)); }
   return x;
 }
 
-@compute @workgroup_size(16, 16)
+@compute @workgroup_size(8, 8)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         @builtin(local_invocation_id) lid: vec3u) {
   let t = wid.y + wid.z * nwg.y;
   let split = t / params.m_tiles;
-  // Whole workgroups beyond the folded grid leave together, so the barriers below stay uniform.
   if (split >= params.splits) { return; }
-  let m0 = (t % params.m_tiles) * T;
-  let n0 = wid.x * T;
+  let m0 = (t % params.m_tiles) * 32u + lid.y * 4u;
+  let n0 = wid.x * 32u + lid.x * 4u;
+  if (m0 >= params.M || n0 >= params.N) { return; }
   let k_begin = split * params.k_chunk;
   let k_end = min(params.K, k_begin + params.k_chunk);
-
-  // Loads are coalesced along whichever index has the unit (smaller) stride: a row-major A is
-  // read with consecutive invocations walking k, a transposed one walking m. Same for B.
-  let a_along_k = params.a_cs <= params.a_rs;
-  let b_along_n = params.b_cs <= params.b_rs;
-
-  var acc = 0.0;
-  for (var k0 = k_begin; k0 < k_end; k0 += T) {
-    {
-      var r = lid.y; var c = lid.x;           // r: m within tile, c: k within tile
-      if (!a_along_k) { r = lid.x; c = lid.y; }
-      let m = m0 + r; let k = k0 + c;
-      var v = 0.0;
-      if (m < params.M && k < k_end) { v = A[params.a_off + m * params.a_rs + k * params.a_cs]; }
-      tileA[r][c] = v;
-    }
-    {
-      var r = lid.y; var c = lid.x;           // r: k within tile, c: n within tile
-      if (!b_along_n) { r = lid.x; c = lid.y; }
-      let k = k0 + r; let n = n0 + c;
-      var v = 0.0;
-      if (k < k_end && n < params.N) { v = B[params.b_off + k * params.b_rs + n * params.b_cs]; }
-      tileB[r][c] = v;
-    }
-    workgroupBarrier();
-    for (var kk = 0u; kk < T; kk++) {
-      acc += tileA[lid.y][kk] * tileB[kk][lid.x];
-    }
-    workgroupBarrier();
+  // Rows and columns past the edge re-read the last valid one (cheap, no branches in the loop)
+  // and are not stored.
+  var ai: array<u32, 4>;
+  var bi: array<u32, 4>;
+  for (var i = 0u; i < 4u; i++) {
+    ai[i] = params.a_off + min(m0 + i, params.M - 1u) * params.a_rs;
+    bi[i] = params.b_off + min(n0 + i, params.N - 1u) * params.b_cs;
   }
-
-  let m = m0 + lid.y;
-  let n = n0 + lid.x;
-  if (m >= params.M || n >= params.N) { return; }
-  let ci = params.c_off + split * params.c_split + m * params.c_rs + n * params.c_cs;
-  if (params.splits > 1u) {
-    C[ci] = acc;  // raw partial; gemmReduce applies the epilogue
-    return;
+  var acc: array<vec4f, 4>;
+  for (var k = k_begin; k < k_end; k++) {
+    let ka = k * params.a_cs;
+    let kb = k * params.b_rs;
+    let b = vec4f(B[bi[0] + kb], B[bi[1] + kb], B[bi[2] + kb], B[bi[3] + kb]);
+    acc[0] += A[ai[0] + ka] * b;
+    acc[1] += A[ai[1] + ka] * b;
+    acc[2] += A[ai[2] + ka] * b;
+    acc[3] += A[ai[3] + ka] * b;
   }
-  var x = acc;
-  if (params.has_bias != 0u) { x += bias[params.bias_off + n]; }
-  x = activate(x, params.act);
-  if (params.accumulate != 0u) { x += C[ci]; }
-  C[ci] = x;
+  for (var i = 0u; i < 4u; i++) {
+    let m = m0 + i;
+    if (m >= params.M) { break; }
+    for (var j = 0u; j < 4u; j++) {
+      let n = n0 + j;
+      if (n >= params.N) { break; }
+      let ci = params.c_off + split * params.c_split + m * params.c_rs + n * params.c_cs;
+      if (params.splits > 1u) {
+        C[ci] = acc[i][j];  // raw partial; gemmReduce applies the epilogue
+        continue;
+      }
+      var x = acc[i][j];
+      if (params.has_bias != 0u) { x += bias[params.bias_off + n]; }
+      x = activate(x, params.act);
+      if (params.accumulate != 0u) { x += C[ci]; }
+      C[ci] = x;
+    }
+  }
 }
 `;
 

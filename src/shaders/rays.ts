@@ -129,8 +129,11 @@ struct Ray { o: vec4f, d: vec4f, rgb: vec4f, }
 @group(0) @binding(3) var<storage, read_write> counter: array<atomic<u32>>;
 @group(0) @binding(4) var<storage, read_write> ray_info: array<vec4u>;
 @group(0) @binding(5) var<storage, read_write> samples: array<vec4f>;
+// INSIDE_EPS: the first sample lies exactly on the entry face; a small tolerance keeps it
+// regardless of f32 rounding (src/fields/reference.ts uses the same).
+const INSIDE_EPS: f32 = 1e-5;
 fn keep(p: vec3f) -> bool {
-  if (any(p < params.aabb_lo.xyz) || any(p > params.aabb_hi.xyz)) { return false; }
+  if (any(p < params.aabb_lo.xyz - INSIDE_EPS) || any(p > params.aabb_hi.xyz + INSIDE_EPS)) { return false; }
   return occupied(params.mask, p);
 }
 @compute @workgroup_size(64) fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {

@@ -1,0 +1,67 @@
+// npm run bench: trains lego with the reduced configurations we compare against the original
+// PyTorch TensoRF on the same kind of machine, and prints PSNR, SSIM, seconds, samples per
+// second, peak GPU memory and the adapter. `--only quick,medium` picks configurations;
+// `--data DIR` points at another Blender scene (default ../shared/data/lego).
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { resolveConfig } from '../src/fields/config.ts';
+import { formatBytes } from '../src/gpu/context.ts';
+import { log, runTraining } from '../src/cli/session.ts';
+
+/** The configurations, in the reference's option names. */
+export const BENCH_CONFIGS = {
+  // Exactly the comparison run of the engine issue (PyTorch TensoRF: 506 s, 30.9 dB on 2 cores).
+  quick: {
+    downscale: 8,
+    testViews: 25,
+    model: 'vm192',
+    options: {
+      n_iters: 1000, batch_size: 1024, N_voxel_init: 64 ** 3, N_voxel_final: 128 ** 3,
+      upsamp_list: [200, 400, 600], update_AlphaMask_list: [300, 600],
+      shadingMode: 'MLP_Fea', view_pe: 2, fea_pe: 2, L1_weight_inital: 8e-5, L1_weight_rest: 4e-5,
+      TV_weight_density: 0, TV_weight_app: 0,
+    },
+  },
+  medium: {
+    downscale: 4,
+    testViews: 25,
+    model: 'vm192',
+    options: {
+      n_iters: 2000, batch_size: 4096, N_voxel_init: 64 ** 3, N_voxel_final: 160 ** 3,
+      upsamp_list: [300, 600, 900, 1200], update_AlphaMask_list: [400, 800],
+      shadingMode: 'MLP_Fea', view_pe: 2, fea_pe: 2, L1_weight_inital: 8e-5, L1_weight_rest: 4e-5,
+      TV_weight_density: 0, TV_weight_app: 0,
+    },
+  },
+} as const;
+
+const { values } = parseArgs({
+  args: process.argv.slice(2),
+  options: { only: { type: 'string' }, data: { type: 'string' } },
+});
+const data = resolve(values.data ?? '../shared/data/lego');
+if (!existsSync(data)) {
+  console.error(`bench: dataset ${data} not found (pass --data DIR)`);
+  process.exit(1);
+}
+const names = (values.only ?? 'quick,medium').split(',') as (keyof typeof BENCH_CONFIGS)[];
+const rows: Record<string, unknown>[] = [];
+for (const name of names) {
+  const b = BENCH_CONFIGS[name];
+  if (!b) {
+    console.error(`bench: unknown configuration "${name}" (known: ${Object.keys(BENCH_CONFIGS).join(', ')})`);
+    process.exit(1);
+  }
+  log(`\n=== ${name}: lego /${b.downscale}, ${b.options.n_iters} x ${b.options.batch_size} rays, ${b.model}`);
+  const cfg = resolveConfig(b.model, { ...b.options });
+  const r = await runTraining({ data, preset: b.model, cfg, downscale: b.downscale, testViews: b.testViews });
+  rows.push({ config: name, ...r });
+  console.log(JSON.stringify({ config: name, ...r }));
+}
+console.log('\n| config | model | iters | seconds | PSNR | SSIM | samples/s | peak GPU memory | adapter |');
+console.log('|---|---|---|---|---|---|---|---|---|');
+for (const r of rows) {
+  console.log(`| ${r.config} | ${r.model} | ${r.iters} | ${r.seconds} | ${r.psnr} | ${r.ssim} | ${Number(r.samplesPerSecond).toLocaleString()} | ${formatBytes(Number(r.peakGpuBytes))} | ${r.adapter} |`);
+}
+process.exit(0);

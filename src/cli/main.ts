@@ -1,0 +1,137 @@
+// Slimfield command line: train, evaluate and render TensoRF fields headless (Node + Dawn).
+// Progress goes to stderr; the last line of stdout is one JSON object.
+import { readFile, writeFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { ConfigError, checkReferenceOptions, resolveConfig } from '../fields/config.ts';
+import { MODEL_PRESETS, type PresetName } from '../fields/tensorf.ts';
+import { evaluate, testViewIndices, ViewRenderer } from '../fields/trainer.ts';
+import { nodeGpu } from '../gpu/node.ts';
+import { encodePng } from '../io/image-node.ts';
+import { log, loadModel, openDataset, runTraining } from './session.ts';
+
+const USAGE = `usage:
+  npm run cli -- train --data DIR|builtin:demo --model vm192|vm48|cp384 [--config FILE.json] [--iters N]
+                       [--batch N] [--downscale K] [--test-views N] [--out FILE]
+  npm run cli -- eval --model FILE --data DIR [--downscale K] [--test-views N]
+  npm run cli -- render --model FILE --data DIR --view N --out PNG [--downscale K]`;
+
+const options = {
+  data: { type: 'string' },
+  model: { type: 'string' },
+  config: { type: 'string' },
+  iters: { type: 'string' },
+  batch: { type: 'string' },
+  downscale: { type: 'string' },
+  'test-views': { type: 'string' },
+  out: { type: 'string' },
+  view: { type: 'string' },
+  help: { type: 'boolean' },
+} as const;
+
+function intFlag(v: string | undefined, name: string, fallback: number, min = 1): number {
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new ConfigError(`--${name} must be an integer >= ${min}, got "${v}"`);
+  return n;
+}
+
+function need(v: string | undefined, name: string): string {
+  if (!v) throw new ConfigError(`--${name} is required\n${USAGE}`);
+  return v;
+}
+
+async function train(a: Record<string, string | boolean | undefined>): Promise<Record<string, unknown>> {
+  const data = need(a.data as string, 'data');
+  const preset = need(a.model as string, 'model') as PresetName;
+  if (!(preset in MODEL_PRESETS)) throw new ConfigError(`--model must be one of ${Object.keys(MODEL_PRESETS).join(', ')}, got "${preset}"`);
+  let fileOpts: Record<string, unknown> = {};
+  if (a.config) {
+    const file = a.config as string;
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (e) {
+      throw new ConfigError(`${file}: cannot read (${(e as NodeJS.ErrnoException).code})`);
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch (e) {
+      throw new ConfigError(`${file}: broken JSON (${(e as Error).message})`);
+    }
+    fileOpts = checkReferenceOptions(json, file);
+  }
+  if (a.iters) fileOpts.n_iters = intFlag(a.iters as string, 'iters', 1);
+  if (a.batch) fileOpts.batch_size = intFlag(a.batch as string, 'batch', 1);
+  const cfg = resolveConfig(preset, fileOpts);
+  if (cfg.tvWeightDensity > 0 || cfg.tvWeightApp > 0) {
+    throw new ConfigError('TV_weight_density / TV_weight_app > 0: the TV regularizer is not implemented yet; set them to 0');
+  }
+  return runTraining({
+    data,
+    preset,
+    cfg,
+    downscale: intFlag(a.downscale as string, 'downscale', 1),
+    testViews: intFlag(a['test-views'] as string, 'test-views', 25),
+    out: a.out as string | undefined,
+  });
+}
+
+async function evalCmd(a: Record<string, string | boolean | undefined>): Promise<Record<string, unknown>> {
+  const file = need(a.model as string, 'model');
+  const data = need(a.data as string, 'data');
+  const ctx = await nodeGpu();
+  const { field, bytes } = await loadModel(ctx, file);
+  const ds = await openDataset(data, intFlag(a.downscale as string, 'downscale', 1), ['test']);
+  const split = ds.splits.test ?? ds.splits.train!;
+  const views = testViewIndices(split.cameras.length, intFlag(a['test-views'] as string, 'test-views', 25));
+  const renderer = new ViewRenderer(ctx, field, ds.nearFar);
+  const ev = await evaluate(renderer, ds, split, views, undefined, (i, n) => log(`evaluating: view ${i}/${n}`));
+  return { model: file, psnr: +ev.psnr.toFixed(3), ssim: +ev.ssim.toFixed(4), testViews: ev.views, params: field.parameterCount, bytes, adapter: ctx.adapter.label };
+}
+
+async function renderCmd(a: Record<string, string | boolean | undefined>): Promise<Record<string, unknown>> {
+  const file = need(a.model as string, 'model');
+  const data = need(a.data as string, 'data');
+  const out = need(a.out as string, 'out');
+  const ctx = await nodeGpu();
+  const { field } = await loadModel(ctx, file);
+  const ds = await openDataset(data, intFlag(a.downscale as string, 'downscale', 1), ['test']);
+  const split = ds.splits.test ?? ds.splits.train!;
+  const view = intFlag(a.view as string, 'view', 0, 0);
+  if (view >= split.cameras.length) throw new ConfigError(`--view ${view} is out of range: the split has ${split.cameras.length} views`);
+  const renderer = new ViewRenderer(ctx, field, ds.nearFar);
+  const img = await renderer.render(split.cameras[view]!, ds.whiteBackground ? 1 : 0);
+  const rgba = new Uint8Array(img.width * img.height * 4);
+  for (let i = 0; i < img.width * img.height; i++) {
+    for (let c = 0; c < 3; c++) rgba[i * 4 + c] = Math.round(Math.min(1, Math.max(0, img.rgb[i * 3 + c]!)) * 255);
+    rgba[i * 4 + 3] = 255;
+  }
+  await writeFile(out, encodePng(rgba, img.width, img.height));
+  return { out, view, width: img.width, height: img.height };
+}
+
+async function main(): Promise<number> {
+  const [cmd, ...rest] = process.argv.slice(2);
+  const { values } = parseArgs({ args: rest, options, strict: true, allowPositionals: false });
+  if (!cmd || values.help) {
+    log(USAGE);
+    return cmd ? 0 : 2;
+  }
+  const run = { train, eval: evalCmd, render: renderCmd }[cmd];
+  if (!run) throw new ConfigError(`unknown command "${cmd}"\n${USAGE}`);
+  const result = await run(values);
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    const err = e as Error;
+    // Known user errors get their message alone; anything else keeps its stack for bug reports.
+    const known = ['ConfigError', 'DatasetError', 'LimitError'].includes(err.name) || err instanceof ConfigError || /^[^\s]+: /.test(err.message);
+    log(`error: ${known ? err.message : err.stack ?? err.message}`);
+    process.exit(1);
+  },
+);

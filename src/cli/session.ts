@@ -1,0 +1,136 @@
+// Shared steps of the CLI commands: loading data, building, saving and loading models.
+import { readFile, writeFile } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { loadDataset } from '../data/loaders.ts';
+import { nodeFolderSource } from '../data/node-source.ts';
+import { proceduralDataset } from '../data/procedural.ts';
+import type { Dataset } from '../data/types.ts';
+import type { GpuContext } from '../gpu/context.ts';
+import { decodeImageNode } from '../io/image-node.ts';
+import { decodeModel, encodeModel, type ModelData } from '../io/model-file.ts';
+import type { ResolvedConfig } from '../fields/config.ts';
+import { resolutionForVoxels, type Box } from '../fields/geometry.ts';
+import { TensorField } from '../fields/tensorf.ts';
+import { evaluate, testViewIndices, Trainer, ViewRenderer } from '../fields/trainer.ts';
+import { nodeGpu } from '../gpu/node.ts';
+
+export const log = (msg: string) => process.stderr.write(`${msg}\n`);
+
+/** `--data builtin:demo` is the procedural scene; anything else a dataset folder. */
+export async function openDataset(dir: string, downscale: number, splits: ('train' | 'test')[]): Promise<Dataset> {
+  if (dir === 'builtin:demo') return proceduralDataset({ size: Math.max(16, Math.round(128 / downscale)) });
+  let last = -1;
+  const ds = await loadDataset(nodeFolderSource(dir), {
+    downscale,
+    decode: decodeImageNode,
+    splits,
+    onProgress: (done, total) => {
+      const pct = Math.floor((100 * done) / total);
+      if (pct >= last + 10 || done === total) {
+        last = pct;
+        log(`loading ${basename(dir)}: ${done}/${total} images`);
+      }
+    },
+  });
+  for (const w of ds.warnings) log(`warning: ${w}`);
+  return ds;
+}
+
+export async function saveModel(field: TensorField, file: string, info: Record<string, unknown>): Promise<number> {
+  const values = await field.arena.download(field.ctx);
+  const data: ModelData = {
+    header: {
+      settings: field.settings,
+      box: field.box,
+      grid: field.grid,
+      segments: field.arena.segments.map((s) => ({ name: s.name, count: s.count })),
+      mask: field.mask ? { dims: field.mask.dims, box: field.mask.box, words: field.mask.bits.length } : null,
+      info,
+    },
+    values,
+    maskBits: field.mask?.bits ?? null,
+  };
+  const bytes = encodeModel(data);
+  await writeFile(file, bytes);
+  return bytes.length;
+}
+
+export async function loadModel(ctx: GpuContext, file: string): Promise<{ field: TensorField; bytes: number; data: ModelData }> {
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(await readFile(file));
+  } catch (e) {
+    throw new Error(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  const data = decodeModel(bytes, file);
+  const h = data.header;
+  let field: TensorField;
+  try {
+    field = new TensorField(ctx, h.settings, h.box, h.grid, 1, data.values);
+  } catch (e) {
+    throw new Error(`${file}: ${(e as Error).message}`);
+  }
+  if (h.mask && data.maskBits) field.setMask({ dims: h.mask.dims, box: h.mask.box, bits: data.maskBits });
+  return { field, bytes: bytes.length, data };
+}
+
+export interface TrainingRun {
+  data: string;
+  preset: string;
+  cfg: ResolvedConfig;
+  downscale: number;
+  testViews: number;
+  out?: string;
+}
+
+/** Loads the data, trains, evaluates on the test views and optionally saves: the CLI's train and the bench. */
+export async function runTraining(run: TrainingRun): Promise<Record<string, unknown>> {
+  const { cfg } = run;
+  const ds = await openDataset(run.data, run.downscale, ['train', 'test']);
+  const ctx = await nodeGpu();
+  log(`adapter: ${ctx.adapter.label} (${ctx.adapter.vendor} ${ctx.adapter.architecture})`);
+  const box: Box = { lo: ds.aabb[0], hi: ds.aabb[1] };
+  const peakBefore = ctx.allocatedBytes;
+  ctx.peakBytes = ctx.allocatedBytes;
+  const field = new TensorField(ctx, cfg.settings, box, resolutionForVoxels(cfg.train.nVoxelInit, box), cfg.train.seed);
+  const trainer = new Trainer(ctx, ds, field, cfg.train);
+  log(`${run.preset}: grid ${field.grid.join('x')}, ${field.parameterCount.toLocaleString()} parameters, ${cfg.train.nIters} iterations of ${cfg.train.batchSize} rays`);
+  const t0 = performance.now();
+  let lossAvg = 0;
+  for (let i = 0; i < cfg.train.nIters; i++) {
+    const s = await trainer.step();
+    lossAvg = i === 0 ? s.loss : 0.9 * lossAvg + 0.1 * s.loss;
+    if (s.event) log(`iter ${s.iter}: ${s.event}`);
+    if (s.iter % 50 === 0 || s.iter === cfg.train.nIters) {
+      const sec = (performance.now() - t0) / 1000;
+      const left = (sec / s.iter) * (cfg.train.nIters - s.iter);
+      log(`iter ${s.iter}/${cfg.train.nIters}  train psnr ${(-10 * Math.log10(lossAvg)).toFixed(2)}  samples ${s.samples} shaded ${s.shaded}  ${(s.iter / sec).toFixed(2)} it/s  ${left.toFixed(0)} s left`);
+    }
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  const split = ds.splits.test ?? ds.splits.train!;
+  const views = testViewIndices(split.cameras.length, run.testViews);
+  const renderer = new ViewRenderer(ctx, field, ds.nearFar, 8192, trainer.batch);
+  const ev = await evaluate(renderer, ds, split, views, undefined, (i, n) => log(`evaluating: view ${i}/${n}`));
+  const result: Record<string, unknown> = {
+    model: run.preset,
+    iters: cfg.train.nIters,
+    seconds: +seconds.toFixed(2),
+    psnr: +ev.psnr.toFixed(3),
+    ssim: +ev.ssim.toFixed(4),
+    testViews: ev.views,
+    params: field.parameterCount,
+    samplesPerSecond: Math.round(trainer.samplesProcessed / seconds),
+    grid: field.grid,
+    peakGpuBytes: ctx.peakBytes - peakBefore,
+    adapter: ctx.adapter.label,
+  };
+  if (run.out) {
+    result.bytes = await saveModel(field, run.out, { dataset: run.data, ...result });
+    log(`saved ${run.out}`);
+  }
+  renderer.destroy(false);
+  trainer.destroy();
+  field.destroy();
+  return result;
+}

@@ -1,0 +1,83 @@
+// Training configuration from the reference's option names (a JSON file and/or CLI flags), and
+// the mapping onto model settings and training options. Unknown keys are errors, not ignored.
+import { DEFAULT_TRAIN, type TrainOptions } from './trainer.ts';
+import { MODEL_PRESETS, type FieldSettings, type PresetName } from './tensorf.ts';
+
+/** The reference option names this tool understands, with the types they must have. */
+const KEYS = {
+  n_iters: 'int', batch_size: 'int', N_voxel_init: 'int', N_voxel_final: 'int',
+  upsamp_list: 'ints', update_AlphaMask_list: 'ints', n_lamb_sigma: 'ints', n_lamb_sh: 'ints',
+  L1_weight_inital: 'num', L1_weight_rest: 'num', TV_weight_density: 'num', TV_weight_app: 'num',
+  view_pe: 'int', fea_pe: 'int', featureC: 'int', step_ratio: 'num', shadingMode: 'shading',
+  lr_init: 'num', lr_basis: 'num', lr_decay_target_ratio: 'num', seed: 'int',
+} as const;
+export type ReferenceOptions = { [K in keyof typeof KEYS]?: unknown };
+
+export class ConfigError extends Error {}
+
+export function checkReferenceOptions(raw: unknown, where: string): Record<string, unknown> {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError(`${where}: expected a JSON object of options`);
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(raw)) {
+    const kind = (KEYS as Record<string, string>)[k];
+    if (!kind) throw new ConfigError(`${where}: unknown option "${k}" (known: ${Object.keys(KEYS).join(', ')})`);
+    const ok =
+      kind === 'int' ? Number.isInteger(v) && (v as number) >= 0
+      : kind === 'num' ? typeof v === 'number' && Number.isFinite(v) && v >= 0
+      : kind === 'ints' ? Array.isArray(v) && v.every((x) => Number.isInteger(x) && x >= 0)
+      : v === 'MLP_Fea' || v === 'SH';
+    if (!ok) {
+      const want = kind === 'int' ? 'a non-negative integer' : kind === 'num' ? 'a non-negative number' : kind === 'ints' ? 'a list of non-negative integers' : '"MLP_Fea" or "SH"';
+      throw new ConfigError(`${where}: option "${k}" must be ${want}, got ${JSON.stringify(v)}`);
+    }
+    out[k] = v;
+  }
+  return out;
+}
+
+export interface ResolvedConfig {
+  settings: FieldSettings;
+  train: TrainOptions;
+  tvWeightDensity: number;
+  tvWeightApp: number;
+}
+
+/** Preset defaults, then the reference options on top. */
+export function resolveConfig(preset: PresetName, opts: Record<string, unknown>): ResolvedConfig {
+  const base = MODEL_PRESETS[preset];
+  const o = opts as Record<string, number & number[] & string>;
+  const settings: FieldSettings = {
+    ...base,
+    densityComps: o.n_lamb_sigma ?? [...base.densityComps],
+    appComps: o.n_lamb_sh ?? [...base.appComps],
+    stepRatio: o.step_ratio ?? base.stepRatio,
+    shading: {
+      ...base.shading,
+      mode: (o.shadingMode as 'MLP_Fea' | 'SH') ?? base.shading.mode,
+      viewPe: o.view_pe ?? base.shading.viewPe,
+      feaPe: o.fea_pe ?? base.shading.feaPe,
+      featureC: o.featureC ?? base.shading.featureC,
+    },
+  };
+  const nComp = base.kind === 'vm' ? 3 : 1;
+  for (const [k, v] of [['n_lamb_sigma', settings.densityComps], ['n_lamb_sh', settings.appComps]] as const) {
+    if (v.length !== nComp || v.some((x) => x < 1)) throw new ConfigError(`option "${k}" must list ${nComp} positive component count(s) for ${preset}`);
+  }
+  const train: TrainOptions = {
+    ...DEFAULT_TRAIN,
+    nIters: o.n_iters ?? DEFAULT_TRAIN.nIters,
+    batchSize: o.batch_size ?? DEFAULT_TRAIN.batchSize,
+    nVoxelInit: o.N_voxel_init ?? DEFAULT_TRAIN.nVoxelInit,
+    nVoxelFinal: o.N_voxel_final ?? (preset === 'cp384' ? 125_000_000 : DEFAULT_TRAIN.nVoxelFinal),
+    upsampList: o.upsamp_list ?? DEFAULT_TRAIN.upsampList,
+    updateAlphaMaskList: o.update_AlphaMask_list ?? DEFAULT_TRAIN.updateAlphaMaskList,
+    L1WeightInitial: o.L1_weight_inital ?? (preset === 'cp384' ? 1e-5 : DEFAULT_TRAIN.L1WeightInitial),
+    L1WeightRest: o.L1_weight_rest ?? (preset === 'cp384' ? 1e-5 : DEFAULT_TRAIN.L1WeightRest),
+    lrInit: o.lr_init ?? DEFAULT_TRAIN.lrInit,
+    lrBasis: o.lr_basis ?? DEFAULT_TRAIN.lrBasis,
+    lrDecayTargetRatio: o.lr_decay_target_ratio ?? DEFAULT_TRAIN.lrDecayTargetRatio,
+    seed: o.seed ?? DEFAULT_TRAIN.seed,
+  };
+  if (train.batchSize < 1 || train.nIters < 1) throw new ConfigError('n_iters and batch_size must be at least 1');
+  return { settings, train, tvWeightDensity: o.TV_weight_density ?? 0, tvWeightApp: o.TV_weight_app ?? 0 };
+}
