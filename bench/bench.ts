@@ -1,7 +1,9 @@
 // npm run bench: trains lego with the reduced configurations we compare against the original
 // PyTorch TensoRF on the same kind of machine, and prints PSNR, SSIM, seconds, samples per
 // second, peak GPU memory and the adapter. `--only quick,medium` picks configurations;
-// `--data DIR` points at another Blender scene (default ../shared/data/lego).
+// `--data DIR` points at another Blender scene (default ../shared/data/lego); `--iters N` stops
+// each configuration early (its schedule unchanged) to measure speed where a full run would take
+// too long, and the output then says so; `--profile` prints GPU time per kernel.
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -38,7 +40,7 @@ export const BENCH_CONFIGS = {
 
 const { values } = parseArgs({
   args: process.argv.slice(2),
-  options: { only: { type: 'string' }, data: { type: 'string' } },
+  options: { only: { type: 'string' }, data: { type: 'string' }, iters: { type: 'string' }, profile: { type: 'boolean' } },
 });
 const data = resolve(values.data ?? '../shared/data/lego');
 if (!existsSync(data)) {
@@ -55,13 +57,14 @@ for (const name of names) {
   }
   log(`\n=== ${name}: lego /${b.downscale}, ${b.options.n_iters} x ${b.options.batch_size} rays, ${b.model}`);
   const cfg = resolveConfig(b.model, { ...b.options });
-  const r = await runTraining({ data, preset: b.model, cfg, downscale: b.downscale, testViews: b.testViews });
+  const stopAfter = values.iters ? Number(values.iters) : undefined;
+  const r = await runTraining({ data, preset: b.model, cfg, downscale: b.downscale, testViews: b.testViews, stopAfter, profile: values.profile });
   rows.push({ config: name, ...r });
   console.log(JSON.stringify({ config: name, ...r }));
 }
-console.log('\n| config | model | iters | seconds | PSNR | SSIM | samples/s | peak GPU memory | adapter |');
-console.log('|---|---|---|---|---|---|---|---|---|');
+console.log('\n| config | model | iters | seconds | s/iter | PSNR | SSIM | samples/s | peak GPU memory | adapter |');
+console.log('|---|---|---|---|---|---|---|---|---|---|');
 for (const r of rows) {
-  console.log(`| ${r.config} | ${r.model} | ${r.iters} | ${r.seconds} | ${r.psnr} | ${r.ssim} | ${Number(r.samplesPerSecond).toLocaleString()} | ${formatBytes(Number(r.peakGpuBytes))} | ${r.adapter} |`);
+  console.log(`| ${r.config} | ${r.model} | ${r.iters}${r.partial ? ' (partial)' : ''} | ${r.seconds} | ${r.secondsPerIteration} | ${r.psnr} | ${r.ssim} | ${Number(r.samplesPerSecond).toLocaleString()} | ${formatBytes(Number(r.peakGpuBytes))} | ${r.adapter} |`);
 }
 process.exit(0);

@@ -81,6 +81,10 @@ export interface TrainingRun {
   downscale: number;
   testViews: number;
   out?: string;
+  /** Stop after this many iterations (the schedule stays that of the full run): speed probes. */
+  stopAfter?: number;
+  /** Time every kernel with GPU timestamps and report the totals. */
+  profile?: boolean;
 }
 
 /** Loads the data, trains, evaluates on the test views and optionally saves: the CLI's train and the bench. */
@@ -95,9 +99,11 @@ export async function runTraining(run: TrainingRun): Promise<Record<string, unkn
   const field = new TensorField(ctx, cfg.settings, box, resolutionForVoxels(cfg.train.nVoxelInit, box), cfg.train.seed);
   const trainer = new Trainer(ctx, ds, field, cfg.train);
   log(`${run.preset}: grid ${field.grid.join('x')}, ${field.parameterCount.toLocaleString()} parameters, ${cfg.train.nIters} iterations of ${cfg.train.batchSize} rays`);
+  if (run.profile && !ctx.enableProfiling()) log('note: this adapter has no timestamp queries; no kernel profile');
+  const iters = Math.min(cfg.train.nIters, run.stopAfter ?? Infinity);
   const t0 = performance.now();
   let lossAvg = 0;
-  for (let i = 0; i < cfg.train.nIters; i++) {
+  for (let i = 0; i < iters; i++) {
     const s = await trainer.step();
     lossAvg = i === 0 ? s.loss : 0.9 * lossAvg + 0.1 * s.loss;
     if (s.event) log(`iter ${s.iter}: ${s.event}`);
@@ -114,8 +120,10 @@ export async function runTraining(run: TrainingRun): Promise<Record<string, unkn
   const ev = await evaluate(renderer, ds, split, views, undefined, (i, n) => log(`evaluating: view ${i}/${n}`));
   const result: Record<string, unknown> = {
     model: run.preset,
-    iters: cfg.train.nIters,
+    iters,
+    ...(iters < cfg.train.nIters ? { partial: `stopped after ${iters} of ${cfg.train.nIters} iterations` } : {}),
     seconds: +seconds.toFixed(2),
+    secondsPerIteration: +(seconds / iters).toFixed(3),
     psnr: +ev.psnr.toFixed(3),
     ssim: +ev.ssim.toFixed(4),
     testViews: ev.views,
@@ -125,6 +133,11 @@ export async function runTraining(run: TrainingRun): Promise<Record<string, unkn
     peakGpuBytes: ctx.peakBytes - peakBefore,
     adapter: ctx.adapter.label,
   };
+  if (ctx.profiler) {
+    const rep = await ctx.profiler.report();
+    result.kernelMs = Object.fromEntries(rep.slice(0, 10).map((r) => [r.label, Math.round(r.ms)]));
+    ctx.profiler.reset();
+  }
   if (run.out) {
     result.bytes = await saveModel(field, run.out, { dataset: run.data, ...result });
     log(`saved ${run.out}`);

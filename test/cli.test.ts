@@ -1,0 +1,75 @@
+// The command line as a user meets it: bad input gives one clear line naming the file and the
+// problem, exit code 1, no stack trace; good input ends stdout with one JSON object.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+
+function cli(...args: string[]) {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { encoding: 'utf8', timeout: 240_000 });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'slimfield-cli-'));
+
+function expectError(r: ReturnType<typeof cli>, pattern: RegExp) {
+  assert.equal(r.code, 1, `exit code 1 (stderr: ${r.err})`);
+  assert.match(r.err, pattern);
+  assert.doesNotMatch(r.err, /\n\s+at /, 'no stack trace for a user error');
+}
+
+test('config errors name the file and the option', () => {
+  const broken = join(dir, 'broken.json');
+  writeFileSync(broken, '{"n_iters": 10,');
+  expectError(cli('train', '--data', 'builtin:demo', '--model', 'vm48', '--config', broken), /broken\.json: broken JSON/);
+  const unknown = join(dir, 'unknown.json');
+  writeFileSync(unknown, '{"n_itters": 10}');
+  expectError(cli('train', '--data', 'builtin:demo', '--model', 'vm48', '--config', unknown), /unknown\.json: unknown option "n_itters"/);
+  const wrong = join(dir, 'wrong.json');
+  writeFileSync(wrong, '{"upsamp_list": "200"}');
+  expectError(cli('train', '--data', 'builtin:demo', '--model', 'vm48', '--config', wrong), /option "upsamp_list" must be a list/);
+  expectError(cli('train', '--data', 'builtin:demo', '--model', 'vm999'), /--model must be one of vm192, vm48, cp384/);
+  expectError(cli('train', '--data', 'builtin:demo', '--model', 'vm48', '--iters', 'ten'), /--iters must be an integer/);
+});
+
+test('dataset errors name the file: missing folder, NaN pose', () => {
+  expectError(cli('train', '--data', join(dir, 'nope'), '--model', 'vm48'), /nope.*(no transforms|not found|cannot)/i);
+  const scene = join(dir, 'nanpose');
+  mkdirSync(scene);
+  writeFileSync(join(scene, 'transforms_train.json'), JSON.stringify({
+    camera_angle_x: 0.7,
+    frames: [{ file_path: './r_0', transform_matrix: [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 'NaN'], [0, 0, 0, 1]] }],
+  }).replace('"NaN"', 'null'));
+  expectError(cli('train', '--data', scene, '--model', 'vm48'), /transforms_train\.json.*frame 0/);
+});
+
+test('train, save, eval and render the built-in scene; damaged model files are refused', () => {
+  const model = join(dir, 'demo.slim');
+  const cfg = join(dir, 'tiny.json');
+  writeFileSync(cfg, JSON.stringify({ N_voxel_init: 4096, N_voxel_final: 8000, upsamp_list: [3], update_AlphaMask_list: [4], featureC: 8, batch_size: 64 }));
+  const tr = cli('train', '--data', 'builtin:demo', '--model', 'vm48', '--config', cfg, '--iters', '6', '--downscale', '8', '--test-views', '2', '--out', model);
+  assert.equal(tr.code, 0, tr.err);
+  const res = JSON.parse(tr.out.trim().split('\n').at(-1)!);
+  for (const k of ['model', 'iters', 'seconds', 'psnr', 'ssim', 'testViews', 'params', 'samplesPerSecond', 'adapter']) assert.ok(k in res, `result has ${k}`);
+  assert.equal(res.iters, 6);
+  assert.equal(res.testViews, 2);
+
+  const ev = cli('eval', '--model', model, '--data', 'builtin:demo', '--downscale', '8', '--test-views', '2');
+  assert.equal(ev.code, 0, ev.err);
+  const evRes = JSON.parse(ev.out.trim().split('\n').at(-1)!);
+  assert.ok(Math.abs(evRes.psnr - res.psnr) < 1e-3, 'eval of the saved model reproduces the training-time PSNR');
+  assert.ok(evRes.bytes > 1000);
+
+  const png = join(dir, 'view.png');
+  const rd = cli('render', '--model', model, '--data', 'builtin:demo', '--view', '1', '--out', png, '--downscale', '8');
+  assert.equal(rd.code, 0, rd.err);
+  assert.equal(readFileSync(png).subarray(1, 4).toString(), 'PNG');
+  expectError(cli('render', '--model', model, '--data', 'builtin:demo', '--view', '99', '--out', png, '--downscale', '8'), /--view 99 is out of range/);
+
+  const cut = join(dir, 'cut.slim');
+  writeFileSync(cut, readFileSync(model).subarray(0, 5000));
+  expectError(cli('eval', '--model', cut, '--data', 'builtin:demo', '--downscale', '8'), /cut\.slim: .*(truncated|past the end)/);
+  expectError(cli('eval', '--model', join(dir, 'missing.slim'), '--data', 'builtin:demo'), /missing\.slim: cannot read \(ENOENT\)/);
+});
