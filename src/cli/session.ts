@@ -107,10 +107,10 @@ export async function runTraining(run: TrainingRun): Promise<Record<string, unkn
     const s = await trainer.step();
     lossAvg = i === 0 ? s.loss : 0.9 * lossAvg + 0.1 * s.loss;
     if (s.event) log(`iter ${s.iter}: ${s.event}`);
-    if (s.iter % 50 === 0 || s.iter === cfg.train.nIters) {
+    if (s.iter % 50 === 0 || (s.iter < 50 && s.iter % 10 === 0) || s.iter === iters) {
       const sec = (performance.now() - t0) / 1000;
-      const left = (sec / s.iter) * (cfg.train.nIters - s.iter);
-      log(`iter ${s.iter}/${cfg.train.nIters}  train psnr ${(-10 * Math.log10(lossAvg)).toFixed(2)}  samples ${s.samples} shaded ${s.shaded}  ${(s.iter / sec).toFixed(2)} it/s  ${left.toFixed(0)} s left`);
+      const left = (sec / s.iter) * (iters - s.iter);
+      log(`iter ${s.iter}/${iters}  train psnr ${(-10 * Math.log10(lossAvg)).toFixed(2)}  samples ${s.samples} shaded ${s.shaded}  ${(s.iter / sec).toFixed(2)} it/s  ${left.toFixed(0)} s left`);
     }
   }
   const seconds = (performance.now() - t0) / 1000;
