@@ -1,20 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { nodeGpu } from '../src/gpu/node.ts';
+import { xorshift as rng } from '../src/fields/random.ts';
 import { Encoder } from '../src/gpu/kernel.ts';
 import { GRAD_SCALE } from '../src/shaders/common.ts';
 import { ParamArena, type Segment } from '../src/fields/params.ts';
 import { ADAM_BETA1, ADAM_BETA2, ADAM_EPS, Adam, type AdamOptions } from '../src/fields/adam.ts';
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13; s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5; s >>>= 0;
-    return s / 4294967296;
-  };
-}
 
 /** Host mirror of one segment's state, in f64. */
 interface RefSeg {

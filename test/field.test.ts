@@ -66,11 +66,12 @@ async function setup(kind: 'vm' | 'cp', shading: 'MLP_Fea' | 'SH', grid: Vec3) {
   return { ctx, field, values, model };
 }
 
-for (const [kind, shading] of [['vm', 'MLP_Fea'], ['cp', 'MLP_Fea'], ['vm', 'SH']] as const) {
-  test(`${kind.toUpperCase()} ${shading}: batch colours, losses and all gradients match the f64 reference`, async () => {
+for (const [kind, shading, chunk] of [['vm', 'MLP_Fea', Infinity], ['cp', 'MLP_Fea', Infinity], ['vm', 'SH', Infinity], ['vm', 'MLP_Fea', 7]] as const) {
+  const chunked = chunk < Infinity ? `, shaded in chunks of ${chunk}` : '';
+  test(`${kind.toUpperCase()} ${shading}${chunked}: batch colours, losses and all gradients match the f64 reference`, async () => {
     const { ctx, field, values, model } = await setup(kind, shading, [7, 6, 5]);
     const rays = randomRays(24, kind === 'vm' ? 3 : 4);
-    const batch = new RayBatch(ctx, field, rays.length, 4);
+    const batch = new RayBatch(ctx, field, rays.length, 4, chunk);
     batch.nearFar = [0.1, 10];
     ctx.write(batch.rays, packRays(rays));
     ctx.write(field.arena.grads!, new Float32Array(field.arena.total));

@@ -1,19 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { nodeGpu } from '../src/gpu/node.ts';
+import { xorshift as rng } from '../src/fields/random.ts';
 import { Encoder } from '../src/gpu/kernel.ts';
 import { Gemm, type Activation, type Operand } from '../src/fields/gemm.ts';
 
 /** Small deterministic PRNG so failures reproduce. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13; s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5; s >>>= 0;
-    return s / 4294967296;
-  };
-}
 
 interface View { data: Float32Array; offset: number; rs: number; cs: number }
 

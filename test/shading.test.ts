@@ -1,21 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { nodeGpu } from '../src/gpu/node.ts';
+import { xorshift as rng } from '../src/fields/random.ts';
 import { LimitError } from '../src/gpu/context.ts';
 import { Encoder } from '../src/gpu/kernel.ts';
 import { ParamArena } from '../src/fields/params.ts';
 import { ShadingModule, mlpInputWidth, type ShadingConfig } from '../src/fields/shading.ts';
 import { shadingForwardRef, type MlpWeights } from '../src/fields/shading-ref.ts';
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13; s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5; s >>>= 0;
-    return s / 4294967296;
-  };
-}
 
 const MLP_NAMES = ['mlp.w0', 'mlp.b0', 'mlp.w1', 'mlp.b1', 'mlp.w2', 'mlp.b2'] as const;
 

@@ -61,3 +61,23 @@ test('helpers: byte formatting, browser list, hidden adapter details', () => {
   assert.ok(WEBGPU_BROWSERS.some((b) => b.includes('Firefox 141+')));
   assert.match(adapterLabel({ ...sample, vendor: '', architecture: '', description: '' }), /details hidden/);
 });
+
+test('training progress: status changes, iteration rate and a bounded, smoothed PSNR series', () => {
+  const st = useStudio.getState();
+  st.setDataset('demo');
+  assert.equal(useStudio.getState().trainStatus, 'ready');
+  st.setTrainStatus('training');
+  for (let i = 1; i <= 450; i++) {
+    st.recordStep({ iter: i, total: 600, elapsed: i / 4, psnr: i < 10 ? 10 : 20, samples: 100, shaded: 50, event: i === 100 ? 'upsampled' : undefined });
+  }
+  const p = useStudio.getState().progress;
+  assert.equal(p.iter, 450);
+  assert.equal(p.itPerSec, 4);
+  assert.equal(p.psnr.length, 400, 'series is bounded');
+  assert.ok(p.psnr[p.psnr.length - 1]! > 19.9 && p.psnr[0]! < 20, 'smoothed towards the latest values');
+  assert.equal(p.lastEvent, 'upsampled');
+  st.setTrainStatus('error', 'out of memory');
+  assert.equal(useStudio.getState().trainError, 'out of memory');
+  st.setDataset('again');
+  assert.equal(useStudio.getState().progress.iter, 0, 'a new dataset resets progress');
+});

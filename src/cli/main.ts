@@ -64,9 +64,6 @@ async function train(a: Record<string, string | boolean | undefined>): Promise<R
   if (a.iters) fileOpts.n_iters = intFlag(a.iters as string, 'iters', 1);
   if (a.batch) fileOpts.batch_size = intFlag(a.batch as string, 'batch', 1);
   const cfg = resolveConfig(preset, fileOpts);
-  if (cfg.tvWeightDensity > 0 || cfg.tvWeightApp > 0) {
-    throw new ConfigError('TV_weight_density / TV_weight_app > 0: the TV regularizer is not implemented yet; set them to 0');
-  }
   return runTraining({
     data,
     preset,

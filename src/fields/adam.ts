@@ -18,6 +18,8 @@ export interface AdamOptions {
   activeFor?: (seg: Segment) => number;
   /** Skip entries whose gradient is exactly zero (Strivec's masked Adam). */
   skipZeroGrad?: boolean;
+  /** Whether a segment's gradient is fixed point this step (default: seg.fixedPoint). */
+  fixedPointFor?: (seg: Segment) => boolean;
 }
 
 export class Adam {
@@ -55,7 +57,7 @@ export class Adam {
         params: {
           offset: seg.offset,
           count: seg.count,
-          fixed_point: seg.fixedPoint ? 1 : 0,
+          fixed_point: (opts.fixedPointFor?.(seg) ?? seg.fixedPoint) ? 1 : 0,
           components: Math.max(1, seg.components),
           active_components: Math.min(active, seg.components),
           skip_zero: opts.skipZeroGrad ? 1 : 0,

@@ -38,8 +38,6 @@ export function checkReferenceOptions(raw: unknown, where: string): Record<strin
 export interface ResolvedConfig {
   settings: FieldSettings;
   train: TrainOptions;
-  tvWeightDensity: number;
-  tvWeightApp: number;
 }
 
 /** Preset defaults, then the reference options on top. */
@@ -76,8 +74,10 @@ export function resolveConfig(preset: PresetName, opts: Record<string, unknown>)
     lrInit: o.lr_init ?? DEFAULT_TRAIN.lrInit,
     lrBasis: o.lr_basis ?? DEFAULT_TRAIN.lrBasis,
     lrDecayTargetRatio: o.lr_decay_target_ratio ?? DEFAULT_TRAIN.lrDecayTargetRatio,
+    TVWeightDensity: o.TV_weight_density ?? 0,
+    TVWeightApp: o.TV_weight_app ?? 0,
     seed: o.seed ?? DEFAULT_TRAIN.seed,
   };
   if (train.batchSize < 1 || train.nIters < 1) throw new ConfigError('n_iters and batch_size must be at least 1');
-  return { settings, train, tvWeightDensity: o.TV_weight_density ?? 0, tvWeightApp: o.TV_weight_app ?? 0 };
+  return { settings, train };
 }

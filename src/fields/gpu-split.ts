@@ -1,14 +1,19 @@
 // A dataset split on the GPU: RGBA8 pixels (one u32 per pixel, images back to back) and cameras
-// (16 floats each: fx fy cx cy, then the three OpenCV camera-to-world rows). Rays are generated
+// (CAMERA_FLOATS each: fx fy cx cy, the three OpenCV camera-to-world rows, k1 k2 p1 p2). Rays are generated
 // from these on the GPU; they are never precomputed for the whole dataset.
 import type { Camera, Split } from '../data/types.ts';
 import { formatBytes, LimitError, type GpuContext } from '../gpu/context.ts';
 
+export const CAMERA_FLOATS = 20;
+
 export function packCameras(cams: Camera[]): Float32Array {
-  const out = new Float32Array(cams.length * 16);
+  const out = new Float32Array(cams.length * CAMERA_FLOATS);
   cams.forEach((c, i) => {
-    out.set([c.fx, c.fy, c.cx, c.cy], i * 16);
-    for (let r = 0; r < 3; r++) for (let k = 0; k < 4; k++) out[i * 16 + 4 + r * 4 + k] = c.c2w[r * 4 + k]!;
+    const at = i * CAMERA_FLOATS;
+    out.set([c.fx, c.fy, c.cx, c.cy], at);
+    for (let r = 0; r < 3; r++) for (let k = 0; k < 4; k++) out[at + 4 + r * 4 + k] = c.c2w[r * 4 + k]!;
+    const d = c.distortion;
+    if (d) out.set([d.k1, d.k2, d.p1, d.p2], at + 16);
   });
   return out;
 }

@@ -16,6 +16,7 @@ import {
   raygenWgsl,
   sampleWgsl,
 } from '../shaders/rays.ts';
+import { tvWgsl } from '../shaders/tv.ts';
 
 const sources = {
   raygen: raygenWgsl,
@@ -29,6 +30,7 @@ const sources = {
   compositeForward: compositeForwardWgsl,
   compositeBackward: compositeBackwardWgsl,
   maskBuild: maskBuildWgsl,
+  tv: tvWgsl,
 };
 
 export type FieldKernels = { [K in keyof typeof sources]: Kernel };

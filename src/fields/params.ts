@@ -4,6 +4,7 @@
 // file writer and the upsampler, which rebuilds the arena at new sizes (the reference resets Adam
 // at every upsample, so fresh moments are exactly what it wants).
 import type { GpuContext } from '../gpu/context.ts';
+import { xorshift } from './random.ts';
 
 /** Learning-rate groups of the reference: factor grids at 0.02, basis and MLP at 1e-3. */
 export type LrGroup = 'factor' | 'dense';
@@ -112,20 +113,13 @@ export class ParamArena {
   }
 }
 
-/** Deterministic normal samples (Box-Muller on a small xorshift) for reproducible inits. */
+/** Deterministic normal samples (Box-Muller) for reproducible inits. */
 export function randomNormal(count: number, std: number, seed: number): Float32Array {
   const out = new Float32Array(count);
-  let s = (seed ^ 0x9e3779b9) >>> 0 || 1;
-  const next = () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return (s + 0.5) / 4294967296;
-  };
+  const next = xorshift(seed ^ 0x9e3779b9);
   for (let i = 0; i < count; i += 2) {
-    const u1 = next();
+    // 1 - u keeps the logarithm's argument in (0, 1].
+    const u1 = 1 - next();
     const u2 = next();
     const r = Math.sqrt(-2 * Math.log(u1)) * std;
     out[i] = r * Math.cos(2 * Math.PI * u2);
@@ -138,14 +132,7 @@ export function randomNormal(count: number, std: number, seed: number): Float32A
 export function linearInit(count: number, fanIn: number, seed: number): Float32Array {
   const out = new Float32Array(count);
   const bound = 1 / Math.sqrt(fanIn);
-  let s = (seed * 2654435761) >>> 0 || 7;
-  for (let i = 0; i < count; i++) {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    out[i] = ((s + 0.5) / 4294967296 * 2 - 1) * bound;
-  }
+  const next = xorshift(Math.imul(seed, 2654435761) || 7);
+  for (let i = 0; i < count; i++) out[i] = (next() * 2 - 1) * bound;
   return out;
 }

@@ -39,6 +39,9 @@ export class RayBatch {
   private readonly counter: GPUBuffer;
   private sampleCap = 0;
   private appCap = 0;
+  /** Shaded rows per chunk: the widest per-row buffer must fit one binding (see shadeChunkRows). */
+  private readonly chunkRows: number;
+  private chunkCap = 0;
   private samples!: GPUBuffer;
   private sa!: GPUBuffer;
   private trans!: GPUBuffer;
@@ -57,6 +60,8 @@ export class RayBatch {
     readonly field: TensorField,
     readonly maxRays: number,
     initialSamplesPerRay = 64,
+    /** Upper bound on shaded rows per chunk (below what the limits allow); tests lower it. */
+    maxShadeChunk = Infinity,
   ) {
     this.k = fieldKernels(ctx);
     this.gemm = new Gemm(ctx);
@@ -64,18 +69,9 @@ export class RayBatch {
     this.rayInfo = ctx.buffer('batch.rayInfo', maxRays * 16);
     this.out = ctx.buffer('batch.out', maxRays * 32);
     this.counter = ctx.buffer('batch.counter', 16);
+    this.chunkRows = Math.min(shadeChunkRows(ctx, field), maxShadeChunk);
     this.growSamples(maxRays * initialSamplesPerRay);
     this.growShaded(Math.max(1024, maxRays * 8));
-  }
-
-  /** Bytes one sample and one shaded sample need, for budgeting. */
-  get bytesPerSample(): number {
-    return 16 + 8 + 4 + 4;
-  }
-  get bytesPerShaded(): number {
-    const w = this.field.appWidth;
-    const d = this.field.settings.shading.appDim;
-    return 4 + 16 + w * 4 * 2 + d * 4 * 2 + 32 + this.field.shading.bytesPerRow;
   }
 
   private growSamples(n: number): void {
@@ -90,21 +86,97 @@ export class RayBatch {
 
   private growShaded(n: number): void {
     const ctx = this.ctx;
-    for (const b of [this.appIndex, this.appDirs, this.comps, this.feat, this.rgb, this.drgb, this.dfeat27, this.dcomps]) {
-      if (b) ctx.destroy(b);
-    }
-    const w = this.field.appWidth;
-    const d = this.field.settings.shading.appDim;
+    for (const b of [this.appIndex, this.appDirs, this.rgb, this.drgb]) if (b) ctx.destroy(b);
     this.appCap = n;
     this.appIndex = ctx.buffer('batch.shadedIndex', n * 4);
     this.appDirs = ctx.buffer('batch.shadedDirs', n * 16);
-    this.comps = ctx.buffer('batch.appComponents', n * w * 4);
-    this.feat = ctx.buffer('batch.appFeatures', n * d * 4);
     this.rgb = ctx.buffer('batch.rgb', n * 16);
     this.drgb = ctx.buffer('batch.dRgb', n * 16);
-    this.dfeat27 = ctx.buffer('batch.dAppFeatures', n * d * 4);
-    this.dcomps = ctx.buffer('batch.dAppComponents', n * w * 4);
-    this.field.shading.ensureCapacity(n);
+    const rows = Math.min(n, this.chunkRows);
+    if (rows <= this.chunkCap) return;
+    for (const b of [this.comps, this.feat, this.dfeat27, this.dcomps, this.chunkDirs, this.chunkRgb, this.chunkDrgb]) if (b) ctx.destroy(b);
+    const w = this.field.appWidth;
+    const d = this.field.settings.shading.appDim;
+    this.chunkCap = rows;
+    this.comps = ctx.buffer('batch.appComponents', rows * w * 4);
+    this.feat = ctx.buffer('batch.appFeatures', rows * d * 4);
+    this.dfeat27 = ctx.buffer('batch.dAppFeatures', rows * d * 4);
+    this.dcomps = ctx.buffer('batch.dAppComponents', rows * w * 4);
+    // Per-chunk views of the per-shaded-sample buffers, used only when a batch needs several chunks.
+    this.chunkDirs = ctx.buffer('batch.chunkDirs', rows * 16);
+    this.chunkRgb = ctx.buffer('batch.chunkRgb', rows * 16);
+    this.chunkDrgb = ctx.buffer('batch.chunkDRgb', rows * 16);
+    this.field.shading.ensureCapacity(rows);
+  }
+
+  private chunkDirs!: GPUBuffer;
+  private chunkRgb!: GPUBuffer;
+  private chunkDrgb!: GPUBuffer;
+
+  /**
+   * Appearance forward of shaded samples [first, first + n): components, basis projection and
+   * shading, leaving the colours in `rgb` at `first`.
+   */
+  private shadeForward(enc: Encoder, first: number, n: number, single: boolean, fieldU: ReturnType<TensorField['fieldUniform']>): void {
+    const { ctx, k, field } = this;
+    const W = field.appWidth;
+    const D = field.settings.shading.appDim;
+    const P = field.arena.params!;
+    enc.dispatch(k.appForward, {
+      params: { field: fieldU, count: n, first },
+      buffers: [P, this.samples, this.appIndex, this.counter, this.comps],
+      workgroups: grid1d(ctx, n, 64),
+    });
+    // feat = comps · basisᵀ (basis is [D][W] like PyTorch's Linear weight).
+    this.gemm.run(enc, {
+      M: n, N: D, K: W,
+      a: { buffer: this.comps, offset: 0, rowStride: W, colStride: 1 },
+      b: { buffer: P, offset: field.arena.get('basis').offset, rowStride: 1, colStride: W },
+      c: { buffer: this.feat, offset: 0, rowStride: D, colStride: 1 },
+    });
+    if (single) {
+      field.shading.forward(enc, n, this.feat, this.appDirs, this.rgb);
+    } else {
+      enc.copy(this.appDirs, first * 16, this.chunkDirs, 0, n * 16);
+      field.shading.forward(enc, n, this.feat, this.chunkDirs, this.chunkRgb);
+      enc.copy(this.chunkRgb, 0, this.rgb, first * 16, n * 16);
+    }
+  }
+
+  /** Appearance backward of shaded samples [first, first + n) after its shadeForward. */
+  private shadeBackward(enc: Encoder, first: number, n: number, single: boolean, fieldU: ReturnType<TensorField['fieldUniform']>): void {
+    const { ctx, k, field } = this;
+    const W = field.appWidth;
+    const D = field.settings.shading.appDim;
+    const P = field.arena.params!;
+    const G = field.arena.grads!;
+    const basis = field.arena.get('basis');
+    const accumulate = first > 0;
+    if (single) {
+      field.shading.backward(enc, n, this.drgb, this.dfeat27, accumulate);
+    } else {
+      enc.copy(this.drgb, first * 16, this.chunkDrgb, 0, n * 16);
+      field.shading.backward(enc, n, this.chunkDrgb, this.dfeat27, accumulate);
+    }
+    // dBasis = dfeatᵀ · comps (summed over chunks), dcomps = dfeat · basis.
+    this.gemm.run(enc, {
+      M: D, N: W, K: n,
+      a: { buffer: this.dfeat27, offset: 0, rowStride: 1, colStride: D },
+      b: { buffer: this.comps, offset: 0, rowStride: W, colStride: 1 },
+      c: { buffer: G, offset: basis.offset, rowStride: W, colStride: 1 },
+      accumulate,
+    });
+    this.gemm.run(enc, {
+      M: n, N: W, K: D,
+      a: { buffer: this.dfeat27, offset: 0, rowStride: D, colStride: 1 },
+      b: { buffer: P, offset: basis.offset, rowStride: W, colStride: 1 },
+      c: { buffer: this.dcomps, offset: 0, rowStride: W, colStride: 1 },
+    });
+    enc.dispatch(k.appBackward, {
+      params: { field: fieldU, count: n, first },
+      buffers: [P, G, this.samples, this.appIndex, this.counter, this.dcomps],
+      workgroups: grid1d(ctx, n, 64),
+    });
   }
 
   /**
@@ -164,26 +236,15 @@ export class RayBatch {
       this.growShaded(Math.ceil(nShaded * 1.25));
     }
 
-    // 3. Shading, compositing and (training) the backward pass.
+    // 3. Shading (in chunks that fit the binding size), compositing and (training) the backward
+    // pass. With several chunks the backward recomputes each chunk's forward: the shading module
+    // keeps the activations of one chunk only.
     const enc = new Encoder(ctx);
-    const W = field.appWidth;
-    const D = st.shading.appDim;
-    const basis = field.arena.get('basis');
     const P = field.arena.params!;
-    if (nShaded > 0) {
-      enc.dispatch(k.appForward, {
-        params: { field: fieldU, count: nShaded },
-        buffers: [P, this.samples, this.appIndex, this.counter, this.comps],
-        workgroups: grid1d(ctx, nShaded, 64),
-      });
-      // feat = comps · basisᵀ (basis is [D][W] like PyTorch's Linear weight).
-      this.gemm.run(enc, {
-        M: nShaded, N: D, K: W,
-        a: { buffer: this.comps, offset: 0, rowStride: W, colStride: 1 },
-        b: { buffer: P, offset: basis.offset, rowStride: 1, colStride: W },
-        c: { buffer: this.feat, offset: 0, rowStride: D, colStride: 1 },
-      });
-      field.shading.forward(enc, nShaded, this.feat, this.appDirs, this.rgb);
+    const chunk = this.chunkRows;
+    const single = nShaded <= chunk;
+    for (let first = 0; first < nShaded; first += chunk) {
+      this.shadeForward(enc, first, Math.min(chunk, nShaded - first), single, fieldU);
     }
     enc.dispatch(k.compositeBackward, {
       params: { n_rays: nRays, train: opt.train ? 1 : 0, bg: opt.bg, weight_thres: st.rayMarchWeightThres },
@@ -191,32 +252,15 @@ export class RayBatch {
       workgroups: grid1d(ctx, nRays, 64),
     });
     if (opt.train) {
-      const G = field.arena.grads!;
-      if (nShaded > 0) {
-        field.shading.backward(enc, nShaded, this.drgb, this.dfeat27);
-        // dBasis = dfeatᵀ · comps, dcomps = dfeat · basis.
-        this.gemm.run(enc, {
-          M: D, N: W, K: nShaded,
-          a: { buffer: this.dfeat27, offset: 0, rowStride: 1, colStride: D },
-          b: { buffer: this.comps, offset: 0, rowStride: W, colStride: 1 },
-          c: { buffer: G, offset: basis.offset, rowStride: W, colStride: 1 },
-        });
-        this.gemm.run(enc, {
-          M: nShaded, N: W, K: D,
-          a: { buffer: this.dfeat27, offset: 0, rowStride: D, colStride: 1 },
-          b: { buffer: P, offset: basis.offset, rowStride: W, colStride: 1 },
-          c: { buffer: this.dcomps, offset: 0, rowStride: W, colStride: 1 },
-        });
-        enc.dispatch(k.appBackward, {
-          params: { field: fieldU, count: nShaded },
-          buffers: [P, G, this.samples, this.appIndex, this.counter, this.dcomps],
-          workgroups: grid1d(ctx, nShaded, 64),
-        });
+      for (let first = 0; first < nShaded; first += chunk) {
+        const n = Math.min(chunk, nShaded - first);
+        if (!single) this.shadeForward(enc, first, n, single, fieldU);
+        this.shadeBackward(enc, first, n, single, fieldU);
       }
       if (nSamples > 0) {
         enc.dispatch(k.densityBackward, {
           params: { field: fieldU, count: nSamples },
-          buffers: [P, G, this.samples, this.counter, this.dfeat],
+          buffers: [P, field.arena.grads!, this.samples, this.counter, this.dfeat],
           workgroups: grid1d(ctx, nSamples, 64),
         });
       }
@@ -231,6 +275,18 @@ export class RayBatch {
   destroy(): void {
     const ctx = this.ctx;
     for (const b of [this.rays, this.rayInfo, this.out, this.counter, this.samples, this.sa, this.trans, this.dfeat,
-      this.appIndex, this.appDirs, this.comps, this.feat, this.rgb, this.drgb, this.dfeat27, this.dcomps]) ctx.destroy(b);
+      this.appIndex, this.appDirs, this.comps, this.feat, this.rgb, this.drgb, this.dfeat27, this.dcomps,
+      this.chunkDirs, this.chunkRgb, this.chunkDrgb]) ctx.destroy(b);
   }
+}
+
+/**
+ * Shaded rows per chunk: the widest per-row buffer (component vector, MLP input or hidden
+ * layer) must fit one storage binding.
+ */
+export function shadeChunkRows(ctx: GpuContext, field: TensorField): number {
+  const s = field.settings.shading;
+  const widest = Math.max(field.appWidth, field.shading.inWidth, s.featureC, s.appDim, 4);
+  const byLimit = Math.floor(ctx.maxBinding / (4 * widest));
+  return Math.max(1, Math.min(byLimit, 1 << 20));
 }

@@ -186,7 +186,11 @@ export class ShadingModule {
     enc.copy(acts.Y, 0, rgb, 0, n * 16);
   }
 
-  backward(enc: Encoder, n: number, dRgb: GPUBuffer, dFeat: GPUBuffer): void {
+  /**
+   * Backward of the last forward. Weight gradients overwrite their arena slots, or add to them
+   * with `accumulate` (a batch shaded in several chunks).
+   */
+  backward(enc: Encoder, n: number, dRgb: GPUBuffer, dFeat: GPUBuffer, accumulate = false): void {
     const acts = this.requireCapacity(n);
     if (n !== this.lastN) throw new Error(`ShadingModule: backward on ${n} rows after a forward on ${this.lastN}`);
     this.lastN = -1; // backward overwrites saved activations; a second backward would be wrong
@@ -199,7 +203,7 @@ export class ShadingModule {
       });
       return;
     }
-    this.mlpBackward(enc, n, dRgb, dFeat, acts);
+    this.mlpBackward(enc, n, dRgb, dFeat, acts, accumulate);
   }
 
   private mlpForward(enc: Encoder, n: number, feat: GPUBuffer, dirs: GPUBuffer, acts: Activations): void {
@@ -231,7 +235,7 @@ export class ShadingModule {
     });
   }
 
-  private mlpBackward(enc: Encoder, n: number, dRgb: GPUBuffer, dFeat: GPUBuffer, acts: Activations): void {
+  private mlpBackward(enc: Encoder, n: number, dRgb: GPUBuffer, dFeat: GPUBuffer, acts: Activations, accumulate: boolean): void {
     const { appDim: A, feaPe, viewPe, featureC: C } = this.cfg;
     const W = this.inWidth;
     const s = this.segs!;
@@ -243,7 +247,7 @@ export class ShadingModule {
 
     if (n === 0) {
       // No samples: the gradients are exactly zero (overwrite semantics), dFeat has no rows.
-      for (const seg of Object.values(s)) enc.clear(Gr, seg.offset * 4, seg.count * 4);
+      if (!accumulate) for (const seg of Object.values(s)) enc.clear(Gr, seg.offset * 4, seg.count * 4);
       return;
     }
 
@@ -253,21 +257,21 @@ export class ShadingModule {
       buffers: [dRgb, acts.Y, dZ],
       workgroups: grid1d(this.ctx, n * 3, 256),
     });
-    gemm.run(enc, { M: 3, N: C, K: n, a: cols(dZ, 3), b: rows(H2, C), c: weightGrad(Gr, s.w2, C) });
-    gemm.run(enc, { M: 1, N: 3, K: n, a: ones, b: rows(dZ, 3), c: weightGrad(Gr, s.b2, 3) });
+    gemm.run(enc, { M: 3, N: C, K: n, a: cols(dZ, 3), b: rows(H2, C), c: weightGrad(Gr, s.w2, C), accumulate });
+    gemm.run(enc, { M: 1, N: 3, K: n, a: ones, b: rows(dZ, 3), c: weightGrad(Gr, s.b2, 3), accumulate });
     gemm.run(enc, { M: n, N: C, K: 3, a: rows(dZ, 3), b: weight(P, s.w2, C), c: rows(G, C) });
     this.reluMask(enc, H2, G, n * C);
 
     // Layer 1: G = dZ1. H2 is no longer needed, so dH1 = dZ1·W1 is written over it.
-    gemm.run(enc, { M: C, N: C, K: n, a: cols(G, C), b: rows(H1, C), c: weightGrad(Gr, s.w1, C) });
-    gemm.run(enc, { M: 1, N: C, K: n, a: ones, b: rows(G, C), c: weightGrad(Gr, s.b1, C) });
+    gemm.run(enc, { M: C, N: C, K: n, a: cols(G, C), b: rows(H1, C), c: weightGrad(Gr, s.w1, C), accumulate });
+    gemm.run(enc, { M: 1, N: C, K: n, a: ones, b: rows(G, C), c: weightGrad(Gr, s.b1, C), accumulate });
     gemm.run(enc, { M: n, N: C, K: C, a: rows(G, C), b: weight(P, s.w1, C), c: rows(H2, C) });
     this.reluMask(enc, H1, H2, n * C);
 
     // Layer 0: H2 = dZ0. Only the input columns that lead back to feat (feat, dir, PE(feat)) are
     // formed; the PE(dir) columns at the end of the row have no use (no gradient to dirs).
-    gemm.run(enc, { M: C, N: W, K: n, a: cols(H2, C), b: rows(X, W), c: weightGrad(Gr, s.w0, W) });
-    gemm.run(enc, { M: 1, N: C, K: n, a: ones, b: rows(H2, C), c: weightGrad(Gr, s.b0, C) });
+    gemm.run(enc, { M: C, N: W, K: n, a: cols(H2, C), b: rows(X, W), c: weightGrad(Gr, s.w0, W), accumulate });
+    gemm.run(enc, { M: 1, N: C, K: n, a: ones, b: rows(H2, C), c: weightGrad(Gr, s.b0, C), accumulate });
     const needed = W - 6 * viewPe;
     gemm.run(enc, { M: n, N: needed, K: C, a: rows(H2, C), b: weight(P, s.w0, W), c: rows(dX, W) });
     enc.dispatch(this.kernels.encodeBackward!, {

@@ -6,9 +6,10 @@ import type { GpuContext } from '../gpu/context.ts';
 import { Encoder, grid1d } from '../gpu/kernel.ts';
 import { psnr, ssim } from '../metrics/image-metrics.ts';
 import { Adam } from './adam.ts';
-import { type Box, resolutionForVoxels, upsampleVoxelCounts, type Vec3 } from './geometry.ts';
+import { type Box, cpLineLength, resolutionForVoxels, slotDims, upsampleVoxelCounts, type Vec3 } from './geometry.ts';
 import { GpuSplit, packCameras } from './gpu-split.ts';
 import { fieldKernels } from './kernels.ts';
+import { xorshift } from './random.ts';
 import { RayBatch, type BatchOptions } from './render-batch.ts';
 import type { TensorField } from './tensorf.ts';
 
@@ -25,6 +26,9 @@ export interface TrainOptions {
   lrDecayTargetRatio: number;
   L1WeightInitial: number;
   L1WeightRest: number;
+  /** TV weights on the density and appearance planes (VM) or lines (CP); they decay like the lr. */
+  TVWeightDensity: number;
+  TVWeightApp: number;
   seed: number;
 }
 
@@ -40,6 +44,8 @@ export const DEFAULT_TRAIN: TrainOptions = {
   lrDecayTargetRatio: 0.1,
   L1WeightInitial: 8e-5,
   L1WeightRest: 4e-5,
+  TVWeightDensity: 0,
+  TVWeightApp: 0,
   seed: 20211202,
 };
 
@@ -87,15 +93,7 @@ export class Trainer {
     this.l1Weight = opt.L1WeightInitial;
     this.valid = ctx.buffer('train.validRays', Math.ceil(this.train.pixelCount / 32) * 4);
     this.voxelSteps = upsampleVoxelCounts(opt.nVoxelInit, opt.nVoxelFinal, opt.upsampList.length);
-    let s = opt.seed >>> 0 || 1;
-    this.rng = () => {
-      s ^= s << 13;
-      s >>>= 0;
-      s ^= s >>> 17;
-      s ^= s << 5;
-      s >>>= 0;
-      return s / 4294967296;
-    };
+    this.rng = xorshift(opt.seed);
   }
 
   /** Drops training rays that miss the box (before training), as the reference does. */
@@ -164,9 +162,11 @@ export class Trainer {
 
     const f = this.lrFactor();
     const upd = new Encoder(ctx);
+    const tvSegments = this.addTotalVariation(upd, nRays);
     this.adam.update(upd, field.arena, (s) => (s.group === 'factor' ? opt.lrInit : opt.lrBasis) * f, {
       gradScale: 1 / nRays,
       l1For: (s) => (s.name.startsWith('density.') ? this.l1Weight / s.count : 0),
+      fixedPointFor: (s) => s.fixedPoint && !tvSegments.has(s.name),
     });
     upd.submit();
     const out = await ctx.readF32(this.batch.out, nRays * 8);
@@ -194,6 +194,34 @@ export class Trainer {
       shaded: stats.shaded,
       event: events.length ? events.join('; ') : undefined,
     };
+  }
+
+  /**
+   * Adds the TV gradients (notes 2.4): VM planes with an extra factor 1e-2, CP lines with 1e-3;
+   * the weights decay by the lr factor every iteration and are never reset. Returns the segments
+   * whose gradients are now f32.
+   */
+  private addTotalVariation(enc: Encoder, nRays: number): Set<string> {
+    const { field, opt } = this;
+    const done = new Set<string>();
+    const decay = (opt.lrDecayTargetRatio ** (1 / opt.nIters)) ** this.iter;
+    const vm = field.settings.kind === 'vm';
+    for (const [prefix, w] of [['density', opt.TVWeightDensity], ['app', opt.TVWeightApp]] as const) {
+      if (w <= 0) continue;
+      for (let m = 0; m < 3; m++) {
+        const seg = field.arena.get(`${prefix}.${vm ? 'plane' : 'line'}${m}`);
+        const [width, height] = vm ? slotDims(m, field.grid) : [1, cpLineLength(m, field.grid)];
+        // Gradients are kept as per-ray sums until Adam divides by the ray count.
+        const weight = w * (vm ? 1e-2 : 1e-3) * decay * nRays;
+        enc.dispatch(fieldKernels(this.ctx).tv, {
+          params: { offset: seg.offset, width, height, k: seg.components, weight },
+          buffers: [field.arena.params!, field.arena.grads!],
+          workgroups: grid1d(this.ctx, seg.count, 256),
+        });
+        done.add(seg.name);
+      }
+    }
+    return done;
   }
 
   /**

@@ -186,11 +186,18 @@ export class LimitError extends Error {
   }
 }
 
+/** Human-readable binary size: "128 MiB", "1.5 KiB". */
 export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 ** 2) return `${(n / 1024).toFixed(1)} KiB`;
-  if (n < 1024 ** 3) return `${(n / 1024 ** 2).toFixed(1)} MiB`;
-  return `${(n / 1024 ** 3).toFixed(2)} GiB`;
+  if (!Number.isFinite(n)) return String(n);
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  const s = Number.isInteger(v) ? String(v) : v.toFixed(1);
+  return `${s} ${units[i]}`;
 }
 
 function padTo4(bytes: Uint8Array): Uint8Array {

@@ -63,27 +63,42 @@ fn plane_at(base: u32, t: Taps2, k: u32, r: u32) -> f32 {
 fn line_at(base: u32, t: Taps1, k: u32, r: u32) -> f32 {
   return t.w.x * params_f[base + t.i0 * k + r] + t.w.y * params_f[base + t.i1 * k + r];
 }
+// One component's taps at a point: VM slot m uses a plane (tp) and a line (tl); CP, a single
+// "slot", uses three lines (tl along z, tx along y, ty along x). With these, every kernel below
+// is one loop over slots and components for both decompositions.
+struct SlotTaps { tp: Taps2, tl: Taps1, tx: Taps1, ty: Taps1, }
+fn is_cp() -> bool { return field.grid.w == 1u; }
+fn n_slots() -> u32 { return select(3u, 1u, is_cp()); }
+fn slot_taps(m: u32, u: vec3f) -> SlotTaps {
+  let none1 = Taps1(0u, 0u, vec2f(0.0));
+  if (!is_cp()) {
+    let c = slot_coords(m, u);
+    let d = slot_dims(m, field.grid.xyz);
+    return SlotTaps(taps2(c.x, c.y, d.x, d.y), taps1(c.z, d.z), none1, none1);
+  }
+  let g = field.grid.xyz;
+  return SlotTaps(Taps2(0u, 0u, 0u, 0u, vec4f(0.0)), taps1(u.z, g.z), taps1(u.y, g.y), taps1(u.x, g.x));
+}
+// Arena offsets of a family's tensors for slot m (family 0 density, 1 appearance).
+fn family_bases(family: u32, m: u32) -> vec3u {
+  if (!is_cp()) {
+    if (family == 0u) { return vec3u(field.d_plane[m], field.d_line[m], 0u); }
+    return vec3u(field.a_plane[m], field.a_line[m], 0u);
+  }
+  if (family == 0u) { return field.d_line.xyz; }
+  return field.a_line.xyz;
+}
+fn comp_value(b: vec3u, t: SlotTaps, k: u32, r: u32) -> f32 {
+  if (!is_cp()) { return plane_at(b.x, t.tp, k, r) * line_at(b.y, t.tl, k, r); }
+  return line_at(b.x, t.tl, k, r) * line_at(b.y, t.tx, k, r) * line_at(b.z, t.ty, k, r);
+}
 fn density_feature(u: vec3f) -> f32 {
   var f = 0.0;
-  if (field.grid.w == 0u) {
-    for (var m = 0u; m < 3u; m++) {
-      let c = slot_coords(m, u);
-      let d = slot_dims(m, field.grid.xyz);
-      let tp = taps2(c.x, c.y, d.x, d.y);
-      let tl = taps1(c.z, d.z);
-      let k = field.d_k[m];
-      for (var r = 0u; r < field.d_active[m]; r++) {
-        f += plane_at(field.d_plane[m], tp, k, r) * line_at(field.d_line[m], tl, k, r);
-      }
-    }
-  } else {
-    let k = field.d_k.x;
-    let t0 = taps1(u.z, field.grid.z);
-    let t1 = taps1(u.y, field.grid.y);
-    let t2 = taps1(u.x, field.grid.x);
-    for (var r = 0u; r < field.d_active.x; r++) {
-      f += line_at(field.d_line.x, t0, k, r) * line_at(field.d_line.y, t1, k, r) * line_at(field.d_line.z, t2, k, r);
-    }
+  for (var m = 0u; m < n_slots(); m++) {
+    let t = slot_taps(m, u);
+    let b = family_bases(0u, m);
+    let k = field.d_k[m];
+    for (var r = 0u; r < field.d_active[m]; r++) { f += comp_value(b, t, k, r); }
   }
   return f;
 }
@@ -101,6 +116,22 @@ fn add_plane(base: u32, t: Taps2, k: u32, r: u32, g: f32) {
 fn add_line(base: u32, t: Taps1, k: u32, r: u32, g: f32) {
   atomicAdd(&grads[base + t.i0 * k + r], to_fixed(g * t.w.x));
   atomicAdd(&grads[base + t.i1 * k + r], to_fixed(g * t.w.y));
+}
+// dL/d(component r) = g into each factor: the product rule over the component's factors.
+fn comp_scatter(b: vec3u, t: SlotTaps, k: u32, r: u32, g: f32) {
+  if (!is_cp()) {
+    let p = plane_at(b.x, t.tp, k, r);
+    let l = line_at(b.y, t.tl, k, r);
+    add_plane(b.x, t.tp, k, r, g * l);
+    add_line(b.y, t.tl, k, r, g * p);
+    return;
+  }
+  let l0 = line_at(b.x, t.tl, k, r);
+  let l1 = line_at(b.y, t.tx, k, r);
+  let l2 = line_at(b.z, t.ty, k, r);
+  add_line(b.x, t.tl, k, r, g * l1 * l2);
+  add_line(b.y, t.tx, k, r, g * l0 * l2);
+  add_line(b.z, t.ty, k, r, g * l0 * l1);
 }
 `;
 
@@ -172,40 +203,21 @@ ${linearId}
   let g = dfeat[i];
   if (g == 0.0) { return; }
   let u = samples[i].xyz;
-  if (field.grid.w == 0u) {
-    for (var m = 0u; m < 3u; m++) {
-      let c = slot_coords(m, u);
-      let d = slot_dims(m, field.grid.xyz);
-      let tp = taps2(c.x, c.y, d.x, d.y);
-      let tl = taps1(c.z, d.z);
-      let k = field.d_k[m];
-      for (var r = 0u; r < field.d_active[m]; r++) {
-        let p = plane_at(field.d_plane[m], tp, k, r);
-        let l = line_at(field.d_line[m], tl, k, r);
-        add_plane(field.d_plane[m], tp, k, r, g * l);
-        add_line(field.d_line[m], tl, k, r, g * p);
-      }
-    }
-  } else {
-    let k = field.d_k.x;
-    let t0 = taps1(u.z, field.grid.z);
-    let t1 = taps1(u.y, field.grid.y);
-    let t2 = taps1(u.x, field.grid.x);
-    for (var r = 0u; r < field.d_active.x; r++) {
-      let l0 = line_at(field.d_line.x, t0, k, r);
-      let l1 = line_at(field.d_line.y, t1, k, r);
-      let l2 = line_at(field.d_line.z, t2, k, r);
-      add_line(field.d_line.x, t0, k, r, g * l1 * l2);
-      add_line(field.d_line.y, t1, k, r, g * l0 * l2);
-      add_line(field.d_line.z, t2, k, r, g * l0 * l1);
-    }
+  for (var m = 0u; m < n_slots(); m++) {
+    let t = slot_taps(m, u);
+    let b = family_bases(0u, m);
+    let k = field.d_k[m];
+    for (var r = 0u; r < field.d_active[m]; r++) { comp_scatter(b, t, k, r, g); }
   }
 }
 `;
 
-/** Appearance component vector per shaded sample: row j of `comps` (width a_col.w). */
+/**
+ * Appearance component vector of shaded samples first + j: row j of `comps` (width a_col.w).
+ * `first` lets a batch be shaded in chunks whose buffers fit the device's binding size.
+ */
 export const appForwardWgsl = /* wgsl */ `
-struct Params { field: Field, count: u32, }
+struct Params { field: Field, count: u32, first: u32, }
 ${fieldBindings(false)}
 @group(0) @binding(2) var<storage, read> samples: array<vec4f>;
 @group(0) @binding(3) var<storage, read> app_index: array<u32>;
@@ -217,42 +229,27 @@ ${linearId}
 @compute @workgroup_size(64) fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   field = params.field;
   let j = linear_id(gid, nwg, 64u);
-  if (j >= min(counter[1], params.count)) { return; }
-  let u = samples[app_index[j]].xyz;
+  if (j >= params.count || params.first + j >= counter[1]) { return; }
+  let u = samples[app_index[params.first + j]].xyz;
   let row = j * field.a_col.w;
-  if (field.grid.w == 0u) {
-    for (var m = 0u; m < 3u; m++) {
-      let c = slot_coords(m, u);
-      let d = slot_dims(m, field.grid.xyz);
-      let tp = taps2(c.x, c.y, d.x, d.y);
-      let tl = taps1(c.z, d.z);
-      let k = field.a_k[m];
-      let col = row + field.a_col[m];
-      for (var r = 0u; r < k; r++) {
-        var v = 0.0;
-        if (r < field.a_active[m]) { v = plane_at(field.a_plane[m], tp, k, r) * line_at(field.a_line[m], tl, k, r); }
-        comps[col + r] = v;
-      }
-    }
-  } else {
-    let k = field.a_k.x;
-    let t0 = taps1(u.z, field.grid.z);
-    let t1 = taps1(u.y, field.grid.y);
-    let t2 = taps1(u.x, field.grid.x);
+  for (var m = 0u; m < n_slots(); m++) {
+    let t = slot_taps(m, u);
+    let b = family_bases(1u, m);
+    let k = field.a_k[m];
+    let col = row + field.a_col[m];
+    // Components beyond the active rank are written as zero so the basis product ignores them.
     for (var r = 0u; r < k; r++) {
       var v = 0.0;
-      if (r < field.a_active.x) {
-        v = line_at(field.a_line.x, t0, k, r) * line_at(field.a_line.y, t1, k, r) * line_at(field.a_line.z, t2, k, r);
-      }
-      comps[row + r] = v;
+      if (r < field.a_active[m]) { v = comp_value(b, t, k, r); }
+      comps[col + r] = v;
     }
   }
 }
 `;
 
-/** dL/d(component vector) per shaded sample -> appearance factor gradients. */
+/** dL/d(component vector) of shaded samples first + j (row j of dcomps) -> appearance factor gradients. */
 export const appBackwardWgsl = /* wgsl */ `
-struct Params { field: Field, count: u32, }
+struct Params { field: Field, count: u32, first: u32, }
 ${fieldBindings(true)}
 @group(0) @binding(3) var<storage, read> samples: array<vec4f>;
 @group(0) @binding(4) var<storage, read> app_index: array<u32>;
@@ -265,40 +262,17 @@ ${linearId}
 @compute @workgroup_size(64) fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   field = params.field;
   let j = linear_id(gid, nwg, 64u);
-  if (j >= min(counter[1], params.count)) { return; }
-  let u = samples[app_index[j]].xyz;
+  if (j >= params.count || params.first + j >= counter[1]) { return; }
+  let u = samples[app_index[params.first + j]].xyz;
   let row = j * field.a_col.w;
-  if (field.grid.w == 0u) {
-    for (var m = 0u; m < 3u; m++) {
-      let c = slot_coords(m, u);
-      let d = slot_dims(m, field.grid.xyz);
-      let tp = taps2(c.x, c.y, d.x, d.y);
-      let tl = taps1(c.z, d.z);
-      let k = field.a_k[m];
-      let col = row + field.a_col[m];
-      for (var r = 0u; r < field.a_active[m]; r++) {
-        let g = dcomps[col + r];
-        if (g == 0.0) { continue; }
-        let p = plane_at(field.a_plane[m], tp, k, r);
-        let l = line_at(field.a_line[m], tl, k, r);
-        add_plane(field.a_plane[m], tp, k, r, g * l);
-        add_line(field.a_line[m], tl, k, r, g * p);
-      }
-    }
-  } else {
-    let k = field.a_k.x;
-    let t0 = taps1(u.z, field.grid.z);
-    let t1 = taps1(u.y, field.grid.y);
-    let t2 = taps1(u.x, field.grid.x);
-    for (var r = 0u; r < field.a_active.x; r++) {
-      let g = dcomps[row + r];
-      if (g == 0.0) { continue; }
-      let l0 = line_at(field.a_line.x, t0, k, r);
-      let l1 = line_at(field.a_line.y, t1, k, r);
-      let l2 = line_at(field.a_line.z, t2, k, r);
-      add_line(field.a_line.x, t0, k, r, g * l1 * l2);
-      add_line(field.a_line.y, t1, k, r, g * l0 * l2);
-      add_line(field.a_line.z, t2, k, r, g * l0 * l1);
+  for (var m = 0u; m < n_slots(); m++) {
+    let t = slot_taps(m, u);
+    let b = family_bases(1u, m);
+    let k = field.a_k[m];
+    let col = row + field.a_col[m];
+    for (var r = 0u; r < field.a_active[m]; r++) {
+      let g = dcomps[col + r];
+      if (g != 0.0) { comp_scatter(b, t, k, r, g); }
     }
   }
 }

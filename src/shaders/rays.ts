@@ -2,13 +2,31 @@
 // volume compositing (forward and backward), the alpha-mask build and ray filtering.
 import { linearId, random } from './common.ts';
 
-/** Camera: intrinsics (fx, fy, cx, cy) and the OpenCV camera-to-world rows. */
+/**
+ * Camera: intrinsics (fx, fy, cx, cy), the OpenCV camera-to-world rows, and OpenCV
+ * radial-tangential distortion (k1, k2, p1, p2; zeros for none).
+ */
 const cameraDecl = /* wgsl */ `
-struct Cam { k: vec4f, r0: vec4f, r1: vec4f, r2: vec4f, }
+struct Cam { k: vec4f, r0: vec4f, r1: vec4f, r2: vec4f, dist: vec4f, }
 struct Ray { o: vec4f, d: vec4f, rgb: vec4f, }
+// Normalized image point of a distorted one: fixed-point iteration on the OpenCV model, as
+// OpenCV's undistortPoints does (phone lenses converge in a few steps).
+fn undistort(pd: vec2f, c: vec4f) -> vec2f {
+  if (all(c == vec4f(0.0))) { return pd; }
+  var p = pd;
+  for (var i = 0; i < 10; i++) {
+    let r2 = dot(p, p);
+    let radial = 1.0 + c.x * r2 + c.y * r2 * r2;
+    let tangential = vec2f(2.0 * c.z * p.x * p.y + c.w * (r2 + 2.0 * p.x * p.x),
+                           c.z * (r2 + 2.0 * p.y * p.y) + 2.0 * c.w * p.x * p.y);
+    p = (pd - tangential) / radial;
+  }
+  return p;
+}
 // Pixel centres at +0.5; unit-length directions so t is a world distance (notes 1.1).
 fn camera_ray(cam: Cam, px: f32, py: f32) -> Ray {
-  let dc = normalize(vec3f((px + 0.5 - cam.k.z) / cam.k.x, (py + 0.5 - cam.k.w) / cam.k.y, 1.0));
+  let p = undistort(vec2f((px + 0.5 - cam.k.z) / cam.k.x, (py + 0.5 - cam.k.w) / cam.k.y), cam.dist);
+  let dc = normalize(vec3f(p, 1.0));
   let d = vec3f(dot(cam.r0.xyz, dc), dot(cam.r1.xyz, dc), dot(cam.r2.xyz, dc));
   return Ray(vec4f(cam.r0.w, cam.r1.w, cam.r2.w, 0.0), vec4f(d, 0.0), vec4f(0.0));
 }

@@ -1,4 +1,7 @@
-import { Component, Suspense, lazy, useEffect, type ReactNode } from 'react';
+import { Component, Suspense, lazy, useEffect, useRef, useState, type ReactNode } from 'react';
+import { FieldViewport } from './FieldViewport.tsx';
+import { StudioSession, type StudioPreset } from './session.ts';
+import { TrainingPanel, type TrainingActions } from './TrainingPanel.tsx';
 import { useStudio, type AdapterInfoSummary } from './store.ts';
 import { WEBGPU_BROWSERS, adapterLabel, formatBytes, probeWebGpu } from './webgpu.ts';
 
@@ -9,6 +12,10 @@ export function App() {
   const status = useStudio((s) => s.gpuStatus);
   const adapter = useStudio((s) => s.adapter);
   const reason = useStudio((s) => s.gpuReason);
+  const dataset = useStudio((s) => s.datasetName);
+  const session = useRef<StudioSession | null>(null);
+  const [preset, setPreset] = useState<StudioPreset>('preview');
+  const actions = useTrainingActions(session);
 
   useEffect(() => {
     let cancelled = false;
@@ -36,10 +43,16 @@ export function App() {
         <section className="viewport" data-testid="viewport" aria-label="Scene viewport">
           {status === 'ready' && (
             <ViewportErrorBoundary>
-              <Suspense fallback={<div className="viewport-message">Loading the viewport…</div>}>
-                <SceneCanvas />
-              </Suspense>
-              <div className="viewport-hint">drag to orbit · scene bounds</div>
+              {dataset && session.current ? (
+                <FieldViewport session={session.current} />
+              ) : (
+                <>
+                  <Suspense fallback={<div className="viewport-message">Loading the viewport…</div>}>
+                    <SceneCanvas />
+                  </Suspense>
+                  <div className="viewport-hint">drag to orbit · scene bounds · open the demo scene to start</div>
+                </>
+              )}
             </ViewportErrorBoundary>
           )}
           {status === 'checking' && <div className="viewport-message">Checking for WebGPU…</div>}
@@ -51,11 +64,56 @@ export function App() {
           {status === 'checking' && <p className="muted">Requesting an adapter…</p>}
           {status === 'unavailable' && <p className="muted">No WebGPU adapter. See the viewport for how to get one.</p>}
           <h2>Training</h2>
-          <p className="muted note">Training controls arrive with the engine.</p>
+          {status === 'ready' ? (
+            <TrainingPanel actions={actions} preset={preset} setPreset={setPreset} />
+          ) : (
+            <p className="muted note">Training needs WebGPU.</p>
+          )}
         </aside>
       </main>
     </div>
   );
+}
+
+/** Wires the panel's buttons to the engine session and the store. */
+function useTrainingActions(session: { current: StudioSession | null }): TrainingActions {
+  const st = useStudio.getState;
+  const fail = (e: unknown) => st().setTrainStatus('error', (e as Error).message ?? String(e));
+  return {
+    loadDemo: () => {
+      void (async () => {
+        try {
+          session.current ??= await StudioSession.open(navigator.gpu);
+          const ds = session.current.loadDemo();
+          st().setDataset(`built-in demo scene (${ds.splits.train!.cameras.length} views, ${ds.splits.train!.width}×${ds.splits.train!.height})`);
+        } catch (e) {
+          fail(e);
+        }
+      })();
+    },
+    start: (preset) => {
+      const s = session.current;
+      if (!s) return;
+      st().setTrainStatus('training');
+      s.train(preset, (step, elapsed) =>
+        st().recordStep({ iter: step.iter, total: s.trainer!.opt.nIters, elapsed, psnr: step.psnr, samples: step.samples, shaded: step.shaded, event: step.event }),
+      ).then(
+        () => st().setTrainStatus('done'),
+        fail,
+      );
+    },
+    pause: () => {
+      session.current?.pause();
+      st().setTrainStatus('paused');
+    },
+    resume: () => {
+      session.current?.resume();
+      st().setTrainStatus('training');
+    },
+    stop: () => {
+      session.current?.stop();
+    },
+  };
 }
 
 function StatusBadge({ status }: { status: 'checking' | 'ready' | 'unavailable' }) {

@@ -1,5 +1,4 @@
-// UI state for the studio shell. Plain zustand (no DOM access), so it can be imported and tested
-// in Node. The engine will add training state here later.
+// UI state of the studio. Plain zustand (no DOM access), so it can be imported and tested in Node.
 import { create } from 'zustand';
 
 export type GpuStatus = 'checking' | 'ready' | 'unavailable';
@@ -18,7 +17,28 @@ export interface AdapterInfoSummary {
   limits: AdapterLimits;
 }
 
+export type TrainStatus = 'empty' | 'ready' | 'training' | 'paused' | 'done' | 'error';
+
+export interface TrainProgress {
+  iter: number;
+  total: number;
+  itPerSec: number;
+  /** Train PSNR of recent iterations (a smoothed series for the chart). */
+  psnr: number[];
+  samples: number;
+  shaded: number;
+  lastEvent: string | null;
+}
+
 export interface StudioState {
+  trainStatus: TrainStatus;
+  datasetName: string | null;
+  progress: TrainProgress;
+  trainError: string | null;
+  setDataset: (name: string) => void;
+  setTrainStatus: (status: TrainStatus, error?: string) => void;
+  /** Records one training step; keeps a bounded, smoothed PSNR series. */
+  recordStep: (s: { iter: number; total: number; elapsed: number; psnr: number; samples: number; shaded: number; event?: string }) => void;
   gpuStatus: GpuStatus;
   adapter: AdapterInfoSummary | null;
   /** Why WebGPU is unavailable (no navigator.gpu, no adapter, or an error message). */
@@ -28,7 +48,33 @@ export interface StudioState {
   setUnavailable: (reason: string) => void;
 }
 
+const emptyProgress: TrainProgress = { iter: 0, total: 0, itPerSec: 0, psnr: [], samples: 0, shaded: 0, lastEvent: null };
+const MAX_POINTS = 400;
+
 export const useStudio = create<StudioState>()((set) => ({
+  trainStatus: 'empty',
+  datasetName: null,
+  progress: emptyProgress,
+  trainError: null,
+  setDataset: (name) => set({ datasetName: name, trainStatus: 'ready', progress: emptyProgress, trainError: null }),
+  setTrainStatus: (status, error) => set({ trainStatus: status, trainError: error ?? null }),
+  recordStep: (s) =>
+    set((st) => {
+      const prev = st.progress.psnr;
+      const smoothed = prev.length ? 0.9 * prev[prev.length - 1]! + 0.1 * s.psnr : s.psnr;
+      const psnr = prev.length >= MAX_POINTS ? [...prev.slice(1), smoothed] : [...prev, smoothed];
+      return {
+        progress: {
+          iter: s.iter,
+          total: s.total,
+          itPerSec: s.elapsed > 0 ? s.iter / s.elapsed : 0,
+          psnr,
+          samples: s.samples,
+          shaded: s.shaded,
+          lastEvent: s.event ?? st.progress.lastEvent,
+        },
+      };
+    }),
   gpuStatus: 'checking',
   adapter: null,
   gpuReason: null,

@@ -47,15 +47,4 @@ export async function probeWebGpu(gpu: GPU | undefined | null): Promise<WebGpuPr
 }
 
 /** Formats a byte count for the limits table, e.g. 134217728 -> "128 MiB". */
-export function formatBytes(n: number): string {
-  if (!Number.isFinite(n)) return String(n);
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  const s = Number.isInteger(v) ? String(v) : v.toFixed(1);
-  return `${s} ${units[i]}`;
-}
+export { formatBytes } from '../gpu/context.ts';

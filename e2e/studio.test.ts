@@ -1,0 +1,96 @@
+// The studio from a new user's first click: open the demo scene, train, watch the neural
+// viewport change as training goes on and as the camera moves, pause and resume, and check the
+// page stays responsive throughout. Screenshots land in test-artifacts/e2e/.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir, writeFile } from 'node:fs/promises';
+import type { Browser, Page } from 'playwright-core';
+import type { ViteDevServer } from 'vite';
+import { PNG } from 'pngjs';
+import { artifacts, launch, pixelVariance, startServer, STATUS_TIMEOUT_MS, watch, WEBGPU_FLAGS } from './harness.ts';
+
+const iteration = async (page: Page) => Number(await page.getByTestId('iteration').textContent());
+const renders = async (page: Page) => Number((await page.getByTestId('render-canvas').getAttribute('data-renders')) ?? 0);
+
+/** Milliseconds for the page to answer a trivial evaluation: the main thread's responsiveness. */
+async function responseMs(page: Page): Promise<number> {
+  const t0 = performance.now();
+  await page.evaluate(() => 1);
+  return performance.now() - t0;
+}
+
+async function canvasShot(page: Page, name: string): Promise<PNG> {
+  const shot = await page.getByTestId('render-canvas').screenshot();
+  await writeFile(`${artifacts}/${name}.png`, shot);
+  return PNG.sync.read(shot);
+}
+
+function difference(a: PNG, b: PNG): number {
+  let d = 0;
+  for (let i = 0; i < a.data.length; i += 4) d += Math.abs(a.data[i]! - b.data[i]!) + Math.abs(a.data[i + 1]! - b.data[i + 1]!);
+  return d / (a.width * a.height);
+}
+
+test('demo scene: train, live viewport, orbit, pause and resume, responsive page', { timeout: 600_000 }, async () => {
+  let server: ViteDevServer | undefined;
+  let browser: Browser | undefined;
+  try {
+    await mkdir(artifacts, { recursive: true });
+    const started = await startServer();
+    server = started.server;
+    browser = await launch(WEBGPU_FLAGS);
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    const errors = watch(page);
+    await page.goto(started.url);
+    await page.getByTestId('webgpu-status').filter({ hasText: 'WebGPU ready' }).waitFor({ timeout: STATUS_TIMEOUT_MS });
+
+    await page.getByTestId('load-demo').click();
+    await page.getByTestId('dataset-name').waitFor({ timeout: 60_000 });
+    await page.getByTestId('train').click();
+    await page.waitForFunction(() => Number(document.querySelector('[data-testid="iteration"]')?.textContent) >= 10, null, { timeout: 240_000 });
+    await page.waitForFunction(() => Number(document.querySelector('[data-testid="render-canvas"]')?.getAttribute('data-renders')) >= 2, null, { timeout: 120_000 });
+    const early = await canvasShot(page, 'studio-early');
+    assert.ok(pixelVariance(early) > 0, 'the neural viewport is not blank');
+
+    // Responsive while training: several probes, each answered within 100 ms.
+    const probes: number[] = [];
+    for (let i = 0; i < 5; i++) probes.push(await responseMs(page));
+    assert.ok(Math.max(...probes) < 100, `main thread answers within 100 ms while training (${probes.map((p) => p.toFixed(0)).join(', ')} ms)`);
+
+    // Train until the scene has taken shape (past the bootstrap, where the field is still
+    // almost empty), then pause: the iteration counter stops; resume: it moves again.
+    await page.waitForFunction(() => Number(document.querySelector('[data-testid="iteration"]')?.textContent) >= 120, null, { timeout: 300_000 });
+    await page.getByTestId('pause').click();
+    await page.getByTestId('resume').waitFor();
+    const pausedAt = await iteration(page);
+    await page.waitForTimeout(3000);
+    assert.ok((await iteration(page)) <= pausedAt + 1, 'no progress while paused');
+
+    // Orbit while paused: the view changes.
+    const before = await canvasShot(page, 'studio-paused');
+    const box = (await page.getByTestId('render-canvas').boundingBox())!;
+    const rendersBefore = await renders(page);
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width / 2 + 120, box.y + box.height / 2 + 10, { steps: 4 });
+    await page.mouse.up();
+    await page.waitForFunction((n) => Number(document.querySelector('[data-testid="render-canvas"]')?.getAttribute('data-renders')) >= n + 2, rendersBefore, { timeout: 120_000 });
+    await page.waitForTimeout(500);
+    const orbited = await canvasShot(page, 'studio-orbited');
+    assert.ok(difference(before, orbited) > 2, 'the view changes when the camera moves');
+
+    const rendersAtResume = await renders(page);
+    await page.getByTestId('resume').click();
+    await page.waitForFunction((n) => Number(document.querySelector('[data-testid="iteration"]')?.textContent) >= n + 20, pausedAt, { timeout: 240_000 });
+    await page.waitForFunction((n) => Number(document.querySelector('[data-testid="render-canvas"]')?.getAttribute('data-renders')) >= n + 2, rendersAtResume, { timeout: 120_000 });
+    const later = await canvasShot(page, 'studio-later');
+    assert.ok(difference(orbited, later) > 0.5, 'the view changes as training goes on');
+    await page.screenshot({ path: `${artifacts}/studio.png` });
+    await page.getByTestId('stop').click();
+    await page.getByTestId('train').waitFor({ timeout: 60_000 });
+    assert.deepEqual(errors, [], errors.join('\n'));
+  } finally {
+    await browser?.close();
+    await server?.close();
+  }
+});

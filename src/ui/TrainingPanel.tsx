@@ -1,0 +1,85 @@
+// Training controls: the demo scene, a preset, start / pause / resume / stop, progress with
+// iterations per second and time left, and a live chart of train PSNR.
+import { useStudio } from './store.ts';
+import { STUDIO_PRESETS, type StudioPreset } from './session.ts';
+
+export interface TrainingActions {
+  loadDemo: () => void;
+  start: (preset: StudioPreset) => void;
+  pause: () => void;
+  resume: () => void;
+  stop: () => void;
+}
+
+export function TrainingPanel({ actions, preset, setPreset }: { actions: TrainingActions; preset: StudioPreset; setPreset: (p: StudioPreset) => void }) {
+  const status = useStudio((s) => s.trainStatus);
+  const dataset = useStudio((s) => s.datasetName);
+  const p = useStudio((s) => s.progress);
+  const error = useStudio((s) => s.trainError);
+  const running = status === 'training' || status === 'paused';
+  const left = p.itPerSec > 0 ? (p.total - p.iter) / p.itPerSec : 0;
+  return (
+    <div className="training-panel">
+      <button type="button" data-testid="load-demo" onClick={actions.loadDemo} disabled={running}>
+        {dataset ? 'Reload demo scene' : 'Open the demo scene'}
+      </button>
+      {dataset && <p className="muted" data-testid="dataset-name">Dataset: {dataset}</p>}
+      <label className="field-row">
+        Preset
+        <select value={preset} onChange={(e) => setPreset(e.target.value as StudioPreset)} disabled={running} data-testid="preset">
+          {Object.entries(STUDIO_PRESETS).map(([k, v]) => (
+            <option key={k} value={k}>{v.label} ({v.model}, {v.options.n_iters} iterations)</option>
+          ))}
+        </select>
+      </label>
+      <div className="button-row">
+        {!running && (
+          <button type="button" data-testid="train" onClick={() => actions.start(preset)} disabled={!dataset}>
+            {status === 'done' ? 'Train again' : 'Train'}
+          </button>
+        )}
+        {status === 'training' && <button type="button" data-testid="pause" onClick={actions.pause}>Pause</button>}
+        {status === 'paused' && <button type="button" data-testid="resume" onClick={actions.resume}>Resume</button>}
+        {running && <button type="button" data-testid="stop" onClick={actions.stop}>Stop</button>}
+      </div>
+      {p.total > 0 && (
+        <div className="progress" data-testid="progress">
+          <progress max={p.total} value={p.iter} />
+          <div className="progress-text">
+            <span data-testid="iteration">{p.iter}</span> / {p.total} · {p.itPerSec.toFixed(2)} it/s
+            {status === 'training' && left > 0 && ` · ${formatSeconds(left)} left`}
+            {status === 'paused' && ' · paused'}
+            {status === 'done' && ' · done'}
+          </div>
+          <div className="muted small">{p.samples.toLocaleString()} samples, {p.shaded.toLocaleString()} shaded per batch</div>
+          {p.lastEvent && <div className="muted small">{p.lastEvent}</div>}
+          <PsnrChart values={p.psnr} />
+        </div>
+      )}
+      {error && <p className="error" role="alert">{error}</p>}
+    </div>
+  );
+}
+
+function formatSeconds(s: number): string {
+  if (s < 90) return `${Math.round(s)} s`;
+  return `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
+}
+
+/** A small SVG line chart of the smoothed train PSNR. */
+function PsnrChart({ values }: { values: number[] }) {
+  if (values.length < 2) return null;
+  const w = 240;
+  const h = 70;
+  const lo = Math.min(...values);
+  const hi = Math.max(...values, lo + 1);
+  const pts = values.map((v, i) => `${(i / (values.length - 1)) * w},${h - ((v - lo) / (hi - lo)) * (h - 4) - 2}`).join(' ');
+  return (
+    <figure className="chart" data-testid="psnr-chart">
+      <svg width={w} height={h} viewBox={`0 0 ${w} ${h}`} role="img" aria-label="train PSNR">
+        <polyline points={pts} fill="none" stroke="currentColor" strokeWidth="1.5" />
+      </svg>
+      <figcaption>train PSNR {values[values.length - 1]!.toFixed(2)} dB (range {lo.toFixed(1)}–{hi.toFixed(1)})</figcaption>
+    </figure>
+  );
+}

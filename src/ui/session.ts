@@ -1,0 +1,140 @@
+// The studio's handle on the engine in the browser: one GPU device, the loaded dataset, the field
+// and its trainer. Training runs as an async loop on the main thread: every step awaits GPU
+// readbacks, so the page keeps handling input while the GPU works. Nothing here renders React.
+import { orbitCamera, proceduralDataset } from '../data/procedural.ts';
+import type { Dataset } from '../data/types.ts';
+import { resolveConfig } from '../fields/config.ts';
+import { resolutionForVoxels, type Box } from '../fields/geometry.ts';
+import { TensorField } from '../fields/tensorf.ts';
+import { Trainer, ViewRenderer, type StepInfo } from '../fields/trainer.ts';
+import { contextFromAdapter, type GpuContext } from '../gpu/context.ts';
+
+/** Training presets of the studio, in the reference's option names. */
+export const STUDIO_PRESETS = {
+  preview: {
+    label: 'Fast preview',
+    model: 'vm48',
+    options: { n_iters: 600, batch_size: 512, N_voxel_init: 24 ** 3, N_voxel_final: 64 ** 3, upsamp_list: [100, 200, 300], update_AlphaMask_list: [150, 350], featureC: 32 },
+  },
+  balanced: {
+    label: 'Balanced',
+    model: 'vm192',
+    options: { n_iters: 3000, batch_size: 2048, N_voxel_init: 64 ** 3, N_voxel_final: 128 ** 3, upsamp_list: [500, 1000, 1500], update_AlphaMask_list: [750, 1500] },
+  },
+} as const;
+export type StudioPreset = keyof typeof STUDIO_PRESETS;
+
+export interface RenderedView {
+  width: number;
+  height: number;
+  rgba: Uint8ClampedArray<ArrayBuffer>;
+}
+
+export class StudioSession {
+  dataset: Dataset | null = null;
+  field: TensorField | null = null;
+  trainer: Trainer | null = null;
+  private renderer: ViewRenderer | null = null;
+  private paused = false;
+  private stopped = false;
+  private wake: (() => void) | null = null;
+  /** Serializes GPU work: the viewport never renders in the middle of a training step. */
+  private gpuQueue: Promise<unknown> = Promise.resolve();
+
+  private constructor(readonly ctx: GpuContext) {}
+
+  static async open(gpu: GPU): Promise<StudioSession> {
+    const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+    if (!adapter) throw new Error('This browser exposes WebGPU but found no GPU adapter.');
+    return new StudioSession(await contextFromAdapter(adapter));
+  }
+
+  /** The built-in scene, rendered by our own ray tracer: no download, no licence. */
+  loadDemo(size = 48): Dataset {
+    this.dispose();
+    this.dataset = proceduralDataset({ size, train: 40, test: 8 });
+    return this.dataset;
+  }
+
+  private exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.gpuQueue.then(work, work);
+    this.gpuQueue = next.catch(() => undefined);
+    return next;
+  }
+
+  /** Trains until done or stopped; `onStep` sees every iteration. Resolves with the last step. */
+  async train(preset: StudioPreset, onStep: (s: StepInfo, elapsed: number) => void): Promise<StepInfo | null> {
+    const ds = this.dataset;
+    if (!ds) throw new Error('Load a dataset first.');
+    const p = STUDIO_PRESETS[preset];
+    const cfg = resolveConfig(p.model, { ...p.options });
+    this.disposeModel();
+    const box: Box = { lo: ds.aabb[0], hi: ds.aabb[1] };
+    const field = new TensorField(this.ctx, cfg.settings, box, resolutionForVoxels(cfg.train.nVoxelInit, box), 1);
+    this.field = field;
+    this.trainer = new Trainer(this.ctx, ds, field, cfg.train);
+    this.renderer = new ViewRenderer(this.ctx, field, ds.nearFar, 4096);
+    this.paused = false;
+    this.stopped = false;
+    let last: StepInfo | null = null;
+    let elapsed = 0;
+    for (let i = 0; i < cfg.train.nIters && !this.stopped; i++) {
+      if (this.paused) {
+        await new Promise<void>((r) => (this.wake = r));
+        if (this.stopped) break;
+      }
+      const t0 = performance.now();
+      last = await this.exclusive(() => this.trainer!.step());
+      elapsed += (performance.now() - t0) / 1000;
+      onStep(last, elapsed);
+    }
+    return last;
+  }
+
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    this.paused = false;
+    this.wake?.();
+    this.wake = null;
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.resume();
+  }
+
+  /** Renders the current field from an orbit camera (azimuth, elevation in radians). */
+  async renderOrbit(azimuth: number, elevation: number, size: number): Promise<RenderedView | null> {
+    const renderer = this.renderer;
+    const ds = this.dataset;
+    if (!renderer || !ds) return null;
+    const cam = orbitCamera(azimuth, elevation, size);
+    const img = await this.exclusive(() => renderer.render(cam, ds.whiteBackground ? 1 : 0));
+    const rgba = new Uint8ClampedArray(size * size * 4);
+    for (let i = 0; i < size * size; i++) {
+      rgba[i * 4] = img.rgb[i * 3]! * 255;
+      rgba[i * 4 + 1] = img.rgb[i * 3 + 1]! * 255;
+      rgba[i * 4 + 2] = img.rgb[i * 3 + 2]! * 255;
+      rgba[i * 4 + 3] = 255;
+    }
+    return { width: size, height: size, rgba };
+  }
+
+  private disposeModel(): void {
+    this.stop();
+    this.renderer?.destroy();
+    this.trainer?.destroy();
+    this.field?.destroy();
+    this.renderer = null;
+    this.trainer = null;
+    this.field = null;
+  }
+
+  dispose(): void {
+    this.disposeModel();
+    this.dataset = null;
+  }
+}
