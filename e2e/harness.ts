@@ -79,3 +79,26 @@ export function pixelVariance(png: PNG): number {
   const mean = sum / n;
   return sumSq / n - mean * mean;
 }
+
+/**
+ * Runs `body` against a fresh dev server and browser (1280x800 page, errors collected), and
+ * always closes both.
+ */
+export async function withStudio(
+  flags: string[],
+  body: (page: Page, url: string, errors: string[]) => Promise<void>,
+): Promise<void> {
+  let server: ViteDevServer | undefined;
+  let browser: Browser | undefined;
+  try {
+    const started = await startServer();
+    server = started.server;
+    browser = await launch(flags);
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    const errors = watch(page);
+    await body(page, started.url, errors);
+  } finally {
+    await browser?.close().catch(() => undefined);
+    await server?.close().catch(() => undefined);
+  }
+}

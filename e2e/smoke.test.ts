@@ -2,24 +2,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
-import type { Browser } from 'playwright-core';
-import type { ViteDevServer } from 'vite';
 import { PNG } from 'pngjs';
 import {
-  artifacts, launch, NO_WEBGPU_FLAGS, pixelVariance, startServer, STATUS_TIMEOUT_MS, TEST_TIMEOUT_MS, watch, WEBGPU_FLAGS,
+  artifacts, NO_WEBGPU_FLAGS, pixelVariance, STATUS_TIMEOUT_MS, TEST_TIMEOUT_MS, WEBGPU_FLAGS, withStudio,
 } from './harness.ts';
 
 
 test('studio shows WebGPU ready, adapter info and a live viewport', { timeout: TEST_TIMEOUT_MS }, async () => {
-  let server: ViteDevServer | undefined;
-  let browser: Browser | undefined;
-  try {
-    const started = await startServer();
-    server = started.server;
-    browser = await launch(WEBGPU_FLAGS);
-    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-    const errors = watch(page);
-    await page.goto(started.url, { waitUntil: 'load', timeout: 60_000 });
+  await withStudio(WEBGPU_FLAGS, async (page, url, errors) => {
+    await page.goto(url, { waitUntil: 'load', timeout: 60_000 });
 
     const status = page.getByTestId('webgpu-status');
     try {
@@ -54,22 +45,18 @@ test('studio shows WebGPU ready, adapter info and a live viewport', { timeout: T
     assert.ok(variance > 0, 'viewport canvas is blank (zero pixel variance)');
 
     assert.deepEqual(errors.filter((e) => e.startsWith('pageerror')), [], 'uncaught errors on the page');
-  } finally {
-    await browser?.close().catch(() => undefined);
-    await server?.close().catch(() => undefined);
-  }
+
+    // The README's first command opens the studio on the demo scene: /?demo.
+    await page.goto(`${url}?demo`);
+    await page.getByTestId('dataset-name').waitFor({ timeout: 60_000 });
+    assert.match(await page.getByTestId('dataset-name').innerText(), /demo scene/);
+    await page.getByTestId('train').waitFor({ timeout: 10_000 });
+  });
 });
 
 test('without WebGPU the studio explains which browsers work (never blank)', { timeout: TEST_TIMEOUT_MS }, async () => {
-  let server: ViteDevServer | undefined;
-  let browser: Browser | undefined;
-  try {
-    const started = await startServer();
-    server = started.server;
-    browser = await launch(NO_WEBGPU_FLAGS);
-    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-    const errors = watch(page);
-    await page.goto(started.url, { waitUntil: 'load', timeout: 60_000 });
+  await withStudio(NO_WEBGPU_FLAGS, async (page, url, errors) => {
+    await page.goto(url, { waitUntil: 'load', timeout: 60_000 });
 
     const status = page.getByTestId('webgpu-status');
     try {
@@ -90,8 +77,5 @@ test('without WebGPU the studio explains which browsers work (never blank)', { t
     assert.match(text, /Unsafe WebGPU/);
     assert.equal(await page.getByTestId('adapter-info').count(), 0);
     assert.deepEqual(errors.filter((e) => e.startsWith('pageerror')), [], 'uncaught errors on the page');
-  } finally {
-    await browser?.close().catch(() => undefined);
-    await server?.close().catch(() => undefined);
-  }
+  });
 });

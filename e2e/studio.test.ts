@@ -4,10 +4,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
-import type { Browser, Page } from 'playwright-core';
-import type { ViteDevServer } from 'vite';
+import type { Page } from 'playwright-core';
 import { PNG } from 'pngjs';
-import { artifacts, launch, pixelVariance, startServer, STATUS_TIMEOUT_MS, watch, WEBGPU_FLAGS } from './harness.ts';
+import { artifacts, pixelVariance, STATUS_TIMEOUT_MS, WEBGPU_FLAGS, withStudio } from './harness.ts';
 
 const iteration = async (page: Page) => Number(await page.getByTestId('iteration').textContent());
 const renders = async (page: Page) => Number((await page.getByTestId('render-canvas').getAttribute('data-renders')) ?? 0);
@@ -32,16 +31,9 @@ function difference(a: PNG, b: PNG): number {
 }
 
 test('demo scene: train, live viewport, orbit, pause and resume, responsive page', { timeout: 600_000 }, async () => {
-  let server: ViteDevServer | undefined;
-  let browser: Browser | undefined;
-  try {
+  await withStudio(WEBGPU_FLAGS, async (page, url, errors) => {
     await mkdir(artifacts, { recursive: true });
-    const started = await startServer();
-    server = started.server;
-    browser = await launch(WEBGPU_FLAGS);
-    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-    const errors = watch(page);
-    await page.goto(started.url);
+    await page.goto(url);
     await page.getByTestId('webgpu-status').filter({ hasText: 'WebGPU ready' }).waitFor({ timeout: STATUS_TIMEOUT_MS });
 
     await page.getByTestId('load-demo').click();
@@ -89,8 +81,5 @@ test('demo scene: train, live viewport, orbit, pause and resume, responsive page
     await page.getByTestId('stop').click();
     await page.getByTestId('train').waitFor({ timeout: 60_000 });
     assert.deepEqual(errors, [], errors.join('\n'));
-  } finally {
-    await browser?.close();
-    await server?.close();
-  }
+  });
 });

@@ -115,6 +115,7 @@ export async function runTraining(run: TrainingRun): Promise<Record<string, unkn
   }
   const seconds = (performance.now() - t0) / 1000;
   const split = ds.splits.test ?? ds.splits.train!;
+  if (!ds.splits.test) log('note: the dataset has no test split; evaluating on training views');
   const views = testViewIndices(split.cameras.length, run.testViews);
   const renderer = new ViewRenderer(ctx, field, ds.nearFar, 8192, trainer.batch);
   const ev = await evaluate(renderer, ds, split, views, undefined, (i, n) => log(`evaluating: view ${i}/${n}`));
@@ -127,6 +128,7 @@ export async function runTraining(run: TrainingRun): Promise<Record<string, unkn
     psnr: +ev.psnr.toFixed(3),
     ssim: +ev.ssim.toFixed(4),
     testViews: ev.views,
+    evalSplit: ds.splits.test ? 'test' : 'train',
     params: field.parameterCount,
     samplesPerSecond: Math.round(trainer.samplesProcessed / seconds),
     grid: field.grid,

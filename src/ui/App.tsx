@@ -17,6 +17,15 @@ export function App() {
   const [preset, setPreset] = useState<StudioPreset>('preview');
   const actions = useTrainingActions(session);
 
+  // `?demo` (the README's first command) opens the built-in scene as soon as WebGPU is ready.
+  const autoDemo = useRef(typeof location !== 'undefined' && new URLSearchParams(location.search).has('demo'));
+  useEffect(() => {
+    if (status === 'ready' && autoDemo.current) {
+      autoDemo.current = false;
+      actions.loadDemo();
+    }
+  }, [status, actions]);
+
   useEffect(() => {
     let cancelled = false;
     const { setChecking, setReady, setUnavailable } = useStudio.getState();
