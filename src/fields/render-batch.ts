@@ -277,6 +277,7 @@ export class RayBatch {
     for (const b of [this.rays, this.rayInfo, this.out, this.counter, this.samples, this.sa, this.trans, this.dfeat,
       this.appIndex, this.appDirs, this.comps, this.feat, this.rgb, this.drgb, this.dfeat27, this.dcomps,
       this.chunkDirs, this.chunkRgb, this.chunkDrgb]) ctx.destroy(b);
+    this.gemm.destroy();
   }
 }
 

@@ -280,6 +280,7 @@ export class TensorField {
   }
 
   destroy(): void {
+    this.shading.destroy();
     this.arena.destroy(this.ctx);
     this.ctx.destroy(this.maskBuffer);
   }
