@@ -2,6 +2,9 @@ import { Component, Suspense, lazy, useEffect, useRef, useState, type ReactNode 
 import { FieldViewport } from './FieldViewport.tsx';
 import { StudioSession, type StudioPreset } from './session.ts';
 import { TrainingPanel, type TrainingActions } from './TrainingPanel.tsx';
+import { loadDataset } from '../data/loaders.ts';
+import { mapSource, zipSource } from '../data/sources.ts';
+import { decodeImageBrowser, filesToMap } from './decode-browser.ts';
 import { useStudio, type AdapterInfoSummary } from './store.ts';
 import { WEBGPU_BROWSERS, adapterLabel, formatBytes, probeWebGpu } from './webgpu.ts';
 
@@ -49,7 +52,16 @@ export function App() {
         <StatusBadge status={status} />
       </header>
       <main className="studio-main">
-        <section className="viewport" data-testid="viewport" aria-label="Scene viewport">
+        <section
+          className="viewport"
+          data-testid="viewport"
+          aria-label="Scene viewport"
+          onDragOver={(e) => e.preventDefault()}
+          onDrop={(e) => {
+            e.preventDefault();
+            if (status === 'ready' && e.dataTransfer.files.length > 0) actions.openFiles(e.dataTransfer.files, 4);
+          }}
+        >
           {status === 'ready' && (
             <ViewportErrorBoundary>
               {dataset && session.current ? (
@@ -89,6 +101,31 @@ function useTrainingActions(session: { current: StudioSession | null }): Trainin
   const st = useStudio.getState;
   const fail = (e: unknown) => st().setTrainStatus('error', (e as Error).message ?? String(e));
   return {
+    openFiles: (files, downscale) => {
+      void (async () => {
+        try {
+          st().setLoading('reading files…');
+          session.current ??= await StudioSession.open(navigator.gpu);
+          const list = [...files];
+          const zip = list.length === 1 && list[0]!.name.toLowerCase().endsWith('.zip');
+          const label = zip ? list[0]!.name : ((list[0] as File & { webkitRelativePath?: string }).webkitRelativePath?.split('/')[0] || 'selected files');
+          const source = zip ? zipSource(new Uint8Array(await list[0]!.arrayBuffer()), label) : mapSource(await filesToMap(list), label);
+          const ds = await loadDataset(source, {
+            downscale,
+            decode: decodeImageBrowser,
+            splits: ['train', 'test'],
+            onProgress: (done, total) => st().setLoading(`decoding images: ${done}/${total}`),
+          });
+          session.current.useDataset(ds);
+          const train = ds.splits.train!;
+          const test = ds.splits.test ? `, ${ds.splits.test.cameras.length} test` : '';
+          st().setDataset(`${label} (${train.cameras.length} views${test}, ${train.width}×${train.height})`, ds.warnings);
+        } catch (e) {
+          st().setLoading(null);
+          fail(e);
+        }
+      })();
+    },
     loadDemo: () => {
       void (async () => {
         try {

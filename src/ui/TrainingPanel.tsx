@@ -1,10 +1,13 @@
 // Training controls: the demo scene, a preset, start / pause / resume / stop, progress with
 // iterations per second and time left, and a live chart of train PSNR.
+import { useState } from 'react';
 import { useStudio } from './store.ts';
 import { STUDIO_PRESETS, type StudioPreset } from './session.ts';
 
 export interface TrainingActions {
   loadDemo: () => void;
+  /** A folder's files, or one .zip, in Blender or instant-ngp/nerfstudio layout. */
+  openFiles: (files: FileList | File[], downscale: number) => void;
   start: (preset: StudioPreset) => void;
   pause: () => void;
   resume: () => void;
@@ -16,6 +19,12 @@ export function TrainingPanel({ actions, preset, setPreset }: { actions: Trainin
   const dataset = useStudio((s) => s.datasetName);
   const p = useStudio((s) => s.progress);
   const error = useStudio((s) => s.trainError);
+  const warnings = useStudio((s) => s.datasetWarnings);
+  const loading = useStudio((s) => s.loading);
+  const [downscale, setDownscale] = useState(4);
+  const pick = (files: FileList | null) => {
+    if (files && files.length > 0) actions.openFiles(files, downscale);
+  };
   const running = status === 'training' || status === 'paused';
   const left = p.itPerSec > 0 ? (p.total - p.iter) / p.itPerSec : 0;
   return (
@@ -23,7 +32,31 @@ export function TrainingPanel({ actions, preset, setPreset }: { actions: Trainin
       <button type="button" data-testid="load-demo" onClick={actions.loadDemo} disabled={running}>
         {dataset ? 'Reload demo scene' : 'Open the demo scene'}
       </button>
+      <div className="open-row">
+        <label className="file-button">
+          Open a folder…
+          {/* webkitdirectory is not in React's types; set through a spread. */}
+          <input type="file" data-testid="open-folder" multiple disabled={running} onChange={(e) => pick(e.target.files)} {...{ webkitdirectory: '' }} />
+        </label>
+        <label className="file-button">
+          Open a .zip…
+          <input type="file" accept=".zip,application/zip" data-testid="open-zip" disabled={running} onChange={(e) => pick(e.target.files)} />
+        </label>
+        <label className="field-row inline">
+          downscale
+          <select value={downscale} onChange={(e) => setDownscale(Number(e.target.value))} data-testid="downscale">
+            {[1, 2, 4, 8].map((k) => <option key={k} value={k}>1/{k}</option>)}
+          </select>
+        </label>
+      </div>
+      <p className="muted small">Blender (transforms_train.json) or instant-ngp / nerfstudio (transforms.json) layouts; or drop a .zip on the viewport.</p>
+      {loading && <p className="muted" data-testid="loading">{loading}</p>}
       {dataset && <p className="muted" data-testid="dataset-name">Dataset: {dataset}</p>}
+      {warnings.length > 0 && (
+        <ul className="warnings" data-testid="dataset-warnings">
+          {warnings.map((w) => <li key={w}>{w}</li>)}
+        </ul>
+      )}
       <label className="field-row">
         Preset
         <select value={preset} onChange={(e) => setPreset(e.target.value as StudioPreset)} disabled={running} data-testid="preset">

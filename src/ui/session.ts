@@ -51,10 +51,20 @@ export class StudioSession {
 
   /** The built-in scene, rendered by our own ray tracer: no download, no licence. */
   loadDemo(size = 48): Dataset {
-    this.dispose();
-    this.dataset = proceduralDataset({ size, train: 40, test: 8 });
-    return this.dataset;
+    return this.useDataset(proceduralDataset({ size, train: 40, test: 8 }));
   }
+
+  /** Replaces the dataset (and any model trained on the previous one). */
+  useDataset(ds: Dataset): Dataset {
+    this.dispose();
+    this.dataset = ds;
+    const cams = ds.splits.train!.cameras;
+    this.orbitRadius = cams.reduce((s, c) => s + Math.hypot(c.c2w[3]!, c.c2w[7]!, c.c2w[11]!), 0) / cams.length;
+    return ds;
+  }
+
+  /** Orbit distance of the viewport camera: the training cameras' mean distance from the origin. */
+  orbitRadius = 4;
 
   private exclusive<T>(work: () => Promise<T>): Promise<T> {
     const next = this.gpuQueue.then(work, work);
@@ -111,7 +121,7 @@ export class StudioSession {
     const renderer = this.renderer;
     const ds = this.dataset;
     if (!renderer || !ds) return null;
-    const cam = orbitCamera(azimuth, elevation, size);
+    const cam = orbitCamera(azimuth, elevation, size, 40, this.orbitRadius);
     const img = await this.exclusive(() => renderer.render(cam, ds.whiteBackground ? 1 : 0));
     const rgba = new Uint8ClampedArray(size * size * 4);
     for (let i = 0; i < size * size; i++) {

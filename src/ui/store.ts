@@ -35,7 +35,12 @@ export interface StudioState {
   datasetName: string | null;
   progress: TrainProgress;
   trainError: string | null;
-  setDataset: (name: string) => void;
+  /** Problems found while loading (skipped frames and the like), listed, not hidden. */
+  datasetWarnings: string[];
+  /** What is loading right now ("reading 12/100 images"), or null. */
+  loading: string | null;
+  setDataset: (name: string, warnings?: string[]) => void;
+  setLoading: (message: string | null) => void;
   setTrainStatus: (status: TrainStatus, error?: string) => void;
   /** Records one training step; keeps a bounded, smoothed PSNR series. */
   recordStep: (s: { iter: number; total: number; elapsed: number; psnr: number; samples: number; shaded: number; event?: string }) => void;
@@ -56,7 +61,11 @@ export const useStudio = create<StudioState>()((set) => ({
   datasetName: null,
   progress: emptyProgress,
   trainError: null,
-  setDataset: (name) => set({ datasetName: name, trainStatus: 'ready', progress: emptyProgress, trainError: null }),
+  datasetWarnings: [],
+  loading: null,
+  setDataset: (name, warnings = []) =>
+    set({ datasetName: name, datasetWarnings: warnings, loading: null, trainStatus: 'ready', progress: emptyProgress, trainError: null }),
+  setLoading: (message) => set({ loading: message }),
   setTrainStatus: (status, error) => set({ trainStatus: status, trainError: error ?? null }),
   recordStep: (s) =>
     set((st) => {
