@@ -24,6 +24,20 @@ import { linearId } from './common.ts';
 
 export const GEMM_TILE = 32;
 
+/**
+ * The output epilogue shared by the GEMM and its split-K reduce: bias, activation, then
+ * accumulation into C. Needs `params` (has_bias, bias_off, act, accumulate), `bias` and `C`.
+ */
+const epilogue = /* wgsl */ `
+fn finish(sum: f32, n: u32, ci: u32) -> f32 {
+  var x = sum;
+  if (params.has_bias != 0u) { x += bias[params.bias_off + n]; }
+  if (params.act == 1u) { x = max(x, 0.0); } else if (params.act == 2u) { x = 1.0 / (1.0 + exp(-x)); }
+  if (params.accumulate != 0u) { x += C[ci]; }
+  return x;
+}
+`;
+
 export const gemmShader = /* wgsl */ `
 struct Params {
   M: u32, N: u32, K: u32,
@@ -45,11 +59,7 @@ struct Params {
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> C: array<f32>;
 
-fn activate(x: f32, act: u32) -> f32 {
-  if (act == 1u) { return max(x, 0.0); }
-  if (act == 2u) { return 1.0 / (1.0 + exp(-x)); }
-  return x;
-}
+${epilogue}
 
 @compute @workgroup_size(8, 8)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
@@ -91,11 +101,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         C[ci] = acc[i][j];  // raw partial; gemmReduce applies the epilogue
         continue;
       }
-      var x = acc[i][j];
-      if (params.has_bias != 0u) { x += bias[params.bias_off + n]; }
-      x = activate(x, params.act);
-      if (params.accumulate != 0u) { x += C[ci]; }
-      C[ci] = x;
+      C[ci] = finish(acc[i][j], n, ci);
     }
   }
 }
@@ -113,6 +119,7 @@ struct Params {
 @group(0) @binding(2) var<storage, read> bias: array<f32>;
 @group(0) @binding(3) var<storage, read_write> C: array<f32>;
 ${linearId}
+${epilogue}
 
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
@@ -123,10 +130,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   let n = i % params.N;
   var x = 0.0;
   for (var s = 0u; s < params.splits; s++) { x += partial[s * mn + i]; }
-  if (params.has_bias != 0u) { x += bias[params.bias_off + n]; }
-  if (params.act == 1u) { x = max(x, 0.0); } else if (params.act == 2u) { x = 1.0 / (1.0 + exp(-x)); }
   let ci = params.c_off + m * params.c_rs + n * params.c_cs;
-  if (params.accumulate != 0u) { x += C[ci]; }
-  C[ci] = x;
+  C[ci] = finish(x, n, ci);
 }
 `;
