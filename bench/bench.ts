@@ -3,7 +3,8 @@
 // second, peak GPU memory and the adapter. `--only quick,medium` picks configurations;
 // `--data DIR` points at another Blender scene (default ../shared/data/lego); `--iters N` stops
 // each configuration early (its schedule unchanged) to measure speed where a full run would take
-// too long, and the output then says so; `--profile` prints GPU time per kernel.
+// too long, and the output then says so; `--test-views N` evaluates fewer views (probes);
+// `--profile` prints GPU time per kernel.
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -14,7 +15,7 @@ import { BENCH_CONFIGS } from './configs.ts';
 
 const { values } = parseArgs({
   args: process.argv.slice(2),
-  options: { only: { type: 'string' }, data: { type: 'string' }, iters: { type: 'string' }, profile: { type: 'boolean' } },
+  options: { only: { type: 'string' }, data: { type: 'string' }, iters: { type: 'string' }, 'test-views': { type: 'string' }, profile: { type: 'boolean' } },
 });
 const data = resolve(values.data ?? '../shared/data/lego');
 if (!existsSync(data)) {
@@ -32,7 +33,8 @@ for (const name of names) {
   log(`\n=== ${name}: lego /${b.downscale}, ${b.options.n_iters} x ${b.options.batch_size} rays, ${b.model}`);
   const cfg = resolveConfig(b.model, { ...b.options });
   const stopAfter = values.iters ? Number(values.iters) : undefined;
-  const r = await runTraining({ data, preset: b.model, cfg, downscale: b.downscale, testViews: b.testViews, stopAfter, profile: values.profile });
+  const testViews = values['test-views'] ? Number(values['test-views']) : b.testViews;
+  const r = await runTraining({ data, preset: b.model, cfg, downscale: b.downscale, testViews, stopAfter, profile: values.profile });
   rows.push({ config: name, ...r });
   console.log(JSON.stringify({ config: name, ...r }));
 }
