@@ -3,23 +3,28 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { PNG } from 'pngjs';
+import type { Page } from 'playwright-core';
 import {
   artifacts, NO_WEBGPU_FLAGS, pixelVariance, STATUS_TIMEOUT_MS, TEST_TIMEOUT_MS, WEBGPU_FLAGS, withStudio,
 } from './harness.ts';
 
 
+/** Opens the page, waits for the WebGPU check to settle, screenshots it (even on timeout), returns the status. */
+async function openAndSettle(page: Page, url: string, shot: string): Promise<string | undefined> {
+  await page.goto(url, { waitUntil: 'load', timeout: 60_000 });
+  const status = page.getByTestId('webgpu-status');
+  try {
+    await status.filter({ hasText: /^WebGPU (ready|unavailable)$/ }).waitFor({ timeout: STATUS_TIMEOUT_MS });
+  } finally {
+    await mkdir(artifacts, { recursive: true });
+    await page.screenshot({ path: `${artifacts}/${shot}.png` }).catch(() => undefined);
+  }
+  return (await status.textContent())?.trim();
+}
+
 test('studio shows WebGPU ready, adapter info and a live viewport', { timeout: TEST_TIMEOUT_MS }, async () => {
   await withStudio(WEBGPU_FLAGS, async (page, url, errors) => {
-    await page.goto(url, { waitUntil: 'load', timeout: 60_000 });
-
-    const status = page.getByTestId('webgpu-status');
-    try {
-      await status.filter({ hasText: /^WebGPU (ready|unavailable)$/ }).waitFor({ timeout: STATUS_TIMEOUT_MS });
-    } finally {
-      await mkdir(artifacts, { recursive: true });
-      await page.screenshot({ path: `${artifacts}/smoke.png` }).catch(() => undefined);
-    }
-    assert.equal((await status.textContent())?.trim(), 'WebGPU ready', `page errors: ${errors.join('\n')}`);
+    assert.equal(await openAndSettle(page, url, 'smoke'), 'WebGPU ready', `page errors: ${errors.join('\n')}`);
 
     const info = page.getByTestId('adapter-info');
     await info.waitFor({ timeout: 10_000 });
@@ -56,16 +61,7 @@ test('studio shows WebGPU ready, adapter info and a live viewport', { timeout: T
 
 test('without WebGPU the studio explains which browsers work (never blank)', { timeout: TEST_TIMEOUT_MS }, async () => {
   await withStudio(NO_WEBGPU_FLAGS, async (page, url, errors) => {
-    await page.goto(url, { waitUntil: 'load', timeout: 60_000 });
-
-    const status = page.getByTestId('webgpu-status');
-    try {
-      await status.filter({ hasText: /^WebGPU (ready|unavailable)$/ }).waitFor({ timeout: STATUS_TIMEOUT_MS });
-    } finally {
-      await mkdir(artifacts, { recursive: true });
-      await page.screenshot({ path: `${artifacts}/no-webgpu.png` }).catch(() => undefined);
-    }
-    assert.equal((await status.textContent())?.trim(), 'WebGPU unavailable', `page errors: ${errors.join('\n')}`);
+    assert.equal(await openAndSettle(page, url, 'no-webgpu'), 'WebGPU unavailable', `page errors: ${errors.join('\n')}`);
 
     const message = page.getByTestId('no-webgpu');
     await message.waitFor({ state: 'visible', timeout: 10_000 });
