@@ -7,13 +7,14 @@ import { MODEL_PRESETS, type PresetName } from '../fields/tensorf.ts';
 import { evaluate, testViewIndices, ViewRenderer } from '../fields/trainer.ts';
 import { nodeGpu } from '../gpu/node.ts';
 import { encodePng } from '../io/image-node.ts';
-import { log, loadModel, openDataset, runTraining } from './session.ts';
+import { evaluateRanks, log, loadModel, openDataset, parseRanks, runTraining } from './session.ts';
 
 const USAGE = `usage:
-  npm run cli -- train --data DIR|builtin:demo --model vm192|vm48|cp384 [--config FILE.json] [--iters N]
-                       [--batch N] [--downscale K] [--test-views N] [--out FILE]
-  npm run cli -- eval --model FILE --data DIR [--downscale K] [--test-views N]
-  npm run cli -- render --model FILE --data DIR --view N --out PNG [--downscale K]`;
+  npm run cli -- train --data DIR|builtin:demo --model vm192|vm48|cp384|slimmerf16|slimmerf8 [--config FILE.json]
+                       [--iters N] [--batch N] [--downscale K] [--test-views N] [--train-views N]
+                       [--upsilon U] [--eta N] [--ranks 1,2,4] [--out FILE]
+  npm run cli -- eval --model FILE --data DIR [--downscale K] [--test-views N] [--ranks 1,2,4,8,16]
+  npm run cli -- render --model FILE --data DIR --view N --out PNG [--downscale K] [--rank K]`;
 
 const options = {
   data: { type: 'string' },
@@ -25,6 +26,11 @@ const options = {
   'test-views': { type: 'string' },
   out: { type: 'string' },
   view: { type: 'string' },
+  'train-views': { type: 'string' },
+  upsilon: { type: 'string' },
+  eta: { type: 'string' },
+  ranks: { type: 'string' },
+  rank: { type: 'string' },
   help: { type: 'boolean' },
 } as const;
 
@@ -63,6 +69,13 @@ async function train(a: Record<string, string | boolean | undefined>): Promise<R
   }
   if (a.iters) fileOpts.n_iters = intFlag(a.iters as string, 'iters', 1);
   if (a.batch) fileOpts.batch_size = intFlag(a.batch as string, 'batch', 1);
+  if (a['train-views']) fileOpts.train_views = intFlag(a['train-views'] as string, 'train-views', 1);
+  if (a.eta) fileOpts.rank_eta = intFlag(a.eta as string, 'eta', 0, 0);
+  if (a.upsilon) {
+    const u = Number(a.upsilon);
+    if (!Number.isFinite(u) || u <= 0) throw new ConfigError(`--upsilon must be a positive number, got "${a.upsilon}"`);
+    fileOpts.rank_upsilon = u;
+  }
   const cfg = resolveConfig(preset, fileOpts);
   return runTraining({
     data,
@@ -71,7 +84,16 @@ async function train(a: Record<string, string | boolean | undefined>): Promise<R
     downscale: intFlag(a.downscale as string, 'downscale', 1),
     testViews: intFlag(a['test-views'] as string, 'test-views', 25),
     out: a.out as string | undefined,
+    ranks: a.ranks ? ranksFlag(a.ranks as string) : undefined,
   });
+}
+
+function ranksFlag(v: string): number[] {
+  try {
+    return parseRanks(v);
+  } catch (e) {
+    throw new ConfigError((e as Error).message);
+  }
 }
 
 async function evalCmd(a: Record<string, string | boolean | undefined>): Promise<Record<string, unknown>> {
@@ -84,7 +106,12 @@ async function evalCmd(a: Record<string, string | boolean | undefined>): Promise
   const views = testViewIndices(split.cameras.length, intFlag(a['test-views'] as string, 'test-views', 25));
   const renderer = new ViewRenderer(ctx, field, ds.nearFar);
   const ev = await evaluate(renderer, ds, split, views, undefined, (i, n) => log(`evaluating: view ${i}/${n}`));
-  return { model: file, psnr: +ev.psnr.toFixed(3), ssim: +ev.ssim.toFixed(4), testViews: ev.views, params: field.parameterCount, bytes, adapter: ctx.adapter.label };
+  const result: Record<string, unknown> = {
+    model: file, psnr: +ev.psnr.toFixed(3), ssim: +ev.ssim.toFixed(4), testViews: ev.views,
+    params: field.parameterCountAtRank(field.rank), bytes, rank: field.rank, adapter: ctx.adapter.label,
+  };
+  if (a.ranks) result.ranks = await evaluateRanks(field, renderer, ds, split, views, ranksFlag(a.ranks as string));
+  return result;
 }
 
 async function renderCmd(a: Record<string, string | boolean | undefined>): Promise<Record<string, unknown>> {
@@ -98,14 +125,16 @@ async function renderCmd(a: Record<string, string | boolean | undefined>): Promi
   const view = intFlag(a.view as string, 'view', 0, 0);
   if (view >= split.cameras.length) throw new ConfigError(`--view ${view} is out of range: the split has ${split.cameras.length} views`);
   const renderer = new ViewRenderer(ctx, field, ds.nearFar);
-  const img = await renderer.render(split.cameras[view]!, ds.whiteBackground ? 1 : 0);
+  const rank = intFlag(a.rank as string, 'rank', field.rank);
+  if (rank > field.rank) throw new ConfigError(`--rank ${rank}: the model has ${field.rank} rank groups`);
+  const img = await renderer.render(split.cameras[view]!, ds.whiteBackground ? 1 : 0, rank);
   const rgba = new Uint8Array(img.width * img.height * 4);
   for (let i = 0; i < img.width * img.height; i++) {
     for (let c = 0; c < 3; c++) rgba[i * 4 + c] = Math.round(Math.min(1, Math.max(0, img.rgb[i * 3 + c]!)) * 255);
     rgba[i * 4 + 3] = 255;
   }
   await writeFile(out, encodePng(rgba, img.width, img.height));
-  return { out, view, width: img.width, height: img.height };
+  return { out, view, rank, width: img.width, height: img.height };
 }
 
 async function main(): Promise<number> {

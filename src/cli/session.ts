@@ -4,13 +4,14 @@ import { basename } from 'node:path';
 import { loadDataset } from '../data/loaders.ts';
 import { nodeFolderSource } from '../data/node-source.ts';
 import { proceduralDataset } from '../data/procedural.ts';
-import type { Dataset } from '../data/types.ts';
+import type { Dataset, Split } from '../data/types.ts';
 import type { GpuContext } from '../gpu/context.ts';
 import { decodeImageNode } from '../io/image-node.ts';
-import { decodeModel, encodeModel, type ModelData } from '../io/model-file.ts';
+import { decodeModel, type ModelData } from '../io/model-file.ts';
 import type { ResolvedConfig } from '../fields/config.ts';
 import { resolutionForVoxels, type Box } from '../fields/geometry.ts';
 import { TensorField } from '../fields/tensorf.ts';
+import { encodeFieldModel } from '../io/field-model.ts';
 import { evaluate, testViewIndices, Trainer, ViewRenderer } from '../fields/trainer.ts';
 import { nodeGpu } from '../gpu/node.ts';
 
@@ -37,20 +38,7 @@ export async function openDataset(dir: string, downscale: number, splits: ('trai
 }
 
 export async function saveModel(field: TensorField, file: string, info: Record<string, unknown>): Promise<number> {
-  const values = await field.arena.download(field.ctx);
-  const data: ModelData = {
-    header: {
-      settings: field.settings,
-      box: field.box,
-      grid: field.grid,
-      segments: field.arena.segments.map((s) => ({ name: s.name, count: s.count })),
-      mask: field.mask ? { dims: field.mask.dims, box: field.mask.box, words: field.mask.bits.length } : null,
-      info,
-    },
-    values,
-    maskBits: field.mask?.bits ?? null,
-  };
-  const bytes = encodeModel(data);
+  const bytes = encodeFieldModel(field, await field.arena.download(field.ctx), info);
   await writeFile(file, bytes);
   return bytes.length;
 }
@@ -85,6 +73,42 @@ export interface TrainingRun {
   stopAfter?: number;
   /** Time every kernel with GPU timestamps and report the totals. */
   profile?: boolean;
+  /** Also evaluate the model slimmed to these ranks (rankCurve in the result). */
+  ranks?: number[];
+}
+
+export interface RankPoint {
+  rank: number;
+  psnr: number;
+  ssim: number;
+  params: number;
+  /** Size of the model file exported at this rank. */
+  bytes: number;
+}
+
+/** Test-view quality and file size of a field slimmed to each rank (ranks above the trained one are skipped). */
+export async function evaluateRanks(field: TensorField, renderer: ViewRenderer, ds: Dataset, split: Split, views: number[], ranks: number[]): Promise<RankPoint[]> {
+  const values = await field.arena.download(field.ctx);
+  const out: RankPoint[] = [];
+  const skipped = ranks.filter((r) => r > field.rank);
+  if (skipped.length) {
+    log(`ranks ${skipped.join(', ')}: skipped, the model has ${field.rank} trained rank groups; evaluating rank ${field.rank} instead`);
+    ranks = [...new Set([...ranks.filter((r) => r <= field.rank), field.rank])];
+  }
+  for (const rank of ranks) {
+    const ev = await evaluate(renderer, ds, split, views, rank);
+    const bytes = encodeFieldModel(field, values, {}, rank).length;
+    out.push({ rank, psnr: +ev.psnr.toFixed(3), ssim: +ev.ssim.toFixed(4), params: field.parameterCountAtRank(rank), bytes });
+    log(`rank ${rank}: psnr ${ev.psnr.toFixed(2)} dB, ${field.parameterCountAtRank(rank).toLocaleString()} parameters, ${bytes.toLocaleString()} bytes`);
+  }
+  return out;
+}
+
+/** Parses "1,2,4" into sorted distinct positive integers; throws a message naming the flag. */
+export function parseRanks(text: string, flag = '--ranks'): number[] {
+  const ranks = text.split(',').map((t) => Number(t.trim()));
+  if (!ranks.length || ranks.some((r) => !Number.isInteger(r) || r < 1)) throw new Error(`${flag}: expected positive integers separated by commas, got "${text}"`);
+  return [...new Set(ranks)].sort((a, b) => a - b);
 }
 
 /** Loads the data, trains, evaluates on the test views and optionally saves: the CLI's train and the bench. */
@@ -103,14 +127,18 @@ export async function runTraining(run: TrainingRun): Promise<Record<string, unkn
   const iters = Math.min(cfg.train.nIters, run.stopAfter ?? Infinity);
   const t0 = performance.now();
   let lossAvg = 0;
+  const rankSteps: number[] = [];
   for (let i = 0; i < iters; i++) {
+    const rankBefore = field.rank;
     const s = await trainer.step();
+    if (s.rank > rankBefore) rankSteps.push(s.iter);
     lossAvg = i === 0 ? s.loss : 0.9 * lossAvg + 0.1 * s.loss;
     if (s.event) log(`iter ${s.iter}: ${s.event}`);
     if (s.iter % 50 === 0 || (s.iter < 50 && s.iter % 10 === 0) || s.iter === iters) {
       const sec = (performance.now() - t0) / 1000;
       const left = (sec / s.iter) * (iters - s.iter);
-      log(`iter ${s.iter}/${iters}  train psnr ${(-10 * Math.log10(lossAvg)).toFixed(2)}  samples ${s.samples} shaded ${s.shaded}  ${(s.iter / sec).toFixed(2)} it/s  ${left.toFixed(0)} s left`);
+      const rank = cfg.train.rankIncremental ? `  rank ${s.rank}/${field.maxRank}` : '';
+      log(`iter ${s.iter}/${iters}  train psnr ${(-10 * Math.log10(lossAvg)).toFixed(2)}${rank}  samples ${s.samples} shaded ${s.shaded}  ${(s.iter / sec).toFixed(2)} it/s  ${left.toFixed(0)} s left`);
     }
   }
   const seconds = (performance.now() - t0) / 1000;
@@ -129,12 +157,15 @@ export async function runTraining(run: TrainingRun): Promise<Record<string, unkn
     ssim: +ev.ssim.toFixed(4),
     testViews: ev.views,
     evalSplit: ds.splits.test ? 'test' : 'train',
-    params: field.parameterCount,
+    params: field.parameterCountAtRank(field.rank),
+    ...(cfg.train.rankIncremental ? { rank: field.rank, maxRank: field.maxRank, rankSteps } : {}),
+    ...(cfg.train.trainViews > 0 ? { trainViews: trainer.trainViewIndices!.length } : {}),
     samplesPerSecond: Math.round(trainer.samplesProcessed / seconds),
     grid: field.grid,
     peakGpuBytes: ctx.peakBytes - peakBefore,
     adapter: ctx.adapter.label,
   };
+  if (run.ranks) result.rankCurve = await evaluateRanks(field, renderer, ds, split, views, run.ranks);
   if (ctx.profiler) {
     const rep = await ctx.profiler.report();
     result.kernelMs = Object.fromEntries(rep.slice(0, 10).map((r) => [r.label, Math.round(r.ms)]));

@@ -10,6 +10,8 @@ const KEYS = {
   L1_weight_inital: 'num', L1_weight_rest: 'num', TV_weight_density: 'num', TV_weight_app: 'num',
   view_pe: 'int', fea_pe: 'int', featureC: 'int', step_ratio: 'num', shadingMode: 'shading',
   lr_init: 'num', lr_basis: 'num', lr_decay_target_ratio: 'num', seed: 'int',
+  // Slimfield additions: SlimmeRF's TRaIn constants (hard-coded in its train.py) and sparse views.
+  rank_upsilon: 'num', rank_eta: 'int', train_views: 'int',
 } as const;
 export type ReferenceOptions = { [K in keyof typeof KEYS]?: unknown };
 
@@ -77,6 +79,10 @@ export function resolveConfig(preset: PresetName, opts: Record<string, unknown>)
     TVWeightDensity: o.TV_weight_density ?? 0,
     TVWeightApp: o.TV_weight_app ?? 0,
     seed: o.seed ?? DEFAULT_TRAIN.seed,
+    rankIncremental: 'slimmable' in base && base.slimmable === true,
+    rankUpsilon: o.rank_upsilon ?? DEFAULT_TRAIN.rankUpsilon,
+    rankEta: o.rank_eta ?? DEFAULT_TRAIN.rankEta,
+    trainViews: o.train_views ?? 0,
   };
   if (train.batchSize < 1 || train.nIters < 1) throw new ConfigError('n_iters and batch_size must be at least 1');
   return { settings, train };

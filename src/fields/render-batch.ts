@@ -9,7 +9,7 @@ import type { GpuContext } from '../gpu/context.ts';
 import { Encoder, grid1d } from '../gpu/kernel.ts';
 import { Gemm } from './gemm.ts';
 import { fieldKernels, type FieldKernels } from './kernels.ts';
-import type { TensorField } from './tensorf.ts';
+import type { ComponentCounts, TensorField } from './tensorf.ts';
 
 export interface BatchOptions {
   train: boolean;
@@ -18,8 +18,8 @@ export interface BatchOptions {
   seed: number;
   /** Background colour composited behind the ray (1 = white, 0 = none). */
   bg: number;
-  /** Evaluate only the first components (rank slimming); undefined = all. */
-  rank?: { density: number[]; app: number[] };
+  /** Evaluate only the first components of each slot (rank slimming); default: the trained rank. */
+  rank?: ComponentCounts;
 }
 
 export interface BatchStats {

@@ -38,6 +38,73 @@ export interface FieldSettings {
   rayMarchWeightThres: number;
   /** Standard deviation of the factor init (0.1 VM, 0.2 CP). */
   initStd: number;
+  /** Trained by SlimmeRF's rank incrementation (TRaIn), so every rank prefix is a good model. */
+  slimmable?: boolean;
+}
+
+/** Per-slot component counts to evaluate (density, appearance); see componentsAtRank. */
+export interface ComponentCounts {
+  density: number[];
+  app: number[];
+}
+
+/**
+ * SlimmeRF's rank groups (notes 4.1): rank r keeps the first r density and 3r appearance
+ * components of every slot. Plain TensoRF models are truncated the same way, so both compare.
+ */
+export const RANK_STEP = { density: 1, app: 3 } as const;
+
+/** Components of factor segment `name` (e.g. "app.plane1") within the first `rank` groups. */
+export function segmentComponentsAtRank(s: FieldSettings, name: string, rank: number): number {
+  const c = componentsAtRank(s, rank);
+  const slot = s.kind === 'vm' ? Number(name.at(-1)) : 0;
+  return (name.startsWith('density.') ? c.density : c.app)[slot]!;
+}
+
+/**
+ * The first `rank` groups of a model's values, as the values of a smaller model of the same
+ * kind: factors keep their leading components (channels-last), the basis the matching columns.
+ */
+export function truncateToRank(s: FieldSettings, values: Map<string, Float32Array>, rank: number): { settings: FieldSettings; values: Map<string, Float32Array> } {
+  const keep = componentsAtRank(s, rank);
+  const out = new Map<string, Float32Array>();
+  for (const [name, v] of values) {
+    if (name.startsWith('density.') || name.startsWith('app.')) {
+      const k = segmentComponentsAtRank(s, name, Infinity);
+      const kk = segmentComponentsAtRank(s, name, rank);
+      const texels = v.length / k;
+      const t = new Float32Array(texels * kk);
+      for (let i = 0; i < texels; i++) t.set(v.subarray(i * k, i * k + kk), i * kk);
+      out.set(name, t);
+    } else if (name === 'basis') {
+      const width = s.appComps.reduce((a, b) => a + b, 0);
+      const rows = v.length / width;
+      const cols: number[] = [];
+      let first = 0;
+      s.appComps.forEach((k, m) => {
+        for (let c = 0; c < keep.app[m]!; c++) cols.push(first + c);
+        first += k;
+      });
+      const t = new Float32Array(rows * cols.length);
+      for (let r = 0; r < rows; r++) cols.forEach((c, j) => (t[r * cols.length + j] = v[r * width + c]!));
+      out.set(name, t);
+    } else {
+      out.set(name, v);
+    }
+  }
+  return { settings: { ...s, densityComps: keep.density, appComps: keep.app }, values: out };
+}
+
+/** Largest rank of a model: the rank at which every component is kept. */
+export function maxRankOf(s: Pick<FieldSettings, 'densityComps' | 'appComps'>): number {
+  return Math.max(...s.densityComps.map((k) => Math.ceil(k / RANK_STEP.density)), ...s.appComps.map((k) => Math.ceil(k / RANK_STEP.app)));
+}
+
+export function componentsAtRank(s: Pick<FieldSettings, 'densityComps' | 'appComps'>, rank: number): ComponentCounts {
+  return {
+    density: s.densityComps.map((k) => Math.min(k, rank * RANK_STEP.density)),
+    app: s.appComps.map((k) => Math.min(k, rank * RANK_STEP.app)),
+  };
 }
 
 const mlpFea: ShadingConfig = { mode: 'MLP_Fea', appDim: 27, viewPe: 2, feaPe: 2, featureC: 128 };
@@ -47,6 +114,9 @@ export const MODEL_PRESETS = {
   vm192: { kind: 'vm', densityComps: [16, 16, 16], appComps: [48, 48, 48], shading: mlpFea, initStd: 0.1, ...common },
   vm48: { kind: 'vm', densityComps: [4, 4, 4], appComps: [12, 12, 12], shading: mlpFea, initStd: 0.1, ...common },
   cp384: { kind: 'cp', densityComps: [96], appComps: [288], shading: mlpFea, initStd: 0.2, ...common },
+  // SlimmeRF-16 has VM-192's capacity (16 rank groups of 1 + 3 components per slot).
+  slimmerf16: { kind: 'vm', densityComps: [16, 16, 16], appComps: [48, 48, 48], shading: mlpFea, initStd: 0.1, slimmable: true, ...common },
+  slimmerf8: { kind: 'vm', densityComps: [8, 8, 8], appComps: [24, 24, 24], shading: mlpFea, initStd: 0.1, slimmable: true, ...common },
 } satisfies Record<string, FieldSettings>;
 export type PresetName = keyof typeof MODEL_PRESETS;
 
@@ -63,6 +133,11 @@ export class TensorField {
   grid: Vec3;
   mask: AlphaMask | null = null;
   maskBuffer: GPUBuffer;
+  /**
+   * Rank groups that hold trained values. SlimmeRF starts at 1 and grows; the groups above are
+   * still at their random init and are never evaluated. Plain models: maxRank.
+   */
+  rank: number;
 
   constructor(
     readonly ctx: GpuContext,
@@ -80,6 +155,7 @@ export class TensorField {
     }
     this.box = { lo: [...box.lo], hi: [...box.hi] };
     this.grid = [...grid];
+    this.rank = this.maxRank;
     let s = seed;
     const init = (name: string, count: number) => values?.get(name) ?? randomNormal(count, settings.initStd, s++);
     for (const [prefix, comps] of [['density', settings.densityComps], ['app', settings.appComps]] as const) {
@@ -123,6 +199,26 @@ export class TensorField {
     return this.settings.kind === 'vm' ? a[0]! + a[1]! + a[2]! : a[0]!;
   }
 
+  get maxRank(): number {
+    return maxRankOf(this.settings);
+  }
+
+  segmentComponentsAtRank(name: string, rank: number): number {
+    return segmentComponentsAtRank(this.settings, name, rank);
+  }
+
+  /** Parameters of the model truncated to `rank` groups (what a slimmed export holds). */
+  parameterCountAtRank(rank: number): number {
+    const keptApp = componentsAtRank(this.settings, rank).app.reduce((a, b) => a + b, 0);
+    let n = 0;
+    for (const seg of this.arena.segments) {
+      if (seg.group === 'factor') n += (seg.count / seg.components) * this.segmentComponentsAtRank(seg.name, rank);
+      // The basis keeps the columns of the kept appearance components.
+      else n += seg.name === 'basis' ? (seg.count / this.appWidth) * keptApp : seg.count;
+    }
+    return n;
+  }
+
   get step(): number {
     return stepSize(this.box, this.grid, this.settings.stepRatio);
   }
@@ -155,16 +251,16 @@ export class TensorField {
 
   /**
    * Values of the WGSL `Field` struct. `rank` limits evaluation to the first components of each
-   * slot (density rank r, appearance 3r per slot as in SlimmeRF); undefined means all.
+   * slot (for CP, entry 0 applies to all three lines); the default is the trained rank.
    */
-  fieldUniform(rank?: { density: number[]; app: number[] }): Record<string, number[]> {
+  fieldUniform(rank: ComponentCounts = componentsAtRank(this.settings, this.rank)): Record<string, number[]> {
     const st = this.settings;
     const off = (n: string) => (this.arena.has(n) ? this.arena.get(n).offset : 0);
     const per = (prefix: string, what: string) => [0, 1, 2].map((m) => off(`${prefix}.${what}${m}`)).concat(0);
     const dk = st.kind === 'vm' ? [...st.densityComps] : [st.densityComps[0]!, st.densityComps[0]!, st.densityComps[0]!];
     const ak = st.kind === 'vm' ? [...st.appComps] : [st.appComps[0]!, st.appComps[0]!, st.appComps[0]!];
-    const dActive = rank ? dk.map((k, m) => Math.min(k, rank.density[m] ?? k)) : dk;
-    const aActive = rank ? ak.map((k, m) => Math.min(k, rank.app[m] ?? k)) : ak;
+    const dActive = dk.map((k, m) => Math.min(k, rank.density[m] ?? rank.density[0] ?? k));
+    const aActive = ak.map((k, m) => Math.min(k, rank.app[m] ?? rank.app[0] ?? k));
     const aCol = st.kind === 'vm' ? [0, ak[0]!, ak[0]! + ak[1]!, this.appWidth] : [0, 0, 0, this.appWidth];
     return {
       grid: [...this.grid, st.kind === 'vm' ? 0 : 1],

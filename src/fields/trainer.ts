@@ -9,9 +9,10 @@ import { Adam } from './adam.ts';
 import { type Box, cpLineLength, resolutionForVoxels, slotDims, upsampleVoxelCounts, type Vec3 } from './geometry.ts';
 import { GpuSplit, packCameras } from './gpu-split.ts';
 import { fieldKernels } from './kernels.ts';
+import { RankIncrementer } from './rank-schedule.ts';
 import { xorshift } from './random.ts';
-import { RayBatch, type BatchOptions } from './render-batch.ts';
-import type { TensorField } from './tensorf.ts';
+import { RayBatch } from './render-batch.ts';
+import { componentsAtRank, type TensorField } from './tensorf.ts';
 
 /** Training options, named after the reference's options (camelCase of opt.py). */
 export interface TrainOptions {
@@ -30,6 +31,12 @@ export interface TrainOptions {
   TVWeightDensity: number;
   TVWeightApp: number;
   seed: number;
+  /** SlimmeRF's TRaIn: start at rank 1 and grow by the loss-change rule (notes 4.3). */
+  rankIncremental: boolean;
+  rankUpsilon: number;
+  rankEta: number;
+  /** Train on this many evenly spaced training views (sparse-view mode); 0 = all. */
+  trainViews: number;
 }
 
 export const DEFAULT_TRAIN: TrainOptions = {
@@ -47,6 +54,10 @@ export const DEFAULT_TRAIN: TrainOptions = {
   TVWeightDensity: 0,
   TVWeightApp: 0,
   seed: 20211202,
+  rankIncremental: false,
+  rankUpsilon: 0.4,
+  rankEta: 0,
+  trainViews: 0,
 };
 
 export interface StepInfo {
@@ -55,6 +66,8 @@ export interface StepInfo {
   psnr: number;
   samples: number;
   shaded: number;
+  /** Trained rank groups after this iteration. */
+  rank: number;
   event?: string;
 }
 
@@ -77,6 +90,7 @@ export class Trainer {
   private useValid = false;
   private readonly voxelSteps: number[];
   private readonly rng: () => number;
+  private readonly ranks: RankIncrementer | null;
 
   constructor(
     readonly ctx: GpuContext,
@@ -84,9 +98,11 @@ export class Trainer {
     readonly field: TensorField,
     readonly opt: TrainOptions,
   ) {
-    const split = dataset.splits.train;
-    if (!split) throw new Error(`${dataset.name}: no training split`);
+    const all = dataset.splits.train;
+    if (!all) throw new Error(`${dataset.name}: no training split`);
+    const split = opt.trainViews > 0 ? subsetViews(all, opt.trainViews) : all;
     this.train = new GpuSplit(ctx, split, 'train');
+    this.trainViewIndices = opt.trainViews > 0 ? testViewIndices(all.cameras.length, opt.trainViews) : null;
     this.batch = new RayBatch(ctx, field, Math.max(opt.batchSize, 4096));
     this.batch.nearFar = dataset.nearFar;
     this.adam = new Adam(ctx);
@@ -94,7 +110,12 @@ export class Trainer {
     this.valid = ctx.buffer('train.validRays', Math.ceil(this.train.pixelCount / 32) * 4);
     this.voxelSteps = upsampleVoxelCounts(opt.nVoxelInit, opt.nVoxelFinal, opt.upsampList.length);
     this.rng = xorshift(opt.seed);
+    if (opt.rankIncremental) field.rank = 1;
+    this.ranks = opt.rankIncremental ? new RankIncrementer(field.rank, field.maxRank, opt.rankUpsilon, opt.rankEta) : null;
   }
+
+  /** Indices of the training views used in sparse-view mode; null when all are used. */
+  readonly trainViewIndices: number[] | null;
 
   /** Drops training rays that miss the box (before training), as the reference does. */
   async filterRays(mode: 0 | 1): Promise<number> {
@@ -167,6 +188,8 @@ export class Trainer {
       gradScale: 1 / nRays,
       l1For: (s) => (s.name.startsWith('density.') ? this.l1Weight / s.count : 0),
       fixedPointFor: (s) => s.fixedPoint && !tvSegments.has(s.name),
+      // Rank groups not yet unlocked keep their init and zero moments (SlimmeRF's ε-masks, notes 4.2).
+      activeFor: (s) => (s.group === 'factor' ? field.segmentComponentsAtRank(s.name, field.rank) : s.components),
     });
     upd.submit();
     const out = await ctx.readF32(this.batch.out, nRays * 8);
@@ -176,6 +199,10 @@ export class Trainer {
     this.iter++;
 
     const events: string[] = [];
+    if (this.ranks?.observe(this.iter, mse)) {
+      field.rank = this.ranks.rank;
+      events.push(`rank grew to ${field.rank} of ${field.maxRank}`);
+    }
     const maskAt = opt.updateAlphaMaskList.indexOf(this.iter);
     if (maskAt >= 0) events.push(await this.updateAlphaMask(maskAt));
     const upAt = opt.upsampList.indexOf(this.iter);
@@ -192,6 +219,7 @@ export class Trainer {
       psnr: -10 * Math.log10(mse),
       samples: stats.samples,
       shaded: stats.shaded,
+      rank: field.rank,
       event: events.length ? events.join('; ') : undefined,
     };
   }
@@ -290,8 +318,10 @@ export class ViewRenderer {
     this.dummy = ctx.buffer('render.dummy', 16);
   }
 
-  async render(cam: Camera, bg: number, rank?: BatchOptions['rank']): Promise<ImageResult> {
+  /** Renders a camera; `rank` slims to that many rank groups (at most the trained rank). */
+  async render(cam: Camera, bg: number, rank?: number): Promise<ImageResult> {
     const { ctx } = this;
+    const comps = componentsAtRank(this.field.settings, Math.min(rank ?? this.field.rank, this.field.rank));
     const k = fieldKernels(ctx);
     const cams = ctx.upload('render.camera', packCameras([cam]));
     const total = cam.width * cam.height;
@@ -311,7 +341,7 @@ export class ViewRenderer {
           workgroups: grid1d(ctx, n, 64),
         });
         enc.submit();
-        await this.batch.run(n, { train: false, jitter: false, seed: 0, bg, rank });
+        await this.batch.run(n, { train: false, jitter: false, seed: 0, bg, rank: comps });
         const out = await ctx.readF32(this.batch.out, n * 8);
         for (let i = 0; i < n; i++) {
           rgb[(first + i) * 3] = out[i * 8]!;
@@ -344,6 +374,12 @@ export function groundTruthRgb(split: Split, index: number, white: boolean): Flo
   return out;
 }
 
+/** The views at testViewIndices(count, n) of a split: sparse-view training. */
+export function subsetViews(split: Split, n: number): Split {
+  const idx = testViewIndices(split.cameras.length, n);
+  return { ...split, cameras: idx.map((i) => split.cameras[i]!), images: idx.map((i) => split.images[i]!), names: idx.map((i) => split.names[i]!) };
+}
+
 /** Evenly spaced test view indices: 0, s, 2s, ... with s = floor(count / n). */
 export function testViewIndices(count: number, n: number): number[] {
   const m = Math.max(1, Math.min(n, count));
@@ -363,7 +399,7 @@ export async function evaluate(
   dataset: Dataset,
   split: Split,
   indices: number[],
-  rank?: BatchOptions['rank'],
+  rank?: number,
   onView?: (i: number, n: number) => void,
 ): Promise<EvalResult> {
   let p = 0;

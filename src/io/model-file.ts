@@ -14,6 +14,7 @@ export interface ModelHeader {
   grid: Vec3;
   segments: { name: string; count: number }[];
   mask: { dims: Vec3; box: Box; words: number } | null;
+
   /** Free-form training facts (dataset, iterations, metrics). */
   info: Record<string, unknown>;
 }
