@@ -1,46 +1,85 @@
 // npm run bench: trains lego with the reduced configurations we compare against the original
 // PyTorch TensoRF on the same kind of machine, and prints PSNR, SSIM, seconds, samples per
-// second, peak GPU memory and the adapter. `--only quick,medium` picks configurations;
-// `--data DIR` points at another Blender scene (default ../shared/data/lego); `--iters N` stops
-// each configuration early (its schedule unchanged) to measure speed where a full run would take
-// too long, and the output then says so; `--test-views N` evaluates fewer views (probes);
-// `--profile` prints GPU time per kernel.
+// second, peak GPU memory and the adapter; then the SlimmeRF-16 against truncated VM-192 slimming
+// table. `--only a,b` picks configurations; `--data DIR` points at another Blender scene (default
+// ../shared/data/lego); `--iters N` stops each configuration early (its schedule unchanged);
+// `--test-views N` evaluates fewer views; `--profile` prints GPU time per kernel.
+//
+// On a software adapter (SwiftShader) the quick and medium runs would take hours, so they train
+// for a fixed time as speed probes and are not evaluated (see BenchConfig.softwareProbeMinutes);
+// `--full` runs them to the end anyway. The output says which rows are probes.
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { resolveConfig } from '../src/fields/config.ts';
 import { formatBytes } from '../src/gpu/context.ts';
-import { log, runTraining } from '../src/cli/session.ts';
-import { BENCH_CONFIGS } from './configs.ts';
+import { nodeGpu } from '../src/gpu/node.ts';
+import { log, runTraining, type RankPoint } from '../src/cli/session.ts';
+import { BENCH_CONFIGS, DEFAULT_BENCH } from './configs.ts';
 
 const { values } = parseArgs({
   args: process.argv.slice(2),
-  options: { only: { type: 'string' }, data: { type: 'string' }, iters: { type: 'string' }, 'test-views': { type: 'string' }, profile: { type: 'boolean' } },
+  options: {
+    only: { type: 'string' }, data: { type: 'string' }, iters: { type: 'string' }, 'test-views': { type: 'string' },
+    profile: { type: 'boolean' }, full: { type: 'boolean' },
+  },
 });
 const data = resolve(values.data ?? '../shared/data/lego');
 if (!existsSync(data)) {
   console.error(`bench: dataset ${data} not found (pass --data DIR)`);
   process.exit(1);
 }
-const names = (values.only ?? 'quick,medium').split(',') as (keyof typeof BENCH_CONFIGS)[];
-const rows: Record<string, unknown>[] = [];
+const names = values.only ? values.only.split(',') : DEFAULT_BENCH;
 for (const name of names) {
-  const b = BENCH_CONFIGS[name];
-  if (!b) {
+  if (!BENCH_CONFIGS[name]) {
     console.error(`bench: unknown configuration "${name}" (known: ${Object.keys(BENCH_CONFIGS).join(', ')})`);
     process.exit(1);
   }
-  log(`\n=== ${name}: lego /${b.downscale}, ${b.options.n_iters} x ${b.options.batch_size} rays, ${b.model}`);
+}
+const ctx = await nodeGpu();
+log(`bench adapter: ${ctx.adapter.label}${ctx.adapter.software ? ' (software: quick and medium run as timed speed probes; --full for whole runs)' : ''}`);
+const rows: Record<string, unknown>[] = [];
+const started = performance.now();
+for (const name of names) {
+  const b = BENCH_CONFIGS[name]!;
+  const probe = ctx.adapter.software && !values.full && b.softwareProbeMinutes !== undefined;
+  log(`\n=== ${name}: lego /${b.downscale}, ${b.options.n_iters} x ${b.options.batch_size} rays, ${b.model}${probe ? `, ${b.softwareProbeMinutes} min speed probe` : ''}`);
   const cfg = resolveConfig(b.model, { ...b.options });
-  const stopAfter = values.iters ? Number(values.iters) : undefined;
-  const testViews = values['test-views'] ? Number(values['test-views']) : b.testViews;
-  const r = await runTraining({ data, preset: b.model, cfg, downscale: b.downscale, testViews, stopAfter, profile: values.profile });
+  const r = await runTraining({
+    data,
+    preset: b.model,
+    cfg,
+    downscale: b.downscale,
+    testViews: values['test-views'] ? Number(values['test-views']) : b.testViews,
+    stopAfter: values.iters ? Number(values.iters) : undefined,
+    budgetSeconds: probe ? b.softwareProbeMinutes! * 60 : undefined,
+    skipEvaluation: probe,
+    ranks: b.ranks,
+    profile: values.profile,
+  });
   rows.push({ config: name, ...r });
   console.log(JSON.stringify({ config: name, ...r }));
 }
-console.log('\n| config | model | iters | seconds | s/iter | PSNR | SSIM | samples/s | peak GPU memory | adapter |');
-console.log('|---|---|---|---|---|---|---|---|---|---|');
+
+const cell = (v: unknown) => (v === undefined ? '–' : String(v));
+console.log(`\nbench finished in ${((performance.now() - started) / 60000).toFixed(1)} min on ${ctx.adapter.label}`);
+console.log('\n| config | model | iters | seconds | s/iter | PSNR | SSIM | params | samples/s | peak GPU memory | adapter |');
+console.log('|---|---|---|---|---|---|---|---|---|---|---|');
 for (const r of rows) {
-  console.log(`| ${r.config} | ${r.model} | ${r.iters}${r.partial ? ' (partial)' : ''} | ${r.seconds} | ${r.secondsPerIteration} | ${r.psnr} | ${r.ssim} | ${Number(r.samplesPerSecond).toLocaleString()} | ${formatBytes(Number(r.peakGpuBytes))} | ${r.adapter} |`);
+  console.log(
+    `| ${r.config} | ${r.model} | ${r.iters}${r.partial ? ` (${r.partial})` : ''} | ${r.seconds} | ${r.secondsPerIteration} | ${cell(r.psnr)} | ${cell(r.ssim)} | ` +
+      `${Number(r.params).toLocaleString()} | ${Number(r.samplesPerSecond).toLocaleString()} | ${formatBytes(Number(r.peakGpuBytes))} | ${r.adapter} |`,
+  );
+}
+const curves = rows.filter((r) => r.rankCurve) as (Record<string, unknown> & { rankCurve: RankPoint[] })[];
+if (curves.length) {
+  const ranks = [...new Set(curves.flatMap((r) => r.rankCurve.map((p) => p.rank)))].sort((a, b) => a - b);
+  console.log('\nPSNR (dB) on the test views by kept rank (file size at that rank):\n');
+  console.log(`| model | ${ranks.join(' | ')} |`);
+  console.log(`|---|${ranks.map(() => '---').join('|')}|`);
+  for (const r of curves) {
+    const at = (k: number) => r.rankCurve.find((p) => p.rank === k);
+    console.log(`| ${r.model}${r.rank !== undefined ? ` (TRaIn reached rank ${r.rank})` : ''} | ${ranks.map((k) => (at(k) ? `${at(k)!.psnr.toFixed(2)} (${formatBytes(at(k)!.bytes)})` : '–')).join(' | ')} |`);
+  }
 }
 process.exit(0);

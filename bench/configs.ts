@@ -1,29 +1,61 @@
 // The reduced lego configurations of `npm run bench`, in the reference's option names.
+import type { PresetName } from '../src/fields/tensorf.ts';
 
-/** The configurations, in the reference's option names. */
-export const BENCH_CONFIGS = {
+export interface BenchConfig {
+  downscale: number;
+  testViews: number;
+  model: PresetName;
+  options: Record<string, unknown>;
+  /** Also evaluate these ranks (SlimmeRF slimming curve). */
+  ranks?: number[];
+  /**
+   * On a software adapter (SwiftShader) a full run of the big configurations takes hours, so they
+   * train for this many minutes as speed probes (s/iteration, samples/s, memory) and skip the
+   * evaluation; configurations without it run to the end everywhere.
+   */
+  softwareProbeMinutes?: number;
+}
+
+const quick: BenchConfig = {
   // Exactly the comparison run of the engine issue (PyTorch TensoRF: 506 s, 30.9 dB on 2 cores).
-  quick: {
-    downscale: 8,
-    testViews: 25,
-    model: 'vm192',
-    options: {
-      n_iters: 1000, batch_size: 1024, N_voxel_init: 64 ** 3, N_voxel_final: 128 ** 3,
-      upsamp_list: [200, 400, 600], update_AlphaMask_list: [300, 600],
-      shadingMode: 'MLP_Fea', view_pe: 2, fea_pe: 2, L1_weight_inital: 8e-5, L1_weight_rest: 4e-5,
-      TV_weight_density: 0, TV_weight_app: 0,
-    },
+  downscale: 8,
+  testViews: 25,
+  model: 'vm192',
+  options: {
+    n_iters: 1000, batch_size: 1024, N_voxel_init: 64 ** 3, N_voxel_final: 128 ** 3,
+    upsamp_list: [200, 400, 600], update_AlphaMask_list: [300, 600],
+    shadingMode: 'MLP_Fea', view_pe: 2, fea_pe: 2, L1_weight_inital: 8e-5, L1_weight_rest: 4e-5,
+    TV_weight_density: 0, TV_weight_app: 0,
   },
-  medium: {
-    downscale: 4,
-    testViews: 25,
-    model: 'vm192',
-    options: {
-      n_iters: 2000, batch_size: 4096, N_voxel_init: 64 ** 3, N_voxel_final: 160 ** 3,
-      upsamp_list: [300, 600, 900, 1200], update_AlphaMask_list: [400, 800],
-      shadingMode: 'MLP_Fea', view_pe: 2, fea_pe: 2, L1_weight_inital: 8e-5, L1_weight_rest: 4e-5,
-      TV_weight_density: 0, TV_weight_app: 0,
-    },
-  },
-} as const;
+  softwareProbeMinutes: 6,
+};
 
+const medium: BenchConfig = {
+  downscale: 4,
+  testViews: 25,
+  model: 'vm192',
+  options: {
+    n_iters: 2000, batch_size: 4096, N_voxel_init: 64 ** 3, N_voxel_final: 160 ** 3,
+    upsamp_list: [300, 600, 900, 1200], update_AlphaMask_list: [400, 800],
+    shadingMode: 'MLP_Fea', view_pe: 2, fea_pe: 2, L1_weight_inital: 8e-5, L1_weight_rest: 4e-5,
+    TV_weight_density: 0, TV_weight_app: 0,
+  },
+  softwareProbeMinutes: 6,
+};
+
+// Slimming comparison sized to finish on SwiftShader: lego /16, grid 32^3 -> 64^3, a narrower
+// MLP (featureC 32), the same schedule shape as the reference. Both models have 16 rank groups.
+const slimOptions = {
+  n_iters: 400, batch_size: 512, N_voxel_init: 32 ** 3, N_voxel_final: 64 ** 3,
+  upsamp_list: [100, 200], update_AlphaMask_list: [150, 300], featureC: 32,
+  L1_weight_inital: 8e-5, L1_weight_rest: 4e-5,
+};
+const slimRanks = [1, 2, 4, 8, 12, 16];
+
+export const BENCH_CONFIGS: Record<string, BenchConfig> = {
+  quick,
+  medium,
+  'slim-slimmerf16': { downscale: 16, testViews: 5, model: 'slimmerf16', options: slimOptions, ranks: slimRanks },
+  'slim-vm192': { downscale: 16, testViews: 5, model: 'vm192', options: slimOptions, ranks: slimRanks },
+};
+export const DEFAULT_BENCH = ['quick', 'medium', 'slim-slimmerf16', 'slim-vm192'];

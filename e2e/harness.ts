@@ -6,7 +6,8 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { createServer, type ViteDevServer } from 'vite';
-import type { PNG } from 'pngjs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { PNG } from 'pngjs';
 
 export const root = fileURLToPath(new URL('..', import.meta.url));
 export const artifacts = `${root}test-artifacts/e2e`;
@@ -66,6 +67,23 @@ export function watch(page: Page): string[] {
   return errors;
 }
 
+/** How many times the neural viewport has drawn (its data-renders counter). */
+export const renders = async (page: Page) => Number((await page.getByTestId('render-canvas').getAttribute('data-renders')) ?? 0);
+
+/** Screenshot of the neural viewport, saved as an artifact and decoded. */
+export async function canvasShot(page: Page, name: string): Promise<PNG> {
+  const shot = await page.getByTestId('render-canvas').screenshot();
+  await writeFile(`${artifacts}/${name}.png`, shot);
+  return PNG.sync.read(shot);
+}
+
+/** Mean absolute difference of the red and green channels per pixel. */
+export function difference(a: PNG, b: PNG): number {
+  let d = 0;
+  for (let i = 0; i < a.data.length; i += 4) d += Math.abs(a.data[i]! - b.data[i]!) + Math.abs(a.data[i + 1]! - b.data[i + 1]!);
+  return d / (a.width * a.height);
+}
+
 export function pixelVariance(png: PNG): number {
   const n = png.width * png.height;
   let sum = 0;
@@ -96,7 +114,17 @@ export async function withStudio(
     browser = await launch(flags);
     const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     const errors = watch(page);
-    await body(page, started.url, errors);
+    try {
+      await body(page, started.url, errors);
+    } catch (e) {
+      // What the page showed when the test failed, and its text, for the CI artifacts.
+      await mkdir(artifacts, { recursive: true });
+      const name = `failure-${Date.now()}`;
+      await page.screenshot({ path: `${artifacts}/${name}.png` }).catch(() => undefined);
+      const text = await page.locator('body').innerText().catch(() => '');
+      await writeFile(`${artifacts}/${name}.txt`, `${(e as Error).message}\n\n${text}\n\n${errors.join('\n')}`).catch(() => undefined);
+      throw e;
+    }
   } finally {
     await browser?.close().catch(() => undefined);
     await server?.close().catch(() => undefined);

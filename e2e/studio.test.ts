@@ -3,31 +3,16 @@
 // page stays responsive throughout. Screenshots land in test-artifacts/e2e/.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import type { Page } from 'playwright-core';
-import { PNG } from 'pngjs';
-import { artifacts, pixelVariance, STATUS_TIMEOUT_MS, WEBGPU_FLAGS, withStudio } from './harness.ts';
+import { artifacts, canvasShot, difference, pixelVariance, renders, STATUS_TIMEOUT_MS, WEBGPU_FLAGS, withStudio } from './harness.ts';
 
 const iteration = async (page: Page) => Number(await page.getByTestId('iteration').textContent());
-const renders = async (page: Page) => Number((await page.getByTestId('render-canvas').getAttribute('data-renders')) ?? 0);
-
 /** Milliseconds for the page to answer a trivial evaluation: the main thread's responsiveness. */
 async function responseMs(page: Page): Promise<number> {
   const t0 = performance.now();
   await page.evaluate(() => 1);
   return performance.now() - t0;
-}
-
-async function canvasShot(page: Page, name: string): Promise<PNG> {
-  const shot = await page.getByTestId('render-canvas').screenshot();
-  await writeFile(`${artifacts}/${name}.png`, shot);
-  return PNG.sync.read(shot);
-}
-
-function difference(a: PNG, b: PNG): number {
-  let d = 0;
-  for (let i = 0; i < a.data.length; i += 4) d += Math.abs(a.data[i]! - b.data[i]!) + Math.abs(a.data[i + 1]! - b.data[i + 1]!);
-  return d / (a.width * a.height);
 }
 
 test('demo scene: train, live viewport, orbit, pause and resume, responsive page', { timeout: 600_000 }, async () => {

@@ -9,7 +9,7 @@ import { resolutionForVoxels, type Box } from '../src/fields/geometry.ts';
 import { RankIncrementer } from '../src/fields/rank-schedule.ts';
 import { componentsAtRank, maxRankOf, MODEL_PRESETS, TensorField, truncateToRank, type FieldSettings } from '../src/fields/tensorf.ts';
 import { Trainer, ViewRenderer } from '../src/fields/trainer.ts';
-import { encodeFieldModel } from '../src/io/field-model.ts';
+import { encodeFieldModel, modelFileSize } from '../src/io/field-model.ts';
 import { decodeModel } from '../src/io/model-file.ts';
 import { nodeGpu } from '../src/gpu/node.ts';
 
@@ -80,6 +80,7 @@ for (const kind of ['vm', 'cp'] as const) {
       assert.ok(change > 1e-3, `rank ${k} should differ from the full model (max change ${change})`);
       // The exported file at rank k is the truncated model.
       const bytes = encodeFieldModel(full, values, {}, k);
+      assert.equal(bytes.length, modelFileSize(full, k), 'predicted file size');
       const back = decodeModel(bytes, 'slim.model');
       assert.deepEqual(back.header.settings.densityComps, t.settings.densityComps);
       for (const [name, v] of t.values) assert.deepEqual(back.values.get(name), v, name);

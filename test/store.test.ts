@@ -81,3 +81,23 @@ test('training progress: status changes, iteration rate and a bounded, smoothed 
   st.setDataset('again');
   assert.equal(useStudio.getState().progress.iter, 0, 'a new dataset resets progress');
 });
+
+test('rank slider: follows the growing model at the top, stays where the user put it otherwise, clamps', () => {
+  const st = () => useStudio.getState();
+  st().resetSlim(16, 1);
+  assert.deepEqual([st().slim!.rank, st().slim!.trainedRank], [1, 1]);
+  st().setTrainedRank(3);
+  assert.equal(st().slim!.rank, 3, 'a slider at the top follows the trained rank');
+  st().setRank(2);
+  st().setTrainedRank(5);
+  assert.equal(st().slim!.rank, 2, 'a slider the user moved stays');
+  st().setRank(9);
+  assert.equal(st().slim!.rank, 5, 'no rank above the trained one');
+  st().setRank(0);
+  assert.equal(st().slim!.rank, 1);
+  st().setReadout({ rank: 1, params: 10, bytes: 100, psnr: null });
+  st().setCurve([{ rank: 1, params: 10, bytes: 100, psnr: 20 }], 'done');
+  assert.equal(st().slim!.curve.length, 1);
+  st().setDataset('other');
+  assert.equal(st().slim, null, 'a new dataset drops the old model');
+});

@@ -7,7 +7,7 @@ import { MODEL_PRESETS, type PresetName } from '../fields/tensorf.ts';
 import { evaluate, testViewIndices, ViewRenderer } from '../fields/trainer.ts';
 import { nodeGpu } from '../gpu/node.ts';
 import { encodePng } from '../io/image-node.ts';
-import { evaluateRanks, log, loadModel, openDataset, parseRanks, runTraining } from './session.ts';
+import { evaluateRanksLogged, log, loadModel, openDataset, parseRanks, runTraining } from './session.ts';
 
 const USAGE = `usage:
   npm run cli -- train --data DIR|builtin:demo --model vm192|vm48|cp384|slimmerf16|slimmerf8 [--config FILE.json]
@@ -110,7 +110,7 @@ async function evalCmd(a: Record<string, string | boolean | undefined>): Promise
     model: file, psnr: +ev.psnr.toFixed(3), ssim: +ev.ssim.toFixed(4), testViews: ev.views,
     params: field.parameterCountAtRank(field.rank), bytes, rank: field.rank, adapter: ctx.adapter.label,
   };
-  if (a.ranks) result.ranks = await evaluateRanks(field, renderer, ds, split, views, ranksFlag(a.ranks as string));
+  if (a.ranks) result.ranks = await evaluateRanksLogged(field, renderer, ds, split, views, ranksFlag(a.ranks as string));
   return result;
 }
 

@@ -12,7 +12,8 @@ import type { ResolvedConfig } from '../fields/config.ts';
 import { resolutionForVoxels, type Box } from '../fields/geometry.ts';
 import { TensorField } from '../fields/tensorf.ts';
 import { encodeFieldModel } from '../io/field-model.ts';
-import { evaluate, testViewIndices, Trainer, ViewRenderer } from '../fields/trainer.ts';
+export type { RankPoint };
+import { evaluate, evaluateRanks, type RankPoint, testViewIndices, Trainer, ViewRenderer } from '../fields/trainer.ts';
 import { nodeGpu } from '../gpu/node.ts';
 
 export const log = (msg: string) => process.stderr.write(`${msg}\n`);
@@ -75,33 +76,18 @@ export interface TrainingRun {
   profile?: boolean;
   /** Also evaluate the model slimmed to these ranks (rankCurve in the result). */
   ranks?: number[];
+  /** Stop training once this much wall time is spent (benchmarks on software adapters). */
+  budgetSeconds?: number;
+  /** Skip the test-view evaluation (speed probes): no psnr/ssim in the result. */
+  skipEvaluation?: boolean;
 }
 
-export interface RankPoint {
-  rank: number;
-  psnr: number;
-  ssim: number;
-  params: number;
-  /** Size of the model file exported at this rank. */
-  bytes: number;
-}
-
-/** Test-view quality and file size of a field slimmed to each rank (ranks above the trained one are skipped). */
-export async function evaluateRanks(field: TensorField, renderer: ViewRenderer, ds: Dataset, split: Split, views: number[], ranks: number[]): Promise<RankPoint[]> {
-  const values = await field.arena.download(field.ctx);
-  const out: RankPoint[] = [];
-  const skipped = ranks.filter((r) => r > field.rank);
-  if (skipped.length) {
-    log(`ranks ${skipped.join(', ')}: skipped, the model has ${field.rank} trained rank groups; evaluating rank ${field.rank} instead`);
-    ranks = [...new Set([...ranks.filter((r) => r <= field.rank), field.rank])];
-  }
-  for (const rank of ranks) {
-    const ev = await evaluate(renderer, ds, split, views, rank);
-    const bytes = encodeFieldModel(field, values, {}, rank).length;
-    out.push({ rank, psnr: +ev.psnr.toFixed(3), ssim: +ev.ssim.toFixed(4), params: field.parameterCountAtRank(rank), bytes });
-    log(`rank ${rank}: psnr ${ev.psnr.toFixed(2)} dB, ${field.parameterCountAtRank(rank).toLocaleString()} parameters, ${bytes.toLocaleString()} bytes`);
-  }
-  return out;
+/** evaluateRanks with progress on stderr. */
+export function evaluateRanksLogged(field: TensorField, renderer: ViewRenderer, ds: Dataset, split: Split, views: number[], ranks: number[]): Promise<RankPoint[]> {
+  if (ranks.some((r) => r > field.rank)) log(`ranks above ${field.rank} skipped: the model has ${field.rank} trained rank groups; rank ${field.rank} evaluated instead`);
+  return evaluateRanks(renderer, ds, split, views, ranks, (p) =>
+    log(`rank ${p.rank}: psnr ${p.psnr.toFixed(2)} dB, ${p.params.toLocaleString()} parameters, ${p.bytes.toLocaleString()} bytes`),
+  );
 }
 
 /** Parses "1,2,4" into sorted distinct positive integers; throws a message naming the flag. */
@@ -124,11 +110,18 @@ export async function runTraining(run: TrainingRun): Promise<Record<string, unkn
   const trainer = new Trainer(ctx, ds, field, cfg.train);
   log(`${run.preset}: grid ${field.grid.join('x')}, ${field.parameterCount.toLocaleString()} parameters, ${cfg.train.nIters} iterations of ${cfg.train.batchSize} rays`);
   if (run.profile && !ctx.enableProfiling()) log('note: this adapter has no timestamp queries; no kernel profile');
-  const iters = Math.min(cfg.train.nIters, run.stopAfter ?? Infinity);
+  let iters = Math.min(cfg.train.nIters, run.stopAfter ?? Infinity);
   const t0 = performance.now();
   let lossAvg = 0;
   const rankSteps: number[] = [];
+  let why = 'stopped';
   for (let i = 0; i < iters; i++) {
+    if (run.budgetSeconds !== undefined && performance.now() - t0 > run.budgetSeconds * 1000) {
+      why = `time budget of ${Math.round(run.budgetSeconds)} s spent`;
+      log(`iter ${i}: ${why}; stopping`);
+      iters = i;
+      break;
+    }
     const rankBefore = field.rank;
     const s = await trainer.step();
     if (s.rank > rankBefore) rankSteps.push(s.iter);
@@ -146,17 +139,16 @@ export async function runTraining(run: TrainingRun): Promise<Record<string, unkn
   if (!ds.splits.test) log('note: the dataset has no test split; evaluating on training views');
   const views = testViewIndices(split.cameras.length, run.testViews);
   const renderer = new ViewRenderer(ctx, field, ds.nearFar, 8192, trainer.batch);
-  const ev = await evaluate(renderer, ds, split, views, undefined, (i, n) => log(`evaluating: view ${i}/${n}`));
+  const ev = run.skipEvaluation ? null : await evaluate(renderer, ds, split, views, undefined, (i, n) => log(`evaluating: view ${i}/${n}`));
   const result: Record<string, unknown> = {
     model: run.preset,
     iters,
-    ...(iters < cfg.train.nIters ? { partial: `stopped after ${iters} of ${cfg.train.nIters} iterations` } : {}),
+    ...(iters < cfg.train.nIters ? { partial: `${why} after ${iters} of ${cfg.train.nIters} iterations` } : {}),
     seconds: +seconds.toFixed(2),
-    secondsPerIteration: +(seconds / iters).toFixed(3),
-    psnr: +ev.psnr.toFixed(3),
-    ssim: +ev.ssim.toFixed(4),
-    testViews: ev.views,
-    evalSplit: ds.splits.test ? 'test' : 'train',
+    secondsPerIteration: +(seconds / Math.max(1, iters)).toFixed(3),
+    ...(ev
+      ? { psnr: +ev.psnr.toFixed(3), ssim: +ev.ssim.toFixed(4), testViews: ev.views, evalSplit: ds.splits.test ? 'test' : 'train' }
+      : { evaluation: 'skipped' }),
     params: field.parameterCountAtRank(field.rank),
     ...(cfg.train.rankIncremental ? { rank: field.rank, maxRank: field.maxRank, rankSteps } : {}),
     ...(cfg.train.trainViews > 0 ? { trainViews: trainer.trainViewIndices!.length } : {}),
@@ -165,7 +157,7 @@ export async function runTraining(run: TrainingRun): Promise<Record<string, unkn
     peakGpuBytes: ctx.peakBytes - peakBefore,
     adapter: ctx.adapter.label,
   };
-  if (run.ranks) result.rankCurve = await evaluateRanks(field, renderer, ds, split, views, run.ranks);
+  if (run.ranks && ev) result.rankCurve = await evaluateRanksLogged(field, renderer, ds, split, views, run.ranks);
   if (ctx.profiler) {
     const rep = await ctx.profiler.report();
     result.kernelMs = Object.fromEntries(rep.slice(0, 10).map((r) => [r.label, Math.round(r.ms)]));

@@ -61,6 +61,12 @@ export function segmentComponentsAtRank(s: FieldSettings, name: string, rank: nu
   return (name.startsWith('density.') ? c.density : c.app)[slot]!;
 }
 
+/** Settings of the model truncated to `rank` groups. */
+export function settingsAtRank(s: FieldSettings, rank: number): FieldSettings {
+  const keep = componentsAtRank(s, rank);
+  return { ...s, densityComps: keep.density, appComps: keep.app };
+}
+
 /**
  * The first `rank` groups of a model's values, as the values of a smaller model of the same
  * kind: factors keep their leading components (channels-last), the basis the matching columns.
@@ -92,7 +98,7 @@ export function truncateToRank(s: FieldSettings, values: Map<string, Float32Arra
       out.set(name, v);
     }
   }
-  return { settings: { ...s, densityComps: keep.density, appComps: keep.app }, values: out };
+  return { settings: settingsAtRank(s, rank), values: out };
 }
 
 /** Largest rank of a model: the rank at which every component is kept. */

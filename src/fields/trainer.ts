@@ -9,6 +9,7 @@ import { Adam } from './adam.ts';
 import { type Box, cpLineLength, resolutionForVoxels, slotDims, upsampleVoxelCounts, type Vec3 } from './geometry.ts';
 import { GpuSplit, packCameras } from './gpu-split.ts';
 import { fieldKernels } from './kernels.ts';
+import { modelFileSize } from '../io/field-model.ts';
 import { RankIncrementer } from './rank-schedule.ts';
 import { xorshift } from './random.ts';
 import { RayBatch } from './render-batch.ts';
@@ -414,6 +415,40 @@ export async function evaluate(
     onView?.(v + 1, indices.length);
   }
   return { psnr: p / indices.length, ssim: s / indices.length, views: indices.length };
+}
+
+export interface RankPoint {
+  rank: number;
+  psnr: number;
+  ssim: number;
+  /** Parameters of the model slimmed to this rank. */
+  params: number;
+  /** Size of the model file exported at this rank. */
+  bytes: number;
+}
+
+/**
+ * Test-view quality and file size of the renderer's field slimmed to each rank. Ranks above the
+ * trained one are replaced by the trained rank (the groups above it hold no trained values).
+ */
+export async function evaluateRanks(
+  renderer: ViewRenderer,
+  dataset: Dataset,
+  split: Split,
+  indices: number[],
+  ranks: number[],
+  onRank?: (p: RankPoint) => void,
+): Promise<RankPoint[]> {
+  const field = renderer.field;
+  const wanted = [...new Set(ranks.map((r) => Math.min(r, field.rank)))].sort((a, b) => a - b);
+  const out: RankPoint[] = [];
+  for (const rank of wanted) {
+    const ev = await evaluate(renderer, dataset, split, indices, rank);
+    const p = { rank, psnr: +ev.psnr.toFixed(3), ssim: +ev.ssim.toFixed(4), params: field.parameterCountAtRank(rank), bytes: modelFileSize(field, rank) };
+    out.push(p);
+    onRank?.(p);
+  }
+  return out;
 }
 
 function popcount(x: number): number {

@@ -9,6 +9,8 @@ export interface AdapterSummary {
   description: string;
   /** A short human label, e.g. "Google SwiftShader (vulkan)". */
   label: string;
+  /** A CPU implementation (SwiftShader, llvmpipe, WARP): benchmarks shorten their runs on it. */
+  software: boolean;
 }
 
 export class GpuContext {
@@ -229,5 +231,7 @@ export async function contextFromAdapter(adapter: GPUAdapter): Promise<GpuContex
   const arch = info?.architecture ?? '';
   const dev = info?.device ?? '';
   const label = [description || [vendor, arch, dev].filter(Boolean).join(' ') || 'unknown adapter'].join('');
-  return new GpuContext(device, { vendor, architecture: arch, device: dev, description, label });
+  const software = (info as { isFallbackAdapter?: boolean } | undefined)?.isFallbackAdapter === true ||
+    /swiftshader|llvmpipe|lavapipe|warp|software/i.test(`${label} ${vendor} ${arch}`);
+  return new GpuContext(device, { vendor, architecture: arch, device: dev, description, label, software });
 }

@@ -1,7 +1,25 @@
 // A trained field as model-file bytes, whole or slimmed to a rank. Environment-neutral: the CLI
-// saves these bytes to disk, the studio sizes its rank readout (and later downloads) with them.
-import { truncateToRank, type TensorField } from '../fields/tensorf.ts';
-import { encodeModel } from './model-file.ts';
+// saves these bytes to disk, the studio sizes its rank readout with modelFileSize.
+import { settingsAtRank, truncateToRank, type TensorField } from '../fields/tensorf.ts';
+import { encodedModelSize, encodeModel, type ModelHeader } from './model-file.ts';
+
+function header(field: TensorField, rank: number, info: Record<string, unknown>): ModelHeader {
+  const slim = rank < field.maxRank;
+  const settings = slim ? settingsAtRank(field.settings, rank) : field.settings;
+  return {
+    settings,
+    box: field.box,
+    grid: field.grid,
+    segments: field.arena.segments.map((s) => ({
+      name: s.name,
+      count: s.group === 'factor' ? (s.count / s.components) * field.segmentComponentsAtRank(s.name, rank)
+        : s.name === 'basis' ? (s.count / field.appWidth) * settings.appComps.reduce((a, b) => a + b, 0)
+        : s.count,
+    })),
+    mask: field.mask ? { dims: field.mask.dims, box: field.mask.box, words: field.mask.bits.length } : null,
+    info,
+  };
+}
 
 /**
  * Encodes `values` (the field's arena, downloaded) as a model file. Below the full rank the file
@@ -9,18 +27,12 @@ import { encodeModel } from './model-file.ts';
  * rank, so a SlimmeRF stopped before reaching its maximum drops only untrained groups.
  */
 export function encodeFieldModel(field: TensorField, values: Map<string, Float32Array>, info: Record<string, unknown>, rank = field.rank): Uint8Array {
-  const slim = rank < field.maxRank;
-  const { settings, values: kept } = slim ? truncateToRank(field.settings, values, rank) : { settings: field.settings, values };
-  return encodeModel({
-    header: {
-      settings,
-      box: field.box,
-      grid: field.grid,
-      segments: field.arena.segments.map((s) => ({ name: s.name, count: kept.get(s.name)!.length })),
-      mask: field.mask ? { dims: field.mask.dims, box: field.mask.box, words: field.mask.bits.length } : null,
-      info,
-    },
-    values: kept,
-    maskBits: field.mask?.bits ?? null,
-  });
+  const h = header(field, rank, info);
+  const kept = rank < field.maxRank ? truncateToRank(field.settings, values, rank).values : values;
+  return encodeModel({ header: h, values: kept, maskBits: field.mask?.bits ?? null });
+}
+
+/** Bytes of the file encodeFieldModel would write at `rank` (with an empty info block), without reading the GPU. */
+export function modelFileSize(field: TensorField, rank = field.rank): number {
+  return encodedModelSize(header(field, rank, {}));
 }

@@ -25,17 +25,29 @@ export interface ModelData {
   maskBits: Uint32Array | null;
 }
 
-export function encodeModel(data: ModelData): Uint8Array {
-  const json = new TextEncoder().encode(JSON.stringify(data.header));
+/** Byte layout of a file with this header: where the values start and the total length. */
+function layout(header: ModelHeader): { json: Uint8Array; dataStart: number; total: number } {
+  const json = new TextEncoder().encode(JSON.stringify(header));
   const headLen = 12 + json.length;
-  const pad = (4 - (headLen % 4)) % 4;
-  const floats = data.header.segments.reduce((n, s) => n + s.count, 0);
+  const dataStart = headLen + ((4 - (headLen % 4)) % 4);
+  const floats = header.segments.reduce((n, s) => n + s.count, 0);
+  return { json, dataStart, total: dataStart + floats * 4 + (header.mask?.words ?? 0) * 4 };
+}
+
+/** Size in bytes of the file encodeModel writes for this header. */
+export function encodedModelSize(header: ModelHeader): number {
+  return layout(header).total;
+}
+
+export function encodeModel(data: ModelData): Uint8Array {
+  const { json, dataStart, total } = layout(data.header);
   const words = data.maskBits?.length ?? 0;
-  const out = new Uint8Array(headLen + pad + floats * 4 + words * 4);
+  if (words !== (data.header.mask?.words ?? 0)) throw new Error('model: the mask bits do not match the header');
+  const out = new Uint8Array(total);
   out.set(new TextEncoder().encode(MODEL_MAGIC), 0);
   new DataView(out.buffer).setUint32(8, json.length, true);
   out.set(json, 12);
-  let at = headLen + pad;
+  let at = dataStart;
   for (const s of data.header.segments) {
     const v = data.values.get(s.name)!;
     out.set(new Uint8Array(v.buffer, v.byteOffset, s.count * 4), at);

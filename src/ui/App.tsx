@@ -1,6 +1,7 @@
 import { Component, Suspense, lazy, useEffect, useRef, useState, type ReactNode } from 'react';
 import { FieldViewport } from './FieldViewport.tsx';
-import { StudioSession, type StudioPreset } from './session.ts';
+import { RankPanel } from './RankPanel.tsx';
+import { StudioSession, type TrainRequest } from './session.ts';
 import { TrainingPanel, type TrainingActions } from './TrainingPanel.tsx';
 import { loadDataset } from '../data/loaders.ts';
 import { mapSource, zipSource } from '../data/sources.ts';
@@ -17,7 +18,7 @@ export function App() {
   const reason = useStudio((s) => s.gpuReason);
   const dataset = useStudio((s) => s.datasetName);
   const session = useRef<StudioSession | null>(null);
-  const [preset, setPreset] = useState<StudioPreset>('preview');
+  const [request, setRequest] = useState<TrainRequest>({ model: 'vm', preset: 'preview', trainViews: 0, upsilon: 0.4 });
   const actions = useTrainingActions(session);
 
   // `?demo` (the README's first command) opens the built-in scene as soon as WebGPU is ready.
@@ -65,7 +66,9 @@ export function App() {
           {status === 'ready' && (
             <ViewportErrorBoundary>
               {dataset && session.current ? (
-                <FieldViewport session={session.current} />
+                <FieldViewport session={session.current}>
+                  <RankPanel onRank={actions.setRank} />
+                </FieldViewport>
               ) : (
                 <>
                   <Suspense fallback={<div className="viewport-message">Loading the viewport…</div>}>
@@ -86,7 +89,7 @@ export function App() {
           {status === 'unavailable' && <p className="muted">No WebGPU adapter. See the viewport for how to get one.</p>}
           <h2>Training</h2>
           {status === 'ready' ? (
-            <TrainingPanel actions={actions} preset={preset} setPreset={setPreset} />
+            <TrainingPanel actions={actions} request={request} setRequest={setRequest} />
           ) : (
             <p className="muted note">Training needs WebGPU.</p>
           )}
@@ -100,7 +103,45 @@ export function App() {
 function useTrainingActions(session: { current: StudioSession | null }): TrainingActions {
   const st = useStudio.getState;
   const fail = (e: unknown) => st().setTrainStatus('error', (e as Error).message ?? String(e));
+  // One held-out PSNR measurement at a time; a slider that moved meanwhile gets measured next.
+  let measuring = false;
+  const measureRank = async (withPsnr: boolean): Promise<void> => {
+    const s = session.current;
+    const slim = st().slim;
+    if (!s || !slim) return;
+    const rank = slim.rank;
+    // Ranks already on the finished curve need no new measurement.
+    const known = st().trainStatus === 'done' ? slim.curve.find((p) => p.rank === rank) : undefined;
+    if (known) {
+      st().setReadout(known);
+      return;
+    }
+    const quick = await s.rankReadout(rank, false);
+    if (quick && st().slim?.rank === rank) st().setReadout(quick);
+    if (!withPsnr || measuring) return;
+    measuring = true;
+    try {
+      const full = await s.rankReadout(rank, true);
+      if (full && st().slim?.rank === rank) st().setReadout(full);
+    } finally {
+      measuring = false;
+    }
+    if (st().slim && st().slim!.rank !== rank) void measureRank(true);
+  };
+  const computeCurve = async (): Promise<void> => {
+    const s = session.current;
+    if (!s || !st().slim) return;
+    st().setCurve([], 'computing');
+    const curve = await s.rankCurve((partial) => st().setCurve(partial, 'computing'));
+    st().setCurve(curve, 'done');
+    await measureRank(true);
+  };
   return {
+    setRank: (rank) => {
+      st().setRank(rank);
+      if (session.current) session.current.viewRank = st().slim?.rank ?? null;
+      void measureRank(true);
+    },
     openFiles: (files, downscale) => {
       void (async () => {
         try {
@@ -137,14 +178,29 @@ function useTrainingActions(session: { current: StudioSession | null }): Trainin
         }
       })();
     },
-    start: (preset) => {
+    start: (request) => {
       const s = session.current;
       if (!s) return;
       st().setTrainStatus('training');
-      s.train(preset, (step, elapsed) =>
-        st().recordStep({ iter: step.iter, total: s.trainer!.opt.nIters, elapsed, psnr: step.psnr, samples: step.samples, shaded: step.shaded, event: step.event }),
+      s.train(
+        request,
+        (field) => {
+          st().resetSlim(field.maxRank, field.rank);
+          void measureRank(false);
+        },
+        (step, elapsed) => {
+          st().recordStep({ iter: step.iter, total: s.trainer!.opt.nIters, elapsed, psnr: step.psnr, samples: step.samples, shaded: step.shaded, event: step.event });
+          if (step.rank !== st().slim?.trainedRank) {
+            st().setTrainedRank(step.rank);
+            s.viewRank = st().slim?.rank ?? null;
+            void measureRank(false);
+          }
+        },
       ).then(
-        () => st().setTrainStatus('done'),
+        () => {
+          st().setTrainStatus('done');
+          void computeCurve().catch(fail);
+        },
         fail,
       );
     },

@@ -1,7 +1,7 @@
 // The live viewport: renders the field being trained from an orbit camera through the engine
 // (the same kernels as training and evaluation). Drag to orbit: low resolution while the camera
 // moves, refined once it stops. Renders coalesce: one in flight, at most one queued.
-import { useEffect, useRef } from 'react';
+import { useEffect, useRef, type ReactNode } from 'react';
 import type { StudioSession } from './session.ts';
 import { useStudio } from './store.ts';
 
@@ -9,13 +9,14 @@ const MOVING_SIZE = 32;
 const STILL_SIZE = 64;
 const RENDER_EVERY = 10;
 
-export function FieldViewport({ session }: { session: StudioSession }) {
+export function FieldViewport({ session, children }: { session: StudioSession; children?: ReactNode }) {
   const canvas = useRef<HTMLCanvasElement>(null);
   const cam = useRef({ az: 0.6, el: 0.45, moving: false });
   const inFlight = useRef(false);
   const queued = useRef(false);
   const iter = useStudio((s) => s.progress.iter);
   const status = useStudio((s) => s.trainStatus);
+  const rank = useStudio((s) => s.slim?.rank);
 
   const draw = async () => {
     if (inFlight.current) {
@@ -45,6 +46,12 @@ export function FieldViewport({ session }: { session: StudioSession }) {
       }
     }
   };
+
+  // A rank change re-renders at once (the slider answers within a frame or two of GPU time).
+  useEffect(() => {
+    if (rank !== undefined && iter > 0) void draw();
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [rank]);
 
   useEffect(() => {
     if (iter === 1 || iter % RENDER_EVERY === 0 || status === 'done' || status === 'paused') void draw();
@@ -79,6 +86,7 @@ export function FieldViewport({ session }: { session: StudioSession }) {
         }}
       />
       <div className="viewport-hint">neural render · drag to orbit</div>
+      {children}
     </div>
   );
 }

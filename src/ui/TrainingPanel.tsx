@@ -2,19 +2,21 @@
 // iterations per second and time left, and a live chart of train PSNR.
 import { useState } from 'react';
 import { useStudio } from './store.ts';
-import { STUDIO_PRESETS, type StudioPreset } from './session.ts';
+import { STUDIO_MODELS, STUDIO_PRESETS, type StudioModel, type StudioPreset, type TrainRequest } from './session.ts';
 
 export interface TrainingActions {
   loadDemo: () => void;
   /** A folder's files, or one .zip, in Blender or instant-ngp/nerfstudio layout. */
   openFiles: (files: FileList | File[], downscale: number) => void;
-  start: (preset: StudioPreset) => void;
+  start: (request: TrainRequest) => void;
+  /** Moves the rank slider: the viewport re-renders the slimmed model. */
+  setRank: (rank: number) => void;
   pause: () => void;
   resume: () => void;
   stop: () => void;
 }
 
-export function TrainingPanel({ actions, preset, setPreset }: { actions: TrainingActions; preset: StudioPreset; setPreset: (p: StudioPreset) => void }) {
+export function TrainingPanel({ actions, request, setRequest }: { actions: TrainingActions; request: TrainRequest; setRequest: (r: TrainRequest) => void }) {
   const status = useStudio((s) => s.trainStatus);
   const dataset = useStudio((s) => s.datasetName);
   const p = useStudio((s) => s.progress);
@@ -58,16 +60,52 @@ export function TrainingPanel({ actions, preset, setPreset }: { actions: Trainin
         </ul>
       )}
       <label className="field-row">
+        Model
+        <select value={request.model} onChange={(e) => setRequest({ ...request, model: e.target.value as StudioModel })} disabled={running} data-testid="model">
+          {Object.entries(STUDIO_MODELS).map(([k, v]) => <option key={k} value={k}>{v.label}</option>)}
+        </select>
+      </label>
+      <label className="field-row">
         Preset
-        <select value={preset} onChange={(e) => setPreset(e.target.value as StudioPreset)} disabled={running} data-testid="preset">
+        <select value={request.preset} onChange={(e) => setRequest({ ...request, preset: e.target.value as StudioPreset })} disabled={running} data-testid="preset">
           {Object.entries(STUDIO_PRESETS).map(([k, v]) => (
-            <option key={k} value={k}>{v.label} ({v.model}, {v.options.n_iters} iterations)</option>
+            <option key={k} value={k}>{v.label} ({STUDIO_MODELS[request.model].presets[k as StudioPreset]}, {v.options.n_iters} iterations)</option>
           ))}
         </select>
       </label>
+      {request.model === 'slimmerf' && (
+        <label className="field-row inline" title="TRaIn: a rank group is added when the batch loss changes by more than υ from one iteration to the next (paper: 0.4 for synthetic scenes, 0.2 for Tanks and Temples, 0.1 for sparse LLFF)">
+          Rank growth υ
+          <input
+            type="number"
+            min={0.01}
+            step={0.05}
+            value={request.upsilon}
+            disabled={running}
+            data-testid="upsilon"
+            onChange={(e) => {
+              const u = Number(e.target.value);
+              if (u > 0) setRequest({ ...request, upsilon: u });
+            }}
+          />
+        </label>
+      )}
+      <label className="field-row inline" title="Sparse-view mode: train on only some of the views, evenly spaced">
+        Training views
+        <input
+          type="number"
+          min={0}
+          step={1}
+          value={request.trainViews || ''}
+          placeholder="all"
+          disabled={running}
+          data-testid="train-views"
+          onChange={(e) => setRequest({ ...request, trainViews: Math.max(0, Math.floor(Number(e.target.value) || 0)) })}
+        />
+      </label>
       <div className="button-row">
         {!running && (
-          <button type="button" data-testid="train" onClick={() => actions.start(preset)} disabled={!dataset}>
+          <button type="button" data-testid="train" onClick={() => actions.start(request)} disabled={!dataset}>
             {status === 'done' ? 'Train again' : 'Train'}
           </button>
         )}

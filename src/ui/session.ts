@@ -5,24 +5,44 @@ import { orbitCamera, proceduralDataset } from '../data/procedural.ts';
 import type { Dataset } from '../data/types.ts';
 import { resolveConfig } from '../fields/config.ts';
 import { resolutionForVoxels, type Box } from '../fields/geometry.ts';
-import { TensorField } from '../fields/tensorf.ts';
-import { Trainer, ViewRenderer, type StepInfo } from '../fields/trainer.ts';
+import { type PresetName, TensorField } from '../fields/tensorf.ts';
+import { evaluate, testViewIndices, Trainer, ViewRenderer, type StepInfo } from '../fields/trainer.ts';
+import { modelFileSize } from '../io/field-model.ts';
+import type { RankReadout } from './store.ts';
 import { contextFromAdapter, type GpuContext } from '../gpu/context.ts';
 
-/** Training presets of the studio, in the reference's option names. */
+/** Models the studio trains, with the engine preset each studio preset uses. */
+export const STUDIO_MODELS = {
+  vm: { label: 'TensoRF-VM', presets: { preview: 'vm48', balanced: 'vm192' } },
+  cp: { label: 'TensoRF-CP', presets: { preview: 'cp384', balanced: 'cp384' } },
+  slimmerf: { label: 'SlimmeRF (rank slider)', presets: { preview: 'slimmerf8', balanced: 'slimmerf16' } },
+} as const satisfies Record<string, { label: string; presets: Record<StudioPreset, PresetName> }>;
+export type StudioModel = keyof typeof STUDIO_MODELS;
+
+/** Training sizes of the studio, in the reference's option names. */
 export const STUDIO_PRESETS = {
   preview: {
     label: 'Fast preview',
-    model: 'vm48',
     options: { n_iters: 600, batch_size: 512, N_voxel_init: 24 ** 3, N_voxel_final: 64 ** 3, upsamp_list: [100, 200, 300], update_AlphaMask_list: [150, 350], featureC: 32 },
   },
   balanced: {
     label: 'Balanced',
-    model: 'vm192',
     options: { n_iters: 3000, batch_size: 2048, N_voxel_init: 64 ** 3, N_voxel_final: 128 ** 3, upsamp_list: [500, 1000, 1500], update_AlphaMask_list: [750, 1500] },
   },
 } as const;
-export type StudioPreset = keyof typeof STUDIO_PRESETS;
+export type StudioPreset = 'preview' | 'balanced';
+
+export interface TrainRequest {
+  model: StudioModel;
+  preset: StudioPreset;
+  /** Sparse-view mode: train on this many evenly spaced views; 0 = all. */
+  trainViews: number;
+  /** SlimmeRF's TRaIn threshold υ (notes 4.3): lower grows the rank sooner. */
+  upsilon: number;
+}
+
+/** Held-out views behind the rank readout's PSNR: few, so a slider move answers quickly. */
+const READOUT_VIEWS = 2;
 
 export interface RenderedView {
   width: number;
@@ -72,18 +92,20 @@ export class StudioSession {
     return next;
   }
 
-  /** Trains until done or stopped; `onStep` sees every iteration. Resolves with the last step. */
-  async train(preset: StudioPreset, onStep: (s: StepInfo, elapsed: number) => void): Promise<StepInfo | null> {
+  /** Trains until done or stopped; `onStart` sees the new field, `onStep` every iteration. Resolves with the last step. */
+  async train(req: TrainRequest, onStart: (field: TensorField) => void, onStep: (s: StepInfo, elapsed: number) => void): Promise<StepInfo | null> {
     const ds = this.dataset;
     if (!ds) throw new Error('Load a dataset first.');
-    const p = STUDIO_PRESETS[preset];
-    const cfg = resolveConfig(p.model, { ...p.options });
+    const p = STUDIO_PRESETS[req.preset];
+    const cfg = resolveConfig(STUDIO_MODELS[req.model].presets[req.preset], { ...p.options, train_views: req.trainViews, rank_upsilon: req.upsilon });
     this.disposeModel();
+    this.viewRank = null;
     const box: Box = { lo: ds.aabb[0], hi: ds.aabb[1] };
     const field = new TensorField(this.ctx, cfg.settings, box, resolutionForVoxels(cfg.train.nVoxelInit, box), 1);
     this.field = field;
     this.trainer = new Trainer(this.ctx, ds, field, cfg.train);
     this.renderer = new ViewRenderer(this.ctx, field, ds.nearFar, 4096);
+    onStart(field);
     this.paused = false;
     this.stopped = false;
     let last: StepInfo | null = null;
@@ -116,13 +138,46 @@ export class StudioSession {
     this.resume();
   }
 
+  /** Rank the viewport renders at (null: the trained rank). Slimming needs no copy: the kernels stop early. */
+  viewRank: number | null = null;
+
+  /** Parameters, file size and held-out PSNR of the current field slimmed to `rank`. */
+  async rankReadout(rank: number, withPsnr: boolean): Promise<RankReadout | null> {
+    const { field, renderer, dataset: ds } = this;
+    if (!field || !renderer || !ds) return null;
+    const r = Math.min(rank, field.rank);
+    const base = { rank: r, params: field.parameterCountAtRank(r), bytes: modelFileSize(field, r), psnr: null };
+    if (!withPsnr) return base;
+    const split = ds.splits.test ?? ds.splits.train!;
+    const ev = await this.exclusive(() => evaluate(renderer, ds, split, testViewIndices(split.cameras.length, READOUT_VIEWS), r));
+    return { ...base, psnr: ev.psnr };
+  }
+
+  /**
+   * Quality against size at every trained rank, one rank at a time through the GPU queue, so
+   * the viewport stays responsive. Stops early (resolving with what it has) if the model changes.
+   */
+  async rankCurve(onPoint: (curve: RankReadout[]) => void): Promise<RankReadout[]> {
+    const field = this.field;
+    const curve: RankReadout[] = [];
+    if (!field) return curve;
+    for (let r = 1; r <= field.rank; r++) {
+      if (this.field !== field) break;
+      const p = await this.rankReadout(r, true);
+      if (!p || this.field !== field) break;
+      curve.push(p);
+      onPoint([...curve]);
+    }
+    return curve;
+  }
+
   /** Renders the current field from an orbit camera (azimuth, elevation in radians). */
   async renderOrbit(azimuth: number, elevation: number, size: number): Promise<RenderedView | null> {
     const renderer = this.renderer;
     const ds = this.dataset;
     if (!renderer || !ds) return null;
     const cam = orbitCamera(azimuth, elevation, size, 40, this.orbitRadius);
-    const img = await this.exclusive(() => renderer.render(cam, ds.whiteBackground ? 1 : 0));
+    const img = await this.exclusive(() => renderer.render(cam, ds.whiteBackground ? 1 : 0, this.viewRank ?? undefined));
     const rgba = new Uint8ClampedArray(size * size * 4);
     for (let i = 0; i < size * size; i++) {
       rgba[i * 4] = img.rgb[i * 3]! * 255;

@@ -30,6 +30,28 @@ export interface TrainProgress {
   lastEvent: string | null;
 }
 
+/** Quality and size of the model slimmed to one rank (as in trainer.ts's RankPoint). */
+export interface RankReadout {
+  rank: number;
+  params: number;
+  bytes: number;
+  /** Mean PSNR on held-out views at this rank; null until measured. */
+  psnr: number | null;
+}
+
+/** The rank slider: which rank the viewport shows and what that rank costs and gives. */
+export interface SlimState {
+  /** Rank groups of the model and how many of them are trained (SlimmeRF grows during training). */
+  maxRank: number;
+  trainedRank: number;
+  /** The rank shown; clamped to trainedRank. */
+  rank: number;
+  readout: RankReadout | null;
+  /** Quality against size over every rank, computed after training. */
+  curve: RankReadout[];
+  curveStatus: 'idle' | 'computing' | 'done';
+}
+
 export interface StudioState {
   trainStatus: TrainStatus;
   datasetName: string | null;
@@ -44,6 +66,13 @@ export interface StudioState {
   setTrainStatus: (status: TrainStatus, error?: string) => void;
   /** Records one training step; keeps a bounded, smoothed PSNR series. */
   recordStep: (s: { iter: number; total: number; elapsed: number; psnr: number; samples: number; shaded: number; event?: string }) => void;
+  slim: SlimState | null;
+  /** A new model: the slider spans its ranks and follows the trained rank until the user moves it. */
+  resetSlim: (maxRank: number, trainedRank: number) => void;
+  setTrainedRank: (trainedRank: number) => void;
+  setRank: (rank: number) => void;
+  setReadout: (readout: RankReadout) => void;
+  setCurve: (curve: RankReadout[], status: SlimState['curveStatus']) => void;
   gpuStatus: GpuStatus;
   adapter: AdapterInfoSummary | null;
   /** Why WebGPU is unavailable (no navigator.gpu, no adapter, or an error message). */
@@ -64,7 +93,7 @@ export const useStudio = create<StudioState>()((set) => ({
   datasetWarnings: [],
   loading: null,
   setDataset: (name, warnings = []) =>
-    set({ datasetName: name, datasetWarnings: warnings, loading: null, trainStatus: 'ready', progress: emptyProgress, trainError: null }),
+    set({ datasetName: name, datasetWarnings: warnings, loading: null, trainStatus: 'ready', progress: emptyProgress, trainError: null, slim: null }),
   setLoading: (message) => set({ loading: message }),
   setTrainStatus: (status, error) => set({ trainStatus: status, trainError: error ?? null }),
   recordStep: (s) =>
@@ -84,6 +113,20 @@ export const useStudio = create<StudioState>()((set) => ({
         },
       };
     }),
+  slim: null,
+  resetSlim: (maxRank, trainedRank) =>
+    set({ slim: { maxRank, trainedRank, rank: trainedRank, readout: null, curve: [], curveStatus: 'idle' } }),
+  setTrainedRank: (trainedRank) =>
+    set((st) => {
+      if (!st.slim) return {};
+      // A slider left at the top keeps following the growing model.
+      const following = st.slim.rank >= st.slim.trainedRank;
+      return { slim: { ...st.slim, trainedRank, rank: following ? trainedRank : Math.min(st.slim.rank, trainedRank) } };
+    }),
+  setRank: (rank) =>
+    set((st) => (st.slim ? { slim: { ...st.slim, rank: Math.max(1, Math.min(Math.round(rank), st.slim.trainedRank)) } } : {})),
+  setReadout: (readout) => set((st) => (st.slim ? { slim: { ...st.slim, readout } } : {})),
+  setCurve: (curve, curveStatus) => set((st) => (st.slim ? { slim: { ...st.slim, curve, curveStatus } } : {})),
   gpuStatus: 'checking',
   adapter: null,
   gpuReason: null,

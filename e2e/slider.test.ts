@@ -1,0 +1,60 @@
+// SlimmeRF in the studio: train the demo scene with rank incrementation, stop, and drag the rank
+// slider: the viewport re-renders the slimmed model and the readouts (parameters, file size,
+// held-out PSNR) follow; the quality-against-size curve is computed after training.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir } from 'node:fs/promises';
+import { artifacts, canvasShot, difference, renders, STATUS_TIMEOUT_MS, WEBGPU_FLAGS, withStudio } from './harness.ts';
+
+test('rank slider: the viewport and the readouts follow the rank', { timeout: 600_000 }, async () => {
+  await withStudio(WEBGPU_FLAGS, async (page, url, errors) => {
+    await mkdir(artifacts, { recursive: true });
+    await page.goto(url);
+    await page.getByTestId('webgpu-status').filter({ hasText: 'WebGPU ready' }).waitFor({ timeout: STATUS_TIMEOUT_MS });
+    await page.getByTestId('load-demo').click();
+    await page.getByTestId('dataset-name').waitFor({ timeout: 60_000 });
+    await page.getByTestId('model').selectOption('slimmerf');
+    // A low TRaIn threshold (the paper's sparse-view value) grows the rank within a few dozen
+    // iterations; at 0.4 growth waits for a large loss jump, which may take hundreds.
+    await page.getByTestId('upsilon').fill('0.1');
+    await page.getByTestId('train').click();
+    await page.getByTestId('rank-slider').waitFor({ timeout: 60_000 });
+    // TRaIn grows the rank while the loss moves fast, in the first few dozen iterations.
+    // Past the bootstrap (an almost empty field renders the same at every rank) with 2+ groups.
+    await page.waitForFunction(
+      () => Number(document.querySelector('[data-testid="iteration"]')?.textContent) >= 110 &&
+        Number(document.querySelector('[data-testid="rank-value"]')?.textContent?.split('/')[0]) >= 2,
+      null,
+      { timeout: 420_000 },
+    );
+    await page.getByTestId('stop').click();
+    await page.getByTestId('train').waitFor({ timeout: 60_000 });
+    // The curve over every trained rank, then the readout at the top rank with its PSNR.
+    const trained = Number((await page.getByTestId('rank-value').textContent())!.split('/')[0]);
+    await page.waitForFunction((n) => Number(document.querySelector('[data-testid="rank-curve"]')?.getAttribute('data-points')) >= n, trained, { timeout: 180_000 });
+    await page.getByTestId('rank-curve-mark').waitFor({ timeout: 30_000 });
+    await page.getByTestId('rank-psnr').filter({ hasText: 'dB' }).waitFor({ timeout: 60_000 });
+    const topParams = await page.getByTestId('rank-params').textContent();
+    const topBytes = await page.getByTestId('rank-bytes').textContent();
+    const topPsnr = await page.getByTestId('rank-psnr').textContent();
+    await page.waitForTimeout(500);
+    const top = await canvasShot(page, 'slider-top');
+
+    const before = await renders(page);
+    await page.getByTestId('rank-slider').fill('1');
+    await page.getByTestId('rank-value').filter({ hasText: /^1 \// }).waitFor({ timeout: 5_000 });
+    await page.waitForFunction((n) => Number(document.querySelector('[data-testid="render-canvas"]')?.getAttribute('data-renders')) > n, before, { timeout: 60_000 });
+    await page.getByTestId('rank-psnr').filter({ hasText: 'dB' }).waitFor({ timeout: 60_000 });
+    await page.waitForTimeout(500);
+    const slim = await canvasShot(page, 'slider-rank1');
+    const params = await page.getByTestId('rank-params').textContent();
+    const bytes = await page.getByTestId('rank-bytes').textContent();
+    assert.notEqual(params, topParams, 'parameter count follows the rank');
+    assert.notEqual(bytes, topBytes, 'file size follows the rank');
+    assert.ok(Number(params!.replace(/\D/g, '')) < Number(topParams!.replace(/\D/g, '')), `${params} < ${topParams}`);
+    assert.ok(difference(top, slim) > 0.5, `the viewport shows the slimmed model (difference ${difference(top, slim).toFixed(2)})`);
+    await page.screenshot({ path: `${artifacts}/slider.png` });
+    console.log(`rank ${trained}: ${topParams} params, ${topBytes}, ${topPsnr}; rank 1: ${params} params, ${bytes}, ${await page.getByTestId('rank-psnr').textContent()}`);
+    assert.deepEqual(errors, [], errors.join('\n'));
+  });
+});
