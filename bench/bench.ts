@@ -14,7 +14,8 @@ import { parseArgs } from 'node:util';
 import { resolveConfig } from '../src/fields/config.ts';
 import { formatBytes } from '../src/gpu/context.ts';
 import { nodeGpu } from '../src/gpu/node.ts';
-import { log, runTraining, type RankPoint } from '../src/cli/session.ts';
+import { log, openDataset, runTraining, type RankPoint } from '../src/cli/session.ts';
+import type { Dataset } from '../src/data/types.ts';
 import { BENCH_CONFIGS, DEFAULT_BENCH } from './configs.ts';
 
 const { values } = parseArgs({
@@ -40,12 +41,15 @@ const ctx = await nodeGpu();
 log(`bench adapter: ${ctx.adapter.label}${ctx.adapter.software ? ' (software: quick and medium run as timed speed probes; --full for whole runs)' : ''}`);
 const rows: Record<string, unknown>[] = [];
 const started = performance.now();
+const datasets = new Map<number, Dataset>();
 for (const name of names) {
   const b = BENCH_CONFIGS[name]!;
   const probe = ctx.adapter.software && !values.full && b.softwareProbeMinutes !== undefined;
   log(`\n=== ${name}: lego /${b.downscale}, ${b.options.n_iters} x ${b.options.batch_size} rays, ${b.model}${probe ? `, ${b.softwareProbeMinutes} min speed probe` : ''}`);
   const cfg = resolveConfig(b.model, { ...b.options });
+  if (!datasets.has(b.downscale)) datasets.set(b.downscale, await openDataset(data, b.downscale, ['train', 'test']));
   const r = await runTraining({
+    dataset: datasets.get(b.downscale),
     data,
     preset: b.model,
     cfg,

@@ -27,7 +27,7 @@ const quick: BenchConfig = {
     shadingMode: 'MLP_Fea', view_pe: 2, fea_pe: 2, L1_weight_inital: 8e-5, L1_weight_rest: 4e-5,
     TV_weight_density: 0, TV_weight_app: 0,
   },
-  softwareProbeMinutes: 6,
+  softwareProbeMinutes: 3,
 };
 
 const medium: BenchConfig = {
@@ -40,15 +40,15 @@ const medium: BenchConfig = {
     shadingMode: 'MLP_Fea', view_pe: 2, fea_pe: 2, L1_weight_inital: 8e-5, L1_weight_rest: 4e-5,
     TV_weight_density: 0, TV_weight_app: 0,
   },
-  softwareProbeMinutes: 6,
+  softwareProbeMinutes: 3,
 };
 
-// Slimming comparison sized to finish on SwiftShader: lego /16, grid 32^3 -> 64^3, a narrower
-// MLP (featureC 32), the same schedule shape as the reference. Both models have 16 rank groups.
+// Slimming comparison sized to finish on SwiftShader (~10 min per model): lego /16, 300
+// iterations of 256 rays, grid 24^3 -> 48^3, a narrow MLP (featureC 16), the reference's schedule
+// shape. Both models have 16 rank groups; SlimmeRF grows them with TRaIn (υ = 0.4, η = 0).
 const slimOptions = {
-  n_iters: 400, batch_size: 512, N_voxel_init: 32 ** 3, N_voxel_final: 64 ** 3,
-  upsamp_list: [100, 200], update_AlphaMask_list: [150, 300], featureC: 32,
-  L1_weight_inital: 8e-5, L1_weight_rest: 4e-5,
+  n_iters: 300, batch_size: 256, N_voxel_init: 24 ** 3, N_voxel_final: 48 ** 3,
+  upsamp_list: [75, 150], update_AlphaMask_list: [100, 200], featureC: 16,
 };
 const slimRanks = [1, 2, 4, 8, 12, 16];
 

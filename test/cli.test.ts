@@ -30,7 +30,7 @@ test('config errors name the file and the option', () => {
   const wrong = join(dir, 'wrong.json');
   writeFileSync(wrong, '{"upsamp_list": "200"}');
   expectError(cli('train', '--data', 'builtin:demo', '--model', 'vm48', '--config', wrong), /option "upsamp_list" must be a list/);
-  expectError(cli('train', '--data', 'builtin:demo', '--model', 'vm999'), /--model must be one of vm192, vm48, cp384/);
+  expectError(cli('train', '--data', 'builtin:demo', '--model', 'vm999'), /--model must be one of vm192, vm48, cp384, slimmerf16, slimmerf8/);
   expectError(cli('train', '--data', 'builtin:demo', '--model', 'vm48', '--iters', 'ten'), /--iters must be an integer/);
 });
 
@@ -72,4 +72,37 @@ test('train, save, eval and render the built-in scene; damaged model files are r
   writeFileSync(cut, readFileSync(model).subarray(0, 5000));
   expectError(cli('eval', '--model', cut, '--data', 'builtin:demo', '--downscale', '8'), /cut\.slim: .*(truncated|past the end)/);
   expectError(cli('eval', '--model', join(dir, 'missing.slim'), '--data', 'builtin:demo'), /missing\.slim: cannot read \(ENOENT\)/);
+});
+
+test('SlimmeRF through the CLI: train with TRaIn, eval --ranks prints PSNR and size per rank, render --rank', () => {
+  const model = join(dir, 'slim.slim');
+  const cfg = join(dir, 'tiny-slim.json');
+  // A low υ grows the rank within a few iterations, so the saved model has several groups.
+  writeFileSync(cfg, JSON.stringify({ N_voxel_init: 4096, N_voxel_final: 8000, upsamp_list: [3], update_AlphaMask_list: [4], featureC: 8, batch_size: 64, rank_upsilon: 0.01 }));
+  const tr = cli('train', '--data', 'builtin:demo', '--model', 'slimmerf8', '--config', cfg, '--iters', '8', '--downscale', '8', '--test-views', '1', '--train-views', '5', '--out', model);
+  assert.equal(tr.code, 0, tr.err);
+  const res = JSON.parse(tr.out.trim().split('\n').at(-1)!);
+  assert.equal(res.maxRank, 8);
+  assert.equal(res.trainViews, 5);
+  assert.ok(res.rank >= 2 && res.rankSteps.length === res.rank - 1, `rank ${res.rank}, steps ${res.rankSteps}`);
+
+  const ev = cli('eval', '--model', model, '--data', 'builtin:demo', '--downscale', '8', '--test-views', '1', '--ranks', '1,2,16');
+  assert.equal(ev.code, 0, ev.err);
+  const evRes = JSON.parse(ev.out.trim().split('\n').at(-1)!);
+  assert.equal(evRes.rank, res.rank, 'the saved model holds the trained groups');
+  const ranks = evRes.ranks.map((p: { rank: number }) => p.rank);
+  assert.deepEqual(ranks, [1, 2, res.rank].filter((r, i, a) => a.indexOf(r) === i), 'rank 16 is replaced by the trained rank');
+  const last = evRes.ranks.at(-1);
+  // Sizes at a rank count an empty info block; the trained file also carries its training facts.
+  assert.ok(last.bytes <= evRes.bytes && evRes.bytes - last.bytes < 4096, `${last.bytes} vs file ${evRes.bytes}`);
+  assert.ok(Math.abs(last.psnr - evRes.psnr) < 1e-3);
+  assert.ok(evRes.ranks[0].bytes < last.bytes && evRes.ranks[0].params < last.params);
+  assert.match(ev.err, /ranks above/);
+  expectError(cli('eval', '--model', model, '--data', 'builtin:demo', '--ranks', '1,x'), /--ranks: expected positive integers/);
+
+  const png = join(dir, 'rank1.png');
+  const rd = cli('render', '--model', model, '--data', 'builtin:demo', '--view', '0', '--out', png, '--downscale', '8', '--rank', '1');
+  assert.equal(rd.code, 0, rd.err);
+  assert.equal(JSON.parse(rd.out.trim().split('\n').at(-1)!).rank, 1);
+  expectError(cli('render', '--model', model, '--data', 'builtin:demo', '--view', '0', '--out', png, '--rank', '99'), /--rank 99: the model has/);
 });

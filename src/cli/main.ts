@@ -7,6 +7,7 @@ import { MODEL_PRESETS, type PresetName } from '../fields/tensorf.ts';
 import { evaluate, testViewIndices, ViewRenderer } from '../fields/trainer.ts';
 import { nodeGpu } from '../gpu/node.ts';
 import { encodePng } from '../io/image-node.ts';
+import { exportScene, PRECISIONS, type Precision } from '../io/scene-file.ts';
 import { evaluateRanksLogged, log, loadModel, openDataset, parseRanks, runTraining } from './session.ts';
 
 const USAGE = `usage:
@@ -14,7 +15,9 @@ const USAGE = `usage:
                        [--iters N] [--batch N] [--downscale K] [--test-views N] [--train-views N]
                        [--upsilon U] [--eta N] [--ranks 1,2,4] [--out FILE]
   npm run cli -- eval --model FILE --data DIR [--downscale K] [--test-views N] [--ranks 1,2,4,8,16]
-  npm run cli -- render --model FILE --data DIR --view N --out PNG [--downscale K] [--rank K]`;
+  npm run cli -- render --model FILE --data DIR --view N --out PNG [--downscale K] [--rank K]
+  npm run cli -- export --model FILE [--rank K] [--precision fp32|fp16|int8] --out FILE.slimscene
+  (--model of eval, render and export takes a model file or a scene file)`;
 
 const options = {
   data: { type: 'string' },
@@ -31,6 +34,7 @@ const options = {
   eta: { type: 'string' },
   ranks: { type: 'string' },
   rank: { type: 'string' },
+  precision: { type: 'string' },
   help: { type: 'boolean' },
 } as const;
 
@@ -99,6 +103,7 @@ function ranksFlag(v: string): number[] {
 async function evalCmd(a: Record<string, string | boolean | undefined>): Promise<Record<string, unknown>> {
   const file = need(a.model as string, 'model');
   const data = need(a.data as string, 'data');
+  const ranks = a.ranks ? ranksFlag(a.ranks as string) : null;
   const ctx = await nodeGpu();
   const { field, bytes } = await loadModel(ctx, file);
   const ds = await openDataset(data, intFlag(a.downscale as string, 'downscale', 1), ['test']);
@@ -110,7 +115,7 @@ async function evalCmd(a: Record<string, string | boolean | undefined>): Promise
     model: file, psnr: +ev.psnr.toFixed(3), ssim: +ev.ssim.toFixed(4), testViews: ev.views,
     params: field.parameterCountAtRank(field.rank), bytes, rank: field.rank, adapter: ctx.adapter.label,
   };
-  if (a.ranks) result.ranks = await evaluateRanksLogged(field, renderer, ds, split, views, ranksFlag(a.ranks as string));
+  if (ranks) result.ranks = await evaluateRanksLogged(field, renderer, ds, split, views, ranks);
   return result;
 }
 
@@ -137,6 +142,24 @@ async function renderCmd(a: Record<string, string | boolean | undefined>): Promi
   return { out, view, rank, width: img.width, height: img.height };
 }
 
+async function exportCmd(a: Record<string, string | boolean | undefined>): Promise<Record<string, unknown>> {
+  const file = need(a.model as string, 'model');
+  const out = need(a.out as string, 'out');
+  const precision = (a.precision as string | undefined) ?? 'fp16';
+  if (!PRECISIONS.includes(precision as Precision)) throw new ConfigError(`--precision must be one of ${PRECISIONS.join(', ')}, got "${precision}"`);
+  const ctx = await nodeGpu();
+  const { field } = await loadModel(ctx, file);
+  const rank = intFlag(a.rank as string, 'rank', field.rank);
+  if (rank > field.rank) throw new ConfigError(`--rank ${rank}: the model has ${field.rank} rank groups`);
+  const values = await field.arena.download(ctx);
+  const bytes = exportScene(
+    { settings: field.settings, box: field.box, grid: field.grid, values, mask: field.mask },
+    { rank, precision: precision as Precision, info: { source: file } },
+  );
+  await writeFile(out, bytes);
+  return { out, rank, maxRank: field.maxRank, precision, params: field.parameterCountAtRank(rank), bytes: bytes.length };
+}
+
 async function main(): Promise<number> {
   const [cmd, ...rest] = process.argv.slice(2);
   const { values } = parseArgs({ args: rest, options, strict: true, allowPositionals: false });
@@ -144,7 +167,7 @@ async function main(): Promise<number> {
     log(USAGE);
     return cmd ? 0 : 2;
   }
-  const run = { train, eval: evalCmd, render: renderCmd }[cmd];
+  const run = { train, eval: evalCmd, render: renderCmd, export: exportCmd }[cmd];
   if (!run) throw new ConfigError(`unknown command "${cmd}"\n${USAGE}`);
   const result = await run(values);
   process.stdout.write(`${JSON.stringify(result)}\n`);
@@ -156,7 +179,7 @@ main().then(
   (e: unknown) => {
     const err = e as Error;
     // Known user errors get their message alone; anything else keeps its stack for bug reports.
-    const known = ['ConfigError', 'DatasetError', 'LimitError'].includes(err.name) || err instanceof ConfigError || /^[^\s]+: /.test(err.message);
+    const known = ['ConfigError', 'DatasetError', 'LimitError', 'SceneError'].includes(err.name) || err instanceof ConfigError || /^[^\s]+: /.test(err.message);
     log(`error: ${known ? err.message : err.stack ?? err.message}`);
     process.exit(1);
   },

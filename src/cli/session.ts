@@ -10,7 +10,8 @@ import { decodeImageNode } from '../io/image-node.ts';
 import { decodeModel, type ModelData } from '../io/model-file.ts';
 import type { ResolvedConfig } from '../fields/config.ts';
 import { resolutionForVoxels, type Box } from '../fields/geometry.ts';
-import { TensorField } from '../fields/tensorf.ts';
+import { maxRankOf, TensorField } from '../fields/tensorf.ts';
+import { isSceneFile, readScene, type SceneModel } from '../io/scene-file.ts';
 import { encodeFieldModel } from '../io/field-model.ts';
 export type { RankPoint };
 import { evaluate, evaluateRanks, type RankPoint, testViewIndices, Trainer, ViewRenderer } from '../fields/trainer.ts';
@@ -44,23 +45,29 @@ export async function saveModel(field: TensorField, file: string, info: Record<s
   return bytes.length;
 }
 
-export async function loadModel(ctx: GpuContext, file: string): Promise<{ field: TensorField; bytes: number; data: ModelData }> {
+function fromModelFile(data: ModelData): SceneModel {
+  const h = data.header;
+  const mask = h.mask && data.maskBits ? { dims: h.mask.dims, box: h.mask.box, bits: data.maskBits } : null;
+  return { settings: h.settings, box: h.box, grid: h.grid, values: data.values, mask, rank: maxRankOf(h.settings) };
+}
+
+export async function loadModel(ctx: GpuContext, file: string): Promise<{ field: TensorField; bytes: number }> {
   let bytes: Uint8Array;
   try {
     bytes = new Uint8Array(await readFile(file));
   } catch (e) {
     throw new Error(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
-  const data = decodeModel(bytes, file);
-  const h = data.header;
+  // A scene file (compact export) or a model file (training output): both rebuild the same field.
+  const m = isSceneFile(bytes) ? readScene(bytes, file).model : fromModelFile(decodeModel(bytes, file));
   let field: TensorField;
   try {
-    field = new TensorField(ctx, h.settings, h.box, h.grid, 1, data.values);
+    field = new TensorField(ctx, m.settings, m.box, m.grid, 1, m.values);
   } catch (e) {
     throw new Error(`${file}: ${(e as Error).message}`);
   }
-  if (h.mask && data.maskBits) field.setMask({ dims: h.mask.dims, box: h.mask.box, bits: data.maskBits });
-  return { field, bytes: bytes.length, data };
+  if (m.mask) field.setMask(m.mask);
+  return { field, bytes: bytes.length };
 }
 
 export interface TrainingRun {
@@ -80,6 +87,8 @@ export interface TrainingRun {
   budgetSeconds?: number;
   /** Skip the test-view evaluation (speed probes): no psnr/ssim in the result. */
   skipEvaluation?: boolean;
+  /** An already loaded dataset (the bench shares one between configurations). */
+  dataset?: Dataset;
 }
 
 /** evaluateRanks with progress on stderr. */
@@ -100,7 +109,7 @@ export function parseRanks(text: string, flag = '--ranks'): number[] {
 /** Loads the data, trains, evaluates on the test views and optionally saves: the CLI's train and the bench. */
 export async function runTraining(run: TrainingRun): Promise<Record<string, unknown>> {
   const { cfg } = run;
-  const ds = await openDataset(run.data, run.downscale, ['train', 'test']);
+  const ds = run.dataset ?? (await openDataset(run.data, run.downscale, ['train', 'test']));
   const ctx = await nodeGpu();
   log(`adapter: ${ctx.adapter.label} (${ctx.adapter.vendor} ${ctx.adapter.architecture})`);
   const box: Box = { lo: ds.aabb[0], hi: ds.aabb[1] };

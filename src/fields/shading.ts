@@ -44,6 +44,21 @@ export function mlpInputWidth(cfg: Pick<ShadingConfig, 'appDim' | 'viewPe' | 'fe
   return cfg.appDim + 3 + 2 * cfg.appDim * cfg.feaPe + 2 * 3 * cfg.viewPe;
 }
 
+/** MLP_Fea's weight tensors in arena order (none for SH), with the fan-in of their init. */
+export function shadingSegments(cfg: ShadingConfig): { name: string; count: number; fanIn: number }[] {
+  if (cfg.mode !== 'MLP_Fea') return [];
+  const W = mlpInputWidth(cfg);
+  const C = cfg.featureC;
+  return [
+    { name: 'mlp.w0', count: C * W, fanIn: W },
+    { name: 'mlp.b0', count: C, fanIn: W },
+    { name: 'mlp.w1', count: C * C, fanIn: C },
+    { name: 'mlp.b1', count: C, fanIn: C },
+    { name: 'mlp.w2', count: 3 * C, fanIn: C },
+    { name: 'mlp.b2', count: 3, fanIn: 0 },
+  ];
+}
+
 interface MlpSegments {
   w0: Segment; b0: Segment;
   w1: Segment; b1: Segment;
@@ -105,18 +120,12 @@ export class ShadingModule {
     if (cfg.mode !== 'MLP_Fea') throw new Error(`ShadingModule: unsupported mode ${String(cfg.mode)}`);
     if (cfg.appDim < 1 || cfg.featureC < 1) throw new Error('ShadingModule: appDim and featureC must be positive');
 
-    const W = mlpInputWidth(cfg);
-    const C = cfg.featureC;
-    this.inWidth = W;
+    this.inWidth = mlpInputWidth(cfg);
     // PyTorch's Linear default: weight and bias ~ U(±1/sqrt(fan_in)); TensoRF zeroes the last bias.
-    this.segs = {
-      w0: arena.add('mlp.w0', linearInit(C * W, W, seed * 8 + 1), 'dense'),
-      b0: arena.add('mlp.b0', linearInit(C, W, seed * 8 + 2), 'dense'),
-      w1: arena.add('mlp.w1', linearInit(C * C, C, seed * 8 + 3), 'dense'),
-      b1: arena.add('mlp.b1', linearInit(C, C, seed * 8 + 4), 'dense'),
-      w2: arena.add('mlp.w2', linearInit(3 * C, C, seed * 8 + 5), 'dense'),
-      b2: arena.add('mlp.b2', new Float32Array(3), 'dense'),
-    };
+    const [w0, b0, w1, b1, w2, b2] = shadingSegments(cfg).map((s, i) =>
+      arena.add(s.name, s.fanIn > 0 ? linearInit(s.count, s.fanIn, seed * 8 + i + 1) : new Float32Array(s.count), 'dense'),
+    );
+    this.segs = { w0: w0!, b0: b0!, w1: w1!, b1: b1!, w2: w2!, b2: b2! };
     this.gemm = new Gemm(ctx);
     // A single 1.0 read with zero strides is a ones-vector of any length: 1ᵀ·Δ sums rows (bias grads).
     this.ones = ctx.upload('shading.ones', new Float32Array([1]));

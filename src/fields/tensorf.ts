@@ -21,7 +21,7 @@ import {
   stepSize,
 } from './geometry.ts';
 import { linearInit, ParamArena, randomNormal } from './params.ts';
-import { ShadingModule, type ShadingConfig } from './shading.ts';
+import { ShadingModule, shadingSegments, type ShadingConfig } from './shading.ts';
 
 export type ModelKind = 'vm' | 'cp';
 
@@ -53,6 +53,39 @@ export interface ComponentCounts {
  * components of every slot. Plain TensoRF models are truncated the same way, so both compare.
  */
 export const RANK_STEP = { density: 1, app: 3 } as const;
+
+export interface SegmentShape {
+  name: string;
+  count: number;
+  /** Channels-last components per texel (factors); 1 for dense tensors. */
+  components: number;
+  group: 'factor' | 'dense';
+}
+
+/**
+ * Every tensor of a model in arena order: the factors (VM: plane and line per slot; CP: lines),
+ * the basis (appDim x appearance width) and the shading weights. The arena, the model files and
+ * the scene format all follow this list.
+ */
+export function fieldSegments(s: FieldSettings, grid: Vec3): SegmentShape[] {
+  const out: SegmentShape[] = [];
+  for (const [prefix, comps] of [['density', s.densityComps], ['app', s.appComps]] as const) {
+    for (let m = 0; m < 3; m++) {
+      const k = comps[s.kind === 'vm' ? m : 0]!;
+      if (s.kind === 'vm') {
+        const [w, h, l] = slotDims(m, grid);
+        out.push({ name: `${prefix}.plane${m}`, count: w * h * k, components: k, group: 'factor' });
+        out.push({ name: `${prefix}.line${m}`, count: l * k, components: k, group: 'factor' });
+      } else {
+        out.push({ name: `${prefix}.line${m}`, count: cpLineLength(m, grid) * k, components: k, group: 'factor' });
+      }
+    }
+  }
+  const appWidth = s.appComps.reduce((a, b) => a + b, 0);
+  out.push({ name: 'basis', count: s.shading.appDim * appWidth, components: 1, group: 'dense' });
+  for (const w of shadingSegments(s.shading)) out.push({ name: w.name, count: w.count, components: 1, group: 'dense' });
+  return out;
+}
 
 /** Components of factor segment `name` (e.g. "app.plane1") within the first `rank` groups. */
 export function segmentComponentsAtRank(s: FieldSettings, name: string, rank: number): number {
@@ -163,23 +196,13 @@ export class TensorField {
     this.grid = [...grid];
     this.rank = this.maxRank;
     let s = seed;
-    const init = (name: string, count: number) => values?.get(name) ?? randomNormal(count, settings.initStd, s++);
-    for (const [prefix, comps] of [['density', settings.densityComps], ['app', settings.appComps]] as const) {
-      for (let m = 0; m < 3; m++) {
-        const k = comps[settings.kind === 'vm' ? m : 0]!;
-        if (settings.kind === 'vm') {
-          const [w, h, l] = slotDims(m, grid);
-          this.arena.add(`${prefix}.plane${m}`, init(`${prefix}.plane${m}`, w * h * k), 'factor', k);
-          this.arena.add(`${prefix}.line${m}`, init(`${prefix}.line${m}`, l * k), 'factor', k);
-        } else {
-          const l = cpLineLength(m, grid);
-          this.arena.add(`${prefix}.line${m}`, init(`${prefix}.line${m}`, l * k), 'factor', k);
-        }
+    for (const seg of fieldSegments(settings, grid)) {
+      if (seg.group === 'factor') {
+        this.arena.add(seg.name, values?.get(seg.name) ?? randomNormal(seg.count, settings.initStd, s++), 'factor', seg.components);
+      } else if (seg.name === 'basis') {
+        this.arena.add('basis', values?.get('basis') ?? linearInit(seg.count, this.appWidth, seed + 99), 'dense');
       }
     }
-    const appTotal = this.appWidth;
-    const dim = settings.shading.appDim;
-    this.arena.add('basis', values?.get('basis') ?? linearInit(dim * appTotal, appTotal, seed + 99), 'dense');
     this.shading = new ShadingModule(ctx, settings.shading, this.arena, seed);
     if (values) {
       // Loading a saved model: the shading weights come from the file too.

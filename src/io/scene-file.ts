@@ -1,0 +1,536 @@
+// The compact scene format (docs/SCENE_FORMAT.md): a versioned, checksummed file whose factor data
+// is ordered by rank group, so any prefix of groups is a valid slimmed model and a reader can
+// render as soon as the first groups have arrived. Environment-neutral (Node CLI, studio, viewer).
+//
+// Every length in the file is predicted from the header before anything is allocated, every
+// section carries a CRC-32, and every decoded value must be finite: a damaged or hostile file
+// yields a SceneError naming the file and the problem, never a crash or silent garbage.
+import CRC32 from 'crc-32';
+import type { Box, Vec3 } from '../fields/geometry.ts';
+import { fieldSegments, maxRankOf, type FieldSettings, RANK_STEP, segmentComponentsAtRank, settingsAtRank, truncateToRank } from '../fields/tensorf.ts';
+
+export const SCENE_MAGIC = 'SLIMSCNE';
+export const SCENE_VERSION = 1;
+export const SCENE_EXTENSION = '.slimscene';
+export type Precision = 'fp32' | 'fp16' | 'int8';
+export const PRECISIONS: Precision[] = ['fp32', 'fp16', 'int8'];
+
+/** Bytes before the header JSON: magic, u16 version, u16 reserved, u32 header length, u32 header CRC. */
+const PREAMBLE = 20;
+const MAX_HEADER_BYTES = 1 << 20;
+/** No section (one rank group, the shading weights, the mask) may claim more than this, */
+const MAX_SECTION_BYTES = 2 ** 30;
+/** nor the whole scene more than this. */
+const MAX_SCENE_BYTES = 2 ** 33;
+const FP16_MAX = 65504;
+
+export interface SceneHeader {
+  format: 'slimfield-scene';
+  /** Settings of the stored model: its component counts are those of `ranks` groups. */
+  settings: FieldSettings;
+  box: Box;
+  grid: Vec3;
+  precision: Precision;
+  /** Rank groups stored (= maxRankOf(settings)). */
+  ranks: number;
+  mask: { dims: Vec3; box: Box } | null;
+  info: Record<string, unknown>;
+}
+
+/** What a scene decodes to: the same pieces a TensorField is built from. */
+export interface SceneModel {
+  settings: FieldSettings;
+  box: Box;
+  grid: Vec3;
+  values: Map<string, Float32Array>;
+  mask: { dims: Vec3; box: Box; bits: Uint32Array } | null;
+  /** Rank groups in `values`. */
+  rank: number;
+}
+
+export class SceneError extends Error {
+  override name = 'SceneError';
+}
+
+// ---------------------------------------------------------------------------------------------
+// Layout: which blocks each section holds and how many bytes they take.
+
+interface Block {
+  /** Segment the values belong to. */
+  name: string;
+  /** Values per component row (texels; basis: appDim rows). */
+  rows: number;
+  /** Components in this block (its columns). */
+  comps: number;
+  /** First component of the segment this block holds (factors) or the basis column list. */
+  first: number;
+  /** Basis only: the columns of the stored basis this block holds. */
+  cols?: number[];
+}
+
+interface Section {
+  label: string;
+  kind: 'mask' | 'dense' | 'group';
+  blocks: Block[];
+  bytes: number;
+}
+
+function blockBytes(b: Block, precision: Precision): number {
+  const n = b.rows * b.comps;
+  const raw = precision === 'fp32' ? 4 * n : precision === 'fp16' ? 2 * n : 8 * b.comps + n;
+  return Math.ceil(raw / 4) * 4;
+}
+
+/** Components [lo, hi) of group g for a tensor with k components and `step` per group. */
+function groupRange(g: number, step: number, k: number): [number, number] {
+  return [Math.min(g * step, k), Math.min((g + 1) * step, k)];
+}
+
+function plan(h: SceneHeader): Section[] {
+  const s = h.settings;
+  const segs = fieldSegments(s, h.grid);
+  const sections: Section[] = [];
+  if (h.mask) {
+    const words = Math.ceil((h.mask.dims[0] * h.mask.dims[1] * h.mask.dims[2]) / 32);
+    sections.push({ label: 'alpha mask', kind: 'mask', blocks: [], bytes: words * 4 });
+  }
+  // Shading weights are small and sensitive: fp32 in fp32 files, fp16 otherwise.
+  const densePrecision: Precision = h.precision === 'fp32' ? 'fp32' : 'fp16';
+  const dense = segs.filter((x) => x.name.startsWith('mlp.')).map((x) => ({ name: x.name, rows: x.count, comps: 1, first: 0 }));
+  sections.push({ label: 'shading weights', kind: 'dense', blocks: dense, bytes: dense.reduce((n, b) => n + blockBytes(b, densePrecision), 0) });
+  const appDim = s.shading.appDim;
+  for (let g = 0; g < h.ranks; g++) {
+    const blocks: Block[] = [];
+    for (const x of segs.filter((y) => y.group === 'factor')) {
+      const step = x.name.startsWith('density.') ? RANK_STEP.density : RANK_STEP.app;
+      const [lo, hi] = groupRange(g, step, x.components);
+      blocks.push({ name: x.name, rows: x.count / x.components, comps: hi - lo, first: lo });
+    }
+    const cols: number[] = [];
+    let first = 0;
+    for (const k of s.appComps) {
+      const [lo, hi] = groupRange(g, RANK_STEP.app, k);
+      for (let c = lo; c < hi; c++) cols.push(first + c);
+      first += k;
+    }
+    blocks.push({ name: 'basis', rows: appDim, comps: cols.length, first: 0, cols });
+    sections.push({ label: `rank group ${g + 1}`, kind: 'group', blocks, bytes: blocks.reduce((n, b) => n + blockBytes(b, h.precision), 0) });
+  }
+  return sections;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Value codecs.
+
+const f32v = new Float32Array(1);
+const u32v = new Uint32Array(f32v.buffer);
+
+/** IEEE half from a finite float of at most FP16_MAX in magnitude (round half up). */
+function toHalf(v: number): number {
+  f32v[0] = v;
+  const x = u32v[0]!;
+  const sign = (x >>> 16) & 0x8000;
+  const e = ((x >>> 23) & 0xff) - 127 + 15;
+  const mant = x & 0x7fffff;
+  if (e <= 0) {
+    if (e < -10) return sign;
+    const m = (mant | 0x800000) >>> (1 - e);
+    return sign | ((m + 0x1000) >>> 13);
+  }
+  return (sign | (e << 10) | (mant >>> 13)) + ((mant >>> 12) & 1);
+}
+
+function fromHalf(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const e = (h >>> 10) & 0x1f;
+  const m = h & 0x3ff;
+  if (e === 0) return sign * m * 2 ** -24;
+  if (e === 31) return m ? NaN : sign * Infinity;
+  return sign * (1 + m / 1024) * 2 ** (e - 15);
+}
+
+/** Writes `get(row, comp)` for a block at `at`; returns the bytes written (padded to 4). */
+function encodeBlock(dv: DataView, at: number, b: Block, precision: Precision, get: (r: number, c: number) => number, where: string): number {
+  if (precision === 'fp32') {
+    for (let r = 0; r < b.rows; r++) for (let c = 0; c < b.comps; c++) dv.setFloat32(at + 4 * (r * b.comps + c), get(r, c), true);
+  } else if (precision === 'fp16') {
+    for (let r = 0; r < b.rows; r++) {
+      for (let c = 0; c < b.comps; c++) {
+        const v = get(r, c);
+        if (Math.abs(v) > FP16_MAX) throw new SceneError(`${where}: ${b.name} holds ${v}, beyond fp16's range: export as fp32`);
+        dv.setUint16(at + 2 * (r * b.comps + c), toHalf(v), true);
+      }
+    }
+  } else {
+    // 8 bits per value with a per-component offset and scale: v = offset + q * scale.
+    const q0 = at + 8 * b.comps;
+    for (let c = 0; c < b.comps; c++) {
+      let lo = Infinity;
+      let hi = -Infinity;
+      for (let r = 0; r < b.rows; r++) {
+        const v = get(r, c);
+        lo = Math.min(lo, v);
+        hi = Math.max(hi, v);
+      }
+      if (b.rows === 0) lo = hi = 0;
+      const scale = Math.fround((hi - lo) / 255);
+      const offset = Math.fround(lo);
+      dv.setFloat32(at + 8 * c, offset, true);
+      dv.setFloat32(at + 8 * c + 4, scale, true);
+      for (let r = 0; r < b.rows; r++) {
+        const q = scale > 0 ? Math.round((get(r, c) - offset) / scale) : 0;
+        dv.setUint8(q0 + r * b.comps + c, Math.max(0, Math.min(255, q)));
+      }
+    }
+  }
+  return blockBytes(b, precision);
+}
+
+/** Reads a block into `set(row, comp, value)`; rejects non-finite values. */
+function decodeBlock(dv: DataView, at: number, b: Block, precision: Precision, set: (r: number, c: number, v: number) => void, fail: (why: string) => never): void {
+  if (precision === 'fp32' || precision === 'fp16') {
+    for (let r = 0; r < b.rows; r++) {
+      for (let c = 0; c < b.comps; c++) {
+        const i = r * b.comps + c;
+        const v = precision === 'fp32' ? dv.getFloat32(at + 4 * i, true) : fromHalf(dv.getUint16(at + 2 * i, true));
+        if (!Number.isFinite(v)) fail(`${b.name} holds a non-finite value`);
+        set(r, c, v);
+      }
+    }
+    return;
+  }
+  const q0 = at + 8 * b.comps;
+  for (let c = 0; c < b.comps; c++) {
+    const offset = dv.getFloat32(at + 8 * c, true);
+    const scale = dv.getFloat32(at + 8 * c + 4, true);
+    if (!Number.isFinite(offset) || !Number.isFinite(scale) || scale < 0) fail(`${b.name} has a bad 8-bit scale or offset`);
+    for (let r = 0; r < b.rows; r++) set(r, c, offset + dv.getUint8(q0 + r * b.comps + c) * scale);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Writing.
+
+export interface ExportOptions {
+  /** Rank groups to keep (default: all the model has). */
+  rank?: number;
+  precision: Precision;
+  info?: Record<string, unknown>;
+}
+
+/** The stored header for a model exported with `opts` (also sizes the file before writing it). */
+function exportHeader(settings: FieldSettings, box: Box, grid: Vec3, mask: SceneModel['mask'], opts: ExportOptions): SceneHeader {
+  const rank = Math.min(opts.rank ?? maxRankOf(settings), maxRankOf(settings));
+  if (!Number.isInteger(rank) || rank < 1) throw new SceneError(`export: rank must be a positive integer, got ${opts.rank}`);
+  const stored = rank < maxRankOf(settings) ? settingsAtRank(settings, rank) : settings;
+  return {
+    format: 'slimfield-scene',
+    settings: stored,
+    box,
+    grid,
+    precision: opts.precision,
+    ranks: maxRankOf(stored),
+    mask: mask ? { dims: mask.dims, box: mask.box } : null,
+    info: opts.info ?? {},
+  };
+}
+
+function headerBytes(h: SceneHeader): Uint8Array {
+  const json = JSON.stringify(h);
+  // Padded with spaces (valid JSON whitespace) so every byte is under the header CRC.
+  return new TextEncoder().encode(json + ' '.repeat((4 - (new TextEncoder().encode(json).length % 4)) % 4));
+}
+
+/** Size in bytes of the scene file exportScene would write. */
+export function sceneFileSize(settings: FieldSettings, box: Box, grid: Vec3, mask: SceneModel['mask'], opts: ExportOptions): number {
+  const h = exportHeader(settings, box, grid, mask, opts);
+  return PREAMBLE + headerBytes(h).length + plan(h).reduce((n, s) => n + 8 + s.bytes, 0);
+}
+
+/** Encodes a model (full values, e.g. a downloaded arena) as a scene file at a rank and precision. */
+export function exportScene(model: Omit<SceneModel, 'rank'>, opts: ExportOptions): Uint8Array {
+  if (!PRECISIONS.includes(opts.precision)) throw new SceneError(`export: precision must be one of ${PRECISIONS.join(', ')}, got ${opts.precision}`);
+  const h = exportHeader(model.settings, model.box, model.grid, model.mask, opts);
+  const values = h.ranks < maxRankOf(model.settings) ? truncateToRank(model.settings, model.values, h.ranks).values : model.values;
+  for (const seg of fieldSegments(h.settings, h.grid)) {
+    const v = values.get(seg.name);
+    if (!v || v.length !== seg.count) throw new SceneError(`export: tensor ${seg.name} has ${v?.length ?? 'no'} values, expected ${seg.count}`);
+    for (let i = 0; i < v.length; i++) if (!Number.isFinite(v[i]!)) throw new SceneError(`export: tensor ${seg.name} holds a non-finite value at ${i}`);
+  }
+  const head = headerBytes(h);
+  const sections = plan(h);
+  const out = new Uint8Array(PREAMBLE + head.length + sections.reduce((n, s) => n + 8 + s.bytes, 0));
+  const dv = new DataView(out.buffer);
+  out.set(new TextEncoder().encode(SCENE_MAGIC), 0);
+  dv.setUint16(8, SCENE_VERSION, true);
+  dv.setUint32(12, head.length, true);
+  dv.setUint32(16, CRC32.buf(head) >>> 0, true);
+  out.set(head, PREAMBLE);
+  let at = PREAMBLE + head.length;
+  const where = 'export';
+  for (const sec of sections) {
+    const start = at + 8;
+    if (sec.kind === 'mask') {
+      out.set(new Uint8Array(model.mask!.bits.buffer, model.mask!.bits.byteOffset, sec.bytes), start);
+    } else {
+      const precision = sec.kind === 'dense' && h.precision !== 'fp32' ? 'fp16' : h.precision;
+      let p = start;
+      for (const b of sec.blocks) {
+        const v = values.get(b.name)!;
+        const seg = fieldSegments(h.settings, h.grid).find((x) => x.name === b.name)!;
+        const get = b.cols
+          ? (r: number, c: number) => v[r * (v.length / b.rows) + b.cols![c]!]!
+          : (r: number, c: number) => v[r * seg.components + b.first + c]!;
+        p += encodeBlock(dv, p, b, precision, get, where);
+      }
+    }
+    dv.setUint32(at, sec.bytes, true);
+    dv.setUint32(at + 4, CRC32.buf(out.subarray(start, start + sec.bytes)) >>> 0, true);
+    at = start + sec.bytes;
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading, a chunk at a time.
+
+/**
+ * Incremental reader: push() bytes as they arrive (a download, a file stream, or the whole file
+ * at once); after each push `ranksReady` says how many rank groups can be rendered, and model()
+ * assembles them. Memory grows only with the bytes received, and every section's length is known
+ * from the header before its bytes are accepted.
+ */
+export class SceneReader {
+  header: SceneHeader | null = null;
+  private data = new Uint8Array(0);
+  private length = 0;
+  private sections: Section[] = [];
+  private nextSection = 0;
+  private offset = 0;
+  private total = 0;
+  private mask: Uint32Array | null = null;
+  private readonly decoded = new Map<string, Float32Array>();
+  private groups = 0;
+
+  /** `size`: the whole file's length when known (a file on disk), checked against the header at once. */
+  constructor(readonly file: string, readonly size?: number) {}
+
+  private fail(why: string): never {
+    throw new SceneError(`${this.file}: ${why}`);
+  }
+
+  get ranksReady(): number {
+    return this.groups;
+  }
+
+  /** True once every section has arrived and checked out. */
+  get complete(): boolean {
+    return this.header !== null && this.nextSection === this.sections.length;
+  }
+
+  push(chunk: Uint8Array): void {
+    const limit = this.header ? this.total : PREAMBLE + MAX_HEADER_BYTES;
+    if (this.length + chunk.length > limit) {
+      if (this.header) this.fail(`${this.length + chunk.length - this.total} bytes past the end of the scene (the header describes ${this.total} bytes)`);
+    }
+    if (this.length + chunk.length > this.data.length) {
+      const cap = Math.max(this.length + chunk.length, Math.min(limit, this.data.length * 2 || 65536));
+      const grown = new Uint8Array(cap);
+      grown.set(this.data.subarray(0, this.length));
+      this.data = grown;
+    }
+    this.data.set(chunk, this.length);
+    this.length += chunk.length;
+    this.advance();
+  }
+
+  /** Call when the input has ended: a scene that stopped short is an error. */
+  finish(): void {
+    if (!this.header) this.fail(this.length < PREAMBLE ? 'too short to be a Slimfield scene' : 'truncated inside the header');
+    if (!this.complete) {
+      this.fail(`truncated: ${this.length} of ${this.total} bytes (${this.groups} of ${this.header.ranks} rank groups complete)`);
+    }
+  }
+
+  private advance(): void {
+    const dv = new DataView(this.data.buffer, 0, this.length);
+    if (!this.header) {
+      if (this.length >= 8) {
+        const magic = new TextDecoder().decode(this.data.subarray(0, 8));
+        if (magic !== SCENE_MAGIC) this.fail(`not a Slimfield scene (magic ${JSON.stringify(magic)}, expected ${SCENE_MAGIC})`);
+      }
+      if (this.length < PREAMBLE) return;
+      const version = dv.getUint16(8, true);
+      if (version !== SCENE_VERSION) this.fail(`scene version ${version} is not supported (this build reads version ${SCENE_VERSION})`);
+      if (dv.getUint16(10, true) !== 0) this.fail('reserved preamble bits are set: damaged file?');
+      const headLen = dv.getUint32(12, true);
+      if (headLen === 0 || headLen > MAX_HEADER_BYTES || headLen % 4 !== 0) this.fail(`header length ${headLen} is not plausible`);
+      if (this.length < PREAMBLE + headLen) return;
+      const head = this.data.subarray(PREAMBLE, PREAMBLE + headLen);
+      if ((CRC32.buf(head) >>> 0) !== dv.getUint32(16, true)) this.fail('header checksum mismatch: the file is damaged');
+      let raw: unknown;
+      try {
+        raw = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(head));
+      } catch (e) {
+        this.fail(`broken header: ${(e as Error).message}`);
+      }
+      this.header = validateHeader(raw, (why) => this.fail(why));
+      this.sections = plan(this.header);
+      for (const s of this.sections) if (s.bytes > MAX_SECTION_BYTES) this.fail(`${s.label} would need ${s.bytes} bytes: absurd sizes in the header`);
+      this.offset = PREAMBLE + headLen;
+      this.total = this.offset + this.sections.reduce((n, s) => n + 8 + s.bytes, 0);
+      if (this.total > MAX_SCENE_BYTES) this.fail(`the header describes ${this.total} bytes: absurd sizes`);
+      if (this.size !== undefined && this.size !== this.total) {
+        this.fail(`the header describes ${this.total} bytes but the file has ${this.size}: ${this.size < this.total ? 'truncated, or absurd sizes in the header' : 'trailing bytes'}`);
+      }
+      if (this.length > this.total) this.fail(`${this.length - this.total} bytes past the end of the scene (the header describes ${this.total} bytes)`);
+    }
+    while (this.nextSection < this.sections.length && this.length >= this.offset + 8) {
+      const sec = this.sections[this.nextSection]!;
+      const len = dv.getUint32(this.offset, true);
+      if (len !== sec.bytes) this.fail(`${sec.label}: section length ${len}, the header implies ${sec.bytes}`);
+      if (this.length < this.offset + 8 + len) return;
+      const start = this.offset + 8;
+      const payload = this.data.subarray(start, start + len);
+      if ((CRC32.buf(payload) >>> 0) !== dv.getUint32(this.offset + 4, true)) this.fail(`${sec.label}: checksum mismatch, the file is damaged`);
+      this.decodeSection(sec, new DataView(this.data.buffer, start, len));
+      this.offset = start + len;
+      this.nextSection++;
+    }
+  }
+
+  private decodeSection(sec: Section, dv: DataView): void {
+    const h = this.header!;
+    const fail = (why: string): never => this.fail(`${sec.label}: ${why}`);
+    if (sec.kind === 'mask') {
+      this.mask = new Uint32Array(sec.bytes / 4);
+      for (let i = 0; i < this.mask.length; i++) this.mask[i] = dv.getUint32(4 * i, true);
+      return;
+    }
+    const precision = sec.kind === 'dense' && h.precision !== 'fp32' ? 'fp16' : h.precision;
+    let p = 0;
+    for (const b of sec.blocks) {
+      const out = new Float32Array(b.rows * b.comps);
+      decodeBlock(dv, p, b, precision, (r, c, v) => (out[r * b.comps + c] = v), fail);
+      this.decoded.set(sec.kind === 'dense' ? b.name : `${b.name}#${this.groups}`, out);
+      p += blockBytes(b, precision);
+    }
+    if (sec.kind === 'group') this.groups++;
+  }
+
+  /** The model made of the first `rank` groups (default: every group received so far). */
+  model(rank = this.groups): SceneModel {
+    const h = this.header;
+    if (!h || this.groups < 1) this.fail('no rank group has arrived yet');
+    const r = Math.min(rank, this.groups);
+    if (!Number.isInteger(r) || r < 1) this.fail(`cannot assemble rank ${rank}`);
+    const settings = r < h.ranks ? settingsAtRank(h.settings, r) : h.settings;
+    const values = new Map<string, Float32Array>();
+    for (const seg of fieldSegments(settings, h.grid)) {
+      if (seg.name.startsWith('mlp.')) {
+        values.set(seg.name, this.decoded.get(seg.name)!);
+        continue;
+      }
+      const out = new Float32Array(seg.count);
+      if (seg.name === 'basis') {
+        const width = seg.count / settings.shading.appDim;
+        // Stored group blocks hold their columns slot by slot; place them at the rank-r columns.
+        const slotStart = settings.appComps.map((_, m) => settings.appComps.slice(0, m).reduce((a, b) => a + b, 0));
+        for (let g = 0; g < r; g++) {
+          const block = this.decoded.get(`basis#${g}`)!;
+          const cols: number[] = [];
+          settings.appComps.forEach((k, m) => {
+            const [lo, hi] = groupRange(g, RANK_STEP.app, k);
+            for (let c = lo; c < hi; c++) cols.push(slotStart[m]! + c);
+          });
+          for (let row = 0; row < settings.shading.appDim; row++) cols.forEach((col, j) => (out[row * width + col] = block[row * cols.length + j]!));
+        }
+      } else {
+        const k = segmentComponentsAtRank(settings, seg.name, r);
+        const texels = seg.count / k;
+        const step = seg.name.startsWith('density.') ? RANK_STEP.density : RANK_STEP.app;
+        for (let g = 0; g < r; g++) {
+          const [lo, hi] = groupRange(g, step, k);
+          const block = this.decoded.get(`${seg.name}#${g}`)!;
+          const w = hi - lo;
+          for (let t = 0; t < texels; t++) for (let c = 0; c < w; c++) out[t * k + lo + c] = block[t * w + c]!;
+        }
+      }
+      values.set(seg.name, out);
+    }
+    const mask = h.mask && this.mask ? { dims: h.mask.dims, box: h.mask.box, bits: this.mask } : null;
+    if (h.mask && !this.mask) this.fail('the alpha mask has not arrived');
+    return { settings, box: h.box, grid: h.grid, values, mask, rank: r };
+  }
+}
+
+/** Decodes a whole scene file (every group must be present). */
+export function readScene(bytes: Uint8Array, file: string): { header: SceneHeader; model: SceneModel } {
+  const reader = new SceneReader(file, bytes.length);
+  reader.push(bytes);
+  reader.finish();
+  return { header: reader.header!, model: reader.model() };
+}
+
+export function isSceneFile(bytes: Uint8Array): boolean {
+  return bytes.length >= 8 && new TextDecoder().decode(bytes.subarray(0, 8)) === SCENE_MAGIC;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Header validation: every field a reader trusts is checked for type and range.
+
+function validateHeader(raw: unknown, fail: (why: string) => never): SceneHeader {
+  const obj = (v: unknown, what: string): Record<string, unknown> =>
+    typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : fail(`header: ${what} must be an object`);
+  const num = (v: unknown, what: string, lo = -Infinity, hi = Infinity): number =>
+    typeof v === 'number' && Number.isFinite(v) && v >= lo && v <= hi ? v : fail(`header: ${what} must be a number in [${lo}, ${hi}], got ${JSON.stringify(v)}`);
+  const int = (v: unknown, what: string, lo: number, hi: number): number => (Number.isInteger(v) ? num(v, what, lo, hi) : fail(`header: ${what} must be an integer, got ${JSON.stringify(v)}`));
+  const ints = (v: unknown, what: string, n: number, lo: number, hi: number): number[] =>
+    Array.isArray(v) && v.length === n ? v.map((x, i) => int(x, `${what}[${i}]`, lo, hi)) : fail(`header: ${what} must list ${n} integers`);
+  const box = (v: unknown, what: string): Box => {
+    const b = obj(v, what);
+    const lo = Array.isArray(b.lo) && b.lo.length === 3 ? b.lo.map((x, i) => num(x, `${what}.lo[${i}]`, -1e6, 1e6)) : fail(`header: ${what}.lo must list 3 numbers`);
+    const hi = Array.isArray(b.hi) && b.hi.length === 3 ? b.hi.map((x, i) => num(x, `${what}.hi[${i}]`, -1e6, 1e6)) : fail(`header: ${what}.hi must list 3 numbers`);
+    if (lo.some((x, i) => !(x < hi[i]!))) fail(`header: ${what} is empty or inverted`);
+    return { lo: lo as Vec3, hi: hi as Vec3 };
+  };
+  const h = obj(raw, 'the header');
+  if (h.format !== 'slimfield-scene') fail(`header: format ${JSON.stringify(h.format)} is not "slimfield-scene"`);
+  const s = obj(h.settings, 'settings');
+  const kind = s.kind === 'vm' || s.kind === 'cp' ? s.kind : fail(`header: settings.kind must be "vm" or "cp", got ${JSON.stringify(s.kind)}`);
+  const slots = kind === 'vm' ? 3 : 1;
+  const sh = obj(s.shading, 'settings.shading');
+  const mode = sh.mode === 'MLP_Fea' || sh.mode === 'SH' ? sh.mode : fail(`header: settings.shading.mode must be "MLP_Fea" or "SH"`);
+  const shading = {
+    mode,
+    appDim: int(sh.appDim, 'settings.shading.appDim', 1, 1024),
+    viewPe: int(sh.viewPe, 'settings.shading.viewPe', 0, 32),
+    feaPe: int(sh.feaPe, 'settings.shading.feaPe', 0, 32),
+    featureC: int(sh.featureC, 'settings.shading.featureC', mode === 'SH' ? 0 : 1, 4096),
+  } as const;
+  if (mode === 'SH' && shading.appDim !== 27) fail('header: SH shading needs appDim 27');
+  const settings: FieldSettings = {
+    kind,
+    densityComps: ints(s.densityComps, 'settings.densityComps', slots, 1, 4096),
+    appComps: ints(s.appComps, 'settings.appComps', slots, 1, 4096),
+    shading,
+    densityShift: num(s.densityShift, 'settings.densityShift', -1e4, 1e4),
+    distanceScale: num(s.distanceScale, 'settings.distanceScale', 1e-6, 1e6),
+    stepRatio: num(s.stepRatio, 'settings.stepRatio', 1e-3, 100),
+    alphaMaskThres: num(s.alphaMaskThres, 'settings.alphaMaskThres', 0, 1),
+    rayMarchWeightThres: num(s.rayMarchWeightThres, 'settings.rayMarchWeightThres', 0, 1),
+    initStd: num(s.initStd, 'settings.initStd', 0, 100),
+    ...(s.slimmable === true ? { slimmable: true } : {}),
+  };
+  const grid = ints(h.grid, 'grid', 3, 2, 4096) as Vec3;
+  const precision = PRECISIONS.includes(h.precision as Precision) ? (h.precision as Precision) : fail(`header: precision must be one of ${PRECISIONS.join(', ')}`);
+  const ranks = int(h.ranks, 'ranks', 1, 4096);
+  if (ranks !== maxRankOf(settings)) fail(`header: ranks ${ranks} does not match the component counts (${maxRankOf(settings)} groups)`);
+  let mask: SceneHeader['mask'] = null;
+  if (h.mask !== null && h.mask !== undefined) {
+    const m = obj(h.mask, 'mask');
+    mask = { dims: ints(m.dims, 'mask.dims', 3, 1, 4096) as Vec3, box: box(m.box, 'mask.box') };
+  }
+  const info = h.info === undefined ? {} : obj(h.info, 'info');
+  return { format: 'slimfield-scene', settings, box: box(h.box, 'box'), grid, precision, ranks, mask, info };
+}
