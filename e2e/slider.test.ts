@@ -1,6 +1,7 @@
 // SlimmeRF in the studio: train the demo scene with rank incrementation, stop, and drag the rank
 // slider: the viewport re-renders the slimmed model and the readouts (parameters, file size,
-// held-out PSNR) follow; the quality-against-size curve is computed after training.
+// held-out PSNR) follow; the quality-against-size curve is computed after training. Then export
+// the slimmed model as a scene file and reopen the download: the same image.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
@@ -54,6 +55,24 @@ test('rank slider: the viewport and the readouts follow the rank', { timeout: 60
     assert.ok(Number(params!.replace(/\D/g, '')) < Number(topParams!.replace(/\D/g, '')), `${params} < ${topParams}`);
     assert.ok(difference(top, slim) > 0.5, `the viewport shows the slimmed model (difference ${difference(top, slim).toFixed(2)})`);
     await page.screenshot({ path: `${artifacts}/slider.png` });
+
+    // Export the rank-1 model as an fp32 scene file, reopen the download: the same image.
+    await page.getByTestId('export-precision').selectOption('fp32');
+    const predicted = await page.getByTestId('export-size').textContent();
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-scene').click()]);
+    assert.match(download.suggestedFilename(), /rank1-fp32\.slimscene$/);
+    const file = `${artifacts}/${download.suggestedFilename()}`;
+    await download.saveAs(file);
+    const rendersBeforeOpen = await renders(page);
+    await page.getByTestId('open-scene').setInputFiles(file);
+    await page.getByTestId('scene-name').waitFor({ timeout: 60_000 });
+    await page.waitForFunction((n) => Number(document.querySelector('[data-testid="render-canvas"]')?.getAttribute('data-renders')) > n, rendersBeforeOpen, { timeout: 60_000 });
+    await page.waitForTimeout(500);
+    const reopened = await canvasShot(page, 'scene-reopened');
+    assert.equal(difference(slim, reopened), 0, 'the reopened fp32 scene renders the same pixels');
+    assert.equal(await page.getByTestId('rank-value').textContent(), '1 / 1');
+    assert.equal(await page.getByTestId('export-size').textContent(), predicted, 'the reopened scene exports to the predicted size');
+    await page.screenshot({ path: `${artifacts}/scene-reopened-page.png` });
     console.log(`rank ${trained}: ${topParams} params, ${topBytes}, ${topPsnr}; rank 1: ${params} params, ${bytes}, ${await page.getByTestId('rank-psnr').textContent()}`);
     assert.deepEqual(errors, [], errors.join('\n'));
   });

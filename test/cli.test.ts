@@ -105,4 +105,23 @@ test('SlimmeRF through the CLI: train with TRaIn, eval --ranks prints PSNR and s
   assert.equal(rd.code, 0, rd.err);
   assert.equal(JSON.parse(rd.out.trim().split('\n').at(-1)!).rank, 1);
   expectError(cli('render', '--model', model, '--data', 'builtin:demo', '--view', '0', '--out', png, '--rank', '99'), /--rank 99: the model has/);
+
+  // Export to scene files and evaluate them like models: fp32 reproduces the model's PSNR.
+  const scene32 = join(dir, 'slim32.slimscene');
+  const ex = cli('export', '--model', model, '--precision', 'fp32', '--out', scene32);
+  assert.equal(ex.code, 0, ex.err);
+  const exRes = JSON.parse(ex.out.trim().split('\n').at(-1)!);
+  assert.equal(exRes.rank, res.rank);
+  const ev32 = JSON.parse(cli('eval', '--model', scene32, '--data', 'builtin:demo', '--downscale', '8', '--test-views', '1').out.trim().split('\n').at(-1)!);
+  assert.ok(Math.abs(ev32.psnr - evRes.psnr) < 1e-3, `fp32 scene ${ev32.psnr} vs model ${evRes.psnr}`);
+  assert.equal(ev32.bytes, exRes.bytes);
+  const scene8 = join(dir, 'slim8.slimscene');
+  const ex8 = JSON.parse(cli('export', '--model', model, '--precision', 'int8', '--rank', '1', '--out', scene8).out.trim().split('\n').at(-1)!);
+  assert.ok(ex8.bytes < exRes.bytes / 4, `int8 rank 1: ${ex8.bytes} bytes vs fp32 ${exRes.bytes}`);
+  const ev8 = JSON.parse(cli('eval', '--model', scene8, '--data', 'builtin:demo', '--downscale', '8', '--test-views', '1').out.trim().split('\n').at(-1)!);
+  assert.equal(ev8.rank, 1);
+  expectError(cli('export', '--model', model, '--precision', 'fp8', '--out', scene8), /--precision must be one of fp32, fp16, int8/);
+  const cut = join(dir, 'cut.slimscene');
+  writeFileSync(cut, readFileSync(scene32).subarray(0, 200));
+  expectError(cli('eval', '--model', cut, '--data', 'builtin:demo'), /cut\.slimscene: .*truncated/);
 });

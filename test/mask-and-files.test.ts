@@ -6,7 +6,8 @@ import { proceduralDataset } from '../src/data/procedural.ts';
 import { resolutionForVoxels, type Box, type Vec3 } from '../src/fields/geometry.ts';
 import { refDensityFeature } from '../src/fields/reference.ts';
 import { MODEL_PRESETS, TensorField, type FieldSettings } from '../src/fields/tensorf.ts';
-import { DEFAULT_TRAIN, Trainer, ViewRenderer } from '../src/fields/trainer.ts';
+import { ViewRenderer } from '../src/fields/evaluation.ts';
+import { DEFAULT_TRAIN, Trainer } from '../src/fields/trainer.ts';
 import { nodeGpu } from '../src/gpu/node.ts';
 import { decodeModel, encodeModel } from '../src/io/model-file.ts';
 

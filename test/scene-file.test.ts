@@ -8,7 +8,7 @@ import type { Box, Vec3 } from '../src/fields/geometry.ts';
 import { randomNormal } from '../src/fields/params.ts';
 import { xorshift } from '../src/fields/random.ts';
 import { fieldSegments, maxRankOf, MODEL_PRESETS, TensorField, truncateToRank, type FieldSettings } from '../src/fields/tensorf.ts';
-import { ViewRenderer } from '../src/fields/trainer.ts';
+import { ViewRenderer } from '../src/fields/evaluation.ts';
 import { exportScene, readScene, SceneError, SceneReader, sceneFileSize, type Precision, type SceneModel } from '../src/io/scene-file.ts';
 import { proceduralDataset } from '../src/data/procedural.ts';
 import { nodeGpu } from '../src/gpu/node.ts';

@@ -11,7 +11,8 @@ import type { Dataset } from '../src/data/types.ts';
 import { resolveConfig } from '../src/fields/config.ts';
 import { resolutionForVoxels, type Box } from '../src/fields/geometry.ts';
 import { type PresetName, TensorField } from '../src/fields/tensorf.ts';
-import { evaluate, testViewIndices, Trainer, ViewRenderer } from '../src/fields/trainer.ts';
+import { evaluate, testViewIndices, ViewRenderer } from '../src/fields/evaluation.ts';
+import { Trainer } from '../src/fields/trainer.ts';
 import { nodeGpu } from '../src/gpu/node.ts';
 import { decodeImageNode } from '../src/io/image-node.ts';
 

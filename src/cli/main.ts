@@ -4,7 +4,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { ConfigError, checkReferenceOptions, resolveConfig } from '../fields/config.ts';
 import { MODEL_PRESETS, type PresetName } from '../fields/tensorf.ts';
-import { evaluate, testViewIndices, ViewRenderer } from '../fields/trainer.ts';
+import { evaluate, testViewIndices, ViewRenderer } from '../fields/evaluation.ts';
 import { nodeGpu } from '../gpu/node.ts';
 import { encodePng } from '../io/image-node.ts';
 import { exportScene, PRECISIONS, type Precision } from '../io/scene-file.ts';

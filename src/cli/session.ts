@@ -14,7 +14,8 @@ import { maxRankOf, TensorField } from '../fields/tensorf.ts';
 import { isSceneFile, readScene, type SceneModel } from '../io/scene-file.ts';
 import { encodeFieldModel } from '../io/field-model.ts';
 export type { RankPoint };
-import { evaluate, evaluateRanks, type RankPoint, testViewIndices, Trainer, ViewRenderer } from '../fields/trainer.ts';
+import { evaluate, evaluateRanks, type RankPoint, testViewIndices, ViewRenderer } from '../fields/evaluation.ts';
+import { Trainer } from '../fields/trainer.ts';
 import { nodeGpu } from '../gpu/node.ts';
 
 export const log = (msg: string) => process.stderr.write(`${msg}\n`);

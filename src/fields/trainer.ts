@@ -1,19 +1,19 @@
 // Training schedule of TensoRF (notes 1.4-1.6, 2.3-2.4): Adam with per-iteration lr decay,
 // log-linear grid upsampling with optimizer reset, alpha-mask updates with AABB shrink and ray
-// filtering, L1 on the density factors. Also evaluation and rendering of any camera.
-import type { Camera, Dataset, Split } from '../data/types.ts';
+// filtering, L1 on the density factors, and SlimmeRF's rank growth. Rendering and evaluation
+// live in evaluation.ts.
+import type { Dataset, Split } from '../data/types.ts';
 import type { GpuContext } from '../gpu/context.ts';
 import { Encoder, grid1d } from '../gpu/kernel.ts';
-import { psnr, ssim } from '../metrics/image-metrics.ts';
 import { Adam } from './adam.ts';
 import { type Box, cpLineLength, resolutionForVoxels, slotDims, upsampleVoxelCounts, type Vec3 } from './geometry.ts';
-import { GpuSplit, packCameras } from './gpu-split.ts';
+import { testViewIndices } from './evaluation.ts';
+import { GpuSplit } from './gpu-split.ts';
 import { fieldKernels } from './kernels.ts';
-import { modelFileSize } from '../io/field-model.ts';
 import { RankIncrementer } from './rank-schedule.ts';
 import { xorshift } from './random.ts';
 import { RayBatch } from './render-batch.ts';
-import { componentsAtRank, type TensorField } from './tensorf.ts';
+import type { TensorField } from './tensorf.ts';
 
 /** Training options, named after the reference's options (camelCase of opt.py). */
 export interface TrainOptions {
@@ -72,12 +72,6 @@ export interface StepInfo {
   event?: string;
 }
 
-export interface ImageResult {
-  rgb: Float32Array;
-  acc: Float32Array;
-  width: number;
-  height: number;
-}
 
 export class Trainer {
   readonly batch: RayBatch;
@@ -308,147 +302,10 @@ export class Trainer {
   }
 }
 
-/** Renders cameras through a field (test views, the viewport, the CLI's render command). */
-export class ViewRenderer {
-  readonly batch: RayBatch;
-  private dummy: GPUBuffer;
-
-  constructor(readonly ctx: GpuContext, readonly field: TensorField, nearFar: [number, number], chunk = 8192, batch?: RayBatch) {
-    this.batch = batch ?? new RayBatch(ctx, field, chunk);
-    this.batch.nearFar = nearFar;
-    this.dummy = ctx.buffer('render.dummy', 16);
-  }
-
-  /** Renders a camera; `rank` slims to that many rank groups (at most the trained rank). */
-  async render(cam: Camera, bg: number, rank?: number): Promise<ImageResult> {
-    const { ctx } = this;
-    const comps = componentsAtRank(this.field.settings, Math.min(rank ?? this.field.rank, this.field.rank));
-    const k = fieldKernels(ctx);
-    const cams = ctx.upload('render.camera', packCameras([cam]));
-    const total = cam.width * cam.height;
-    const rgb = new Float32Array(total * 3);
-    const acc = new Float32Array(total);
-    const chunk = this.batch.maxRays;
-    try {
-      for (let first = 0; first < total; first += chunk) {
-        const n = Math.min(chunk, total - first);
-        const enc = new Encoder(ctx);
-        enc.dispatch(k.raygen, {
-          params: {
-            mode: 1, seed: 0, n_rays: n, width: cam.width, height: cam.height, n_images: 1,
-            image: 0, first_pixel: first, white_bg: 0, use_valid: 0, has_pixels: 0,
-          },
-          buffers: [cams, this.dummy, this.dummy, this.batch.rays],
-          workgroups: grid1d(ctx, n, 64),
-        });
-        enc.submit();
-        await this.batch.run(n, { train: false, jitter: false, seed: 0, bg, rank: comps });
-        const out = await ctx.readF32(this.batch.out, n * 8);
-        for (let i = 0; i < n; i++) {
-          rgb[(first + i) * 3] = out[i * 8]!;
-          rgb[(first + i) * 3 + 1] = out[i * 8 + 1]!;
-          rgb[(first + i) * 3 + 2] = out[i * 8 + 2]!;
-          acc[first + i] = out[i * 8 + 4]!;
-        }
-      }
-    } finally {
-      ctx.destroy(cams);
-    }
-    return { rgb, acc, width: cam.width, height: cam.height };
-  }
-
-  destroy(ownBatch = true): void {
-    if (ownBatch) this.batch.destroy();
-    this.ctx.destroy(this.dummy);
-  }
-}
-
-/** Ground truth of an image as RGB floats, composited on white when the dataset says so. */
-export function groundTruthRgb(split: Split, index: number, white: boolean): Float32Array {
-  const img = split.images[index]!;
-  const n = split.width * split.height;
-  const out = new Float32Array(n * 3);
-  for (let i = 0; i < n; i++) {
-    const a = white ? img[i * 4 + 3]! / 255 : 1;
-    for (let c = 0; c < 3; c++) out[i * 3 + c] = (img[i * 4 + c]! / 255) * a + (white ? 1 - a : 0);
-  }
-  return out;
-}
-
 /** The views at testViewIndices(count, n) of a split: sparse-view training. */
 export function subsetViews(split: Split, n: number): Split {
   const idx = testViewIndices(split.cameras.length, n);
   return { ...split, cameras: idx.map((i) => split.cameras[i]!), images: idx.map((i) => split.images[i]!), names: idx.map((i) => split.names[i]!) };
-}
-
-/** Evenly spaced test view indices: 0, s, 2s, ... with s = floor(count / n). */
-export function testViewIndices(count: number, n: number): number[] {
-  const m = Math.max(1, Math.min(n, count));
-  const s = Math.max(1, Math.floor(count / m));
-  return Array.from({ length: m }, (_, i) => i * s).filter((i) => i < count);
-}
-
-export interface EvalResult {
-  psnr: number;
-  ssim: number;
-  views: number;
-}
-
-/** Mean PSNR and SSIM over test views. */
-export async function evaluate(
-  renderer: ViewRenderer,
-  dataset: Dataset,
-  split: Split,
-  indices: number[],
-  rank?: number,
-  onView?: (i: number, n: number) => void,
-): Promise<EvalResult> {
-  let p = 0;
-  let s = 0;
-  const bg = dataset.whiteBackground ? 1 : 0;
-  for (let v = 0; v < indices.length; v++) {
-    const idx = indices[v]!;
-    const img = await renderer.render(split.cameras[idx]!, bg, rank);
-    const gt = groundTruthRgb(split, idx, dataset.whiteBackground);
-    p += psnr(img.rgb, gt);
-    s += ssim(img.rgb, gt, img.width, img.height);
-    onView?.(v + 1, indices.length);
-  }
-  return { psnr: p / indices.length, ssim: s / indices.length, views: indices.length };
-}
-
-export interface RankPoint {
-  rank: number;
-  psnr: number;
-  ssim: number;
-  /** Parameters of the model slimmed to this rank. */
-  params: number;
-  /** Size of the model file exported at this rank. */
-  bytes: number;
-}
-
-/**
- * Test-view quality and file size of the renderer's field slimmed to each rank. Ranks above the
- * trained one are replaced by the trained rank (the groups above it hold no trained values).
- */
-export async function evaluateRanks(
-  renderer: ViewRenderer,
-  dataset: Dataset,
-  split: Split,
-  indices: number[],
-  ranks: number[],
-  onRank?: (p: RankPoint) => void,
-): Promise<RankPoint[]> {
-  const field = renderer.field;
-  const wanted = [...new Set(ranks.map((r) => Math.min(r, field.rank)))].sort((a, b) => a - b);
-  const out: RankPoint[] = [];
-  for (const rank of wanted) {
-    const ev = await evaluate(renderer, dataset, split, indices, rank);
-    const p = { rank, psnr: +ev.psnr.toFixed(3), ssim: +ev.ssim.toFixed(4), params: field.parameterCountAtRank(rank), bytes: modelFileSize(field, rank) };
-    out.push(p);
-    onRank?.(p);
-  }
-  return out;
 }
 
 function popcount(x: number): number {

@@ -1,6 +1,8 @@
 import { Component, Suspense, lazy, useEffect, useRef, useState, type ReactNode } from 'react';
 import { FieldViewport } from './FieldViewport.tsx';
+import { ExportPanel } from './ExportPanel.tsx';
 import { RankPanel } from './RankPanel.tsx';
+import { SCENE_EXTENSION } from '../io/scene-file.ts';
 import { StudioSession, type TrainRequest } from './session.ts';
 import { TrainingPanel, type TrainingActions } from './TrainingPanel.tsx';
 import { loadDataset } from '../data/loaders.ts';
@@ -17,6 +19,7 @@ export function App() {
   const adapter = useStudio((s) => s.adapter);
   const reason = useStudio((s) => s.gpuReason);
   const dataset = useStudio((s) => s.datasetName);
+  const scene = useStudio((s) => s.sceneName);
   const session = useRef<StudioSession | null>(null);
   const [request, setRequest] = useState<TrainRequest>({ model: 'vm', preset: 'preview', trainViews: 0, upsilon: 0.4 });
   const actions = useTrainingActions(session);
@@ -60,12 +63,15 @@ export function App() {
           onDragOver={(e) => e.preventDefault()}
           onDrop={(e) => {
             e.preventDefault();
-            if (status === 'ready' && e.dataTransfer.files.length > 0) actions.openFiles(e.dataTransfer.files, 4);
+            const files = [...e.dataTransfer.files];
+            if (status !== 'ready' || files.length === 0) return;
+            if (files.length === 1 && files[0]!.name.toLowerCase().endsWith(SCENE_EXTENSION)) actions.openScene(files[0]!);
+            else actions.openFiles(files, 4);
           }}
         >
           {status === 'ready' && (
             <ViewportErrorBoundary>
-              {dataset && session.current ? (
+              {(dataset || scene) && session.current ? (
                 <FieldViewport session={session.current}>
                   <RankPanel onRank={actions.setRank} />
                 </FieldViewport>
@@ -93,9 +99,21 @@ export function App() {
           ) : (
             <p className="muted note">Training needs WebGPU.</p>
           )}
+          {session.current && <ExportSection session={session.current} />}
         </aside>
       </main>
     </div>
+  );
+}
+
+function ExportSection({ session }: { session: StudioSession }) {
+  const slim = useStudio((s) => s.slim);
+  if (!slim) return null;
+  return (
+    <>
+      <h2>Export</h2>
+      <ExportPanel session={session} />
+    </>
   );
 }
 
@@ -137,6 +155,21 @@ function useTrainingActions(session: { current: StudioSession | null }): Trainin
     await measureRank(true);
   };
   return {
+    openScene: (file) => {
+      void (async () => {
+        try {
+          st().setLoading(`reading ${file.name}…`);
+          session.current ??= await StudioSession.open(navigator.gpu);
+          const field = session.current.openScene(new Uint8Array(await file.arrayBuffer()), file.name);
+          st().setScene(`${file.name} (${field.settings.kind.toUpperCase()}, rank ${field.rank})`);
+          st().resetSlim(field.maxRank, field.rank);
+          await measureRank(false);
+        } catch (e) {
+          st().setLoading(null);
+          fail(e);
+        }
+      })();
+    },
     setRank: (rank) => {
       st().setRank(rank);
       if (session.current) session.current.viewRank = st().slim?.rank ?? null;

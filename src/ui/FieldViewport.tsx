@@ -17,6 +17,7 @@ export function FieldViewport({ session, children }: { session: StudioSession; c
   const iter = useStudio((s) => s.progress.iter);
   const status = useStudio((s) => s.trainStatus);
   const rank = useStudio((s) => s.slim?.rank);
+  const scene = useStudio((s) => s.sceneName);
 
   const draw = async () => {
     if (inFlight.current) {
@@ -49,9 +50,9 @@ export function FieldViewport({ session, children }: { session: StudioSession; c
 
   // A rank change re-renders at once (the slider answers within a frame or two of GPU time).
   useEffect(() => {
-    if (rank !== undefined && iter > 0) void draw();
+    if (rank !== undefined && (iter > 0 || scene)) void draw();
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [rank]);
+  }, [rank, scene]);
 
   useEffect(() => {
     if (iter === 1 || iter % RENDER_EVERY === 0 || status === 'done' || status === 'paused') void draw();

@@ -6,6 +6,7 @@ import { useStudio, type RankReadout } from './store.ts';
 
 export function RankPanel({ onRank }: { onRank: (rank: number) => void }) {
   const slim = useStudio((s) => s.slim);
+  const scene = useStudio((s) => s.sceneName);
   if (!slim) return null;
   const r = slim.readout;
   return (
@@ -34,16 +35,18 @@ export function RankPanel({ onRank }: { onRank: (rank: number) => void }) {
             <dd data-testid="rank-params">{r.params.toLocaleString()}</dd>
           </div>
           <div>
-            <dt>File size</dt>
+            <dt title="the .slimscene file at this rank, fp16">File size (fp16)</dt>
             <dd data-testid="rank-bytes">{formatBytes(r.bytes)}</dd>
           </div>
-          <div>
-            <dt>Held-out PSNR</dt>
-            <dd data-testid="rank-psnr">{r.psnr === null ? '…' : `${r.psnr.toFixed(2)} dB`}</dd>
-          </div>
+          {!scene && (
+            <div>
+              <dt>Held-out PSNR</dt>
+              <dd data-testid="rank-psnr">{r.psnr === null ? '…' : `${r.psnr.toFixed(2)} dB`}</dd>
+            </div>
+          )}
         </dl>
       )}
-      <RankCurve curve={slim.curve} rank={slim.rank} status={slim.curveStatus} trained={slim.trainedRank} />
+      {!scene && <RankCurve curve={slim.curve} rank={slim.rank} status={slim.curveStatus} trained={slim.trainedRank} />}
     </div>
   );
 }

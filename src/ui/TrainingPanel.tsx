@@ -8,6 +8,8 @@ export interface TrainingActions {
   loadDemo: () => void;
   /** A folder's files, or one .zip, in Blender or instant-ngp/nerfstudio layout. */
   openFiles: (files: FileList | File[], downscale: number) => void;
+  /** A .slimscene file: view it and slim it with the rank slider. */
+  openScene: (file: File) => void;
   start: (request: TrainRequest) => void;
   /** Moves the rank slider: the viewport re-renders the slimmed model. */
   setRank: (rank: number) => void;
@@ -19,6 +21,7 @@ export interface TrainingActions {
 export function TrainingPanel({ actions, request, setRequest }: { actions: TrainingActions; request: TrainRequest; setRequest: (r: TrainRequest) => void }) {
   const status = useStudio((s) => s.trainStatus);
   const dataset = useStudio((s) => s.datasetName);
+  const scene = useStudio((s) => s.sceneName);
   const p = useStudio((s) => s.progress);
   const error = useStudio((s) => s.trainError);
   const warnings = useStudio((s) => s.datasetWarnings);
@@ -44,6 +47,20 @@ export function TrainingPanel({ actions, request, setRequest }: { actions: Train
           Open a .zip…
           <input type="file" accept=".zip,application/zip" data-testid="open-zip" disabled={running} onChange={(e) => pick(e.target.files)} />
         </label>
+        <label className="file-button">
+          Open a scene file…
+          <input
+            type="file"
+            accept=".slimscene"
+            data-testid="open-scene"
+            disabled={running}
+            onChange={(e) => {
+              const f = e.target.files?.[0];
+              if (f) actions.openScene(f);
+              e.target.value = '';
+            }}
+          />
+        </label>
         <label className="field-row inline">
           downscale
           <select value={downscale} onChange={(e) => setDownscale(Number(e.target.value))} data-testid="downscale">
@@ -51,9 +68,10 @@ export function TrainingPanel({ actions, request, setRequest }: { actions: Train
           </select>
         </label>
       </div>
-      <p className="muted small">Blender (transforms_train.json) or instant-ngp / nerfstudio (transforms.json) layouts; or drop a .zip on the viewport.</p>
+      <p className="muted small">Blender (transforms_train.json) or instant-ngp / nerfstudio (transforms.json) layouts; or drop a .zip or a .slimscene on the viewport.</p>
       {loading && <p className="muted" data-testid="loading">{loading}</p>}
       {dataset && <p className="muted" data-testid="dataset-name">Dataset: {dataset}</p>}
+      {scene && <p className="muted" data-testid="scene-name">Scene: {scene}</p>}
       {warnings.length > 0 && (
         <ul className="warnings" data-testid="dataset-warnings">
           {warnings.map((w) => <li key={w}>{w}</li>)}

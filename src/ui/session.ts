@@ -6,8 +6,9 @@ import type { Dataset } from '../data/types.ts';
 import { resolveConfig } from '../fields/config.ts';
 import { resolutionForVoxels, type Box } from '../fields/geometry.ts';
 import { type PresetName, TensorField } from '../fields/tensorf.ts';
-import { evaluate, testViewIndices, Trainer, ViewRenderer, type StepInfo } from '../fields/trainer.ts';
-import { modelFileSize } from '../io/field-model.ts';
+import { evaluate, testViewIndices, ViewRenderer } from '../fields/evaluation.ts';
+import { Trainer, type StepInfo } from '../fields/trainer.ts';
+import { exportScene, type Precision, readScene, sceneFileSize } from '../io/scene-file.ts';
 import type { RankReadout } from './store.ts';
 import { contextFromAdapter, type GpuContext } from '../gpu/context.ts';
 
@@ -79,12 +80,56 @@ export class StudioSession {
     this.dispose();
     this.dataset = ds;
     const cams = ds.splits.train!.cameras;
-    this.orbitRadius = cams.reduce((s, c) => s + Math.hypot(c.c2w[3]!, c.c2w[7]!, c.c2w[11]!), 0) / cams.length;
+    this.view = {
+      radius: cams.reduce((s, c) => s + Math.hypot(c.c2w[3]!, c.c2w[7]!, c.c2w[11]!), 0) / cams.length,
+      white: ds.whiteBackground,
+      nearFar: ds.nearFar,
+    };
     return ds;
   }
 
-  /** Orbit distance of the viewport camera: the training cameras' mean distance from the origin. */
-  orbitRadius = 4;
+  /**
+   * How the viewport looks at the field: orbit distance (the training cameras' mean distance from
+   * the origin), background and ray range. From the dataset, or from a scene file's info.
+   */
+  view = { radius: 4, white: true, nearFar: [2, 6] as [number, number] };
+
+  /** Opens a scene file: the viewport renders it and the rank slider slims it (no training data). */
+  openScene(bytes: Uint8Array, name: string): TensorField {
+    const { header, model } = readScene(bytes, name);
+    this.dispose();
+    const info = header.info as { orbitRadius?: unknown; whiteBackground?: unknown; nearFar?: unknown };
+    const near = Array.isArray(info.nearFar) && info.nearFar.length === 2 && info.nearFar.every((x) => typeof x === 'number' && Number.isFinite(x) && x >= 0) && info.nearFar[0] < info.nearFar[1];
+    this.view = {
+      radius: typeof info.orbitRadius === 'number' && info.orbitRadius > 0 && info.orbitRadius < 1e4 ? info.orbitRadius : 4,
+      white: info.whiteBackground !== false,
+      nearFar: near ? (info.nearFar as [number, number]) : [2, 6],
+    };
+    const field = new TensorField(this.ctx, model.settings, model.box, model.grid, 1, model.values);
+    if (model.mask) field.setMask(model.mask);
+    this.field = field;
+    this.renderer = new ViewRenderer(this.ctx, field, this.view.nearFar, 4096);
+    this.viewRank = null;
+    return field;
+  }
+
+  /** The current field as a scene file at a rank and precision (what the Export dialog downloads). */
+  async exportScene(rank: number, precision: Precision): Promise<Uint8Array> {
+    const field = this.field;
+    if (!field) throw new Error('Nothing to export: train a model or open a scene first.');
+    const values = await this.exclusive(() => field.arena.download(this.ctx));
+    return exportScene({ settings: field.settings, box: field.box, grid: field.grid, values, mask: field.mask }, { rank, precision, info: this.sceneInfo() });
+  }
+
+  /** Bytes exportScene would produce, computed from the header alone. */
+  sceneSize(rank: number, precision: Precision): number {
+    const f = this.field;
+    return f ? sceneFileSize(f.settings, f.box, f.grid, f.mask, { rank, precision, info: this.sceneInfo() }) : 0;
+  }
+
+  private sceneInfo(): Record<string, unknown> {
+    return { orbitRadius: this.view.radius, whiteBackground: this.view.white, nearFar: this.view.nearFar, dataset: this.dataset?.name ?? null };
+  }
 
   private exclusive<T>(work: () => Promise<T>): Promise<T> {
     const next = this.gpuQueue.then(work, work);
@@ -144,10 +189,11 @@ export class StudioSession {
   /** Parameters, file size and held-out PSNR of the current field slimmed to `rank`. */
   async rankReadout(rank: number, withPsnr: boolean): Promise<RankReadout | null> {
     const { field, renderer, dataset: ds } = this;
-    if (!field || !renderer || !ds) return null;
+    if (!field || !renderer) return null;
     const r = Math.min(rank, field.rank);
-    const base = { rank: r, params: field.parameterCountAtRank(r), bytes: modelFileSize(field, r), psnr: null };
-    if (!withPsnr) return base;
+    const base = { rank: r, params: field.parameterCountAtRank(r), bytes: this.sceneSize(r, 'fp16'), psnr: null };
+    // A scene opened without its dataset has no held-out views to measure.
+    if (!withPsnr || !ds) return base;
     const split = ds.splits.test ?? ds.splits.train!;
     const ev = await this.exclusive(() => evaluate(renderer, ds, split, testViewIndices(split.cameras.length, READOUT_VIEWS), r));
     return { ...base, psnr: ev.psnr };
@@ -174,10 +220,9 @@ export class StudioSession {
   /** Renders the current field from an orbit camera (azimuth, elevation in radians). */
   async renderOrbit(azimuth: number, elevation: number, size: number): Promise<RenderedView | null> {
     const renderer = this.renderer;
-    const ds = this.dataset;
-    if (!renderer || !ds) return null;
-    const cam = orbitCamera(azimuth, elevation, size, 40, this.orbitRadius);
-    const img = await this.exclusive(() => renderer.render(cam, ds.whiteBackground ? 1 : 0, this.viewRank ?? undefined));
+    if (!renderer) return null;
+    const cam = orbitCamera(azimuth, elevation, size, 40, this.view.radius);
+    const img = await this.exclusive(() => renderer.render(cam, this.view.white ? 1 : 0, this.viewRank ?? undefined));
     const rgba = new Uint8ClampedArray(size * size * 4);
     for (let i = 0; i < size * size; i++) {
       rgba[i * 4] = img.rgb[i * 3]! * 255;

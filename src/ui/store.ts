@@ -61,7 +61,10 @@ export interface StudioState {
   datasetWarnings: string[];
   /** What is loading right now ("reading 12/100 images"), or null. */
   loading: string | null;
+  /** A scene file opened for viewing (no dataset, no training). */
+  sceneName: string | null;
   setDataset: (name: string, warnings?: string[]) => void;
+  setScene: (name: string) => void;
   setLoading: (message: string | null) => void;
   setTrainStatus: (status: TrainStatus, error?: string) => void;
   /** Records one training step; keeps a bounded, smoothed PSNR series. */
@@ -92,8 +95,11 @@ export const useStudio = create<StudioState>()((set) => ({
   trainError: null,
   datasetWarnings: [],
   loading: null,
+  sceneName: null,
   setDataset: (name, warnings = []) =>
-    set({ datasetName: name, datasetWarnings: warnings, loading: null, trainStatus: 'ready', progress: emptyProgress, trainError: null, slim: null }),
+    set({ datasetName: name, sceneName: null, datasetWarnings: warnings, loading: null, trainStatus: 'ready', progress: emptyProgress, trainError: null, slim: null }),
+  setScene: (name) =>
+    set({ sceneName: name, datasetName: null, datasetWarnings: [], loading: null, trainStatus: 'empty', progress: emptyProgress, trainError: null, slim: null }),
   setLoading: (message) => set({ loading: message }),
   setTrainStatus: (status, error) => set({ trainStatus: status, trainError: error ?? null }),
   recordStep: (s) =>

@@ -1,0 +1,75 @@
+// Export: the current model as a scene file at the slider's rank and a chosen precision, with its
+// size predicted before saving; and the current view as a PNG.
+import { useState } from 'react';
+import { PRECISIONS, SCENE_EXTENSION, type Precision } from '../io/scene-file.ts';
+import type { StudioSession } from './session.ts';
+import { useStudio } from './store.ts';
+import { formatBytes } from './webgpu.ts';
+
+/** Offers bytes as a download (the browser's save dialog or downloads folder). */
+export function download(data: Blob, name: string): void {
+  const url = URL.createObjectURL(data);
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = name;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
+export function ExportPanel({ session }: { session: StudioSession }) {
+  const slim = useStudio((s) => s.slim);
+  const status = useStudio((s) => s.trainStatus);
+  const name = useStudio((s) => s.datasetName ?? s.sceneName ?? 'scene');
+  const [precision, setPrecision] = useState<Precision>('fp16');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  if (!slim || !session.field) return null;
+  const rank = slim.rank;
+  const size = session.sceneSize(rank, precision);
+  const base = name.replace(/\s*\(.*$/, '').replace(/[^\w.-]+/g, '-').replace(/^-|-$/g, '') || 'scene';
+  const training = status === 'training';
+  return (
+    <div className="export-panel" data-testid="export-panel">
+      <div className="field-row inline">
+        <label className="field-row inline">
+          precision
+          <select value={precision} onChange={(e) => setPrecision(e.target.value as Precision)} data-testid="export-precision">
+            {PRECISIONS.map((p) => <option key={p} value={p}>{p}</option>)}
+          </select>
+        </label>
+        <span className="muted small">rank {rank} of {slim.maxRank} · <span data-testid="export-size">{formatBytes(size)}</span></span>
+      </div>
+      <div className="button-row">
+        <button
+          type="button"
+          data-testid="export-scene"
+          disabled={busy || training}
+          title={training ? 'Pause or stop training to export' : undefined}
+          onClick={() => {
+            setBusy(true);
+            setError(null);
+            session.exportScene(rank, precision).then(
+              (bytes) => download(new Blob([bytes as Uint8Array<ArrayBuffer>], { type: 'application/octet-stream' }), `${base}-rank${rank}-${precision}${SCENE_EXTENSION}`),
+              (e: unknown) => setError((e as Error).message),
+            ).finally(() => setBusy(false));
+          }}
+        >
+          Export scene…
+        </button>
+        <button
+          type="button"
+          data-testid="export-png"
+          onClick={() => {
+            const canvas = document.querySelector<HTMLCanvasElement>('[data-testid="render-canvas"]');
+            canvas?.toBlob((blob) => blob && download(blob, `${base}-view.png`), 'image/png');
+          }}
+        >
+          Save view as PNG
+        </button>
+      </div>
+      {error && <p className="error" role="alert">{error}</p>}
+    </div>
+  );
+}

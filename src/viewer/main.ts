@@ -1,0 +1,183 @@
+// The standalone viewer (viewer.html): opens a scene file from ?scene=URL, a picker or a drop,
+// renders it as soon as the first rank groups have arrived and refines as the rest stream in,
+// with orbit dragging and a rank slider. Uses the rendering engine only, no training code.
+import { orbitCamera } from '../data/procedural.ts';
+import { ViewRenderer } from '../fields/evaluation.ts';
+import { TensorField } from '../fields/tensorf.ts';
+import { contextFromAdapter, formatBytes, type GpuContext } from '../gpu/context.ts';
+import { SceneReader, type SceneHeader } from '../io/scene-file.ts';
+import { WEBGPU_BROWSERS } from '../ui/webgpu.ts';
+
+const statusEl = document.getElementById('status')!;
+const canvas = document.getElementById('view') as HTMLCanvasElement;
+const slider = document.getElementById('rank') as HTMLInputElement;
+const rankLabel = document.getElementById('rank-label')!;
+const fileInput = document.getElementById('file') as HTMLInputElement;
+
+const MOVING_SIZE = 32;
+const STILL_SIZE = 96;
+
+function say(text: string, error = false): void {
+  statusEl.textContent = text;
+  statusEl.classList.toggle('error', error);
+}
+
+class Viewer {
+  private field: TensorField | null = null;
+  private renderer: ViewRenderer | null = null;
+  private white = true;
+  private radius = 4;
+  private cam = { az: 0.6, el: 0.45, moving: false };
+  private busy = false;
+  private queued = false;
+  /** Bumped per opened file, so a stale stream stops updating the view. */
+  generation = 0;
+
+  constructor(readonly ctx: GpuContext) {}
+
+  /** Shows the first `reader.ranksReady` groups (replacing the previous, smaller model). */
+  show(reader: SceneReader, header: SceneHeader): void {
+    const m = reader.model();
+    const info = header.info as { orbitRadius?: unknown; whiteBackground?: unknown; nearFar?: unknown };
+    const nearFar: [number, number] = Array.isArray(info.nearFar) && info.nearFar.length === 2 && info.nearFar.every((x) => typeof x === 'number' && Number.isFinite(x)) ? (info.nearFar as [number, number]) : [2, 6];
+    this.radius = typeof info.orbitRadius === 'number' && info.orbitRadius > 0 && info.orbitRadius < 1e4 ? info.orbitRadius : 4;
+    this.white = info.whiteBackground !== false;
+    this.renderer?.destroy();
+    this.field?.destroy();
+    this.field = new TensorField(this.ctx, m.settings, m.box, m.grid, 1, m.values);
+    if (m.mask) this.field.setMask(m.mask);
+    this.renderer = new ViewRenderer(this.ctx, this.field, nearFar, 4096);
+    const following = Number(slider.value) >= Number(slider.max);
+    slider.max = String(m.rank);
+    if (following) slider.value = String(m.rank);
+    void this.draw();
+  }
+
+  async draw(): Promise<void> {
+    if (this.busy) {
+      this.queued = true;
+      return;
+    }
+    const renderer = this.renderer;
+    if (!renderer) return;
+    this.busy = true;
+    try {
+      const size = this.cam.moving ? MOVING_SIZE : STILL_SIZE;
+      const rank = Number(slider.value);
+      rankLabel.textContent = `${rank} / ${slider.max}`;
+      const cam = orbitCamera(this.cam.az, this.cam.el, size, 40, this.radius);
+      const img = await renderer.render(cam, this.white ? 1 : 0, rank);
+      const rgba = new Uint8ClampedArray(size * size * 4);
+      for (let i = 0; i < size * size; i++) {
+        for (let c = 0; c < 3; c++) rgba[i * 4 + c] = img.rgb[i * 3 + c]! * 255;
+        rgba[i * 4 + 3] = 255;
+      }
+      const off = document.createElement('canvas');
+      off.width = off.height = size;
+      off.getContext('2d')!.putImageData(new ImageData(rgba, size, size), 0, 0);
+      canvas.getContext('2d')!.drawImage(off, 0, 0, canvas.width, canvas.height);
+      canvas.dataset.renders = String(Number(canvas.dataset.renders ?? 0) + 1);
+    } finally {
+      this.busy = false;
+      if (this.queued) {
+        this.queued = false;
+        void this.draw();
+      }
+    }
+  }
+
+  orbit(dx: number, dy: number, moving: boolean): void {
+    this.cam.az -= dx * 0.01;
+    this.cam.el = Math.min(1.45, Math.max(-0.2, this.cam.el + dy * 0.01));
+    this.cam.moving = moving;
+    void this.draw();
+  }
+
+  /** Feeds a byte stream into a SceneReader, showing each new rank group as it arrives. */
+  async open(name: string, chunks: AsyncIterable<Uint8Array>, total: number | null): Promise<void> {
+    const gen = ++this.generation;
+    const reader = new SceneReader(name);
+    let received = 0;
+    let shown = 0;
+    for await (const chunk of chunks) {
+      if (gen !== this.generation) return;
+      reader.push(chunk);
+      received += chunk.length;
+      const h = reader.header;
+      const of = total ? ` of ${formatBytes(total)}` : '';
+      say(`${name}: ${formatBytes(received)}${of} · rank groups ${reader.ranksReady}/${h?.ranks ?? '?'}`);
+      // Refine when a group arrives and the previous view is on screen (coalesces fast streams).
+      if (h && reader.ranksReady > shown && !this.busy) {
+        shown = reader.ranksReady;
+        this.show(reader, h);
+      }
+    }
+    reader.finish();
+    if (gen !== this.generation) return;
+    const h = reader.header!;
+    if (reader.ranksReady > shown) this.show(reader, h);
+    say(`${name}: ${h.settings.kind.toUpperCase()}, ${h.precision}, rank groups ${reader.ranksReady}/${h.ranks}, ${formatBytes(received)} · drag to orbit`);
+  }
+}
+
+async function* streamOf(body: ReadableStream<Uint8Array>): AsyncIterable<Uint8Array> {
+  const r = body.getReader();
+  for (;;) {
+    const { done, value } = await r.read();
+    if (done) return;
+    if (value) yield value;
+  }
+}
+
+async function main(): Promise<void> {
+  const gpu = navigator.gpu;
+  const adapter = gpu ? await gpu.requestAdapter({ powerPreference: 'high-performance' }).catch(() => null) : null;
+  if (!adapter) {
+    say(`This browser has no WebGPU, which the viewer needs. Browsers with WebGPU: ${WEBGPU_BROWSERS.join('; ')}.`, true);
+    return;
+  }
+  const viewer = new Viewer(await contextFromAdapter(adapter));
+  const fail = (e: unknown) => say((e as Error).message ?? String(e), true);
+  const openFile = (f: File) => viewer.open(f.name, streamOf(f.stream()), f.size).catch(fail);
+
+  slider.addEventListener('input', () => void viewer.draw());
+  fileInput.addEventListener('change', () => {
+    const f = fileInput.files?.[0];
+    if (f) void openFile(f);
+  });
+  document.body.addEventListener('dragover', (e) => e.preventDefault());
+  document.body.addEventListener('drop', (e) => {
+    e.preventDefault();
+    const f = e.dataTransfer?.files[0];
+    if (f) void openFile(f);
+  });
+  let drag: { x: number; y: number } | null = null;
+  canvas.addEventListener('pointerdown', (e) => {
+    drag = { x: e.clientX, y: e.clientY };
+    canvas.setPointerCapture(e.pointerId);
+  });
+  canvas.addEventListener('pointermove', (e) => {
+    if (!drag) return;
+    viewer.orbit(e.clientX - drag.x, e.clientY - drag.y, true);
+    drag = { x: e.clientX, y: e.clientY };
+  });
+  canvas.addEventListener('pointerup', () => {
+    drag = null;
+    viewer.orbit(0, 0, false);
+  });
+
+  const url = new URLSearchParams(location.search).get('scene');
+  if (url) {
+    say(`loading ${url}…`);
+    try {
+      const res = await fetch(url);
+      if (!res.ok || !res.body) throw new Error(`${url}: HTTP ${res.status} ${res.statusText}`);
+      const len = Number(res.headers.get('content-length'));
+      await viewer.open(url, streamOf(res.body), len > 0 ? len : null);
+    } catch (e) {
+      fail(e);
+    }
+  }
+}
+
+void main();
