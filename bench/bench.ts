@@ -78,7 +78,7 @@ for (const r of rows) {
 const curves = rows.filter((r) => r.rankCurve) as (Record<string, unknown> & { rankCurve: RankPoint[] })[];
 if (curves.length) {
   const ranks = [...new Set(curves.flatMap((r) => r.rankCurve.map((p) => p.rank)))].sort((a, b) => a - b);
-  console.log('\nPSNR (dB) on the test views by kept rank (file size at that rank):\n');
+  console.log('\nPSNR (dB) on the test views by kept rank (fp32 model file size at that rank):\n');
   console.log(`| model | ${ranks.join(' | ')} |`);
   console.log(`|---|${ranks.map(() => '---').join('|')}|`);
   for (const r of curves) {

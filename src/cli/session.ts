@@ -17,6 +17,8 @@ export type { RankPoint };
 import { evaluate, evaluateRanks, type RankPoint, testViewIndices, ViewRenderer } from '../fields/evaluation.ts';
 import { Trainer } from '../fields/trainer.ts';
 import { nodeGpu } from '../gpu/node.ts';
+import { formatBytes, LimitError } from '../gpu/context.ts';
+import { estimateTrainingMemory } from '../fields/memory.ts';
 
 export const log = (msg: string) => process.stderr.write(`${msg}\n`);
 
@@ -114,6 +116,9 @@ export async function runTraining(run: TrainingRun): Promise<Record<string, unkn
   const ctx = await nodeGpu();
   log(`adapter: ${ctx.adapter.label} (${ctx.adapter.vendor} ${ctx.adapter.architecture})`);
   const box: Box = { lo: ds.aabb[0], hi: ds.aabb[1] };
+  const mem = estimateTrainingMemory(cfg.settings, cfg.train, ds, ctx.maxBinding);
+  if (mem.problem) throw new LimitError(mem.problem);
+  log(`memory estimate: ${formatBytes(mem.total)} (parameters at ${mem.finalGrid.join('x')} ${formatBytes(mem.parameters)}, images ${formatBytes(mem.images)}, batch buffers up to ${formatBytes(mem.batch)})`);
   const peakBefore = ctx.allocatedBytes;
   ctx.peakBytes = ctx.allocatedBytes;
   const field = new TensorField(ctx, cfg.settings, box, resolutionForVoxels(cfg.train.nVoxelInit, box), cfg.train.seed);

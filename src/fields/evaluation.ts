@@ -5,6 +5,7 @@ import type { Camera, Dataset, Split } from '../data/types.ts';
 import type { GpuContext } from '../gpu/context.ts';
 import { Encoder, grid1d } from '../gpu/kernel.ts';
 import { modelFileSize } from '../io/field-model.ts';
+import { sceneFileSize } from '../io/scene-file.ts';
 import { psnr, ssim } from '../metrics/image-metrics.ts';
 import { packCameras } from './gpu-split.ts';
 import { fieldKernels } from './kernels.ts';
@@ -127,8 +128,10 @@ export interface RankPoint {
   ssim: number;
   /** Parameters of the model slimmed to this rank. */
   params: number;
-  /** Size of the model file exported at this rank. */
+  /** Size of the (fp32) model file saved at this rank. */
   bytes: number;
+  /** Size of the fp16 scene file exported at this rank (what the studio's readout shows). */
+  sceneBytesFp16: number;
 }
 
 /**
@@ -148,7 +151,10 @@ export async function evaluateRanks(
   const out: RankPoint[] = [];
   for (const rank of wanted) {
     const ev = await evaluate(renderer, dataset, split, indices, rank);
-    const p = { rank, psnr: +ev.psnr.toFixed(3), ssim: +ev.ssim.toFixed(4), params: field.parameterCountAtRank(rank), bytes: modelFileSize(field, rank) };
+    const p = {
+      rank, psnr: +ev.psnr.toFixed(3), ssim: +ev.ssim.toFixed(4), params: field.parameterCountAtRank(rank),
+      bytes: modelFileSize(field, rank), sceneBytesFp16: sceneFileSize(field.settings, field.box, field.grid, field.mask, { rank, precision: 'fp16' }),
+    };
     out.push(p);
     onRank?.(p);
   }

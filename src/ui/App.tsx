@@ -155,6 +155,7 @@ function useTrainingActions(session: { current: StudioSession | null }): Trainin
     await measureRank(true);
   };
   return {
+    estimate: (request) => session.current?.estimate(request) ?? null,
     openScene: (file) => {
       void (async () => {
         try {
@@ -222,7 +223,7 @@ function useTrainingActions(session: { current: StudioSession | null }): Trainin
           void measureRank(false);
         },
         (step, elapsed) => {
-          st().recordStep({ iter: step.iter, total: s.trainer!.opt.nIters, elapsed, psnr: step.psnr, samples: step.samples, shaded: step.shaded, event: step.event });
+          st().recordStep({ iter: step.iter, total: s.trainer!.opt.nIters, elapsed, psnr: step.psnr, samples: step.samples, shaded: step.shaded, gpuBytes: s.ctx.allocatedBytes, event: step.event });
           if (step.rank !== st().slim?.trainedRank) {
             st().setTrainedRank(step.rank);
             s.viewRank = st().slim?.rank ?? null;

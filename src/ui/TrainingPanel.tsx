@@ -2,6 +2,8 @@
 // iterations per second and time left, and a live chart of train PSNR.
 import { useState } from 'react';
 import { useStudio } from './store.ts';
+import type { MemoryEstimate } from '../fields/memory.ts';
+import { formatBytes } from './webgpu.ts';
 import { STUDIO_MODELS, STUDIO_PRESETS, type StudioModel, type StudioPreset, type TrainRequest } from './session.ts';
 
 export interface TrainingActions {
@@ -11,6 +13,8 @@ export interface TrainingActions {
   /** A .slimscene file: view it and slim it with the rank slider. */
   openScene: (file: File) => void;
   start: (request: TrainRequest) => void;
+  /** GPU memory the run would need (null before a dataset is open). */
+  estimate: (request: TrainRequest) => MemoryEstimate | null;
   /** Moves the rank slider: the viewport re-renders the slimmed model. */
   setRank: (rank: number) => void;
   pause: () => void;
@@ -31,6 +35,7 @@ export function TrainingPanel({ actions, request, setRequest }: { actions: Train
     if (files && files.length > 0) actions.openFiles(files, downscale);
   };
   const running = status === 'training' || status === 'paused';
+  const mem = dataset ? actions.estimate(request) : null;
   const left = p.itPerSec > 0 ? (p.total - p.iter) / p.itPerSec : 0;
   return (
     <div className="training-panel">
@@ -121,9 +126,16 @@ export function TrainingPanel({ actions, request, setRequest }: { actions: Train
           onChange={(e) => setRequest({ ...request, trainViews: Math.max(0, Math.floor(Number(e.target.value) || 0)) })}
         />
       </label>
+      {mem && (
+        <p className={mem.problem ? 'error' : 'muted small'} data-testid="memory-estimate">
+          {mem.problem
+            ? `Cannot fit: ${mem.problem}.`
+            : `GPU memory ≈ ${formatBytes(mem.total)}: parameters ${formatBytes(mem.parameters)} at ${mem.finalGrid.join('×')}, images ${formatBytes(mem.images)}, batch buffers up to ${formatBytes(mem.batch)}.`}
+        </p>
+      )}
       <div className="button-row">
         {!running && (
-          <button type="button" data-testid="train" onClick={() => actions.start(request)} disabled={!dataset}>
+          <button type="button" data-testid="train" onClick={() => actions.start(request)} disabled={!dataset || !!mem?.problem}>
             {status === 'done' ? 'Train again' : 'Train'}
           </button>
         )}
@@ -140,7 +152,7 @@ export function TrainingPanel({ actions, request, setRequest }: { actions: Train
             {status === 'paused' && ' · paused'}
             {status === 'done' && ' · done'}
           </div>
-          <div className="muted small">{p.samples.toLocaleString()} samples, {p.shaded.toLocaleString()} shaded per batch</div>
+          <div className="muted small">{p.samples.toLocaleString()} samples, {p.shaded.toLocaleString()} shaded per batch · GPU memory in use {formatBytes(p.gpuBytes)}</div>
           {p.lastEvent && <div className="muted small">{p.lastEvent}</div>}
           <PsnrChart values={p.psnr} />
         </div>

@@ -4,6 +4,7 @@
 import { orbitCamera, proceduralDataset } from '../data/procedural.ts';
 import type { Dataset } from '../data/types.ts';
 import { resolveConfig } from '../fields/config.ts';
+import { estimateTrainingMemory, type MemoryEstimate } from '../fields/memory.ts';
 import { resolutionForVoxels, type Box } from '../fields/geometry.ts';
 import { type PresetName, TensorField } from '../fields/tensorf.ts';
 import { evaluate, testViewIndices, ViewRenderer } from '../fields/evaluation.ts';
@@ -137,12 +138,24 @@ export class StudioSession {
     return next;
   }
 
+  /** GPU memory the run would need, and whether it fits this adapter (null without a dataset). */
+  estimate(req: TrainRequest): MemoryEstimate | null {
+    if (!this.dataset) return null;
+    const cfg = this.config(req);
+    return estimateTrainingMemory(cfg.settings, cfg.train, this.dataset, this.ctx.maxBinding);
+  }
+
+  private config(req: TrainRequest) {
+    return resolveConfig(STUDIO_MODELS[req.model].presets[req.preset], { ...STUDIO_PRESETS[req.preset].options, train_views: req.trainViews, rank_upsilon: req.upsilon });
+  }
+
   /** Trains until done or stopped; `onStart` sees the new field, `onStep` every iteration. Resolves with the last step. */
   async train(req: TrainRequest, onStart: (field: TensorField) => void, onStep: (s: StepInfo, elapsed: number) => void): Promise<StepInfo | null> {
     const ds = this.dataset;
     if (!ds) throw new Error('Load a dataset first.');
-    const p = STUDIO_PRESETS[req.preset];
-    const cfg = resolveConfig(STUDIO_MODELS[req.model].presets[req.preset], { ...p.options, train_views: req.trainViews, rank_upsilon: req.upsilon });
+    const cfg = this.config(req);
+    const mem = estimateTrainingMemory(cfg.settings, cfg.train, ds, this.ctx.maxBinding);
+    if (mem.problem) throw new Error(`This configuration cannot fit: ${mem.problem}.`);
     this.disposeModel();
     this.viewRank = null;
     const box: Box = { lo: ds.aabb[0], hi: ds.aabb[1] };

@@ -27,6 +27,8 @@ export interface TrainProgress {
   psnr: number[];
   samples: number;
   shaded: number;
+  /** GPU memory held by the engine now. */
+  gpuBytes: number;
   lastEvent: string | null;
 }
 
@@ -68,7 +70,7 @@ export interface StudioState {
   setLoading: (message: string | null) => void;
   setTrainStatus: (status: TrainStatus, error?: string) => void;
   /** Records one training step; keeps a bounded, smoothed PSNR series. */
-  recordStep: (s: { iter: number; total: number; elapsed: number; psnr: number; samples: number; shaded: number; event?: string }) => void;
+  recordStep: (s: { iter: number; total: number; elapsed: number; psnr: number; samples: number; shaded: number; gpuBytes?: number; event?: string }) => void;
   slim: SlimState | null;
   /** A new model: the slider spans its ranks and follows the trained rank until the user moves it. */
   resetSlim: (maxRank: number, trainedRank: number) => void;
@@ -85,7 +87,7 @@ export interface StudioState {
   setUnavailable: (reason: string) => void;
 }
 
-const emptyProgress: TrainProgress = { iter: 0, total: 0, itPerSec: 0, psnr: [], samples: 0, shaded: 0, lastEvent: null };
+const emptyProgress: TrainProgress = { iter: 0, total: 0, itPerSec: 0, psnr: [], samples: 0, shaded: 0, gpuBytes: 0, lastEvent: null };
 const MAX_POINTS = 400;
 
 export const useStudio = create<StudioState>()((set) => ({
@@ -115,6 +117,7 @@ export const useStudio = create<StudioState>()((set) => ({
           psnr,
           samples: s.samples,
           shaded: s.shaded,
+          gpuBytes: s.gpuBytes ?? st.progress.gpuBytes,
           lastEvent: s.event ?? st.progress.lastEvent,
         },
       };
