@@ -4,6 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
+import { PNG } from 'pngjs';
 import type { Page } from 'playwright-core';
 import { artifacts, canvasShot, difference, pixelVariance, renders, STATUS_TIMEOUT_MS, WEBGPU_FLAGS, withStudio } from './harness.ts';
 
@@ -55,6 +56,23 @@ test('demo scene: train, live viewport, orbit, pause and resume, responsive page
     await page.waitForTimeout(500);
     const orbited = await canvasShot(page, 'studio-orbited');
     assert.ok(difference(before, orbited) > 2, 'the view changes when the camera moves');
+
+    // Depth and opacity views, then a training camera beside its photo with the error heatmap.
+    for (const mode of ['depth', 'accumulation'] as const) {
+      const n = await renders(page);
+      await page.getByTestId(`view-${mode}`).click();
+      await page.waitForFunction((k) => Number(document.querySelector('[data-testid="render-canvas"]')?.getAttribute('data-renders')) > k, n, { timeout: 60_000 });
+      await page.waitForTimeout(300);
+      const shot = await canvasShot(page, `studio-${mode}`);
+      assert.ok(difference(orbited, shot) > 2, `the ${mode} view differs from the colour view`);
+    }
+    await page.getByTestId('view-color').click();
+    await page.getByTestId('snap-camera').selectOption('0');
+    await page.getByTestId('compare-psnr').waitFor({ timeout: 60_000 });
+    assert.match((await page.getByTestId('compare-psnr').textContent())!, /\d+\.\d\d dB/);
+    assert.ok(pixelVariance(PNG.sync.read(await page.getByTestId('compare-truth').screenshot())) > 10, 'the photo is shown');
+    await page.getByTestId('viewport').screenshot({ path: `${artifacts}/studio-compare.png` });
+    await page.getByTestId('snap-camera').selectOption('');
 
     const rendersAtResume = await renders(page);
     await page.getByTestId('resume').click();

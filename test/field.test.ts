@@ -82,6 +82,8 @@ for (const [kind, shading, chunk] of [['vm', 'MLP_Fea', Infinity], ['cp', 'MLP_F
     for (let i = 0; i < rays.length; i++) {
       for (let c = 0; c < 3; c++) assert.ok(Math.abs(out[i * 8 + c]! - ref.rgb[i]![c]!) < 2e-4, `ray ${i} colour`);
       assert.ok(Math.abs(out[i * 8 + 3]! - ref.loss[i]!) < 2e-4, `ray ${i} loss`);
+      assert.ok(Math.abs(out[i * 8 + 4]! - ref.acc[i]!) < 2e-4, `ray ${i} accumulation`);
+      assert.ok(Math.abs(out[i * 8 + 5]! - ref.depth[i]!) < 1e-3 * Math.max(1, ref.depth[i]!), `ray ${i} depth ${out[i * 8 + 5]} vs ${ref.depth[i]}`);
     }
 
     // Gradients of the per-ray summed loss, against central differences of the reference.

@@ -15,6 +15,8 @@ import { componentsAtRank, type TensorField } from './tensorf.ts';
 export interface ImageResult {
   rgb: Float32Array;
   acc: Float32Array;
+  /** Σ w t per pixel (divide by acc for the expected depth of what the ray hit). */
+  depth: Float32Array;
   width: number;
   height: number;
 }
@@ -39,6 +41,7 @@ export class ViewRenderer {
     const total = cam.width * cam.height;
     const rgb = new Float32Array(total * 3);
     const acc = new Float32Array(total);
+    const depth = new Float32Array(total);
     const chunk = this.batch.maxRays;
     try {
       for (let first = 0; first < total; first += chunk) {
@@ -60,12 +63,13 @@ export class ViewRenderer {
           rgb[(first + i) * 3 + 1] = out[i * 8 + 1]!;
           rgb[(first + i) * 3 + 2] = out[i * 8 + 2]!;
           acc[first + i] = out[i * 8 + 4]!;
+          depth[first + i] = out[i * 8 + 5]!;
         }
       }
     } finally {
       ctx.destroy(cams);
     }
-    return { rgb, acc, width: cam.width, height: cam.height };
+    return { rgb, acc, depth, width: cam.width, height: cam.height };
   }
 
   destroy(ownBatch = true): void {

@@ -117,23 +117,32 @@ function mlpWeights(values: Map<string, ArrayLike<number>>): MlpWeights | null {
   return { w0: g('mlp.w0'), b0: g('mlp.b0'), w1: g('mlp.w1'), b1: g('mlp.b1'), w2: g('mlp.w2'), b2: g('mlp.b2') };
 }
 
-/** Colour and per-ray loss (squared error / 3) of each ray, composited on `bg`. */
-export function refRender(model: RefModel, rays: RefRay[], bg: number, near: number, far: number): { rgb: Vec3[]; loss: number[] } {
+/**
+ * Colour and per-ray loss (squared error / 3) of each ray, composited on `bg`, with the
+ * accumulated opacity and the expected depth Σ w t (not divided by the accumulation).
+ */
+export function refRender(model: RefModel, rays: RefRay[], bg: number, near: number, far: number): { rgb: Vec3[]; loss: number[]; acc: number[]; depth: number[] } {
   const st = model.settings;
   const D = st.shading.appDim;
   const basis = model.values.get('basis')!;
   const weights = mlpWeights(model.values);
   const rgbs: Vec3[] = [];
   const losses: number[] = [];
+  const accs: number[] = [];
+  const depths: number[] = [];
+  const units = gridUnits(model.box, model.grid);
   for (const ray of rays) {
     let T = 1;
     let acc = 0;
+    let depth = 0;
     const c = [0, 0, 0];
     for (const s of refSamples(model, ray, near, far)) {
       const sigma = softplus(refDensityFeature(model, s.u) + st.densityShift);
       const alpha = 1 - Math.exp(-sigma * s.delta * st.distanceScale);
       const w = alpha * T;
       acc += w;
+      const p = s.u.map((g, a) => model.box.lo[a]! + g * units[a]!);
+      depth += w * p.reduce((sum, v, a) => sum + (v - ray.o[a]!) * ray.d[a]!, 0);
       if (w > st.rayMarchWeightThres) {
         const a = refAppComponents(model, s.u);
         const feat = Array.from({ length: D }, (_, o) => a.reduce((sum, v, i) => sum + basis[o * a.length + i]! * v, 0));
@@ -145,6 +154,8 @@ export function refRender(model: RefModel, rays: RefRay[], bg: number, near: num
     const col = c.map((v) => Math.min(1, Math.max(0, v + (1 - acc) * bg))) as Vec3;
     rgbs.push(col);
     losses.push(col.reduce((s, v, ch) => s + (v - ray.rgb[ch]!) ** 2, 0) / 3);
+    accs.push(acc);
+    depths.push(depth);
   }
-  return { rgb: rgbs, loss: losses };
+  return { rgb: rgbs, loss: losses, acc: accs, depth: depths };
 }

@@ -34,7 +34,7 @@ export class RayBatch {
   readonly gemm: Gemm;
   readonly rays: GPUBuffer;
   readonly rayInfo: GPUBuffer;
-  /** Per ray: (C.rgb, squared error / 3), (accumulation, 0, 0, 0). */
+  /** Per ray: (C.rgb, squared error / 3), (accumulation, depth sum, 0, 0). */
   readonly out: GPUBuffer;
   private readonly counter: GPUBuffer;
   private sampleCap = 0;
@@ -247,8 +247,11 @@ export class RayBatch {
       this.shadeForward(enc, first, Math.min(chunk, nShaded - first), single, fieldU);
     }
     enc.dispatch(k.compositeBackward, {
-      params: { n_rays: nRays, train: opt.train ? 1 : 0, bg: opt.bg, weight_thres: st.rayMarchWeightThres },
-      buffers: [this.rays, this.rayInfo, this.sa, this.trans, this.rgb, this.out, this.dfeat, this.drgb],
+      params: {
+        n_rays: nRays, train: opt.train ? 1 : 0, bg: opt.bg, weight_thres: st.rayMarchWeightThres,
+        aabb_lo: [...field.box.lo, 0], unit: [...field.units, 0],
+      },
+      buffers: [this.rays, this.rayInfo, this.sa, this.trans, this.rgb, this.out, this.dfeat, this.drgb, this.samples],
       workgroups: grid1d(ctx, nRays, 64),
     });
     if (opt.train) {

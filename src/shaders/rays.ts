@@ -233,11 +233,16 @@ struct Ray { o: vec4f, d: vec4f, rgb: vec4f, }
  * Compositing, second pass: colour C = sum w_i c_i + (1 - A) bg, clamped to [0, 1]; in training
  * also the loss and the backward pass. With B_i the colour seen behind sample i (B_N = bg),
  * dC/dalpha_i = T_i (c_i - B_{i+1}) and dC/dc_i = w_i: no division by 1 - alpha (notes 1.2).
- * Per ray out[2b] = (C, squared error / 3), out[2b+1] = (accumulation, 0, 0, 0).
+ * Per ray out[2b] = (C, squared error / 3), out[2b+1] = (accumulation A, depth sum w_i t_i, 0, 0)
+ * with t_i the sample's distance along the (unit) direction; depth views divide by A.
  * Gradients are of the per-ray summed loss; the optimizer divides by the ray count.
  */
 export const compositeBackwardWgsl = /* wgsl */ `
-struct Params { n_rays: u32, train: u32, bg: f32, weight_thres: f32, }
+struct Params {
+  n_rays: u32, train: u32, bg: f32, weight_thres: f32,
+  aabb_lo: vec4f,   // sample positions are grid coordinates: world = lo + g * unit
+  unit: vec4f,
+}
 ${linearId}
 struct Ray { o: vec4f, d: vec4f, rgb: vec4f, }
 @group(0) @binding(0) var<uniform> params: Params;
@@ -249,22 +254,27 @@ struct Ray { o: vec4f, d: vec4f, rgb: vec4f, }
 @group(0) @binding(6) var<storage, read_write> out: array<vec4f>;
 @group(0) @binding(7) var<storage, read_write> dfeat: array<f32>;
 @group(0) @binding(8) var<storage, read_write> drgb: array<vec4f>;
+@group(0) @binding(9) var<storage, read> samples: array<vec4f>;
 @compute @workgroup_size(64) fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let b = linear_id(gid, nwg, 64u);
   if (b >= params.n_rays) { return; }
   let info = ray_info[b];
+  let o = rays[b].o.xyz;
+  let d = rays[b].d.xyz;
   // Shaded samples are exactly those passing the weight test of the first pass (same arithmetic),
   // in sample order, so the list is walked alongside the samples; j < j1 guards capacity cuts.
   let s0 = info.x;
   let s1 = info.x + info.y;
   var c = vec3f(0.0);
   var acc = 0.0;
+  var depth = 0.0;
   var j = info.z;
   let j1 = info.z + info.w;
   var shaded_end = s0;
   for (var i = s0; i < s1; i++) {
     let w = sa[i].x * trans[i];
     acc += w;
+    depth += w * dot(params.aabb_lo.xyz + samples[i].xyz * params.unit.xyz - o, d);
     if (j < j1 && w > params.weight_thres) {
       c += w * app_rgb[j].rgb;
       j++;
@@ -275,7 +285,7 @@ struct Ray { o: vec4f, d: vec4f, rgb: vec4f, }
   let col = clamp(raw, vec3f(0.0), vec3f(1.0));
   let err = col - rays[b].rgb.rgb;
   out[2u * b] = vec4f(col, dot(err, err) / 3.0);
-  out[2u * b + 1u] = vec4f(acc, 0.0, 0.0, 0.0);
+  out[2u * b + 1u] = vec4f(acc, depth, 0.0, 0.0);
   if (params.train == 0u) { return; }
   // Clamped channels pass no gradient.
   let g = select(vec3f(0.0), 2.0 * err / 3.0, raw == col);

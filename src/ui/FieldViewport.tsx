@@ -1,19 +1,42 @@
-// The live viewport: renders the field being trained from an orbit camera through the engine
-// (the same kernels as training and evaluation). Drag to orbit: low resolution while the camera
-// moves, refined once it stops. Renders coalesce: one in flight, at most one queued.
-import { useEffect, useRef, type ReactNode } from 'react';
+// The live viewport: renders the field being trained through the engine (the same kernels as
+// training and evaluation). Drag to orbit: low resolution while the camera moves, refined once it
+// stops. Colour, depth or accumulation; or snap to a training camera to see the render beside
+// its photo with the error between them. Renders coalesce: one in flight, at most one queued.
+import { useEffect, useRef, useState, type ReactNode } from 'react';
 import type { StudioSession } from './session.ts';
 import { useStudio } from './store.ts';
+import type { RenderedView, ViewMode } from './view-images.ts';
 
 const MOVING_SIZE = 32;
 const STILL_SIZE = 64;
 const RENDER_EVERY = 10;
+const MODES: [ViewMode, string][] = [['color', 'Colour'], ['depth', 'Depth'], ['accumulation', 'Opacity']];
+
+function paint(canvas: HTMLCanvasElement | null, view: RenderedView): void {
+  if (!canvas) return;
+  const off = document.createElement('canvas');
+  off.width = view.width;
+  off.height = view.height;
+  off.getContext('2d')!.putImageData(new ImageData(view.rgba, view.width, view.height), 0, 0);
+  const g = canvas.getContext('2d')!;
+  g.imageSmoothingEnabled = true;
+  g.drawImage(off, 0, 0, canvas.width, canvas.height);
+  canvas.dataset.renders = String(Number(canvas.dataset.renders ?? 0) + 1);
+}
 
 export function FieldViewport({ session, children }: { session: StudioSession; children?: ReactNode }) {
   const canvas = useRef<HTMLCanvasElement>(null);
+  const truthCanvas = useRef<HTMLCanvasElement>(null);
+  const errorCanvas = useRef<HTMLCanvasElement>(null);
   const cam = useRef({ az: 0.6, el: 0.45, moving: false });
   const inFlight = useRef(false);
   const queued = useRef(false);
+  const [mode, setMode] = useState<ViewMode>('color');
+  const [snap, setSnap] = useState<number | null>(null);
+  const [comparePsnr, setComparePsnr] = useState<number | null>(null);
+  // Refs mirror the state so a queued draw uses the latest choice.
+  const view = useRef({ mode, snap });
+  view.current = { mode, snap };
   const iter = useStudio((s) => s.progress.iter);
   const status = useStudio((s) => s.trainStatus);
   const rank = useStudio((s) => s.slim?.rank);
@@ -26,18 +49,19 @@ export function FieldViewport({ session, children }: { session: StudioSession; c
     }
     inFlight.current = true;
     try {
-      const size = cam.current.moving ? MOVING_SIZE : STILL_SIZE;
-      const view = await session.renderOrbit(cam.current.az, cam.current.el, size);
-      const c = canvas.current;
-      if (view && c) {
-        const off = document.createElement('canvas');
-        off.width = view.width;
-        off.height = view.height;
-        off.getContext('2d')!.putImageData(new ImageData(view.rgba, view.width, view.height), 0, 0);
-        const g = c.getContext('2d')!;
-        g.imageSmoothingEnabled = true;
-        g.drawImage(off, 0, 0, c.width, c.height);
-        c.dataset.renders = String(Number(c.dataset.renders ?? 0) + 1);
+      const { mode: m, snap: s } = view.current;
+      if (s !== null) {
+        const cmp = await session.compareCamera(s, m);
+        if (cmp) {
+          paint(canvas.current, cmp.render);
+          paint(truthCanvas.current, cmp.truth);
+          paint(errorCanvas.current, cmp.error);
+          setComparePsnr(cmp.psnr);
+        }
+      } else {
+        const size = cam.current.moving ? MOVING_SIZE : STILL_SIZE;
+        const v = await session.renderOrbit(cam.current.az, cam.current.el, size, m);
+        if (v) paint(canvas.current, v);
       }
     } finally {
       inFlight.current = false;
@@ -48,11 +72,11 @@ export function FieldViewport({ session, children }: { session: StudioSession; c
     }
   };
 
-  // A rank change re-renders at once (the slider answers within a frame or two of GPU time).
+  // A rank, mode or camera change re-renders at once (within a frame or two of GPU time).
   useEffect(() => {
     if (rank !== undefined && (iter > 0 || scene)) void draw();
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [rank, scene]);
+  }, [rank, scene, mode, snap]);
 
   useEffect(() => {
     if (iter === 1 || iter % RENDER_EVERY === 0 || status === 'done' || status === 'paused') void draw();
@@ -61,31 +85,62 @@ export function FieldViewport({ session, children }: { session: StudioSession; c
   }, [iter, status]);
 
   const drag = useRef<{ x: number; y: number } | null>(null);
+  const cameras = session.cameraCount;
   return (
     <div className="field-viewport">
-      <canvas
-        ref={canvas}
-        width={384}
-        height={384}
-        data-testid="render-canvas"
-        onPointerDown={(e) => {
-          drag.current = { x: e.clientX, y: e.clientY };
-          cam.current.moving = true;
-          (e.target as HTMLCanvasElement).setPointerCapture(e.pointerId);
-        }}
-        onPointerMove={(e) => {
-          if (!drag.current) return;
-          cam.current.az -= (e.clientX - drag.current.x) * 0.01;
-          cam.current.el = Math.min(1.45, Math.max(-0.2, cam.current.el + (e.clientY - drag.current.y) * 0.01));
-          drag.current = { x: e.clientX, y: e.clientY };
-          void draw();
-        }}
-        onPointerUp={() => {
-          drag.current = null;
-          cam.current.moving = false;
-          void draw();
-        }}
-      />
+      <div className="viewport-column">
+        <div className="viewport-toolbar" role="toolbar" aria-label="view">
+          {MODES.map(([m, label]) => (
+            <button key={m} type="button" className={m === mode ? 'active' : ''} aria-pressed={m === mode} data-testid={`view-${m}`} onClick={() => setMode(m)}>
+              {label}
+            </button>
+          ))}
+          {cameras > 0 && (
+            <select value={snap ?? ''} data-testid="snap-camera" aria-label="camera" onChange={(e) => setSnap(e.target.value === '' ? null : Number(e.target.value))}>
+              <option value="">free orbit</option>
+              {Array.from({ length: cameras }, (_, i) => <option key={i} value={i}>training view {i}</option>)}
+            </select>
+          )}
+        </div>
+        <canvas
+          ref={canvas}
+          width={384}
+          height={384}
+          data-testid="render-canvas"
+          className="main-view"
+          onPointerDown={(e) => {
+            drag.current = { x: e.clientX, y: e.clientY };
+            cam.current.moving = true;
+            (e.target as HTMLCanvasElement).setPointerCapture(e.pointerId);
+          }}
+          onPointerMove={(e) => {
+            if (!drag.current) return;
+            cam.current.az -= (e.clientX - drag.current.x) * 0.01;
+            cam.current.el = Math.min(1.45, Math.max(-0.2, cam.current.el + (e.clientY - drag.current.y) * 0.01));
+            drag.current = { x: e.clientX, y: e.clientY };
+            // Orbiting leaves a snapped training camera.
+            if (view.current.snap !== null) setSnap(null);
+            else void draw();
+          }}
+          onPointerUp={() => {
+            drag.current = null;
+            cam.current.moving = false;
+            void draw();
+          }}
+        />
+        {snap !== null && (
+          <div className="compare-strip" data-testid="compare">
+            <figure>
+              <canvas ref={truthCanvas} width={192} height={192} data-testid="compare-truth" />
+              <figcaption>photo</figcaption>
+            </figure>
+            <figure>
+              <canvas ref={errorCanvas} width={192} height={192} data-testid="compare-error" />
+              <figcaption>|render − photo| {comparePsnr !== null && <span data-testid="compare-psnr">· {comparePsnr.toFixed(2)} dB</span>}</figcaption>
+            </figure>
+          </div>
+        )}
+      </div>
       <div className="viewport-hint">neural render · drag to orbit</div>
       {children}
     </div>

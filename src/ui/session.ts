@@ -7,7 +7,9 @@ import { resolveConfig } from '../fields/config.ts';
 import { estimateTrainingMemory, type MemoryEstimate } from '../fields/memory.ts';
 import { resolutionForVoxels, type Box } from '../fields/geometry.ts';
 import { type PresetName, TensorField } from '../fields/tensorf.ts';
-import { evaluate, testViewIndices, ViewRenderer } from '../fields/evaluation.ts';
+import { evaluate, groundTruthRgb, testViewIndices, ViewRenderer } from '../fields/evaluation.ts';
+import { psnr } from '../metrics/image-metrics.ts';
+import { errorHeatmap, rgbPixels, viewPixels, type RenderedView, type ViewMode } from './view-images.ts';
 import { Trainer, type StepInfo } from '../fields/trainer.ts';
 import { exportScene, type Precision, readScene, sceneFileSize } from '../io/scene-file.ts';
 import type { RankReadout } from './store.ts';
@@ -46,10 +48,13 @@ export interface TrainRequest {
 /** Held-out views behind the rank readout's PSNR: few, so a slider move answers quickly. */
 const READOUT_VIEWS = 2;
 
-export interface RenderedView {
-  width: number;
-  height: number;
-  rgba: Uint8ClampedArray<ArrayBuffer>;
+/** A training view rendered beside its photo, with the error between them. */
+export interface ComparedView {
+  name: string;
+  render: RenderedView;
+  truth: RenderedView;
+  error: RenderedView;
+  psnr: number;
 }
 
 export class StudioSession {
@@ -231,19 +236,34 @@ export class StudioSession {
   }
 
   /** Renders the current field from an orbit camera (azimuth, elevation in radians). */
-  async renderOrbit(azimuth: number, elevation: number, size: number): Promise<RenderedView | null> {
+  async renderOrbit(azimuth: number, elevation: number, size: number, mode: ViewMode = 'color'): Promise<RenderedView | null> {
     const renderer = this.renderer;
     if (!renderer) return null;
     const cam = orbitCamera(azimuth, elevation, size, 40, this.view.radius);
     const img = await this.exclusive(() => renderer.render(cam, this.view.white ? 1 : 0, this.viewRank ?? undefined));
-    const rgba = new Uint8ClampedArray(size * size * 4);
-    for (let i = 0; i < size * size; i++) {
-      rgba[i * 4] = img.rgb[i * 3]! * 255;
-      rgba[i * 4 + 1] = img.rgb[i * 3 + 1]! * 255;
-      rgba[i * 4 + 2] = img.rgb[i * 3 + 2]! * 255;
-      rgba[i * 4 + 3] = 255;
-    }
-    return { width: size, height: size, rgba };
+    return viewPixels(img, mode);
+  }
+
+  /** Training cameras the viewport can snap to. */
+  get cameraCount(): number {
+    return this.dataset?.splits.train?.cameras.length ?? 0;
+  }
+
+  /** Renders training camera `index` at its own resolution beside its photo, with the error heatmap. */
+  async compareCamera(index: number, mode: ViewMode = 'color'): Promise<ComparedView | null> {
+    const renderer = this.renderer;
+    const ds = this.dataset;
+    const split = ds?.splits.train;
+    if (!renderer || !ds || !split || index < 0 || index >= split.cameras.length) return null;
+    const img = await this.exclusive(() => renderer.render(split.cameras[index]!, ds.whiteBackground ? 1 : 0, this.viewRank ?? undefined));
+    const gt = groundTruthRgb(split, index, ds.whiteBackground);
+    return {
+      name: split.names[index] ?? `view ${index}`,
+      render: viewPixels(img, mode),
+      truth: rgbPixels(gt, img.width, img.height),
+      error: errorHeatmap(img.rgb, gt, img.width, img.height),
+      psnr: psnr(img.rgb, gt),
+    };
   }
 
   private disposeModel(): void {
