@@ -136,6 +136,21 @@ function withHeader(bytes: Uint8Array, edit: (h: Record<string, unknown>) => voi
   return out;
 }
 
+/** Replaces the first section (the alpha mask) with `payload`, recomputing its length and CRC. */
+function withMaskPayload(bytes: Uint8Array, payload: Uint8Array): Uint8Array {
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const at = 20 + dv.getUint32(12, true);
+  const old = dv.getUint32(at, true);
+  const out = new Uint8Array(bytes.length - old + payload.length);
+  out.set(bytes.subarray(0, at));
+  out.set(payload, at + 8);
+  out.set(bytes.subarray(at + 8 + old), at + 8 + payload.length);
+  const odv = new DataView(out.buffer);
+  odv.setUint32(at, payload.length, true);
+  odv.setUint32(at + 4, CRC32.buf(payload) >>> 0, true);
+  return out;
+}
+
 test('damaged and hostile files are refused with a message naming the file and the problem', () => {
   const m = randomModel(KINDS.vm!);
   const good = exportScene(m, { precision: 'fp32' });
@@ -188,6 +203,24 @@ test('damaged and hostile files are refused with a message naming the file and t
   dv.setFloat32(at + 8, NaN, true);
   dv.setUint32(at + 4, CRC32.buf(nan.subarray(at + 8, at + 8 + len)) >>> 0, true);
   expect(nan, /rank group 1: density\.plane0 holds a non-finite value/);
+  // The deflated alpha mask: garbage, a compressed length past the section, a bomb, padding.
+  const garbage = new Uint8Array([8, 0, 0, 0, 0xff, 0xfe, 0xfd, 0xfc, 0xfb, 0xfa, 0xf9, 0xf8]);
+  expect(withMaskPayload(good, garbage), /alpha mask: corrupt compressed data/);
+  expect(withMaskPayload(good, new Uint8Array([200, 0, 0, 0, 1, 2, 3, 4])), /alpha mask: compressed length 200 runs past the section/);
+  const long = withMaskPayload(good, new Uint8Array(4096));
+  expect(long, /trailing bytes/);
+  const headEnd = 20 + new DataView(long.buffer).getUint32(12, true);
+  assert.throws(() => new SceneReader('bad.slimscene').push(long.subarray(0, headEnd + 8)), /alpha mask: section length 4096 is outside what the header allows \(8 to 36\)/);
+  const bomb = withHeader(good, (h) => ((h.mask as { dims: number[] }).dims = [1024, 1024, 512]));
+  expect(withMaskPayload(bomb, new Uint8Array([4, 0, 0, 0, 3, 0, 0, 0])), /4 compressed bytes cannot hold a 67108864-byte mask/);
+  const padded = withMaskPayload(good, (() => {
+    const dv = new DataView(good.buffer, good.byteOffset);
+    const at = 20 + dv.getUint32(12, true);
+    const p = good.slice(at + 8, at + 8 + dv.getUint32(at, true));
+    p[p.length - 1] = 7;
+    return p;
+  })());
+  assert.throws(() => readScene(padded, 'bad.slimscene'), /alpha mask: (non-zero padding|corrupt compressed data|the mask inflates)/);
   // Values fp16 cannot hold are refused at export, not silently clipped.
   const big = randomModel(KINDS.vm!);
   big.values.get('app.line1')![3] = 1e6;

@@ -6,6 +6,7 @@
 // section carries a CRC-32, and every decoded value must be finite: a damaged or hostile file
 // yields a SceneError naming the file and the problem, never a crash or silent garbage.
 import CRC32 from 'crc-32';
+import { deflateSync, inflateSync } from 'fflate';
 import type { Box, Vec3 } from '../fields/geometry.ts';
 import { fieldSegments, maxRankOf, type FieldSettings, RANK_STEP, segmentComponentsAtRank, settingsAtRank, truncateToRank } from '../fields/tensorf.ts';
 
@@ -72,7 +73,36 @@ interface Section {
   label: string;
   kind: 'mask' | 'dense' | 'group';
   blocks: Block[];
+  /** Payload bytes; for the (deflated) mask the most it may take, see maskBounds. */
   bytes: number;
+}
+
+/**
+ * The alpha mask section holds u32 n, then n bytes of raw deflate of the mask's words (LE), then
+ * zeros to a multiple of 4. Its length is not known from the header, only bounded: deflate never
+ * expands by more than 5 bytes per 16 KiB stored block, and never shrinks by more than ~1032:1.
+ */
+function maskBounds(rawBytes: number): { max: number; minCompressed: number } {
+  const max = 4 + Math.ceil((rawBytes + 5 * Math.ceil(rawBytes / 16384) + 16) / 4) * 4;
+  return { max, minCompressed: Math.floor(rawBytes / 1032) };
+}
+
+const maskCache = new WeakMap<Uint32Array, Uint8Array>();
+
+/** The mask section's payload (cached per mask, since the studio sizes exports often). */
+function maskPayload(bits: Uint32Array): Uint8Array {
+  let p = maskCache.get(bits);
+  if (!p) {
+    const raw = new Uint8Array(bits.length * 4);
+    const dv = new DataView(raw.buffer);
+    bits.forEach((w, i) => dv.setUint32(4 * i, w, true));
+    const z = deflateSync(raw, { level: 9 });
+    p = new Uint8Array(4 + Math.ceil(z.length / 4) * 4);
+    new DataView(p.buffer).setUint32(0, z.length, true);
+    p.set(z, 4);
+    maskCache.set(bits, p);
+  }
+  return p;
 }
 
 function blockBytes(b: Block, precision: Precision): number {
@@ -92,7 +122,7 @@ function plan(h: SceneHeader): Section[] {
   const sections: Section[] = [];
   if (h.mask) {
     const words = Math.ceil((h.mask.dims[0] * h.mask.dims[1] * h.mask.dims[2]) / 32);
-    sections.push({ label: 'alpha mask', kind: 'mask', blocks: [], bytes: words * 4 });
+    sections.push({ label: 'alpha mask', kind: 'mask', blocks: [], bytes: maskBounds(words * 4).max });
   }
   // Shading weights are small and sensitive: fp32 in fp32 files, fp16 otherwise.
   const densePrecision: Precision = h.precision === 'fp32' ? 'fp32' : 'fp16';
@@ -244,7 +274,7 @@ function headerBytes(h: SceneHeader): Uint8Array {
 /** Size in bytes of the scene file exportScene would write. */
 export function sceneFileSize(settings: FieldSettings, box: Box, grid: Vec3, mask: SceneModel['mask'], opts: ExportOptions): number {
   const h = exportHeader(settings, box, grid, mask, opts);
-  return PREAMBLE + headerBytes(h).length + plan(h).reduce((n, s) => n + 8 + s.bytes, 0);
+  return PREAMBLE + headerBytes(h).length + plan(h).reduce((n, s) => n + 8 + (s.kind === 'mask' ? maskPayload(mask!.bits).length : s.bytes), 0);
 }
 
 /** Encodes a model (full values, e.g. a downloaded arena) as a scene file at a rank and precision. */
@@ -259,6 +289,8 @@ export function exportScene(model: Omit<SceneModel, 'rank'>, opts: ExportOptions
   }
   const head = headerBytes(h);
   const sections = plan(h);
+  const maskBytes = model.mask ? maskPayload(model.mask.bits) : null;
+  if (maskBytes) sections[0]!.bytes = maskBytes.length;
   const out = new Uint8Array(PREAMBLE + head.length + sections.reduce((n, s) => n + 8 + s.bytes, 0));
   const dv = new DataView(out.buffer);
   out.set(new TextEncoder().encode(SCENE_MAGIC), 0);
@@ -271,7 +303,7 @@ export function exportScene(model: Omit<SceneModel, 'rank'>, opts: ExportOptions
   for (const sec of sections) {
     const start = at + 8;
     if (sec.kind === 'mask') {
-      out.set(new Uint8Array(model.mask!.bits.buffer, model.mask!.bits.byteOffset, sec.bytes), start);
+      out.set(maskBytes!, start);
     } else {
       const precision = sec.kind === 'dense' && h.precision !== 'fp32' ? 'fp16' : h.precision;
       let p = start;
@@ -378,16 +410,21 @@ export class SceneReader {
       this.sections = plan(this.header);
       for (const s of this.sections) if (s.bytes > MAX_SECTION_BYTES) this.fail(`${s.label} would need ${s.bytes} bytes: absurd sizes in the header`);
       this.offset = PREAMBLE + headLen;
+      // With a mask, its compressed length is known only when its section starts: until then
+      // `total` is the largest size the header allows.
       this.total = this.offset + this.sections.reduce((n, s) => n + 8 + s.bytes, 0);
       if (this.total > MAX_SCENE_BYTES) this.fail(`the header describes ${this.total} bytes: absurd sizes`);
-      if (this.size !== undefined && this.size !== this.total) {
-        this.fail(`the header describes ${this.total} bytes but the file has ${this.size}: ${this.size < this.total ? 'truncated, or absurd sizes in the header' : 'trailing bytes'}`);
-      }
-      if (this.length > this.total) this.fail(`${this.length - this.total} bytes past the end of the scene (the header describes ${this.total} bytes)`);
+      this.checkSize(this.header.mask !== null);
     }
     while (this.nextSection < this.sections.length && this.length >= this.offset + 8) {
       const sec = this.sections[this.nextSection]!;
       const len = dv.getUint32(this.offset, true);
+      if (sec.kind === 'mask') {
+        if (len > sec.bytes || len < 8 || len % 4 !== 0) this.fail(`${sec.label}: section length ${len} is outside what the header allows (8 to ${sec.bytes})`);
+        this.total -= sec.bytes - len;
+        sec.bytes = len;
+        this.checkSize(false);
+      }
       if (len !== sec.bytes) this.fail(`${sec.label}: section length ${len}, the header implies ${sec.bytes}`);
       if (this.length < this.offset + 8 + len) return;
       const start = this.offset + 8;
@@ -399,12 +436,37 @@ export class SceneReader {
     }
   }
 
+  /** Checks the bytes seen (and the file size, when known) against `total`; `atMost`: total is an upper bound. */
+  private checkSize(atMost: boolean): void {
+    const t = this.total;
+    if (this.size !== undefined && (atMost ? this.size > t : this.size !== t)) {
+      this.fail(`the header describes ${atMost ? 'at most ' : ''}${t} bytes but the file has ${this.size}: ${this.size < t ? 'truncated, or absurd sizes in the header' : 'trailing bytes'}`);
+    }
+    if (this.length > t) this.fail(`${this.length - t} bytes past the end of the scene (the header describes ${atMost ? 'at most ' : ''}${t} bytes)`);
+  }
+
   private decodeSection(sec: Section, dv: DataView): void {
     const h = this.header!;
     const fail = (why: string): never => this.fail(`${sec.label}: ${why}`);
     if (sec.kind === 'mask') {
-      this.mask = new Uint32Array(sec.bytes / 4);
-      for (let i = 0; i < this.mask.length; i++) this.mask[i] = dv.getUint32(4 * i, true);
+      const d = h.mask!.dims;
+      const raw = Math.ceil((d[0] * d[1] * d[2]) / 32) * 4;
+      const n = dv.getUint32(0, true);
+      if (n + 4 > sec.bytes) fail(`compressed length ${n} runs past the section`);
+      for (let i = 4 + n; i < sec.bytes; i++) if (dv.getUint8(i) !== 0) fail('non-zero padding');
+      // A deflate stream cannot expand more than ~1032:1, so a tiny section cannot claim a huge mask.
+      if (n < maskBounds(raw).minCompressed) fail(`${n} compressed bytes cannot hold a ${raw}-byte mask`);
+      const out = new Uint8Array(raw);
+      let got: Uint8Array;
+      try {
+        got = inflateSync(new Uint8Array(dv.buffer, dv.byteOffset + 4, n), { out });
+      } catch (e) {
+        return fail(`corrupt compressed data (${(e as Error).message})`);
+      }
+      if (got.length !== raw) fail(`the mask inflates to ${got.length} bytes, expected ${raw}`);
+      this.mask = new Uint32Array(raw / 4);
+      const view = new DataView(out.buffer);
+      for (let i = 0; i < this.mask.length; i++) this.mask[i] = view.getUint32(4 * i, true);
       return;
     }
     const precision = sec.kind === 'dense' && h.precision !== 'fp32' ? 'fp16' : h.precision;
