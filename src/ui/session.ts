@@ -85,6 +85,7 @@ export class StudioSession {
   useDataset(ds: Dataset): Dataset {
     this.dispose();
     this.dataset = ds;
+    this.sceneDataset = null;
     const cams = ds.splits.train!.cameras;
     this.view = {
       radius: cams.reduce((s, c) => s + Math.hypot(c.c2w[3]!, c.c2w[7]!, c.c2w[11]!), 0) / cams.length,
@@ -104,7 +105,8 @@ export class StudioSession {
   openScene(bytes: Uint8Array, name: string): TensorField {
     const { header, model } = readScene(bytes, name);
     this.dispose();
-    const info = header.info as { orbitRadius?: unknown; whiteBackground?: unknown; nearFar?: unknown };
+    const info = header.info as { orbitRadius?: unknown; whiteBackground?: unknown; nearFar?: unknown; dataset?: unknown };
+    this.sceneDataset = typeof info.dataset === 'string' ? info.dataset : null;
     const near = Array.isArray(info.nearFar) && info.nearFar.length === 2 && info.nearFar.every((x) => typeof x === 'number' && Number.isFinite(x) && x >= 0) && info.nearFar[0] < info.nearFar[1];
     this.view = {
       radius: typeof info.orbitRadius === 'number' && info.orbitRadius > 0 && info.orbitRadius < 1e4 ? info.orbitRadius : 4,
@@ -133,8 +135,11 @@ export class StudioSession {
     return f ? sceneFileSize(f.settings, f.box, f.grid, f.mask, { rank, precision, info: this.sceneInfo() }) : 0;
   }
 
+  /** The dataset an opened scene was trained on (from its info), kept when it is exported again. */
+  private sceneDataset: string | null = null;
+
   private sceneInfo(): Record<string, unknown> {
-    return { orbitRadius: this.view.radius, whiteBackground: this.view.white, nearFar: this.view.nearFar, dataset: this.dataset?.name ?? null };
+    return { orbitRadius: this.view.radius, whiteBackground: this.view.white, nearFar: this.view.nearFar, dataset: this.dataset?.name ?? this.sceneDataset };
   }
 
   private exclusive<T>(work: () => Promise<T>): Promise<T> {
