@@ -38,6 +38,28 @@ export interface SceneHeader {
   info: Record<string, unknown>;
 }
 
+/** How a viewer looks at a scene: orbit distance, white background, ray range (from its info). */
+export interface SceneView {
+  radius: number;
+  white: boolean;
+  nearFar: [number, number];
+}
+
+/**
+ * The viewing settings a scene's info carries (written by the studio's export), each checked and
+ * replaced by a default when missing or implausible: info is free-form, so it is never trusted.
+ */
+export function sceneView(info: Record<string, unknown>): SceneView {
+  const nf = info.nearFar;
+  const nearOk = Array.isArray(nf) && nf.length === 2 && nf.every((x) => typeof x === 'number' && Number.isFinite(x) && x >= 0) && nf[0] < nf[1];
+  const r = info.orbitRadius;
+  return {
+    radius: typeof r === 'number' && r > 0 && r < 1e4 ? r : 4,
+    white: info.whiteBackground !== false,
+    nearFar: nearOk ? [nf[0] as number, nf[1] as number] : [2, 6],
+  };
+}
+
 /** What a scene decodes to: the same pieces a TensorField is built from. */
 export interface SceneModel {
   settings: FieldSettings;

@@ -4,25 +4,14 @@
 // its photo with the error between them. Renders coalesce: one in flight, at most one queued.
 import { useEffect, useRef, useState, type ReactNode } from 'react';
 import type { StudioSession } from './session.ts';
+import { paintView } from './paint.ts';
 import { useStudio } from './store.ts';
-import type { RenderedView, ViewMode } from './view-images.ts';
+import type { ViewMode } from './view-images.ts';
 
 const MOVING_SIZE = 32;
 const STILL_SIZE = 64;
 const RENDER_EVERY = 10;
 const MODES: [ViewMode, string][] = [['color', 'Colour'], ['depth', 'Depth'], ['accumulation', 'Opacity']];
-
-function paint(canvas: HTMLCanvasElement | null, view: RenderedView): void {
-  if (!canvas) return;
-  const off = document.createElement('canvas');
-  off.width = view.width;
-  off.height = view.height;
-  off.getContext('2d')!.putImageData(new ImageData(view.rgba, view.width, view.height), 0, 0);
-  const g = canvas.getContext('2d')!;
-  g.imageSmoothingEnabled = true;
-  g.drawImage(off, 0, 0, canvas.width, canvas.height);
-  canvas.dataset.renders = String(Number(canvas.dataset.renders ?? 0) + 1);
-}
 
 export function FieldViewport({ session, children }: { session: StudioSession; children?: ReactNode }) {
   const canvas = useRef<HTMLCanvasElement>(null);
@@ -53,15 +42,15 @@ export function FieldViewport({ session, children }: { session: StudioSession; c
       if (s !== null) {
         const cmp = await session.compareCamera(s, m);
         if (cmp) {
-          paint(canvas.current, cmp.render);
-          paint(truthCanvas.current, cmp.truth);
-          paint(errorCanvas.current, cmp.error);
+          paintView(canvas.current, cmp.render);
+          paintView(truthCanvas.current, cmp.truth);
+          paintView(errorCanvas.current, cmp.error);
           setComparePsnr(cmp.psnr);
         }
       } else {
         const size = cam.current.moving ? MOVING_SIZE : STILL_SIZE;
         const v = await session.renderOrbit(cam.current.az, cam.current.el, size, m);
-        if (v) paint(canvas.current, v);
+        if (v) paintView(canvas.current, v);
       }
     } finally {
       inFlight.current = false;

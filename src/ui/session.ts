@@ -11,7 +11,7 @@ import { evaluate, groundTruthRgb, testViewIndices, ViewRenderer } from '../fiel
 import { psnr } from '../metrics/image-metrics.ts';
 import { errorHeatmap, rgbPixels, viewPixels, type RenderedView, type ViewMode } from './view-images.ts';
 import { Trainer, type StepInfo } from '../fields/trainer.ts';
-import { exportScene, type Precision, readScene, sceneFileSize } from '../io/scene-file.ts';
+import { exportScene, type Precision, readScene, sceneFileSize, sceneView } from '../io/scene-file.ts';
 import type { RankReadout } from './store.ts';
 import { contextFromAdapter, type GpuContext } from '../gpu/context.ts';
 
@@ -105,14 +105,8 @@ export class StudioSession {
   openScene(bytes: Uint8Array, name: string): TensorField {
     const { header, model } = readScene(bytes, name);
     this.dispose();
-    const info = header.info as { orbitRadius?: unknown; whiteBackground?: unknown; nearFar?: unknown; dataset?: unknown };
-    this.sceneDataset = typeof info.dataset === 'string' ? info.dataset : null;
-    const near = Array.isArray(info.nearFar) && info.nearFar.length === 2 && info.nearFar.every((x) => typeof x === 'number' && Number.isFinite(x) && x >= 0) && info.nearFar[0] < info.nearFar[1];
-    this.view = {
-      radius: typeof info.orbitRadius === 'number' && info.orbitRadius > 0 && info.orbitRadius < 1e4 ? info.orbitRadius : 4,
-      white: info.whiteBackground !== false,
-      nearFar: near ? (info.nearFar as [number, number]) : [2, 6],
-    };
+    this.sceneDataset = typeof header.info.dataset === 'string' ? header.info.dataset : null;
+    this.view = sceneView(header.info);
     const field = new TensorField(this.ctx, model.settings, model.box, model.grid, 1, model.values);
     if (model.mask) field.setMask(model.mask);
     this.field = field;

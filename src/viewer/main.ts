@@ -5,7 +5,9 @@ import { orbitCamera } from '../data/procedural.ts';
 import { ViewRenderer } from '../fields/evaluation.ts';
 import { TensorField } from '../fields/tensorf.ts';
 import { contextFromAdapter, formatBytes, type GpuContext } from '../gpu/context.ts';
-import { SceneReader, type SceneHeader } from '../io/scene-file.ts';
+import { SceneReader, sceneView, type SceneHeader } from '../io/scene-file.ts';
+import { paintView } from '../ui/paint.ts';
+import { viewPixels } from '../ui/view-images.ts';
 import { WEBGPU_BROWSERS } from '../ui/webgpu.ts';
 
 const statusEl = document.getElementById('status')!;
@@ -38,10 +40,9 @@ class Viewer {
   /** Shows the first `reader.ranksReady` groups (replacing the previous, smaller model). */
   show(reader: SceneReader, header: SceneHeader): void {
     const m = reader.model();
-    const info = header.info as { orbitRadius?: unknown; whiteBackground?: unknown; nearFar?: unknown };
-    const nearFar: [number, number] = Array.isArray(info.nearFar) && info.nearFar.length === 2 && info.nearFar.every((x) => typeof x === 'number' && Number.isFinite(x)) ? (info.nearFar as [number, number]) : [2, 6];
-    this.radius = typeof info.orbitRadius === 'number' && info.orbitRadius > 0 && info.orbitRadius < 1e4 ? info.orbitRadius : 4;
-    this.white = info.whiteBackground !== false;
+    const { radius, white, nearFar } = sceneView(header.info);
+    this.radius = radius;
+    this.white = white;
     this.renderer?.destroy();
     this.field?.destroy();
     this.field = new TensorField(this.ctx, m.settings, m.box, m.grid, 1, m.values);
@@ -66,17 +67,7 @@ class Viewer {
       const rank = Number(slider.value);
       rankLabel.textContent = `${rank} / ${slider.max}`;
       const cam = orbitCamera(this.cam.az, this.cam.el, size, 40, this.radius);
-      const img = await renderer.render(cam, this.white ? 1 : 0, rank);
-      const rgba = new Uint8ClampedArray(size * size * 4);
-      for (let i = 0; i < size * size; i++) {
-        for (let c = 0; c < 3; c++) rgba[i * 4 + c] = img.rgb[i * 3 + c]! * 255;
-        rgba[i * 4 + 3] = 255;
-      }
-      const off = document.createElement('canvas');
-      off.width = off.height = size;
-      off.getContext('2d')!.putImageData(new ImageData(rgba, size, size), 0, 0);
-      canvas.getContext('2d')!.drawImage(off, 0, 0, canvas.width, canvas.height);
-      canvas.dataset.renders = String(Number(canvas.dataset.renders ?? 0) + 1);
+      paintView(canvas, viewPixels(await renderer.render(cam, this.white ? 1 : 0, rank), 'color'));
     } finally {
       this.busy = false;
       if (this.queued) {
