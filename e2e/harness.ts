@@ -67,6 +67,15 @@ export function watch(page: Page): string[] {
   return errors;
 }
 
+/** Opens the studio, waits for WebGPU and opens the built-in demo scene (artifacts folder ready). */
+export async function openDemo(page: Page, url: string): Promise<void> {
+  await mkdir(artifacts, { recursive: true });
+  await page.goto(url);
+  await page.getByTestId('webgpu-status').filter({ hasText: 'WebGPU ready' }).waitFor({ timeout: STATUS_TIMEOUT_MS });
+  await page.getByTestId('load-demo').click();
+  await page.getByTestId('dataset-name').waitFor({ timeout: 60_000 });
+}
+
 /** How many times the neural viewport has drawn (its data-renders counter). */
 export const renders = async (page: Page) => Number((await page.getByTestId('render-canvas').getAttribute('data-renders')) ?? 0);
 

@@ -5,16 +5,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { statSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
-import { artifacts, canvasShot, difference, renders, STATUS_TIMEOUT_MS, WEBGPU_FLAGS, withStudio } from './harness.ts';
+import { artifacts, openDemo, canvasShot, difference, renders, WEBGPU_FLAGS, withStudio } from './harness.ts';
 
 test('rank slider: the viewport and the readouts follow the rank', { timeout: 600_000 }, async () => {
   await withStudio(WEBGPU_FLAGS, async (page, url, errors) => {
-    await mkdir(artifacts, { recursive: true });
-    await page.goto(url);
-    await page.getByTestId('webgpu-status').filter({ hasText: 'WebGPU ready' }).waitFor({ timeout: STATUS_TIMEOUT_MS });
-    await page.getByTestId('load-demo').click();
-    await page.getByTestId('dataset-name').waitFor({ timeout: 60_000 });
+    await openDemo(page, url);
     await page.getByTestId('model').selectOption('slimmerf');
     // A low TRaIn threshold (the paper's sparse-view value) grows the rank within a few dozen
     // iterations; at 0.4 growth waits for a large loss jump, which may take hundreds.

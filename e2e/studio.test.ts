@@ -3,10 +3,9 @@
 // page stays responsive throughout. Screenshots land in test-artifacts/e2e/.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir } from 'node:fs/promises';
 import { PNG } from 'pngjs';
 import type { Page } from 'playwright-core';
-import { artifacts, canvasShot, difference, pixelVariance, renders, STATUS_TIMEOUT_MS, WEBGPU_FLAGS, withStudio } from './harness.ts';
+import { artifacts, openDemo, canvasShot, difference, pixelVariance, renders, WEBGPU_FLAGS, withStudio } from './harness.ts';
 
 const iteration = async (page: Page) => Number(await page.getByTestId('iteration').textContent());
 /** Milliseconds for the page to answer a trivial evaluation: the main thread's responsiveness. */
@@ -18,12 +17,7 @@ async function responseMs(page: Page): Promise<number> {
 
 test('demo scene: train, live viewport, orbit, pause and resume, responsive page', { timeout: 600_000 }, async () => {
   await withStudio(WEBGPU_FLAGS, async (page, url, errors) => {
-    await mkdir(artifacts, { recursive: true });
-    await page.goto(url);
-    await page.getByTestId('webgpu-status').filter({ hasText: 'WebGPU ready' }).waitFor({ timeout: STATUS_TIMEOUT_MS });
-
-    await page.getByTestId('load-demo').click();
-    await page.getByTestId('dataset-name').waitFor({ timeout: 60_000 });
+    await openDemo(page, url);
     await page.getByTestId('train').click();
     await page.waitForFunction(() => Number(document.querySelector('[data-testid="iteration"]')?.textContent) >= 10, null, { timeout: 240_000 });
     await page.waitForFunction(() => Number(document.querySelector('[data-testid="render-canvas"]')?.getAttribute('data-renders')) >= 2, null, { timeout: 120_000 });
