@@ -60,6 +60,10 @@ export interface SegmentShape {
   /** Channels-last components per texel (factors); 1 for dense tensors. */
   components: number;
   group: 'factor' | 'dense';
+  /** Factors' geometry, for resize and crop: a plane's [width, height], or a line's length and axis. */
+  plane?: [number, number];
+  line?: number;
+  axis?: number;
 }
 
 /**
@@ -74,10 +78,11 @@ export function fieldSegments(s: FieldSettings, grid: Vec3): SegmentShape[] {
       const k = comps[s.kind === 'vm' ? m : 0]!;
       if (s.kind === 'vm') {
         const [w, h, l] = slotDims(m, grid);
-        out.push({ name: `${prefix}.plane${m}`, count: w * h * k, components: k, group: 'factor' });
-        out.push({ name: `${prefix}.line${m}`, count: l * k, components: k, group: 'factor' });
+        out.push({ name: `${prefix}.plane${m}`, count: w * h * k, components: k, group: 'factor', plane: [w, h] });
+        out.push({ name: `${prefix}.line${m}`, count: l * k, components: k, group: 'factor', line: l, axis: [2, 1, 0][m] });
       } else {
-        out.push({ name: `${prefix}.line${m}`, count: cpLineLength(m, grid) * k, components: k, group: 'factor' });
+        const l = cpLineLength(m, grid);
+        out.push({ name: `${prefix}.line${m}`, count: l * k, components: k, group: 'factor', line: l, axis: 2 - m });
       }
     }
   }
@@ -317,35 +322,22 @@ export class TensorField {
     this.maskBuffer = mask ? this.ctx.upload('mask.bits', mask.bits) : this.ctx.buffer('mask.bits', 16);
   }
 
-  /** Names of the factor segments with their per-slot geometry, for resize and crop. */
-  private factorLayout(grid: Vec3): { name: string; k: number; plane?: [number, number]; line?: number; axis?: number }[] {
-    const st = this.settings;
-    const out: { name: string; k: number; plane?: [number, number]; line?: number; axis?: number }[] = [];
-    for (const [prefix, comps] of [['density', st.densityComps], ['app', st.appComps]] as const) {
-      for (let m = 0; m < 3; m++) {
-        const k = comps[st.kind === 'vm' ? m : 0]!;
-        if (st.kind === 'vm') {
-          const [w, h, l] = slotDims(m, grid);
-          out.push({ name: `${prefix}.plane${m}`, k, plane: [w, h] });
-          out.push({ name: `${prefix}.line${m}`, k, line: l, axis: [2, 1, 0][m] });
-        } else {
-          out.push({ name: `${prefix}.line${m}`, k, line: cpLineLength(m, grid), axis: 2 - m });
-        }
-      }
-    }
-    return out;
+  /** The factor tensors at `grid`, with their geometry. */
+  private factors(grid: Vec3): SegmentShape[] {
+    return fieldSegments(this.settings, grid).filter((s) => s.group === 'factor');
   }
 
   /** Resamples every factor to a new grid (bilinear planes, linear lines, align corners). */
   async upsample(grid: Vec3): Promise<void> {
     const values = await this.arena.download(this.ctx);
-    const before = this.factorLayout(this.grid);
-    const after = this.factorLayout(grid);
+    const before = this.factors(this.grid);
+    const after = this.factors(grid);
     const replace = new Map<string, Float32Array>();
     before.forEach((b, i) => {
       const a = after[i]!;
       const v = values.get(b.name)!;
-      replace.set(b.name, b.plane ? resizePlane(v, b.k, b.plane[0], b.plane[1], a.plane![0], a.plane![1]) : resizeLine(v, b.k, b.line!, a.line!));
+      const k = b.components;
+      replace.set(b.name, b.plane ? resizePlane(v, k, b.plane[0], b.plane[1], a.plane![0], a.plane![1]) : resizeLine(v, k, b.line!, a.line!));
     });
     this.grid = [...grid];
     this.checkFitsAfter(replace);
@@ -374,13 +366,13 @@ export class TensorField {
     const replace = new Map<string, Float32Array>();
     const axisOfPlane = (m: number): [number, number] => (m === 0 ? [0, 1] : m === 1 ? [0, 2] : [1, 2]);
     let m = 0;
-    for (const f of this.factorLayout(this.grid)) {
+    for (const f of this.factors(this.grid)) {
       const v = values.get(f.name)!;
       if (f.plane) {
         const [ax, ay] = axisOfPlane(m % 3);
-        replace.set(f.name, cropPlane(v, f.k, f.plane[0], lo[ax]!, hi[ax]!, lo[ay]!, hi[ay]!));
+        replace.set(f.name, cropPlane(v, f.components, f.plane[0], lo[ax]!, hi[ax]!, lo[ay]!, hi[ay]!));
       } else {
-        replace.set(f.name, cropLine(v, f.k, lo[f.axis!]!, hi[f.axis!]!));
+        replace.set(f.name, cropLine(v, f.components, lo[f.axis!]!, hi[f.axis!]!));
         m++;
       }
     }
