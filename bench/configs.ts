@@ -45,9 +45,11 @@ const medium: BenchConfig = {
   softwareProbeMinutes: 3,
 };
 
-// Slimming comparison sized to finish on SwiftShader (~10 min per model): lego /16, 300
-// iterations of 256 rays, grid 24^3 -> 48^3, a narrow MLP (featureC 16), the reference's schedule
-// shape. Both models have 16 rank groups; SlimmeRF grows them with TRaIn (υ = 0.4, η = 0).
+// The reduced lego configuration, sized to finish on SwiftShader (~10 min per model): lego /16,
+// 300 iterations of 256 rays, grid 24^3 -> 48^3, a narrow MLP (featureC 16), the reference's
+// schedule shape. It serves the slimming comparison (SlimmeRF-16 against VM-192 truncated, both
+// 16 rank groups; TRaIn υ = 0.4, η = 0) and the Strivec comparison (Strivec against VM-192 and
+// CP-384; Strivec's coarse pass, 100 iterations, counts in its seconds).
 const slimOptions = {
   n_iters: 300, batch_size: 256, N_voxel_init: 24 ** 3, N_voxel_final: 48 ** 3,
   upsamp_list: [75, 150], update_AlphaMask_list: [100, 200], featureC: 16,
@@ -59,5 +61,8 @@ export const BENCH_CONFIGS: Record<string, BenchConfig> = {
   medium,
   'slim-slimmerf16': { downscale: 16, testViews: 5, model: 'slimmerf16', options: slimOptions, ranks: slimRanks },
   'slim-vm192': { downscale: 16, testViews: 5, model: 'vm192', options: slimOptions, ranks: slimRanks },
+  'reduced-cp384': { downscale: 16, testViews: 5, model: 'cp384', options: slimOptions },
+  // The reference's lego ranks per level ([32, 24, 16] density, 48 appearance) and lattices.
+  'reduced-strivec': { downscale: 16, testViews: 5, model: 'strivec', options: { ...slimOptions, pre_N_iters: 100 }, ranks: [4, 8, 16, 32] },
 };
-export const DEFAULT_BENCH = ['quick', 'medium', 'slim-slimmerf16', 'slim-vm192'];
+export const DEFAULT_BENCH = ['quick', 'medium', 'slim-slimmerf16', 'slim-vm192', 'reduced-cp384', 'reduced-strivec'];

@@ -16,8 +16,8 @@ test('viewer: streams a scene, renders it, slims it; a damaged file gets a clear
     shading: { mode: 'MLP_Fea', appDim: 6, viewPe: 1, feaPe: 1, featureC: 8 },
   };
   const grid: [number, number, number] = [12, 12, 12];
-  const values = new Map(fieldSegments(settings, grid).map((s, i) => [s.name, randomNormal(s.count, 0.4, i + 1)] as const));
   const box = { lo: [-1.5, -1.5, -1.5] as [number, number, number], hi: [1.5, 1.5, 1.5] as [number, number, number] };
+  const values = new Map(fieldSegments(settings, box, grid).map((s, i) => [s.name, randomNormal(s.count, 0.4, i + 1)] as const));
   const bytes = exportScene({ settings, box, grid, values, mask: null }, { precision: 'fp16', info: { orbitRadius: 4, whiteBackground: true, nearFar: [2, 6] } });
   await writeFile(`${artifacts}/viewer.slimscene`, bytes);
   const damaged = bytes.slice();

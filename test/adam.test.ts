@@ -28,7 +28,7 @@ function refStep(segs: RefSeg[], raw: Map<string, Float64Array>, t: number, lrFo
     for (let i = 0; i < r.seg.count; i++) {
       if (i % r.seg.components >= active) continue;
       const g = g0[i]! * opts.gradScale + l1 * Math.sign(r.p[i]!);
-      if (opts.skipZeroGrad && g === 0) continue;
+      if (opts.skipZeroFor?.(r.seg) && g === 0) continue;
       r.m[i] = ADAM_BETA1 * r.m[i]! + (1 - ADAM_BETA1) * g;
       r.v[i] = ADAM_BETA2 * r.v[i]! + (1 - ADAM_BETA2) * g * g;
       r.p[i] = r.p[i]! - lr * (r.m[i]! / bc1) / (Math.sqrt(r.v[i]! / bc2) + ADAM_EPS);
@@ -186,13 +186,13 @@ test('Adam leaves locked components (params and moments) bit-identical but clear
   fx.arena.destroy(ctx);
 });
 
-test('Adam with skipZeroGrad skips entries whose gradient is exactly zero', async () => {
+test('Adam with skipZeroFor skips entries whose gradient is exactly zero', async () => {
   const ctx = await nodeGpu();
   const fx = await fixture(5);
   const adam = new Adam(ctx);
   const r = rng(79);
   const lrFor = () => 0.02;
-  const opts: AdamOptions = { gradScale: 2, skipZeroGrad: true };
+  const opts: AdamOptions = { gradScale: 2, skipZeroFor: () => true };
   let skipped = 0;
   for (let step = 1; step <= 3; step++) {
     const before = {

@@ -10,14 +10,23 @@ import { refDensityFeature, refRender, refSamples, type RefModel, type RefRay } 
 import { RayBatch } from '../src/fields/render-batch.ts';
 import { TensorField, type FieldSettings } from '../src/fields/tensorf.ts';
 import { randomNormal } from '../src/fields/params.ts';
+import { placeTensors } from '../src/fields/strivec.ts';
+import { fieldKernels } from '../src/fields/kernels.ts';
+import { Encoder, grid1d } from '../src/gpu/kernel.ts';
 
 const box: Box = { lo: [-1, -1.2, -0.9], hi: [1.1, 1, 1] };
 
-function settings(kind: 'vm' | 'cp', shading: 'MLP_Fea' | 'SH'): FieldSettings {
+// Strivec: two levels of local tensors around a random cloud in the middle of the box, so rays
+// cross covered and uncovered space (where every level must cover a sample for it to count).
+const cloud = randomNormal(3 * 40, 0.35, 5);
+const lattice = placeTensors(cloud, [0.8, 0.5], [0.6, 0.375]);
+
+function settings(kind: 'vm' | 'cp' | 'strivec', shading: 'MLP_Fea' | 'SH'): FieldSettings {
   return {
     kind,
-    densityComps: kind === 'vm' ? [2, 3, 2] : [3],
-    appComps: kind === 'vm' ? [3, 2, 4] : [5],
+    densityComps: kind === 'vm' ? [2, 3, 2] : kind === 'cp' ? [3] : [3, 2],
+    appComps: kind === 'vm' ? [3, 2, 4] : kind === 'cp' ? [5] : [4, 3],
+    ...(kind === 'strivec' ? { levels: lattice.levels } : {}),
     shading: shading === 'SH'
       ? { mode: 'SH', appDim: 27, viewPe: 0, feaPe: 0, featureC: 0 }
       : { mode: 'MLP_Fea', appDim: 6, viewPe: 1, feaPe: 1, featureC: 8 },
@@ -58,19 +67,20 @@ function packRays(rays: RefRay[]): Float32Array {
   return out;
 }
 
-async function setup(kind: 'vm' | 'cp', shading: 'MLP_Fea' | 'SH', grid: Vec3) {
+async function setup(kind: 'vm' | 'cp' | 'strivec', shading: 'MLP_Fea' | 'SH', grid: Vec3) {
   const ctx = await nodeGpu();
-  const field = new TensorField(ctx, settings(kind, shading), box, grid, 7);
+  const tables = kind === 'strivec' ? new Map(lattice.tables.map((t, l) => [`lattice.level${l}`, t] as const)) : undefined;
+  const field = new TensorField(ctx, settings(kind, shading), box, grid, 7, tables);
   const values = await field.arena.download(ctx);
   const model: RefModel = { settings: field.settings, box: field.box, grid: field.grid, values };
   return { ctx, field, values, model };
 }
 
-for (const [kind, shading, chunk] of [['vm', 'MLP_Fea', Infinity], ['cp', 'MLP_Fea', Infinity], ['vm', 'SH', Infinity], ['vm', 'MLP_Fea', 7]] as const) {
+for (const [kind, shading, chunk] of [['vm', 'MLP_Fea', Infinity], ['cp', 'MLP_Fea', Infinity], ['strivec', 'MLP_Fea', Infinity], ['vm', 'SH', Infinity], ['vm', 'MLP_Fea', 7]] as const) {
   const chunked = chunk < Infinity ? `, shaded in chunks of ${chunk}` : '';
   test(`${kind.toUpperCase()} ${shading}${chunked}: batch colours, losses and all gradients match the f64 reference`, async () => {
     const { ctx, field, values, model } = await setup(kind, shading, [7, 6, 5]);
-    const rays = randomRays(24, kind === 'vm' ? 3 : 4);
+    const rays = randomRays(24, kind === 'vm' ? 3 : kind === 'cp' ? 4 : 6);
     const batch = new RayBatch(ctx, field, rays.length, 4, chunk);
     batch.nearFar = [0.1, 10];
     ctx.write(batch.rays, packRays(rays));
@@ -94,8 +104,13 @@ for (const [kind, shading, chunk] of [['vm', 'MLP_Fea', Infinity], ['cp', 'MLP_F
       refRender({ ...model, values: vals }, rays, 1, 0.1, 10).loss.reduce((a, b) => a + b, 0);
     let checked = 0;
     let skipped = 0;
-    for (const seg of field.arena.segments) {
+    for (const seg of field.arena.segments.filter((x) => x.group !== 'index')) {
       const v = values.get(seg.name)!;
+      if (seg.group === 'factor') {
+        let any = false;
+        for (let i = 0; i < seg.count && !any; i++) any = gi[seg.offset + i] !== 0;
+        assert.ok(any, `${seg.name} received gradient`);
+      }
       // Entries with the largest gradients, plus a few at random.
       const grad = (i: number) => (seg.fixedPoint ? gi[seg.offset + i]! / GRAD_SCALE : gf[seg.offset + i]!);
       const order = Array.from({ length: seg.count }, (_, i) => i).sort((a, b) => Math.abs(grad(b)) - Math.abs(grad(a)));
@@ -156,5 +171,34 @@ test('density feature on lattice points and at slimmed rank matches the referenc
   }
   assert.ok(Number.isFinite(refDensityFeature(model, [0, 0, 0])));
   batch.destroy();
+  field.destroy();
+});
+
+test('Strivec: the alpha-mask grid kernel gives the reference opacity, zero where a level has no tensor', async () => {
+  const { ctx, field, model } = await setup('strivec', 'MLP_Fea', [7, 6, 5]);
+  const dims: Vec3 = [9, 8, 7];
+  const n = dims[0] * dims[1] * dims[2];
+  const alpha = ctx.buffer('test.alpha', n * 4);
+  const step = field.step;
+  const enc = new Encoder(ctx);
+  enc.dispatch(fieldKernels(ctx, 'local').densityGrid, {
+    params: { field: field.fieldUniform(), dims: [...dims, 0], shift: field.settings.densityShift, step },
+    buffers: [field.arena.params!, alpha],
+    workgroups: grid1d(ctx, n, 64),
+  });
+  enc.submit();
+  const got = await ctx.readF32(alpha, n);
+  let zeros = 0;
+  for (let i = 0; i < n; i++) {
+    const idx = [i % dims[0], Math.floor(i / dims[0]) % dims[1], Math.floor(i / (dims[0] * dims[1]))];
+    const u = idx.map((v, a) => (v / (dims[a]! - 1)) * (field.grid[a]! - 1)) as Vec3;
+    const f = refDensityFeature(model, u) + field.settings.densityShift;
+    const sigma = f > 20 ? f : Math.log1p(Math.exp(f));
+    const want = 1 - Math.exp(-sigma * step);
+    assert.ok(Math.abs(got[i]! - want) < 1e-5 + 1e-3 * want, `point ${idx}: ${got[i]} vs ${want}`);
+    if (want === 0) zeros++;
+  }
+  assert.ok(zeros > 0 && zeros < n, `${zeros} of ${n} points uncovered`);
+  ctx.destroy(alpha);
   field.destroy();
 });

@@ -12,7 +12,7 @@ test('memory estimate: parameter arena at the final grid, images, batch; refusal
   const cfg = resolveConfig('vm192', { N_voxel_init: 32 ** 3, N_voxel_final: 64 ** 3, batch_size: 1024 });
   const est = estimateTrainingMemory(cfg.settings, cfg.train, ds, 2 ** 30);
   assert.equal(est.problem, null);
-  const floats = fieldSegments(cfg.settings, est.finalGrid).reduce((n, s) => n + Math.ceil(s.count / 64) * 64, 0);
+  const floats = fieldSegments(cfg.settings, { lo: ds.aabb[0], hi: ds.aabb[1] }, est.finalGrid).reduce((n, s) => n + Math.ceil(s.count / 64) * 64, 0);
   assert.equal(est.parameters, floats * 16, 'values, gradients and two Adam moments');
   assert.equal(est.images, 10 * 32 * 32 * 4);
   assert.ok(est.batch > 1024 * 32 && est.total === est.parameters + est.images + est.batch);

@@ -4,8 +4,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import CRC32 from 'crc-32';
+import { deflateSync } from 'fflate';
 import type { Box, Vec3 } from '../src/fields/geometry.ts';
 import { randomNormal } from '../src/fields/params.ts';
+import { placeTensors } from '../src/fields/strivec.ts';
 import { xorshift } from '../src/fields/random.ts';
 import { fieldSegments, maxRankOf, MODEL_PRESETS, TensorField, truncateToRank, type FieldSettings } from '../src/fields/tensorf.ts';
 import { ViewRenderer } from '../src/fields/evaluation.ts';
@@ -16,8 +18,12 @@ import { nodeGpu } from '../src/gpu/node.ts';
 const box: Box = { lo: [-1, -1, -1], hi: [1, 1, 1] };
 const mlp = { mode: 'MLP_Fea', appDim: 6, viewPe: 1, feaPe: 1, featureC: 8 } as const;
 
+// A Strivec model's local tensors around a random cloud (two levels).
+const strivecLattice = placeTensors(randomNormal(3 * 30, 0.3, 12), [0.6, 0.3], [0.45, 0.225]);
+
 const KINDS: Record<string, FieldSettings> = {
   vm: { ...MODEL_PRESETS.vm48, shading: mlp },
+  strivec: { ...MODEL_PRESETS.strivec, densityComps: [3, 2], appComps: [6, 4], levels: strivecLattice.levels, shading: mlp },
   slimmerf: { ...MODEL_PRESETS.slimmerf8, densityComps: [3, 3, 3], appComps: [9, 9, 9], shading: mlp },
   'vm-uneven': { ...MODEL_PRESETS.vm48, densityComps: [2, 3, 1], appComps: [4, 9, 5], shading: mlp },
   cp: { ...MODEL_PRESETS.cp384, densityComps: [5], appComps: [15], shading: mlp },
@@ -26,7 +32,9 @@ const KINDS: Record<string, FieldSettings> = {
 
 function randomModel(settings: FieldSettings, grid: Vec3 = [7, 6, 5], seed = 1): Omit<SceneModel, 'rank'> {
   const values = new Map<string, Float32Array>();
-  for (const s of fieldSegments(settings, grid)) values.set(s.name, randomNormal(s.count, 0.3, seed++));
+  for (const s of fieldSegments(settings, box, grid)) {
+    values.set(s.name, s.group === 'index' ? strivecLattice.tables[Number(s.name.at(-1))]! : randomNormal(s.count, 0.3, seed++));
+  }
   const dims: Vec3 = [5, 4, 3];
   const rnd = xorshift(seed);
   const bits = Uint32Array.from({ length: Math.ceil(60 / 32) }, () => Math.floor(rnd() * 2 ** 32));
@@ -45,7 +53,8 @@ for (const [kind, settings] of Object.entries(KINDS)) {
     test(`${kind} ${precision}: round trip, predicted size, every prefix of rank groups`, () => {
       const m = randomModel(settings);
       const bytes = exportScene(m, { precision, info: { note: 'test' } });
-      assert.equal(bytes.length, sceneFileSize(m.settings, m.box, m.grid, m.mask, { precision, info: { note: 'test' } }));
+      const tables = settings.levels?.map((_, l) => m.values.get(`lattice.level${l}`)!) ?? [];
+      assert.equal(bytes.length, sceneFileSize(m.settings, m.box, m.grid, m.mask, { precision, info: { note: 'test' } }, tables));
       const { header, model } = readScene(bytes, 'a.slimscene');
       assert.equal(header.ranks, maxRankOf(settings));
       assert.deepEqual(model.mask!.bits, m.mask!.bits);
@@ -55,7 +64,8 @@ for (const [kind, settings] of Object.entries(KINDS)) {
         // fp16 keeps 11 significant bits (the shading weights are fp16 in fp16 and int8 files);
         // 8 bits with per-component offset and scale are off by at most half a step of the range.
         const half = maxAbs * 2 ** -11 + 2 ** -25;
-        const tol = precision === 'fp32' ? 0 : precision === 'fp16' || name.startsWith('mlp.') ? half : (2 * maxAbs) / 510 + 1e-6;
+        // Strivec's lattice tables are exact at every precision (they are stored as bits).
+        const tol = precision === 'fp32' || name.startsWith('lattice.') ? 0 : precision === 'fp16' || name.startsWith('mlp.') ? half : (2 * maxAbs) / 510 + 1e-6;
         assert.ok(maxError(v, w) <= tol, `${name}: error ${maxError(v, w)} > ${tol}`);
       }
       // Any prefix of groups is the truncated model (exact in fp32).
@@ -136,10 +146,11 @@ function withHeader(bytes: Uint8Array, edit: (h: Record<string, unknown>) => voi
   return out;
 }
 
-/** Replaces the first section (the alpha mask) with `payload`, recomputing its length and CRC. */
-function withMaskPayload(bytes: Uint8Array, payload: Uint8Array): Uint8Array {
+/** Replaces section `index` (0: the alpha mask) with `payload`, recomputing its length and CRC. */
+function withMaskPayload(bytes: Uint8Array, payload: Uint8Array, index = 0): Uint8Array {
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const at = 20 + dv.getUint32(12, true);
+  let at = 20 + dv.getUint32(12, true);
+  for (let i = 0; i < index; i++) at += 8 + dv.getUint32(at, true);
   const old = dv.getUint32(at, true);
   const out = new Uint8Array(bytes.length - old + payload.length);
   out.set(bytes.subarray(0, at));
@@ -192,6 +203,26 @@ test('damaged and hostile files are refused with a message naming the file and t
   expect(withHeader(good, (h) => (h.precision = 'fp8')), /precision must be one of/);
   expect(withHeader(good, (h) => (h.box = { lo: [0, 0, 0], hi: [0, 1, 1] })), /box is empty or inverted/);
   expect(withHeader(good, (h) => (h.format = 'x')), /format "x"/);
+  // Strivec: the lattice in the header must be sane and agree with the stored cells.
+  const sv = exportScene(randomModel(KINDS.strivec!), { precision: 'fp32' });
+  assert.ok(readScene(sv, 'ok').model.settings.levels);
+  const level = (edit: (l: Record<string, unknown>) => void) => withHeader(sv, (h) => edit((h.settings as { levels: Record<string, unknown>[] }).levels[1]!));
+  expect(level((l) => (l.halfSize = 5)), /levels\[1\]\.halfSize must be a number in/);
+  expect(level((l) => (l.dims = [1e6, 1e6, 2])), /levels\[1\]\.dims describe more than/);
+  expect(level((l) => (l.origin = [0, Infinity, 0])), /levels\[1\]\.origin\[1\] must be a number/);
+  expect(withHeader(sv, (h) => ((h.settings as Record<string, unknown>).levels = [])), /settings\.levels must list 1 to 3/);
+  expect(level((l) => (l.tensors = (l.tensors as number) - 1)), /trailing bytes/);
+  // The lattice section (after the mask) with one more occupied cell than the header's tensors.
+  const words = strivecLattice.levels.map((l) => Math.ceil((l.dims[0] * l.dims[1] * l.dims[2]) / 32));
+  const bits = new Uint32Array(words[0]! + words[1]!);
+  strivecLattice.tables.forEach((t, l) => t.forEach((v, i) => v && (bits[(l ? words[0]! : 0) + (i >> 5)]! |= 1 << (i & 31))));
+  const free = strivecLattice.tables[1]!.indexOf(0);
+  bits[words[0]! + (free >> 5)]! |= 1 << (free & 31);
+  const z = deflateSync(new Uint8Array(bits.buffer));
+  const payload = new Uint8Array(4 + Math.ceil(z.length / 4) * 4);
+  new DataView(payload.buffer).setUint32(0, z.length, true);
+  payload.set(z, 4);
+  expect(withMaskPayload(sv, payload, 1), /tensor lattice: level 2: \d+ occupied cells, the header says \d+ tensors/);
   // A NaN payload with a valid checksum.
   const nan = good.slice();
   const dv = new DataView(nan.buffer);
@@ -229,11 +260,14 @@ test('damaged and hostile files are refused with a message naming the file and t
 
 test('randomized mutations only ever give a clean SceneError or a valid, finite model', () => {
   const rnd = xorshift(1234);
-  const sources = (['fp32', 'fp16', 'int8'] as Precision[]).map((p) => exportScene(randomModel(KINDS.slimmerf!, [5, 4, 4]), { precision: p }));
+  const sources = [
+    ...(['fp32', 'fp16', 'int8'] as Precision[]).map((p) => exportScene(randomModel(KINDS.slimmerf!, [5, 4, 4]), { precision: p })),
+    exportScene(randomModel(KINDS.strivec!, [5, 4, 4]), { precision: 'fp16' }),
+  ];
   let rejected = 0;
   let accepted = 0;
   for (let trial = 0; trial < 6000; trial++) {
-    const src = sources[trial % 3]!;
+    const src = sources[trial % sources.length]!;
     let bytes = src.slice();
     const what = rnd();
     if (what < 0.6) {
@@ -247,7 +281,7 @@ test('randomized mutations only ever give a clean SceneError or a valid, finite 
     }
     try {
       const { model } = readScene(bytes, 'm');
-      for (const s of fieldSegments(model.settings, model.grid)) {
+      for (const s of fieldSegments(model.settings, model.box, model.grid)) {
         const v = model.values.get(s.name)!;
         assert.equal(v.length, s.count);
         assert.ok(v.every(Number.isFinite));

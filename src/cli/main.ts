@@ -11,7 +11,7 @@ import { exportScene, PRECISIONS, type Precision } from '../io/scene-file.ts';
 import { evaluateRanksLogged, log, loadModel, openDataset, parseRanks, runTraining } from './session.ts';
 
 const USAGE = `usage:
-  npm run cli -- train --data DIR|builtin:demo --model vm192|vm48|cp384|slimmerf16|slimmerf8 [--config FILE.json]
+  npm run cli -- train --data DIR|builtin:demo --model vm192|vm48|cp384|slimmerf16|slimmerf8|strivec [--config FILE.json]
                        [--iters N] [--batch N] [--downscale K] [--test-views N] [--train-views N]
                        [--upsilon U] [--eta N] [--ranks 1,2,4] [--out FILE]
   npm run cli -- eval --model FILE --data DIR [--downscale K] [--test-views N] [--ranks 1,2,4,8,16]

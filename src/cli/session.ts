@@ -9,7 +9,7 @@ import type { GpuContext } from '../gpu/context.ts';
 import { decodeImageNode } from '../io/image-node.ts';
 import { decodeModel, type ModelData } from '../io/model-file.ts';
 import type { ResolvedConfig } from '../fields/config.ts';
-import { resolutionForVoxels, type Box } from '../fields/geometry.ts';
+import { createTrainingField } from '../fields/coarse.ts';
 import { maxRankOf, TensorField } from '../fields/tensorf.ts';
 import { isSceneFile, readScene, type SceneModel } from '../io/scene-file.ts';
 import { encodeFieldModel } from '../io/field-model.ts';
@@ -115,18 +115,19 @@ export async function runTraining(run: TrainingRun): Promise<Record<string, unkn
   const ds = run.dataset ?? (await openDataset(run.data, run.downscale, ['train', 'test']));
   const ctx = await nodeGpu();
   log(`adapter: ${ctx.adapter.label} (${ctx.adapter.vendor} ${ctx.adapter.architecture})`);
-  const box: Box = { lo: ds.aabb[0], hi: ds.aabb[1] };
   const mem = estimateTrainingMemory(cfg.settings, cfg.train, ds, ctx.maxBinding);
   if (mem.problem) throw new LimitError(mem.problem);
-  log(`memory estimate: ${formatBytes(mem.total)} (parameters at ${mem.finalGrid.join('x')} ${formatBytes(mem.parameters)}, images ${formatBytes(mem.images)}, batch buffers up to ${formatBytes(mem.batch)})`);
+  log(`memory estimate: ${formatBytes(mem.total)} (parameters at ${mem.finalGrid.join('x')} ${formatBytes(mem.parameters)}, images ${formatBytes(mem.images)}, batch buffers up to ${formatBytes(mem.batch)})${mem.note ? `; ${mem.note}` : ''}`);
   const peakBefore = ctx.allocatedBytes;
   ctx.peakBytes = ctx.allocatedBytes;
-  const field = new TensorField(ctx, cfg.settings, box, resolutionForVoxels(cfg.train.nVoxelInit, box), cfg.train.seed);
+  const t0 = performance.now();
+  const field = await createTrainingField(ctx, ds, cfg, cfg.train.seed, (p) => log(p.message));
+  const tTrain = performance.now();
+  const coarseSeconds = (tTrain - t0) / 1000;
   const trainer = new Trainer(ctx, ds, field, cfg.train);
   log(`${run.preset}: grid ${field.grid.join('x')}, ${field.parameterCount.toLocaleString()} parameters, ${cfg.train.nIters} iterations of ${cfg.train.batchSize} rays`);
   if (run.profile && !ctx.enableProfiling()) log('note: this adapter has no timestamp queries; no kernel profile');
   let iters = Math.min(cfg.train.nIters, run.stopAfter ?? Infinity);
-  const t0 = performance.now();
   let lossAvg = 0;
   const rankSteps: number[] = [];
   let why = 'stopped';
@@ -143,13 +144,15 @@ export async function runTraining(run: TrainingRun): Promise<Record<string, unkn
     lossAvg = i === 0 ? s.loss : 0.9 * lossAvg + 0.1 * s.loss;
     if (s.event) log(`iter ${s.iter}: ${s.event}`);
     if (s.iter % 50 === 0 || (s.iter < 50 && s.iter % 10 === 0) || s.iter === iters) {
-      const sec = (performance.now() - t0) / 1000;
+      const sec = (performance.now() - tTrain) / 1000;
       const left = (sec / s.iter) * (iters - s.iter);
       const rank = cfg.train.rankIncremental ? `  rank ${s.rank}/${field.maxRank}` : '';
       log(`iter ${s.iter}/${iters}  train psnr ${(-10 * Math.log10(lossAvg)).toFixed(2)}${rank}  samples ${s.samples} shaded ${s.shaded}  ${(s.iter / sec).toFixed(2)} it/s  ${left.toFixed(0)} s left`);
     }
   }
+  // Seconds include Strivec's coarse pass; the per-iteration figures do not.
   const seconds = (performance.now() - t0) / 1000;
+  const trainSeconds = (performance.now() - tTrain) / 1000;
   const split = ds.splits.test ?? ds.splits.train!;
   if (!ds.splits.test) log('note: the dataset has no test split; evaluating on training views');
   const views = testViewIndices(split.cameras.length, run.testViews);
@@ -160,14 +163,15 @@ export async function runTraining(run: TrainingRun): Promise<Record<string, unkn
     iters,
     ...(iters < cfg.train.nIters ? { partial: `${why} after ${iters} of ${cfg.train.nIters} iterations` } : {}),
     seconds: +seconds.toFixed(2),
-    secondsPerIteration: +(seconds / Math.max(1, iters)).toFixed(3),
+    ...(cfg.settings.kind === 'strivec' ? { coarseSeconds: +coarseSeconds.toFixed(2), tensors: field.settings.levels!.map((l) => l.tensors) } : {}),
+    secondsPerIteration: +(trainSeconds / Math.max(1, iters)).toFixed(3),
     ...(ev
       ? { psnr: +ev.psnr.toFixed(3), ssim: +ev.ssim.toFixed(4), testViews: ev.views, evalSplit: ds.splits.test ? 'test' : 'train' }
       : { evaluation: 'skipped' }),
     params: field.parameterCountAtRank(field.rank),
     ...(cfg.train.rankIncremental ? { rank: field.rank, maxRank: field.maxRank, rankSteps } : {}),
     ...(cfg.train.trainViews > 0 ? { trainViews: trainer.trainViewIndices!.length } : {}),
-    samplesPerSecond: Math.round(trainer.samplesProcessed / seconds),
+    samplesPerSecond: Math.round(trainer.samplesProcessed / trainSeconds),
     grid: field.grid,
     peakGpuBytes: ctx.peakBytes - peakBefore,
     adapter: ctx.adapter.label,

@@ -82,6 +82,16 @@ export function orbitCamera(azimuth: number, elevation: number, size: number, fo
   return { width: size, height: size, fx: f, fy: f, cx: size / 2, cy: size / 2, c2w };
 }
 
+/** Where the ray through pixel (px, py) of `cam` first hits the scene, or null (tests use the visible surfaces). */
+export function demoSurfacePoint(cam: Camera, px: number, py: number): V3 | null {
+  const m = cam.c2w;
+  const o: V3 = [m[3]!, m[7]!, m[11]!];
+  const dc = norm([(px - cam.cx) / cam.fx, (py - cam.cy) / cam.fy, 1]);
+  const d = norm([m[0]! * dc[0] + m[1]! * dc[1] + m[2]! * dc[2], m[4]! * dc[0] + m[5]! * dc[1] + m[6]! * dc[2], m[8]! * dc[0] + m[9]! * dc[1] + m[10]! * dc[2]]);
+  const hit = trace(o, d);
+  return hit ? [o[0] + d[0] * hit.t, o[1] + d[1] * hit.t, o[2] + d[2] * hit.t] : null;
+}
+
 /** Renders one RGBA8 view (alpha 0 where the ray misses everything). */
 export function renderProcedural(cam: Camera, supersample = 2): Uint8Array {
   const out = new Uint8Array(cam.width * cam.height * 4);

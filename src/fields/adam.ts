@@ -16,8 +16,8 @@ export interface AdamOptions {
   l1For?: (seg: Segment) => number;
   /** Components (of seg.components) that are updated; the rest stay untouched. Default: all. */
   activeFor?: (seg: Segment) => number;
-  /** Skip entries whose gradient is exactly zero (Strivec's masked Adam). */
-  skipZeroGrad?: boolean;
+  /** Segments whose entries with an exactly zero gradient are skipped (Strivec's masked Adam on its lines). */
+  skipZeroFor?: (seg: Segment) => boolean;
   /** Whether a segment's gradient is fixed point this step (default: seg.fixedPoint). */
   fixedPointFor?: (seg: Segment) => boolean;
 }
@@ -48,7 +48,7 @@ export class Adam {
     const bc1 = 1 - ADAM_BETA1 ** t;
     const bc2 = 1 - ADAM_BETA2 ** t;
     for (const seg of arena.segments) {
-      if (seg.count === 0) continue;
+      if (seg.count === 0 || seg.group === 'index') continue;
       const lr = lrFor(seg);
       const l1 = opts.l1For?.(seg) ?? 0;
       const active = opts.activeFor?.(seg) ?? seg.components;
@@ -60,7 +60,7 @@ export class Adam {
           fixed_point: (opts.fixedPointFor?.(seg) ?? seg.fixedPoint) ? 1 : 0,
           components: Math.max(1, seg.components),
           active_components: Math.min(active, seg.components),
-          skip_zero: opts.skipZeroGrad ? 1 : 0,
+          skip_zero: opts.skipZeroFor?.(seg) ? 1 : 0,
           grad_scale: opts.gradScale,
           l1,
           step_size: lr / bc1,

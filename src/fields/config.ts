@@ -1,7 +1,7 @@
 // Training configuration from the reference's option names (a JSON file and/or CLI flags), and
 // the mapping onto model settings and training options. Unknown keys are errors, not ignored.
 import { DEFAULT_TRAIN, type TrainOptions } from './trainer.ts';
-import { MODEL_PRESETS, type FieldSettings, type PresetName } from './tensorf.ts';
+import { MAX_LEVELS, MODEL_PRESETS, type FieldSettings, type PresetName } from './tensorf.ts';
 
 /** The reference option names this tool understands, with the types they must have. */
 const KEYS = {
@@ -12,6 +12,8 @@ const KEYS = {
   lr_init: 'num', lr_basis: 'num', lr_decay_target_ratio: 'num', seed: 'int',
   // Slimfield additions: SlimmeRF's TRaIn constants (hard-coded in its train.py) and sparse views.
   rank_upsilon: 'num', rank_eta: 'int', train_views: 'int',
+  // Strivec (opt_hier.py names): coarse-pass iterations, lattice spacings and tensor half-sizes per level.
+  pre_N_iters: 'int', vox_range: 'nums', local_range: 'nums',
 } as const;
 export type ReferenceOptions = { [K in keyof typeof KEYS]?: unknown };
 
@@ -27,9 +29,11 @@ export function checkReferenceOptions(raw: unknown, where: string): Record<strin
       kind === 'int' ? Number.isInteger(v) && (v as number) >= 0
       : kind === 'num' ? typeof v === 'number' && Number.isFinite(v) && v >= 0
       : kind === 'ints' ? Array.isArray(v) && v.every((x) => Number.isInteger(x) && x >= 0)
+      : kind === 'nums' ? Array.isArray(v) && v.every((x) => typeof x === 'number' && Number.isFinite(x) && x > 0)
       : v === 'MLP_Fea' || v === 'SH';
     if (!ok) {
-      const want = kind === 'int' ? 'a non-negative integer' : kind === 'num' ? 'a non-negative number' : kind === 'ints' ? 'a list of non-negative integers' : '"MLP_Fea" or "SH"';
+      const want = kind === 'int' ? 'a non-negative integer' : kind === 'num' ? 'a non-negative number' : kind === 'ints' ? 'a list of non-negative integers'
+        : kind === 'nums' ? 'a list of positive numbers' : '"MLP_Fea" or "SH"';
       throw new ConfigError(`${where}: option "${k}" must be ${want}, got ${JSON.stringify(v)}`);
     }
     out[k] = v;
@@ -59,10 +63,14 @@ export function resolveConfig(preset: PresetName, opts: Record<string, unknown>)
       featureC: o.featureC ?? base.shading.featureC,
     },
   };
-  const nComp = base.kind === 'vm' ? 3 : 1;
+  // Strivec takes one count per level (1 to 3 levels), the same number for both families.
+  const nComp = base.kind === 'vm' ? 3 : base.kind === 'cp' ? 1 : settings.densityComps.length;
   for (const [k, v] of [['n_lamb_sigma', settings.densityComps], ['n_lamb_sh', settings.appComps]] as const) {
     if (v.length !== nComp || v.some((x) => x < 1)) throw new ConfigError(`option "${k}" must list ${nComp} positive component count(s) for ${preset}`);
   }
+  if (base.kind === 'strivec' && (nComp < 1 || nComp > MAX_LEVELS)) throw new ConfigError(`option "n_lamb_sigma" must list 1 to ${MAX_LEVELS} levels for ${preset}`);
+  const strivec = base.kind === 'strivec';
+  if (strivec && ((o.TV_weight_density ?? 0) > 0 || (o.TV_weight_app ?? 0) > 0)) throw new ConfigError('TV weights apply to VM and CP factors; Strivec trains without TV (as the reference)');
   const train: TrainOptions = {
     ...DEFAULT_TRAIN,
     nIters: o.n_iters ?? DEFAULT_TRAIN.nIters,
@@ -71,8 +79,8 @@ export function resolveConfig(preset: PresetName, opts: Record<string, unknown>)
     nVoxelFinal: o.N_voxel_final ?? (preset === 'cp384' ? 125_000_000 : DEFAULT_TRAIN.nVoxelFinal),
     upsampList: o.upsamp_list ?? DEFAULT_TRAIN.upsampList,
     updateAlphaMaskList: o.update_AlphaMask_list ?? DEFAULT_TRAIN.updateAlphaMaskList,
-    L1WeightInitial: o.L1_weight_inital ?? (preset === 'cp384' ? 1e-5 : DEFAULT_TRAIN.L1WeightInitial),
-    L1WeightRest: o.L1_weight_rest ?? (preset === 'cp384' ? 1e-5 : DEFAULT_TRAIN.L1WeightRest),
+    L1WeightInitial: o.L1_weight_inital ?? (preset === 'cp384' || strivec ? 1e-5 : DEFAULT_TRAIN.L1WeightInitial),
+    L1WeightRest: o.L1_weight_rest ?? (preset === 'cp384' || strivec ? 1e-5 : DEFAULT_TRAIN.L1WeightRest),
     lrInit: o.lr_init ?? DEFAULT_TRAIN.lrInit,
     lrBasis: o.lr_basis ?? DEFAULT_TRAIN.lrBasis,
     lrDecayTargetRatio: o.lr_decay_target_ratio ?? DEFAULT_TRAIN.lrDecayTargetRatio,
@@ -83,7 +91,11 @@ export function resolveConfig(preset: PresetName, opts: Record<string, unknown>)
     rankUpsilon: o.rank_upsilon ?? DEFAULT_TRAIN.rankUpsilon,
     rankEta: o.rank_eta ?? DEFAULT_TRAIN.rankEta,
     trainViews: o.train_views ?? 0,
+    coarseIters: o.pre_N_iters ?? DEFAULT_TRAIN.coarseIters,
+    voxRange: o.vox_range ?? [],
+    localRange: o.local_range ?? [],
   };
+  if (strivec && train.coarseIters < 1) throw new ConfigError('option "pre_N_iters" (the coarse pass) must be at least 1 for Strivec');
   if (train.batchSize < 1 || train.nIters < 1) throw new ConfigError('n_iters and batch_size must be at least 1');
   return { settings, train };
 }

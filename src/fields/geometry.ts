@@ -95,6 +95,14 @@ export function resizeLine(src: Float32Array, k: number, l: number, l2: number):
   return out;
 }
 
+/** resizeLine on `lines` channels-last lines stored one after another (Strivec's local tensors). */
+export function resizeLines(src: Float32Array, k: number, lines: number, l: number, l2: number): Float32Array {
+  if (lines === 1 || l === l2) return lines === 1 ? resizeLine(src, k, l, l2) : src.slice();
+  const out = new Float32Array(lines * l2 * k);
+  for (let i = 0; i < lines; i++) out.set(resizeLine(src.subarray(i * l * k, (i + 1) * l * k), k, l, l2), i * l2 * k);
+  return out;
+}
+
 /** Crops a channels-last plane to columns [x0, x1) and rows [y0, y1). */
 export function cropPlane(src: Float32Array, k: number, w: number, x0: number, x1: number, y0: number, y1: number): Float32Array {
   const w2 = x1 - x0;

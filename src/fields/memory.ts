@@ -21,6 +21,8 @@ export interface MemoryEstimate {
   total: number;
   /** Why the run cannot fit, with what to change; null when it can. */
   problem: string | null;
+  /** What the estimate cannot know yet; null when it is complete. */
+  note: string | null;
 }
 
 /** Bytes per sample: position, opacity and its derivative, transmittance, density gradient. */
@@ -31,7 +33,7 @@ const SHADED_BYTES = 52;
 export function estimateTrainingMemory(settings: FieldSettings, opt: TrainOptions, ds: Dataset, maxBinding: number): MemoryEstimate {
   const box: Box = { lo: ds.aabb[0], hi: ds.aabb[1] };
   const finalGrid = resolutionForVoxels(opt.nVoxelFinal, box);
-  const floats = fieldSegments(settings, finalGrid).reduce((n, s) => n + Math.ceil(s.count / 64) * 64, 0);
+  const floats = fieldSegments(settings, box, finalGrid).reduce((n, s) => n + Math.ceil(s.count / 64) * 64, 0);
   const parameters = floats * 4 * 4;
   const train = ds.splits.train!;
   const views = opt.trainViews > 0 ? Math.min(opt.trainViews, train.cameras.length) : train.cameras.length;
@@ -53,5 +55,7 @@ export function estimateTrainingMemory(settings: FieldSettings, opt: TrainOption
   } else if (images > maxBinding) {
     problem = `the ${views} training images need ${formatBytes(images)} but this GPU binds at most ${formatBytes(maxBinding)}: downscale the images`;
   }
-  return { finalGrid, parameters, images, batch, total: parameters + images + batch, problem };
+  // Strivec's tensor count follows from the coarse pass; createTrainingField checks again then.
+  const note = settings.kind === 'strivec' && !settings.levels ? 'Strivec\'s local tensors are counted once the coarse pass has placed them' : null;
+  return { finalGrid, parameters, images, batch, total: parameters + images + batch, problem, note };
 }

@@ -6,8 +6,12 @@
 import type { GpuContext } from '../gpu/context.ts';
 import { xorshift } from './random.ts';
 
-/** Learning-rate groups of the reference: factor grids at 0.02, basis and MLP at 1e-3. */
-export type LrGroup = 'factor' | 'dense';
+/**
+ * Learning-rate groups of the reference: factor grids at 0.02, basis and MLP at 1e-3. 'index'
+ * segments (Strivec's lattice tables) ride along in the arena so kernels can read them, but are
+ * not parameters: the optimizer skips them.
+ */
+export type LrGroup = 'factor' | 'dense' | 'index';
 
 export interface Segment {
   name: string;

@@ -3,6 +3,7 @@
 // compare the GPU kernels with it and take finite differences of it to check every gradient.
 import { type Box, type Vec3, gridUnits, samplesPerRay, slotDims, stepSize } from './geometry.ts';
 import { shadingForwardRef, type MlpWeights } from './shading-ref.ts';
+import { idwWeights, latticeCandidates, levelLineSamples } from './strivec.ts';
 import type { FieldSettings } from './tensorf.ts';
 
 export interface RefModel {
@@ -18,10 +19,11 @@ export interface RefRay {
   rgb: Vec3;
 }
 
-function lin(v: ArrayLike<number>, x: number, n: number, k: number, r: number): number {
+/** Linear tap of component r of a channels-last line [n][k] starting at `offset`. */
+function lin(v: ArrayLike<number>, x: number, n: number, k: number, r: number, offset = 0): number {
   const x0 = Math.min(Math.max(Math.floor(x), 0), n - 2);
   const t = x - x0;
-  return (1 - t) * v[x0 * k + r]! + t * v[(x0 + 1) * k + r]!;
+  return (1 - t) * v[offset + x0 * k + r]! + t * v[offset + (x0 + 1) * k + r]!;
 }
 
 function bilin(v: ArrayLike<number>, x: number, y: number, w: number, h: number, k: number, r: number): number {
@@ -35,11 +37,48 @@ function bilin(v: ArrayLike<number>, x: number, y: number, w: number, h: number,
 
 const slotCoords = (m: number, u: Vec3): Vec3 => (m === 0 ? [u[0], u[1], u[2]] : m === 1 ? [u[0], u[2], u[1]] : [u[1], u[2], u[0]]);
 
+/**
+ * Strivec's component values of one level at grid coordinates u: the IDW blend of the nearest
+ * covering tensors' CP components (notes 3.4), or null where no tensor of the level covers u.
+ */
+function refLevelComponents(model: RefModel, family: 'density' | 'app', l: number, u: Vec3, count: number): number[] | null {
+  const { settings: st, box, grid, values } = model;
+  const lv = st.levels![l]!;
+  const units = gridUnits(box, grid);
+  const p = u.map((g, a) => box.lo[a]! + g * units[a]!) as Vec3;
+  const cands = latticeCandidates(lv, values.get(`lattice.level${l}`)!, p);
+  if (!cands.length) return null;
+  const w = idwWeights(cands);
+  const k = (family === 'density' ? st.densityComps : st.appComps)[l]!;
+  const len = levelLineSamples(lv, box, grid);
+  const half = lv.halfSize / lv.spacing;
+  const V = values.get(`${family}.level${l}`)!;
+  const out = new Array<number>(count).fill(0);
+  cands.forEach((c, ci) => {
+    const x = c.local.map((q) => ((q + half) / (2 * half)) * (len - 1));
+    for (let r = 0; r < count; r++) {
+      let g = 1;
+      for (let a = 0; a < 3; a++) g *= lin(V, x[a]!, len, k, r, (c.tensor * 3 + a) * len * k);
+      out[r]! += w[ci]! * g;
+    }
+  });
+  return out;
+}
+
+/** Density feature of a point outside some Strivec level's tensors (the kernels' UNCOVERED). */
+const UNCOVERED = -1e30;
+
 /** Density feature at grid coordinates u (before the shift). */
 export function refDensityFeature(model: RefModel, u: Vec3, active?: number[]): number {
   const { settings: st, grid, values } = model;
   let f = 0;
-  if (st.kind === 'vm') {
+  if (st.kind === 'strivec') {
+    for (let l = 0; l < st.levels!.length; l++) {
+      const c = refLevelComponents(model, 'density', l, u, active?.[l] ?? st.densityComps[l]!);
+      if (!c) return UNCOVERED;
+      f += c.reduce((a, b) => a + b, 0);
+    }
+  } else if (st.kind === 'vm') {
     for (let m = 0; m < 3; m++) {
       const [w, h, l] = slotDims(m, grid);
       const c = slotCoords(m, u);
@@ -62,7 +101,9 @@ export function refDensityFeature(model: RefModel, u: Vec3, active?: number[]): 
 export function refAppComponents(model: RefModel, u: Vec3): number[] {
   const { settings: st, grid, values } = model;
   const out: number[] = [];
-  if (st.kind === 'vm') {
+  if (st.kind === 'strivec') {
+    st.levels!.forEach((_, l) => out.push(...(refLevelComponents(model, 'app', l, u, st.appComps[l]!) ?? new Array<number>(st.appComps[l]!).fill(0))));
+  } else if (st.kind === 'vm') {
     for (let m = 0; m < 3; m++) {
       const [w, h, l] = slotDims(m, grid);
       const c = slotCoords(m, u);

@@ -9,7 +9,7 @@ import type { GpuContext } from '../gpu/context.ts';
 import { Encoder, grid1d } from '../gpu/kernel.ts';
 import { Gemm } from './gemm.ts';
 import { fieldKernels, type FieldKernels } from './kernels.ts';
-import type { ComponentCounts, TensorField } from './tensorf.ts';
+import { type ComponentCounts, factorLayout, type TensorField } from './tensorf.ts';
 
 export interface BatchOptions {
   train: boolean;
@@ -63,7 +63,7 @@ export class RayBatch {
     /** Upper bound on shaded rows per chunk (below what the limits allow); tests lower it. */
     maxShadeChunk = Infinity,
   ) {
-    this.k = fieldKernels(ctx);
+    this.k = fieldKernels(ctx, factorLayout(field.settings));
     this.gemm = new Gemm(ctx);
     this.rays = ctx.buffer('batch.rays', maxRays * RAY_BYTES);
     this.rayInfo = ctx.buffer('batch.rayInfo', maxRays * 16);

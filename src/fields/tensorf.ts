@@ -3,9 +3,11 @@
 // render-batch.ts; this file knows the layout.
 //
 // Factor layout: channels-last. VM slot m has planes [H][W][K] and lines [L][K] (slotDims);
-// CP slot m has lines [L][K]. Components are the innermost axis, so any prefix of components (a
-// rank) is evaluated by stopping the component loop early: slimming needs no copy.
+// CP slot m has lines [L][K]; Strivec level l has, per local tensor, three lines [3][L][K] (x, y,
+// z), tensors in lattice order. Components are the innermost axis, so any prefix of components
+// (a rank) is evaluated by stopping the component loop early: slimming needs no copy.
 import type { GpuContext } from '../gpu/context.ts';
+import type { ParamValues } from '../gpu/kernel.ts';
 import { formatBytes, LimitError } from '../gpu/context.ts';
 import {
   type Box,
@@ -14,7 +16,7 @@ import {
   cropLine,
   cropPlane,
   gridUnits,
-  resizeLine,
+  resizeLines,
   resizePlane,
   samplesPerRay,
   slotDims,
@@ -22,12 +24,20 @@ import {
 } from './geometry.ts';
 import { linearInit, ParamArena, randomNormal } from './params.ts';
 import { ShadingModule, shadingSegments, type ShadingConfig } from './shading.ts';
+import { levelLineSamples, type StrivecLevel } from './strivec.ts';
 
-export type ModelKind = 'vm' | 'cp';
+export type ModelKind = 'vm' | 'cp' | 'strivec';
+
+/** How a kind's factors are laid out: over the whole grid (VM, CP) or as local tensors (Strivec). */
+export type FactorLayout = 'global' | 'local';
+export const factorLayout = (s: Pick<FieldSettings, 'kind'>): FactorLayout => (s.kind === 'strivec' ? 'local' : 'global');
+
+/** Slots of a kind: VM's three plane-line pairs, CP's one, Strivec's levels. */
+export const slotCount = (s: Pick<FieldSettings, 'kind' | 'levels'>): number => (s.kind === 'vm' ? 3 : s.kind === 'cp' ? 1 : s.levels?.length ?? 0);
 
 export interface FieldSettings {
   kind: ModelKind;
-  /** Density components per slot (VM: 3 slots; CP: one value, used for all three lines). */
+  /** Density components per slot (VM: 3 slots; CP: one value, used for all three lines; Strivec: per level). */
   densityComps: number[];
   appComps: number[];
   shading: ShadingConfig;
@@ -40,6 +50,8 @@ export interface FieldSettings {
   initStd: number;
   /** Trained by SlimmeRF's rank incrementation (TRaIn), so every rank prefix is a good model. */
   slimmable?: boolean;
+  /** Strivec: the local tensors' lattices, coarsest first (set once the coarse pass has placed them). */
+  levels?: StrivecLevel[];
 }
 
 /** Per-slot component counts to evaluate (density, appearance); see componentsAtRank. */
@@ -59,22 +71,37 @@ export interface SegmentShape {
   count: number;
   /** Channels-last components per texel (factors); 1 for dense tensors. */
   components: number;
-  group: 'factor' | 'dense';
+  /** 'index': Strivec's lattice tables, read by the kernels but never trained. */
+  group: 'factor' | 'dense' | 'index';
   /** Factors' geometry, for resize and crop: a plane's [width, height], or a line's length and axis. */
   plane?: [number, number];
   line?: number;
   axis?: number;
+  /** Lines stored one after another (Strivec: 3 per local tensor); 1 when absent. */
+  lines?: number;
 }
 
 /**
- * Every tensor of a model in arena order: the factors (VM: plane and line per slot; CP: lines),
- * the basis (appDim x appearance width) and the shading weights. The arena, the model files and
- * the scene format all follow this list.
+ * Every tensor of a model in arena order: the factors (VM: plane and line per slot; CP: lines;
+ * Strivec: the lines of every local tensor per level), Strivec's lattice tables, the basis
+ * (appDim x appearance width) and the shading weights. The arena, the model files and the scene
+ * format all follow this list.
  */
-export function fieldSegments(s: FieldSettings, grid: Vec3): SegmentShape[] {
+export function fieldSegments(s: FieldSettings, box: Box, grid: Vec3): SegmentShape[] {
   const out: SegmentShape[] = [];
+  if (s.kind === 'strivec') {
+    const levels = s.levels ?? [];
+    for (const [prefix, comps] of [['density', s.densityComps], ['app', s.appComps]] as const) {
+      levels.forEach((lv, l) => {
+        const len = levelLineSamples(lv, box, grid);
+        const k = comps[l]!;
+        out.push({ name: `${prefix}.level${l}`, count: lv.tensors * 3 * len * k, components: k, group: 'factor', line: len, lines: lv.tensors * 3 });
+      });
+    }
+    levels.forEach((lv, l) => out.push({ name: `lattice.level${l}`, count: lv.dims[0] * lv.dims[1] * lv.dims[2], components: 1, group: 'index' }));
+  }
   for (const [prefix, comps] of [['density', s.densityComps], ['app', s.appComps]] as const) {
-    for (let m = 0; m < 3; m++) {
+    for (let m = 0; m < 3 && s.kind !== 'strivec'; m++) {
       const k = comps[s.kind === 'vm' ? m : 0]!;
       if (s.kind === 'vm') {
         const [w, h, l] = slotDims(m, grid);
@@ -95,7 +122,7 @@ export function fieldSegments(s: FieldSettings, grid: Vec3): SegmentShape[] {
 /** Components of factor segment `name` (e.g. "app.plane1") within the first `rank` groups. */
 export function segmentComponentsAtRank(s: FieldSettings, name: string, rank: number): number {
   const c = componentsAtRank(s, rank);
-  const slot = s.kind === 'vm' ? Number(name.at(-1)) : 0;
+  const slot = s.kind === 'cp' ? 0 : Number(name.at(-1));
   return (name.startsWith('density.') ? c.density : c.app)[slot]!;
 }
 
@@ -161,8 +188,14 @@ export const MODEL_PRESETS = {
   // SlimmeRF-16 has VM-192's capacity (16 rank groups of 1 + 3 components per slot).
   slimmerf16: { kind: 'vm', densityComps: [16, 16, 16], appComps: [48, 48, 48], shading: mlpFea, initStd: 0.1, slimmable: true, ...common },
   slimmerf8: { kind: 'vm', densityComps: [8, 8, 8], appComps: [24, 24, 24], shading: mlpFea, initStd: 0.1, slimmable: true, ...common },
+  // Strivec's Synthetic-NeRF defaults (lego's per-level ranks, notes 3.3); the lattices are placed
+  // by the coarse pass (src/fields/coarse.ts) before the field exists.
+  strivec: { kind: 'strivec', densityComps: [32, 24, 16], appComps: [48, 48, 48], shading: mlpFea, initStd: 0.2, ...common },
 } satisfies Record<string, FieldSettings>;
 export type PresetName = keyof typeof MODEL_PRESETS;
+
+/** Strivec levels the kernels take (the Field uniform's `levels` array). */
+export const MAX_LEVELS = 3;
 
 export interface AlphaMask {
   dims: Vec3;
@@ -177,6 +210,8 @@ export class TensorField {
   grid: Vec3;
   mask: AlphaMask | null = null;
   maskBuffer: GPUBuffer;
+  /** Strivec's lattice tables, per level (a host copy: they never change); empty for VM and CP. */
+  readonly lattice: Float32Array[] = [];
   /**
    * Rank groups that hold trained values. SlimmeRF starts at 1 and grows; the groups above are
    * still at their random init and are never evaluated. Plain models: maxRank.
@@ -197,13 +232,25 @@ export class TensorField {
     if (settings.kind === 'vm' && (settings.densityComps.length !== 3 || settings.appComps.length !== 3)) {
       throw new Error('VM models take three density and three appearance component counts (one per slot)');
     }
+    if (settings.kind === 'strivec') {
+      const n = settings.levels?.length ?? 0;
+      if (n < 1 || n > MAX_LEVELS) throw new Error(`Strivec models take 1 to ${MAX_LEVELS} levels of local tensors, got ${n}`);
+      if (settings.densityComps.length !== n || settings.appComps.length !== n) {
+        throw new Error(`Strivec models take one density and one appearance component count per level (${n} levels)`);
+      }
+    }
     this.box = { lo: [...box.lo], hi: [...box.hi] };
     this.grid = [...grid];
     this.rank = this.maxRank;
     let s = seed;
-    for (const seg of fieldSegments(settings, grid)) {
+    for (const seg of fieldSegments(settings, box, grid)) {
       if (seg.group === 'factor') {
         this.arena.add(seg.name, values?.get(seg.name) ?? randomNormal(seg.count, settings.initStd, s++), 'factor', seg.components);
+      } else if (seg.group === 'index') {
+        const table = values?.get(seg.name);
+        if (!table) throw new Error(`Strivec field: the lattice table ${seg.name} is missing`);
+        this.arena.add(seg.name, table, 'index');
+        this.lattice.push(table);
       } else if (seg.name === 'basis') {
         this.arena.add('basis', values?.get('basis') ?? linearInit(seg.count, this.appWidth, seed + 99), 'dense');
       }
@@ -230,7 +277,7 @@ export class TensorField {
   /** Width of the appearance component vector (sum over slots). */
   get appWidth(): number {
     const a = this.settings.appComps;
-    return this.settings.kind === 'vm' ? a[0]! + a[1]! + a[2]! : a[0]!;
+    return this.settings.kind === 'cp' ? a[0]! : a.reduce((x, y) => x + y, 0);
   }
 
   get maxRank(): number {
@@ -247,6 +294,7 @@ export class TensorField {
     let n = 0;
     for (const seg of this.arena.segments) {
       if (seg.group === 'factor') n += (seg.count / seg.components) * this.segmentComponentsAtRank(seg.name, rank);
+      else if (seg.group === 'index') continue;
       // The basis keeps the columns of the kept appearance components.
       else n += seg.name === 'basis' ? (seg.count / this.appWidth) * keptApp : seg.count;
     }
@@ -265,9 +313,9 @@ export class TensorField {
     return gridUnits(this.box, this.grid);
   }
 
-  /** Trainable parameter count (factors, basis and shading network). */
+  /** Trainable parameter count (factors, basis and shading network; not Strivec's lattice tables). */
   get parameterCount(): number {
-    return this.arena.segments.reduce((n, s) => n + s.count, 0);
+    return this.arena.segments.reduce((n, s) => n + (s.group === 'index' ? 0 : s.count), 0);
   }
 
   /** Parameter bytes with Adam state; throws a LimitError naming what to change when it cannot fit. */
@@ -287,26 +335,43 @@ export class TensorField {
    * Values of the WGSL `Field` struct. `rank` limits evaluation to the first components of each
    * slot (for CP, entry 0 applies to all three lines); the default is the trained rank.
    */
-  fieldUniform(rank: ComponentCounts = componentsAtRank(this.settings, this.rank)): Record<string, number[]> {
+  fieldUniform(rank: ComponentCounts = componentsAtRank(this.settings, this.rank)): ParamValues {
     const st = this.settings;
+    const slots = slotCount(st);
     const off = (n: string) => (this.arena.has(n) ? this.arena.get(n).offset : 0);
-    const per = (prefix: string, what: string) => [0, 1, 2].map((m) => off(`${prefix}.${what}${m}`)).concat(0);
-    const dk = st.kind === 'vm' ? [...st.densityComps] : [st.densityComps[0]!, st.densityComps[0]!, st.densityComps[0]!];
-    const ak = st.kind === 'vm' ? [...st.appComps] : [st.appComps[0]!, st.appComps[0]!, st.appComps[0]!];
-    const dActive = dk.map((k, m) => Math.min(k, rank.density[m] ?? rank.density[0] ?? k));
-    const aActive = ak.map((k, m) => Math.min(k, rank.app[m] ?? rank.app[0] ?? k));
-    const aCol = st.kind === 'vm' ? [0, ak[0]!, ak[0]! + ak[1]!, this.appWidth] : [0, 0, 0, this.appWidth];
+    const perSlot = <T>(f: (m: number) => T, pad: T) => [0, 1, 2, 3].map((m) => (m < 3 ? f(m) : pad));
+    const per = (prefix: string, what: string) => perSlot((m) => off(`${prefix}.${what}${m}`), 0);
+    // CP's one count applies to all three lines; unused slots have zero components.
+    const comps = (c: number[]) => perSlot((m) => (st.kind === 'cp' ? c[0]! : c[m] ?? 0), 0);
+    const dk = comps(st.densityComps);
+    const ak = comps(st.appComps);
+    const active = (k: number[], r: number[]) => k.map((kk, m) => Math.min(kk, r[m] ?? r[0] ?? kk));
+    const aCol = st.kind === 'cp' ? [0, 0, 0, this.appWidth] : [0, ak[0]!, ak[0]! + ak[1]!, this.appWidth];
+    const u = this.units;
+    const levels = [0, 1, 2].map((l) => {
+      const lv = st.levels?.[l];
+      if (!lv) return { dims: [0, 0, 0, 0], origin: [0, 0, 0, 0], spacing: [1, 1, 1, 0] };
+      // The lattice in grid coordinates: centre of cell 0 and cell size per axis.
+      const centre0 = [0, 1, 2].map((a) => (lv.origin[a]! + 0.5 * lv.spacing - this.box.lo[a]!) / u[a]!);
+      return {
+        dims: [...lv.dims, off(`lattice.level${l}`)],
+        origin: [...centre0, lv.halfSize / lv.spacing],
+        spacing: [...[0, 1, 2].map((a) => lv.spacing / u[a]!), levelLineSamples(lv, this.box, this.grid)],
+      };
+    });
     return {
-      grid: [...this.grid, st.kind === 'vm' ? 0 : 1],
+      grid: [...this.grid, st.kind === 'vm' ? 0 : st.kind === 'cp' ? 1 : 2],
       d_plane: per('density', 'plane'),
-      d_line: per('density', 'line'),
+      d_line: st.kind === 'strivec' ? per('density', 'level') : per('density', 'line'),
       a_plane: per('app', 'plane'),
-      a_line: per('app', 'line'),
-      d_k: [...dk, 0],
-      a_k: [...ak, 0],
-      d_active: [...dActive, 0],
-      a_active: [...aActive, 0],
+      a_line: st.kind === 'strivec' ? per('app', 'level') : per('app', 'line'),
+      d_k: dk,
+      a_k: ak,
+      d_active: active(dk, rank.density),
+      a_active: active(ak, rank.app),
       a_col: aCol,
+      levels,
+      n_levels: st.kind === 'strivec' ? [slots, 0, 0, 0] : [0, 0, 0, 0],
     };
   }
 
@@ -322,23 +387,30 @@ export class TensorField {
     this.maskBuffer = mask ? this.ctx.upload('mask.bits', mask.bits) : this.ctx.buffer('mask.bits', 16);
   }
 
-  /** The factor tensors at `grid`, with their geometry. */
-  private factors(grid: Vec3): SegmentShape[] {
-    return fieldSegments(this.settings, grid).filter((s) => s.group === 'factor');
+  /** The factor tensors at a box and grid, with their geometry. */
+  private factors(box: Box, grid: Vec3): SegmentShape[] {
+    return fieldSegments(this.settings, box, grid).filter((s) => s.group === 'factor');
   }
 
-  /** Resamples every factor to a new grid (bilinear planes, linear lines, align corners). */
-  async upsample(grid: Vec3): Promise<void> {
-    const values = await this.arena.download(this.ctx);
-    const before = this.factors(this.grid);
-    const after = this.factors(grid);
+  /**
+   * Every factor resampled from the current geometry to (box, grid): planes bilinear, lines
+   * linear, align corners (Strivec's local lines change length with the grid's cell size).
+   */
+  private resampled(values: Map<string, Float32Array>, box: Box, grid: Vec3): Map<string, Float32Array> {
+    const after = this.factors(box, grid);
     const replace = new Map<string, Float32Array>();
-    before.forEach((b, i) => {
+    this.factors(this.box, this.grid).forEach((b, i) => {
       const a = after[i]!;
       const v = values.get(b.name)!;
       const k = b.components;
-      replace.set(b.name, b.plane ? resizePlane(v, k, b.plane[0], b.plane[1], a.plane![0], a.plane![1]) : resizeLine(v, k, b.line!, a.line!));
+      replace.set(b.name, b.plane ? resizePlane(v, k, b.plane[0], b.plane[1], a.plane![0], a.plane![1]) : resizeLines(v, k, b.lines ?? 1, b.line!, a.line!));
     });
+    return replace;
+  }
+
+  /** Resamples every factor to a new grid. */
+  async upsample(grid: Vec3): Promise<void> {
+    const replace = this.resampled(await this.arena.download(this.ctx), this.box, grid);
     this.grid = [...grid];
     this.checkFitsAfter(replace);
     await this.arena.rebuild(this.ctx, replace, 'field');
@@ -347,6 +419,8 @@ export class TensorField {
   /**
    * Shrinks the box to `box` (from the alpha mask) and crops the factors to the lattice index
    * range [round((lo - a0) / unit), round((hi - a0) / unit) + 1) per axis, as the reference does.
+   * Strivec's local tensors are not cropped (the reference changes only the box); their lines
+   * keep their length because the cell size is unchanged.
    */
   async shrink(box: Box): Promise<void> {
     const units = this.units;
@@ -362,24 +436,28 @@ export class TensorField {
       }
     }
     const newGrid: Vec3 = [hi[0]! - lo[0]!, hi[1]! - lo[1]!, hi[2]! - lo[2]!];
-    const values = await this.arena.download(this.ctx);
-    const replace = new Map<string, Float32Array>();
-    const axisOfPlane = (m: number): [number, number] => (m === 0 ? [0, 1] : m === 1 ? [0, 2] : [1, 2]);
-    let m = 0;
-    for (const f of this.factors(this.grid)) {
-      const v = values.get(f.name)!;
-      if (f.plane) {
-        const [ax, ay] = axisOfPlane(m % 3);
-        replace.set(f.name, cropPlane(v, f.components, f.plane[0], lo[ax]!, hi[ax]!, lo[ay]!, hi[ay]!));
-      } else {
-        replace.set(f.name, cropLine(v, f.components, lo[f.axis!]!, hi[f.axis!]!));
-        m++;
-      }
-    }
     const newBox: Box = {
       lo: [0, 1, 2].map((a) => this.box.lo[a]! + lo[a]! * units[a]!) as Vec3,
       hi: [0, 1, 2].map((a) => this.box.lo[a]! + (hi[a]! - 1) * units[a]!) as Vec3,
     };
+    const values = await this.arena.download(this.ctx);
+    let replace = new Map<string, Float32Array>();
+    if (this.settings.kind === 'strivec') {
+      replace = this.resampled(values, newBox, newGrid);
+    } else {
+      const axisOfPlane = (m: number): [number, number] => (m === 0 ? [0, 1] : m === 1 ? [0, 2] : [1, 2]);
+      let m = 0;
+      for (const f of this.factors(this.box, this.grid)) {
+        const v = values.get(f.name)!;
+        if (f.plane) {
+          const [ax, ay] = axisOfPlane(m % 3);
+          replace.set(f.name, cropPlane(v, f.components, f.plane[0], lo[ax]!, hi[ax]!, lo[ay]!, hi[ay]!));
+        } else {
+          replace.set(f.name, cropLine(v, f.components, lo[f.axis!]!, hi[f.axis!]!));
+          m++;
+        }
+      }
+    }
     this.box = newBox;
     this.grid = newGrid;
     await this.arena.rebuild(this.ctx, replace, 'field');

@@ -13,7 +13,7 @@ import { fieldKernels } from './kernels.ts';
 import { RankIncrementer } from './rank-schedule.ts';
 import { xorshift } from './random.ts';
 import { RayBatch } from './render-batch.ts';
-import type { TensorField } from './tensorf.ts';
+import { factorLayout, type TensorField } from './tensorf.ts';
 
 /** Training options, named after the reference's options (camelCase of opt.py). */
 export interface TrainOptions {
@@ -38,6 +38,11 @@ export interface TrainOptions {
   rankEta: number;
   /** Train on this many evenly spaced training views (sparse-view mode); 0 = all. */
   trainViews: number;
+  /** Strivec: iterations of the coarse pass that finds where to place the local tensors. */
+  coarseIters: number;
+  /** Strivec: lattice spacing and tensor half-size per level, world units; empty = the reference's, scaled to the box. */
+  voxRange: number[];
+  localRange: number[];
 }
 
 export const DEFAULT_TRAIN: TrainOptions = {
@@ -59,6 +64,9 @@ export const DEFAULT_TRAIN: TrainOptions = {
   rankUpsilon: 0.4,
   rankEta: 0,
   trainViews: 0,
+  coarseIters: 1000,
+  voxRange: [],
+  localRange: [],
 };
 
 export interface StepInfo {
@@ -173,7 +181,9 @@ export class Trainer {
     enc.submit();
     // White datasets always composite on white; others on white in half the batches (reference).
     const bg = this.dataset.whiteBackground || this.rng() < 0.5 ? 1 : 0;
-    const stats = await this.batch.run(nRays, { train: true, jitter: true, seed: this.iter + 1, bg });
+    // Strivec samples without jitter (notes 3.6).
+    const strivec = field.settings.kind === 'strivec';
+    const stats = await this.batch.run(nRays, { train: true, jitter: !strivec, seed: this.iter + 1, bg });
     this.samplesProcessed += stats.samples;
 
     const f = this.lrFactor();
@@ -181,7 +191,11 @@ export class Trainer {
     const tvSegments = this.addTotalVariation(upd, nRays);
     this.adam.update(upd, field.arena, (s) => (s.group === 'factor' ? opt.lrInit : opt.lrBasis) * f, {
       gradScale: 1 / nRays,
-      l1For: (s) => (s.name.startsWith('density.') ? this.l1Weight / s.count : 0),
+      // The mean |.| of each density tensor; Strivec's reference sums the means of its three
+      // lines per level, which our one segment per level holds together: hence 3x.
+      l1For: (s) => (s.name.startsWith('density.') ? ((strivec ? 3 : 1) * this.l1Weight) / s.count : 0),
+      // Strivec's masked Adam on its lines: tensors no sample reached keep their state (notes 3.6).
+      skipZeroFor: (s) => strivec && s.group === 'factor',
       fixedPointFor: (s) => s.fixedPoint && !tvSegments.has(s.name),
       // Rank groups not yet unlocked keep their init and zero moments (SlimmeRF's ε-masks, notes 4.2).
       activeFor: (s) => (s.group === 'factor' ? field.segmentComponentsAtRank(s.name, field.rank) : s.components),
@@ -253,7 +267,7 @@ export class Trainer {
    */
   async updateAlphaMask(which: number): Promise<string> {
     const { ctx, field } = this;
-    const k = fieldKernels(ctx);
+    const k = fieldKernels(ctx, factorLayout(field.settings));
     const g = field.grid;
     const dims: Vec3 = g[0] * g[1] * g[2] < 256 ** 3 ? [...g] : field.mask?.dims ?? [...g];
     const n = dims[0] * dims[1] * dims[2];
@@ -274,9 +288,12 @@ export class Trainer {
     enc.submit();
     const [maskBits, bb] = await Promise.all([ctx.readU32(bits), ctx.readU32(bbox)]);
     for (const b of [alpha, bits, bbox]) ctx.destroy(b);
+    const occupied = bb[6]!;
+    // An empty mask would cull every sample for good: the density has not formed yet (a short
+    // schedule, or Strivec's slower start). Keep the previous mask and say so.
+    if (occupied === 0) return `alpha mask ${dims.join('x')}: nothing occupied yet, kept the previous mask`;
     const box: Box = { lo: [...field.box.lo], hi: [...field.box.hi] };
     field.setMask({ dims, box, bits: maskBits });
-    const occupied = bb[6]!;
     let msg = `alpha mask ${dims.join('x')}: ${((100 * occupied) / n).toFixed(1)}% occupied`;
     if (which === 0 && occupied > 0) {
       const at = (a: number, i: number) => box.lo[a]! + (i * (box.hi[a]! - box.lo[a]!)) / (dims[a]! - 1);

@@ -10,7 +10,7 @@
 import { makeShaderDataDefinitions, makeStructuredView, type StructuredView } from 'webgpu-utils';
 import type { GpuContext } from './context.ts';
 
-export type ParamValue = number | number[] | ArrayLike<number> | { [field: string]: ParamValue };
+export type ParamValue = number | ArrayLike<number> | readonly ParamValue[] | { [field: string]: ParamValue };
 export type ParamValues = Record<string, ParamValue>;
 
 export class Kernel {

@@ -8,7 +8,8 @@
 import CRC32 from 'crc-32';
 import { deflateSync, inflateSync } from 'fflate';
 import type { Box, Vec3 } from '../fields/geometry.ts';
-import { fieldSegments, maxRankOf, type FieldSettings, RANK_STEP, segmentComponentsAtRank, settingsAtRank, truncateToRank } from '../fields/tensorf.ts';
+import { latticeTable, type StrivecLevel } from '../fields/strivec.ts';
+import { fieldSegments, MAX_LEVELS, maxRankOf, type FieldSettings, RANK_STEP, segmentComponentsAtRank, settingsAtRank, truncateToRank } from '../fields/tensorf.ts';
 
 export const SCENE_MAGIC = 'SLIMSCNE';
 export const SCENE_VERSION = 1;
@@ -93,15 +94,36 @@ interface Block {
 
 interface Section {
   label: string;
-  kind: 'mask' | 'dense' | 'group';
+  /** 'mask' and 'lattice' hold deflated bits (the alpha mask; Strivec's occupied lattice cells). */
+  kind: 'mask' | 'lattice' | 'dense' | 'group';
   blocks: Block[];
   /** Payload bytes; for the (deflated) mask the most it may take, see maskBounds. */
   bytes: number;
 }
 
+const isBits = (s: Section) => s.kind === 'mask' || s.kind === 'lattice';
+
+/** Words of Strivec's lattice section: each level's cell bits, padded to whole words. */
+function latticeWords(levels: StrivecLevel[]): number[] {
+  return levels.map((l) => Math.ceil((l.dims[0] * l.dims[1] * l.dims[2]) / 32));
+}
+
+/** A Strivec model's occupied-cell bits from its lattice tables (tensor index + 1 per cell, 0 = none). */
+function latticeBits(levels: StrivecLevel[], tables: ArrayLike<number>[]): Uint32Array {
+  const words = latticeWords(levels);
+  const bits = new Uint32Array(words.reduce((a, b) => a + b, 0));
+  let base = 0;
+  levels.forEach((_, l) => {
+    const t = tables[l]!;
+    for (let i = 0; i < t.length; i++) if (t[i] !== 0) bits[base + (i >> 5)]! |= 1 << (i & 31);
+    base += words[l]!;
+  });
+  return bits;
+}
+
 /**
- * The alpha mask section holds u32 n, then n bytes of raw deflate of the mask's words (LE), then
- * zeros to a multiple of 4. Its length is not known from the header, only bounded: deflate never
+ * A bits section (the alpha mask, Strivec's lattice) holds u32 n, then n bytes of raw deflate of
+ * the words (LE), then zeros to a multiple of 4. Its length is not known from the header, only bounded: deflate never
  * expands by more than 5 bytes per 16 KiB stored block, and never shrinks by more than ~1032:1.
  */
 function maskBounds(rawBytes: number): { max: number; minCompressed: number } {
@@ -111,7 +133,7 @@ function maskBounds(rawBytes: number): { max: number; minCompressed: number } {
 
 const maskCache = new WeakMap<Uint32Array, Uint8Array>();
 
-/** The mask section's payload (cached per mask, since the studio sizes exports often). */
+/** A bits section's payload (cached per array, since the studio sizes exports often). */
 function maskPayload(bits: Uint32Array): Uint8Array {
   let p = maskCache.get(bits);
   if (!p) {
@@ -140,11 +162,16 @@ function groupRange(g: number, step: number, k: number): [number, number] {
 
 function plan(h: SceneHeader): Section[] {
   const s = h.settings;
-  const segs = fieldSegments(s, h.grid);
+  const segs = fieldSegments(s, h.box, h.grid);
   const sections: Section[] = [];
   if (h.mask) {
     const words = Math.ceil((h.mask.dims[0] * h.mask.dims[1] * h.mask.dims[2]) / 32);
     sections.push({ label: 'alpha mask', kind: 'mask', blocks: [], bytes: maskBounds(words * 4).max });
+  }
+  if (s.kind === 'strivec') {
+    // The tensor centres: which lattice cells hold a tensor (the reference did not save them).
+    const words = latticeWords(s.levels!).reduce((a, b) => a + b, 0);
+    sections.push({ label: 'tensor lattice', kind: 'lattice', blocks: [], bytes: maskBounds(words * 4).max });
   }
   // Shading weights are small and sensitive: fp32 in fp32 files, fp16 otherwise.
   const densePrecision: Precision = h.precision === 'fp32' ? 'fp32' : 'fp16';
@@ -293,10 +320,11 @@ function headerBytes(h: SceneHeader): Uint8Array {
   return new TextEncoder().encode(json + ' '.repeat((4 - (new TextEncoder().encode(json).length % 4)) % 4));
 }
 
-/** Size in bytes of the scene file exportScene would write. */
-export function sceneFileSize(settings: FieldSettings, box: Box, grid: Vec3, mask: SceneModel['mask'], opts: ExportOptions): number {
+/** Size in bytes of the scene file exportScene would write; Strivec models need their lattice tables. */
+export function sceneFileSize(settings: FieldSettings, box: Box, grid: Vec3, mask: SceneModel['mask'], opts: ExportOptions, tables: ArrayLike<number>[] = []): number {
   const h = exportHeader(settings, box, grid, mask, opts);
-  return PREAMBLE + headerBytes(h).length + plan(h).reduce((n, s) => n + 8 + (s.kind === 'mask' ? maskPayload(mask!.bits).length : s.bytes), 0);
+  const bits = (s: Section) => maskPayload(s.kind === 'mask' ? mask!.bits : latticeBits(settings.levels!, tables)).length;
+  return PREAMBLE + headerBytes(h).length + plan(h).reduce((n, s) => n + 8 + (isBits(s) ? bits(s) : s.bytes), 0);
 }
 
 /** Encodes a model (full values, e.g. a downloaded arena) as a scene file at a rank and precision. */
@@ -304,15 +332,20 @@ export function exportScene(model: Omit<SceneModel, 'rank'>, opts: ExportOptions
   if (!PRECISIONS.includes(opts.precision)) throw new SceneError(`export: precision must be one of ${PRECISIONS.join(', ')}, got ${opts.precision}`);
   const h = exportHeader(model.settings, model.box, model.grid, model.mask, opts);
   const values = h.ranks < maxRankOf(model.settings) ? truncateToRank(model.settings, model.values, h.ranks).values : model.values;
-  for (const seg of fieldSegments(h.settings, h.grid)) {
+  for (const seg of fieldSegments(h.settings, h.box, h.grid)) {
     const v = values.get(seg.name);
     if (!v || v.length !== seg.count) throw new SceneError(`export: tensor ${seg.name} has ${v?.length ?? 'no'} values, expected ${seg.count}`);
     for (let i = 0; i < v.length; i++) if (!Number.isFinite(v[i]!)) throw new SceneError(`export: tensor ${seg.name} holds a non-finite value at ${i}`);
   }
   const head = headerBytes(h);
   const sections = plan(h);
-  const maskBytes = model.mask ? maskPayload(model.mask.bits) : null;
-  if (maskBytes) sections[0]!.bytes = maskBytes.length;
+  const payloads = new Map<Section['kind'], Uint8Array>();
+  if (model.mask) payloads.set('mask', maskPayload(model.mask.bits));
+  if (h.settings.kind === 'strivec') {
+    const levels = h.settings.levels!;
+    payloads.set('lattice', maskPayload(latticeBits(levels, levels.map((_, l) => values.get(`lattice.level${l}`)!))));
+  }
+  for (const s of sections) if (isBits(s)) s.bytes = payloads.get(s.kind)!.length;
   const out = new Uint8Array(PREAMBLE + head.length + sections.reduce((n, s) => n + 8 + s.bytes, 0));
   const dv = new DataView(out.buffer);
   out.set(new TextEncoder().encode(SCENE_MAGIC), 0);
@@ -324,14 +357,14 @@ export function exportScene(model: Omit<SceneModel, 'rank'>, opts: ExportOptions
   const where = 'export';
   for (const sec of sections) {
     const start = at + 8;
-    if (sec.kind === 'mask') {
-      out.set(maskBytes!, start);
+    if (isBits(sec)) {
+      out.set(payloads.get(sec.kind)!, start);
     } else {
       const precision = sec.kind === 'dense' && h.precision !== 'fp32' ? 'fp16' : h.precision;
       let p = start;
       for (const b of sec.blocks) {
         const v = values.get(b.name)!;
-        const seg = fieldSegments(h.settings, h.grid).find((x) => x.name === b.name)!;
+        const seg = fieldSegments(h.settings, h.box, h.grid).find((x) => x.name === b.name)!;
         const get = b.cols
           ? (r: number, c: number) => v[r * (v.length / b.rows) + b.cols![c]!]!
           : (r: number, c: number) => v[r * seg.components + b.first + c]!;
@@ -363,6 +396,7 @@ export class SceneReader {
   private offset = 0;
   private total = 0;
   private mask: Uint32Array | null = null;
+  private tables: Float32Array[] = [];
   private readonly decoded = new Map<string, Float32Array>();
   private groups = 0;
 
@@ -432,20 +466,20 @@ export class SceneReader {
       this.sections = plan(this.header);
       for (const s of this.sections) if (s.bytes > MAX_SECTION_BYTES) this.fail(`${s.label} would need ${s.bytes} bytes: absurd sizes in the header`);
       this.offset = PREAMBLE + headLen;
-      // With a mask, its compressed length is known only when its section starts: until then
+      // A bits section's compressed length is known only when the section starts: until then
       // `total` is the largest size the header allows.
       this.total = this.offset + this.sections.reduce((n, s) => n + 8 + s.bytes, 0);
       if (this.total > MAX_SCENE_BYTES) this.fail(`the header describes ${this.total} bytes: absurd sizes`);
-      this.checkSize(this.header.mask !== null);
+      this.checkSize(this.sections.some(isBits));
     }
     while (this.nextSection < this.sections.length && this.length >= this.offset + 8) {
       const sec = this.sections[this.nextSection]!;
       const len = dv.getUint32(this.offset, true);
-      if (sec.kind === 'mask') {
+      if (isBits(sec)) {
         if (len > sec.bytes || len < 8 || len % 4 !== 0) this.fail(`${sec.label}: section length ${len} is outside what the header allows (8 to ${sec.bytes})`);
         this.total -= sec.bytes - len;
         sec.bytes = len;
-        this.checkSize(false);
+        this.checkSize(this.sections.slice(this.nextSection + 1).some(isBits));
       }
       if (len !== sec.bytes) this.fail(`${sec.label}: section length ${len}, the header implies ${sec.bytes}`);
       if (this.length < this.offset + 8 + len) return;
@@ -470,9 +504,9 @@ export class SceneReader {
   private decodeSection(sec: Section, dv: DataView): void {
     const h = this.header!;
     const fail = (why: string): never => this.fail(`${sec.label}: ${why}`);
-    if (sec.kind === 'mask') {
-      const d = h.mask!.dims;
-      const raw = Math.ceil((d[0] * d[1] * d[2]) / 32) * 4;
+    if (isBits(sec)) {
+      const d = h.mask?.dims;
+      const raw = 4 * (sec.kind === 'mask' ? Math.ceil((d![0] * d![1] * d![2]) / 32) : latticeWords(h.settings.levels!).reduce((a, b) => a + b, 0));
       const n = dv.getUint32(0, true);
       if (n + 4 > sec.bytes) fail(`compressed length ${n} runs past the section`);
       for (let i = 4 + n; i < sec.bytes; i++) if (dv.getUint8(i) !== 0) fail('non-zero padding');
@@ -485,10 +519,12 @@ export class SceneReader {
       } catch (e) {
         return fail(`corrupt compressed data (${(e as Error).message})`);
       }
-      if (got.length !== raw) fail(`the mask inflates to ${got.length} bytes, expected ${raw}`);
-      this.mask = new Uint32Array(raw / 4);
+      if (got.length !== raw) fail(`the bits inflate to ${got.length} bytes, expected ${raw}`);
+      const words = new Uint32Array(raw / 4);
       const view = new DataView(out.buffer);
-      for (let i = 0; i < this.mask.length; i++) this.mask[i] = view.getUint32(4 * i, true);
+      for (let i = 0; i < words.length; i++) words[i] = view.getUint32(4 * i, true);
+      if (sec.kind === 'mask') this.mask = words;
+      else this.tables = this.latticeTables(words, fail);
       return;
     }
     const precision = sec.kind === 'dense' && h.precision !== 'fp32' ? 'fp16' : h.precision;
@@ -502,6 +538,23 @@ export class SceneReader {
     if (sec.kind === 'group') this.groups++;
   }
 
+  /** Strivec's lattice tables from the section's bits; the occupied cells must match each level's tensor count. */
+  private latticeTables(words: Uint32Array, fail: (why: string) => never): Float32Array[] {
+    const levels = this.header!.settings.levels!;
+    const per = latticeWords(levels);
+    let base = 0;
+    return levels.map((lv, l) => {
+      const n = lv.dims[0] * lv.dims[1] * lv.dims[2];
+      const occupied = new Uint8Array(n);
+      let count = 0;
+      for (let i = 0; i < n; i++) count += occupied[i] = (words[base + (i >> 5)]! >>> (i & 31)) & 1;
+      for (let i = n; i < per[l]! * 32; i++) if ((words[base + (i >> 5)]! >>> (i & 31)) & 1) fail(`level ${l + 1}: bits set past the lattice`);
+      if (count !== lv.tensors) fail(`level ${l + 1}: ${count} occupied cells, the header says ${lv.tensors} tensors`);
+      base += per[l]!;
+      return latticeTable(lv, occupied);
+    });
+  }
+
   /** The model made of the first `rank` groups (default: every group received so far). */
   model(rank = this.groups): SceneModel {
     const h = this.header;
@@ -510,9 +563,13 @@ export class SceneReader {
     if (!Number.isInteger(r) || r < 1) this.fail(`cannot assemble rank ${rank}`);
     const settings = r < h.ranks ? settingsAtRank(h.settings, r) : h.settings;
     const values = new Map<string, Float32Array>();
-    for (const seg of fieldSegments(settings, h.grid)) {
+    for (const seg of fieldSegments(settings, h.box, h.grid)) {
       if (seg.name.startsWith('mlp.')) {
         values.set(seg.name, this.decoded.get(seg.name)!);
+        continue;
+      }
+      if (seg.group === 'index') {
+        values.set(seg.name, this.tables[Number(seg.name.at(-1))]!);
         continue;
       }
       const out = new Float32Array(seg.count);
@@ -563,6 +620,32 @@ export function isSceneFile(bytes: Uint8Array): boolean {
 // ---------------------------------------------------------------------------------------------
 // Header validation: every field a reader trusts is checked for type and range.
 
+/** Largest Strivec lattice a header may describe per level (cells), so its bits stay small. */
+const MAX_LATTICE_CELLS = 1 << 27;
+
+function validateLevels(
+  v: unknown,
+  num: (v: unknown, what: string, lo?: number, hi?: number) => number,
+  int: (v: unknown, what: string, lo: number, hi: number) => number,
+  fail: (why: string) => never,
+): StrivecLevel[] {
+  if (!Array.isArray(v) || v.length < 1 || v.length > MAX_LEVELS) fail(`header: settings.levels must list 1 to ${MAX_LEVELS} Strivec levels`);
+  return (v as unknown[]).map((x, l) => {
+    const what = `settings.levels[${l}]`;
+    const o = typeof x === 'object' && x !== null && !Array.isArray(x) ? (x as Record<string, unknown>) : fail(`header: ${what} must be an object`);
+    const vec = (a: unknown, name: string, f: (y: unknown, w: string) => number) =>
+      (Array.isArray(a) && a.length === 3 ? a.map((y, i) => f(y, `${what}.${name}[${i}]`)) : fail(`header: ${what}.${name} must list 3 numbers`)) as Vec3;
+    const origin = vec(o.origin, 'origin', (y, w) => num(y, w, -1e6, 1e6));
+    const spacing = num(o.spacing, `${what}.spacing`, 1e-6, 1e6);
+    const dims = vec(o.dims, 'dims', (y, w) => int(y, w, 1, 1 << 20));
+    if (dims[0] * dims[1] * dims[2] > MAX_LATTICE_CELLS) fail(`header: ${what}.dims describe more than ${MAX_LATTICE_CELLS} cells`);
+    const halfSize = num(o.halfSize, `${what}.halfSize`, 0.5 * spacing, spacing);
+    if (!(halfSize > 0.5 * spacing && halfSize < spacing)) fail(`header: ${what}.halfSize must lie strictly between half and one spacing`);
+    const tensors = int(o.tensors, `${what}.tensors`, 1, dims[0] * dims[1] * dims[2]);
+    return { origin, spacing, dims, halfSize, tensors };
+  });
+}
+
 function validateHeader(raw: unknown, fail: (why: string) => never): SceneHeader {
   const obj = (v: unknown, what: string): Record<string, unknown> =>
     typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : fail(`header: ${what} must be an object`);
@@ -581,8 +664,9 @@ function validateHeader(raw: unknown, fail: (why: string) => never): SceneHeader
   const h = obj(raw, 'the header');
   if (h.format !== 'slimfield-scene') fail(`header: format ${JSON.stringify(h.format)} is not "slimfield-scene"`);
   const s = obj(h.settings, 'settings');
-  const kind = s.kind === 'vm' || s.kind === 'cp' ? s.kind : fail(`header: settings.kind must be "vm" or "cp", got ${JSON.stringify(s.kind)}`);
-  const slots = kind === 'vm' ? 3 : 1;
+  const kind = s.kind === 'vm' || s.kind === 'cp' || s.kind === 'strivec' ? s.kind : fail(`header: settings.kind must be "vm", "cp" or "strivec", got ${JSON.stringify(s.kind)}`);
+  const levels = kind === 'strivec' ? validateLevels(s.levels, num, int, fail) : undefined;
+  const slots = kind === 'vm' ? 3 : kind === 'cp' ? 1 : levels!.length;
   const sh = obj(s.shading, 'settings.shading');
   const mode = sh.mode === 'MLP_Fea' || sh.mode === 'SH' ? sh.mode : fail(`header: settings.shading.mode must be "MLP_Fea" or "SH"`);
   const shading = {
@@ -605,6 +689,7 @@ function validateHeader(raw: unknown, fail: (why: string) => never): SceneHeader
     rayMarchWeightThres: num(s.rayMarchWeightThres, 'settings.rayMarchWeightThres', 0, 1),
     initStd: num(s.initStd, 'settings.initStd', 0, 100),
     ...(s.slimmable === true ? { slimmable: true } : {}),
+    ...(levels ? { levels } : {}),
   };
   const grid = ints(h.grid, 'grid', 3, 2, 4096) as Vec3;
   const precision = PRECISIONS.includes(h.precision as Precision) ? (h.precision as Precision) : fail(`header: precision must be one of ${PRECISIONS.join(', ')}`);

@@ -1,10 +1,16 @@
-// WGSL for the tensor-factor fields (TensoRF VM and CP). Every kernel composes the same snippets:
-// `fieldDecl` (uniforms and the factor lookups) and one entry point, so the density used for
-// training, rendering and the alpha mask is one implementation.
+// WGSL for the tensor-factor fields (TensoRF VM and CP, Strivec). Every kernel composes the same
+// snippets: the `Field` uniform, the factor evaluation of its layout and one entry point, so the
+// density used for training, rendering and the alpha mask is one implementation.
 //
 // Factor layout (see src/fields/tensorf.ts): every plane is [H][W][K] and every line [L][K]
 // (channels-last) inside the parameter arena, so one bilinear tap reads K contiguous floats and
 // rendering at a lower rank just stops the component loop early.
+//
+// The kernels loop over slots and components through five functions each layout defines:
+// n_slots, slot_taps (where a point reads a slot's factors), family_bases, comp_value and
+// comp_scatter. The 'global' layout (VM, CP) reads factors spanning the grid; the 'local' one
+// (Strivec) gathers a level's nearest local tensors.
+import type { FactorLayout } from '../fields/tensorf.ts';
 import { fixedPoint, linearId } from './common.ts';
 
 /** Shared uniform block describing the field. Positions are continuous grid indices u = (p - a0) / unit. */
@@ -20,6 +26,14 @@ struct Field {
   d_active: vec4u,      // density components evaluated per slot (<= d_k; rank slimming)
   a_active: vec4u,      // appearance components evaluated per slot
   a_col: vec4u,         // first column of each slot in the appearance component vector; w = total
+  levels: array<Level, 3>,  // Strivec's lattices (slot m = level m)
+  n_levels: vec4u,      // x: Strivec levels (0 for VM and CP)
+}
+// A Strivec level in grid coordinates: tensor (i, j, k) sits at origin + (i, j, k) * spacing.
+struct Level {
+  dims: vec4u,          // lattice cells per axis; w = arena offset of the lattice table
+  origin: vec4f,        // centre of cell 0; w = tensor half-size in cells
+  spacing: vec4f,       // cell size per axis; w = samples per line
 }
 `;
 
@@ -53,8 +67,7 @@ fn taps2(x: f32, y: f32, w: u32, h: u32) -> Taps2 {
 }
 `;
 
-/** Read-only factor evaluation: density feature and appearance components. Needs `params`, `field`. */
-export const fieldEval = /* wgsl */ `
+const tapReads = /* wgsl */ `
 ${slotGeometry}
 fn plane_at(base: u32, t: Taps2, k: u32, r: u32) -> f32 {
   return t.w.x * params_f[base + t.i00 * k + r] + t.w.y * params_f[base + t.i01 * k + r]
@@ -63,9 +76,13 @@ fn plane_at(base: u32, t: Taps2, k: u32, r: u32) -> f32 {
 fn line_at(base: u32, t: Taps1, k: u32, r: u32) -> f32 {
   return t.w.x * params_f[base + t.i0 * k + r] + t.w.y * params_f[base + t.i1 * k + r];
 }
+`;
+
+/** VM and CP: factors spanning the grid. */
+const globalEval = /* wgsl */ `
+${tapReads}
 // One component's taps at a point: VM slot m uses a plane (tp) and a line (tl); CP, a single
-// "slot", uses three lines (tl along z, tx along y, ty along x). With these, every kernel below
-// is one loop over slots and components for both decompositions.
+// "slot", uses three lines (tl along z, tx along y, ty along x).
 struct SlotTaps { tp: Taps2, tl: Taps1, tx: Taps1, ty: Taps1, }
 fn is_cp() -> bool { return field.grid.w == 1u; }
 fn n_slots() -> u32 { return select(3u, 1u, is_cp()); }
@@ -79,6 +96,8 @@ fn slot_taps(m: u32, u: vec3f) -> SlotTaps {
   let g = field.grid.xyz;
   return SlotTaps(Taps2(0u, 0u, 0u, 0u, vec4f(0.0)), taps1(u.z, g.z), taps1(u.y, g.y), taps1(u.x, g.x));
 }
+// Every point is covered by the global factors.
+fn slot_covered(t: SlotTaps) -> bool { return true; }
 // Arena offsets of a family's tensors for slot m (family 0 density, 1 appearance).
 fn family_bases(family: u32, m: u32) -> vec3u {
   if (!is_cp()) {
@@ -92,10 +111,86 @@ fn comp_value(b: vec3u, t: SlotTaps, k: u32, r: u32) -> f32 {
   if (!is_cp()) { return plane_at(b.x, t.tp, k, r) * line_at(b.y, t.tl, k, r); }
   return line_at(b.x, t.tl, k, r) * line_at(b.y, t.tx, k, r) * line_at(b.z, t.ty, k, r);
 }
+`;
+
+/**
+ * Strivec (notes 3.4-3.5): slot m is level m. A point reads the up to K = 4 nearest tensors of
+ * the level whose cubes contain it, found from the lattice (at most 2 centres per axis can reach
+ * a point, as a cube is 1.5 cells wide), blended with normalised inverse-distance weights.
+ * Each tensor's three lines [3][L][K] (x, y, z) follow one another in the level's segment.
+ */
+const localEval = /* wgsl */ `
+${tapReads}
+const K_NEAREST = 4u;
+struct SlotTaps { n: u32, len: u32, id: vec4u, w: vec4f, t: array<Taps1, 12>, }  // t[3c + axis]
+fn n_slots() -> u32 { return field.n_levels.x; }
+fn slot_taps(m: u32, u: vec3f) -> SlotTaps {
+  var out: SlotTaps;
+  let lv = field.levels[m];
+  let half = lv.origin.w;
+  out.len = u32(lv.spacing.w);
+  let s = (u - lv.origin.xyz) / lv.spacing.xyz;
+  let base = vec3i(floor(s));
+  var dist = vec4f(0.0);
+  var q: array<vec3f, 4>;
+  for (var corner = 0u; corner < 8u; corner++) {
+    let j = base + vec3i(vec3u(corner & 1u, (corner >> 1u) & 1u, corner >> 2u));
+    let local = s - vec3f(j);
+    if (any(abs(local) > vec3f(half)) || any(j < vec3i(0)) || any(j >= vec3i(lv.dims.xyz))) { continue; }
+    let id = u32(params_f[lv.dims.w + (u32(j.z) * lv.dims.y + u32(j.y)) * lv.dims.x + u32(j.x)]);
+    if (id == 0u) { continue; }
+    let d = length(local);
+    // Insertion into the sorted nearest K; equal distances keep corner order.
+    var at = out.n;
+    if (out.n < K_NEAREST) { out.n++; } else if (d < dist[K_NEAREST - 1u]) { at = K_NEAREST - 1u; } else { continue; }
+    while (at > 0u && dist[at - 1u] > d) {
+      dist[at] = dist[at - 1u];
+      out.id[at] = out.id[at - 1u];
+      q[at] = q[at - 1u];
+      at--;
+    }
+    dist[at] = d;
+    out.id[at] = id - 1u;
+    q[at] = local;
+  }
+  var sum = 0.0;
+  for (var c = 0u; c < out.n; c++) {
+    out.w[c] = 1.0 / (dist[c] + 1e-6);
+    sum += out.w[c];
+    // Line coordinate: [-half, half] cells onto samples [0, len - 1] (align corners).
+    let x = (q[c] + vec3f(half)) / (2.0 * half) * f32(out.len - 1u);
+    for (var a = 0u; a < 3u; a++) { out.t[3u * c + a] = taps1(x[a], out.len); }
+  }
+  out.w = out.w / max(sum, 1e-30);
+  return out;
+}
+// The reference keeps a sample only where every level has a tensor (filterall).
+fn slot_covered(t: SlotTaps) -> bool { return t.n > 0u; }
+fn family_bases(family: u32, m: u32) -> vec3u {
+  return vec3u(select(field.a_line[m], field.d_line[m], family == 0u), 0u, 0u);
+}
+fn comp_value(b: vec3u, t: SlotTaps, k: u32, r: u32) -> f32 {
+  let stride = t.len * k;
+  var v = 0.0;
+  for (var c = 0u; c < t.n; c++) {
+    let o = b.x + t.id[c] * 3u * stride;
+    v += t.w[c] * line_at(o, t.t[3u * c], k, r) * line_at(o + stride, t.t[3u * c + 1u], k, r) * line_at(o + 2u * stride, t.t[3u * c + 2u], k, r);
+  }
+  return v;
+}
+`;
+
+/** Density feature of a point outside some level's tensors: zero density, zero gradient. */
+const UNCOVERED = '-1e30';
+
+/** Read-only factor evaluation of a layout: density feature and appearance components. Needs `params_f`, `field`. */
+export const fieldEval = (layout: FactorLayout) => /* wgsl */ `
+${layout === 'local' ? localEval : globalEval}
 fn density_feature(u: vec3f) -> f32 {
   var f = 0.0;
   for (var m = 0u; m < n_slots(); m++) {
     let t = slot_taps(m, u);
+    if (!slot_covered(t)) { return ${UNCOVERED}; }
     let b = family_bases(0u, m);
     let k = field.d_k[m];
     for (var r = 0u; r < field.d_active[m]; r++) { f += comp_value(b, t, k, r); }
@@ -105,7 +200,7 @@ fn density_feature(u: vec3f) -> f32 {
 `;
 
 /** Gradient scatter into the factors (fixed-point atomics). Needs `params_f`, `grads`, `field`. */
-export const fieldScatter = /* wgsl */ `
+export const fieldScatter = (layout: FactorLayout) => /* wgsl */ `
 ${fixedPoint}
 fn add_plane(base: u32, t: Taps2, k: u32, r: u32, g: f32) {
   atomicAdd(&grads[base + t.i00 * k + r], to_fixed(g * t.w.x));
@@ -117,7 +212,11 @@ fn add_line(base: u32, t: Taps1, k: u32, r: u32, g: f32) {
   atomicAdd(&grads[base + t.i0 * k + r], to_fixed(g * t.w.x));
   atomicAdd(&grads[base + t.i1 * k + r], to_fixed(g * t.w.y));
 }
+${layout === 'local' ? localScatter : globalScatter}
+`;
+
 // dL/d(component r) = g into each factor: the product rule over the component's factors.
+const globalScatter = /* wgsl */ `
 fn comp_scatter(b: vec3u, t: SlotTaps, k: u32, r: u32, g: f32) {
   if (!is_cp()) {
     let p = plane_at(b.x, t.tp, k, r);
@@ -132,6 +231,26 @@ fn comp_scatter(b: vec3u, t: SlotTaps, k: u32, r: u32, g: f32) {
   add_line(b.x, t.tl, k, r, g * l1 * l2);
   add_line(b.y, t.tx, k, r, g * l0 * l2);
   add_line(b.z, t.ty, k, r, g * l0 * l1);
+}
+`;
+
+// The same for each gathered tensor, scaled by its blend weight.
+const localScatter = /* wgsl */ `
+fn comp_scatter(b: vec3u, t: SlotTaps, k: u32, r: u32, g: f32) {
+  let stride = t.len * k;
+  for (var c = 0u; c < t.n; c++) {
+    let o = b.x + t.id[c] * 3u * stride;
+    let tx = t.t[3u * c];
+    let ty = t.t[3u * c + 1u];
+    let tz = t.t[3u * c + 2u];
+    let lx = line_at(o, tx, k, r);
+    let ly = line_at(o + stride, ty, k, r);
+    let lz = line_at(o + 2u * stride, tz, k, r);
+    let gw = g * t.w[c];
+    add_line(o, tx, k, r, gw * ly * lz);
+    add_line(o + stride, ty, k, r, gw * lx * lz);
+    add_line(o + 2u * stride, tz, k, r, gw * lx * ly);
+  }
 }
 `;
 
@@ -166,14 +285,14 @@ ${grads ? '@group(0) @binding(2) var<storage, read_write> grads: array<atomic<i3
  * d alpha / d f so compositing needs neither the feature nor the segment length.
  * Samples are vec4: grid coordinates xyz, w = segment length (world units).
  */
-export const densityForwardWgsl = /* wgsl */ `
+export const densityForwardWgsl = (layout: FactorLayout) => /* wgsl */ `
 struct Params { field: Field, count: u32, shift: f32, dist_scale: f32, }
 ${fieldBindings(false)}
 @group(0) @binding(2) var<storage, read> samples: array<vec4f>;
 @group(0) @binding(3) var<storage, read> counter: array<u32>;
 @group(0) @binding(4) var<storage, read_write> sa: array<vec2f>;
 var<private> field: Field;
-${fieldEval}
+${fieldEval(layout)}
 ${densityActivation}
 ${linearId}
 @compute @workgroup_size(64) fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
@@ -186,15 +305,15 @@ ${linearId}
 `;
 
 /** dL/dfeature per sample -> density factor gradients. */
-export const densityBackwardWgsl = /* wgsl */ `
+export const densityBackwardWgsl = (layout: FactorLayout) => /* wgsl */ `
 struct Params { field: Field, count: u32, }
 ${fieldBindings(true)}
 @group(0) @binding(3) var<storage, read> samples: array<vec4f>;
 @group(0) @binding(4) var<storage, read> counter: array<u32>;
 @group(0) @binding(5) var<storage, read> dfeat: array<f32>;
 var<private> field: Field;
-${fieldEval}
-${fieldScatter}
+${fieldEval(layout)}
+${fieldScatter(layout)}
 ${linearId}
 @compute @workgroup_size(64) fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   field = params.field;
@@ -216,7 +335,7 @@ ${linearId}
  * Appearance component vector of shaded samples first + j: row j of `comps` (width a_col.w).
  * `first` lets a batch be shaded in chunks whose buffers fit the device's binding size.
  */
-export const appForwardWgsl = /* wgsl */ `
+export const appForwardWgsl = (layout: FactorLayout) => /* wgsl */ `
 struct Params { field: Field, count: u32, first: u32, }
 ${fieldBindings(false)}
 @group(0) @binding(2) var<storage, read> samples: array<vec4f>;
@@ -224,7 +343,7 @@ ${fieldBindings(false)}
 @group(0) @binding(4) var<storage, read> counter: array<u32>;
 @group(0) @binding(5) var<storage, read_write> comps: array<f32>;
 var<private> field: Field;
-${fieldEval}
+${fieldEval(layout)}
 ${linearId}
 @compute @workgroup_size(64) fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   field = params.field;
@@ -248,7 +367,7 @@ ${linearId}
 `;
 
 /** dL/d(component vector) of shaded samples first + j (row j of dcomps) -> appearance factor gradients. */
-export const appBackwardWgsl = /* wgsl */ `
+export const appBackwardWgsl = (layout: FactorLayout) => /* wgsl */ `
 struct Params { field: Field, count: u32, first: u32, }
 ${fieldBindings(true)}
 @group(0) @binding(3) var<storage, read> samples: array<vec4f>;
@@ -256,8 +375,8 @@ ${fieldBindings(true)}
 @group(0) @binding(5) var<storage, read> counter: array<u32>;
 @group(0) @binding(6) var<storage, read> dcomps: array<f32>;
 var<private> field: Field;
-${fieldEval}
-${fieldScatter}
+${fieldEval(layout)}
+${fieldScatter(layout)}
 ${linearId}
 @compute @workgroup_size(64) fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   field = params.field;
@@ -282,12 +401,12 @@ ${linearId}
  * Density on every lattice point of the grid (the alpha-mask pass): alpha = 1 - exp(-sigma * step),
  * without the distance scale, as the reference does.
  */
-export const densityGridWgsl = /* wgsl */ `
+export const densityGridWgsl = (layout: FactorLayout) => /* wgsl */ `
 struct Params { field: Field, dims: vec4u, shift: f32, step: f32, }
 ${fieldBindings(false)}
 @group(0) @binding(2) var<storage, read_write> alpha: array<f32>;
 var<private> field: Field;
-${fieldEval}
+${fieldEval(layout)}
 ${linearId}
 ${densityActivation}
 @compute @workgroup_size(64) fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {

@@ -120,7 +120,10 @@ function ExportSection({ session }: { session: StudioSession }) {
 /** Wires the panel's buttons to the engine session and the store. */
 function useTrainingActions(session: { current: StudioSession | null }): TrainingActions {
   const st = useStudio.getState;
-  const fail = (e: unknown) => st().setTrainStatus('error', (e as Error).message ?? String(e));
+  const fail = (e: unknown) => {
+    st().setLoading(null);
+    st().setTrainStatus('error', (e as Error).message ?? String(e));
+  };
   // One held-out PSNR measurement at a time; a slider that moved meanwhile gets measured next.
   let measuring = false;
   const measureRank = async (withPsnr: boolean): Promise<void> => {
@@ -219,6 +222,7 @@ function useTrainingActions(session: { current: StudioSession | null }): Trainin
       s.train(
         request,
         (field) => {
+          st().setLoading(null);
           st().resetSlim(field.maxRank, field.rank);
           void measureRank(false);
         },
@@ -230,8 +234,13 @@ function useTrainingActions(session: { current: StudioSession | null }): Trainin
             void measureRank(false);
           }
         },
+        // Strivec's coarse pass, before the field exists.
+        (p) => st().setLoading(p.message),
       ).then(
         () => {
+          st().setLoading(null);
+          // Stopped during the coarse pass: no model was made.
+          if (!s.field) return st().setTrainStatus('ready');
           st().setTrainStatus('done');
           void computeCurve().catch(fail);
         },

@@ -7,6 +7,7 @@ import type { StudioSession } from './session.ts';
 import { paintView } from './paint.ts';
 import { useStudio } from './store.ts';
 import type { ViewMode } from './view-images.ts';
+import { drawTensorBoxes, LEVEL_COLOURS } from './tensor-overlay.ts';
 
 const MOVING_SIZE = 32;
 const STILL_SIZE = 64;
@@ -23,9 +24,11 @@ export function FieldViewport({ session, children }: { session: StudioSession; c
   const [mode, setMode] = useState<ViewMode>('color');
   const [snap, setSnap] = useState<number | null>(null);
   const [comparePsnr, setComparePsnr] = useState<number | null>(null);
+  // Strivec: which levels' tensor cubes are drawn over the render.
+  const [boxes, setBoxes] = useState<boolean[]>([false, false, false]);
   // Refs mirror the state so a queued draw uses the latest choice.
-  const view = useRef({ mode, snap });
-  view.current = { mode, snap };
+  const view = useRef({ mode, snap, boxes });
+  view.current = { mode, snap, boxes };
   const iter = useStudio((s) => s.progress.iter);
   const status = useStudio((s) => s.trainStatus);
   const rank = useStudio((s) => s.slim?.rank);
@@ -38,7 +41,7 @@ export function FieldViewport({ session, children }: { session: StudioSession; c
     }
     inFlight.current = true;
     try {
-      const { mode: m, snap: s } = view.current;
+      const { mode: m, snap: s, boxes: shown } = view.current;
       if (s !== null) {
         const cmp = await session.compareCamera(s, m);
         if (cmp) {
@@ -51,6 +54,10 @@ export function FieldViewport({ session, children }: { session: StudioSession; c
         const size = cam.current.moving ? MOVING_SIZE : STILL_SIZE;
         const v = await session.renderOrbit(cam.current.az, cam.current.el, size, m);
         if (v) paintView(canvas.current, v);
+        const local = session.localTensors;
+        if (v && local && canvas.current && shown.some(Boolean)) {
+          drawTensorBoxes(canvas.current, session.orbitCamera(cam.current.az, cam.current.el, size), local.levels, local.tables, shown);
+        }
       }
     } finally {
       inFlight.current = false;
@@ -65,7 +72,7 @@ export function FieldViewport({ session, children }: { session: StudioSession; c
   useEffect(() => {
     if (rank !== undefined && (iter > 0 || scene)) void draw();
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [rank, scene, mode, snap]);
+  }, [rank, scene, mode, snap, boxes]);
 
   useEffect(() => {
     if (iter === 1 || iter % RENDER_EVERY === 0 || status === 'done' || status === 'paused') void draw();
@@ -75,6 +82,7 @@ export function FieldViewport({ session, children }: { session: StudioSession; c
 
   const drag = useRef<{ x: number; y: number } | null>(null);
   const cameras = session.cameraCount;
+  const local = session.localTensors;
   return (
     <div className="field-viewport">
       <div className="viewport-column">
@@ -89,6 +97,25 @@ export function FieldViewport({ session, children }: { session: StudioSession; c
               <option value="">free orbit</option>
               {Array.from({ length: cameras }, (_, i) => <option key={i} value={i}>training view {i}</option>)}
             </select>
+          )}
+          {local && (
+            <span className="tensor-toggles" data-testid="tensor-toggles">
+              tensors:
+              {local.levels.map((lv, l) => (
+                <button
+                  key={l}
+                  type="button"
+                  aria-pressed={boxes[l]}
+                  className={boxes[l] ? 'active' : ''}
+                  style={{ borderColor: LEVEL_COLOURS[l] }}
+                  data-testid={`tensors-level-${l + 1}`}
+                  title={`${lv.tensors.toLocaleString()} local tensors, ${(2 * lv.halfSize).toFixed(3)} wide`}
+                  onClick={() => setBoxes((b) => b.map((x, i) => (i === l ? !x : x)))}
+                >
+                  L{l + 1} · {lv.tensors.toLocaleString()}
+                </button>
+              ))}
+            </span>
           )}
         </div>
         <canvas

@@ -2,10 +2,11 @@
 // and its trainer. Training runs as an async loop on the main thread: every step awaits GPU
 // readbacks, so the page keeps handling input while the GPU works. Nothing here renders React.
 import { orbitCamera, proceduralDataset } from '../data/procedural.ts';
-import type { Dataset } from '../data/types.ts';
+import type { Camera, Dataset } from '../data/types.ts';
+import type { StrivecLevel } from '../fields/strivec.ts';
 import { resolveConfig } from '../fields/config.ts';
 import { estimateTrainingMemory, type MemoryEstimate } from '../fields/memory.ts';
-import { resolutionForVoxels, type Box } from '../fields/geometry.ts';
+import { createTrainingField, type FieldProgress } from '../fields/coarse.ts';
 import { type PresetName, TensorField } from '../fields/tensorf.ts';
 import { evaluate, groundTruthRgb, testViewIndices, ViewRenderer } from '../fields/evaluation.ts';
 import { psnr } from '../metrics/image-metrics.ts';
@@ -20,7 +21,13 @@ export const STUDIO_MODELS = {
   vm: { label: 'TensoRF-VM', presets: { preview: 'vm48', balanced: 'vm192' } },
   cp: { label: 'TensoRF-CP', presets: { preview: 'cp384', balanced: 'cp384' } },
   slimmerf: { label: 'SlimmeRF (rank slider)', presets: { preview: 'slimmerf8', balanced: 'slimmerf16' } },
-} as const satisfies Record<string, { label: string; presets: Record<StudioPreset, PresetName> }>;
+  strivec: {
+    label: 'Strivec (local tensors)',
+    presets: { preview: 'strivec', balanced: 'strivec' },
+    // A coarse pass places the tensors first; the preview keeps few components per level.
+    options: { preview: { pre_N_iters: 120, n_lamb_sigma: [8, 6, 4], n_lamb_sh: [12, 12, 12] }, balanced: { pre_N_iters: 500 } },
+  },
+} as const satisfies Record<string, { label: string; presets: Record<StudioPreset, PresetName>; options?: Record<StudioPreset, Record<string, unknown>> }>;
 export type StudioModel = keyof typeof STUDIO_MODELS;
 
 /** Training sizes of the studio, in the reference's option names. */
@@ -126,7 +133,7 @@ export class StudioSession {
   /** Bytes exportScene would produce, computed from the header alone. */
   sceneSize(rank: number, precision: Precision): number {
     const f = this.field;
-    return f ? sceneFileSize(f.settings, f.box, f.grid, f.mask, { rank, precision, info: this.sceneInfo() }) : 0;
+    return f ? sceneFileSize(f.settings, f.box, f.grid, f.mask, { rank, precision, info: this.sceneInfo() }, f.lattice) : 0;
   }
 
   /** The dataset an opened scene was trained on (from its info), kept when it is exported again. */
@@ -150,11 +157,21 @@ export class StudioSession {
   }
 
   private config(req: TrainRequest) {
-    return resolveConfig(STUDIO_MODELS[req.model].presets[req.preset], { ...STUDIO_PRESETS[req.preset].options, train_views: req.trainViews, rank_upsilon: req.upsilon });
+    const model = STUDIO_MODELS[req.model];
+    const extra = 'options' in model ? model.options[req.preset] : {};
+    return resolveConfig(model.presets[req.preset], { ...STUDIO_PRESETS[req.preset].options, ...extra, train_views: req.trainViews, rank_upsilon: req.upsilon });
   }
 
-  /** Trains until done or stopped; `onStart` sees the new field, `onStep` every iteration. Resolves with the last step. */
-  async train(req: TrainRequest, onStart: (field: TensorField) => void, onStep: (s: StepInfo, elapsed: number) => void): Promise<StepInfo | null> {
+  /**
+   * Trains until done or stopped; `onPrepare` follows Strivec's coarse pass, `onStart` sees the new
+   * field, `onStep` every iteration. Resolves with the last step.
+   */
+  async train(
+    req: TrainRequest,
+    onStart: (field: TensorField) => void,
+    onStep: (s: StepInfo, elapsed: number) => void,
+    onPrepare: (p: FieldProgress) => void = () => {},
+  ): Promise<StepInfo | null> {
     const ds = this.dataset;
     if (!ds) throw new Error('Load a dataset first.');
     const cfg = this.config(req);
@@ -162,8 +179,14 @@ export class StudioSession {
     if (mem.problem) throw new Error(`This configuration cannot fit: ${mem.problem}.`);
     this.disposeModel();
     this.viewRank = null;
-    const box: Box = { lo: ds.aabb[0], hi: ds.aabb[1] };
-    const field = new TensorField(this.ctx, cfg.settings, box, resolutionForVoxels(cfg.train.nVoxelInit, box), 1);
+    this.stopped = false;
+    let field: TensorField;
+    try {
+      field = await createTrainingField(this.ctx, ds, cfg, 1, onPrepare, () => this.stopped);
+    } catch (e) {
+      if (this.stopped) return null;
+      throw e;
+    }
     this.field = field;
     this.trainer = new Trainer(this.ctx, ds, field, cfg.train);
     this.renderer = new ViewRenderer(this.ctx, field, ds.nearFar, 4096);
@@ -234,11 +257,22 @@ export class StudioSession {
     return curve;
   }
 
+  /** The viewport's orbit camera (azimuth, elevation in radians). */
+  orbitCamera(azimuth: number, elevation: number, size: number): Camera {
+    return orbitCamera(azimuth, elevation, size, 40, this.view.radius);
+  }
+
+  /** Strivec's lattices and tables, for drawing the local tensors; null for other models. */
+  get localTensors(): { levels: StrivecLevel[]; tables: Float32Array[] } | null {
+    const f = this.field;
+    return f?.settings.levels ? { levels: f.settings.levels, tables: f.lattice } : null;
+  }
+
   /** Renders the current field from an orbit camera (azimuth, elevation in radians). */
   async renderOrbit(azimuth: number, elevation: number, size: number, mode: ViewMode = 'color'): Promise<RenderedView | null> {
     const renderer = this.renderer;
     if (!renderer) return null;
-    const cam = orbitCamera(azimuth, elevation, size, 40, this.view.radius);
+    const cam = this.orbitCamera(azimuth, elevation, size);
     const img = await this.exclusive(() => renderer.render(cam, this.view.white ? 1 : 0, this.viewRank ?? undefined));
     return viewPixels(img, mode);
   }
