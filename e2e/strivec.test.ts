@@ -26,10 +26,11 @@ test('Strivec: coarse pass, local tensors drawn per level, scene export and reop
     const counts = labels.map((t) => Number(t!.split('·')[1]!.replace(/\D/g, '')));
     assert.ok(counts.every((n) => n > 0) && counts[2]! > counts[0]!, `tensors per level ${counts}`);
 
-    let before = await renders(page);
     await page.getByTestId('tensors-level-1').click();
-    await waitForRender(page, before);
-    await page.waitForTimeout(300);
+    // A render already in flight when the toggle flips paints without cubes: wait for the cubes.
+    await page.waitForFunction(() => Number(document.querySelector('[data-testid="render-canvas"]')?.getAttribute('data-boxes')) > 0, null, { timeout: 60_000 });
+    const drawn = Number(await page.getByTestId('render-canvas').getAttribute('data-boxes'));
+    assert.equal(drawn, counts[0], 'every level-1 tensor is drawn');
     const boxes = await canvasShot(page, 'strivec-level1-boxes');
     assert.ok(difference(plain, boxes) > 1, `the level-1 cubes are drawn over the render (difference ${difference(plain, boxes).toFixed(2)})`);
     await page.screenshot({ path: `${artifacts}/strivec.png` });
@@ -41,7 +42,7 @@ test('Strivec: coarse pass, local tensors drawn per level, scene export and reop
     const file = `${artifacts}/${download.suggestedFilename()}`;
     await download.saveAs(file);
     assert.equal(statSync(file).size, predicted, 'the size shown before saving is the size of the file');
-    before = await renders(page);
+    const before = await renders(page);
     await page.getByTestId('open-scene').setInputFiles(file);
     await page.getByTestId('scene-name').waitFor({ timeout: 60_000 });
     await waitForRender(page, before);

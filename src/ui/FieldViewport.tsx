@@ -55,8 +55,10 @@ export function FieldViewport({ session, children }: { session: StudioSession; c
         const v = await session.renderOrbit(cam.current.az, cam.current.el, size, m);
         if (v) paintView(canvas.current, v);
         const local = session.localTensors;
-        if (v && local && canvas.current && shown.some(Boolean)) {
-          drawTensorBoxes(canvas.current, session.orbitCamera(cam.current.az, cam.current.el, size), local.levels, local.tables, shown);
+        if (v && canvas.current) {
+          const n = local && shown.some(Boolean) ? drawTensorBoxes(canvas.current, session.orbitCamera(cam.current.az, cam.current.el, size), local.levels, local.tables, shown) : 0;
+          // How many tensor cubes the last paint drew (the browser test waits on it).
+          canvas.current.dataset.boxes = String(n);
         }
       }
     } finally {
