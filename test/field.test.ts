@@ -202,3 +202,44 @@ test('Strivec: the alpha-mask grid kernel gives the reference opacity, zero wher
   ctx.destroy(alpha);
   field.destroy();
 });
+
+test('Strivec: a level may hold more than 32,767 tensors (the reference int16 limit)', async () => {
+  const ctx = await nodeGpu();
+  // A 200 x 200 sheet of points one cell thick: 40,000 tensors at a fine spacing. The first point
+  // anchors the lattice at (-1, -1); the others sit at cell centres.
+  const n = 200;
+  const pts = new Float32Array((n * n + 1) * 3);
+  pts.set([-1, -1, 0.001], 0);
+  for (let j = 0; j < n; j++) for (let i = 0; i < n; i++) pts.set([-1 + (i + 0.5) * 0.01, -1 + (j + 0.5) * 0.01, 0.001], (j * n + i + 1) * 3);
+  const sheet = placeTensors(pts, [0.01], [0.0075]);
+  assert.equal(sheet.levels[0]!.tensors, n * n);
+  const s: FieldSettings = { ...settings('strivec', 'MLP_Fea'), densityComps: [1], appComps: [1], levels: sheet.levels };
+  const sheetBox: Box = { lo: [-1, -1, -0.02], hi: [1, 1, 0.02] };
+  const grid: Vec3 = [401, 401, 9];
+  const field = new TensorField(ctx, s, sheetBox, grid, 3, new Map([['lattice.level0', sheet.tables[0]!]]));
+  const values = await field.arena.download(ctx);
+  const model: RefModel = { settings: field.settings, box: sheetBox, grid, values };
+  // Points near the last tensors (ids above 32,767) and near the first ones.
+  const probes: Vec3[] = [[0.9912, 0.9905, 0.001], [0.97, 0.955, 0.002], [-0.98, -0.97, 0.0]];
+  const units = [0, 1, 2].map((a) => (sheetBox.hi[a]! - sheetBox.lo[a]!) / (grid[a]! - 1));
+  const us = probes.map((p) => p.map((v, a) => (v - sheetBox.lo[a]!) / units[a]!) as Vec3);
+  const samples = ctx.upload('test.samples', new Float32Array(us.flatMap((u) => [...u, 0.01])));
+  const counter = ctx.upload('test.counter', new Uint32Array([us.length, 0, 0, 0]));
+  const sa = ctx.buffer('test.sa', us.length * 8);
+  const enc = new Encoder(ctx);
+  enc.dispatch(fieldKernels(ctx, 'local').densityForward, {
+    params: { field: field.fieldUniform(), count: us.length, shift: 0, dist_scale: 1 },
+    buffers: [field.arena.params!, samples, counter, sa],
+    workgroups: [1],
+  });
+  enc.submit();
+  const got = await ctx.readF32(sa, us.length * 2);
+  us.forEach((u, i) => {
+    const f = refDensityFeature(model, u);
+    const sigma = f > 20 ? f : Math.log1p(Math.exp(f));
+    const want = 1 - Math.exp(-sigma * 0.01);
+    assert.ok(Math.abs(got[i * 2]! - want) < 1e-6 + 1e-4 * want, `probe ${i}: ${got[i * 2]} vs ${want}`);
+  });
+  for (const b of [samples, counter, sa]) ctx.destroy(b);
+  field.destroy();
+});

@@ -7,6 +7,8 @@ import { proceduralDataset } from '../src/data/procedural.ts';
 import { resolveConfig } from '../src/fields/config.ts';
 import { resolutionForVoxels, type Box } from '../src/fields/geometry.ts';
 import { RankIncrementer } from '../src/fields/rank-schedule.ts';
+import { randomNormal } from '../src/fields/params.ts';
+import { placeTensors } from '../src/fields/strivec.ts';
 import { componentsAtRank, maxRankOf, MODEL_PRESETS, TensorField, truncateToRank, type FieldSettings } from '../src/fields/tensorf.ts';
 import { ViewRenderer } from '../src/fields/evaluation.ts';
 import { Trainer } from '../src/fields/trainer.ts';
@@ -43,22 +45,26 @@ test('rank groups: 1 density and 3 appearance components per slot; VM-192 and Sl
   assert.deepEqual(componentsAtRank(MODEL_PRESETS.cp384, 200), { density: [96], app: [288] });
 });
 
-const small = (kind: 'vm' | 'cp'): FieldSettings => ({
-  ...MODEL_PRESETS[kind === 'vm' ? 'slimmerf8' : 'cp384'],
-  densityComps: kind === 'vm' ? [4, 4, 4] : [4],
-  appComps: kind === 'vm' ? [12, 12, 12] : [12],
+// Strivec: two levels of local tensors around a cloud at the scene's centre.
+const lattice = placeTensors(randomNormal(3 * 60, 0.4, 3), [0.8, 0.4], [0.6, 0.3]);
+const small = (kind: 'vm' | 'cp' | 'strivec'): FieldSettings => ({
+  ...MODEL_PRESETS[kind === 'vm' ? 'slimmerf8' : kind === 'cp' ? 'cp384' : 'strivec'],
+  densityComps: kind === 'vm' ? [4, 4, 4] : kind === 'cp' ? [4] : [4, 3],
+  appComps: kind === 'vm' ? [12, 12, 12] : kind === 'cp' ? [12] : [12, 9],
+  ...(kind === 'strivec' ? { levels: lattice.levels } : {}),
   shading: { mode: 'MLP_Fea', appDim: 6, viewPe: 1, feaPe: 1, featureC: 8 },
   // Substantial opacity from the random init, so every rank group shows in the pixels.
   densityShift: 0,
   initStd: 0.6,
 });
 
-for (const kind of ['vm', 'cp'] as const) {
+for (const kind of ['vm', 'cp', 'strivec'] as const) {
   test(`${kind.toUpperCase()}: a rank-k render equals the render of the model truncated to k groups, and its file`, async () => {
     const ctx = await nodeGpu();
     const ds = proceduralDataset({ size: 12, train: 2, test: 1 });
     const box: Box = { lo: ds.aabb[0], hi: ds.aabb[1] };
-    const full = new TensorField(ctx, small(kind), box, [10, 9, 8], 7);
+    const tables = new Map(lattice.tables.map((t, l) => [`lattice.level${l}`, t] as const));
+    const full = new TensorField(ctx, small(kind), box, [10, 9, 8], 7, kind === 'strivec' ? tables : undefined);
     const cam = ds.splits.test!.cameras[0]!;
     const values = await full.arena.download(ctx);
     const rFull = new ViewRenderer(ctx, full, ds.nearFar, 64);

@@ -12,7 +12,8 @@ import { latticeTable, type StrivecLevel } from '../fields/strivec.ts';
 import { fieldSegments, MAX_LEVELS, maxRankOf, type FieldSettings, RANK_STEP, segmentComponentsAtRank, settingsAtRank, truncateToRank } from '../fields/tensorf.ts';
 
 export const SCENE_MAGIC = 'SLIMSCNE';
-export const SCENE_VERSION = 1;
+/** Version 2 deflates the rank groups of 8-bit files; version 1 files are still read. */
+export const SCENE_VERSION = 2;
 export const SCENE_EXTENSION = '.slimscene';
 export type Precision = 'fp32' | 'fp16' | 'int8';
 export const PRECISIONS: Precision[] = ['fp32', 'fp16', 'int8'];
@@ -94,14 +95,20 @@ interface Block {
 
 interface Section {
   label: string;
-  /** 'mask' and 'lattice' hold deflated bits (the alpha mask; Strivec's occupied lattice cells). */
+  /** 'mask' and 'lattice' hold bits (the alpha mask; Strivec's occupied lattice cells). */
   kind: 'mask' | 'lattice' | 'dense' | 'group';
   blocks: Block[];
-  /** Payload bytes; for the (deflated) mask the most it may take, see maskBounds. */
+  /**
+   * Payload bytes. A deflated section's length is known only when it starts: until then this is
+   * the most it may take (deflateBounds of rawBytes).
+   */
   bytes: number;
+  /** Deflated sections (bits, and the rank groups of 8-bit files from version 2): the inflated length. */
+  rawBytes?: number;
 }
 
 const isBits = (s: Section) => s.kind === 'mask' || s.kind === 'lattice';
+const isDeflated = (s: Section) => s.rawBytes !== undefined;
 
 /** Words of Strivec's lattice section: each level's cell bits, padded to whole words. */
 function latticeWords(levels: StrivecLevel[]): number[] {
@@ -122,29 +129,36 @@ function latticeBits(levels: StrivecLevel[], tables: ArrayLike<number>[]): Uint3
 }
 
 /**
- * A bits section (the alpha mask, Strivec's lattice) holds u32 n, then n bytes of raw deflate of
- * the words (LE), then zeros to a multiple of 4. Its length is not known from the header, only bounded: deflate never
- * expands by more than 5 bytes per 16 KiB stored block, and never shrinks by more than ~1032:1.
+ * A deflated section holds u32 n, then n bytes of raw deflate of its raw payload (bits: the words,
+ * LE), then zeros to a multiple of 4. Its length is not known from the header, only bounded:
+ * deflate never expands by more than 5 bytes per 16 KiB stored block, and never shrinks by more
+ * than ~1032:1.
  */
-function maskBounds(rawBytes: number): { max: number; minCompressed: number } {
+function deflateBounds(rawBytes: number): { max: number; minCompressed: number } {
   const max = 4 + Math.ceil((rawBytes + 5 * Math.ceil(rawBytes / 16384) + 16) / 4) * 4;
   return { max, minCompressed: Math.floor(rawBytes / 1032) };
 }
 
-const maskCache = new WeakMap<Uint32Array, Uint8Array>();
+/** A deflated section's payload for raw bytes. */
+function deflatedPayload(raw: Uint8Array): Uint8Array {
+  const z = deflateSync(raw, { level: 9 });
+  const p = new Uint8Array(4 + Math.ceil(z.length / 4) * 4);
+  new DataView(p.buffer).setUint32(0, z.length, true);
+  p.set(z, 4);
+  return p;
+}
+
+const bitsCache = new WeakMap<Uint32Array, Uint8Array>();
 
 /** A bits section's payload (cached per array, since the studio sizes exports often). */
-function maskPayload(bits: Uint32Array): Uint8Array {
-  let p = maskCache.get(bits);
+function bitsPayload(bits: Uint32Array): Uint8Array {
+  let p = bitsCache.get(bits);
   if (!p) {
     const raw = new Uint8Array(bits.length * 4);
     const dv = new DataView(raw.buffer);
     bits.forEach((w, i) => dv.setUint32(4 * i, w, true));
-    const z = deflateSync(raw, { level: 9 });
-    p = new Uint8Array(4 + Math.ceil(z.length / 4) * 4);
-    new DataView(p.buffer).setUint32(0, z.length, true);
-    p.set(z, 4);
-    maskCache.set(bits, p);
+    p = deflatedPayload(raw);
+    bitsCache.set(bits, p);
   }
   return p;
 }
@@ -160,18 +174,21 @@ function groupRange(g: number, step: number, k: number): [number, number] {
   return [Math.min(g * step, k), Math.min((g + 1) * step, k)];
 }
 
-function plan(h: SceneHeader): Section[] {
+/** Rank groups of 8-bit files are deflated from version 2 on (8-bit codes compress; floats hardly). */
+const deflatesGroups = (h: SceneHeader, version: number) => h.precision === 'int8' && version >= 2;
+
+function plan(h: SceneHeader, version = SCENE_VERSION): Section[] {
   const s = h.settings;
   const segs = fieldSegments(s, h.box, h.grid);
   const sections: Section[] = [];
   if (h.mask) {
     const words = Math.ceil((h.mask.dims[0] * h.mask.dims[1] * h.mask.dims[2]) / 32);
-    sections.push({ label: 'alpha mask', kind: 'mask', blocks: [], bytes: maskBounds(words * 4).max });
+    sections.push({ label: 'alpha mask', kind: 'mask', blocks: [], bytes: deflateBounds(words * 4).max, rawBytes: words * 4 });
   }
   if (s.kind === 'strivec') {
     // The tensor centres: which lattice cells hold a tensor (the reference did not save them).
     const words = latticeWords(s.levels!).reduce((a, b) => a + b, 0);
-    sections.push({ label: 'tensor lattice', kind: 'lattice', blocks: [], bytes: maskBounds(words * 4).max });
+    sections.push({ label: 'tensor lattice', kind: 'lattice', blocks: [], bytes: deflateBounds(words * 4).max, rawBytes: words * 4 });
   }
   // Shading weights are small and sensitive: fp32 in fp32 files, fp16 otherwise.
   const densePrecision: Precision = h.precision === 'fp32' ? 'fp32' : 'fp16';
@@ -193,7 +210,8 @@ function plan(h: SceneHeader): Section[] {
       first += k;
     }
     blocks.push({ name: 'basis', rows: appDim, comps: cols.length, first: 0, cols });
-    sections.push({ label: `rank group ${g + 1}`, kind: 'group', blocks, bytes: blocks.reduce((n, b) => n + blockBytes(b, h.precision), 0) });
+    const raw = blocks.reduce((n, b) => n + blockBytes(b, h.precision), 0);
+    sections.push({ label: `rank group ${g + 1}`, kind: 'group', blocks, ...(deflatesGroups(h, version) ? { bytes: deflateBounds(raw).max, rawBytes: raw } : { bytes: raw }) });
   }
   return sections;
 }
@@ -295,6 +313,8 @@ export interface ExportOptions {
   rank?: number;
   precision: Precision;
   info?: Record<string, unknown>;
+  /** Write an older format version (default: the current one); for compatibility tests. */
+  version?: number;
 }
 
 /** The stored header for a model exported with `opts` (also sizes the file before writing it). */
@@ -320,11 +340,17 @@ function headerBytes(h: SceneHeader): Uint8Array {
   return new TextEncoder().encode(json + ' '.repeat((4 - (new TextEncoder().encode(json).length % 4)) % 4));
 }
 
-/** Size in bytes of the scene file exportScene would write; Strivec models need their lattice tables. */
-export function sceneFileSize(settings: FieldSettings, box: Box, grid: Vec3, mask: SceneModel['mask'], opts: ExportOptions, tables: ArrayLike<number>[] = []): number {
+/**
+ * Size in bytes of the scene file exportScene would write, without the factor values (Strivec
+ * models need their lattice tables): exact for fp32 and fp16; for 8-bit files, whose rank groups
+ * are deflated, the most it can be (`exact` false).
+ */
+export function sceneFileSize(settings: FieldSettings, box: Box, grid: Vec3, mask: SceneModel['mask'], opts: ExportOptions, tables: ArrayLike<number>[] = []): { bytes: number; exact: boolean } {
   const h = exportHeader(settings, box, grid, mask, opts);
-  const bits = (s: Section) => maskPayload(s.kind === 'mask' ? mask!.bits : latticeBits(settings.levels!, tables)).length;
-  return PREAMBLE + headerBytes(h).length + plan(h).reduce((n, s) => n + 8 + (isBits(s) ? bits(s) : s.bytes), 0);
+  const bits = (s: Section) => bitsPayload(s.kind === 'mask' ? mask!.bits : latticeBits(settings.levels!, tables)).length;
+  const sections = plan(h);
+  const bytes = PREAMBLE + headerBytes(h).length + sections.reduce((n, s) => n + 8 + (isBits(s) ? bits(s) : s.bytes), 0);
+  return { bytes, exact: !sections.some((s) => isDeflated(s) && !isBits(s)) };
 }
 
 /** Encodes a model (full values, e.g. a downloaded arena) as a scene file at a rank and precision. */
@@ -337,43 +363,40 @@ export function exportScene(model: Omit<SceneModel, 'rank'>, opts: ExportOptions
     if (!v || v.length !== seg.count) throw new SceneError(`export: tensor ${seg.name} has ${v?.length ?? 'no'} values, expected ${seg.count}`);
     for (let i = 0; i < v.length; i++) if (!Number.isFinite(v[i]!)) throw new SceneError(`export: tensor ${seg.name} holds a non-finite value at ${i}`);
   }
+  const version = opts.version ?? SCENE_VERSION;
   const head = headerBytes(h);
-  const sections = plan(h);
-  const payloads = new Map<Section['kind'], Uint8Array>();
-  if (model.mask) payloads.set('mask', maskPayload(model.mask.bits));
-  if (h.settings.kind === 'strivec') {
-    const levels = h.settings.levels!;
-    payloads.set('lattice', maskPayload(latticeBits(levels, levels.map((_, l) => values.get(`lattice.level${l}`)!))));
-  }
-  for (const s of sections) if (isBits(s)) s.bytes = payloads.get(s.kind)!.length;
-  const out = new Uint8Array(PREAMBLE + head.length + sections.reduce((n, s) => n + 8 + s.bytes, 0));
+  const sections = plan(h, version);
+  const segs = fieldSegments(h.settings, h.box, h.grid);
+  const payloads = sections.map((sec): Uint8Array => {
+    if (sec.kind === 'mask') return bitsPayload(model.mask!.bits);
+    if (sec.kind === 'lattice') return bitsPayload(latticeBits(h.settings.levels!, h.settings.levels!.map((_, l) => values.get(`lattice.level${l}`)!)));
+    const raw = new Uint8Array(sec.rawBytes ?? sec.bytes);
+    const dv = new DataView(raw.buffer);
+    const precision = sec.kind === 'dense' && h.precision !== 'fp32' ? 'fp16' : h.precision;
+    let p = 0;
+    for (const b of sec.blocks) {
+      const v = values.get(b.name)!;
+      const seg = segs.find((x) => x.name === b.name)!;
+      const get = b.cols
+        ? (r: number, c: number) => v[r * (v.length / b.rows) + b.cols![c]!]!
+        : (r: number, c: number) => v[r * seg.components + b.first + c]!;
+      p += encodeBlock(dv, p, b, precision, get, 'export');
+    }
+    return isDeflated(sec) ? deflatedPayload(raw) : raw;
+  });
+  const out = new Uint8Array(PREAMBLE + head.length + payloads.reduce((n, x) => n + 8 + x.length, 0));
   const dv = new DataView(out.buffer);
   out.set(new TextEncoder().encode(SCENE_MAGIC), 0);
-  dv.setUint16(8, SCENE_VERSION, true);
+  dv.setUint16(8, version, true);
   dv.setUint32(12, head.length, true);
   dv.setUint32(16, CRC32.buf(head) >>> 0, true);
   out.set(head, PREAMBLE);
   let at = PREAMBLE + head.length;
-  const where = 'export';
-  for (const sec of sections) {
-    const start = at + 8;
-    if (isBits(sec)) {
-      out.set(payloads.get(sec.kind)!, start);
-    } else {
-      const precision = sec.kind === 'dense' && h.precision !== 'fp32' ? 'fp16' : h.precision;
-      let p = start;
-      for (const b of sec.blocks) {
-        const v = values.get(b.name)!;
-        const seg = fieldSegments(h.settings, h.box, h.grid).find((x) => x.name === b.name)!;
-        const get = b.cols
-          ? (r: number, c: number) => v[r * (v.length / b.rows) + b.cols![c]!]!
-          : (r: number, c: number) => v[r * seg.components + b.first + c]!;
-        p += encodeBlock(dv, p, b, precision, get, where);
-      }
-    }
-    dv.setUint32(at, sec.bytes, true);
-    dv.setUint32(at + 4, CRC32.buf(out.subarray(start, start + sec.bytes)) >>> 0, true);
-    at = start + sec.bytes;
+  for (const x of payloads) {
+    dv.setUint32(at, x.length, true);
+    dv.setUint32(at + 4, CRC32.buf(x) >>> 0, true);
+    out.set(x, at + 8);
+    at += 8 + x.length;
   }
   return out;
 }
@@ -396,6 +419,7 @@ export class SceneReader {
   private offset = 0;
   private total = 0;
   private mask: Uint32Array | null = null;
+  private version = SCENE_VERSION;
   private tables: Float32Array[] = [];
   private readonly decoded = new Map<string, Float32Array>();
   private groups = 0;
@@ -449,7 +473,8 @@ export class SceneReader {
       }
       if (this.length < PREAMBLE) return;
       const version = dv.getUint16(8, true);
-      if (version !== SCENE_VERSION) this.fail(`scene version ${version} is not supported (this build reads version ${SCENE_VERSION})`);
+      if (version < 1 || version > SCENE_VERSION) this.fail(`scene version ${version} is not supported (this build reads versions 1 to ${SCENE_VERSION})`);
+      this.version = version;
       if (dv.getUint16(10, true) !== 0) this.fail('reserved preamble bits are set: damaged file?');
       const headLen = dv.getUint32(12, true);
       if (headLen === 0 || headLen > MAX_HEADER_BYTES || headLen % 4 !== 0) this.fail(`header length ${headLen} is not plausible`);
@@ -463,23 +488,23 @@ export class SceneReader {
         this.fail(`broken header: ${(e as Error).message}`);
       }
       this.header = validateHeader(raw, (why) => this.fail(why));
-      this.sections = plan(this.header);
+      this.sections = plan(this.header, this.version);
       for (const s of this.sections) if (s.bytes > MAX_SECTION_BYTES) this.fail(`${s.label} would need ${s.bytes} bytes: absurd sizes in the header`);
       this.offset = PREAMBLE + headLen;
       // A bits section's compressed length is known only when the section starts: until then
       // `total` is the largest size the header allows.
       this.total = this.offset + this.sections.reduce((n, s) => n + 8 + s.bytes, 0);
       if (this.total > MAX_SCENE_BYTES) this.fail(`the header describes ${this.total} bytes: absurd sizes`);
-      this.checkSize(this.sections.some(isBits));
+      this.checkSize(this.sections.some(isDeflated));
     }
     while (this.nextSection < this.sections.length && this.length >= this.offset + 8) {
       const sec = this.sections[this.nextSection]!;
       const len = dv.getUint32(this.offset, true);
-      if (isBits(sec)) {
+      if (isDeflated(sec)) {
         if (len > sec.bytes || len < 8 || len % 4 !== 0) this.fail(`${sec.label}: section length ${len} is outside what the header allows (8 to ${sec.bytes})`);
         this.total -= sec.bytes - len;
         sec.bytes = len;
-        this.checkSize(this.sections.slice(this.nextSection + 1).some(isBits));
+        this.checkSize(this.sections.slice(this.nextSection + 1).some(isDeflated));
       }
       if (len !== sec.bytes) this.fail(`${sec.label}: section length ${len}, the header implies ${sec.bytes}`);
       if (this.length < this.offset + 8 + len) return;
@@ -501,28 +526,33 @@ export class SceneReader {
     if (this.length > t) this.fail(`${this.length - t} bytes past the end of the scene (the header describes ${atMost ? 'at most ' : ''}${t} bytes)`);
   }
 
-  private decodeSection(sec: Section, dv: DataView): void {
+  /** The raw payload of a deflated section, checked to inflate to exactly the length the header implies. */
+  private inflate(sec: Section, dv: DataView, fail: (why: string) => never): DataView {
+    const raw = sec.rawBytes!;
+    const n = dv.getUint32(0, true);
+    if (n + 4 > sec.bytes) fail(`compressed length ${n} runs past the section`);
+    for (let i = 4 + n; i < sec.bytes; i++) if (dv.getUint8(i) !== 0) fail('non-zero padding');
+    // A deflate stream cannot expand more than ~1032:1, so a tiny section cannot claim a huge payload.
+    if (n < deflateBounds(raw).minCompressed) fail(`${n} compressed bytes cannot hold ${raw} bytes`);
+    const out = new Uint8Array(raw);
+    let got: Uint8Array;
+    try {
+      got = inflateSync(new Uint8Array(dv.buffer, dv.byteOffset + 4, n), { out });
+    } catch (e) {
+      return fail(`corrupt compressed data (${(e as Error).message})`);
+    }
+    if (got.length !== raw) fail(`the data inflate to ${got.length} bytes, expected ${raw}`);
+    return new DataView(out.buffer);
+  }
+
+  private decodeSection(sec: Section, packed: DataView): void {
     const h = this.header!;
     const fail = (why: string): never => this.fail(`${sec.label}: ${why}`);
+    const dv = isDeflated(sec) ? this.inflate(sec, packed, fail) : packed;
     if (isBits(sec)) {
-      const d = h.mask?.dims;
-      const raw = 4 * (sec.kind === 'mask' ? Math.ceil((d![0] * d![1] * d![2]) / 32) : latticeWords(h.settings.levels!).reduce((a, b) => a + b, 0));
-      const n = dv.getUint32(0, true);
-      if (n + 4 > sec.bytes) fail(`compressed length ${n} runs past the section`);
-      for (let i = 4 + n; i < sec.bytes; i++) if (dv.getUint8(i) !== 0) fail('non-zero padding');
-      // A deflate stream cannot expand more than ~1032:1, so a tiny section cannot claim a huge mask.
-      if (n < maskBounds(raw).minCompressed) fail(`${n} compressed bytes cannot hold a ${raw}-byte mask`);
-      const out = new Uint8Array(raw);
-      let got: Uint8Array;
-      try {
-        got = inflateSync(new Uint8Array(dv.buffer, dv.byteOffset + 4, n), { out });
-      } catch (e) {
-        return fail(`corrupt compressed data (${(e as Error).message})`);
-      }
-      if (got.length !== raw) fail(`the bits inflate to ${got.length} bytes, expected ${raw}`);
+      const raw = sec.rawBytes!;
       const words = new Uint32Array(raw / 4);
-      const view = new DataView(out.buffer);
-      for (let i = 0; i < words.length; i++) words[i] = view.getUint32(4 * i, true);
+      for (let i = 0; i < words.length; i++) words[i] = dv.getUint32(4 * i, true);
       if (sec.kind === 'mask') this.mask = words;
       else this.tables = this.latticeTables(words, fail);
       return;

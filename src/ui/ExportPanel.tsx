@@ -39,7 +39,12 @@ export function ExportPanel({ session }: { session: StudioSession }) {
             {PRECISIONS.map((p) => <option key={p} value={p}>{p}</option>)}
           </select>
         </label>
-        <span className="muted small">rank {rank} of {slim.maxRank} · <span data-testid="export-size" data-bytes={size}>{formatBytes(size)}</span></span>
+        <span className="muted small">
+          rank {rank} of {slim.maxRank} ·{' '}
+          <span data-testid="export-size" data-bytes={size.bytes} title={size.exact ? undefined : '8-bit files are compressed: the file will be smaller'}>
+            {size.exact ? '' : 'at most '}{formatBytes(size.bytes)}
+          </span>
+        </span>
       </div>
       <div className="button-row">
         <button

@@ -130,10 +130,10 @@ export class StudioSession {
     return exportScene({ settings: field.settings, box: field.box, grid: field.grid, values, mask: field.mask }, { rank, precision, info: this.sceneInfo() });
   }
 
-  /** Bytes exportScene would produce, computed from the header alone. */
-  sceneSize(rank: number, precision: Precision): number {
+  /** Bytes exportScene would produce, computed without reading the GPU (8-bit: the most it can be). */
+  sceneSize(rank: number, precision: Precision): { bytes: number; exact: boolean } {
     const f = this.field;
-    return f ? sceneFileSize(f.settings, f.box, f.grid, f.mask, { rank, precision, info: this.sceneInfo() }, f.lattice) : 0;
+    return f ? sceneFileSize(f.settings, f.box, f.grid, f.mask, { rank, precision, info: this.sceneInfo() }, f.lattice) : { bytes: 0, exact: true };
   }
 
   /** The dataset an opened scene was trained on (from its info), kept when it is exported again. */
@@ -231,7 +231,7 @@ export class StudioSession {
     const { field, renderer, dataset: ds } = this;
     if (!field || !renderer) return null;
     const r = Math.min(rank, field.rank);
-    const base = { rank: r, params: field.parameterCountAtRank(r), bytes: this.sceneSize(r, 'fp16'), psnr: null };
+    const base = { rank: r, params: field.parameterCountAtRank(r), bytes: this.sceneSize(r, 'fp16').bytes, psnr: null };
     // A scene opened without its dataset has no held-out views to measure.
     if (!withPsnr || !ds) return base;
     const split = ds.splits.test ?? ds.splits.train!;
