@@ -37,6 +37,10 @@ test('demo scene: train, live viewport, orbit, pause and resume, responsive page
     const pausedAt = await iteration(page);
     await page.waitForTimeout(3000);
     assert.ok((await iteration(page)) <= pausedAt + 1, 'no progress while paused');
+    // The live chart carries held-out PSNR measured during training (every 25 iterations).
+    await page.getByTestId('test-psnr').waitFor({ timeout: 60_000 });
+    const heldOut = Number(await page.getByTestId('test-psnr').textContent());
+    assert.ok(heldOut > 8 && heldOut < 60, `held-out PSNR ${heldOut} dB on the chart`);
 
     // Orbit while paused: the view changes.
     const before = await canvasShot(page, 'studio-paused');

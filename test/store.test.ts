@@ -76,6 +76,12 @@ test('training progress: status changes, iteration rate and a bounded, smoothed 
   assert.equal(p.psnr.length, 400, 'series is bounded');
   assert.ok(p.psnr[p.psnr.length - 1]! > 19.9 && p.psnr[0]! < 20, 'smoothed towards the latest values');
   assert.equal(p.lastEvent, 'upsampled');
+  for (let i = 25; i <= 450 * 25; i += 25) st.recordTestPsnr(i, 15 + i / 1e4);
+  const t = useStudio.getState().progress.testPsnr;
+  assert.equal(t.length, 400, 'held-out series is bounded');
+  assert.deepEqual(t.at(-1), { iter: 450 * 25, psnr: 15 + (450 * 25) / 1e4 });
+  st.recordStep({ iter: 1, total: 600, elapsed: 1, psnr: 10, samples: 1, shaded: 1 });
+  assert.equal(useStudio.getState().progress.testPsnr.length, 0, 'a new run starts a new held-out series');
   st.setTrainStatus('error', 'out of memory');
   assert.equal(useStudio.getState().trainError, 'out of memory');
   st.setDataset('again');

@@ -13,6 +13,8 @@ import { WEBGPU_BROWSERS, adapterLabel, formatBytes, probeWebGpu } from './webgp
 
 // three.js and react-three-fiber load only once WebGPU is confirmed.
 const SceneCanvas = lazy(() => import('./SceneCanvas.tsx'));
+/** Iterations between live held-out PSNR measurements (2 test views, between training steps). */
+const TEST_PSNR_EVERY = 25;
 
 export function App() {
   const status = useStudio((s) => s.gpuStatus);
@@ -124,6 +126,24 @@ function useTrainingActions(session: { current: StudioSession | null }): Trainin
     st().setLoading(null);
     st().setTrainStatus('error', (e as Error).message ?? String(e));
   };
+  // The live held-out PSNR: the trained model on the readout's test views, through the GPU
+  // queue between training steps; one measurement at a time, and on a slow GPU no more than
+  // about 5% of the time (a measurement that took d waits 20 d before the next).
+  let testing = false;
+  let testCost = { at: 0, took: 0 };
+  const measureTestPsnr = async (iter: number, force = false): Promise<void> => {
+    const s = session.current;
+    const now = performance.now();
+    if (!s?.field || testing || (!force && now - testCost.at < 20 * testCost.took)) return;
+    testing = true;
+    try {
+      const r = await s.rankReadout(s.field.rank, true);
+      if (r?.psnr != null) st().recordTestPsnr(iter, r.psnr);
+    } finally {
+      testing = false;
+      testCost = { at: performance.now(), took: performance.now() - now };
+    }
+  };
   // One held-out PSNR measurement at a time; a slider that moved meanwhile gets measured next.
   let measuring = false;
   const measureRank = async (withPsnr: boolean): Promise<void> => {
@@ -228,6 +248,7 @@ function useTrainingActions(session: { current: StudioSession | null }): Trainin
         },
         (step, elapsed) => {
           st().recordStep({ iter: step.iter, total: s.trainer!.opt.nIters, elapsed, psnr: step.psnr, samples: step.samples, shaded: step.shaded, gpuBytes: s.ctx.allocatedBytes, event: step.event });
+          if (step.iter % TEST_PSNR_EVERY === 0) void measureTestPsnr(step.iter);
           if (step.rank !== st().slim?.trainedRank) {
             st().setTrainedRank(step.rank);
             s.viewRank = st().slim?.rank ?? null;
@@ -242,6 +263,8 @@ function useTrainingActions(session: { current: StudioSession | null }): Trainin
           // Stopped during the coarse pass: no model was made.
           if (!s.field) return st().setTrainStatus('ready');
           st().setTrainStatus('done');
+          const last = st().progress;
+          if (last.testPsnr.at(-1)?.iter !== last.iter) void measureTestPsnr(last.iter, true);
           void computeCurve().catch(fail);
         },
         fail,

@@ -1,5 +1,5 @@
 // Training controls: the demo scene, a preset, start / pause / resume / stop, progress with
-// iterations per second and time left, and a live chart of train PSNR.
+// iterations per second and time left, and a live chart of train and held-out PSNR.
 import { useState } from 'react';
 import { useStudio } from './store.ts';
 import type { MemoryEstimate } from '../fields/memory.ts';
@@ -154,7 +154,7 @@ export function TrainingPanel({ actions, request, setRequest }: { actions: Train
           </div>
           <div className="muted small">{p.samples.toLocaleString()} samples, {p.shaded.toLocaleString()} shaded per batch · GPU memory in use {formatBytes(p.gpuBytes)}</div>
           {p.lastEvent && <div className="muted small">{p.lastEvent}</div>}
-          <PsnrChart values={p.psnr} />
+          <PsnrChart train={p.psnr} lastIter={p.iter} test={p.testPsnr} />
         </div>
       )}
       {error && <p className="error" role="alert">{error}</p>}
@@ -167,20 +167,41 @@ function formatSeconds(s: number): string {
   return `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
 }
 
-/** A small SVG line chart of the smoothed train PSNR. */
-function PsnrChart({ values }: { values: number[] }) {
-  if (values.length < 2) return null;
+/**
+ * A small SVG chart over iterations: the smoothed train PSNR of recent iterations (line) and the
+ * held-out PSNR measured during training (dots joined by a dashed line).
+ */
+function PsnrChart({ train, lastIter, test }: { train: number[]; lastIter: number; test: { iter: number; psnr: number }[] }) {
+  if (train.length < 2) return null;
   const w = 240;
   const h = 70;
-  const lo = Math.min(...values);
-  const hi = Math.max(...values, lo + 1);
-  const pts = values.map((v, i) => `${(i / (values.length - 1)) * w},${h - ((v - lo) / (hi - lo)) * (h - 4) - 2}`).join(' ');
+  const first = lastIter - train.length + 1;
+  const shown = test.filter((t) => t.iter >= first);
+  const all = [...train, ...shown.map((t) => t.psnr)];
+  const lo = Math.min(...all);
+  const hi = Math.max(...all, lo + 1);
+  const x = (iter: number) => ((iter - first) / Math.max(1, lastIter - first)) * w;
+  const y = (v: number) => h - ((v - lo) / (hi - lo)) * (h - 6) - 3;
+  const trainPts = train.map((v, i) => `${x(first + i)},${y(v)}`).join(' ');
+  const testPts = shown.map((t) => `${x(t.iter)},${y(t.psnr)}`).join(' ');
+  const lastTest = test.at(-1);
   return (
     <figure className="chart" data-testid="psnr-chart">
-      <svg width={w} height={h} viewBox={`0 0 ${w} ${h}`} role="img" aria-label="train PSNR">
-        <polyline points={pts} fill="none" stroke="currentColor" strokeWidth="1.5" />
+      <svg width={w} height={h} viewBox={`0 0 ${w} ${h}`} role="img" aria-label="train and held-out PSNR">
+        <polyline points={trainPts} fill="none" stroke="currentColor" strokeWidth="1.5" />
+        {shown.length > 1 && <polyline points={testPts} fill="none" stroke="#f0883e" strokeWidth="1" strokeDasharray="3 2" />}
+        {shown.map((t) => <circle key={t.iter} cx={x(t.iter)} cy={y(t.psnr)} r="2.5" fill="#f0883e" />)}
       </svg>
-      <figcaption>train PSNR {values[values.length - 1]!.toFixed(2)} dB (range {lo.toFixed(1)}–{hi.toFixed(1)})</figcaption>
+      <figcaption>
+        train PSNR {train[train.length - 1]!.toFixed(2)} dB
+        {lastTest && (
+          <>
+            {' · '}
+            <span style={{ color: '#f0883e' }}>held-out</span> <span data-testid="test-psnr">{lastTest.psnr.toFixed(2)}</span> dB at iteration {lastTest.iter}
+          </>
+        )}
+        {' '}(range {lo.toFixed(1)}–{hi.toFixed(1)})
+      </figcaption>
     </figure>
   );
 }

@@ -23,8 +23,10 @@ export interface TrainProgress {
   iter: number;
   total: number;
   itPerSec: number;
-  /** Train PSNR of recent iterations (a smoothed series for the chart). */
+  /** Train PSNR of recent iterations (a smoothed series for the chart); the last is at `iter`. */
   psnr: number[];
+  /** Held-out PSNR measured during training, with the iteration it was measured after. */
+  testPsnr: { iter: number; psnr: number }[];
   samples: number;
   shaded: number;
   /** GPU memory held by the engine now. */
@@ -71,6 +73,8 @@ export interface StudioState {
   setTrainStatus: (status: TrainStatus, error?: string) => void;
   /** Records one training step; keeps a bounded, smoothed PSNR series. */
   recordStep: (s: { iter: number; total: number; elapsed: number; psnr: number; samples: number; shaded: number; gpuBytes?: number; event?: string }) => void;
+  /** Records a held-out PSNR measurement (bounded series). */
+  recordTestPsnr: (iter: number, psnr: number) => void;
   slim: SlimState | null;
   /** A new model: the slider spans its ranks and follows the trained rank until the user moves it. */
   resetSlim: (maxRank: number, trainedRank: number) => void;
@@ -87,7 +91,7 @@ export interface StudioState {
   setUnavailable: (reason: string) => void;
 }
 
-const emptyProgress: TrainProgress = { iter: 0, total: 0, itPerSec: 0, psnr: [], samples: 0, shaded: 0, gpuBytes: 0, lastEvent: null };
+const emptyProgress: TrainProgress = { iter: 0, total: 0, itPerSec: 0, psnr: [], testPsnr: [], samples: 0, shaded: 0, gpuBytes: 0, lastEvent: null };
 const MAX_POINTS = 400;
 
 export const useStudio = create<StudioState>()((set) => ({
@@ -115,12 +119,20 @@ export const useStudio = create<StudioState>()((set) => ({
           total: s.total,
           itPerSec: s.elapsed > 0 ? s.iter / s.elapsed : 0,
           psnr,
+          // A new run (iteration 1) starts a new held-out series.
+          testPsnr: s.iter <= 1 ? [] : st.progress.testPsnr,
           samples: s.samples,
           shaded: s.shaded,
           gpuBytes: s.gpuBytes ?? st.progress.gpuBytes,
           lastEvent: s.event ?? st.progress.lastEvent,
         },
       };
+    }),
+  recordTestPsnr: (iter, psnr) =>
+    set((st) => {
+      const prev = st.progress.testPsnr;
+      const next = [...(prev.length >= MAX_POINTS ? prev.slice(1) : prev), { iter, psnr }];
+      return { progress: { ...st.progress, testPsnr: next } };
     }),
   slim: null,
   resetSlim: (maxRank, trainedRank) =>
