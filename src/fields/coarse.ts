@@ -39,6 +39,11 @@ export function strivecLattice(settings: FieldSettings, opt: ResolvedConfig['tra
   return { spacings, halfSizes };
 }
 
+/** Points per axis of a lattice spanning `box` with at most `spacing` between neighbours. */
+function pointLattice(box: Box, spacing: number): Vec3 {
+  return boxSize(box).map((s) => Math.max(2, Math.ceil(s / spacing) + 1)) as Vec3;
+}
+
 export interface FieldProgress {
   /** A line for the log or the status bar. */
   message: string;
@@ -71,7 +76,7 @@ export async function createTrainingField(
   if (mem.problem) throw new LimitError(mem.problem);
   const field = new TensorField(ctx, settings, box, grid, seed, new Map(tables.map((t, l) => [`lattice.level${l}`, t] as const)));
   // Until the density has been trained, sampling is limited to where every level has a tensor.
-  const dims = boxSize(box).map((s) => Math.max(2, Math.ceil(s / (Math.min(...spacings) / 2)) + 1)) as Vec3;
+  const dims = pointLattice(box, Math.min(...spacings) / 2);
   field.setMask({ dims, box, bits: coverageMask(levels, tables, box, dims) });
   onProgress({
     message: `placed ${levels.map((l, i) => `${l.tensors.toLocaleString()} tensors at level ${i + 1}`).join(', ')}: ` +
@@ -111,7 +116,7 @@ export async function coarseOccupancy(
         onProgress({ message: `coarse pass: iteration ${s.iter}/${iters}, train PSNR ${psnr.toFixed(2)} dB`, fraction: s.iter / iters });
       }
     }
-    const dims = boxSize(box).map((s) => Math.max(2, Math.ceil(s / pointSpacing) + 1)) as Vec3;
+    const dims = pointLattice(box, pointSpacing);
     const n = dims[0] * dims[1] * dims[2];
     const alpha = ctx.buffer('coarse.alpha', n * 4);
     const enc = new Encoder(ctx);
