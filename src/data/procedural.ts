@@ -67,14 +67,14 @@ function trace(o: V3, d: V3): Hit | null {
 
 const light = norm([0.4, -0.3, 1]);
 
-/** Camera on a sphere of radius 4 looking at the origin (world +z up), in OpenCV convention. */
-export function orbitCamera(azimuth: number, elevation: number, size: number, fovDeg = 40, radius = 4): Camera {
+/** Camera on a sphere of radius 4 looking at `target` (the origin; world +z up), in OpenCV convention. */
+export function orbitCamera(azimuth: number, elevation: number, size: number, fovDeg = 40, radius = 4, target: Readonly<V3> = [0, 0, 0]): Camera {
   const eye: V3 = [
-    radius * Math.cos(elevation) * Math.cos(azimuth),
-    radius * Math.cos(elevation) * Math.sin(azimuth),
-    radius * Math.sin(elevation),
+    target[0] + radius * Math.cos(elevation) * Math.cos(azimuth),
+    target[1] + radius * Math.cos(elevation) * Math.sin(azimuth),
+    target[2] + radius * Math.sin(elevation),
   ];
-  const z = norm(sub([0, 0, 0], eye)); // forward
+  const z = norm(sub(target as V3, eye)); // forward
   const x = norm(cross(z, [0, 0, 1])); // right
   const y = cross(z, x); // down
   const f = 0.5 * size / Math.tan((fovDeg * Math.PI) / 360);

@@ -32,9 +32,14 @@ export class ViewRenderer {
     this.dummy = ctx.buffer('render.dummy', 16);
   }
 
-  /** Renders a camera; `rank` slims to that many rank groups (at most the trained rank). */
-  async render(cam: Camera, bg: number, rank?: number): Promise<ImageResult> {
+  /**
+   * Renders a camera; `rank` slims to that many rank groups (at most the trained rank);
+   * `nearFar` replaces the dataset's ray range for this render (a free viewport camera).
+   */
+  async render(cam: Camera, bg: number, rank?: number, nearFar?: [number, number]): Promise<ImageResult> {
     const { ctx } = this;
+    const datasetRange = this.batch.nearFar;
+    if (nearFar) this.batch.nearFar = nearFar;
     const comps = componentsAtRank(this.field.settings, Math.min(rank ?? this.field.rank, this.field.rank));
     const k = fieldKernels(ctx);
     const cams = ctx.upload('render.camera', packCameras([cam]));
@@ -68,6 +73,7 @@ export class ViewRenderer {
       }
     } finally {
       ctx.destroy(cams);
+      this.batch.nearFar = datasetRange;
     }
     return { rgb, acc, depth, width: cam.width, height: cam.height };
   }

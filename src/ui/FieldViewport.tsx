@@ -1,24 +1,43 @@
 // The live viewport: renders the field being trained through the engine (the same kernels as
-// training and evaluation). Drag to orbit: low resolution while the camera moves, refined once it
-// stops. Colour, depth or accumulation; or snap to a training camera to see the render beside
-// its photo with the error between them. Renders coalesce: one in flight, at most one queued.
+// training and evaluation). Orbit, pan and zoom, or fly (drag to look, WASD to move): low
+// resolution while the camera moves, refined once it stops. Colour, depth or accumulation; or
+// snap to a training camera to see the render beside its photo with the error between them.
+// Renders coalesce: one in flight, at most one queued.
 import { useEffect, useRef, useState, type ReactNode } from 'react';
 import type { StudioSession } from './session.ts';
 import { paintView } from './paint.ts';
 import { useStudio } from './store.ts';
 import type { ViewMode } from './view-images.ts';
 import { drawTensorBoxes, LEVEL_COLOURS } from './tensor-overlay.ts';
+import { eyeOf, initialPose, look, move, orbit, pan, poseCamera, zoom, type ViewPose } from './view-camera.ts';
 
 const MOVING_SIZE = 32;
 const STILL_SIZE = 64;
 const RENDER_EVERY = 10;
 const MODES: [ViewMode, string][] = [['color', 'Colour'], ['depth', 'Depth'], ['accumulation', 'Opacity']];
+/** Radians per dragged pixel, and the share of the view distance one key press moves. */
+const TURN = 0.01;
+const STEP = 0.06;
+/** The camera counts as still this long after the last key or wheel event. */
+const SETTLE_MS = 200;
+/** Fly keys: [right, up, forward] per press. */
+const FLY_KEYS: Record<string, [number, number, number]> = {
+  w: [0, 0, 1], arrowup: [0, 0, 1], s: [0, 0, -1], arrowdown: [0, 0, -1],
+  a: [-1, 0, 0], arrowleft: [-1, 0, 0], d: [1, 0, 0], arrowright: [1, 0, 0],
+  e: [0, 1, 0], q: [0, -1, 0],
+};
+export type Navigation = 'orbit' | 'fly';
 
 export function FieldViewport({ session, children }: { session: StudioSession; children?: ReactNode }) {
   const canvas = useRef<HTMLCanvasElement>(null);
   const truthCanvas = useRef<HTMLCanvasElement>(null);
   const errorCanvas = useRef<HTMLCanvasElement>(null);
-  const cam = useRef({ az: 0.6, el: 0.45, moving: false });
+  // The camera: a pose (target, distance, azimuth, elevation) every navigation acts on.
+  const home = () => initialPose(session.view.radius);
+  const pose = useRef<ViewPose>(home());
+  const moving = useRef(false);
+  const settle = useRef<ReturnType<typeof setTimeout> | null>(null);
+  const [nav, setNav] = useState<Navigation>('orbit');
   const inFlight = useRef(false);
   const queued = useRef(false);
   const [mode, setMode] = useState<ViewMode>('color');
@@ -51,14 +70,17 @@ export function FieldViewport({ session, children }: { session: StudioSession; c
           setComparePsnr(cmp.psnr);
         }
       } else {
-        const size = cam.current.moving ? MOVING_SIZE : STILL_SIZE;
-        const v = await session.renderOrbit(cam.current.az, cam.current.el, size, m);
+        const size = moving.current ? MOVING_SIZE : STILL_SIZE;
+        const camera = poseCamera(pose.current, size);
+        const v = await session.renderView(camera, m);
         if (v) paintView(canvas.current, v);
         const local = session.localTensors;
         if (v && canvas.current) {
-          const n = local && shown.some(Boolean) ? drawTensorBoxes(canvas.current, session.orbitCamera(cam.current.az, cam.current.el, size), local.levels, local.tables, shown) : 0;
-          // How many tensor cubes the last paint drew (the browser test waits on it).
+          const n = local && shown.some(Boolean) ? drawTensorBoxes(canvas.current, camera, local.levels, local.tables, shown) : 0;
+          // How many tensor cubes the last paint drew (the browser test waits on it), and where
+          // the eye was (the fly test checks it moved).
           canvas.current.dataset.boxes = String(n);
+          canvas.current.dataset.eye = eyeOf(pose.current).map((x) => x.toFixed(3)).join(',');
         }
       }
     } finally {
@@ -82,7 +104,20 @@ export function FieldViewport({ session, children }: { session: StudioSession; c
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [iter, status]);
 
-  const drag = useRef<{ x: number; y: number } | null>(null);
+  // A camera change: leave a snapped training camera, render small now, refine once still.
+  const moved = (next: ViewPose, settleLater: boolean) => {
+    pose.current = next;
+    if (view.current.snap !== null) setSnap(null);
+    moving.current = true;
+    void draw();
+    if (!settleLater) return;
+    if (settle.current) clearTimeout(settle.current);
+    settle.current = setTimeout(() => {
+      moving.current = false;
+      void draw();
+    }, SETTLE_MS);
+  };
+  const drag = useRef<{ x: number; y: number; pan: boolean } | null>(null);
   const cameras = session.cameraCount;
   const local = session.localTensors;
   return (
@@ -94,6 +129,16 @@ export function FieldViewport({ session, children }: { session: StudioSession; c
               {label}
             </button>
           ))}
+          <span className="nav-toggle" role="group" aria-label="navigation">
+            {(['orbit', 'fly'] as const).map((n) => (
+              <button key={n} type="button" className={n === nav ? 'active' : ''} aria-pressed={n === nav} data-testid={`nav-${n}`}
+                title={n === 'fly' ? 'Fly: drag to look around, W A S D / arrows to move, Q E down and up, wheel forward and back' : 'Orbit: drag to turn around the scene, right-drag or shift-drag to pan, wheel to zoom'}
+                onClick={() => setNav(n)}>
+                {n === 'orbit' ? 'Orbit' : 'Fly'}
+              </button>
+            ))}
+            <button type="button" data-testid="reset-view" title="Back to the starting view" onClick={() => moved(home(), true)}>Reset view</button>
+          </span>
           {cameras > 0 && (
             <select value={snap ?? ''} data-testid="snap-camera" aria-label="camera" onChange={(e) => setSnap(e.target.value === '' ? null : Number(e.target.value))}>
               <option value="">free orbit</option>
@@ -124,26 +169,45 @@ export function FieldViewport({ session, children }: { session: StudioSession; c
           ref={canvas}
           width={384}
           height={384}
+          tabIndex={0}
           data-testid="render-canvas"
-          className="main-view"
+          data-nav={nav}
+          className={`main-view nav-${nav}`}
+          aria-label={nav === 'fly' ? 'neural render: drag to look around, W A S D to move, Q E down and up' : 'neural render: drag to orbit, right-drag or shift-drag to pan, wheel to zoom'}
+          onContextMenu={(e) => e.preventDefault()}
           onPointerDown={(e) => {
-            drag.current = { x: e.clientX, y: e.clientY };
-            cam.current.moving = true;
+            drag.current = { x: e.clientX, y: e.clientY, pan: e.button === 2 || e.shiftKey };
+            moving.current = true;
             (e.target as HTMLCanvasElement).setPointerCapture(e.pointerId);
+            (e.target as HTMLCanvasElement).focus();
           }}
           onPointerMove={(e) => {
-            if (!drag.current) return;
-            cam.current.az -= (e.clientX - drag.current.x) * 0.01;
-            cam.current.el = Math.min(1.45, Math.max(-0.2, cam.current.el + (e.clientY - drag.current.y) * 0.01));
-            drag.current = { x: e.clientX, y: e.clientY };
-            // Orbiting leaves a snapped training camera.
-            if (view.current.snap !== null) setSnap(null);
-            else void draw();
+            const d = drag.current;
+            if (!d) return;
+            const dx = e.clientX - d.x;
+            const dy = e.clientY - d.y;
+            drag.current = { ...d, x: e.clientX, y: e.clientY };
+            const h = (e.target as HTMLCanvasElement).clientHeight || 1;
+            const p = pose.current;
+            moved(d.pan ? pan(p, dx / h, dy / h) : nav === 'fly' ? look(p, dx * TURN, -dy * TURN) : orbit(p, -dx * TURN, dy * TURN), false);
           }}
           onPointerUp={() => {
             drag.current = null;
-            cam.current.moving = false;
+            moving.current = false;
             void draw();
+          }}
+          onWheel={(e) => {
+            const p = pose.current;
+            const dist = session.view.radius;
+            // Orbit: zoom towards the target; fly: move along the view.
+            moved(nav === 'fly' ? move(p, 0, 0, -Math.sign(e.deltaY) * STEP * dist) : zoom(p, Math.exp(e.deltaY * 0.001), 0.05 * dist, 10 * dist), true);
+          }}
+          onKeyDown={(e) => {
+            const k = FLY_KEYS[e.key.toLowerCase()];
+            if (!k) return;
+            e.preventDefault();
+            const s = STEP * session.view.radius;
+            moved(move(pose.current, k[0] * s, k[1] * s, k[2] * s), true);
           }}
         />
         {snap !== null && (
@@ -159,7 +223,9 @@ export function FieldViewport({ session, children }: { session: StudioSession; c
           </div>
         )}
       </div>
-      <div className="viewport-hint">neural render · drag to orbit</div>
+      <div className="viewport-hint">
+        neural render · {nav === 'fly' ? 'drag to look · W A S D / arrows to move · Q E down, up · wheel forward' : 'drag to orbit · right-drag to pan · wheel to zoom'}
+      </div>
       {children}
     </div>
   );

@@ -1,7 +1,7 @@
 // The studio's handle on the engine in the browser: one GPU device, the loaded dataset, the field
 // and its trainer. Training runs as an async loop on the main thread: every step awaits GPU
 // readbacks, so the page keeps handling input while the GPU works. Nothing here renders React.
-import { orbitCamera, proceduralDataset } from '../data/procedural.ts';
+import { proceduralDataset } from '../data/procedural.ts';
 import type { Camera, Dataset } from '../data/types.ts';
 import type { StrivecLevel } from '../fields/strivec.ts';
 import { resolveConfig } from '../fields/config.ts';
@@ -257,23 +257,21 @@ export class StudioSession {
     return curve;
   }
 
-  /** The viewport's orbit camera (azimuth, elevation in radians). */
-  orbitCamera(azimuth: number, elevation: number, size: number): Camera {
-    return orbitCamera(azimuth, elevation, size, 40, this.view.radius);
-  }
-
   /** Strivec's lattices and tables, for drawing the local tensors; null for other models. */
   get localTensors(): { levels: StrivecLevel[]; tables: Float32Array[] } | null {
     const f = this.field;
     return f?.settings.levels ? { levels: f.settings.levels, tables: f.lattice } : null;
   }
 
-  /** Renders the current field from an orbit camera (azimuth, elevation in radians). */
-  async renderOrbit(azimuth: number, elevation: number, size: number, mode: ViewMode = 'color'): Promise<RenderedView | null> {
+  /**
+   * Renders the current field from a viewport camera. Its rays start where they enter the box
+   * (the range [0, 1e6], not the dataset's near and far planes), so a camera zoomed or flown into the scene still sees
+   * what is in front of it.
+   */
+  async renderView(cam: Camera, mode: ViewMode = 'color'): Promise<RenderedView | null> {
     const renderer = this.renderer;
     if (!renderer) return null;
-    const cam = this.orbitCamera(azimuth, elevation, size);
-    const img = await this.exclusive(() => renderer.render(cam, this.view.white ? 1 : 0, this.viewRank ?? undefined));
+    const img = await this.exclusive(() => renderer.render(cam, this.view.white ? 1 : 0, this.viewRank ?? undefined, [0, 1e6]));
     return viewPixels(img, mode);
   }
 
