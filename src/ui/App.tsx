@@ -1,5 +1,7 @@
 import { Component, Suspense, lazy, useEffect, useRef, useState, type ReactNode } from 'react';
 import { FieldViewport } from './FieldViewport.tsx';
+import { DatasetPane } from './DatasetPane.tsx';
+import type { SceneBox } from './dataset-geometry.ts';
 import { ExportPanel } from './ExportPanel.tsx';
 import { RankPanel } from './RankPanel.tsx';
 import { SCENE_EXTENSION } from '../io/scene-file.ts';
@@ -8,7 +10,7 @@ import { TrainingPanel, type TrainingActions } from './TrainingPanel.tsx';
 import { loadDataset } from '../data/loaders.ts';
 import { mapSource, zipSource } from '../data/sources.ts';
 import { decodeImageBrowser, filesToMap } from './decode-browser.ts';
-import { useStudio, type AdapterInfoSummary } from './store.ts';
+import { useStudio, type AdapterInfoSummary, type ViewTab } from './store.ts';
 import { WEBGPU_BROWSERS, adapterLabel, formatBytes, probeWebGpu } from './webgpu.ts';
 
 // three.js and react-three-fiber load only once WebGPU is confirmed.
@@ -22,6 +24,8 @@ export function App() {
   const reason = useStudio((s) => s.gpuReason);
   const dataset = useStudio((s) => s.datasetName);
   const scene = useStudio((s) => s.sceneName);
+  const tab = useStudio((s) => s.viewTab);
+  const trainStatus = useStudio((s) => s.trainStatus);
   const session = useRef<StudioSession | null>(null);
   const [request, setRequest] = useState<TrainRequest>({ model: 'vm', preset: 'preview', trainViews: 0, upsilon: 0.4 });
   const actions = useTrainingActions(session);
@@ -74,9 +78,26 @@ export function App() {
           {status === 'ready' && (
             <ViewportErrorBoundary>
               {(dataset || scene) && session.current ? (
-                <FieldViewport session={session.current}>
-                  <RankPanel onRank={actions.setRank} />
-                </FieldViewport>
+                <div className="viewport-stack">
+                  {dataset && session.current.dataset && (
+                    <>
+                      <ViewTabs />
+                      {tab === 'dataset' && (
+                        <DatasetPane
+                          dataset={session.current.dataset}
+                          loadedBox={session.current.loadedBox!}
+                          onBox={actions.setBox}
+                          editable={trainStatus !== 'training' && trainStatus !== 'paused'}
+                        />
+                      )}
+                    </>
+                  )}
+                  <div className="render-pane" hidden={tab !== 'render'}>
+                    <FieldViewport key={dataset ?? scene} session={session.current} active={tab === 'render'}>
+                      <RankPanel onRank={actions.setRank} />
+                    </FieldViewport>
+                  </div>
+                </div>
               ) : (
                 <>
                   <Suspense fallback={<div className="viewport-message">Loading the viewport…</div>}>
@@ -217,7 +238,7 @@ function useTrainingActions(session: { current: StudioSession | null }): Trainin
           session.current.useDataset(ds);
           const train = ds.splits.train!;
           const test = ds.splits.test ? `, ${ds.splits.test.cameras.length} test` : '';
-          st().setDataset(`${label} (${train.cameras.length} views${test}, ${train.width}×${train.height})`, ds.warnings);
+          st().setDataset(`${label} (${train.cameras.length} views${test}, ${train.width}×${train.height})`, ds.warnings, session.current.loadedBox!);
         } catch (e) {
           st().setLoading(null);
           fail(e);
@@ -229,16 +250,22 @@ function useTrainingActions(session: { current: StudioSession | null }): Trainin
         try {
           session.current ??= await StudioSession.open(navigator.gpu);
           const ds = session.current.loadDemo();
-          st().setDataset(`built-in demo scene (${ds.splits.train!.cameras.length} views, ${ds.splits.train!.width}×${ds.splits.train!.height})`);
+          st().setDataset(`built-in demo scene (${ds.splits.train!.cameras.length} views, ${ds.splits.train!.width}×${ds.splits.train!.height})`, [], session.current.loadedBox!);
         } catch (e) {
           fail(e);
         }
       })();
     },
+    setBox: (box: SceneBox) => {
+      session.current?.setBox(box);
+      st().setBox(box);
+    },
     start: (request) => {
       const s = session.current;
       if (!s) return;
       st().setTrainStatus('training');
+      // Training is watched in the live render.
+      st().setViewTab('render');
       s.train(
         request,
         (field) => {
@@ -282,6 +309,24 @@ function useTrainingActions(session: { current: StudioSession | null }): Trainin
       session.current?.stop();
     },
   };
+}
+
+const TABS: [ViewTab, string, string][] = [
+  ['dataset', 'Dataset', 'photos, cameras and the scene box'],
+  ['render', 'Render', 'the live neural render of the field'],
+];
+
+function ViewTabs() {
+  const tab = useStudio((s) => s.viewTab);
+  return (
+    <div className="view-tabs" role="tablist" aria-label="viewport">
+      {TABS.map(([t, label, title]) => (
+        <button key={t} type="button" role="tab" aria-selected={t === tab} className={t === tab ? 'active' : ''} data-testid={`tab-${t}`} title={title} onClick={() => useStudio.getState().setViewTab(t)}>
+          {label}
+        </button>
+      ))}
+    </div>
+  );
 }
 
 function StatusBadge({ status }: { status: 'checking' | 'ready' | 'unavailable' }) {

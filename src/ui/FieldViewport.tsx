@@ -28,7 +28,8 @@ const FLY_KEYS: Record<string, [number, number, number]> = {
 };
 export type Navigation = 'orbit' | 'fly';
 
-export function FieldViewport({ session, children }: { session: StudioSession; children?: ReactNode }) {
+/** `active`: the viewport is on screen; a hidden one skips its renders and catches up when shown. */
+export function FieldViewport({ session, active = true, children }: { session: StudioSession; active?: boolean; children?: ReactNode }) {
   const canvas = useRef<HTMLCanvasElement>(null);
   const truthCanvas = useRef<HTMLCanvasElement>(null);
   const errorCanvas = useRef<HTMLCanvasElement>(null);
@@ -53,7 +54,10 @@ export function FieldViewport({ session, children }: { session: StudioSession; c
   const rank = useStudio((s) => s.slim?.rank);
   const scene = useStudio((s) => s.sceneName);
 
+  const onScreen = useRef(active);
+  onScreen.current = active;
   const draw = async () => {
+    if (!onScreen.current) return;
     if (inFlight.current) {
       queued.current = true;
       return;
@@ -96,7 +100,7 @@ export function FieldViewport({ session, children }: { session: StudioSession; c
   useEffect(() => {
     if (rank !== undefined && (iter > 0 || scene)) void draw();
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [rank, scene, mode, snap, boxes]);
+  }, [rank, scene, mode, snap, boxes, active]);
 
   useEffect(() => {
     if (iter === 1 || iter % RENDER_EVERY === 0 || status === 'done' || status === 'paused') void draw();

@@ -4,6 +4,7 @@ import { useState } from 'react';
 import { useStudio } from './store.ts';
 import type { MemoryEstimate } from '../fields/memory.ts';
 import { formatBytes } from './webgpu.ts';
+import type { SceneBox } from './dataset-geometry.ts';
 import { STUDIO_MODELS, STUDIO_PRESETS, type StudioModel, type StudioPreset, type TrainRequest } from './session.ts';
 
 export interface TrainingActions {
@@ -15,6 +16,8 @@ export interface TrainingActions {
   start: (request: TrainRequest) => void;
   /** GPU memory the run would need (null before a dataset is open). */
   estimate: (request: TrainRequest) => MemoryEstimate | null;
+  /** Sets the box the next run fills (throws with a message when it cannot). */
+  setBox: (box: SceneBox) => void;
   /** Moves the rank slider: the viewport re-renders the slimmed model. */
   setRank: (rank: number) => void;
   pause: () => void;
@@ -30,6 +33,8 @@ export function TrainingPanel({ actions, request, setRequest }: { actions: Train
   const error = useStudio((s) => s.trainError);
   const warnings = useStudio((s) => s.datasetWarnings);
   const loading = useStudio((s) => s.loading);
+  // The estimate depends on the box (the grid follows its proportions).
+  useStudio((s) => s.box);
   const [downscale, setDownscale] = useState(4);
   const pick = (files: FileList | null) => {
     if (files && files.length > 0) actions.openFiles(files, downscale);

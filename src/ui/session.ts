@@ -2,6 +2,7 @@
 // and its trainer. Training runs as an async loop on the main thread: every step awaits GPU
 // readbacks, so the page keeps handling input while the GPU works. Nothing here renders React.
 import { proceduralDataset } from '../data/procedural.ts';
+import { boxProblem, type SceneBox } from './dataset-geometry.ts';
 import type { Camera, Dataset } from '../data/types.ts';
 import type { StrivecLevel } from '../fields/strivec.ts';
 import { resolveConfig } from '../fields/config.ts';
@@ -71,6 +72,8 @@ export class StudioSession {
   private renderer: ViewRenderer | null = null;
   private paused = false;
   private stopped = false;
+  /** A train() call is under way (coarse pass included). */
+  private running = false;
   private wake: (() => void) | null = null;
   /** Serializes GPU work: the viewport never renders in the middle of a training step. */
   private gpuQueue: Promise<unknown> = Promise.resolve();
@@ -92,6 +95,7 @@ export class StudioSession {
   useDataset(ds: Dataset): Dataset {
     this.dispose();
     this.dataset = ds;
+    this.loadedBox = copyBox(ds.aabb);
     this.sceneDataset = null;
     const cams = ds.splits.train!.cameras;
     this.view = {
@@ -100,6 +104,22 @@ export class StudioSession {
       nearFar: ds.nearFar,
     };
     return ds;
+  }
+
+  /** The dataset's own box, before any edit. */
+  loadedBox: SceneBox | null = null;
+
+  /**
+   * Sets the box the next training run fills (the dataset view's editor). Refused while a run is
+   * going or when the box is empty or not finite.
+   */
+  setBox(box: SceneBox): void {
+    const ds = this.dataset;
+    if (!ds) throw new Error('Open a dataset first.');
+    if (this.running) throw new Error('The box cannot change while training runs.');
+    const problem = boxProblem(box);
+    if (problem) throw new Error(`Scene box: ${problem}.`);
+    ds.aabb = copyBox(box);
   }
 
   /**
@@ -171,6 +191,20 @@ export class StudioSession {
     onStart: (field: TensorField) => void,
     onStep: (s: StepInfo, elapsed: number) => void,
     onPrepare: (p: FieldProgress) => void = () => {},
+  ): Promise<StepInfo | null> {
+    this.running = true;
+    try {
+      return await this.trainLoop(req, onStart, onStep, onPrepare);
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private async trainLoop(
+    req: TrainRequest,
+    onStart: (field: TensorField) => void,
+    onStep: (s: StepInfo, elapsed: number) => void,
+    onPrepare: (p: FieldProgress) => void,
   ): Promise<StepInfo | null> {
     const ds = this.dataset;
     if (!ds) throw new Error('Load a dataset first.');
@@ -311,4 +345,8 @@ export class StudioSession {
     this.disposeModel();
     this.dataset = null;
   }
+}
+
+function copyBox(b: readonly [readonly number[], readonly number[]]): SceneBox {
+  return [[b[0][0]!, b[0][1]!, b[0][2]!], [b[1][0]!, b[1][1]!, b[1][2]!]];
 }

@@ -1,5 +1,6 @@
 // UI state of the studio. Plain zustand (no DOM access), so it can be imported and tested in Node.
 import { create } from 'zustand';
+import type { SceneBox } from './dataset-geometry.ts';
 
 export type GpuStatus = 'checking' | 'ready' | 'unavailable';
 
@@ -18,6 +19,8 @@ export interface AdapterInfoSummary {
 }
 
 export type TrainStatus = 'empty' | 'ready' | 'training' | 'paused' | 'done' | 'error';
+/** What the viewport shows: the dataset (photos, cameras, box) or the live neural render. */
+export type ViewTab = 'dataset' | 'render';
 
 export interface TrainProgress {
   iter: number;
@@ -67,7 +70,13 @@ export interface StudioState {
   loading: string | null;
   /** A scene file opened for viewing (no dataset, no training). */
   sceneName: string | null;
-  setDataset: (name: string, warnings?: string[]) => void;
+  /** The box the field will fill (editable until training starts); null without a dataset. */
+  box: SceneBox | null;
+  setBox: (box: SceneBox) => void;
+  viewTab: ViewTab;
+  setViewTab: (tab: ViewTab) => void;
+  /** A new dataset: its box, and the dataset view in front. */
+  setDataset: (name: string, warnings?: string[], box?: SceneBox) => void;
   setScene: (name: string) => void;
   setLoading: (message: string | null) => void;
   setTrainStatus: (status: TrainStatus, error?: string) => void;
@@ -102,10 +111,14 @@ export const useStudio = create<StudioState>()((set) => ({
   datasetWarnings: [],
   loading: null,
   sceneName: null,
-  setDataset: (name, warnings = []) =>
-    set({ datasetName: name, sceneName: null, datasetWarnings: warnings, loading: null, trainStatus: 'ready', progress: emptyProgress, trainError: null, slim: null }),
+  box: null,
+  setBox: (box) => set({ box }),
+  viewTab: 'dataset',
+  setViewTab: (viewTab) => set({ viewTab }),
+  setDataset: (name, warnings = [], box) =>
+    set({ datasetName: name, sceneName: null, datasetWarnings: warnings, loading: null, trainStatus: 'ready', progress: emptyProgress, trainError: null, slim: null, box: box ?? null, viewTab: 'dataset' }),
   setScene: (name) =>
-    set({ sceneName: name, datasetName: null, datasetWarnings: [], loading: null, trainStatus: 'empty', progress: emptyProgress, trainError: null, slim: null }),
+    set({ sceneName: name, datasetName: null, datasetWarnings: [], loading: null, trainStatus: 'empty', progress: emptyProgress, trainError: null, slim: null, box: null, viewTab: 'render' }),
   setLoading: (message) => set({ loading: message }),
   setTrainStatus: (status, error) => set({ trainStatus: status, trainError: error ?? null }),
   recordStep: (s) =>

@@ -1,6 +1,7 @@
 // Turning a rendered view into displayable pixels: colour, depth (expected distance of what each
 // ray hit, near = bright), accumulated opacity, and the error heatmap of a render against its
 // ground truth. Pure functions, tested in Node.
+import { downscaleRGBA } from '../data/loaders.ts';
 import type { ImageResult } from '../fields/evaluation.ts';
 
 export type ViewMode = 'color' | 'depth' | 'accumulation';
@@ -65,4 +66,20 @@ export function errorHeatmap(render: Float32Array, truth: Float32Array, width: n
     rgba[i * 4 + 3] = 255;
   }
   return { width, height, rgba };
+}
+
+/**
+ * A small copy of a dataset image for thumbnails and the frustums' image planes: box-filtered down
+ * so its longer side is at most `maxSide`, composited on white when the dataset says so.
+ */
+export function thumbnailPixels(image: Uint8Array, width: number, height: number, white: boolean, maxSide: number): RenderedView {
+  const small = downscaleRGBA(image, width, height, Math.max(1, Math.ceil(Math.max(width, height) / maxSide)));
+  const n = small.width * small.height;
+  const rgba = new Uint8ClampedArray(n * 4);
+  for (let i = 0; i < n; i++) {
+    const a = white ? small.data[i * 4 + 3]! / 255 : 1;
+    for (let c = 0; c < 3; c++) rgba[i * 4 + c] = small.data[i * 4 + c]! * a + (white ? 255 * (1 - a) : 0);
+    rgba[i * 4 + 3] = 255;
+  }
+  return { width: small.width, height: small.height, rgba };
 }
