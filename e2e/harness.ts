@@ -76,6 +76,19 @@ export async function openDemo(page: Page, url: string): Promise<void> {
   await page.getByTestId('dataset-name').waitFor({ timeout: 60_000 });
 }
 
+/**
+ * Drops files or folders from disk on an element, as a person dragging them from a file manager
+ * would (Chromium's DevTools drag events: a folder arrives as a directory entry to walk).
+ */
+export async function dropPaths(page: Page, testId: string, paths: string[]): Promise<void> {
+  const box = (await page.getByTestId(testId).boundingBox())!;
+  const cdp = await page.context().newCDPSession(page);
+  const at = { x: box.x + box.width / 2, y: box.y + box.height / 2 };
+  const data = { items: [], files: paths, dragOperationsMask: 1 };
+  for (const type of ['dragEnter', 'dragOver', 'drop'] as const) await cdp.send('Input.dispatchDragEvent', { type, ...at, data });
+  await cdp.detach();
+}
+
 /** How many times the neural viewport has drawn (its data-renders counter). */
 export const renders = async (page: Page) => Number((await page.getByTestId('render-canvas').getAttribute('data-renders')) ?? 0);
 

@@ -1,5 +1,6 @@
 // Opening your own photos in the studio: a Blender-layout dataset as a .zip and as a folder
-// through the pickers, and a broken one whose error names the missing file.
+// through the pickers, a folder dropped on the viewport, and a broken one whose error names the
+// missing file.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -8,7 +9,7 @@ import { join } from 'node:path';
 import { zipSync } from 'fflate';
 import { orbitCamera, renderProcedural } from '../src/data/procedural.ts';
 import { encodePng } from '../src/io/image-node.ts';
-import { STATUS_TIMEOUT_MS, WEBGPU_FLAGS, withStudio } from './harness.ts';
+import { dropPaths, STATUS_TIMEOUT_MS, WEBGPU_FLAGS, withStudio } from './harness.ts';
 
 /** A tiny Blender-layout dataset: n train views and one test view, 32x32, as path -> bytes. */
 function blenderFiles(nTrain: number, dropImage?: string): Record<string, Uint8Array> {
@@ -29,7 +30,7 @@ function blenderFiles(nTrain: number, dropImage?: string): Record<string, Uint8A
   return files;
 }
 
-test('open a dataset as a .zip and as a folder; a broken one names the missing file', { timeout: 300_000 }, async () => {
+test('open a dataset as a .zip, as a folder and by dropping a folder; a broken one names the missing file', { timeout: 300_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'slimfield-open-'));
   const good = join(dir, 'mini.zip');
   writeFileSync(good, zipSync(blenderFiles(3)));
@@ -39,6 +40,12 @@ test('open a dataset as a .zip and as a folder; a broken one names the missing f
   for (const [p, bytes] of Object.entries(blenderFiles(4))) {
     mkdirSync(join(folder, p, '..'), { recursive: true });
     writeFileSync(join(folder, p), bytes);
+  }
+
+  const dropped = join(dir, 'dropfolder');
+  for (const [p, bytes] of Object.entries(blenderFiles(5))) {
+    mkdirSync(join(dropped, p, '..'), { recursive: true });
+    writeFileSync(join(dropped, p), bytes);
   }
 
   await withStudio(WEBGPU_FLAGS, async (page, url, errors) => {
@@ -59,6 +66,13 @@ test('open a dataset as a .zip and as a folder; a broken one names the missing f
     await page.getByTestId('open-folder').setInputFiles(folder);
     await page.getByTestId('dataset-name').filter({ hasText: 'minifolder' }).waitFor({ timeout: 60_000 });
     assert.match(await page.getByTestId('dataset-name').innerText(), /minifolder \(4 views, 1 test, 32×32\)/);
+
+    // A folder dragged from the file manager onto the viewport, at the chosen downscale.
+    await page.getByTestId('downscale').selectOption('2');
+    await dropPaths(page, 'viewport', [dropped]);
+    await page.getByTestId('dataset-name').filter({ hasText: 'dropfolder' }).waitFor({ timeout: 60_000 });
+    assert.match(await page.getByTestId('dataset-name').innerText(), /dropfolder \(5 views, 1 test, 16×16\)/);
+    assert.equal(await page.getByTestId('thumbnail').count(), 5);
     assert.deepEqual(errors, [], errors.join('\n'));
   });
 });

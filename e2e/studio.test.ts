@@ -1,6 +1,6 @@
 // The studio from a new user's first click: open the demo scene, train, watch the neural
-// viewport change as training goes on and as the camera moves, pause and resume, and check the
-// page stays responsive throughout. Screenshots land in test-artifacts/e2e/.
+// viewport change as training goes on and as the camera orbits and flies, pause and resume, and
+// check the page stays responsive throughout. Screenshots land in test-artifacts/e2e/.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PNG } from 'pngjs';
@@ -71,6 +71,28 @@ test('demo scene: train, live viewport, orbit, pause and resume, responsive page
     assert.ok(pixelVariance(PNG.sync.read(await page.getByTestId('compare-truth').screenshot())) > 10, 'the photo is shown');
     await page.getByTestId('viewport').screenshot({ path: `${artifacts}/studio-compare.png` });
     await page.getByTestId('snap-camera').selectOption('');
+
+    // Fly (still paused): W flies the eye towards the scene and the view changes; S flies back.
+    const canvas = page.getByTestId('render-canvas');
+    await page.waitForFunction(() => document.querySelector('[data-testid="render-canvas"]')?.hasAttribute('data-eye'));
+    const eyeDistance = async () => Math.hypot(...((await canvas.getAttribute('data-eye')) ?? '').split(',').map(Number));
+    const fly = async (key: string, shot: string) => {
+      const n = await renders(page);
+      for (let i = 0; i < 8; i++) await page.keyboard.press(key);
+      await page.waitForFunction((k) => Number(document.querySelector('[data-testid="render-canvas"]')?.getAttribute('data-renders')) >= k + 2, n, { timeout: 120_000 });
+      await page.waitForTimeout(2000); // the full-resolution render once the keys stop
+      return canvasShot(page, shot);
+    };
+    const d0 = await eyeDistance();
+    await page.getByTestId('nav-fly').click();
+    await canvas.focus();
+    const flown = await fly('w', 'studio-flown');
+    const d1 = await eyeDistance();
+    assert.ok(d1 < d0 - 1, `the eye flew towards the scene (${d0.toFixed(2)} -> ${d1.toFixed(2)})`);
+    assert.ok(difference(orbited, flown) > 2, 'the view changes as the camera flies');
+    await fly('s', 'studio-flown-back');
+    assert.ok(Math.abs((await eyeDistance()) - d0) < 0.01, 'S flies back to where W started');
+    await page.getByTestId('nav-orbit').click();
 
     const rendersAtResume = await renders(page);
     await page.getByTestId('resume').click();

@@ -68,13 +68,15 @@ test('training progress: status changes, iteration rate and a bounded, smoothed 
   assert.equal(useStudio.getState().trainStatus, 'ready');
   st.setTrainStatus('training');
   for (let i = 1; i <= 450; i++) {
-    st.recordStep({ iter: i, total: 600, elapsed: i / 4, psnr: i < 10 ? 10 : 20, samples: 100, shaded: 50, event: i === 100 ? 'upsampled' : undefined });
+    st.recordStep({ iter: i, total: 600, elapsed: i / 4, psnr: i < 10 ? 10 : 20, loss: i < 10 ? 0.1 : 0.01, samples: 100, shaded: 50, event: i === 100 ? 'upsampled' : undefined });
   }
   const p = useStudio.getState().progress;
   assert.equal(p.iter, 450);
   assert.equal(p.itPerSec, 4);
   assert.equal(p.psnr.length, 400, 'series is bounded');
   assert.ok(p.psnr[p.psnr.length - 1]! > 19.9 && p.psnr[0]! < 20, 'smoothed towards the latest values');
+  assert.equal(p.loss.length, 400, 'the loss series is bounded alike');
+  assert.ok(Math.abs(p.loss.at(-1)! - 0.01) < 1e-6 && p.loss[0]! > 0.01, 'the loss is smoothed alike');
   assert.equal(p.lastEvent, 'upsampled');
   for (let i = 25; i <= 450 * 25; i += 25) st.recordTestPsnr(i, 15 + i / 1e4);
   const t = useStudio.getState().progress.testPsnr;
@@ -82,6 +84,8 @@ test('training progress: status changes, iteration rate and a bounded, smoothed 
   assert.deepEqual(t.at(-1), { iter: 450 * 25, psnr: 15 + (450 * 25) / 1e4 });
   st.recordStep({ iter: 1, total: 600, elapsed: 1, psnr: 10, samples: 1, shaded: 1 });
   assert.equal(useStudio.getState().progress.testPsnr.length, 0, 'a new run starts a new held-out series');
+  assert.deepEqual(useStudio.getState().progress.psnr, [10], 'and new train series');
+  assert.ok(Number.isNaN(useStudio.getState().progress.loss[0]!), 'a step without a loss records none');
   st.setTrainStatus('error', 'out of memory');
   assert.equal(useStudio.getState().trainError, 'out of memory');
   st.setDataset('again');

@@ -59,3 +59,35 @@ export function estimateTrainingMemory(settings: FieldSettings, opt: TrainOption
   const note = settings.kind === 'strivec' && !settings.levels ? 'Strivec\'s local tensors are counted once the coarse pass has placed them' : null;
   return { finalGrid, parameters, images, batch, total: parameters + images + batch, problem, note };
 }
+
+/** Bytes a sample takes in the largest per-sample buffer (positions, vec4f). */
+const LARGEST_SAMPLE_BYTES = 16;
+/** The final grid shrinks by this factor in voxels per step while it does not fit. */
+const GRID_STEP = 0.8;
+const MIN_BATCH = 256;
+
+/**
+ * A run sized for this adapter's limits (the studio's presets): the final grid shrinks until the
+ * parameters fit one binding, and the batch halves until a batch's samples at the final grid do.
+ * `changes` says what was changed, in words; empty when the run fits as asked. What cannot be
+ * fixed this way (images larger than a binding) is left to estimateTrainingMemory's `problem`.
+ */
+export function fitToAdapter(settings: FieldSettings, opt: TrainOptions, ds: Dataset, maxBinding: number): { train: TrainOptions; changes: string[] } {
+  const box: Box = { lo: ds.aabb[0], hi: ds.aabb[1] };
+  const train = { ...opt };
+  const changes: string[] = [];
+  const floatsAt = (voxels: number) => fieldSegments(settings, box, resolutionForVoxels(voxels, box)).reduce((n, s) => n + Math.ceil(s.count / 64) * 64, 0);
+  const gridText = (voxels: number) => resolutionForVoxels(voxels, box).join('×');
+  if (floatsAt(train.nVoxelFinal) * 4 > maxBinding) {
+    const asked = train.nVoxelFinal;
+    while (train.nVoxelFinal * GRID_STEP >= train.nVoxelInit && floatsAt(train.nVoxelFinal) * 4 > maxBinding) train.nVoxelFinal = Math.floor(train.nVoxelFinal * GRID_STEP);
+    changes.push(`final grid ${gridText(asked)} → ${gridText(train.nVoxelFinal)} (its parameters must fit one ${formatBytes(maxBinding)} binding)`);
+  }
+  const perRay = samplesPerRay(resolutionForVoxels(train.nVoxelFinal, box), settings.stepRatio) * LARGEST_SAMPLE_BYTES;
+  if (train.batchSize * perRay > maxBinding) {
+    const asked = train.batchSize;
+    while (train.batchSize > MIN_BATCH && train.batchSize * perRay > maxBinding) train.batchSize = Math.max(MIN_BATCH, train.batchSize >> 1);
+    changes.push(`batch ${asked} → ${train.batchSize} rays (a batch's samples must fit one binding)`);
+  }
+  return { train, changes };
+}

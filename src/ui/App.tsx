@@ -4,12 +4,13 @@ import { DatasetPane } from './DatasetPane.tsx';
 import type { SceneBox } from './dataset-geometry.ts';
 import { ExportPanel } from './ExportPanel.tsx';
 import { RankPanel } from './RankPanel.tsx';
+import { TrainingCharts } from './TrainingCharts.tsx';
 import { SCENE_EXTENSION } from '../io/scene-file.ts';
 import { StudioSession, type TrainRequest } from './session.ts';
 import { TrainingPanel, type TrainingActions } from './TrainingPanel.tsx';
 import { loadDataset } from '../data/loaders.ts';
 import { mapSource, zipSource } from '../data/sources.ts';
-import { decodeImageBrowser, filesToMap } from './decode-browser.ts';
+import { decodeImageBrowser, filesToMap, walkDropped, type DropEntry, type DroppedFile } from './decode-browser.ts';
 import { useStudio, type AdapterInfoSummary, type ViewTab } from './store.ts';
 import { WEBGPU_BROWSERS, adapterLabel, formatBytes, probeWebGpu } from './webgpu.ts';
 
@@ -69,10 +70,14 @@ export function App() {
           onDragOver={(e) => e.preventDefault()}
           onDrop={(e) => {
             e.preventDefault();
+            if (status !== 'ready') return;
             const files = [...e.dataTransfer.files];
-            if (status !== 'ready' || files.length === 0) return;
+            // Entries must be taken while the event lasts; folders are walked afterwards.
+            const entries = [...e.dataTransfer.items].map((i) => i.webkitGetAsEntry?.()).filter((x): x is FileSystemEntry => !!x);
+            const downscale = useStudio.getState().downscale;
             if (files.length === 1 && files[0]!.name.toLowerCase().endsWith(SCENE_EXTENSION)) actions.openScene(files[0]!);
-            else actions.openFiles(files, 4);
+            else if (entries.some((x) => x.isDirectory)) actions.openFiles(walkDropped(entries as unknown as DropEntry[]), downscale);
+            else if (files.length > 0) actions.openFiles(files, downscale);
           }}
         >
           {status === 'ready' && (
@@ -94,7 +99,10 @@ export function App() {
                   )}
                   <div className="render-pane" hidden={tab !== 'render'}>
                     <FieldViewport key={dataset ?? scene} session={session.current} active={tab === 'render'}>
-                      <RankPanel onRank={actions.setRank} />
+                      <div className="monitor-column">
+                        <RankPanel onRank={actions.setRank} />
+                        <TrainingCharts />
+                      </div>
                     </FieldViewport>
                   </div>
                 </div>
@@ -112,10 +120,16 @@ export function App() {
           {status === 'unavailable' && <NoWebGpu reason={reason} />}
         </section>
         <aside className="side-panel">
-          <h2>GPU</h2>
-          {status === 'ready' && adapter && <AdapterPanel adapter={adapter} />}
-          {status === 'checking' && <p className="muted">Requesting an adapter…</p>}
-          {status === 'unavailable' && <p className="muted">No WebGPU adapter. See the viewport for how to get one.</p>}
+          {/* Open on the first screen; folded away once there is a dataset, to leave room for training. */}
+          <details className="gpu-section" open={!dataset && !scene}>
+            <summary>
+              <h2>GPU</h2>
+              {adapter && <span className="muted small">{adapterLabel(adapter)}</span>}
+            </summary>
+            {status === 'ready' && adapter && <AdapterPanel adapter={adapter} />}
+            {status === 'checking' && <p className="muted">Requesting an adapter…</p>}
+            {status === 'unavailable' && <p className="muted">No WebGPU adapter. See the viewport for how to get one.</p>}
+          </details>
           <h2>Training</h2>
           {status === 'ready' ? (
             <TrainingPanel actions={actions} request={request} setRequest={setRequest} />
@@ -225,10 +239,13 @@ function useTrainingActions(session: { current: StudioSession | null }): Trainin
         try {
           st().setLoading('reading files…');
           session.current ??= await StudioSession.open(navigator.gpu);
-          const list = [...files];
-          const zip = list.length === 1 && list[0]!.name.toLowerCase().endsWith('.zip');
-          const label = zip ? list[0]!.name : ((list[0] as File & { webkitRelativePath?: string }).webkitRelativePath?.split('/')[0] || 'selected files');
-          const source = zip ? zipSource(new Uint8Array(await list[0]!.arrayBuffer()), label) : mapSource(await filesToMap(list), label);
+          const list = [...(await files)];
+          if (list.length === 0) throw new Error('The dropped folder holds no files.');
+          const path = (f: File | DroppedFile) => ('path' in f ? f.path : (f as File & { webkitRelativePath?: string }).webkitRelativePath || f.name);
+          const one = list.length === 1 ? ('file' in list[0]! ? list[0]!.file : list[0]!) : null;
+          const zip = one && one.name.toLowerCase().endsWith('.zip') ? one : null;
+          const label = zip ? zip.name : path(list[0]!).includes('/') ? path(list[0]!).split('/')[0]! : 'selected files';
+          const source = zip ? zipSource(new Uint8Array(await zip.arrayBuffer()), label) : mapSource(await filesToMap(list), label);
           const ds = await loadDataset(source, {
             downscale,
             decode: decodeImageBrowser,
@@ -274,7 +291,7 @@ function useTrainingActions(session: { current: StudioSession | null }): Trainin
           void measureRank(false);
         },
         (step, elapsed) => {
-          st().recordStep({ iter: step.iter, total: s.trainer!.opt.nIters, elapsed, psnr: step.psnr, samples: step.samples, shaded: step.shaded, gpuBytes: s.ctx.allocatedBytes, event: step.event });
+          st().recordStep({ iter: step.iter, total: s.trainer!.opt.nIters, elapsed, psnr: step.psnr, loss: step.loss, samples: step.samples, shaded: step.shaded, gpuBytes: s.ctx.allocatedBytes, event: step.event });
           if (step.iter % TEST_PSNR_EVERY === 0) void measureTestPsnr(step.iter);
           if (step.rank !== st().slim?.trainedRank) {
             st().setTrainedRank(step.rank);

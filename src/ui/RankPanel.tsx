@@ -7,8 +7,16 @@ import { useStudio, type RankReadout } from './store.ts';
 export function RankPanel({ onRank }: { onRank: (rank: number) => void }) {
   const slim = useStudio((s) => s.slim);
   const scene = useStudio((s) => s.sceneName);
+  const lastTest = useStudio((s) => s.progress.testPsnr.at(-1));
+  const training = useStudio((s) => s.trainStatus === 'training' || s.trainStatus === 'paused');
   if (!slim) return null;
   const r = slim.readout;
+  // While training, the live held-out measurement is this readout's PSNR at the trained rank.
+  const psnrText = r?.psnr != null
+    ? `${r.psnr.toFixed(2)} dB`
+    : training && slim.rank === slim.trainedRank && lastTest
+      ? `${lastTest.psnr.toFixed(2)} dB (iteration ${lastTest.iter})`
+      : 'measuring…';
   return (
     <div className="rank-panel" data-testid="rank-panel">
       <label className="rank-row">
@@ -41,7 +49,7 @@ export function RankPanel({ onRank }: { onRank: (rank: number) => void }) {
           {!scene && (
             <div>
               <dt>Held-out PSNR</dt>
-              <dd data-testid="rank-psnr">{r.psnr === null ? '…' : `${r.psnr.toFixed(2)} dB`}</dd>
+              <dd data-testid="rank-psnr">{psnrText}</dd>
             </div>
           )}
         </dl>

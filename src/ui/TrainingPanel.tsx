@@ -1,21 +1,21 @@
 // Training controls: the demo scene, a preset, start / pause / resume / stop, progress with
-// iterations per second and time left, and a live chart of train and held-out PSNR.
-import { useState } from 'react';
+// iterations per second and time left (the live charts sit beside the render: TrainingCharts.tsx).
 import { useStudio } from './store.ts';
 import type { MemoryEstimate } from '../fields/memory.ts';
 import { formatBytes } from './webgpu.ts';
 import type { SceneBox } from './dataset-geometry.ts';
+import type { DroppedFile } from './decode-browser.ts';
 import { STUDIO_MODELS, STUDIO_PRESETS, type StudioModel, type StudioPreset, type TrainRequest } from './session.ts';
 
 export interface TrainingActions {
   loadDemo: () => void;
-  /** A folder's files, or one .zip, in Blender or instant-ngp/nerfstudio layout. */
-  openFiles: (files: FileList | File[], downscale: number) => void;
+  /** A folder's files (picked, or dropped and still being walked), or one .zip, in Blender or instant-ngp/nerfstudio layout. */
+  openFiles: (files: FileList | File[] | DroppedFile[] | Promise<DroppedFile[]>, downscale: number) => void;
   /** A .slimscene file: view it and slim it with the rank slider. */
   openScene: (file: File) => void;
   start: (request: TrainRequest) => void;
-  /** GPU memory the run would need (null before a dataset is open). */
-  estimate: (request: TrainRequest) => MemoryEstimate | null;
+  /** GPU memory the run would need and what was changed to fit this GPU (null before a dataset is open). */
+  estimate: (request: TrainRequest) => (MemoryEstimate & { sized: string[] }) | null;
   /** Sets the box the next run fills (throws with a message when it cannot). */
   setBox: (box: SceneBox) => void;
   /** Moves the rank slider: the viewport re-renders the slimmed model. */
@@ -35,7 +35,8 @@ export function TrainingPanel({ actions, request, setRequest }: { actions: Train
   const loading = useStudio((s) => s.loading);
   // The estimate depends on the box (the grid follows its proportions).
   useStudio((s) => s.box);
-  const [downscale, setDownscale] = useState(4);
+  const downscale = useStudio((s) => s.downscale);
+  const setDownscale = useStudio((s) => s.setDownscale);
   const pick = (files: FileList | null) => {
     if (files && files.length > 0) actions.openFiles(files, downscale);
   };
@@ -78,7 +79,7 @@ export function TrainingPanel({ actions, request, setRequest }: { actions: Train
           </select>
         </label>
       </div>
-      <p className="muted small">Blender (transforms_train.json) or instant-ngp / nerfstudio (transforms.json) layouts; or drop a .zip or a .slimscene on the viewport.</p>
+      <p className="muted small">Blender (transforms_train.json) or instant-ngp / nerfstudio (transforms.json) layouts; or drop a folder, a .zip or a .slimscene on the viewport.</p>
       {loading && <p className="muted" data-testid="loading">{loading}</p>}
       {dataset && <p className="muted" data-testid="dataset-name">Dataset: {dataset}</p>}
       {scene && <p className="muted" data-testid="scene-name">Scene: {scene}</p>}
@@ -97,7 +98,7 @@ export function TrainingPanel({ actions, request, setRequest }: { actions: Train
         Preset
         <select value={request.preset} onChange={(e) => setRequest({ ...request, preset: e.target.value as StudioPreset })} disabled={running} data-testid="preset">
           {Object.entries(STUDIO_PRESETS).map(([k, v]) => (
-            <option key={k} value={k}>{v.label} ({STUDIO_MODELS[request.model].presets[k as StudioPreset]}, {v.options.n_iters} iterations)</option>
+            <option key={k} value={k}>{v.label} ({STUDIO_MODELS[request.model].presets[k as StudioPreset]}, {v.options.n_iters.toLocaleString()} iterations, grid up to {Math.round(Math.cbrt(v.options.N_voxel_final))}³)</option>
           ))}
         </select>
       </label>
@@ -138,6 +139,9 @@ export function TrainingPanel({ actions, request, setRequest }: { actions: Train
             : `GPU memory ≈ ${formatBytes(mem.total)}: parameters ${formatBytes(mem.parameters)} at ${mem.finalGrid.join('×')}, images ${formatBytes(mem.images)}, batch buffers up to ${formatBytes(mem.batch)}.${mem.note ? ` ${mem.note}.` : ''}`}
         </p>
       )}
+      {mem && mem.sized.length > 0 && (
+        <p className="muted small" data-testid="preset-sized">Sized for this GPU: {mem.sized.join('; ')}.</p>
+      )}
       <div className="button-row">
         {!running && (
           <button type="button" data-testid="train" onClick={() => actions.start(request)} disabled={!dataset || !!mem?.problem}>
@@ -159,7 +163,6 @@ export function TrainingPanel({ actions, request, setRequest }: { actions: Train
           </div>
           <div className="muted small">{p.samples.toLocaleString()} samples, {p.shaded.toLocaleString()} shaded per batch · GPU memory in use {formatBytes(p.gpuBytes)}</div>
           {p.lastEvent && <div className="muted small">{p.lastEvent}</div>}
-          <PsnrChart train={p.psnr} lastIter={p.iter} test={p.testPsnr} />
         </div>
       )}
       {error && <p className="error" role="alert">{error}</p>}
@@ -170,43 +173,4 @@ export function TrainingPanel({ actions, request, setRequest }: { actions: Train
 function formatSeconds(s: number): string {
   if (s < 90) return `${Math.round(s)} s`;
   return `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
-}
-
-/**
- * A small SVG chart over iterations: the smoothed train PSNR of recent iterations (line) and the
- * held-out PSNR measured during training (dots joined by a dashed line).
- */
-function PsnrChart({ train, lastIter, test }: { train: number[]; lastIter: number; test: { iter: number; psnr: number }[] }) {
-  if (train.length < 2) return null;
-  const w = 240;
-  const h = 70;
-  const first = lastIter - train.length + 1;
-  const shown = test.filter((t) => t.iter >= first);
-  const all = [...train, ...shown.map((t) => t.psnr)];
-  const lo = Math.min(...all);
-  const hi = Math.max(...all, lo + 1);
-  const x = (iter: number) => ((iter - first) / Math.max(1, lastIter - first)) * w;
-  const y = (v: number) => h - ((v - lo) / (hi - lo)) * (h - 6) - 3;
-  const trainPts = train.map((v, i) => `${x(first + i)},${y(v)}`).join(' ');
-  const testPts = shown.map((t) => `${x(t.iter)},${y(t.psnr)}`).join(' ');
-  const lastTest = test.at(-1);
-  return (
-    <figure className="chart" data-testid="psnr-chart">
-      <svg width={w} height={h} viewBox={`0 0 ${w} ${h}`} role="img" aria-label="train and held-out PSNR">
-        <polyline points={trainPts} fill="none" stroke="currentColor" strokeWidth="1.5" />
-        {shown.length > 1 && <polyline points={testPts} fill="none" stroke="#f0883e" strokeWidth="1" strokeDasharray="3 2" />}
-        {shown.map((t) => <circle key={t.iter} cx={x(t.iter)} cy={y(t.psnr)} r="2.5" fill="#f0883e" />)}
-      </svg>
-      <figcaption>
-        train PSNR {train[train.length - 1]!.toFixed(2)} dB
-        {lastTest && (
-          <>
-            {' · '}
-            <span style={{ color: '#f0883e' }}>held-out</span> <span data-testid="test-psnr">{lastTest.psnr.toFixed(2)}</span> dB at iteration {lastTest.iter}
-          </>
-        )}
-        {' '}(range {lo.toFixed(1)}–{hi.toFixed(1)})
-      </figcaption>
-    </figure>
-  );
 }

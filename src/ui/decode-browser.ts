@@ -18,14 +18,53 @@ export const decodeImageBrowser: ImageDecoder = async (bytes: Uint8Array, path: 
   return { width: canvas.width, height: canvas.height, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
 };
 
+/** A file with its path relative to what was dropped (a dropped folder's name comes first). */
+export interface DroppedFile {
+  file: File;
+  path: string;
+}
+
+/** The parts of the File and Directory Entries API a drop walk uses (tests pass their own trees). */
+export interface DropEntry {
+  isFile: boolean;
+  isDirectory: boolean;
+  name: string;
+  file?: (ok: (f: File) => void, fail: (e: unknown) => void) => void;
+  createReader?: () => { readEntries: (ok: (entries: DropEntry[]) => void, fail: (e: unknown) => void) => void };
+}
+
+/**
+ * Every file under the dropped entries, folders walked to the bottom. readEntries answers in
+ * batches (Chromium: 100 at a time), so it is called until it returns none.
+ */
+export async function walkDropped(entries: readonly DropEntry[], prefix = ''): Promise<DroppedFile[]> {
+  const out: DroppedFile[] = [];
+  for (const entry of entries) {
+    const path = prefix + entry.name;
+    if (entry.isFile && entry.file) {
+      const file = await new Promise<File>((ok, fail) => entry.file!(ok, fail)).catch((e: unknown) => {
+        throw new DatasetError(path, `cannot be read (${e instanceof Error ? e.message : String(e)})`);
+      });
+      out.push({ file, path });
+    } else if (entry.isDirectory && entry.createReader) {
+      const reader = entry.createReader();
+      for (;;) {
+        const batch = await new Promise<DropEntry[]>((ok, fail) => reader.readEntries(ok, fail));
+        if (batch.length === 0) break;
+        out.push(...(await walkDropped(batch, `${path}/`)));
+      }
+    }
+  }
+  return out;
+}
+
 /** Files picked or dropped as a folder: paths relative to the folder that was chosen. */
-export async function filesToMap(files: Iterable<File>): Promise<Map<string, Uint8Array>> {
-  const list = [...files];
-  const rel = list.map((f) => (f as File & { webkitRelativePath?: string }).webkitRelativePath || f.name);
+export async function filesToMap(files: Iterable<File | DroppedFile>): Promise<Map<string, Uint8Array>> {
+  const list = [...files].map((f) => ('path' in f && 'file' in f ? f : { file: f, path: (f as File & { webkitRelativePath?: string }).webkitRelativePath || f.name }));
   // A picked folder "lego" yields "lego/train/r_0.png": strip the common first component.
-  const first = rel[0]?.split('/')[0];
-  const strip = first && rel.every((p) => p.startsWith(`${first}/`)) ? first.length + 1 : 0;
+  const first = list[0]?.path.split('/')[0];
+  const strip = first && list.every((f) => f.path.startsWith(`${first}/`)) ? first.length + 1 : 0;
   const out = new Map<string, Uint8Array>();
-  await Promise.all(list.map(async (f, i) => out.set(rel[i]!.slice(strip), new Uint8Array(await f.arrayBuffer()))));
+  await Promise.all(list.map(async (f) => out.set(f.path.slice(strip), new Uint8Array(await f.file.arrayBuffer()))));
   return out;
 }

@@ -6,7 +6,7 @@ import { boxProblem, type SceneBox } from './dataset-geometry.ts';
 import type { Camera, Dataset } from '../data/types.ts';
 import type { StrivecLevel } from '../fields/strivec.ts';
 import { resolveConfig } from '../fields/config.ts';
-import { estimateTrainingMemory, type MemoryEstimate } from '../fields/memory.ts';
+import { estimateTrainingMemory, fitToAdapter, type MemoryEstimate } from '../fields/memory.ts';
 import { createTrainingField, type FieldProgress } from '../fields/coarse.ts';
 import { type PresetName, TensorField } from '../fields/tensorf.ts';
 import { evaluate, groundTruthRgb, testViewIndices, ViewRenderer } from '../fields/evaluation.ts';
@@ -19,19 +19,24 @@ import { contextFromAdapter, type GpuContext } from '../gpu/context.ts';
 
 /** Models the studio trains, with the engine preset each studio preset uses. */
 export const STUDIO_MODELS = {
-  vm: { label: 'TensoRF-VM', presets: { preview: 'vm48', balanced: 'vm192' } },
-  cp: { label: 'TensoRF-CP', presets: { preview: 'cp384', balanced: 'cp384' } },
-  slimmerf: { label: 'SlimmeRF (rank slider)', presets: { preview: 'slimmerf8', balanced: 'slimmerf16' } },
+  vm: { label: 'TensoRF-VM', presets: { preview: 'vm48', balanced: 'vm192', quality: 'vm192' } },
+  // The reference trains CP to a finer grid (500³): its factors are lines only.
+  cp: { label: 'TensoRF-CP', presets: { preview: 'cp384', balanced: 'cp384', quality: 'cp384' }, options: { quality: { N_voxel_final: 500 ** 3 } } },
+  slimmerf: { label: 'SlimmeRF (rank slider)', presets: { preview: 'slimmerf8', balanced: 'slimmerf16', quality: 'slimmerf16' } },
   strivec: {
     label: 'Strivec (local tensors)',
-    presets: { preview: 'strivec', balanced: 'strivec' },
+    presets: { preview: 'strivec', balanced: 'strivec', quality: 'strivec' },
     // A coarse pass places the tensors first; the preview keeps few components per level.
-    options: { preview: { pre_N_iters: 120, n_lamb_sigma: [8, 6, 4], n_lamb_sh: [12, 12, 12] }, balanced: { pre_N_iters: 500 } },
+    options: { preview: { pre_N_iters: 120, n_lamb_sigma: [8, 6, 4], n_lamb_sh: [12, 12, 12] }, balanced: { pre_N_iters: 500 }, quality: { pre_N_iters: 1000 } },
   },
-} as const satisfies Record<string, { label: string; presets: Record<StudioPreset, PresetName>; options?: Record<StudioPreset, Record<string, unknown>> }>;
+} as const satisfies Record<string, { label: string; presets: Record<StudioPreset, PresetName>; options?: Partial<Record<StudioPreset, Record<string, unknown>>> }>;
 export type StudioModel = keyof typeof STUDIO_MODELS;
 
-/** Training sizes of the studio, in the reference's option names. */
+/**
+ * Training sizes of the studio, in the reference's option names. Quality is the reference's own
+ * schedule (30,000 iterations of 4,096 rays, 128³ → 300³). Each is fitted to the adapter's
+ * limits before it runs (fitToAdapter): a smaller final grid or batch where a GPU binds less.
+ */
 export const STUDIO_PRESETS = {
   preview: {
     label: 'Fast preview',
@@ -41,8 +46,12 @@ export const STUDIO_PRESETS = {
     label: 'Balanced',
     options: { n_iters: 3000, batch_size: 2048, N_voxel_init: 64 ** 3, N_voxel_final: 128 ** 3, upsamp_list: [500, 1000, 1500], update_AlphaMask_list: [750, 1500] },
   },
+  quality: {
+    label: 'Quality',
+    options: { n_iters: 30000, batch_size: 4096, N_voxel_init: 128 ** 3, N_voxel_final: 300 ** 3, upsamp_list: [2000, 3000, 4000, 5500, 7000], update_AlphaMask_list: [2000, 4000] },
+  },
 } as const;
-export type StudioPreset = 'preview' | 'balanced';
+export type StudioPreset = 'preview' | 'balanced' | 'quality';
 
 export interface TrainRequest {
   model: StudioModel;
@@ -169,17 +178,23 @@ export class StudioSession {
     return next;
   }
 
-  /** GPU memory the run would need, and whether it fits this adapter (null without a dataset). */
-  estimate(req: TrainRequest): MemoryEstimate | null {
+  /**
+   * GPU memory the run would need, whether it fits this adapter, and what was changed to fit
+   * (null without a dataset).
+   */
+  estimate(req: TrainRequest): (MemoryEstimate & { sized: string[] }) | null {
     if (!this.dataset) return null;
-    const cfg = this.config(req);
-    return estimateTrainingMemory(cfg.settings, cfg.train, this.dataset, this.ctx.maxBinding);
+    const { cfg, sized } = this.config(req);
+    return { ...estimateTrainingMemory(cfg.settings, cfg.train, this.dataset, this.ctx.maxBinding), sized };
   }
 
+  /** The run a request asks for, fitted to this adapter's limits. */
   private config(req: TrainRequest) {
-    const model = STUDIO_MODELS[req.model];
-    const extra = 'options' in model ? model.options[req.preset] : {};
-    return resolveConfig(model.presets[req.preset], { ...STUDIO_PRESETS[req.preset].options, ...extra, train_views: req.trainViews, rank_upsilon: req.upsilon });
+    const model: { presets: Record<StudioPreset, PresetName>; options?: Partial<Record<StudioPreset, Record<string, unknown>>> } = STUDIO_MODELS[req.model];
+    const extra = model.options?.[req.preset] ?? {};
+    const cfg = resolveConfig(model.presets[req.preset], { ...STUDIO_PRESETS[req.preset].options, ...extra, train_views: req.trainViews, rank_upsilon: req.upsilon });
+    const fit = this.dataset ? fitToAdapter(cfg.settings, cfg.train, this.dataset, this.ctx.maxBinding) : { train: cfg.train, changes: [] };
+    return { cfg: { ...cfg, train: fit.train }, sized: fit.changes };
   }
 
   /**
@@ -208,7 +223,7 @@ export class StudioSession {
   ): Promise<StepInfo | null> {
     const ds = this.dataset;
     if (!ds) throw new Error('Load a dataset first.');
-    const cfg = this.config(req);
+    const { cfg } = this.config(req);
     const mem = estimateTrainingMemory(cfg.settings, cfg.train, ds, this.ctx.maxBinding);
     if (mem.problem) throw new Error(`This configuration cannot fit: ${mem.problem}.`);
     this.disposeModel();

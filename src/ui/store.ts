@@ -28,6 +28,8 @@ export interface TrainProgress {
   itPerSec: number;
   /** Train PSNR of recent iterations (a smoothed series for the chart); the last is at `iter`. */
   psnr: number[];
+  /** Training loss (MSE plus regularizers) over the same iterations, smoothed alike. */
+  loss: number[];
   /** Held-out PSNR measured during training, with the iteration it was measured after. */
   testPsnr: { iter: number; psnr: number }[];
   samples: number;
@@ -75,13 +77,16 @@ export interface StudioState {
   setBox: (box: SceneBox) => void;
   viewTab: ViewTab;
   setViewTab: (tab: ViewTab) => void;
+  /** Image downscale for the next dataset opened (picker or drop). */
+  downscale: number;
+  setDownscale: (k: number) => void;
   /** A new dataset: its box, and the dataset view in front. */
   setDataset: (name: string, warnings?: string[], box?: SceneBox) => void;
   setScene: (name: string) => void;
   setLoading: (message: string | null) => void;
   setTrainStatus: (status: TrainStatus, error?: string) => void;
   /** Records one training step; keeps a bounded, smoothed PSNR series. */
-  recordStep: (s: { iter: number; total: number; elapsed: number; psnr: number; samples: number; shaded: number; gpuBytes?: number; event?: string }) => void;
+  recordStep: (s: { iter: number; total: number; elapsed: number; psnr: number; loss?: number; samples: number; shaded: number; gpuBytes?: number; event?: string }) => void;
   /** Records a held-out PSNR measurement (bounded series). */
   recordTestPsnr: (iter: number, psnr: number) => void;
   slim: SlimState | null;
@@ -100,8 +105,15 @@ export interface StudioState {
   setUnavailable: (reason: string) => void;
 }
 
-const emptyProgress: TrainProgress = { iter: 0, total: 0, itPerSec: 0, psnr: [], testPsnr: [], samples: 0, shaded: 0, gpuBytes: 0, lastEvent: null };
+const emptyProgress: TrainProgress = { iter: 0, total: 0, itPerSec: 0, psnr: [], loss: [], testPsnr: [], samples: 0, shaded: 0, gpuBytes: 0, lastEvent: null };
 const MAX_POINTS = 400;
+
+/** Appends an exponentially smoothed value (weight 0.1) to a series bounded to MAX_POINTS. */
+function pushSmoothed(prev: number[], value: number): number[] {
+  const last = prev[prev.length - 1];
+  const smoothed = last !== undefined && Number.isFinite(last) ? 0.9 * last + 0.1 * value : value;
+  return prev.length >= MAX_POINTS ? [...prev.slice(1), smoothed] : [...prev, smoothed];
+}
 
 export const useStudio = create<StudioState>()((set) => ({
   trainStatus: 'empty',
@@ -115,6 +127,8 @@ export const useStudio = create<StudioState>()((set) => ({
   setBox: (box) => set({ box }),
   viewTab: 'dataset',
   setViewTab: (viewTab) => set({ viewTab }),
+  downscale: 4,
+  setDownscale: (downscale) => set({ downscale }),
   setDataset: (name, warnings = [], box) =>
     set({ datasetName: name, sceneName: null, datasetWarnings: warnings, loading: null, trainStatus: 'ready', progress: emptyProgress, trainError: null, slim: null, box: box ?? null, viewTab: 'dataset' }),
   setScene: (name) =>
@@ -123,17 +137,16 @@ export const useStudio = create<StudioState>()((set) => ({
   setTrainStatus: (status, error) => set({ trainStatus: status, trainError: error ?? null }),
   recordStep: (s) =>
     set((st) => {
-      const prev = st.progress.psnr;
-      const smoothed = prev.length ? 0.9 * prev[prev.length - 1]! + 0.1 * s.psnr : s.psnr;
-      const psnr = prev.length >= MAX_POINTS ? [...prev.slice(1), smoothed] : [...prev, smoothed];
+      // A new run (iteration 1) starts new series.
+      const fresh = s.iter <= 1;
       return {
         progress: {
           iter: s.iter,
           total: s.total,
           itPerSec: s.elapsed > 0 ? s.iter / s.elapsed : 0,
-          psnr,
-          // A new run (iteration 1) starts a new held-out series.
-          testPsnr: s.iter <= 1 ? [] : st.progress.testPsnr,
+          psnr: pushSmoothed(fresh ? [] : st.progress.psnr, s.psnr),
+          loss: pushSmoothed(fresh ? [] : st.progress.loss, s.loss ?? NaN),
+          testPsnr: fresh ? [] : st.progress.testPsnr,
           samples: s.samples,
           shaded: s.shaded,
           gpuBytes: s.gpuBytes ?? st.progress.gpuBytes,
