@@ -98,7 +98,7 @@ export function App() {
                     </>
                   )}
                   <div className="render-pane" hidden={tab !== 'render'}>
-                    <FieldViewport key={dataset ?? scene} session={session.current} active={tab === 'render'}>
+                    <FieldViewport session={session.current} active={tab === 'render'}>
                       <div className="monitor-column">
                         <RankPanel onRank={actions.setRank} />
                         <TrainingCharts />

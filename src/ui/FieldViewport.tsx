@@ -96,6 +96,13 @@ export function FieldViewport({ session, active = true, children }: { session: S
     }
   };
 
+  // A new dataset or scene starts from the home view at its own distance.
+  const dataset = useStudio((s) => s.datasetName);
+  useEffect(() => {
+    pose.current = home();
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [dataset, scene]);
+
   // A rank, mode or camera change re-renders at once (within a frame or two of GPU time).
   useEffect(() => {
     if (rank !== undefined && (iter > 0 || scene)) void draw();

@@ -1,7 +1,6 @@
 // The standalone viewer (viewer.html): opens a scene file from ?scene=URL, a picker or a drop,
 // renders it as soon as the first rank groups have arrived and refines as the rest stream in,
-// with orbit dragging and a rank slider. Uses the rendering engine only, no training code.
-import { orbitCamera } from '../data/procedural.ts';
+// with orbit dragging, wheel zoom and a rank slider. Uses the rendering engine only, no training code.
 import { ViewRenderer } from '../fields/evaluation.ts';
 import { TensorField } from '../fields/tensorf.ts';
 import { contextFromAdapter, formatBytes, type GpuContext } from '../gpu/context.ts';
@@ -9,6 +8,7 @@ import { SceneReader, sceneView, type SceneHeader } from '../io/scene-file.ts';
 import { paintView } from '../ui/paint.ts';
 import { viewPixels } from '../ui/view-images.ts';
 import { WEBGPU_BROWSERS } from '../ui/webgpu.ts';
+import { initialPose, orbit, poseCamera, zoom, type ViewPose } from '../ui/view-camera.ts';
 
 const statusEl = document.getElementById('status')!;
 const canvas = document.getElementById('view') as HTMLCanvasElement;
@@ -29,7 +29,9 @@ class Viewer {
   private renderer: ViewRenderer | null = null;
   private white = true;
   private radius = 4;
-  private cam = { az: 0.6, el: 0.45, moving: false };
+  /** The studio's camera pose (view-camera.ts); null until a scene says how far to stand. */
+  private pose: ViewPose | null = null;
+  private moving = false;
   private busy = false;
   private queued = false;
   /** Bumped per opened file, so a stale stream stops updating the view. */
@@ -42,6 +44,7 @@ class Viewer {
     const m = reader.model();
     const { radius, white, nearFar } = sceneView(header.info);
     this.radius = radius;
+    this.pose ??= initialPose(radius);
     this.white = white;
     this.renderer?.destroy();
     this.field?.destroy();
@@ -63,11 +66,12 @@ class Viewer {
     if (!renderer) return;
     this.busy = true;
     try {
-      const size = this.cam.moving ? MOVING_SIZE : STILL_SIZE;
+      const size = this.moving ? MOVING_SIZE : STILL_SIZE;
       const rank = Number(slider.value);
       rankLabel.textContent = `${rank} / ${slider.max}`;
-      const cam = orbitCamera(this.cam.az, this.cam.el, size, 40, this.radius);
-      paintView(canvas, viewPixels(await renderer.render(cam, this.white ? 1 : 0, rank), 'color'));
+      const cam = poseCamera(this.pose ?? initialPose(this.radius), size);
+      // Rays start where they enter the box, as in the studio, so zooming in does not clip.
+      paintView(canvas, viewPixels(await renderer.render(cam, this.white ? 1 : 0, rank, [0, 1e6]), 'color'));
     } finally {
       this.busy = false;
       if (this.queued) {
@@ -78,9 +82,13 @@ class Viewer {
   }
 
   orbit(dx: number, dy: number, moving: boolean): void {
-    this.cam.az -= dx * 0.01;
-    this.cam.el = Math.min(1.45, Math.max(-0.2, this.cam.el + dy * 0.01));
-    this.cam.moving = moving;
+    if (this.pose) this.pose = orbit(this.pose, -dx * 0.01, dy * 0.01);
+    this.moving = moving;
+    void this.draw();
+  }
+
+  zoom(deltaY: number): void {
+    if (this.pose) this.pose = zoom(this.pose, Math.exp(deltaY * 0.001), 0.05 * this.radius, 10 * this.radius);
     void this.draw();
   }
 
@@ -107,7 +115,7 @@ class Viewer {
     if (gen !== this.generation) return;
     const h = reader.header!;
     if (reader.ranksReady > shown) this.show(reader, h);
-    say(`${name}: ${h.settings.kind.toUpperCase()}, ${h.precision}, rank groups ${reader.ranksReady}/${h.ranks}, ${formatBytes(received)} · drag to orbit`);
+    say(`${name}: ${h.settings.kind.toUpperCase()}, ${h.precision}, rank groups ${reader.ranksReady}/${h.ranks}, ${formatBytes(received)} · drag to orbit, wheel to zoom`);
   }
 }
 
@@ -156,6 +164,10 @@ async function main(): Promise<void> {
     drag = null;
     viewer.orbit(0, 0, false);
   });
+  canvas.addEventListener('wheel', (e) => {
+    e.preventDefault();
+    viewer.zoom(e.deltaY);
+  }, { passive: false });
 
   const url = new URLSearchParams(location.search).get('scene');
   if (url) {
