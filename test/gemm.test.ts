@@ -3,7 +3,10 @@ import assert from 'node:assert/strict';
 import { nodeGpu } from '../src/gpu/node.ts';
 import { xorshift as rng } from '../src/fields/random.ts';
 import { Encoder } from '../src/gpu/kernel.ts';
-import { Gemm, type Activation, type Operand } from '../src/fields/gemm.ts';
+import { Gemm, chooseGemmLayout, type Activation, type Operand } from '../src/fields/gemm.ts';
+import { GEMM_LAYOUTS, gemmTileM, type GemmLayoutName } from '../src/shaders/gemm.ts';
+
+const LAYOUTS = Object.keys(GEMM_LAYOUTS) as GemmLayoutName[];
 
 /** Small deterministic PRNG so failures reproduce. */
 
@@ -87,37 +90,69 @@ async function runCase(gemm: Gemm, cs: Case, seed: number): Promise<void> {
   for (const buf of bufs) ctx.destroy(buf);
 }
 
+const cases: Case[] = [
+  { M: 16, N: 16, K: 16 },
+  { M: 1, N: 1, K: 1 },
+  { M: 1, N: 37, K: 150 },
+  { M: 37, N: 128, K: 150, bias: true, act: 'relu' },
+  { M: 33, N: 3, K: 128, bias: true, act: 'sigmoid' },
+  { M: 20, N: 17, K: 5, ta: true },
+  { M: 20, N: 17, K: 5, tb: true },
+  { M: 20, N: 17, K: 5, ta: true, tb: true },
+  { M: 20, N: 17, K: 5, ta: true, tb: true, tc: true, bias: true },
+  { M: 18, N: 19, K: 40, tc: true, accumulate: true },
+  { M: 31, N: 9, K: 33, bias: true, act: 'relu', accumulate: true },
+  { M: 5, N: 7, K: 0, bias: true, act: 'sigmoid' },
+  // Split-K path (forced: the automatic choice only splits long K).
+  { M: 3, N: 20, K: 100, ta: true, splitK: 3 },
+  { M: 17, N: 5, K: 77, bias: true, act: 'sigmoid', accumulate: true, tc: true, splitK: 4 },
+  { M: 4, N: 4, K: 1000, ta: true },
+  // Edges of every layout's blocks and tiles: N = 1, K = 1, M and N either side of 4 (where the
+  // software layouts switch), more than one tile each way, odd K (the unrolled loop's tail).
+  { M: 40, N: 1, K: 9, bias: true, act: 'relu' },
+  { M: 9, N: 40, K: 1, bias: true },
+  { M: 5, N: 4, K: 3, tb: true, accumulate: true },
+  { M: 4, N: 5, K: 301, ta: true, bias: true, act: 'sigmoid', accumulate: true },
+  { M: 2, N: 70, K: 600, splitK: 3, bias: true },
+  { M: 133, N: 71, K: 7, tc: true, bias: true, act: 'relu' },
+  { M: 530, N: 3, K: 6, bias: true, act: 'sigmoid' },
+  { M: 3, N: 520, K: 6, ta: true, accumulate: true },
+];
+
 test('gemm matches the reference across shapes, strides, bias, activations and accumulate', async () => {
   const ctx = await nodeGpu();
-  const gemm = new Gemm(ctx);
-  const cases: Case[] = [
-    { M: 16, N: 16, K: 16 },
-    { M: 1, N: 1, K: 1 },
-    { M: 1, N: 37, K: 150 },
-    { M: 37, N: 128, K: 150, bias: true, act: 'relu' },
-    { M: 33, N: 3, K: 128, bias: true, act: 'sigmoid' },
-    { M: 20, N: 17, K: 5, ta: true },
-    { M: 20, N: 17, K: 5, tb: true },
-    { M: 20, N: 17, K: 5, ta: true, tb: true },
-    { M: 20, N: 17, K: 5, ta: true, tb: true, tc: true, bias: true },
-    { M: 18, N: 19, K: 40, tc: true, accumulate: true },
-    { M: 31, N: 9, K: 33, bias: true, act: 'relu', accumulate: true },
-    { M: 5, N: 7, K: 0, bias: true, act: 'sigmoid' },
-    // Split-K path (forced: the automatic choice only splits long K).
-    { M: 3, N: 20, K: 100, ta: true, splitK: 3 },
-    { M: 17, N: 5, K: 77, bias: true, act: 'sigmoid', accumulate: true, tc: true, splitK: 4 },
-    { M: 4, N: 4, K: 1000, ta: true },
-  ];
-  let seed = 1;
-  for (const cs of cases) await runCase(gemm, cs, seed++);
+  // The layout this adapter picks per shape, then every layout forced on every shape.
+  const gemms: [string, Gemm][] = [['auto', new Gemm(ctx)], ...LAYOUTS.map((l): [string, Gemm] => [l, new Gemm(ctx, { layout: l })])];
+  for (const [name, gemm] of gemms) {
+    let seed = 1;
+    for (const cs of cases) {
+      await runCase(gemm, cs, seed++).catch((e: Error) => {
+        throw new Error(`layout ${name}: ${e.message}`);
+      });
+    }
+    gemm.destroy();
+  }
 });
 
 test('gemm folds more M tiles than one grid dimension allows', async () => {
   const ctx = await nodeGpu();
-  // A folding threshold of 4 workgroups makes 71 M tiles run on a 4 x 18 grid (72 slots, one idle).
-  const gemm = new Gemm(ctx, { maxWorkgroupsPerDim: 4 });
-  await runCase(gemm, { M: 16 * 70 + 3, N: 3, K: 8, bias: true, act: 'sigmoid' }, 99);
-  await runCase(gemm, { M: 16 * 9 + 1, N: 5, K: 700, ta: true, splitK: 2 }, 98);
+  for (const layout of LAYOUTS) {
+    // A folding threshold of 4 workgroups makes 7 M tiles run on a 4 x 2 grid (one slot idle),
+    // and 3 M tiles x 3 K splits on a 3 x 3 grid.
+    const gemm = new Gemm(ctx, { maxWorkgroupsPerDim: 4, layout });
+    const tm = gemmTileM(GEMM_LAYOUTS[layout]);
+    await runCase(gemm, { M: tm * 6 + 3, N: 3, K: 8, bias: true, act: 'sigmoid' }, 99);
+    await runCase(gemm, { M: tm * 2 + 1, N: 5, K: 700, ta: true, splitK: 3 }, 98);
+    gemm.destroy();
+  }
+});
+
+test('gemm keeps the tiles layout on GPUs and picks by shape on software adapters', () => {
+  for (const [M, N] of [[20000, 128], [20000, 3], [1, 128], [16, 150]] as const) assert.equal(chooseGemmLayout(false, M, N), 'tiles');
+  assert.equal(chooseGemmLayout(true, 20000, 128), 'rows'); // forward / input gradient, featureC 128
+  assert.equal(chooseGemmLayout(true, 20000, 3), 'narrowN'); // colours
+  assert.equal(chooseGemmLayout(true, 1, 128), 'shortM'); // bias gradient
+  assert.equal(chooseGemmLayout(true, 16, 150), 'cols'); // first-layer weight gradient, featureC 16
 });
 
 test('gemm rejects an output aliasing an input', async () => {

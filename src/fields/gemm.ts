@@ -1,4 +1,5 @@
-// Host side of the tiled matrix multiply (see shaders/gemm.ts for the math and the tiling).
+// Host side of the register-blocked matrix multiply (see shaders/gemm.ts for the math, the
+// layouts and why each exists).
 //
 // Operands are described by strides, so one kernel serves X·Wᵀ (forward), Δ·W (input gradient)
 // and Δᵀ·X (weight gradient) without any transpose copies.
@@ -8,7 +9,9 @@
 // (a and b, both read-only, may share a buffer). run() checks this and throws.
 import type { GpuContext } from '../gpu/context.ts';
 import { Kernel, grid1d, type Encoder } from '../gpu/kernel.ts';
-import { GEMM_TILE, gemmReduceShader, gemmShader } from '../shaders/gemm.ts';
+import {
+  GEMM_LAYOUTS, gemmReduceShader, gemmShader, gemmTileM, gemmTileN, type GemmLayout, type GemmLayoutName,
+} from '../shaders/gemm.ts';
 
 /** A matrix view into a buffer: element (r, c) is at float index offset + r·rowStride + c·colStride. */
 export interface Operand {
@@ -50,22 +53,66 @@ const SCRATCH_FLOATS = 1 << 20;
 const TARGET_WORKGROUPS = 512;
 /** Never split K into chunks shorter than this (the reduce pass would cost more than it saves). */
 const MIN_K_CHUNK = 256;
+/** Split-K chunks are whole multiples of this many K elements. */
+const K_CHUNK_ALIGN = 32;
+
+/** SwiftShader runs 4 consecutive invocations as the lanes of one SIMD instruction stream. */
+const SIMD_LANES = 4;
+/**
+ * What one float loaded from a storage buffer costs on SwiftShader, in multiply-adds (a masked,
+ * bounds-checked per-lane gather; fitted to the measurements in shaders/gemm.ts).
+ */
+const LOAD_COST = 23;
+const SOFTWARE_LAYOUTS: GemmLayoutName[] = ['rows', 'cols', 'narrowN', 'shortM', 'tiles'];
+
+/**
+ * Estimated SwiftShader time of one k step over the whole output: lane groups that have any
+ * work cost in full (idle lanes still run), invocations past the edge of the other dimension
+ * exit at once, and each busy invocation pays TM x TN multiply-adds plus TM + TN loads.
+ */
+function softwareCost(l: GemmLayout, M: number, N: number): number {
+  const [laneLen, laneBlock, laneCount, otherLen, otherBlock] = l.lanesAlongM
+    ? [M, l.tm, l.wm, N, l.tn]
+    : [N, l.tn, l.wn, M, l.tm];
+  const tile = laneBlock * laneCount;
+  const fullTiles = Math.floor(laneLen / tile);
+  const rest = Math.ceil((laneLen - fullTiles * tile) / laneBlock);
+  const groups = fullTiles * Math.ceil(laneCount / SIMD_LANES) + Math.ceil(rest / SIMD_LANES);
+  return groups * Math.ceil(otherLen / otherBlock) * (l.tm * l.tn + LOAD_COST * (l.tm + l.tn));
+}
+
+/**
+ * The layout for a product. GPUs keep the 32 x 32 `tiles` layout; on a software adapter
+ * (SwiftShader) the cheapest by softwareCost (bigger blocks, lanes along the long dimension:
+ * ~2x faster, see shaders/gemm.ts).
+ */
+export function chooseGemmLayout(software: boolean, M: number, N: number): GemmLayoutName {
+  if (!software) return 'tiles';
+  let best = SOFTWARE_LAYOUTS[0]!;
+  for (const name of SOFTWARE_LAYOUTS) {
+    if (softwareCost(GEMM_LAYOUTS[name], M, N) < softwareCost(GEMM_LAYOUTS[best], M, N)) best = name;
+  }
+  return best;
+}
 
 export class Gemm {
-  private readonly kernel: Kernel;
+  /** Compiled lazily: a pipeline costs noticeable time on SwiftShader. */
+  private readonly kernels = new Map<GemmLayoutName, Kernel>();
   private readonly reduce: Kernel;
   private readonly dummy: GPUBuffer;
   private scratch: GPUBuffer | null = null;
 
   private readonly maxGroupsPerDim: number;
+  private readonly layout: GemmLayoutName | undefined;
 
   /**
    * `maxWorkgroupsPerDim` lowers the grid-folding threshold below the device limit; tests use it to
-   * exercise the fold without dispatching millions of rows.
+   * exercise the fold without dispatching millions of rows. `layout` forces one kernel layout for
+   * every product (tests run each on any adapter); left out, run() picks by adapter and shape.
    */
-  constructor(private readonly ctx: GpuContext, opts: { maxWorkgroupsPerDim?: number } = {}) {
+  constructor(private readonly ctx: GpuContext, opts: { maxWorkgroupsPerDim?: number; layout?: GemmLayoutName } = {}) {
     this.maxGroupsPerDim = Math.min(opts.maxWorkgroupsPerDim ?? Infinity, ctx.limits.maxComputeWorkgroupsPerDimension);
-    this.kernel = new Kernel(ctx, 'gemm', gemmShader);
+    this.layout = opts.layout;
     this.reduce = new Kernel(ctx, 'gemm-reduce', gemmReduceShader);
     // Bound in place of a missing bias; WebGPU needs every binding filled.
     this.dummy = ctx.buffer('gemm.dummy-bias', 16);
@@ -88,10 +135,12 @@ export class Gemm {
       throw new Error(`gemm: bias of ${N} floats at ${args.bias.offset} overruns its buffer`);
     }
 
-    const mTiles = Math.ceil(M / GEMM_TILE);
-    const nTiles = Math.ceil(N / GEMM_TILE);
+    const layoutName = this.layout ?? chooseGemmLayout(this.ctx.adapter.software, M, N);
+    const layout = GEMM_LAYOUTS[layoutName];
+    const mTiles = Math.ceil(M / gemmTileM(layout));
+    const nTiles = Math.ceil(N / gemmTileN(layout));
     const splits = this.chooseSplits(args, mTiles * nTiles);
-    const kChunk = splits > 1 ? Math.ceil(Math.ceil(K / splits) / GEMM_TILE) * GEMM_TILE : Math.max(K, 1);
+    const kChunk = splits > 1 ? Math.ceil(Math.ceil(K / splits) / K_CHUNK_ALIGN) * K_CHUNK_ALIGN : Math.max(K, 1);
     // Recompute from the rounded chunk so no split is empty.
     const realSplits = splits > 1 ? Math.ceil(K / kChunk) : 1;
 
@@ -108,7 +157,7 @@ export class Gemm {
         : { buffer: c.buffer, off: c.offset, rs: c.rowStride, cs: c.colStride, split: 0 };
 
     const [gy, gz] = this.foldY(mTiles * realSplits);
-    enc.dispatch(this.kernel, {
+    enc.dispatch(this.kernel(layoutName), {
       params: {
         M, N, K,
         m_tiles: mTiles,
@@ -125,9 +174,12 @@ export class Gemm {
     });
     if (realSplits > 1) {
       enc.dispatch(this.reduce, {
-        params: { M, N, splits: realSplits, c_off: c.offset, c_rs: c.rowStride, c_cs: c.colStride, ...epilogue },
+        params: {
+          M, N, splits: realSplits, n_quads: Math.ceil(N / 4),
+          c_off: c.offset, c_rs: c.rowStride, c_cs: c.colStride, ...epilogue,
+        },
         buffers: [target.buffer, bias.buffer, c.buffer],
-        workgroups: grid1d(this.ctx, M * N, 256),
+        workgroups: grid1d(this.ctx, M * Math.ceil(N / 4), 256),
       });
     }
   }
@@ -137,11 +189,20 @@ export class Gemm {
     if (args.splitK !== undefined) {
       if (!Number.isInteger(args.splitK) || args.splitK < 1) throw new Error(`gemm: splitK must be a positive integer`);
       if (args.splitK > cap) throw new Error(`gemm: splitK ${args.splitK} needs more than the ${SCRATCH_FLOATS}-float scratch`);
-      return Math.min(args.splitK, Math.max(1, Math.ceil(args.K / GEMM_TILE)));
+      return Math.min(args.splitK, Math.max(1, Math.ceil(args.K / K_CHUNK_ALIGN)));
     }
     if (tiles >= TARGET_WORKGROUPS) return 1;
     const wanted = Math.min(Math.ceil(TARGET_WORKGROUPS / tiles), Math.floor(args.K / MIN_K_CHUNK), cap);
     return Math.max(1, wanted);
+  }
+
+  private kernel(name: GemmLayoutName): Kernel {
+    let k = this.kernels.get(name);
+    if (!k) {
+      k = new Kernel(this.ctx, 'gemm', gemmShader(GEMM_LAYOUTS[name]));
+      this.kernels.set(name, k);
+    }
+    return k;
   }
 
   /** Splits a count of y workgroups into (y, z) under the per-dimension limit. */

@@ -1,4 +1,4 @@
-// Tiled matrix multiply for every dense layer (forward, input gradient, weight gradient).
+// Register-blocked matrix multiply for every dense layer (forward, input gradient, weight gradient).
 //
 //   C[m, n] = act( sum_k A[m, k] * B[k, n] + bias[n] ) (+ C[m, n] when accumulating)
 //
@@ -6,11 +6,39 @@
 // strides and a stride of 0 broadcasts (a ones-vector with rs = cs = 0 turns the kernel into a
 // column sum, which is how bias gradients are formed).
 //
-// One workgroup of 8x8 invocations computes a 32x32 tile of C; each invocation owns a 4x4 block
-// held in registers and reads A and B straight from memory (16 multiply-adds per 8 loads). There
-// are no workgroup barriers: a first version staged tiles through workgroup memory, and on
+// Each invocation owns a TM x TN block of C held in registers (TN / 4 vec4 accumulators per row)
+// and reads A and B straight from memory: per k it loads TM + TN floats for TM * TN multiply-adds.
+// There are no workgroup barriers: a first version staged tiles through workgroup memory, and on
 // SwiftShader (CPU Vulkan, where invocations of a workgroup run as fibers) every barrier costs a
 // full context switch, which made it ~50x slower there; on GPUs the blocks' loads hit L1.
+//
+// The kernel source is generated for a GemmLayout (block size, workgroup shape, which way the
+// lanes run); the host picks one per adapter and shape (fields/gemm.ts):
+// - `tiles`, for GPUs: 8 x 8 invocations of 4 x 4 blocks (a 32 x 32 tile), lanes along N, the
+//   layout this kernel always had there (the other layouts have not been timed on a GPU).
+// - On SwiftShader the host takes the cheapest by a cost model (fields/gemm.ts). There a group of
+//   4 invocations runs as the SIMD lanes of one instruction stream, and every storage load whose
+//   index is not a compile-time constant is a masked, bounds-checked per-lane gather (~13 cycles
+//   per float, measured), even when all lanes read the same address; a vec4 load is 4 of them.
+//   So what counts is floats loaded per multiply-add and lanes with work: `rows` (lanes along M,
+//   the sample dimension of forward and input-gradient products) and `cols` (lanes along N) give
+//   each invocation an 8 x 8 block, 0.25 loads per multiply-add instead of 0.5; `narrowN` puts
+//   all 64 lanes on rows for N <= 4 (the 3 colours), where `tiles` left 7 of 8 column blocks
+//   idle; `shortM` puts the lanes along N for M <= 4 (bias and colour weight gradients).
+//   Measured on the 2-core SwiftShader in GMAC per CPU-second, 20000-row products with
+//   featureC 128: forward and input gradients 0.23-0.27 -> 0.52-0.63, split-K weight gradients
+//   0.24-0.30 -> 0.59-0.62, N = 3 0.05 -> 0.39, K = 3 0.04 -> 0.08. Bigger blocks (16 x 8,
+//   16 x 16) spilled and were no faster; vec4 views of B gained < 10% (noise level) and were
+//   dropped, as the gathers stay.
+// - The k loop is unrolled twice (on SwiftShader a loop-carried accumulator costs a masked blend
+//   per iteration) and the epilogue works on whole vec4 accumulators with the bias loaded once
+//   per column run: a per-element epilogue cost as much as the k loop at K = 128.
+//
+// An invocation's block is contiguous: rows m0 .. m0 + TM - 1, columns n0 .. n0 + TN - 1 (one vec4
+// accumulator per 4 columns), so when M or N is smaller than a tile (featureC 16 against a
+// 128-row or 32-column tile) whole invocations exit instead of every block carrying dead rows or
+// columns (interleaved blocks cost 1.5-3x there, measured). Rows and columns past the edge
+// re-read the last valid one (no branches in the loop) and are not stored.
 //
 // Grid: x = N tiles; the M tiles (times the K splits, see below) run along y and are folded into
 // z when they exceed maxComputeWorkgroupsPerDimension (M reaches ~2M rows = 131k tiles).
@@ -22,26 +50,94 @@
 // Without a split, splits = 1 and the epilogue runs here.
 import { linearId } from './common.ts';
 
-export const GEMM_TILE = 32;
+export interface GemmLayout {
+  /** Rows and columns of C per invocation (tn a multiple of 4). */
+  tm: number;
+  tn: number;
+  /** Invocations of a workgroup along M and along N. */
+  wm: number;
+  wn: number;
+  /** Consecutive invocations (SIMD lanes on SwiftShader) differ in row rather than in column. */
+  lanesAlongM: boolean;
+}
+
+export const GEMM_LAYOUTS = {
+  tiles: { tm: 4, tn: 4, wm: 8, wn: 8, lanesAlongM: false },
+  rows: { tm: 8, tn: 8, wm: 16, wn: 4, lanesAlongM: true },
+  cols: { tm: 8, tn: 8, wm: 4, wn: 16, lanesAlongM: false },
+  narrowN: { tm: 8, tn: 4, wm: 64, wn: 1, lanesAlongM: true },
+  shortM: { tm: 4, tn: 8, wm: 1, wn: 64, lanesAlongM: false },
+} satisfies Record<string, GemmLayout>;
+
+export type GemmLayoutName = keyof typeof GEMM_LAYOUTS;
 
 /**
- * The output epilogue shared by the GEMM and its split-K reduce: bias, activation, then
- * accumulation into C. Needs `params` (has_bias, bias_off, act, accumulate), `bias` and `C`.
+ * The output epilogue shared by the GEMM and its split-K reduce, on 4 consecutive columns n..n+3
+ * of row m (those past N are neither read nor written): bias, activation, then accumulation into
+ * C. Needs `params` (M, N, c_off, c_rs, c_cs, bias_off, has_bias, act, accumulate), `bias`, `C`.
  */
 const epilogue = /* wgsl */ `
-fn finish(sum: f32, n: u32, ci: u32) -> f32 {
+fn load_bias(n: u32) -> vec4f {
+  if (params.has_bias == 0u) { return vec4f(0.0); }
+  let last = params.bias_off + params.N - 1u;
+  let i = params.bias_off + n;
+  return vec4f(bias[min(i, last)], bias[min(i + 1u, last)], bias[min(i + 2u, last)], bias[min(i + 3u, last)]);
+}
+
+fn store_final(m: u32, n: u32, sum: vec4f) {
+  if (m >= params.M || n >= params.N) { return; }
   var x = sum;
-  if (params.has_bias != 0u) { x += bias[params.bias_off + n]; }
-  if (params.act == 1u) { x = max(x, 0.0); } else if (params.act == 2u) { x = 1.0 / (1.0 + exp(-x)); }
-  if (params.accumulate != 0u) { x += C[ci]; }
-  return x;
+  if (params.act == 1u) { x = max(x, vec4f(0.0)); } else if (params.act == 2u) { x = 1.0 / (1.0 + exp(-x)); }
+  let ci = params.c_off + m * params.c_rs + n * params.c_cs;
+  let cs = params.c_cs;
+  let left = params.N - n;
+  if (params.accumulate != 0u) {
+    C[ci] += x.x;
+    if (left > 1u) { C[ci + cs] += x.y; }
+    if (left > 2u) { C[ci + 2u * cs] += x.z; }
+    if (left > 3u) { C[ci + 3u * cs] += x.w; }
+    return;
+  }
+  C[ci] = x.x;
+  if (left > 1u) { C[ci + cs] = x.y; }
+  if (left > 2u) { C[ci + 2u * cs] = x.z; }
+  if (left > 3u) { C[ci + 3u * cs] = x.w; }
 }
 `;
 
-export const gemmShader = /* wgsl */ `
+/** Rows of C per workgroup tile. */
+export function gemmTileM(l: GemmLayout): number {
+  return l.tm * l.wm;
+}
+
+/** Columns of C per workgroup tile. */
+export function gemmTileN(l: GemmLayout): number {
+  return l.tn * l.wn;
+}
+
+/** WGSL of the GEMM for one layout (the block loops are unrolled here, in the generator). */
+export function gemmShader(l: GemmLayout): string {
+  if (l.tn % 4 !== 0) throw new Error('gemmShader: tn must be a multiple of 4');
+  const runs = l.tn / 4;
+  const I = [...Array(l.tm).keys()];
+  const V = [...Array(runs).keys()];
+  const row = (i: number) => `m0 + ${i}u`;
+  const col = (v: number) => `n0 + ${v * 4}u`;
+  const lines = (f: (i: number, v: number) => string) => I.flatMap((i) => V.map((v) => f(i, v))).join('\n');
+  // One k step: TN loads of B (4 per run), then per row one load of A and TN / 4 vec4 FMAs.
+  const step = (k: string) => `    {
+      let ka = ${k} * params.a_cs;
+      let kb = ${k} * params.b_rs;
+${V.map((v) => `      let b${v} = vec4f(${[0, 1, 2, 3].map((j) => `B[bi${v}_${j} + kb]`).join(', ')});`).join('\n')}
+${I.map((i) => `      let a${i} = A[ai${i} + ka];\n${V.map((v) => `      acc${i}_${v} += a${i} * b${v};`).join('\n')}`).join('\n')}
+    }`;
+  const lane = l.lanesAlongM
+    ? { m: `lid.x % ${l.wm}u`, n: `lid.x / ${l.wm}u` }
+    : { m: `lid.x / ${l.wn}u`, n: `lid.x % ${l.wn}u` };
+  return /* wgsl */ `
 struct Params {
   M: u32, N: u32, K: u32,
-  m_tiles: u32,      // ceil(M / 32): tile t of the folded y/z grid is M tile t % m_tiles, split t / m_tiles
+  m_tiles: u32,      // M tiles: tile t of the folded y/z grid is M tile t % m_tiles, split t / m_tiles
   splits: u32,       // number of K chunks (1 = no split)
   k_chunk: u32,      // K elements per split
   a_off: u32, a_rs: u32, a_cs: u32,
@@ -61,56 +157,58 @@ struct Params {
 
 ${epilogue}
 
-@compute @workgroup_size(8, 8)
+/** A split's raw partial sums of columns n..n+3 (gemmReduce applies the epilogue). */
+fn store_raw(m: u32, n: u32, split: u32, x: vec4f) {
+  if (m >= params.M || n >= params.N) { return; }
+  let ci = params.c_off + split * params.c_split + m * params.c_rs + n * params.c_cs;
+  let cs = params.c_cs;
+  let left = params.N - n;
+  C[ci] = x.x;
+  if (left > 1u) { C[ci + cs] = x.y; }
+  if (left > 2u) { C[ci + 2u * cs] = x.z; }
+  if (left > 3u) { C[ci + 3u * cs] = x.w; }
+}
+
+@compute @workgroup_size(${l.wm * l.wn})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         @builtin(local_invocation_id) lid: vec3u) {
   let t = wid.y + wid.z * nwg.y;
   let split = t / params.m_tiles;
   if (split >= params.splits) { return; }
-  let m0 = (t % params.m_tiles) * 32u + lid.y * 4u;
-  let n0 = wid.x * 32u + lid.x * 4u;
+  let m0 = (t % params.m_tiles) * ${gemmTileM(l)}u + (${lane.m}) * ${l.tm}u;
+  let n0 = wid.x * ${gemmTileN(l)}u + (${lane.n}) * ${l.tn}u;
   if (m0 >= params.M || n0 >= params.N) { return; }
   let k_begin = split * params.k_chunk;
   let k_end = min(params.K, k_begin + params.k_chunk);
-  // Rows and columns past the edge re-read the last valid one (cheap, no branches in the loop)
-  // and are not stored.
-  var ai: array<u32, 4>;
-  var bi: array<u32, 4>;
-  for (var i = 0u; i < 4u; i++) {
-    ai[i] = params.a_off + min(m0 + i, params.M - 1u) * params.a_rs;
-    bi[i] = params.b_off + min(n0 + i, params.N - 1u) * params.b_cs;
+${I.map((i) => `  let ai${i} = params.a_off + min(${row(i)}, params.M - 1u) * params.a_rs;`).join('\n')}
+${V.flatMap((v) => [0, 1, 2, 3].map((j) => `  let bi${v}_${j} = params.b_off + min(${col(v)} + ${j}u, params.N - 1u) * params.b_cs;`)).join('\n')}
+${lines((i, v) => `  var acc${i}_${v} = vec4f(0.0);`)}
+  var k = k_begin;
+  for (; k + 1u < k_end; k += 2u) {
+${step('k')}
+${step('(k + 1u)')}
   }
-  var acc: array<vec4f, 4>;
-  for (var k = k_begin; k < k_end; k++) {
-    let ka = k * params.a_cs;
-    let kb = k * params.b_rs;
-    let b = vec4f(B[bi[0] + kb], B[bi[1] + kb], B[bi[2] + kb], B[bi[3] + kb]);
-    acc[0] += A[ai[0] + ka] * b;
-    acc[1] += A[ai[1] + ka] * b;
-    acc[2] += A[ai[2] + ka] * b;
-    acc[3] += A[ai[3] + ka] * b;
+  if (k < k_end) {
+${step('k')}
   }
-  for (var i = 0u; i < 4u; i++) {
-    let m = m0 + i;
-    if (m >= params.M) { break; }
-    for (var j = 0u; j < 4u; j++) {
-      let n = n0 + j;
-      if (n >= params.N) { break; }
-      let ci = params.c_off + split * params.c_split + m * params.c_rs + n * params.c_cs;
-      if (params.splits > 1u) {
-        C[ci] = acc[i][j];  // raw partial; gemmReduce applies the epilogue
-        continue;
-      }
-      C[ci] = finish(acc[i][j], n, ci);
-    }
+  if (params.splits > 1u) {
+${lines((i, v) => `    store_raw(${row(i)}, ${col(v)}, split, acc${i}_${v});`)}
+    return;
   }
+${V.map((v) => `  let bias${v} = load_bias(${col(v)});`).join('\n')}
+${lines((i, v) => `  store_final(${row(i)}, ${col(v)}, acc${i}_${v} + bias${v});`)}
 }
 `;
+}
 
-/** Sums split-K partials (splits x M x N, row-major) and applies bias / act / accumulate into C. */
+/**
+ * Sums split-K partials (splits x M x N, row-major) and applies bias / act / accumulate into C;
+ * one invocation per 4 consecutive columns of a row, through the GEMM's epilogue.
+ */
 export const gemmReduceShader = /* wgsl */ `
 struct Params {
   M: u32, N: u32, splits: u32,
+  n_quads: u32,      // ceil(N / 4)
   c_off: u32, c_rs: u32, c_cs: u32,
   bias_off: u32, has_bias: u32, act: u32, accumulate: u32,
 }
@@ -124,13 +222,18 @@ ${epilogue}
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = linear_id(gid, nwg, 256u);
+  if (i >= params.M * params.n_quads) { return; }
+  let m = i / params.n_quads;
+  let n = (i % params.n_quads) * 4u;
   let mn = params.M * params.N;
-  if (i >= mn) { return; }
-  let m = i / params.N;
-  let n = i % params.N;
-  var x = 0.0;
-  for (var s = 0u; s < params.splits; s++) { x += partial[s * mn + i]; }
-  let ci = params.c_off + m * params.c_rs + n * params.c_cs;
-  C[ci] = finish(x, n, ci);
+  // Columns past N re-read the row's last one (not stored).
+  let p = m * params.N;
+  let last = params.N - 1u;
+  var x = vec4f(0.0);
+  for (var s = 0u; s < params.splits; s++) {
+    let o = s * mn + p;
+    x += vec4f(partial[o + n], partial[o + min(n + 1u, last)], partial[o + min(n + 2u, last)], partial[o + min(n + 3u, last)]);
+  }
+  store_final(m, n, x + load_bias(n));
 }
 `;
