@@ -38,8 +38,6 @@ export class ViewRenderer {
    */
   async render(cam: Camera, bg: number, rank?: number, nearFar?: [number, number]): Promise<ImageResult> {
     const { ctx } = this;
-    const datasetRange = this.batch.nearFar;
-    if (nearFar) this.batch.nearFar = nearFar;
     const comps = componentsAtRank(this.field.settings, Math.min(rank ?? this.field.rank, this.field.rank));
     const k = fieldKernels(ctx);
     const cams = ctx.upload('render.camera', packCameras([cam]));
@@ -61,7 +59,7 @@ export class ViewRenderer {
           workgroups: grid1d(ctx, n, 64),
         });
         enc.submit();
-        await this.batch.run(n, { train: false, jitter: false, seed: 0, bg, rank: comps });
+        await this.batch.run(n, { train: false, jitter: false, seed: 0, bg, rank: comps, nearFar });
         const out = await ctx.readF32(this.batch.out, n * 8);
         for (let i = 0; i < n; i++) {
           rgb[(first + i) * 3] = out[i * 8]!;
@@ -73,7 +71,6 @@ export class ViewRenderer {
       }
     } finally {
       ctx.destroy(cams);
-      this.batch.nearFar = datasetRange;
     }
     return { rgb, acc, depth, width: cam.width, height: cam.height };
   }

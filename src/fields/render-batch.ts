@@ -20,6 +20,8 @@ export interface BatchOptions {
   bg: number;
   /** Evaluate only the first components of each slot (rank slimming); default: the trained rank. */
   rank?: ComponentCounts;
+  /** Ray range [near, far] for this batch; default: the batch's own (the dataset's). */
+  nearFar?: [number, number];
 }
 
 export interface BatchStats {
@@ -198,7 +200,7 @@ export class RayBatch {
           aabb_lo: [...field.box.lo, field.step],
           aabb_hi: [...field.box.hi, opt.jitter ? 1 : 0],
           grid: [...field.grid, field.nSamples],
-          near_far: this.nearFar,
+          near_far: opt.nearFar ?? this.nearFar,
           n_rays: nRays,
           capacity: this.sampleCap,
           seed: opt.seed,

@@ -10,7 +10,7 @@ import { StudioSession, type TrainRequest } from './session.ts';
 import { TrainingPanel, type TrainingActions } from './TrainingPanel.tsx';
 import { loadDataset } from '../data/loaders.ts';
 import { mapSource, zipSource } from '../data/sources.ts';
-import { decodeImageBrowser, filesToMap, walkDropped, type DropEntry, type DroppedFile } from './decode-browser.ts';
+import { decodeImageBrowser, filesToMap, relativePath, walkDropped, type DropEntry } from './decode-browser.ts';
 import { useStudio, type AdapterInfoSummary, type ViewTab } from './store.ts';
 import { WEBGPU_BROWSERS, adapterLabel, formatBytes, probeWebGpu } from './webgpu.ts';
 
@@ -241,10 +241,10 @@ function useTrainingActions(session: { current: StudioSession | null }): Trainin
           session.current ??= await StudioSession.open(navigator.gpu);
           const list = [...(await files)];
           if (list.length === 0) throw new Error('The dropped folder holds no files.');
-          const path = (f: File | DroppedFile) => ('path' in f ? f.path : (f as File & { webkitRelativePath?: string }).webkitRelativePath || f.name);
           const one = list.length === 1 ? ('file' in list[0]! ? list[0]!.file : list[0]!) : null;
           const zip = one && one.name.toLowerCase().endsWith('.zip') ? one : null;
-          const label = zip ? zip.name : path(list[0]!).includes('/') ? path(list[0]!).split('/')[0]! : 'selected files';
+          const first = relativePath(list[0]!);
+          const label = zip ? zip.name : first.includes('/') ? first.split('/')[0]! : 'selected files';
           const source = zip ? zipSource(new Uint8Array(await zip.arrayBuffer()), label) : mapSource(await filesToMap(list), label);
           const ds = await loadDataset(source, {
             downscale,

@@ -9,7 +9,7 @@ import { paintView } from './paint.ts';
 import { useStudio } from './store.ts';
 import type { ViewMode } from './view-images.ts';
 import { drawTensorBoxes, LEVEL_COLOURS } from './tensor-overlay.ts';
-import { eyeOf, initialPose, look, move, orbit, pan, poseCamera, zoom, type ViewPose } from './view-camera.ts';
+import { eyeOf, initialPose, look, move, orbit, pan, poseCamera, wheelZoom, type ViewPose } from './view-camera.ts';
 
 const MOVING_SIZE = 32;
 const STILL_SIZE = 64;
@@ -211,7 +211,7 @@ export function FieldViewport({ session, active = true, children }: { session: S
             const p = pose.current;
             const dist = session.view.radius;
             // Orbit: zoom towards the target; fly: move along the view.
-            moved(nav === 'fly' ? move(p, 0, 0, -Math.sign(e.deltaY) * STEP * dist) : zoom(p, Math.exp(e.deltaY * 0.001), 0.05 * dist, 10 * dist), true);
+            moved(nav === 'fly' ? move(p, 0, 0, -Math.sign(e.deltaY) * STEP * dist) : wheelZoom(p, e.deltaY, dist), true);
           }}
           onKeyDown={(e) => {
             const k = FLY_KEYS[e.key.toLowerCase()];

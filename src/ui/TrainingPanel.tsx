@@ -1,5 +1,6 @@
 // Training controls: the demo scene, a preset, start / pause / resume / stop, progress with
 // iterations per second and time left (the live charts sit beside the render: TrainingCharts.tsx).
+import { useMemo } from 'react';
 import { useStudio } from './store.ts';
 import type { MemoryEstimate } from '../fields/memory.ts';
 import { formatBytes } from './webgpu.ts';
@@ -33,15 +34,16 @@ export function TrainingPanel({ actions, request, setRequest }: { actions: Train
   const error = useStudio((s) => s.trainError);
   const warnings = useStudio((s) => s.datasetWarnings);
   const loading = useStudio((s) => s.loading);
-  // The estimate depends on the box (the grid follows its proportions).
-  useStudio((s) => s.box);
+  const box = useStudio((s) => s.box);
   const downscale = useStudio((s) => s.downscale);
   const setDownscale = useStudio((s) => s.setDownscale);
   const pick = (files: FileList | null) => {
     if (files && files.length > 0) actions.openFiles(files, downscale);
   };
   const running = status === 'training' || status === 'paused';
-  const mem = dataset ? actions.estimate(request) : null;
+  // The panel re-renders every training step; the estimate changes only with the request, the
+  // dataset and its box (the grid follows the box's proportions).
+  const mem = useMemo(() => (dataset ? actions.estimate(request) : null), [actions, request, dataset, box]);
   const left = p.itPerSec > 0 ? (p.total - p.iter) / p.itPerSec : 0;
   return (
     <div className="training-panel">

@@ -58,9 +58,14 @@ export async function walkDropped(entries: readonly DropEntry[], prefix = ''): P
   return out;
 }
 
+/** A picked or dropped file's path: below the dropped folder, or the picker's relative path. */
+export function relativePath(f: File | DroppedFile): string {
+  return 'file' in f ? f.path : (f as File & { webkitRelativePath?: string }).webkitRelativePath || f.name;
+}
+
 /** Files picked or dropped as a folder: paths relative to the folder that was chosen. */
 export async function filesToMap(files: Iterable<File | DroppedFile>): Promise<Map<string, Uint8Array>> {
-  const list = [...files].map((f) => ('path' in f && 'file' in f ? f : { file: f, path: (f as File & { webkitRelativePath?: string }).webkitRelativePath || f.name }));
+  const list = [...files].map((f) => ({ file: 'file' in f ? f.file : f, path: relativePath(f) }));
   // A picked folder "lego" yields "lego/train/r_0.png": strip the common first component.
   const first = list[0]?.path.split('/')[0];
   const strip = first && list.every((f) => f.path.startsWith(`${first}/`)) ? first.length + 1 : 0;

@@ -3,6 +3,7 @@
 // readbacks, so the page keeps handling input while the GPU works. Nothing here renders React.
 import { proceduralDataset } from '../data/procedural.ts';
 import { boxProblem, type SceneBox } from './dataset-geometry.ts';
+import { FREE_VIEW_RANGE } from './view-camera.ts';
 import type { Camera, Dataset } from '../data/types.ts';
 import type { StrivecLevel } from '../fields/strivec.ts';
 import { resolveConfig } from '../fields/config.ts';
@@ -312,15 +313,11 @@ export class StudioSession {
     return f?.settings.levels ? { levels: f.settings.levels, tables: f.lattice } : null;
   }
 
-  /**
-   * Renders the current field from a viewport camera. Its rays start where they enter the box
-   * (the range [0, 1e6], not the dataset's near and far planes), so a camera zoomed or flown into the scene still sees
-   * what is in front of it.
-   */
+  /** Renders the current field from a viewport camera (free-view ray range, see view-camera.ts). */
   async renderView(cam: Camera, mode: ViewMode = 'color'): Promise<RenderedView | null> {
     const renderer = this.renderer;
     if (!renderer) return null;
-    const img = await this.exclusive(() => renderer.render(cam, this.view.white ? 1 : 0, this.viewRank ?? undefined, [0, 1e6]));
+    const img = await this.exclusive(() => renderer.render(cam, this.view.white ? 1 : 0, this.viewRank ?? undefined, FREE_VIEW_RANGE));
     return viewPixels(img, mode);
   }
 

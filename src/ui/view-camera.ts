@@ -76,6 +76,17 @@ export function zoom(p: ViewPose, factor: number, minDistance: number, maxDistan
   return { ...p, distance: Math.max(minDistance, Math.min(maxDistance, p.distance * factor)) };
 }
 
+/**
+ * Ray range of free-view renders: rays start where they enter the box, not at the dataset's near
+ * plane, so a camera zoomed or flown into the scene still sees what is in front of it.
+ */
+export const FREE_VIEW_RANGE: [number, number] = [0, 1e6];
+
+/** Wheel zoom: a wheel step of 100 changes the distance by ~10%, within 0.05 to 10 times `home`. */
+export function wheelZoom(p: ViewPose, deltaY: number, home: number): ViewPose {
+  return zoom(p, Math.exp(deltaY * 0.001), 0.05 * home, 10 * home);
+}
+
 /** The engine camera for a pose: a square image of `size` pixels. */
 export function poseCamera(p: ViewPose, size: number): Camera {
   return orbitCamera(p.azimuth, p.elevation, size, VIEW_FOV_DEG, p.distance, p.target);

@@ -8,7 +8,7 @@ import { SceneReader, sceneView, type SceneHeader } from '../io/scene-file.ts';
 import { paintView } from '../ui/paint.ts';
 import { viewPixels } from '../ui/view-images.ts';
 import { WEBGPU_BROWSERS } from '../ui/webgpu.ts';
-import { initialPose, orbit, poseCamera, zoom, type ViewPose } from '../ui/view-camera.ts';
+import { FREE_VIEW_RANGE, initialPose, orbit, poseCamera, wheelZoom, type ViewPose } from '../ui/view-camera.ts';
 
 const statusEl = document.getElementById('status')!;
 const canvas = document.getElementById('view') as HTMLCanvasElement;
@@ -70,8 +70,7 @@ class Viewer {
       const rank = Number(slider.value);
       rankLabel.textContent = `${rank} / ${slider.max}`;
       const cam = poseCamera(this.pose ?? initialPose(this.radius), size);
-      // Rays start where they enter the box, as in the studio, so zooming in does not clip.
-      paintView(canvas, viewPixels(await renderer.render(cam, this.white ? 1 : 0, rank, [0, 1e6]), 'color'));
+      paintView(canvas, viewPixels(await renderer.render(cam, this.white ? 1 : 0, rank, FREE_VIEW_RANGE), 'color'));
     } finally {
       this.busy = false;
       if (this.queued) {
@@ -88,7 +87,7 @@ class Viewer {
   }
 
   zoom(deltaY: number): void {
-    if (this.pose) this.pose = zoom(this.pose, Math.exp(deltaY * 0.001), 0.05 * this.radius, 10 * this.radius);
+    if (this.pose) this.pose = wheelZoom(this.pose, deltaY, this.radius);
     void this.draw();
   }
 
