@@ -45,6 +45,19 @@ export function mlpInputWidth(cfg: Pick<ShadingConfig, 'appDim' | 'viewPe' | 'fe
 }
 
 /** MLP_Fea's weight tensors in arena order (none for SH), with the fan-in of their init. */
+/** Floats per sample row of each activation buffer (see Activations). */
+export function activationWidths(cfg: ShadingConfig): Record<string, number> {
+  if (cfg.mode === 'SH') return { Y: 4, basis: 9 };
+  const W = mlpInputWidth(cfg);
+  const C = cfg.featureC;
+  return { Y: 4, X: W, H1: C, H2: C, G: C, dX: W, dZ: 3 };
+}
+
+/** Bytes of activation storage per shaded row: what the memory estimate and chunk sizes use. */
+export function activationBytesPerRow(cfg: ShadingConfig): number {
+  return 4 * Object.values(activationWidths(cfg)).reduce((a, b) => a + b, 0);
+}
+
 export function shadingSegments(cfg: ShadingConfig): { name: string; count: number; fanIn: number }[] {
   if (cfg.mode !== 'MLP_Fea') return [];
   const W = mlpInputWidth(cfg);
@@ -135,46 +148,23 @@ export class ShadingModule {
     this.kernels.reluMask = new Kernel(ctx, 'shading-relu-mask', reluMaskShader);
   }
 
-  /** Bytes of activation storage per sample row (for choosing chunk sizes). */
-  get bytesPerRow(): number {
-    if (this.cfg.mode === 'SH') return (4 + 9) * 4;
-    const W = this.inWidth;
-    const C = this.cfg.featureC;
-    return (2 * W + 3 * C + 4 + 3) * 4;
-  }
-
   /**
    * Makes the activation buffers hold at least n rows. Reallocation destroys the old buffers, so
    * call this before recording work that uses the module, not between a recorded dispatch and its
-   * submit. Throws LimitError (from ctx.buffer) when a buffer would exceed the device's binding size.
+   * submit. Throws LimitError (from ctx.assertFits) when a buffer would exceed the device's binding
+   * size, leaving the previous buffers in place; the old buffers are released before the new ones
+   * are made, so growing never holds both.
    */
   ensureCapacity(n: number): void {
     if (!Number.isInteger(n) || n < 0) throw new Error(`ShadingModule: bad row count ${n}`);
     if (n <= this.capacity && this.acts) return;
     const rows = Math.max(n, 1);
-    const made: GPUBuffer[] = [];
-    const alloc = (label: string, floats: number) => {
-      const b = this.ctx.buffer(`shading.${label}`, rows * floats * 4);
-      made.push(b);
-      return b;
-    };
-    let fresh: Activations;
-    try {
-      const Y = alloc('Y', 4);
-      if (this.cfg.mode === 'SH') {
-        fresh = { Y, basis: alloc('basis', 9) };
-      } else {
-        const W = this.inWidth;
-        const C = this.cfg.featureC;
-        fresh = { Y, X: alloc('X', W), H1: alloc('H1', C), H2: alloc('H2', C), G: alloc('G', C), dX: alloc('dX', W), dZ: alloc('dZ', 3) };
-      }
-    } catch (e) {
-      // Leave the previous, still-valid buffers in place.
-      for (const b of made) this.ctx.destroy(b);
-      throw e;
-    }
+    const widths = activationWidths(this.cfg);
+    for (const [label, floats] of Object.entries(widths)) this.ctx.assertFits(`shading.${label}`, rows * floats * 4);
     this.releaseActivations();
-    this.acts = fresh;
+    const made: Record<string, GPUBuffer> = {};
+    for (const [label, floats] of Object.entries(widths)) made[label] = this.ctx.buffer(`shading.${label}`, rows * floats * 4);
+    this.acts = made as unknown as Activations;
     this.capacity = rows;
   }
 

@@ -50,12 +50,7 @@ export class GpuContext {
    * allows throws a LimitError that names the buffer, so callers can say what to change.
    */
   buffer(label: string, bytes: number, usage: number = 0): GPUBuffer {
-    const size = Math.max(16, Math.ceil(bytes / 16) * 16);
-    if (size > this.maxBinding) {
-      throw new LimitError(
-        `${label} needs ${formatBytes(size)} but this GPU allows at most ${formatBytes(this.maxBinding)} per buffer`,
-      );
-    }
+    const size = this.assertFits(label, bytes);
     const buf = this.device.createBuffer({
       label,
       size,
@@ -65,6 +60,17 @@ export class GpuContext {
     this.allocatedBytes += size;
     this.peakBytes = Math.max(this.peakBytes, this.allocatedBytes);
     return buf;
+  }
+
+  /** The size a buffer of `bytes` gets; throws the LimitError of `buffer` when it cannot fit one binding. */
+  assertFits(label: string, bytes: number): number {
+    const size = Math.max(16, Math.ceil(bytes / 16) * 16);
+    if (size > this.maxBinding) {
+      throw new LimitError(
+        `${label} needs ${formatBytes(size)} but this GPU allows at most ${formatBytes(this.maxBinding)} per buffer`,
+      );
+    }
+    return size;
   }
 
   /** Creates a storage buffer holding `data`. */
