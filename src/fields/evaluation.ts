@@ -9,7 +9,7 @@ import { sceneFileSize } from '../io/scene-file.ts';
 import { psnr, ssim } from '../metrics/image-metrics.ts';
 import { packCameras } from './gpu-split.ts';
 import { fieldKernels } from './kernels.ts';
-import { RayBatch } from './render-batch.ts';
+import { RayBatch, RENDER_RAYS } from './render-batch.ts';
 import { componentsAtRank, type TensorField } from './tensorf.ts';
 
 export interface ImageResult {
@@ -26,7 +26,7 @@ export class ViewRenderer {
   readonly batch: RayBatch;
   private dummy: GPUBuffer;
 
-  constructor(readonly ctx: GpuContext, readonly field: TensorField, nearFar: [number, number], chunk = 8192, batch?: RayBatch) {
+  constructor(readonly ctx: GpuContext, readonly field: TensorField, nearFar: [number, number], chunk = RENDER_RAYS, batch?: RayBatch) {
     this.batch = batch ?? new RayBatch(ctx, field, chunk);
     this.batch.nearFar = nearFar;
     this.dummy = ctx.buffer('render.dummy', 16);

@@ -49,6 +49,8 @@ const ACT_CODE: Record<Activation, number> = { none: 0, relu: 1, sigmoid: 2 };
 
 /** Floats of split-K scratch; fixed so the buffer is never reallocated while an encoder still references it. */
 const SCRATCH_FLOATS = 1 << 20;
+/** Bytes of the split-K scratch a Gemm allocates on first use (counted by the memory estimate). */
+export const SCRATCH_BYTES = SCRATCH_FLOATS * 4;
 /** Enough workgroups to fill a large GPU; below this many output tiles a long K gets split. */
 const TARGET_WORKGROUPS = 512;
 /** Never split K into chunks shorter than this (the reduce pass would cost more than it saves). */
@@ -214,7 +216,7 @@ export class Gemm {
   }
 
   private scratchBuffer(): GPUBuffer {
-    this.scratch ??= this.ctx.buffer('gemm.split-k-scratch', SCRATCH_FLOATS * 4);
+    this.scratch ??= this.ctx.buffer('gemm.split-k-scratch', SCRATCH_BYTES);
     return this.scratch;
   }
 

@@ -9,7 +9,8 @@ import type { GpuContext } from '../gpu/context.ts';
 import { Encoder, grid1d } from '../gpu/kernel.ts';
 import { Gemm } from './gemm.ts';
 import { fieldKernels, type FieldKernels } from './kernels.ts';
-import { type ComponentCounts, factorLayout, type TensorField } from './tensorf.ts';
+import { mlpInputWidth } from './shading.ts';
+import { appWidthOf, type ComponentCounts, factorLayout, type FieldSettings, type TensorField } from './tensorf.ts';
 
 export interface BatchOptions {
   train: boolean;
@@ -30,6 +31,28 @@ export interface BatchStats {
 }
 
 const RAY_BYTES = 48;
+/** Per-ray buffers: the ray (origin, direction, pixel), its sample range, its colour and depth. */
+export const PER_RAY_BYTES = RAY_BYTES + 16 + 32;
+/** Per-sample buffers: position and length, opacity and its derivative, transmittance, density gradient. */
+export const PER_SAMPLE_BYTES = 16 + 8 + 4 + 4;
+/** Per-shaded-sample buffers: sample index, direction, colour and its gradient. */
+export const PER_SHADED_BYTES = 4 + 16 + 16 + 16;
+/** Per-chunk-row buffers: appearance components and features with their gradients, and the
+ * chunk's copies of direction, colour and colour gradient. */
+export function chunkRowBytes(appWidth: number, appDim: number): number {
+  return 4 * (2 * appWidth + 2 * appDim) + 3 * 16;
+}
+/** Buffers grow to this multiple of what a batch needed, so that slightly larger batches fit. */
+export const GROWTH_HEADROOM = 1.25;
+/**
+ * Shaded rows per chunk when rendering (no backward pass, so chunking costs nothing but dispatch
+ * size): a render never grows the chunk buffers, or the shading activations the field shares with
+ * training, beyond this or what training already holds. Without it the 4096-ray passes of a live
+ * view during the density bootstrap (every sample shaded) would hold ~4x a training batch's rows.
+ */
+export const RENDER_CHUNK_ROWS = 32768;
+/** Rays per pass of a rendered image (viewports, evaluation); training batches hold at least as many. */
+export const RENDER_RAYS = 4096;
 
 export class RayBatch {
   readonly k: FieldKernels;
@@ -61,7 +84,7 @@ export class RayBatch {
     readonly ctx: GpuContext,
     readonly field: TensorField,
     readonly maxRays: number,
-    initialSamplesPerRay = 64,
+    initialSamplesPerRay = 16,
     /** Upper bound on shaded rows per chunk (below what the limits allow); tests lower it. */
     maxShadeChunk = Infinity,
   ) {
@@ -71,9 +94,10 @@ export class RayBatch {
     this.rayInfo = ctx.buffer('batch.rayInfo', maxRays * 16);
     this.out = ctx.buffer('batch.out', maxRays * 32);
     this.counter = ctx.buffer('batch.counter', 16);
-    this.chunkRows = Math.min(shadeChunkRows(ctx, field), maxShadeChunk);
+    this.chunkRows = Math.min(shadeChunkRows(field.settings, ctx.maxBinding), maxShadeChunk);
     this.growSamples(maxRays * initialSamplesPerRay);
     this.growShaded(Math.max(1024, maxRays * 8));
+    this.ensureChunk(Math.min(this.appCap, RENDER_CHUNK_ROWS, this.chunkRows));
   }
 
   private growSamples(n: number): void {
@@ -94,8 +118,17 @@ export class RayBatch {
     this.appDirs = ctx.buffer('batch.shadedDirs', n * 16);
     this.rgb = ctx.buffer('batch.rgb', n * 16);
     this.drgb = ctx.buffer('batch.dRgb', n * 16);
-    const rows = Math.min(n, this.chunkRows);
+  }
+
+  /** Shaded rows per chunk: all that fit the binding size in training, fewer when rendering. */
+  private chunkLimit(train: boolean): number {
+    return train ? this.chunkRows : Math.min(this.chunkRows, Math.max(this.chunkCap, RENDER_CHUNK_ROWS));
+  }
+
+  /** Makes the chunk buffers and the field's shading activations hold `rows` rows. */
+  private ensureChunk(rows: number): void {
     if (rows <= this.chunkCap) return;
+    const ctx = this.ctx;
     for (const b of [this.comps, this.feat, this.dfeat27, this.dcomps, this.chunkDirs, this.chunkRgb, this.chunkDrgb]) if (b) ctx.destroy(b);
     const w = this.field.appWidth;
     const d = this.field.settings.shading.appDim;
@@ -212,7 +245,7 @@ export class RayBatch {
       enc.submit();
       nSamples = (await ctx.readU32(this.counter, 1))[0]!;
       if (nSamples <= this.sampleCap) break;
-      this.growSamples(Math.ceil(nSamples * 1.25));
+      this.growSamples(Math.ceil(nSamples * GROWTH_HEADROOM));
     }
 
     // 2. Opacity and transmittance; choose the samples to shade.
@@ -235,15 +268,18 @@ export class RayBatch {
       enc.submit();
       nShaded = (await ctx.readU32(this.counter, 1, 1))[0]!;
       if (nShaded <= this.appCap) break;
-      this.growShaded(Math.ceil(nShaded * 1.25));
+      // Never more shaded rows than samples: a batch cannot shade more than it sampled.
+      this.growShaded(Math.min(Math.ceil(nShaded * GROWTH_HEADROOM), this.sampleCap));
     }
 
-    // 3. Shading (in chunks that fit the binding size), compositing and (training) the backward
-    // pass. With several chunks the backward recomputes each chunk's forward: the shading module
-    // keeps the activations of one chunk only.
+    // 3. Shading (in chunks that fit the binding size; renders in chunks of at most what training
+    // holds, see RENDER_CHUNK_ROWS), compositing and (training) the backward pass. With several
+    // chunks the backward recomputes each chunk's forward: the shading module keeps the
+    // activations of one chunk only.
+    const chunk = this.chunkLimit(opt.train);
+    if (Math.min(nShaded, chunk) > this.chunkCap) this.ensureChunk(Math.min(Math.ceil(nShaded * GROWTH_HEADROOM), chunk, this.appCap));
     const enc = new Encoder(ctx);
     const P = field.arena.params!;
-    const chunk = this.chunkRows;
     const single = nShaded <= chunk;
     for (let first = 0; first < nShaded; first += chunk) {
       this.shadeForward(enc, first, Math.min(chunk, nShaded - first), single, fieldU);
@@ -290,9 +326,9 @@ export class RayBatch {
  * Shaded rows per chunk: the widest per-row buffer (component vector, MLP input or hidden
  * layer) must fit one storage binding.
  */
-export function shadeChunkRows(ctx: GpuContext, field: TensorField): number {
-  const s = field.settings.shading;
-  const widest = Math.max(field.appWidth, field.shading.inWidth, s.featureC, s.appDim, 4);
-  const byLimit = Math.floor(ctx.maxBinding / (4 * widest));
+export function shadeChunkRows(settings: FieldSettings, maxBinding: number): number {
+  const s = settings.shading;
+  const widest = Math.max(appWidthOf(settings), s.mode === 'MLP_Fea' ? mlpInputWidth(s) : 0, s.featureC, s.appDim, 4);
+  const byLimit = Math.floor(maxBinding / (4 * widest));
   return Math.max(1, Math.min(byLimit, 1 << 20));
 }

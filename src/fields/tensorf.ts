@@ -113,10 +113,14 @@ export function fieldSegments(s: FieldSettings, box: Box, grid: Vec3): SegmentSh
       }
     }
   }
-  const appWidth = s.appComps.reduce((a, b) => a + b, 0);
-  out.push({ name: 'basis', count: s.shading.appDim * appWidth, components: 1, group: 'dense' });
+  out.push({ name: 'basis', count: s.shading.appDim * appWidthOf(s), components: 1, group: 'dense' });
   for (const w of shadingSegments(s.shading)) out.push({ name: w.name, count: w.count, components: 1, group: 'dense' });
   return out;
+}
+
+/** Width of the appearance component vector: the components of all slots (CP and Strivec levels alike). */
+export function appWidthOf(s: FieldSettings): number {
+  return s.appComps.reduce((a, b) => a + b, 0);
 }
 
 /** Components of factor segment `name` (e.g. "app.plane1") within the first `rank` groups. */
@@ -276,8 +280,7 @@ export class TensorField {
 
   /** Width of the appearance component vector (sum over slots). */
   get appWidth(): number {
-    const a = this.settings.appComps;
-    return this.settings.kind === 'cp' ? a[0]! : a.reduce((x, y) => x + y, 0);
+    return appWidthOf(this.settings);
   }
 
   get maxRank(): number {

@@ -12,7 +12,7 @@ import { GpuSplit } from './gpu-split.ts';
 import { fieldKernels } from './kernels.ts';
 import { RankIncrementer } from './rank-schedule.ts';
 import { xorshift } from './random.ts';
-import { RayBatch } from './render-batch.ts';
+import { RayBatch, RENDER_RAYS } from './render-batch.ts';
 import { factorLayout, type TensorField } from './tensorf.ts';
 
 /** Training options, named after the reference's options (camelCase of opt.py). */
@@ -106,7 +106,7 @@ export class Trainer {
     const split = opt.trainViews > 0 ? subsetViews(all, opt.trainViews) : all;
     this.train = new GpuSplit(ctx, split, 'train');
     this.trainViewIndices = opt.trainViews > 0 ? testViewIndices(all.cameras.length, opt.trainViews) : null;
-    this.batch = new RayBatch(ctx, field, Math.max(opt.batchSize, 4096));
+    this.batch = new RayBatch(ctx, field, Math.max(opt.batchSize, RENDER_RAYS));
     this.batch.nearFar = dataset.nearFar;
     this.adam = new Adam(ctx);
     this.l1Weight = opt.L1WeightInitial;

@@ -147,7 +147,7 @@ export class StudioSession {
     const field = new TensorField(this.ctx, model.settings, model.box, model.grid, 1, model.values);
     if (model.mask) field.setMask(model.mask);
     this.field = field;
-    this.renderer = new ViewRenderer(this.ctx, field, this.view.nearFar, 4096);
+    this.renderer = new ViewRenderer(this.ctx, field, this.view.nearFar);
     this.viewRank = null;
     return field;
   }
@@ -239,7 +239,7 @@ export class StudioSession {
     }
     this.field = field;
     this.trainer = new Trainer(this.ctx, ds, field, cfg.train);
-    this.renderer = new ViewRenderer(this.ctx, field, ds.nearFar, 4096);
+    this.renderer = new ViewRenderer(this.ctx, field, ds.nearFar);
     onStart(field);
     this.paused = false;
     this.stopped = false;

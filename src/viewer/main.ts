@@ -50,7 +50,7 @@ class Viewer {
     this.field?.destroy();
     this.field = new TensorField(this.ctx, m.settings, m.box, m.grid, 1, m.values);
     if (m.mask) this.field.setMask(m.mask);
-    this.renderer = new ViewRenderer(this.ctx, this.field, nearFar, 4096);
+    this.renderer = new ViewRenderer(this.ctx, this.field, nearFar);
     const following = Number(slider.value) >= Number(slider.max);
     slider.max = String(m.rank);
     if (following) slider.value = String(m.rank);
