@@ -1,5 +1,5 @@
-// The memory estimate shown before training: exact parameter arena, and a refusal that names
-// what to change when the final grid cannot fit one binding.
+// The memory estimate shown before training: exact parameter arena, a refusal that names what to
+// change when the final grid cannot fit one binding, and a bound on what a real run allocates.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { proceduralDataset } from '../src/data/procedural.ts';
@@ -7,6 +7,11 @@ import { resolveConfig } from '../src/fields/config.ts';
 import { estimateTrainingMemory, fitToAdapter } from '../src/fields/memory.ts';
 import { resolutionForVoxels, samplesPerRay } from '../src/fields/geometry.ts';
 import { fieldSegments } from '../src/fields/tensorf.ts';
+import { createTrainingField } from '../src/fields/coarse.ts';
+import { ViewRenderer } from '../src/fields/evaluation.ts';
+import { Trainer } from '../src/fields/trainer.ts';
+import { formatBytes } from '../src/gpu/context.ts';
+import { nodeGpu } from '../src/gpu/node.ts';
 
 test('memory estimate: parameter arena at the final grid, images, batch; refusal names the fix', () => {
   const ds = proceduralDataset({ size: 32, train: 10, test: 1 });
@@ -45,4 +50,34 @@ test('fitToAdapter: the final grid and batch shrink to the binding size of this 
   // The largest grid that fits: one more step up would not.
   const floats = (v: number) => fieldSegments(cfg.settings, box, resolutionForVoxels(v, box)).reduce((n, s) => n + Math.ceil(s.count / 64) * 64, 0);
   assert.ok(floats(Math.floor(fit.train.nVoxelFinal / 0.8)) * 4 > small);
+});
+
+test('memory estimate bounds a run whose every sample is shaded, and is not far above it', async (t) => {
+  // The worst case the estimate describes: no weight threshold (every sample shaded, as in the
+  // density bootstrap), the final grid reached after one iteration, then a whole 64x64 view
+  // (4096 rays, one rendering pass) through a renderer of its own, as the studio's live view.
+  const ds = proceduralDataset({ size: 64, train: 10, test: 1 });
+  const cfg = resolveConfig('vm48', { N_voxel_init: 16 ** 3, N_voxel_final: 24 ** 3, upsamp_list: [1], update_AlphaMask_list: [], featureC: 16, batch_size: 2048, n_iters: 4 });
+  const settings = { ...cfg.settings, rayMarchWeightThres: -1 };
+  const ctx = await nodeGpu();
+  const est = estimateTrainingMemory(settings, cfg.train, ds, ctx.maxBinding);
+  const before = ctx.allocatedBytes;
+  ctx.peakBytes = before;
+  const field = await createTrainingField(ctx, ds, { ...cfg, settings }, 1);
+  const trainer = new Trainer(ctx, ds, field, cfg.train);
+  let shaded = 0;
+  for (let i = 0; i < cfg.train.nIters; i++) {
+    const s = await trainer.step();
+    assert.equal(s.shaded, s.samples, 'every sample is shaded');
+    shaded = Math.max(shaded, s.shaded);
+  }
+  const renderer = new ViewRenderer(ctx, field, ds.nearFar);
+  await renderer.render(ds.splits.test!.cameras[0]!, 1);
+  const peak = ctx.peakBytes - before;
+  renderer.destroy();
+  trainer.destroy();
+  field.destroy();
+  t.diagnostic(`estimate ${formatBytes(est.total)}, peak ${formatBytes(peak)} (${(peak / est.total).toFixed(2)}), up to ${shaded} shaded samples per batch`);
+  assert.ok(peak <= est.total, `peak ${peak} above the estimate ${est.total}`);
+  assert.ok(peak >= 0.6 * est.total, `peak ${peak} is far below the estimate ${est.total}`);
 });

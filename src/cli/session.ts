@@ -19,6 +19,7 @@ import { Trainer } from '../fields/trainer.ts';
 import { nodeGpu } from '../gpu/node.ts';
 import { formatBytes, LimitError } from '../gpu/context.ts';
 import { estimateTrainingMemory } from '../fields/memory.ts';
+import { RENDER_RAYS } from '../fields/render-batch.ts';
 
 export const log = (msg: string) => process.stderr.write(`${msg}\n`);
 
@@ -117,7 +118,7 @@ export async function runTraining(run: TrainingRun): Promise<Record<string, unkn
   log(`adapter: ${ctx.adapter.label} (${ctx.adapter.vendor} ${ctx.adapter.architecture})`);
   const mem = estimateTrainingMemory(cfg.settings, cfg.train, ds, ctx.maxBinding);
   if (mem.problem) throw new LimitError(mem.problem);
-  log(`memory estimate: ${formatBytes(mem.total)} (parameters at ${mem.finalGrid.join('x')} ${formatBytes(mem.parameters)}, images ${formatBytes(mem.images)}, batch buffers up to ${formatBytes(mem.batch)})${mem.note ? `; ${mem.note}` : ''}`);
+  log(`memory estimate: up to ${formatBytes(mem.total)}, every sample shaded (parameters at ${mem.finalGrid.join('x')} ${formatBytes(mem.parameters)}, images ${formatBytes(mem.images)}, batch buffers up to ${formatBytes(mem.batch)})${mem.note ? `; ${mem.note}` : ''}`);
   const peakBefore = ctx.allocatedBytes;
   ctx.peakBytes = ctx.allocatedBytes;
   const t0 = performance.now();
@@ -156,7 +157,7 @@ export async function runTraining(run: TrainingRun): Promise<Record<string, unkn
   const split = ds.splits.test ?? ds.splits.train!;
   if (!ds.splits.test) log('note: the dataset has no test split; evaluating on training views');
   const views = testViewIndices(split.cameras.length, run.testViews);
-  const renderer = new ViewRenderer(ctx, field, ds.nearFar, 8192, trainer.batch);
+  const renderer = new ViewRenderer(ctx, field, ds.nearFar, RENDER_RAYS, trainer.batch);
   const ev = run.skipEvaluation ? null : await evaluate(renderer, ds, split, views, undefined, (i, n) => log(`evaluating: view ${i}/${n}`));
   const result: Record<string, unknown> = {
     model: run.preset,

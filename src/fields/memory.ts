@@ -1,14 +1,20 @@
 // GPU memory a training run will need, before it starts: the parameter arena at the final grid
-// (values, gradients, Adam's two moments), the training images, and the per-batch buffers when
-// every sample inside the box is shaded, as during the density bootstrap early in training
-// (rays cross the box along its mean chord, 4V/S). For lego's quick bench configuration it
-// predicts 0.80 GB in all; its first 18 iterations peaked at 0.71 GB measured. The studio shows it beside the Train button; the CLI prints it and refuses a
-// run whose arena cannot fit one binding, naming what to change.
-import type { Dataset } from '../data/types.ts';
+// (values, gradients, Adam's two moments), the training images, and the buffers of a training
+// batch and of a rendering pass (live view or evaluation) when every sample inside the box is
+// shaded, as during the density bootstrap early in training. Samples per ray come from the
+// training cameras' rays through the box at the final grid; buffers are counted with the headroom
+// they grow by. test/memory.test.ts checks that a run whose every sample is shaded stays below it.
+// The studio shows it beside the Train button; the CLI prints it and refuses a run whose arena
+// cannot fit one binding, naming what to change.
+import type { Camera, Dataset } from '../data/types.ts';
 import { formatBytes } from '../gpu/context.ts';
-import { resolutionForVoxels, samplesPerRay, type Box, type Vec3 } from './geometry.ts';
-import { mlpInputWidth } from './shading.ts';
-import { fieldSegments, type FieldSettings } from './tensorf.ts';
+import { SCRATCH_BYTES } from './gemm.ts';
+import { resolutionForVoxels, samplesPerRay, stepSize, type Box, type Vec3 } from './geometry.ts';
+import {
+  chunkRowBytes, GROWTH_HEADROOM, PER_RAY_BYTES, PER_SAMPLE_BYTES, PER_SHADED_BYTES, RENDER_CHUNK_ROWS, RENDER_RAYS, shadeChunkRows,
+} from './render-batch.ts';
+import { activationBytesPerRow } from './shading.ts';
+import { appWidthOf, fieldSegments, type FieldSettings } from './tensorf.ts';
 import type { TrainOptions } from './trainer.ts';
 
 export interface MemoryEstimate {
@@ -16,7 +22,7 @@ export interface MemoryEstimate {
   /** Parameter arena at the final grid: values, gradients and two Adam moments. */
   parameters: number;
   images: number;
-  /** Per-batch buffers while every sample is shaded. */
+  /** Buffers of a training batch and a rendering pass while every sample is shaded. */
   batch: number;
   total: number;
   /** Why the run cannot fit, with what to change; null when it can. */
@@ -24,11 +30,6 @@ export interface MemoryEstimate {
   /** What the estimate cannot know yet; null when it is complete. */
   note: string | null;
 }
-
-/** Bytes per sample: position, opacity and its derivative, transmittance, density gradient. */
-const SAMPLE_BYTES = 32;
-/** Bytes per shaded sample: index, direction, colour and its gradient. */
-const SHADED_BYTES = 52;
 
 export function estimateTrainingMemory(settings: FieldSettings, opt: TrainOptions, ds: Dataset, maxBinding: number): MemoryEstimate {
   const box: Box = { lo: ds.aabb[0], hi: ds.aabb[1] };
@@ -38,16 +39,27 @@ export function estimateTrainingMemory(settings: FieldSettings, opt: TrainOption
   const train = ds.splits.train!;
   const views = opt.trainViews > 0 ? Math.min(opt.trainViews, train.cameras.length) : train.cameras.length;
   const images = views * train.width * train.height * 4;
-  const [gx, gy, gz] = finalGrid;
-  const meanChord = (4 * gx * gy * gz) / (2 * (gx * gy + gy * gz + gx * gz));
-  const samples = Math.ceil(opt.batchSize * Math.min(meanChord / settings.stepRatio, samplesPerRay(finalGrid, settings.stepRatio)));
-  const appWidth = settings.appComps.reduce((a, b) => a + b, 0);
+
+  const perRay = samplesPerRayStats(train.cameras, box, ds.nearFar, stepSize(box, finalGrid, settings.stepRatio), samplesPerRay(finalGrid, settings.stepRatio));
+  const appWidth = appWidthOf(settings);
   const s = settings.shading;
-  const mlpWidth = s.mode === 'MLP_Fea' ? mlpInputWidth(s) : 0;
-  const widest = Math.max(appWidth, mlpWidth, s.featureC, s.appDim, 4);
-  const chunkRows = Math.min(samples, Math.floor(maxBinding / (4 * widest)), 1 << 20);
-  const rowBytes = 4 * (2 * appWidth + 2 * s.appDim + 12) + (s.mode === 'MLP_Fea' ? 4 * (2 * mlpWidth + 3 * s.featureC + 7) : 4 * 13);
-  const batch = samples * (SAMPLE_BYTES + SHADED_BYTES) + chunkRows * rowBytes;
+  const chunkRows = shadeChunkRows(settings, maxBinding);
+  // One batch's buffers: rays, samples and shaded samples with growth headroom, chunk buffers.
+  // A training batch of random rays takes at most its mean plus four standard deviations of a
+  // batch mean; a rendering pass is a block of one image, which may lie wholly over the box.
+  // (A training batch's per-ray buffers hold a rendering pass's rays too: the CLI evaluates with it.)
+  const batchOf = (samplesPerBatch: number, rayBuffers: number, chunkCap: number) => {
+    const samples = Math.ceil(GROWTH_HEADROOM * samplesPerBatch);
+    const rows = Math.min(samples, chunkCap);
+    return { rows, bytes: rayBuffers * PER_RAY_BYTES + samples * (PER_SAMPLE_BYTES + PER_SHADED_BYTES) + rows * chunkRowBytes(appWidth, s.appDim) };
+  };
+  const B = opt.batchSize;
+  const trainBatch = batchOf(B * perRay.mean + 4 * perRay.std * Math.sqrt(B), Math.max(B, RENDER_RAYS), chunkRows);
+  const renderBatch = batchOf(RENDER_RAYS * perRay.meanOfHits, RENDER_RAYS, Math.min(chunkRows, RENDER_CHUNK_ROWS));
+  // The shading activations are the field's, shared by both batches; each batch has a GEMM scratch.
+  const shading = Math.max(trainBatch.rows, renderBatch.rows) * activationBytesPerRow(s);
+  const batch = trainBatch.bytes + renderBatch.bytes + shading + 3 * SCRATCH_BYTES;
+
   let problem: string | null = null;
   if (floats * 4 > maxBinding) {
     problem = `the ${settings.kind.toUpperCase()} field at its final grid ${finalGrid.join('x')} needs ${formatBytes(floats * 4)} of parameters, ` +
@@ -58,6 +70,52 @@ export function estimateTrainingMemory(settings: FieldSettings, opt: TrainOption
   // Strivec's tensor count follows from the coarse pass; createTrainingField checks again then.
   const note = settings.kind === 'strivec' && !settings.levels ? 'Strivec\'s local tensors are counted once the coarse pass has placed them' : null;
   return { finalGrid, parameters, images, batch, total: parameters + images + batch, problem, note };
+}
+
+/**
+ * Samples per training ray, as the sampling kernel takes them: from the ray's entry into the box
+ * (clamped to the near and far planes) to its exit, one per `step`, at most `cap`. Mean and
+ * standard deviation over all rays, and the mean over rays that cross the box. Rays of a 16x16
+ * lattice of pixels in up to 64 evenly spread cameras; lens distortion is ignored.
+ */
+export function samplesPerRayStats(cameras: Camera[], box: Box, nearFar: [number, number], step: number, cap: number): { mean: number; std: number; meanOfHits: number } {
+  const LATTICE = 16;
+  const stride = Math.max(1, Math.floor(cameras.length / 64));
+  let total = 0;
+  let squares = 0;
+  let hits = 0;
+  let rays = 0;
+  for (let c = 0; c < cameras.length; c += stride) {
+    const cam = cameras[c]!;
+    const m = cam.c2w;
+    const o = [m[3]!, m[7]!, m[11]!];
+    for (let j = 0; j < LATTICE; j++) {
+      for (let i = 0; i < LATTICE; i++) {
+        const x = ((i + 0.5) / LATTICE * cam.width - cam.cx) / cam.fx;
+        const y = ((j + 0.5) / LATTICE * cam.height - cam.cy) / cam.fy;
+        const len = Math.hypot(x, y, 1);
+        const d = [0, 1, 2].map((r) => (m[4 * r]! * x + m[4 * r + 1]! * y + m[4 * r + 2]!) / len);
+        let enter = -Infinity;
+        let exit = Infinity;
+        for (let a = 0; a < 3; a++) {
+          const da = Math.abs(d[a]!) < 1e-6 ? 1e-6 : d[a]!;
+          const t0 = (box.lo[a]! - o[a]!) / da;
+          const t1 = (box.hi[a]! - o[a]!) / da;
+          enter = Math.max(enter, Math.min(t0, t1));
+          exit = Math.min(exit, Math.max(t0, t1));
+        }
+        const start = Math.min(Math.max(enter, nearFar[0]), nearFar[1]);
+        const n = Math.min(cap, Math.max(0, Math.ceil((exit - start) / step)));
+        total += n;
+        squares += n * n;
+        hits += n > 0 ? 1 : 0;
+        rays++;
+      }
+    }
+  }
+  if (rays === 0) return { mean: cap, std: 0, meanOfHits: cap };
+  const mean = total / rays;
+  return { mean, std: Math.sqrt(Math.max(0, squares / rays - mean * mean)), meanOfHits: hits > 0 ? total / hits : 0 };
 }
 
 /** Bytes a sample takes in the largest per-sample buffer (positions, vec4f). */

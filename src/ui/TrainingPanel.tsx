@@ -138,7 +138,7 @@ export function TrainingPanel({ actions, request, setRequest }: { actions: Train
         <p className={mem.problem ? 'error' : 'muted small'} data-testid="memory-estimate">
           {mem.problem
             ? `Cannot fit: ${mem.problem}.`
-            : `GPU memory ≈ ${formatBytes(mem.total)}: parameters ${formatBytes(mem.parameters)} at ${mem.finalGrid.join('×')}, images ${formatBytes(mem.images)}, batch buffers up to ${formatBytes(mem.batch)}.${mem.note ? ` ${mem.note}.` : ''}`}
+            : `GPU memory up to ${formatBytes(mem.total)} (every sample shaded, as early in training): parameters ${formatBytes(mem.parameters)} at ${mem.finalGrid.join('×')}, images ${formatBytes(mem.images)}, batch buffers up to ${formatBytes(mem.batch)}.${mem.note ? ` ${mem.note}.` : ''}`}
         </p>
       )}
       {mem && mem.sized.length > 0 && (
