@@ -3,7 +3,8 @@
 // second, peak GPU memory and the adapter; then the SlimmeRF-16 against truncated VM-192 slimming
 // table. `--only a,b` picks configurations; `--data DIR` points at another Blender scene (default
 // ../shared/data/lego); `--iters N` stops each configuration early (its schedule unchanged);
-// `--test-views N` evaluates fewer views; `--profile` prints GPU time per kernel.
+// `--test-views N` evaluates fewer views; `--minutes M` trains each configuration at most M
+// minutes and then evaluates what it reached (marked partial); `--profile` prints GPU time per kernel.
 //
 // On a software adapter (SwiftShader) the quick and medium runs would take hours, so they train
 // for a fixed time as speed probes and are not evaluated (see BenchConfig.softwareProbeMinutes);
@@ -22,12 +23,17 @@ const { values } = parseArgs({
   args: process.argv.slice(2),
   options: {
     only: { type: 'string' }, data: { type: 'string' }, iters: { type: 'string' }, 'test-views': { type: 'string' },
-    profile: { type: 'boolean' }, full: { type: 'boolean' },
+    profile: { type: 'boolean' }, full: { type: 'boolean' }, minutes: { type: 'string' },
   },
 });
 const data = resolve(values.data ?? '../shared/data/lego');
 if (!existsSync(data)) {
   console.error(`bench: dataset ${data} not found (pass --data DIR)`);
+  process.exit(1);
+}
+const minutes = values.minutes === undefined ? undefined : Number(values.minutes);
+if (minutes !== undefined && !(minutes > 0)) {
+  console.error(`bench: --minutes takes a positive number, not "${values.minutes}"`);
   process.exit(1);
 }
 const names = values.only ? values.only.split(',') : DEFAULT_BENCH;
@@ -44,7 +50,7 @@ const started = performance.now();
 const datasets = new Map<number, Dataset>();
 for (const name of names) {
   const b = BENCH_CONFIGS[name]!;
-  const probe = ctx.adapter.software && !values.full && b.softwareProbeMinutes !== undefined;
+  const probe = ctx.adapter.software && !values.full && minutes === undefined && b.softwareProbeMinutes !== undefined;
   log(`\n=== ${name}: lego /${b.downscale}, ${b.options.n_iters} x ${b.options.batch_size} rays, ${b.model}${probe ? `, ${b.softwareProbeMinutes} min speed probe` : ''}`);
   const cfg = resolveConfig(b.model, { ...b.options });
   if (!datasets.has(b.downscale)) datasets.set(b.downscale, await openDataset(data, b.downscale, ['train', 'test']));
@@ -56,7 +62,7 @@ for (const name of names) {
     downscale: b.downscale,
     testViews: values['test-views'] ? Number(values['test-views']) : b.testViews,
     stopAfter: values.iters ? Number(values.iters) : undefined,
-    budgetSeconds: probe ? b.softwareProbeMinutes! * 60 : undefined,
+    budgetSeconds: probe ? b.softwareProbeMinutes! * 60 : minutes !== undefined ? minutes * 60 : undefined,
     skipEvaluation: probe,
     ranks: b.ranks,
     profile: values.profile,
