@@ -40,6 +40,23 @@ export function stepSize(box: Box, grid: Vec3, stepRatio: number): number {
   return ((u[0] + u[1] + u[2]) / 3) * stepRatio;
 }
 
+/**
+ * Where a ray o + t d enters and leaves the box (slab test; a near-zero direction component is
+ * taken as 1e-6, as the sampling kernel does). enter > exit when it misses.
+ */
+export function rayBoxSpan(o: ArrayLike<number>, d: ArrayLike<number>, box: Box): { enter: number; exit: number } {
+  let enter = -Infinity;
+  let exit = Infinity;
+  for (let a = 0; a < 3; a++) {
+    const da = Math.abs(d[a]!) < 1e-6 ? 1e-6 : d[a]!;
+    const t0 = (box.lo[a]! - o[a]!) / da;
+    const t1 = (box.hi[a]! - o[a]!) / da;
+    enter = Math.max(enter, Math.min(t0, t1));
+    exit = Math.min(exit, Math.max(t0, t1));
+  }
+  return { enter, exit };
+}
+
 /** Samples per ray: int(|R| / step_ratio), capped at 1e6 as in the reference. */
 export function samplesPerRay(grid: Vec3, stepRatio: number): number {
   return Math.min(1_000_000, Math.floor(Math.hypot(grid[0], grid[1], grid[2]) / stepRatio));

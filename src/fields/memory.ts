@@ -9,7 +9,7 @@
 import type { Camera, Dataset } from '../data/types.ts';
 import { formatBytes } from '../gpu/context.ts';
 import { SCRATCH_BYTES } from './gemm.ts';
-import { resolutionForVoxels, samplesPerRay, stepSize, type Box, type Vec3 } from './geometry.ts';
+import { rayBoxSpan, resolutionForVoxels, samplesPerRay, stepSize, type Box, type Vec3 } from './geometry.ts';
 import {
   chunkRowBytes, GROWTH_HEADROOM, PER_RAY_BYTES, PER_SAMPLE_BYTES, PER_SHADED_BYTES, RENDER_CHUNK_ROWS, RENDER_RAYS, shadeChunkRows,
 } from './render-batch.ts';
@@ -95,15 +95,7 @@ export function samplesPerRayStats(cameras: Camera[], box: Box, nearFar: [number
         const y = ((j + 0.5) / LATTICE * cam.height - cam.cy) / cam.fy;
         const len = Math.hypot(x, y, 1);
         const d = [0, 1, 2].map((r) => (m[4 * r]! * x + m[4 * r + 1]! * y + m[4 * r + 2]!) / len);
-        let enter = -Infinity;
-        let exit = Infinity;
-        for (let a = 0; a < 3; a++) {
-          const da = Math.abs(d[a]!) < 1e-6 ? 1e-6 : d[a]!;
-          const t0 = (box.lo[a]! - o[a]!) / da;
-          const t1 = (box.hi[a]! - o[a]!) / da;
-          enter = Math.max(enter, Math.min(t0, t1));
-          exit = Math.min(exit, Math.max(t0, t1));
-        }
+        const { enter, exit } = rayBoxSpan(o, d, box);
         const start = Math.min(Math.max(enter, nearFar[0]), nearFar[1]);
         const n = Math.min(cap, Math.max(0, Math.ceil((exit - start) / step)));
         total += n;

@@ -1,7 +1,7 @@
 // Plain f64 TypeScript reference of the field pipeline: TensoRF's sampling, VM/CP features,
 // softplus opacity, compositing and shading, straight from the notes (1.2, 1.7, 2.1). Tests
 // compare the GPU kernels with it and take finite differences of it to check every gradient.
-import { type Box, type Vec3, gridUnits, samplesPerRay, slotDims, stepSize } from './geometry.ts';
+import { type Box, type Vec3, gridUnits, rayBoxSpan, samplesPerRay, slotDims, stepSize } from './geometry.ts';
 import { shadingForwardRef, type MlpWeights } from './shading-ref.ts';
 import { idwWeights, latticeCandidates, levelLineSamples } from './strivec.ts';
 import type { FieldSettings } from './tensorf.ts';
@@ -134,14 +134,7 @@ export function refSamples(model: RefModel, ray: RefRay, near: number, far: numb
   const step = stepSize(box, grid, settings.stepRatio);
   const n = samplesPerRay(grid, settings.stepRatio);
   const units = gridUnits(box, grid);
-  let tmin = -Infinity;
-  for (let a = 0; a < 3; a++) {
-    const d = Math.abs(ray.d[a]!) < 1e-6 ? 1e-6 : ray.d[a]!;
-    const ta = (box.hi[a]! - ray.o[a]!) / d;
-    const tb = (box.lo[a]! - ray.o[a]!) / d;
-    tmin = Math.max(tmin, Math.min(ta, tb));
-  }
-  const t0 = Math.min(Math.max(tmin, near), far);
+  const t0 = Math.min(Math.max(rayBoxSpan(ray.o, ray.d, box).enter, near), far);
   const out: { u: Vec3; delta: number }[] = [];
   for (let k = 0; k < n; k++) {
     const t = t0 + step * k;

@@ -30,18 +30,24 @@ export interface BatchStats {
   shaded: number;
 }
 
-const RAY_BYTES = 48;
+// Bytes per ray, sample, shaded sample and chunk row of each buffer RayBatch allocates; the
+// memory estimate sums the same tables.
 /** Per-ray buffers: the ray (origin, direction, pixel), its sample range, its colour and depth. */
-export const PER_RAY_BYTES = RAY_BYTES + 16 + 32;
+const RAY_BUFFER_BYTES = { rays: 48, rayInfo: 16, out: 32 };
 /** Per-sample buffers: position and length, opacity and its derivative, transmittance, density gradient. */
-export const PER_SAMPLE_BYTES = 16 + 8 + 4 + 4;
+const SAMPLE_BUFFER_BYTES = { samples: 16, sampleAlpha: 8, transmittance: 4, dDensity: 4 };
 /** Per-shaded-sample buffers: sample index, direction, colour and its gradient. */
-export const PER_SHADED_BYTES = 4 + 16 + 16 + 16;
+const SHADED_BUFFER_BYTES = { shadedIndex: 4, shadedDirs: 16, rgb: 16, dRgb: 16 };
 /** Per-chunk-row buffers: appearance components and features with their gradients, and the
  * chunk's copies of direction, colour and colour gradient. */
-export function chunkRowBytes(appWidth: number, appDim: number): number {
-  return 4 * (2 * appWidth + 2 * appDim) + 3 * 16;
+function chunkBufferBytes(appWidth: number, appDim: number) {
+  return { appComponents: 4 * appWidth, appFeatures: 4 * appDim, dAppFeatures: 4 * appDim, dAppComponents: 4 * appWidth, chunkDirs: 16, chunkRgb: 16, chunkDRgb: 16 };
 }
+const sumOf = (table: Record<string, number>) => Object.values(table).reduce((a, b) => a + b, 0);
+export const PER_RAY_BYTES = sumOf(RAY_BUFFER_BYTES);
+export const PER_SAMPLE_BYTES = sumOf(SAMPLE_BUFFER_BYTES);
+export const PER_SHADED_BYTES = sumOf(SHADED_BUFFER_BYTES);
+export const chunkRowBytes = (appWidth: number, appDim: number) => sumOf(chunkBufferBytes(appWidth, appDim));
 /** Buffers grow to this multiple of what a batch needed, so that slightly larger batches fit. */
 export const GROWTH_HEADROOM = 1.25;
 /**
@@ -90,9 +96,9 @@ export class RayBatch {
   ) {
     this.k = fieldKernels(ctx, factorLayout(field.settings));
     this.gemm = new Gemm(ctx);
-    this.rays = ctx.buffer('batch.rays', maxRays * RAY_BYTES);
-    this.rayInfo = ctx.buffer('batch.rayInfo', maxRays * 16);
-    this.out = ctx.buffer('batch.out', maxRays * 32);
+    this.rays = ctx.buffer('batch.rays', maxRays * RAY_BUFFER_BYTES.rays);
+    this.rayInfo = ctx.buffer('batch.rayInfo', maxRays * RAY_BUFFER_BYTES.rayInfo);
+    this.out = ctx.buffer('batch.out', maxRays * RAY_BUFFER_BYTES.out);
     this.counter = ctx.buffer('batch.counter', 16);
     this.chunkRows = Math.min(shadeChunkRows(field.settings, ctx.maxBinding), maxShadeChunk);
     this.growSamples(maxRays * initialSamplesPerRay);
@@ -104,20 +110,20 @@ export class RayBatch {
     const ctx = this.ctx;
     for (const b of [this.samples, this.sa, this.trans, this.dfeat]) if (b) ctx.destroy(b);
     this.sampleCap = n;
-    this.samples = ctx.buffer('batch.samples', n * 16);
-    this.sa = ctx.buffer('batch.sampleAlpha', n * 8);
-    this.trans = ctx.buffer('batch.transmittance', n * 4);
-    this.dfeat = ctx.buffer('batch.dDensity', n * 4);
+    this.samples = ctx.buffer('batch.samples', n * SAMPLE_BUFFER_BYTES.samples);
+    this.sa = ctx.buffer('batch.sampleAlpha', n * SAMPLE_BUFFER_BYTES.sampleAlpha);
+    this.trans = ctx.buffer('batch.transmittance', n * SAMPLE_BUFFER_BYTES.transmittance);
+    this.dfeat = ctx.buffer('batch.dDensity', n * SAMPLE_BUFFER_BYTES.dDensity);
   }
 
   private growShaded(n: number): void {
     const ctx = this.ctx;
     for (const b of [this.appIndex, this.appDirs, this.rgb, this.drgb]) if (b) ctx.destroy(b);
     this.appCap = n;
-    this.appIndex = ctx.buffer('batch.shadedIndex', n * 4);
-    this.appDirs = ctx.buffer('batch.shadedDirs', n * 16);
-    this.rgb = ctx.buffer('batch.rgb', n * 16);
-    this.drgb = ctx.buffer('batch.dRgb', n * 16);
+    this.appIndex = ctx.buffer('batch.shadedIndex', n * SHADED_BUFFER_BYTES.shadedIndex);
+    this.appDirs = ctx.buffer('batch.shadedDirs', n * SHADED_BUFFER_BYTES.shadedDirs);
+    this.rgb = ctx.buffer('batch.rgb', n * SHADED_BUFFER_BYTES.rgb);
+    this.drgb = ctx.buffer('batch.dRgb', n * SHADED_BUFFER_BYTES.dRgb);
   }
 
   /** Shaded rows per chunk: all that fit the binding size in training, fewer when rendering. */
@@ -130,17 +136,16 @@ export class RayBatch {
     if (rows <= this.chunkCap) return;
     const ctx = this.ctx;
     for (const b of [this.comps, this.feat, this.dfeat27, this.dcomps, this.chunkDirs, this.chunkRgb, this.chunkDrgb]) if (b) ctx.destroy(b);
-    const w = this.field.appWidth;
-    const d = this.field.settings.shading.appDim;
+    const bytes = chunkBufferBytes(this.field.appWidth, this.field.settings.shading.appDim);
     this.chunkCap = rows;
-    this.comps = ctx.buffer('batch.appComponents', rows * w * 4);
-    this.feat = ctx.buffer('batch.appFeatures', rows * d * 4);
-    this.dfeat27 = ctx.buffer('batch.dAppFeatures', rows * d * 4);
-    this.dcomps = ctx.buffer('batch.dAppComponents', rows * w * 4);
+    this.comps = ctx.buffer('batch.appComponents', rows * bytes.appComponents);
+    this.feat = ctx.buffer('batch.appFeatures', rows * bytes.appFeatures);
+    this.dfeat27 = ctx.buffer('batch.dAppFeatures', rows * bytes.dAppFeatures);
+    this.dcomps = ctx.buffer('batch.dAppComponents', rows * bytes.dAppComponents);
     // Per-chunk views of the per-shaded-sample buffers, used only when a batch needs several chunks.
-    this.chunkDirs = ctx.buffer('batch.chunkDirs', rows * 16);
-    this.chunkRgb = ctx.buffer('batch.chunkRgb', rows * 16);
-    this.chunkDrgb = ctx.buffer('batch.chunkDRgb', rows * 16);
+    this.chunkDirs = ctx.buffer('batch.chunkDirs', rows * bytes.chunkDirs);
+    this.chunkRgb = ctx.buffer('batch.chunkRgb', rows * bytes.chunkRgb);
+    this.chunkDrgb = ctx.buffer('batch.chunkDRgb', rows * bytes.chunkDRgb);
     this.field.shading.ensureCapacity(rows);
   }
 

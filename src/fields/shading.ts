@@ -44,7 +44,6 @@ export function mlpInputWidth(cfg: Pick<ShadingConfig, 'appDim' | 'viewPe' | 'fe
   return cfg.appDim + 3 + 2 * cfg.appDim * cfg.feaPe + 2 * 3 * cfg.viewPe;
 }
 
-/** MLP_Fea's weight tensors in arena order (none for SH), with the fan-in of their init. */
 /** Floats per sample row of each activation buffer (see Activations). */
 export function activationWidths(cfg: ShadingConfig): Record<string, number> {
   if (cfg.mode === 'SH') return { Y: 4, basis: 9 };
@@ -58,6 +57,7 @@ export function activationBytesPerRow(cfg: ShadingConfig): number {
   return 4 * Object.values(activationWidths(cfg)).reduce((a, b) => a + b, 0);
 }
 
+/** MLP_Fea's weight tensors in arena order (none for SH), with the fan-in of their init. */
 export function shadingSegments(cfg: ShadingConfig): { name: string; count: number; fanIn: number }[] {
   if (cfg.mode !== 'MLP_Fea') return [];
   const W = mlpInputWidth(cfg);

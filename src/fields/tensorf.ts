@@ -152,7 +152,7 @@ export function truncateToRank(s: FieldSettings, values: Map<string, Float32Arra
       for (let i = 0; i < texels; i++) t.set(v.subarray(i * k, i * k + kk), i * kk);
       out.set(name, t);
     } else if (name === 'basis') {
-      const width = s.appComps.reduce((a, b) => a + b, 0);
+      const width = appWidthOf(s);
       const rows = v.length / width;
       const cols: number[] = [];
       let first = 0;
