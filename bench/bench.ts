@@ -12,10 +12,11 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { resolveConfig } from '../src/fields/config.ts';
+import { resolveConfig } from '../src/train/config.ts';
 import { formatBytes } from '../src/gpu/context.ts';
 import { nodeGpu } from '../src/gpu/node.ts';
-import { log, openDataset, runTraining, type RankPoint } from '../src/cli/session.ts';
+import { log, openDataset } from '../src/cli/node-io.ts';
+import { type RankPoint, runTraining } from '../src/cli/run-training.ts';
 import type { Dataset } from '../src/data/types.ts';
 import { BENCH_CONFIGS, DEFAULT_BENCH } from './configs.ts';
 

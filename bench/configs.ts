@@ -1,5 +1,5 @@
 // The reduced lego configurations of `npm run bench`, in the reference's option names.
-import type { PresetName } from '../src/fields/tensorf.ts';
+import type { PresetName } from '../src/field/presets.ts';
 
 export interface BenchConfig {
   downscale: number;

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { zipSync } from 'fflate';
 import { orbitCamera, renderProcedural } from '../src/data/procedural.ts';
-import { encodePng } from '../src/io/image-node.ts';
+import { encodePng } from '../src/data/image-node.ts';
 import { dropPaths, STATUS_TIMEOUT_MS, WEBGPU_FLAGS, withStudio } from './harness.ts';
 
 /** A tiny Blender-layout dataset: n train views and one test view, 32x32, as path -> bytes. */

@@ -3,9 +3,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { fieldSegments, MODEL_PRESETS, type FieldSettings } from '../src/fields/tensorf.ts';
-import { randomNormal } from '../src/fields/params.ts';
-import { exportScene } from '../src/io/scene-file.ts';
+import { fieldSegments } from '../src/field/layout.ts';
+import { MODEL_PRESETS } from '../src/field/presets.ts';
+import type { FieldSettings } from '../src/field/settings.ts';
+import { exportScene } from '../src/formats/scene-file/writer.ts';
+import { randomNormal } from '../src/gpu/random.ts';
 import { artifacts, pixelVariance, STATUS_TIMEOUT_MS, WEBGPU_FLAGS, withStudio } from './harness.ts';
 
 test('viewer: streams a scene, renders it, slims it; a damaged file gets a clear message', { timeout: 300_000 }, async () => {

@@ -2,13 +2,19 @@
 // Progress goes to stderr; the last line of stdout is one JSON object.
 import { readFile, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { ConfigError, checkReferenceOptions, resolveConfig } from '../fields/config.ts';
-import { MODEL_PRESETS, type PresetName } from '../fields/tensorf.ts';
-import { evaluate, testViewIndices, ViewRenderer } from '../fields/evaluation.ts';
+import { encodePng } from '../data/image-node.ts';
+import { evenlySpacedViews } from '../data/views.ts';
+import { evaluate } from '../eval/evaluate.ts';
+import { evaluateRanks } from '../eval/rank-curve.ts';
+import { MODEL_PRESETS, type PresetName } from '../field/presets.ts';
+import { PRECISIONS, type Precision } from '../formats/scene-file/header.ts';
+import { exportScene } from '../formats/scene-file/writer.ts';
+import { LimitError } from '../gpu/context.ts';
 import { nodeGpu } from '../gpu/node.ts';
-import { encodePng } from '../io/image-node.ts';
-import { exportScene, PRECISIONS, type Precision } from '../io/scene-file.ts';
-import { evaluateRanksLogged, log, loadModel, openDataset, parseRanks, runTraining } from './session.ts';
+import { ViewRenderer } from '../render/view-renderer.ts';
+import { checkReferenceOptions, ConfigError, resolveConfig } from '../train/config.ts';
+import { adviceForCli, loadModel, log, openDataset } from './node-io.ts';
+import { logRank, parseRanks, runTraining } from './run-training.ts';
 
 const USAGE = `usage:
   npm run cli -- train --data DIR|builtin:demo --model vm192|vm48|cp384|slimmerf16|slimmerf8|strivec [--config FILE.json]
@@ -108,14 +114,17 @@ async function evalCmd(a: Record<string, string | boolean | undefined>): Promise
   const { field, bytes } = await loadModel(ctx, file);
   const ds = await openDataset(data, intFlag(a.downscale as string, 'downscale', 1), ['test']);
   const split = ds.splits.test ?? ds.splits.train!;
-  const views = testViewIndices(split.cameras.length, intFlag(a['test-views'] as string, 'test-views', 25));
+  const views = evenlySpacedViews(split.cameras.length, intFlag(a['test-views'] as string, 'test-views', 25));
   const renderer = new ViewRenderer(ctx, field, ds.nearFar);
   const ev = await evaluate(renderer, ds, split, views, undefined, (i, n) => log(`evaluating: view ${i}/${n}`));
   const result: Record<string, unknown> = {
     model: file, psnr: +ev.psnr.toFixed(3), ssim: +ev.ssim.toFixed(4), testViews: ev.views,
     params: field.parameterCountAtRank(field.rank), bytes, rank: field.rank, adapter: ctx.adapter.label,
   };
-  if (ranks) result.ranks = await evaluateRanksLogged(field, renderer, ds, split, views, ranks);
+  if (ranks) {
+    if (ranks.some((r) => r > field.rank)) log(`ranks above ${field.rank} skipped: the model has ${field.rank} trained rank groups; rank ${field.rank} evaluated instead`);
+    result.ranks = await evaluateRanks(renderer, ds, split, views, ranks, logRank);
+  }
   return result;
 }
 
@@ -180,7 +189,8 @@ main().then(
     const err = e as Error;
     // Known user errors get their message alone; anything else keeps its stack for bug reports.
     const known = ['ConfigError', 'DatasetError', 'LimitError', 'SceneError'].includes(err.name) || err instanceof ConfigError || /^[^\s]+: /.test(err.message);
-    log(`error: ${known ? err.message : err.stack ?? err.message}`);
+    const advice = err instanceof LimitError && err.advice.length ? `: ${adviceForCli(err.advice)}` : '';
+    log(`error: ${known ? err.message + advice : err.stack ?? err.message}`);
     process.exit(1);
   },
 );

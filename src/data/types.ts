@@ -29,13 +29,16 @@ export interface Split {
 
 export type SplitName = 'train' | 'val' | 'test';
 
+/** An axis-aligned box as [min corner, max corner] (a dataset's scene box). */
+export type SceneBox = [[number, number, number], [number, number, number]];
+
 export interface Dataset {
   format: 'blender' | 'instant-ngp';
   /** e.g. folder name */
   name: string;
   /** 'train' always present */
   splits: Partial<Record<SplitName, Split>>;
-  aabb: [[number, number, number], [number, number, number]];
+  aabb: SceneBox;
   nearFar: [number, number];
   /** blender: true (composite on white later); instant-ngp: false */
   whiteBackground: boolean;

@@ -187,8 +187,27 @@ export class KernelProfiler {
   }
 }
 
+/**
+ * What a user can change to make a run fit. The engine says which; each front end words it in
+ * its own terms (the CLI's flags and option names, the studio's controls), so engine messages
+ * never name a front end's controls.
+ */
+export type LimitAdvice =
+  /** Downscale the images by at least this factor. */
+  | { change: 'downscale'; factor: number }
+  /** Train on fewer views. */
+  | { change: 'fewer-views' }
+  /** A smaller final grid (fewer voxels). */
+  | { change: 'final-grid' }
+  /** Fewer components per factor (a smaller model). */
+  | { change: 'components' };
+
+/** A size this device cannot hold; `advice` lists what would make it fit. */
 export class LimitError extends Error {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    readonly advice: readonly LimitAdvice[] = [],
+  ) {
     super(message);
     this.name = 'LimitError';
   }

@@ -1,11 +1,13 @@
 // Compute kernels and the encoder that batches their dispatches.
 //
-// Conventions every WGSL kernel in src/shaders follows:
+// Conventions every WGSL kernel follows:
 // - one entry point per module, named `main`;
 // - an optional `var<uniform> params: <Struct>` at @group(0) @binding(0); its layout is read from
 //   the source by webgpu-utils, so host code sets fields by name;
-// - storage buffers at the following bindings of group 0, bound in binding order;
-// - 1-D work uses `linear_id(gid, nwg)` from shaders/common.ts so dispatches larger than
+// - storage buffers at the following bindings of group 0, bound BY NAME: the host passes
+//   `buffers: { rays, samples, ... }` keyed by the WGSL variable names (read from the source by
+//   webgpu-utils), and a missing, extra or misspelled name throws, naming the kernel;
+// - 1-D work uses `linear_id(gid, nwg)` from gpu/wgsl.ts so dispatches larger than
 //   maxComputeWorkgroupsPerDimension are folded into a 2-D grid (see `grid1d`).
 import { makeShaderDataDefinitions, makeStructuredView, type StructuredView } from 'webgpu-utils';
 import type { GpuContext } from './context.ts';
@@ -17,7 +19,8 @@ export class Kernel {
   readonly pipeline: GPUComputePipeline;
   readonly label: string;
   private readonly uniformView: StructuredView | null;
-  private readonly storageCount: number;
+  /** Storage bindings of group 0 by WGSL variable name. */
+  readonly storages: ReadonlyMap<string, number>;
 
   constructor(ctx: GpuContext, label: string, code: string, constants?: Record<string, number>) {
     this.label = label;
@@ -30,7 +33,10 @@ export class Kernel {
     const defs = makeShaderDataDefinitions(code);
     const u = defs.uniforms['params'];
     this.uniformView = u ? makeStructuredView(u) : null;
-    this.storageCount = Object.keys(defs.storages).length;
+    this.storages = new Map(Object.entries(defs.storages).map(([name, d]) => [name, d.binding]));
+    const bindings = [...(u ? [u.binding] : []), ...this.storages.values()].sort((a, b) => a - b);
+    if (u && u.binding !== 0) throw new Error(`${label}: the params uniform must be @binding(0)`);
+    if (bindings.some((b, i) => b !== i)) throw new Error(`${label}: bindings must run 0, 1, 2, ... without gaps (got ${bindings.join(', ')})`);
   }
 
   /** Bytes of the params struct (0 when the kernel has none). */
@@ -44,9 +50,37 @@ export class Kernel {
     return new Uint8Array(this.uniformView.arrayBuffer.slice(0));
   }
 
-  get bindingCount(): number {
-    return this.storageCount + (this.uniformView ? 1 : 0);
+  /** Bind group entries for buffers named as in the WGSL; throws on a missing or unknown name. */
+  storageEntries(buffers: Readonly<Record<string, BufferBinding>>): GPUBindGroupEntry[] {
+    for (const name of Object.keys(buffers)) {
+      if (!this.storages.has(name)) throw new Error(`${this.label}: no storage binding "${name}" (it has ${[...this.storages.keys()].join(', ')})`);
+    }
+    return [...this.storages].map(([name, binding]) => {
+      const b = buffers[name];
+      if (!b) throw new Error(`${this.label}: storage binding "${name}" was not given a buffer`);
+      return { binding, resource: Array.isArray(b) ? { buffer: b[0], offset: b[1], size: b[2] } : { buffer: b as GPUBuffer } };
+    });
   }
+}
+
+const kernelCache = new WeakMap<GPUDevice, Map<string, Kernel>>();
+
+/**
+ * One compiled pipeline per device and key, made on first use (pipelines are slow to build on
+ * SwiftShader). `source` is only called when the kernel is not cached yet.
+ */
+export function cachedKernel(ctx: GpuContext, key: string, source: () => string): Kernel {
+  let store = kernelCache.get(ctx.device);
+  if (!store) {
+    store = new Map();
+    kernelCache.set(ctx.device, store);
+  }
+  let k = store.get(key);
+  if (!k) {
+    k = new Kernel(ctx, key, source());
+    store.set(key, k);
+  }
+  return k;
 }
 
 /** Splits a 1-D dispatch of `threads` invocations in groups of `wg` into at most 2-D workgroup counts. */
@@ -58,10 +92,13 @@ export function grid1d(ctx: GpuContext, threads: number, wg: number): [number, n
   return [Math.ceil(groups / y), y];
 }
 
+/** A whole buffer, or a sub-range of one: [buffer, offsetBytes, sizeBytes]. */
+export type BufferBinding = GPUBuffer | readonly [GPUBuffer, number, number];
+
 export interface DispatchArgs {
   params?: ParamValues;
-  /** Storage buffers in binding order (after the uniform). A tuple binds a sub-range: [buffer, offsetBytes, sizeBytes]. */
-  buffers: (GPUBuffer | [GPUBuffer, number, number])[];
+  /** Storage buffers by their WGSL variable names. */
+  buffers: Readonly<Record<string, BufferBinding>>;
   /** Workgroup counts, or an indirect-args buffer (3 u32) with its byte offset. */
   workgroups: [number, number?, number?] | { indirect: GPUBuffer; offset?: number };
 }
@@ -108,23 +145,15 @@ export class Encoder {
   private pendingWrites: { buf: GPUBuffer; data: Uint8Array }[] = [];
 
   dispatch(kernel: Kernel, args: DispatchArgs): void {
-    const entries: GPUBindGroupEntry[] = [];
-    let binding = 0;
+    const entries = kernel.storageEntries(args.buffers);
     if (kernel.uniformSize > 0) {
       if (!args.params) throw new Error(`${kernel.label}: params missing`);
       const data = kernel.packParams(args.params);
       const size = Math.ceil(data.byteLength / UNIFORM_ALIGN) * UNIFORM_ALIGN;
       if (this.used + size > this.staging.byteLength) this.flushArena();
       this.staging.set(data, this.used);
-      entries.push({ binding: binding++, resource: { buffer: this.arena(this.arenaIndex), offset: this.used, size: data.byteLength } });
+      entries.push({ binding: 0, resource: { buffer: this.arena(this.arenaIndex), offset: this.used, size: data.byteLength } });
       this.used += size;
-    }
-    for (const b of args.buffers) {
-      const resource = Array.isArray(b) ? { buffer: b[0], offset: b[1], size: b[2] } : { buffer: b };
-      entries.push({ binding: binding++, resource });
-    }
-    if (entries.length !== kernel.bindingCount) {
-      throw new Error(`${kernel.label}: expected ${kernel.bindingCount} bindings, got ${entries.length}`);
     }
     const group = this.ctx.device.createBindGroup({
       label: kernel.label,

@@ -1,23 +1,20 @@
-import { Component, Suspense, lazy, useEffect, useRef, useState, type ReactNode } from 'react';
+import { Component, Suspense, lazy, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import { FieldViewport } from './FieldViewport.tsx';
 import { DatasetPane } from './DatasetPane.tsx';
-import type { SceneBox } from './dataset-geometry.ts';
 import { ExportPanel } from './ExportPanel.tsx';
 import { RankPanel } from './RankPanel.tsx';
 import { TrainingCharts } from './TrainingCharts.tsx';
-import { SCENE_EXTENSION } from '../io/scene-file.ts';
-import { StudioSession, type TrainRequest } from './session.ts';
-import { TrainingPanel, type TrainingActions } from './TrainingPanel.tsx';
-import { loadDataset } from '../data/loaders.ts';
-import { mapSource, zipSource } from '../data/sources.ts';
-import { decodeImageBrowser, filesToMap, relativePath, walkDropped, type DropEntry } from './decode-browser.ts';
+import { type DropEntry, walkDropped } from '../data/browser-files.ts';
+import { SCENE_EXTENSION } from '../formats/scene-file/header.ts';
+import type { Session } from '../run/session.ts';
+import { adapterLabel, formatBytes, probeWebGpu, WEBGPU_BROWSERS } from '../view/webgpu.ts';
+import { trainingActions } from './controller.ts';
+import type { TrainRequest } from './presets.ts';
 import { useStudio, type AdapterInfoSummary, type ViewTab } from './store.ts';
-import { WEBGPU_BROWSERS, adapterLabel, formatBytes, probeWebGpu } from './webgpu.ts';
+import { TrainingPanel } from './TrainingPanel.tsx';
 
 // three.js and react-three-fiber load only once WebGPU is confirmed.
 const SceneCanvas = lazy(() => import('./SceneCanvas.tsx'));
-/** Iterations between live held-out PSNR measurements (2 test views, between training steps). */
-const TEST_PSNR_EVERY = 25;
 
 export function App() {
   const status = useStudio((s) => s.gpuStatus);
@@ -27,9 +24,9 @@ export function App() {
   const scene = useStudio((s) => s.sceneName);
   const tab = useStudio((s) => s.viewTab);
   const trainStatus = useStudio((s) => s.trainStatus);
-  const session = useRef<StudioSession | null>(null);
+  const session = useRef<Session | null>(null);
   const [request, setRequest] = useState<TrainRequest>({ model: 'vm', preset: 'preview', trainViews: 0, upsilon: 0.4 });
-  const actions = useTrainingActions(session);
+  const actions = useMemo(() => trainingActions(session), []);
 
   // `?demo` (the README's first command) opens the built-in scene as soon as WebGPU is ready.
   const autoDemo = useRef(typeof location !== 'undefined' && new URLSearchParams(location.search).has('demo'));
@@ -143,7 +140,7 @@ export function App() {
   );
 }
 
-function ExportSection({ session }: { session: StudioSession }) {
+function ExportSection({ session }: { session: Session }) {
   const slim = useStudio((s) => s.slim);
   if (!slim) return null;
   return (
@@ -152,180 +149,6 @@ function ExportSection({ session }: { session: StudioSession }) {
       <ExportPanel session={session} />
     </>
   );
-}
-
-/** Wires the panel's buttons to the engine session and the store. */
-function useTrainingActions(session: { current: StudioSession | null }): TrainingActions {
-  const st = useStudio.getState;
-  const fail = (e: unknown) => {
-    st().setLoading(null);
-    st().setTrainStatus('error', (e as Error).message ?? String(e));
-  };
-  // The live held-out PSNR: the trained model on the readout's test views, through the GPU
-  // queue between training steps; one measurement at a time, and on a slow GPU no more than
-  // about 5% of the time (a measurement that took d waits 20 d before the next).
-  let testing = false;
-  let testCost = { at: 0, took: 0 };
-  const measureTestPsnr = async (iter: number, force = false): Promise<void> => {
-    const s = session.current;
-    const now = performance.now();
-    if (!s?.field || testing || (!force && now - testCost.at < 20 * testCost.took)) return;
-    testing = true;
-    try {
-      const r = await s.rankReadout(s.field.rank, true);
-      if (r?.psnr != null) st().recordTestPsnr(iter, r.psnr);
-    } finally {
-      testing = false;
-      testCost = { at: performance.now(), took: performance.now() - now };
-    }
-  };
-  // One held-out PSNR measurement at a time; a slider that moved meanwhile gets measured next.
-  let measuring = false;
-  const measureRank = async (withPsnr: boolean): Promise<void> => {
-    const s = session.current;
-    const slim = st().slim;
-    if (!s || !slim) return;
-    const rank = slim.rank;
-    // Ranks already on the finished curve need no new measurement.
-    const known = st().trainStatus === 'done' ? slim.curve.find((p) => p.rank === rank) : undefined;
-    if (known) {
-      st().setReadout(known);
-      return;
-    }
-    const quick = await s.rankReadout(rank, false);
-    if (quick && st().slim?.rank === rank) st().setReadout(quick);
-    if (!withPsnr || measuring) return;
-    measuring = true;
-    try {
-      const full = await s.rankReadout(rank, true);
-      if (full && st().slim?.rank === rank) st().setReadout(full);
-    } finally {
-      measuring = false;
-    }
-    if (st().slim && st().slim!.rank !== rank) void measureRank(true);
-  };
-  const computeCurve = async (): Promise<void> => {
-    const s = session.current;
-    if (!s || !st().slim) return;
-    st().setCurve([], 'computing');
-    const curve = await s.rankCurve((partial) => st().setCurve(partial, 'computing'));
-    st().setCurve(curve, 'done');
-    await measureRank(true);
-  };
-  return {
-    estimate: (request) => session.current?.estimate(request) ?? null,
-    openScene: (file) => {
-      void (async () => {
-        try {
-          st().setLoading(`reading ${file.name}…`);
-          session.current ??= await StudioSession.open(navigator.gpu);
-          const field = session.current.openScene(new Uint8Array(await file.arrayBuffer()), file.name);
-          st().setScene(`${file.name} (${field.settings.kind.toUpperCase()}, rank ${field.rank})`);
-          st().resetSlim(field.maxRank, field.rank);
-          await measureRank(false);
-        } catch (e) {
-          st().setLoading(null);
-          fail(e);
-        }
-      })();
-    },
-    setRank: (rank) => {
-      st().setRank(rank);
-      if (session.current) session.current.viewRank = st().slim?.rank ?? null;
-      void measureRank(true);
-    },
-    openFiles: (files, downscale) => {
-      void (async () => {
-        try {
-          st().setLoading('reading files…');
-          session.current ??= await StudioSession.open(navigator.gpu);
-          const list = [...(await files)];
-          if (list.length === 0) throw new Error('The dropped folder holds no files.');
-          const one = list.length === 1 ? ('file' in list[0]! ? list[0]!.file : list[0]!) : null;
-          const zip = one && one.name.toLowerCase().endsWith('.zip') ? one : null;
-          const first = relativePath(list[0]!);
-          const label = zip ? zip.name : first.includes('/') ? first.split('/')[0]! : 'selected files';
-          const source = zip ? zipSource(new Uint8Array(await zip.arrayBuffer()), label) : mapSource(await filesToMap(list), label);
-          const ds = await loadDataset(source, {
-            downscale,
-            decode: decodeImageBrowser,
-            splits: ['train', 'test'],
-            onProgress: (done, total) => st().setLoading(`decoding images: ${done}/${total}`),
-          });
-          session.current.useDataset(ds);
-          const train = ds.splits.train!;
-          const test = ds.splits.test ? `, ${ds.splits.test.cameras.length} test` : '';
-          st().setDataset(`${label} (${train.cameras.length} views${test}, ${train.width}×${train.height})`, ds.warnings, session.current.loadedBox!);
-        } catch (e) {
-          st().setLoading(null);
-          fail(e);
-        }
-      })();
-    },
-    loadDemo: () => {
-      void (async () => {
-        try {
-          session.current ??= await StudioSession.open(navigator.gpu);
-          const ds = session.current.loadDemo();
-          st().setDataset(`built-in demo scene (${ds.splits.train!.cameras.length} views, ${ds.splits.train!.width}×${ds.splits.train!.height})`, [], session.current.loadedBox!);
-        } catch (e) {
-          fail(e);
-        }
-      })();
-    },
-    setBox: (box: SceneBox) => {
-      session.current?.setBox(box);
-      st().setBox(box);
-    },
-    start: (request) => {
-      const s = session.current;
-      if (!s) return;
-      st().setTrainStatus('training');
-      // Training is watched in the live render.
-      st().setViewTab('render');
-      s.train(
-        request,
-        (field) => {
-          st().setLoading(null);
-          st().resetSlim(field.maxRank, field.rank);
-          void measureRank(false);
-        },
-        (step, elapsed) => {
-          st().recordStep({ iter: step.iter, total: s.trainer!.opt.nIters, elapsed, psnr: step.psnr, loss: step.loss, samples: step.samples, shaded: step.shaded, gpuBytes: s.ctx.allocatedBytes, event: step.event });
-          if (step.iter % TEST_PSNR_EVERY === 0) void measureTestPsnr(step.iter);
-          if (step.rank !== st().slim?.trainedRank) {
-            st().setTrainedRank(step.rank);
-            s.viewRank = st().slim?.rank ?? null;
-            void measureRank(false);
-          }
-        },
-        // Strivec's coarse pass, before the field exists.
-        (p) => st().setLoading(p.message),
-      ).then(
-        () => {
-          st().setLoading(null);
-          // Stopped during the coarse pass: no model was made.
-          if (!s.field) return st().setTrainStatus('ready');
-          st().setTrainStatus('done');
-          const last = st().progress;
-          if (last.testPsnr.at(-1)?.iter !== last.iter) void measureTestPsnr(last.iter, true);
-          void computeCurve().catch(fail);
-        },
-        fail,
-      );
-    },
-    pause: () => {
-      session.current?.pause();
-      st().setTrainStatus('paused');
-    },
-    resume: () => {
-      session.current?.resume();
-      st().setTrainStatus('training');
-    },
-    stop: () => {
-      session.current?.stop();
-    },
-  };
 }
 
 const TABS: [ViewTab, string, string][] = [

@@ -3,10 +3,11 @@
 // the field will fill; it can be changed until training starts.
 import { Suspense, lazy, useEffect, useMemo, useRef, useState } from 'react';
 import type { Dataset } from '../data/types.ts';
-import { boxProblem, type SceneBox } from './dataset-geometry.ts';
-import { paintView } from './paint.ts';
+import type { SceneBox } from '../data/types.ts';
+import { boxProblem } from '../run/session.ts';
+import { paintView } from '../view/paint.ts';
+import { type RenderedView, thumbnailPixels } from '../view/view-images.ts';
 import { useStudio } from './store.ts';
-import { thumbnailPixels, type RenderedView } from './view-images.ts';
 
 const DatasetScene = lazy(() => import('./DatasetScene.tsx'));
 

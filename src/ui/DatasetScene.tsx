@@ -7,7 +7,7 @@ import { OrbitControls } from '@react-three/drei';
 import * as THREE from 'three';
 import type { Camera } from '../data/types.ts';
 import { cameraSpread, frustumCorners, frustumLines, type SceneBox } from './dataset-geometry.ts';
-import type { RenderedView } from './view-images.ts';
+import type { RenderedView } from '../view/view-images.ts';
 
 const TRAIN_COLOUR = '#58a6ff';
 const TEST_COLOUR = '#f0883e';

@@ -1,10 +1,10 @@
 // Export: the current model as a scene file at the slider's rank and a chosen precision, with its
 // size predicted before saving; and the current view as a PNG.
 import { useState } from 'react';
-import { PRECISIONS, SCENE_EXTENSION, type Precision } from '../io/scene-file.ts';
-import type { StudioSession } from './session.ts';
+import { type Precision, PRECISIONS, SCENE_EXTENSION } from '../formats/scene-file/header.ts';
+import type { Session } from '../run/session.ts';
+import { formatBytes } from '../view/webgpu.ts';
 import { useStudio } from './store.ts';
-import { formatBytes } from './webgpu.ts';
 
 /** Offers bytes as a download (the browser's save dialog or downloads folder). */
 export function download(data: Blob, name: string): void {
@@ -18,7 +18,7 @@ export function download(data: Blob, name: string): void {
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
-export function ExportPanel({ session }: { session: StudioSession }) {
+export function ExportPanel({ session }: { session: Session }) {
   const slim = useStudio((s) => s.slim);
   const status = useStudio((s) => s.trainStatus);
   const name = useStudio((s) => s.datasetName ?? s.sceneName ?? 'scene');

@@ -4,12 +4,12 @@
 // snap to a training camera to see the render beside its photo with the error between them.
 // Renders coalesce: one in flight, at most one queued.
 import { useEffect, useRef, useState, type ReactNode } from 'react';
-import type { StudioSession } from './session.ts';
-import { paintView } from './paint.ts';
+import type { Session } from '../run/session.ts';
+import { paintView } from '../view/paint.ts';
+import { drawTensorBoxes, LEVEL_COLOURS } from '../view/tensor-overlay.ts';
+import { eyeOf, initialPose, look, move, orbit, pan, poseCamera, type ViewPose, wheelZoom } from '../view/view-camera.ts';
+import { errorHeatmap, rgbPixels, type ViewMode, viewPixels } from '../view/view-images.ts';
 import { useStudio } from './store.ts';
-import type { ViewMode } from './view-images.ts';
-import { drawTensorBoxes, LEVEL_COLOURS } from './tensor-overlay.ts';
-import { eyeOf, initialPose, look, move, orbit, pan, poseCamera, wheelZoom, type ViewPose } from './view-camera.ts';
 
 const MOVING_SIZE = 32;
 const STILL_SIZE = 64;
@@ -29,7 +29,7 @@ const FLY_KEYS: Record<string, [number, number, number]> = {
 export type Navigation = 'orbit' | 'fly';
 
 /** `active`: the viewport is on screen; a hidden one skips its renders and catches up when shown. */
-export function FieldViewport({ session, active = true, children }: { session: StudioSession; active?: boolean; children?: ReactNode }) {
+export function FieldViewport({ session, active = true, children }: { session: Session; active?: boolean; children?: ReactNode }) {
   const canvas = useRef<HTMLCanvasElement>(null);
   const truthCanvas = useRef<HTMLCanvasElement>(null);
   const errorCanvas = useRef<HTMLCanvasElement>(null);
@@ -66,17 +66,19 @@ export function FieldViewport({ session, active = true, children }: { session: S
     try {
       const { mode: m, snap: s, boxes: shown } = view.current;
       if (s !== null) {
-        const cmp = await session.compareCamera(s, m);
+        const cmp = await session.compareCamera(s);
         if (cmp) {
-          paintView(canvas.current, cmp.render);
-          paintView(truthCanvas.current, cmp.truth);
-          paintView(errorCanvas.current, cmp.error);
+          const { image, truth } = cmp;
+          paintView(canvas.current, viewPixels(image, m));
+          paintView(truthCanvas.current, rgbPixels(truth, image.width, image.height));
+          paintView(errorCanvas.current, errorHeatmap(image.rgb, truth, image.width, image.height));
           setComparePsnr(cmp.psnr);
         }
       } else {
         const size = moving.current ? MOVING_SIZE : STILL_SIZE;
         const camera = poseCamera(pose.current, size);
-        const v = await session.renderView(camera, m);
+        const image = await session.renderView(camera);
+        const v = image && viewPixels(image, m);
         if (v) paintView(canvas.current, v);
         const local = session.localTensors;
         if (v && canvas.current) {

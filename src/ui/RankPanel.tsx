@@ -1,7 +1,7 @@
 // The rank slider beside the viewport: slims the model at test time (SlimmeRF rank groups, or a
 // plain TensoRF truncated the same way) and shows what the chosen rank costs (parameters, file
 // size) and gives (PSNR on held-out views), with the quality-against-size curve over all ranks.
-import { formatBytes } from './webgpu.ts';
+import { formatBytes } from '../view/webgpu.ts';
 import { useStudio, type RankReadout } from './store.ts';
 
 export function RankPanel({ onRank }: { onRank: (rank: number) => void }) {

@@ -1,30 +1,10 @@
 // Training controls: the demo scene, a preset, start / pause / resume / stop, progress with
 // iterations per second and time left (the live charts sit beside the render: TrainingCharts.tsx).
 import { useMemo } from 'react';
+import { formatBytes } from '../view/webgpu.ts';
+import type { TrainingActions } from './controller.ts';
+import { STUDIO_MODELS, STUDIO_PRESETS, type StudioModel, type StudioPreset, type TrainRequest } from './presets.ts';
 import { useStudio } from './store.ts';
-import type { MemoryEstimate } from '../fields/memory.ts';
-import { formatBytes } from './webgpu.ts';
-import type { SceneBox } from './dataset-geometry.ts';
-import type { DroppedFile } from './decode-browser.ts';
-import { STUDIO_MODELS, STUDIO_PRESETS, type StudioModel, type StudioPreset, type TrainRequest } from './session.ts';
-
-export interface TrainingActions {
-  loadDemo: () => void;
-  /** A folder's files (picked, or dropped and still being walked), or one .zip, in Blender or instant-ngp/nerfstudio layout. */
-  openFiles: (files: FileList | File[] | DroppedFile[] | Promise<DroppedFile[]>, downscale: number) => void;
-  /** A .slimscene file: view it and slim it with the rank slider. */
-  openScene: (file: File) => void;
-  start: (request: TrainRequest) => void;
-  /** GPU memory the run would need and what was changed to fit this GPU (null before a dataset is open). */
-  estimate: (request: TrainRequest) => (MemoryEstimate & { sized: string[] }) | null;
-  /** Sets the box the next run fills (throws with a message when it cannot). */
-  setBox: (box: SceneBox) => void;
-  /** Moves the rank slider: the viewport re-renders the slimmed model. */
-  setRank: (rank: number) => void;
-  pause: () => void;
-  resume: () => void;
-  stop: () => void;
-}
 
 export function TrainingPanel({ actions, request, setRequest }: { actions: TrainingActions; request: TrainRequest; setRequest: (r: TrainRequest) => void }) {
   const status = useStudio((s) => s.trainStatus);
@@ -137,7 +117,7 @@ export function TrainingPanel({ actions, request, setRequest }: { actions: Train
       {mem && (
         <p className={mem.problem ? 'error' : 'muted small'} data-testid="memory-estimate">
           {mem.problem
-            ? `Cannot fit: ${mem.problem}.`
+            ? `Cannot fit: ${mem.problem}`
             : `GPU memory up to ${formatBytes(mem.total)} (every sample shaded, as early in training): parameters ${formatBytes(mem.parameters)} at ${mem.finalGrid.join('×')}, images ${formatBytes(mem.images)}, batch buffers up to ${formatBytes(mem.batch)}.${mem.note ? ` ${mem.note}.` : ''}`}
         </p>
       )}

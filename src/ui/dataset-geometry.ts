@@ -1,10 +1,10 @@
 // Where a dataset's cameras are, for drawing them in the dataset view: each camera's centre and
 // the corners of its image at a chosen depth (the frustum), and the box the field will fill.
 // Pure functions (no three.js), tested in Node.
-import type { Camera } from '../data/types.ts';
-import type { Vec3 } from './view-camera.ts';
+import type { Camera, SceneBox } from '../data/types.ts';
+import type { Vec3 } from '../view/view-camera.ts';
 
-export type SceneBox = [Vec3, Vec3];
+export type { SceneBox };
 
 export function cameraCentre(cam: Camera): Vec3 {
   return [cam.c2w[3]!, cam.c2w[7]!, cam.c2w[11]!];
@@ -52,16 +52,4 @@ export function cameraSpread(cams: readonly Camera[], box: SceneBox): number {
   if (cams.length === 0) return 1;
   const c = box[0].map((lo, i) => (lo + box[1][i]!) / 2);
   return cams.reduce((s, cam) => s + Math.hypot(...cameraCentre(cam).map((x, i) => x - c[i]!)), 0) / cams.length;
-}
-
-/** Why a box cannot be used (non-finite or empty along an axis), or null when it can. */
-export function boxProblem(box: SceneBox): string | null {
-  const axes = ['x', 'y', 'z'];
-  for (let i = 0; i < 3; i++) {
-    const lo = box[0][i]!;
-    const hi = box[1][i]!;
-    if (!Number.isFinite(lo) || !Number.isFinite(hi)) return `the box's ${axes[i]} range must be numbers`;
-    if (!(hi > lo)) return `the box's ${axes[i]} max (${hi}) must be above its min (${lo})`;
-  }
-  return null;
 }

@@ -1,22 +1,12 @@
 // UI state of the studio. Plain zustand (no DOM access), so it can be imported and tested in Node.
 import { create } from 'zustand';
-import type { SceneBox } from './dataset-geometry.ts';
+import type { SceneBox } from '../data/types.ts';
+import type { RankReadout } from '../run/session.ts';
+import type { AdapterInfoSummary } from '../view/webgpu.ts';
+
+export type { AdapterInfoSummary, RankReadout };
 
 export type GpuStatus = 'checking' | 'ready' | 'unavailable';
-
-export interface AdapterLimits {
-  maxStorageBufferBindingSize: number;
-  maxBufferSize: number;
-  maxComputeWorkgroupStorageSize: number;
-}
-
-export interface AdapterInfoSummary {
-  vendor: string;
-  architecture: string;
-  device: string;
-  description: string;
-  limits: AdapterLimits;
-}
 
 export type TrainStatus = 'empty' | 'ready' | 'training' | 'paused' | 'done' | 'error';
 /** What the viewport shows: the dataset (photos, cameras, box) or the live neural render. */
@@ -37,15 +27,6 @@ export interface TrainProgress {
   /** GPU memory held by the engine now. */
   gpuBytes: number;
   lastEvent: string | null;
-}
-
-/** Quality and size of the model slimmed to one rank (as in trainer.ts's RankPoint). */
-export interface RankReadout {
-  rank: number;
-  params: number;
-  bytes: number;
-  /** Mean PSNR on held-out views at this rank; null until measured. */
-  psnr: number | null;
 }
 
 /** The rank slider: which rank the viewport shows and what that rank costs and gives. */

@@ -1,14 +1,14 @@
 // The standalone viewer (viewer.html): opens a scene file from ?scene=URL, a picker or a drop,
 // renders it as soon as the first rank groups have arrived and refines as the rest stream in,
 // with orbit dragging, wheel zoom and a rank slider. Uses the rendering engine only, no training code.
-import { ViewRenderer } from '../fields/evaluation.ts';
-import { TensorField } from '../fields/tensorf.ts';
-import { contextFromAdapter, formatBytes, type GpuContext } from '../gpu/context.ts';
-import { SceneReader, sceneView, type SceneHeader } from '../io/scene-file.ts';
-import { paintView } from '../ui/paint.ts';
-import { viewPixels } from '../ui/view-images.ts';
-import { WEBGPU_BROWSERS } from '../ui/webgpu.ts';
-import { FREE_VIEW_RANGE, initialPose, orbit, poseCamera, wheelZoom, type ViewPose } from '../ui/view-camera.ts';
+import { type SceneHeader, sceneView } from '../formats/scene-file/header.ts';
+import { SceneReader } from '../formats/scene-file/reader.ts';
+import { Session } from '../run/session.ts';
+import { layoutLabel } from '../run/models.ts';
+import { paintView } from '../view/paint.ts';
+import { initialPose, orbit, poseCamera, type ViewPose, wheelZoom } from '../view/view-camera.ts';
+import { viewPixels } from '../view/view-images.ts';
+import { formatBytes, WEBGPU_BROWSERS } from '../view/webgpu.ts';
 
 const statusEl = document.getElementById('status')!;
 const canvas = document.getElementById('view') as HTMLCanvasElement;
@@ -25,9 +25,6 @@ function say(text: string, error = false): void {
 }
 
 class Viewer {
-  private field: TensorField | null = null;
-  private renderer: ViewRenderer | null = null;
-  private white = true;
   private radius = 4;
   /** The studio's camera pose (view-camera.ts); null until a scene says how far to stand. */
   private pose: ViewPose | null = null;
@@ -37,20 +34,15 @@ class Viewer {
   /** Bumped per opened file, so a stale stream stops updating the view. */
   generation = 0;
 
-  constructor(readonly ctx: GpuContext) {}
+  constructor(readonly session: Session) {}
 
   /** Shows the first `reader.ranksReady` groups (replacing the previous, smaller model). */
-  show(reader: SceneReader, header: SceneHeader): void {
+  show(reader: SceneReader, header: SceneHeader, name: string): void {
     const m = reader.model();
-    const { radius, white, nearFar } = sceneView(header.info);
-    this.radius = radius;
-    this.pose ??= initialPose(radius);
-    this.white = white;
-    this.renderer?.destroy();
-    this.field?.destroy();
-    this.field = new TensorField(this.ctx, m.settings, m.box, m.grid, 1, m.values);
-    if (m.mask) this.field.setMask(m.mask);
-    this.renderer = new ViewRenderer(this.ctx, this.field, nearFar);
+    const view = sceneView(header.info);
+    this.radius = view.radius;
+    this.pose ??= initialPose(view.radius);
+    this.session.showModel(m, view, null, name);
     const following = Number(slider.value) >= Number(slider.max);
     slider.max = String(m.rank);
     if (following) slider.value = String(m.rank);
@@ -62,15 +54,15 @@ class Viewer {
       this.queued = true;
       return;
     }
-    const renderer = this.renderer;
-    if (!renderer) return;
+    if (!this.session.field) return;
     this.busy = true;
     try {
       const size = this.moving ? MOVING_SIZE : STILL_SIZE;
       const rank = Number(slider.value);
       rankLabel.textContent = `${rank} / ${slider.max}`;
-      const cam = poseCamera(this.pose ?? initialPose(this.radius), size);
-      paintView(canvas, viewPixels(await renderer.render(cam, this.white ? 1 : 0, rank, FREE_VIEW_RANGE), 'color'));
+      this.session.viewRank = rank;
+      const image = await this.session.renderView(poseCamera(this.pose ?? initialPose(this.radius), size));
+      if (image) paintView(canvas, viewPixels(image, 'color'));
     } finally {
       this.busy = false;
       if (this.queued) {
@@ -107,14 +99,14 @@ class Viewer {
       // Refine when a group arrives and the previous view is on screen (coalesces fast streams).
       if (h && reader.ranksReady > shown && !this.busy) {
         shown = reader.ranksReady;
-        this.show(reader, h);
+        this.show(reader, h, name);
       }
     }
     reader.finish();
     if (gen !== this.generation) return;
     const h = reader.header!;
-    if (reader.ranksReady > shown) this.show(reader, h);
-    say(`${name}: ${h.settings.kind.toUpperCase()}, ${h.precision}, rank groups ${reader.ranksReady}/${h.ranks}, ${formatBytes(received)} · drag to orbit, wheel to zoom`);
+    if (reader.ranksReady > shown) this.show(reader, h, name);
+    say(`${name}: ${layoutLabel(h.settings)}, ${h.precision}, rank groups ${reader.ranksReady}/${h.ranks}, ${formatBytes(received)} · drag to orbit, wheel to zoom`);
   }
 }
 
@@ -134,7 +126,7 @@ async function main(): Promise<void> {
     say(`This browser has no WebGPU, which the viewer needs. Browsers with WebGPU: ${WEBGPU_BROWSERS.join('; ')}.`, true);
     return;
   }
-  const viewer = new Viewer(await contextFromAdapter(adapter));
+  const viewer = new Viewer(await Session.fromAdapter(adapter));
   const fail = (e: unknown) => say((e as Error).message ?? String(e), true);
   const openFile = (f: File) => viewer.open(f.name, streamOf(f.stream()), f.size).catch(fail);
 

@@ -1,0 +1,132 @@
+// `train` for the CLI and the bench: the one training run (run/training-run.ts) watched on
+// stderr, and its result as the JSON record reviewers script against (field names are stable:
+// add, never rename).
+import { writeFile } from 'node:fs/promises';
+import type { Dataset } from '../data/types.ts';
+import { formatBytes } from '../gpu/context.ts';
+import { nodeGpu } from '../gpu/node.ts';
+import type { RankPoint } from '../eval/rank-curve.ts';
+import { type RunResult, TrainingRun } from '../run/training-run.ts';
+import type { ResolvedConfig } from '../train/config.ts';
+import { log, openDataset } from './node-io.ts';
+
+export type { RankPoint };
+
+export interface TrainingArgs {
+  data: string;
+  preset: string;
+  cfg: ResolvedConfig;
+  downscale: number;
+  testViews: number;
+  out?: string;
+  /** Stop after this many iterations (the schedule stays that of the full run): speed probes. */
+  stopAfter?: number;
+  /** Time every kernel with GPU timestamps and report the totals. */
+  profile?: boolean;
+  /** Also evaluate the model slimmed to these ranks (rankCurve in the result). */
+  ranks?: number[];
+  /** Stop training once this much wall time is spent (benchmarks on software adapters). */
+  budgetSeconds?: number;
+  /** Skip the test-view evaluation (speed probes): no psnr/ssim in the result. */
+  skipEvaluation?: boolean;
+  /** An already loaded dataset (the bench shares one between configurations). */
+  dataset?: Dataset;
+}
+
+/** Parses "1,2,4" into sorted distinct positive integers; throws a message naming the flag. */
+export function parseRanks(text: string, flag = '--ranks'): number[] {
+  const ranks = text.split(',').map((t) => Number(t.trim()));
+  if (!ranks.length || ranks.some((r) => !Number.isInteger(r) || r < 1)) throw new Error(`${flag}: expected positive integers separated by commas, got "${text}"`);
+  return [...new Set(ranks)].sort((a, b) => a - b);
+}
+
+/** One line per rank of a slimming curve. */
+export function logRank(p: RankPoint): void {
+  log(`rank ${p.rank}: psnr ${p.psnr.toFixed(2)} dB, ${p.params.toLocaleString()} parameters, ${p.bytes.toLocaleString()} bytes`);
+}
+
+/** Loads the data, trains, evaluates on the test views and optionally saves; returns the JSON record. */
+export async function runTraining(args: TrainingArgs): Promise<Record<string, unknown>> {
+  const { cfg } = args;
+  const ds = args.dataset ?? (await openDataset(args.data, args.downscale, ['train', 'test']));
+  const ctx = await nodeGpu();
+  log(`adapter: ${ctx.adapter.label} (${ctx.adapter.vendor} ${ctx.adapter.architecture})`);
+  const run = new TrainingRun(ctx, ds, cfg, {
+    seed: cfg.train.seed,
+    stopAfter: args.stopAfter,
+    budgetSeconds: args.budgetSeconds,
+    evaluation: args.skipEvaluation ? undefined : { views: args.testViews, ranks: args.ranks },
+    profile: args.profile,
+    save: args.out ? { sink: (bytes) => writeFile(args.out!, bytes), info: (result) => ({ dataset: args.data, ...trainingRecord(args, result, ctx.adapter.label) }) } : undefined,
+  });
+  let lossAvg = 0;
+  let tTrain = 0;
+  const result = await run.run((e) => {
+    switch (e.type) {
+      case 'memory': {
+        const m = e.estimate;
+        if (m.problem) return;
+        log(`memory estimate: up to ${formatBytes(m.total)}, every sample shaded (parameters at ${m.finalGrid.join('x')} ${formatBytes(m.parameters)}, images ${formatBytes(m.images)}, batch buffers up to ${formatBytes(m.batch)})${m.note ? `; ${m.note}` : ''}`);
+        return;
+      }
+      case 'prepare':
+        return log(e.message);
+      case 'note':
+        return log(`note: ${e.message}`);
+      case 'start':
+        tTrain = performance.now();
+        return log(`${args.preset}: grid ${e.field.grid.join('x')}, ${e.field.parameterCount.toLocaleString()} parameters, ${cfg.train.nIters} iterations of ${cfg.train.batchSize} rays`);
+      case 'step': {
+        const s = e.step;
+        lossAvg = s.iter === 1 ? s.loss : 0.9 * lossAvg + 0.1 * s.loss;
+        if (s.event) log(`iter ${s.iter}: ${s.event}`);
+        if (s.iter % 50 === 0 || (s.iter < 50 && s.iter % 10 === 0) || s.iter === e.iters) {
+          const sec = (performance.now() - tTrain) / 1000;
+          const left = (sec / s.iter) * (e.iters - s.iter);
+          const rank = cfg.train.rankIncremental ? `  rank ${s.rank}/${run.field!.maxRank}` : '';
+          log(`iter ${s.iter}/${e.iters}  train psnr ${(-10 * Math.log10(lossAvg)).toFixed(2)}${rank}  samples ${s.samples} shaded ${s.shaded}  ${(s.iter / sec).toFixed(2)} it/s  ${left.toFixed(0)} s left`);
+        }
+        return;
+      }
+      case 'evaluating':
+        return log(`evaluating: view ${e.view}/${e.views}`);
+      case 'rank':
+        return logRank(e.point);
+    }
+  });
+  if (!result) throw new Error('training stopped before the field was made');
+  const r = trainingRecord(args, result, ctx.adapter.label);
+  if (result.savedBytes !== null) {
+    r.bytes = result.savedBytes;
+    log(`saved ${args.out}`);
+  }
+  run.dispose();
+  return r;
+}
+
+/** The JSON record of a training run (the CLI's last stdout line, a bench row, a model file's info). */
+function trainingRecord(args: TrainingArgs, result: RunResult, adapter: string): Record<string, unknown> {
+  const { cfg } = args;
+  const field = result.field;
+  const r: Record<string, unknown> = {
+    model: args.preset,
+    iters: result.iters,
+    ...(result.stoppedEarly ? { partial: `${result.stoppedEarly} after ${result.iters} of ${cfg.train.nIters} iterations` } : {}),
+    seconds: +result.seconds.toFixed(2),
+    ...(field.settings.levels ? { coarseSeconds: +result.coarseSeconds.toFixed(2), tensors: field.settings.levels.map((l) => l.tensors) } : {}),
+    secondsPerIteration: +(result.trainSeconds / Math.max(1, result.iters)).toFixed(3),
+    ...(result.evaluation
+      ? { psnr: +result.evaluation.psnr.toFixed(3), ssim: +result.evaluation.ssim.toFixed(4), testViews: result.evaluation.views, evalSplit: result.evaluation.split }
+      : { evaluation: 'skipped' }),
+    params: field.parameterCountAtRank(field.rank),
+    ...(cfg.train.rankIncremental ? { rank: field.rank, maxRank: field.maxRank, rankSteps: result.rankSteps } : {}),
+    ...(result.trainViews !== null ? { trainViews: result.trainViews } : {}),
+    samplesPerSecond: Math.round(result.samplesProcessed / result.trainSeconds),
+    grid: field.grid,
+    peakGpuBytes: result.peakGpuBytes,
+    adapter,
+  };
+  if (result.rankCurve) r.rankCurve = result.rankCurve;
+  if (result.kernelMs) r.kernelMs = result.kernelMs;
+  return r;
+}

@@ -1,0 +1,62 @@
+// Node-only image decoding/encoding (pngjs, jpeg-js). The browser uses its own decoder.
+
+import jpeg from 'jpeg-js';
+import { PNG } from 'pngjs';
+import { DatasetError, type DecodedImage, type ImageDecoder } from './types.ts';
+
+const PNG_MAGIC = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+const JPEG_MAGIC = [0xff, 0xd8, 0xff];
+
+function startsWith(bytes: Uint8Array, magic: number[]): boolean {
+  return bytes.length >= magic.length && magic.every((b, i) => bytes[i] === b);
+}
+
+/**
+ * Decodes PNG or JPEG (chosen by magic bytes, not by extension) to RGBA8.
+ * pngjs already normalises every PNG colour type (grey, grey+alpha, RGB, RGBA, palette,
+ * tRNS transparency) and bit depth (1..16, rescaled with rounding) to 8-bit RGBA.
+ * JPEG EXIF orientation is not applied, matching COLMAP, which poses the raw pixel grid.
+ */
+export const decodeImageNode: ImageDecoder = async (bytes, path) => {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let img: DecodedImage;
+  if (startsWith(bytes, PNG_MAGIC)) {
+    try {
+      const png = PNG.sync.read(buf);
+      img = { width: png.width, height: png.height, data: new Uint8Array(png.data.buffer, png.data.byteOffset, png.data.byteLength) };
+    } catch (e) {
+      throw new DatasetError(path, `cannot decode PNG (${(e as Error).message})`);
+    }
+  } else if (startsWith(bytes, JPEG_MAGIC)) {
+    try {
+      const j = jpeg.decode(buf, {
+        useTArray: true,
+        formatAsRGBA: true,
+        // Defaults (100 MP, 512 MB) are fine for photos; raise them a bit for large captures.
+        maxResolutionInMP: 250,
+        maxMemoryUsageInMB: 2048,
+      });
+      img = { width: j.width, height: j.height, data: j.data };
+    } catch (e) {
+      throw new DatasetError(path, `cannot decode JPEG (${(e as Error).message})`);
+    }
+  } else {
+    const head = Array.from(bytes.subarray(0, 8), (b) => b.toString(16).padStart(2, '0')).join(' ');
+    throw new DatasetError(path, `cannot decode image: not a PNG or JPEG file (first bytes: ${head || 'none, file is empty'})`);
+  }
+  if (img.width <= 0 || img.height <= 0 || img.data.length !== img.width * img.height * 4) {
+    throw new DatasetError(path, `cannot decode image: decoder returned an invalid ${img.width}x${img.height} image`);
+  }
+  return img;
+};
+
+/** Encodes RGBA8 pixels as an 8-bit RGBA PNG. */
+export function encodePng(rgba: Uint8Array, width: number, height: number): Uint8Array {
+  if (rgba.length !== width * height * 4) {
+    throw new Error(`encodePng: expected ${width * height * 4} bytes for ${width}x${height} RGBA, got ${rgba.length}`);
+  }
+  const png = new PNG({ width, height, colorType: 6, inputColorType: 6, bitDepth: 8 });
+  png.data = Buffer.from(rgba.buffer, rgba.byteOffset, rgba.byteLength);
+  const out = PNG.sync.write(png);
+  return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+}

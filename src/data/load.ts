@@ -1,0 +1,209 @@
+// Opening a dataset: the format is recognised from its files, its planner reads the frames
+// (blender.ts, ngp.ts), and every image is decoded, checked and downscaled here. Environment-
+// neutral: file access goes through a FileSource and image decoding through an ImageDecoder, so the
+// same code runs in Node (CLI, tests) and in the browser.
+import { isBlender, planBlender } from './blender.ts';
+import { downscaleRGBA } from './downscale.ts';
+import { isInstantNgp, planInstantNgp } from './ngp.ts';
+import { glToCv, type IntrinsicsSpec, joinLabel, type DatasetPlan, type SplitPlan } from './transforms-json.ts';
+import {
+  DatasetError,
+  type Camera,
+  type Dataset,
+  type DecodedImage,
+  type FileSource,
+  type ImageDecoder,
+  type Split,
+  type SplitName,
+} from './types.ts';
+
+export interface LoadOptions {
+  /** Integer factor >= 1; images are box-filtered and intrinsics divided by it. Default 1. */
+  downscale?: number;
+  decode: ImageDecoder;
+  /** Splits to load (Blender only; instant-ngp has only 'train'). 'train' is always loaded. Default: all present. */
+  splits?: SplitName[];
+  /** Called after each image is decoded; total counts images over all splits being loaded. */
+  onProgress?: (done: number, total: number) => void;
+  /** Cap on images per split, picked evenly spaced over the frame list (frame 0 always kept). For quick tests. */
+  maxImages?: number;
+}
+
+/** How many images are read/decoded at once; decoders that are truly async (browser) profit from overlap. */
+const DECODE_CONCURRENCY = 4;
+
+/** The formats, in the order they are tried: each recognises its folder and plans its splits. */
+const FORMATS: { detect: (src: FileSource) => Promise<boolean>; plan: typeof planBlender }[] = [
+  { detect: isBlender, plan: planBlender },
+  { detect: isInstantNgp, plan: planInstantNgp },
+];
+
+export async function loadDataset(src: FileSource, opts: LoadOptions): Promise<Dataset> {
+  const downscale = opts.downscale ?? 1;
+  if (!Number.isInteger(downscale) || downscale < 1) {
+    throw new DatasetError(src.label, `downscale must be a positive integer (1, 2, 4, ...), got ${downscale}`);
+  }
+  if (opts.maxImages !== undefined && (!Number.isInteger(opts.maxImages) || opts.maxImages < 1)) {
+    throw new DatasetError(src.label, `maxImages must be a positive integer, got ${opts.maxImages}`);
+  }
+  const warnings: string[] = [];
+  let plan: DatasetPlan | null = null;
+  for (const f of FORMATS) {
+    if (await f.detect(src)) {
+      plan = await f.plan(src, opts.splits, opts.maxImages, warnings);
+      break;
+    }
+  }
+  if (!plan) {
+    throw new DatasetError(
+      src.label,
+      'no transforms_train.json or transforms.json found at the top level ' +
+        '(expected a NeRF-Synthetic/Blender folder or an instant-ngp/nerfstudio folder)',
+    );
+  }
+
+  const total = plan.splits.reduce((n, p) => n + p.frames.length, 0);
+  const progress = { done: 0, total, onProgress: opts.onProgress };
+  const splits: Partial<Record<SplitName, Split>> = {};
+  for (const split of plan.splits) {
+    splits[split.name] = await loadSplit(src, split, downscale, opts.decode, progress);
+  }
+  return {
+    format: plan.format,
+    name: datasetName(src.label),
+    splits,
+    aabb: plan.aabb,
+    nearFar: plan.nearFar,
+    whiteBackground: plan.whiteBackground,
+    warnings,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Image loading
+
+async function loadSplit(
+  src: FileSource,
+  plan: SplitPlan,
+  k: number,
+  decode: ImageDecoder,
+  progress: { done: number; total: number; onProgress?: (done: number, total: number) => void },
+): Promise<Split> {
+  const where = (path: string): string => joinLabel(src.label, path);
+  const jsonLabel = where(plan.jsonPath);
+
+  const loaded = await mapPool(plan.frames, DECODE_CONCURRENCY, async (f) => {
+    const bytes = await src.readBytes(f.imagePath);
+    let img: DecodedImage;
+    try {
+      img = await decode(bytes, where(f.imagePath));
+    } catch (e) {
+      if (e instanceof DatasetError) throw e;
+      throw new DatasetError(where(f.imagePath), `cannot decode image (${(e as Error).message})`);
+    }
+    if (img.data.length !== img.width * img.height * 4) {
+      throw new DatasetError(where(f.imagePath), `decoder returned ${img.data.length} bytes for a ${img.width}x${img.height} RGBA image`);
+    }
+    const { w, h } = f.intrinsics;
+    if ((w !== undefined && w !== img.width) || (h !== undefined && h !== img.height)) {
+      throw new DatasetError(
+        where(f.imagePath),
+        `image is ${img.width}x${img.height} but ${jsonLabel} declares w=${w ?? '?'}, h=${h ?? '?'} for frame ${f.index}`,
+      );
+    }
+    if (k > img.width || k > img.height) {
+      throw new DatasetError(where(f.imagePath), `downscale ${k} is larger than the image (${img.width}x${img.height})`);
+    }
+    const small = downscaleRGBA(img.data, img.width, img.height, k);
+    progress.done++;
+    progress.onProgress?.(progress.done, progress.total);
+    return { fullW: img.width, fullH: img.height, small };
+  });
+
+  // Every image of a split must share one size (the Split stores a single width/height).
+  const first = loaded[0];
+  for (let i = 1; i < loaded.length; i++) {
+    const cur = loaded[i];
+    if (cur.fullW !== first.fullW || cur.fullH !== first.fullH) {
+      throw new DatasetError(
+        where(plan.frames[i].imagePath),
+        `image is ${cur.fullW}x${cur.fullH} but the first image of the ${plan.name} split ` +
+          `(${plan.frames[0].imagePath}) is ${first.fullW}x${first.fullH}; all images in a split must have the same size`,
+      );
+    }
+  }
+
+  const cameras = plan.frames.map((f, i) => {
+    const { fullW, fullH, small } = loaded[i];
+    const intr = resolveIntrinsics(f.intrinsics, fullW, fullH, `${jsonLabel} frame ${f.index}`);
+    const cam: Camera = {
+      width: small.width,
+      height: small.height,
+      fx: intr.fx / k,
+      fy: intr.fy / k,
+      cx: intr.cx / k,
+      cy: intr.cy / k,
+      c2w: glToCv(f.c2wGL),
+    };
+    if (f.intrinsics.distortion) cam.distortion = { ...f.intrinsics.distortion };
+    return cam;
+  });
+
+  return {
+    names: plan.frames.map((f) => f.imagePath),
+    cameras,
+    images: loaded.map((l) => l.small.data),
+    width: first.small.width,
+    height: first.small.height,
+  };
+}
+
+/**
+ * Runs fn over items with at most `limit` calls in flight, keeping result order. After a
+ * failure no new items are started; the error of the lowest failing index is thrown, which
+ * is deterministic because items are started in order.
+ */
+async function mapPool<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  const errors: { index: number; error: unknown }[] = [];
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length && errors.length === 0) {
+      const index = next++;
+      try {
+        results[index] = await fn(items[index]);
+      } catch (error) {
+        errors.push({ index, error });
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (errors.length > 0) {
+    errors.sort((a, b) => a.index - b.index);
+    throw errors[0].error;
+  }
+  return results;
+}
+
+/** Fills in focal lengths and principal point from whatever the file declared, given the image size. */
+function resolveIntrinsics(spec: IntrinsicsSpec, imgW: number, imgH: number, ctx: string) {
+  const w = spec.w ?? imgW;
+  const h = spec.h ?? imgH;
+  const fromAngle = (size: number, angle: number | undefined): number | undefined =>
+    angle === undefined ? undefined : (0.5 * size) / Math.tan(0.5 * angle);
+  let fx = spec.flX ?? fromAngle(w, spec.angleX);
+  let fy = spec.flY ?? fromAngle(h, spec.angleY);
+  // With only one of the two given, pixels are assumed square (as instant-ngp does).
+  fx ??= fy;
+  fy ??= fx;
+  if (fx === undefined || fy === undefined || !(fx > 0) || !(fy > 0) || !Number.isFinite(fx) || !Number.isFinite(fy)) {
+    throw new DatasetError(ctx, `focal length must be a positive finite number, got fx=${fx}, fy=${fy}`);
+  }
+  return { fx, fy, cx: spec.cx ?? w / 2, cy: spec.cy ?? h / 2 };
+}
+
+function datasetName(label: string): string {
+  const parts = label.split(/[\\/]+/).filter((p) => p !== '');
+  const last = parts[parts.length - 1] ?? 'dataset';
+  return last.replace(/\.zip$/i, '');
+}

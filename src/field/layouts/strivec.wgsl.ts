@@ -1,0 +1,87 @@
+// Strivec in WGSL (notes 3.4-3.5): slot m is level m. A point reads the up to K = 4 nearest tensors
+// of the level whose cubes contain it, found from the lattice (at most 2 centres per axis can reach
+// a point, as a cube is 1.5 cells wide), blended with normalised inverse-distance weights. Each
+// tensor's three lines [3][L][K] (x, y, z) follow one another in the level's segment.
+// strivec-lattice.ts does the same lookup on the host.
+import { tapReads } from '../taps.wgsl.ts';
+
+export const strivecEval = /* wgsl */ `
+${tapReads}
+const K_NEAREST = 4u;
+struct SlotTaps { n: u32, len: u32, id: vec4u, w: vec4f, t: array<Taps1, 12>, }  // t[3c + axis]
+fn n_slots() -> u32 { return field.n_levels.x; }
+fn slot_taps(m: u32, u: vec3f) -> SlotTaps {
+  var out: SlotTaps;
+  let lv = field.levels[m];
+  let half = lv.origin.w;
+  out.len = u32(lv.spacing.w);
+  let s = (u - lv.origin.xyz) / lv.spacing.xyz;
+  let base = vec3i(floor(s));
+  var dist = vec4f(0.0);
+  var q: array<vec3f, 4>;
+  for (var corner = 0u; corner < 8u; corner++) {
+    let j = base + vec3i(vec3u(corner & 1u, (corner >> 1u) & 1u, corner >> 2u));
+    let local = s - vec3f(j);
+    if (any(abs(local) > vec3f(half)) || any(j < vec3i(0)) || any(j >= vec3i(lv.dims.xyz))) { continue; }
+    let id = u32(params_f[lv.dims.w + (u32(j.z) * lv.dims.y + u32(j.y)) * lv.dims.x + u32(j.x)]);
+    if (id == 0u) { continue; }
+    let d = length(local);
+    // Insertion into the sorted nearest K; equal distances keep corner order.
+    var at = out.n;
+    if (out.n < K_NEAREST) { out.n++; } else if (d < dist[K_NEAREST - 1u]) { at = K_NEAREST - 1u; } else { continue; }
+    while (at > 0u && dist[at - 1u] > d) {
+      dist[at] = dist[at - 1u];
+      out.id[at] = out.id[at - 1u];
+      q[at] = q[at - 1u];
+      at--;
+    }
+    dist[at] = d;
+    out.id[at] = id - 1u;
+    q[at] = local;
+  }
+  var sum = 0.0;
+  for (var c = 0u; c < out.n; c++) {
+    out.w[c] = 1.0 / (dist[c] + 1e-6);
+    sum += out.w[c];
+    // Line coordinate: [-half, half] cells onto samples [0, len - 1] (align corners).
+    let x = (q[c] + vec3f(half)) / (2.0 * half) * f32(out.len - 1u);
+    for (var a = 0u; a < 3u; a++) { out.t[3u * c + a] = taps1(x[a], out.len); }
+  }
+  out.w = out.w / max(sum, 1e-30);
+  return out;
+}
+// The reference keeps a sample only where every level has a tensor (filterall).
+fn slot_covered(t: SlotTaps) -> bool { return t.n > 0u; }
+fn family_bases(family: u32, m: u32) -> vec3u {
+  return vec3u(select(field.a_line[m], field.d_line[m], family == 0u), 0u, 0u);
+}
+fn comp_value(b: vec3u, t: SlotTaps, k: u32, r: u32) -> f32 {
+  let stride = t.len * k;
+  var v = 0.0;
+  for (var c = 0u; c < t.n; c++) {
+    let o = b.x + t.id[c] * 3u * stride;
+    v += t.w[c] * line_at(o, t.t[3u * c], k, r) * line_at(o + stride, t.t[3u * c + 1u], k, r) * line_at(o + 2u * stride, t.t[3u * c + 2u], k, r);
+  }
+  return v;
+}
+`;
+
+// The product rule for each gathered tensor, scaled by its blend weight.
+export const strivecScatter = /* wgsl */ `
+fn comp_scatter(b: vec3u, t: SlotTaps, k: u32, r: u32, g: f32) {
+  let stride = t.len * k;
+  for (var c = 0u; c < t.n; c++) {
+    let o = b.x + t.id[c] * 3u * stride;
+    let tx = t.t[3u * c];
+    let ty = t.t[3u * c + 1u];
+    let tz = t.t[3u * c + 2u];
+    let lx = line_at(o, tx, k, r);
+    let ly = line_at(o + stride, ty, k, r);
+    let lz = line_at(o + 2u * stride, tz, k, r);
+    let gw = g * t.w[c];
+    add_line(o, tx, k, r, gw * ly * lz);
+    add_line(o + stride, ty, k, r, gw * lx * lz);
+    add_line(o + 2u * stride, tz, k, r, gw * lx * ly);
+  }
+}
+`;

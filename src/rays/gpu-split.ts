@@ -1,0 +1,58 @@
+// A dataset split on the GPU: RGBA8 pixels (one u32 per pixel, images back to back) and cameras
+// (CAMERA_FLOATS each: fx fy cx cy, the three OpenCV camera-to-world rows, k1 k2 p1 p2). Rays are generated
+// from these on the GPU; they are never precomputed for the whole dataset.
+import type { Camera, Split } from '../data/types.ts';
+import { formatBytes, LimitError, type GpuContext } from '../gpu/context.ts';
+import { CAMERA_FLOATS } from '../gpu/wgsl.ts';
+
+export function packCameras(cams: Camera[]): Float32Array {
+  const out = new Float32Array(cams.length * CAMERA_FLOATS);
+  cams.forEach((c, i) => {
+    const at = i * CAMERA_FLOATS;
+    out.set([c.fx, c.fy, c.cx, c.cy], at);
+    for (let r = 0; r < 3; r++) for (let k = 0; k < 4; k++) out[at + 4 + r * 4 + k] = c.c2w[r * 4 + k]!;
+    const d = c.distortion;
+    if (d) out.set([d.k1, d.k2, d.p1, d.p2], at + 16);
+  });
+  return out;
+}
+
+/** The smallest power-of-two downscale that makes images of `bytes` fit `maxBinding` (k divides the pixels by k²). */
+export function downscaleToFit(bytes: number, maxBinding: number): number {
+  return Math.max(2, 2 ** Math.ceil(Math.log2(Math.sqrt(bytes / maxBinding))));
+}
+
+export class GpuSplit {
+  readonly pixels: GPUBuffer;
+  readonly cams: GPUBuffer;
+  readonly width: number;
+  readonly height: number;
+  readonly count: number;
+
+  constructor(readonly ctx: GpuContext, split: Split, label: string) {
+    this.width = split.width;
+    this.height = split.height;
+    this.count = split.cameras.length;
+    const bytes = this.count * this.width * this.height * 4;
+    if (bytes > ctx.maxBinding) {
+      throw new LimitError(
+        `${label}: ${this.count} images of ${this.width}x${this.height} need ${formatBytes(bytes)} on the GPU, ` +
+          `more than one buffer may hold here (${formatBytes(ctx.maxBinding)})`,
+        [{ change: 'downscale', factor: downscaleToFit(bytes, ctx.maxBinding) }, { change: 'fewer-views' }],
+      );
+    }
+    const all = new Uint8Array(bytes);
+    split.images.forEach((img, i) => all.set(img, i * this.width * this.height * 4));
+    this.pixels = ctx.upload(`${label}.pixels`, all);
+    this.cams = ctx.upload(`${label}.cameras`, packCameras(split.cameras));
+  }
+
+  get pixelCount(): number {
+    return this.count * this.width * this.height;
+  }
+
+  destroy(): void {
+    this.ctx.destroy(this.pixels);
+    this.ctx.destroy(this.cams);
+  }
+}

@@ -1,0 +1,59 @@
+// The rays a batch starts from: random training rays drawn from the uploaded images (with their
+// pixel colours), or the rays of a camera's pixels for a render. Written into a batch's `rays`
+// buffer (RAY_BYTES each).
+import type { Camera, Split } from '../data/types.ts';
+import type { GpuContext } from '../gpu/context.ts';
+import { cachedKernel, type Encoder, grid1d } from '../gpu/kernel.ts';
+import { GpuSplit } from './gpu-split.ts';
+import { cameraRaysWgsl, trainingRaysWgsl } from './raygen.wgsl.ts';
+
+/**
+ * The training images on the GPU and the rays drawn from them. `valid` holds one bit per training
+ * pixel: the rays worth drawing, set by the ray filter (train/alpha-mask.ts); until it has run
+ * every pixel may be drawn.
+ */
+export class TrainingRays {
+  readonly images: GpuSplit;
+  readonly valid: GPUBuffer;
+  /** Whether `valid` has been filled (draws are rejection-sampled against it). */
+  filtered = false;
+
+  constructor(
+    readonly ctx: GpuContext,
+    split: Split,
+    readonly whiteBackground: boolean,
+  ) {
+    this.images = new GpuSplit(ctx, split, 'train');
+    this.valid = ctx.buffer('train.validRays', Math.ceil(this.images.pixelCount / 32) * 4);
+  }
+
+  /** Draws `n` random rays (seeded: the same seed draws the same rays) into `rays`. */
+  draw(enc: Encoder, rays: GPUBuffer, n: number, seed: number): void {
+    const img = this.images;
+    enc.dispatch(cachedKernel(this.ctx, 'trainingRays', () => trainingRaysWgsl), {
+      params: {
+        seed, n_rays: n, width: img.width, height: img.height, n_images: img.count,
+        white_bg: this.whiteBackground ? 1 : 0, use_valid: this.filtered ? 1 : 0,
+      },
+      buffers: { cams: img.cams, pixels: img.pixels, valid: this.valid, rays },
+      workgroups: grid1d(this.ctx, n, 64),
+    });
+  }
+
+  destroy(): void {
+    this.images.destroy();
+    this.ctx.destroy(this.valid);
+  }
+}
+
+/**
+ * Writes the rays of pixels [first, first + n) of `camera`'s image (row-major) into `rays`;
+ * `cams` holds that one camera packed by packCameras.
+ */
+export function cameraRays(ctx: GpuContext, enc: Encoder, cams: GPUBuffer, camera: Camera, first: number, n: number, rays: GPUBuffer): void {
+  enc.dispatch(cachedKernel(ctx, 'cameraRays', () => cameraRaysWgsl), {
+    params: { n_rays: n, width: camera.width, first_pixel: first },
+    buffers: { cams, rays },
+    workgroups: grid1d(ctx, n, 64),
+  });
+}

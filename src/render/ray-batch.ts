@@ -1,0 +1,376 @@
+// One batch of rays through the field: sampling, density, compositing weights, shading and the
+// colour (forward); in training, from dL/dC per ray (the loss) the whole backward pass into the
+// arena's gradient buffer. Used by training, evaluation and the viewport alike, so all three run
+// the same kernels.
+//
+// Sample and shaded-sample counts vary per batch. Each is read back once (two small syncs per
+// batch) to size the following dispatches exactly and to grow the buffers when a batch needs
+// more than they hold; nothing is ever silently dropped.
+import type { GpuContext } from '../gpu/context.ts';
+import { Gemm } from '../gpu/gemm.ts';
+import { cachedKernel, Encoder, grid1d, type ParamValues } from '../gpu/kernel.ts';
+import { RAY_BYTES } from '../gpu/wgsl.ts';
+import type { TensorField } from '../field/field.ts';
+import { fieldKernel } from '../field/kernels.ts';
+import { appWidthOf, type ComponentCounts, type FieldSettings } from '../field/settings.ts';
+import { sampleRays } from '../rays/sample.ts';
+import { mlpInputWidth } from '../shading/shading.ts';
+import { RAY_OUT_BYTES, type RayOutputs, readRayOutputs } from './batch-output.ts';
+import { compositeBackwardWgsl, compositeColourWgsl, compositeWeightsWgsl } from './composite.wgsl.ts';
+
+export interface BatchOptions {
+  /** Keep what the backward pass needs (training). */
+  train: boolean;
+  /** Per-ray random offset of the samples (training). */
+  jitter: boolean;
+  seed: number;
+  /** Background colour composited behind the ray (1 = white, 0 = none). */
+  bg: number;
+  /** Evaluate only the first components of each slot (rank slimming); default: the trained rank. */
+  rank?: ComponentCounts;
+  /** Ray range [near, far] for this batch; default: the batch's own (the dataset's). */
+  nearFar?: [number, number];
+}
+
+export interface BatchStats {
+  samples: number;
+  shaded: number;
+}
+
+// Bytes per ray, sample, shaded sample and chunk row of each buffer RayBatch allocates; the
+// memory estimate sums the same tables.
+/** Per-ray buffers: the ray (origin, direction, pixel), its sample range, its outputs, dL/dC. */
+const RAY_BUFFER_BYTES = { rays: RAY_BYTES, rayInfo: 16, output: RAY_OUT_BYTES, dColour: 16 };
+/** Per-sample buffers: position and length, opacity and its derivative, transmittance, density gradient. */
+const SAMPLE_BUFFER_BYTES = { samples: 16, sampleAlpha: 8, transmittance: 4, dDensity: 4 };
+/** Per-shaded-sample buffers: sample index, direction, colour and its gradient. */
+const SHADED_BUFFER_BYTES = { shadedIndex: 4, shadedDirs: 16, rgb: 16, dRgb: 16 };
+/** Per-chunk-row buffers: appearance components and features with their gradients, and the
+ * chunk's copies of direction, colour and colour gradient. */
+function chunkBufferBytes(appWidth: number, appDim: number) {
+  return { appComponents: 4 * appWidth, appFeatures: 4 * appDim, dAppFeatures: 4 * appDim, dAppComponents: 4 * appWidth, chunkDirs: 16, chunkRgb: 16, chunkDRgb: 16 };
+}
+const sumOf = (table: Record<string, number>) => Object.values(table).reduce((a, b) => a + b, 0);
+export const PER_RAY_BYTES = sumOf(RAY_BUFFER_BYTES);
+export const PER_SAMPLE_BYTES = sumOf(SAMPLE_BUFFER_BYTES);
+export const PER_SHADED_BYTES = sumOf(SHADED_BUFFER_BYTES);
+export const chunkRowBytes = (appWidth: number, appDim: number) => sumOf(chunkBufferBytes(appWidth, appDim));
+/** Buffers grow to this multiple of what a batch needed, so that slightly larger batches fit. */
+export const GROWTH_HEADROOM = 1.25;
+/**
+ * Shaded rows per chunk when rendering (no backward pass, so chunking costs nothing but dispatch
+ * size): a render never grows the chunk buffers, or the shading activations the field shares with
+ * training, beyond this or what training already holds. Without it the 4096-ray passes of a live
+ * view during the density bootstrap (every sample shaded) would hold ~4x a training batch's rows.
+ */
+export const RENDER_CHUNK_ROWS = 32768;
+/** Rays per pass of a rendered image (viewports, evaluation); training batches hold at least as many. */
+export const RENDER_RAYS = 4096;
+
+/** What a training forward leaves for its backward. */
+interface ForwardState {
+  nRays: number;
+  nSamples: number;
+  nShaded: number;
+  chunk: number;
+  fieldU: ParamValues;
+  bg: number;
+}
+
+export class RayBatch {
+  readonly gemm: Gemm;
+  /** The rays, written by rays/raygen.ts before forward(). */
+  readonly rays: GPUBuffer;
+  /** Per ray: the RayOut struct of composite.wgsl.ts, read through readOutputs(). */
+  readonly output: GPUBuffer;
+  /** Per ray: dL/dC (xyz) from the loss, the start of the backward pass. */
+  readonly dColour: GPUBuffer;
+  private readonly rayInfo: GPUBuffer;
+  private readonly counter: GPUBuffer;
+  private sampleCap = 0;
+  private appCap = 0;
+  /** Shaded rows per chunk: the widest per-row buffer must fit one binding (see shadeChunkRows). */
+  private readonly chunkRows: number;
+  private chunkCap = 0;
+  private samples!: GPUBuffer;
+  private sampleAlpha!: GPUBuffer;
+  private transmittance!: GPUBuffer;
+  private dDensity!: GPUBuffer;
+  private shadedIndex!: GPUBuffer;
+  private shadedDirs!: GPUBuffer;
+  private rgb!: GPUBuffer;
+  private dRgb!: GPUBuffer;
+  private appComponents!: GPUBuffer;
+  private appFeatures!: GPUBuffer;
+  private dAppFeatures!: GPUBuffer;
+  private dAppComponents!: GPUBuffer;
+  private chunkDirs!: GPUBuffer;
+  private chunkRgb!: GPUBuffer;
+  private chunkDRgb!: GPUBuffer;
+  private pending: ForwardState | null = null;
+
+  constructor(
+    readonly ctx: GpuContext,
+    readonly field: TensorField,
+    readonly maxRays: number,
+    initialSamplesPerRay = 16,
+    /** Upper bound on shaded rows per chunk (below what the limits allow); tests lower it. */
+    maxShadeChunk = Infinity,
+  ) {
+    this.gemm = new Gemm(ctx);
+    this.rays = ctx.buffer('batch.rays', maxRays * RAY_BUFFER_BYTES.rays);
+    this.rayInfo = ctx.buffer('batch.rayInfo', maxRays * RAY_BUFFER_BYTES.rayInfo);
+    this.output = ctx.buffer('batch.output', maxRays * RAY_BUFFER_BYTES.output);
+    this.dColour = ctx.buffer('batch.dColour', maxRays * RAY_BUFFER_BYTES.dColour);
+    this.counter = ctx.buffer('batch.counter', 16);
+    this.chunkRows = Math.min(shadeChunkRows(field.settings, ctx.maxBinding), maxShadeChunk);
+    this.growSamples(maxRays * initialSamplesPerRay);
+    this.growShaded(Math.max(1024, maxRays * 8));
+    this.ensureChunk(Math.min(this.appCap, RENDER_CHUNK_ROWS, this.chunkRows));
+  }
+
+  private growSamples(n: number): void {
+    const ctx = this.ctx;
+    for (const b of [this.samples, this.sampleAlpha, this.transmittance, this.dDensity]) if (b) ctx.destroy(b);
+    this.sampleCap = n;
+    this.samples = ctx.buffer('batch.samples', n * SAMPLE_BUFFER_BYTES.samples);
+    this.sampleAlpha = ctx.buffer('batch.sampleAlpha', n * SAMPLE_BUFFER_BYTES.sampleAlpha);
+    this.transmittance = ctx.buffer('batch.transmittance', n * SAMPLE_BUFFER_BYTES.transmittance);
+    this.dDensity = ctx.buffer('batch.dDensity', n * SAMPLE_BUFFER_BYTES.dDensity);
+  }
+
+  private growShaded(n: number): void {
+    const ctx = this.ctx;
+    for (const b of [this.shadedIndex, this.shadedDirs, this.rgb, this.dRgb]) if (b) ctx.destroy(b);
+    this.appCap = n;
+    this.shadedIndex = ctx.buffer('batch.shadedIndex', n * SHADED_BUFFER_BYTES.shadedIndex);
+    this.shadedDirs = ctx.buffer('batch.shadedDirs', n * SHADED_BUFFER_BYTES.shadedDirs);
+    this.rgb = ctx.buffer('batch.rgb', n * SHADED_BUFFER_BYTES.rgb);
+    this.dRgb = ctx.buffer('batch.dRgb', n * SHADED_BUFFER_BYTES.dRgb);
+  }
+
+  /** Shaded rows per chunk: all that fit the binding size in training, fewer when rendering. */
+  private chunkLimit(train: boolean): number {
+    return train ? this.chunkRows : Math.min(this.chunkRows, Math.max(this.chunkCap, RENDER_CHUNK_ROWS));
+  }
+
+  /** Makes the chunk buffers and the field's shading activations hold `rows` rows. */
+  private ensureChunk(rows: number): void {
+    if (rows <= this.chunkCap) return;
+    const ctx = this.ctx;
+    for (const b of [this.appComponents, this.appFeatures, this.dAppFeatures, this.dAppComponents, this.chunkDirs, this.chunkRgb, this.chunkDRgb]) if (b) ctx.destroy(b);
+    const bytes = chunkBufferBytes(this.field.appWidth, this.field.settings.shading.appDim);
+    this.chunkCap = rows;
+    this.appComponents = ctx.buffer('batch.appComponents', rows * bytes.appComponents);
+    this.appFeatures = ctx.buffer('batch.appFeatures', rows * bytes.appFeatures);
+    this.dAppFeatures = ctx.buffer('batch.dAppFeatures', rows * bytes.dAppFeatures);
+    this.dAppComponents = ctx.buffer('batch.dAppComponents', rows * bytes.dAppComponents);
+    // Per-chunk views of the per-shaded-sample buffers, used only when a batch needs several chunks.
+    this.chunkDirs = ctx.buffer('batch.chunkDirs', rows * bytes.chunkDirs);
+    this.chunkRgb = ctx.buffer('batch.chunkRgb', rows * bytes.chunkRgb);
+    this.chunkDRgb = ctx.buffer('batch.chunkDRgb', rows * bytes.chunkDRgb);
+    this.field.shading.ensureCapacity(rows);
+  }
+
+  /**
+   * Appearance forward of shaded samples [first, first + n): components, basis projection and
+   * shading, leaving the colours in `rgb` at `first`.
+   */
+  private shadeForward(enc: Encoder, first: number, n: number, single: boolean, fieldU: ParamValues): void {
+    const { ctx, field } = this;
+    const W = field.appWidth;
+    const D = field.settings.shading.appDim;
+    const P = field.arena.params!;
+    enc.dispatch(fieldKernel(ctx, field.settings, 'appForward'), {
+      params: { field: fieldU, count: n, first },
+      buffers: { params_f: P, samples: this.samples, shaded_index: this.shadedIndex, counter: this.counter, app_components: this.appComponents },
+      workgroups: grid1d(ctx, n, 64),
+    });
+    // features = components · basisᵀ (basis is [D][W] like PyTorch's Linear weight).
+    this.gemm.run(enc, {
+      M: n, N: D, K: W,
+      a: { buffer: this.appComponents, offset: 0, rowStride: W, colStride: 1 },
+      b: { buffer: P, offset: field.arena.get('basis').offset, rowStride: 1, colStride: W },
+      c: { buffer: this.appFeatures, offset: 0, rowStride: D, colStride: 1 },
+    });
+    if (single) {
+      field.shading.forward(enc, n, this.appFeatures, this.shadedDirs, this.rgb);
+    } else {
+      enc.copy(this.shadedDirs, first * 16, this.chunkDirs, 0, n * 16);
+      field.shading.forward(enc, n, this.appFeatures, this.chunkDirs, this.chunkRgb);
+      enc.copy(this.chunkRgb, 0, this.rgb, first * 16, n * 16);
+    }
+  }
+
+  /** Appearance backward of shaded samples [first, first + n) after its shadeForward. */
+  private shadeBackward(enc: Encoder, first: number, n: number, single: boolean, fieldU: ParamValues): void {
+    const { ctx, field } = this;
+    const W = field.appWidth;
+    const D = field.settings.shading.appDim;
+    const P = field.arena.params!;
+    const G = field.arena.grads!;
+    const basis = field.arena.get('basis');
+    const accumulate = first > 0;
+    if (single) {
+      field.shading.backward(enc, n, this.dRgb, this.dAppFeatures, accumulate);
+    } else {
+      enc.copy(this.dRgb, first * 16, this.chunkDRgb, 0, n * 16);
+      field.shading.backward(enc, n, this.chunkDRgb, this.dAppFeatures, accumulate);
+    }
+    // dBasis = dFeaturesᵀ · components (summed over chunks), dComponents = dFeatures · basis.
+    this.gemm.run(enc, {
+      M: D, N: W, K: n,
+      a: { buffer: this.dAppFeatures, offset: 0, rowStride: 1, colStride: D },
+      b: { buffer: this.appComponents, offset: 0, rowStride: W, colStride: 1 },
+      c: { buffer: G, offset: basis.offset, rowStride: W, colStride: 1 },
+      accumulate,
+    });
+    this.gemm.run(enc, {
+      M: n, N: W, K: D,
+      a: { buffer: this.dAppFeatures, offset: 0, rowStride: D, colStride: 1 },
+      b: { buffer: P, offset: basis.offset, rowStride: W, colStride: 1 },
+      c: { buffer: this.dAppComponents, offset: 0, rowStride: W, colStride: 1 },
+    });
+    enc.dispatch(fieldKernel(ctx, field.settings, 'appBackward'), {
+      params: { field: fieldU, count: n, first },
+      buffers: { params_f: P, grads: G, samples: this.samples, shaded_index: this.shadedIndex, counter: this.counter, d_app_components: this.dAppComponents },
+      workgroups: grid1d(ctx, n, 64),
+    });
+  }
+
+  /**
+   * The forward pass of the first `nRays` rays already in `rays`: samples, opacities, weights,
+   * shading and each ray's colour in `output`. In training it keeps what backward() needs.
+   */
+  async forward(nRays: number, opt: BatchOptions): Promise<BatchStats> {
+    const { ctx, field } = this;
+    const fieldU = field.fieldUniform(opt.rank);
+    const st = field.settings;
+    this.pending = null;
+
+    // 1. Samples (grow and redo when the batch needs more than the buffers hold).
+    let nSamples = 0;
+    for (;;) {
+      const enc = new Encoder(ctx);
+      enc.clear(this.counter);
+      sampleRays(
+        ctx, enc, nRays,
+        { box: field.box, grid: field.grid, step: field.step, samplesPerRay: field.nSamples, mask: field.maskUniform(), maskBits: field.maskBuffer, jitter: opt.jitter, seed: opt.seed, nearFar: opt.nearFar ?? this.nearFar },
+        { rays: this.rays, counter: this.counter, rayInfo: this.rayInfo, samples: this.samples, capacity: this.sampleCap },
+      );
+      enc.submit();
+      nSamples = (await ctx.readU32(this.counter, 1))[0]!;
+      if (nSamples <= this.sampleCap) break;
+      this.growSamples(Math.ceil(nSamples * GROWTH_HEADROOM));
+    }
+
+    // 2. Opacity and transmittance; choose the samples to shade.
+    let nShaded = 0;
+    for (;;) {
+      const enc = new Encoder(ctx);
+      enc.clear(this.counter, 4, 4);
+      if (nSamples > 0) {
+        enc.dispatch(fieldKernel(ctx, st, 'densityForward'), {
+          params: { field: fieldU, count: nSamples, shift: st.densityShift, dist_scale: st.distanceScale },
+          buffers: { params_f: field.arena.params!, samples: this.samples, counter: this.counter, sample_alpha: this.sampleAlpha },
+          workgroups: grid1d(ctx, nSamples, 64),
+        });
+      }
+      enc.dispatch(cachedKernel(ctx, 'compositeWeights', () => compositeWeightsWgsl), {
+        params: { n_rays: nRays, app_capacity: this.appCap, weight_thres: st.rayMarchWeightThres },
+        buffers: {
+          rays: this.rays, sample_alpha: this.sampleAlpha, counter: this.counter, ray_info: this.rayInfo,
+          transmittance: this.transmittance, shaded_index: this.shadedIndex, shaded_dirs: this.shadedDirs,
+        },
+        workgroups: grid1d(ctx, nRays, 64),
+      });
+      enc.submit();
+      nShaded = (await ctx.readU32(this.counter, 1, 1))[0]!;
+      if (nShaded <= this.appCap) break;
+      // Never more shaded rows than samples: a batch cannot shade more than it sampled.
+      this.growShaded(Math.min(Math.ceil(nShaded * GROWTH_HEADROOM), this.sampleCap));
+    }
+
+    // 3. Shading, in chunks that fit the binding size (renders in chunks of at most what training
+    // holds, see RENDER_CHUNK_ROWS), then each ray's colour.
+    const chunk = this.chunkLimit(opt.train);
+    if (Math.min(nShaded, chunk) > this.chunkCap) this.ensureChunk(Math.min(Math.ceil(nShaded * GROWTH_HEADROOM), chunk, this.appCap));
+    const enc = new Encoder(ctx);
+    for (let first = 0; first < nShaded; first += chunk) {
+      this.shadeForward(enc, first, Math.min(chunk, nShaded - first), nShaded <= chunk, fieldU);
+    }
+    enc.dispatch(cachedKernel(ctx, 'compositeColour', () => compositeColourWgsl), {
+      params: { n_rays: nRays, bg: opt.bg, weight_thres: st.rayMarchWeightThres, aabb_lo: [...field.box.lo, 0], unit: [...field.units, 0] },
+      buffers: {
+        rays: this.rays, ray_info: this.rayInfo, sample_alpha: this.sampleAlpha, transmittance: this.transmittance,
+        rgb: this.rgb, samples: this.samples, ray_out: this.output,
+      },
+      workgroups: grid1d(ctx, nRays, 64),
+    });
+    enc.submit();
+    if (opt.train) this.pending = { nRays, nSamples, nShaded, chunk, fieldU, bg: opt.bg };
+    return { samples: nSamples, shaded: nShaded };
+  }
+
+  /**
+   * The backward pass of the last training forward, from dL/dC in `dColour` (the loss): the
+   * gradients of the per-ray summed loss are accumulated into field.arena.grads (factors as fixed
+   * point). With several shading chunks each chunk's forward is recomputed first: the shading
+   * module keeps the activations of one chunk only.
+   */
+  backward(enc: Encoder): void {
+    const s = this.pending;
+    if (!s) throw new Error('RayBatch.backward: no training forward to go back through');
+    this.pending = null;
+    const { ctx, field } = this;
+    const st = field.settings;
+    enc.dispatch(cachedKernel(ctx, 'compositeBackward', () => compositeBackwardWgsl), {
+      params: { n_rays: s.nRays, bg: s.bg, weight_thres: st.rayMarchWeightThres },
+      buffers: {
+        ray_info: this.rayInfo, sample_alpha: this.sampleAlpha, transmittance: this.transmittance, rgb: this.rgb,
+        ray_out: this.output, d_colour: this.dColour, d_density: this.dDensity, d_rgb: this.dRgb,
+      },
+      workgroups: grid1d(ctx, s.nRays, 64),
+    });
+    const single = s.nShaded <= s.chunk;
+    for (let first = 0; first < s.nShaded; first += s.chunk) {
+      const n = Math.min(s.chunk, s.nShaded - first);
+      if (!single) this.shadeForward(enc, first, n, single, s.fieldU);
+      this.shadeBackward(enc, first, n, single, s.fieldU);
+    }
+    if (s.nSamples > 0) {
+      enc.dispatch(fieldKernel(ctx, st, 'densityBackward'), {
+        params: { field: s.fieldU, count: s.nSamples },
+        buffers: { params_f: field.arena.params!, grads: field.arena.grads!, samples: this.samples, counter: this.counter, d_density: this.dDensity },
+        workgroups: grid1d(ctx, s.nSamples, 64),
+      });
+    }
+  }
+
+  /** Colour, accumulation and depth of the first `n` rays of the last forward. */
+  readOutputs(n: number): Promise<RayOutputs> {
+    return readRayOutputs(this.ctx, this.output, n);
+  }
+
+  /** Near and far clamp of the sampling (set by the dataset). */
+  nearFar: [number, number] = [2, 6];
+
+  destroy(): void {
+    const ctx = this.ctx;
+    for (const b of [this.rays, this.rayInfo, this.output, this.dColour, this.counter, this.samples, this.sampleAlpha, this.transmittance, this.dDensity,
+      this.shadedIndex, this.shadedDirs, this.appComponents, this.appFeatures, this.rgb, this.dRgb, this.dAppFeatures, this.dAppComponents,
+      this.chunkDirs, this.chunkRgb, this.chunkDRgb]) ctx.destroy(b);
+    this.gemm.destroy();
+  }
+}
+
+/**
+ * Shaded rows per chunk: the widest per-row buffer (component vector, MLP input or hidden
+ * layer) must fit one storage binding.
+ */
+export function shadeChunkRows(settings: FieldSettings, maxBinding: number): number {
+  const s = settings.shading;
+  const widest = Math.max(appWidthOf(settings), s.mode === 'MLP_Fea' ? mlpInputWidth(s) : 0, s.featureC, s.appDim, 4);
+  const byLimit = Math.floor(maxBinding / (4 * widest));
+  return Math.max(1, Math.min(byLimit, 1 << 20));
+}

@@ -1,0 +1,327 @@
+// An interactive session with the engine (the studio's): one GPU device, the dataset and its box,
+// a training run or an opened scene file, renders of the current field from any camera at any
+// rank, and the readouts of the rank slider. All GPU work goes through one queue, so a render
+// never runs in the middle of a training step. Environment-neutral apart from the browser file
+// and image APIs its openFiles uses; nothing here renders pixels to a page.
+import { filesToMap, relativePath, type DroppedFile } from '../data/browser-files.ts';
+import { decodeImageBrowser } from '../data/image-browser.ts';
+import { loadDataset } from '../data/load.ts';
+import { proceduralDataset } from '../data/procedural.ts';
+import { mapSource, zipSource } from '../data/sources.ts';
+import type { Camera, Dataset, SceneBox } from '../data/types.ts';
+import { evenlySpacedViews } from '../data/views.ts';
+import { contextFromAdapter, type GpuContext } from '../gpu/context.ts';
+import { evaluate, groundTruthRgb } from '../eval/evaluate.ts';
+import { psnr } from '../eval/metrics.ts';
+import type { TensorField } from '../field/field.ts';
+import type { StrivecLevel } from '../field/layouts/strivec-lattice.ts';
+import type { PresetName } from '../field/presets.ts';
+import { type Precision, type SceneModel, sceneView, type SceneView } from '../formats/scene-file/header.ts';
+import { readScene } from '../formats/scene-file/reader.ts';
+import { exportScene, sceneFileSize } from '../formats/scene-file/writer.ts';
+import type { ImageResult } from '../render/view-renderer.ts';
+import { ViewRenderer } from '../render/view-renderer.ts';
+import { resolveConfig } from '../train/config.ts';
+import type { MemoryEstimate } from '../train/memory.ts';
+import { GpuQueue } from './gpu-queue.ts';
+import { fieldFromModel } from './models.ts';
+import { type RunEvent, type RunResult, TrainingRun } from './training-run.ts';
+
+// The engine's types the front ends see, through this module (they drive the engine through run/).
+export type { PresetName } from '../field/presets.ts';
+export type { LimitAdvice } from '../gpu/context.ts';
+export type { MemoryEstimate } from '../train/memory.ts';
+
+/** Quality and size of the model slimmed to one rank. */
+export interface RankReadout {
+  rank: number;
+  params: number;
+  /** Size of the fp16 scene file at this rank. */
+  bytes: number;
+  /** Mean PSNR on held-out views at this rank; null until measured (or without held-out views). */
+  psnr: number | null;
+}
+
+/** A training camera rendered beside its photo. */
+export interface ComparedView {
+  name: string;
+  image: ImageResult;
+  /** The photo as RGB floats (composited on white when the dataset says so). */
+  truth: Float32Array;
+  psnr: number;
+}
+
+/** Why a box cannot be used (non-finite or empty along an axis), or null when it can. */
+export function boxProblem(box: SceneBox): string | null {
+  const axes = ['x', 'y', 'z'];
+  for (let i = 0; i < 3; i++) {
+    const lo = box[0][i]!;
+    const hi = box[1][i]!;
+    if (!Number.isFinite(lo) || !Number.isFinite(hi)) return `the box's ${axes[i]} range must be numbers`;
+    if (!(hi > lo)) return `the box's ${axes[i]} max (${hi}) must be above its min (${lo})`;
+  }
+  return null;
+}
+
+/**
+ * Ray range of free-view renders: rays start where they enter the box, not at the dataset's near
+ * plane, so a camera zoomed or flown into the scene still sees what is in front of it.
+ */
+export const FREE_VIEW_RANGE: [number, number] = [0, 1e6];
+
+/** Held-out views behind the rank readout's PSNR: few, so a slider move answers quickly. */
+const READOUT_VIEWS = 2;
+/** Held-out PSNR while training: every this many iterations, at most this share of the time. */
+const HELD_OUT = { every: 25, views: READOUT_VIEWS, share: 0.05 };
+
+export class Session {
+  readonly queue = new GpuQueue();
+  dataset: Dataset | null = null;
+  /** The dataset's own box, before any edit. */
+  loadedBox: SceneBox | null = null;
+  /**
+   * How the viewport looks at the field: orbit distance (the training cameras' mean distance from
+   * the origin), background and ray range. From the dataset, or from a scene file's info.
+   */
+  view: SceneView = { radius: 4, white: true, nearFar: [2, 6] };
+  /** Rank the viewport renders at (null: the trained rank). Slimming needs no copy: the kernels stop early. */
+  viewRank: number | null = null;
+  private run: TrainingRun | null = null;
+  /** An opened scene file's field and renderer (no training run). */
+  private scene: { field: TensorField; renderer: ViewRenderer; dataset: string | null } | null = null;
+  private running = false;
+
+  private constructor(readonly ctx: GpuContext) {}
+
+  static async open(gpu: GPU): Promise<Session> {
+    const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+    if (!adapter) throw new Error('This browser exposes WebGPU but found no GPU adapter.');
+    return Session.fromAdapter(adapter);
+  }
+
+  static async fromAdapter(adapter: GPUAdapter): Promise<Session> {
+    return new Session(await contextFromAdapter(adapter));
+  }
+
+  /** The field the viewport shows: the one training or trained, or an opened scene's. */
+  get field(): TensorField | null {
+    return this.run?.field ?? this.scene?.field ?? null;
+  }
+
+  private get renderer(): ViewRenderer | null {
+    return this.run?.renderer ?? this.scene?.renderer ?? null;
+  }
+
+  /** The built-in scene, rendered by our own ray tracer: no download, no licence. */
+  loadDemo(size = 48): Dataset {
+    return this.useDataset(proceduralDataset({ size, train: 40, test: 8 }));
+  }
+
+  /**
+   * A dataset from files the user picked or dropped: one .zip, or a folder's files (paths
+   * relative to it), in any layout the loaders read, decoded by the browser.
+   */
+  async openFiles(files: readonly (File | DroppedFile)[], downscale: number, onProgress: (done: number, total: number) => void): Promise<{ dataset: Dataset; label: string }> {
+    if (files.length === 0) throw new Error('The dropped folder holds no files.');
+    const one = files.length === 1 ? ('file' in files[0]! ? files[0]!.file : files[0]!) : null;
+    const zip = one && one.name.toLowerCase().endsWith('.zip') ? one : null;
+    const first = relativePath(files[0]!);
+    const label = zip ? zip.name : first.includes('/') ? first.split('/')[0]! : 'selected files';
+    const source = zip ? zipSource(new Uint8Array(await zip.arrayBuffer()), label) : mapSource(await filesToMap(files), label);
+    const dataset = await loadDataset(source, { downscale, decode: decodeImageBrowser, splits: ['train', 'test'], onProgress });
+    return { dataset: this.useDataset(dataset), label };
+  }
+
+  /** Replaces the dataset (and any model trained on the previous one). */
+  useDataset(ds: Dataset): Dataset {
+    this.dispose();
+    this.dataset = ds;
+    this.loadedBox = copyBox(ds.aabb);
+    const cams = ds.splits.train!.cameras;
+    this.view = {
+      radius: cams.reduce((s, c) => s + Math.hypot(c.c2w[3]!, c.c2w[7]!, c.c2w[11]!), 0) / cams.length,
+      white: ds.whiteBackground,
+      nearFar: ds.nearFar,
+    };
+    return ds;
+  }
+
+  /**
+   * Sets the box the next training run fills (the dataset view's editor). Refused while a run is
+   * going or when the box is empty or not finite.
+   */
+  setBox(box: SceneBox): void {
+    const ds = this.dataset;
+    if (!ds) throw new Error('Open a dataset first.');
+    if (this.running) throw new Error('The box cannot change while training runs.');
+    const problem = boxProblem(box);
+    if (problem) throw new Error(`Scene box: ${problem}.`);
+    ds.aabb = copyBox(box);
+  }
+
+  /** Opens a scene file: the viewport renders it and the rank slider slims it (no training data). */
+  openScene(bytes: Uint8Array, name: string): TensorField {
+    const { header, model } = readScene(bytes, name);
+    this.dispose();
+    this.showModel(model, sceneView(header.info), typeof header.info.dataset === 'string' ? header.info.dataset : null, name);
+    return this.field!;
+  }
+
+  /** Shows a decoded model (a scene file's, or the first rank groups of one still arriving). */
+  showModel(model: SceneModel, view: SceneView, dataset: string | null, name: string): TensorField {
+    this.disposeScene();
+    this.view = view;
+    const field = fieldFromModel(this.ctx, model, name);
+    this.scene = { field, renderer: new ViewRenderer(this.ctx, field, view.nearFar), dataset };
+    this.viewRank = null;
+    return field;
+  }
+
+  /** The current field as a scene file at a rank and precision (what the Export dialog downloads). */
+  async exportScene(rank: number, precision: Precision): Promise<Uint8Array> {
+    const field = this.field;
+    if (!field) throw new Error('Nothing to export: train a model or open a scene first.');
+    const values = await this.queue.run(() => field.arena.download(this.ctx));
+    return exportScene({ settings: field.settings, box: field.box, grid: field.grid, values, mask: field.mask }, { rank, precision, info: this.sceneInfo() });
+  }
+
+  /** Bytes exportScene would produce, computed without reading the GPU (8-bit: the most it can be). */
+  sceneSize(rank: number, precision: Precision): { bytes: number; exact: boolean } {
+    const f = this.field;
+    return f ? sceneFileSize(f.settings, f.box, f.grid, f.mask, { rank, precision, info: this.sceneInfo() }, f.lattice) : { bytes: 0, exact: true };
+  }
+
+  private sceneInfo(): Record<string, unknown> {
+    return { orbitRadius: this.view.radius, whiteBackground: this.view.white, nearFar: this.view.nearFar, dataset: this.dataset?.name ?? this.scene?.dataset ?? null };
+  }
+
+  /** The run a preset and options ask for, fitted to this adapter's limits. */
+  private runFor(preset: PresetName, options: Record<string, unknown>, queue?: GpuQueue): TrainingRun {
+    const ds = this.dataset;
+    if (!ds) throw new Error('Load a dataset first.');
+    return new TrainingRun(this.ctx, ds, resolveConfig(preset, options), { seed: 1, fitToAdapter: true, heldOut: HELD_OUT, queue });
+  }
+
+  /**
+   * GPU memory the run would need, whether it fits this adapter, and what was changed to fit
+   * (null without a dataset).
+   */
+  estimate(preset: PresetName, options: Record<string, unknown>): (MemoryEstimate & { sized: string[] }) | null {
+    if (!this.dataset) return null;
+    const run = this.runFor(preset, options);
+    return { ...run.memory, sized: run.fitted };
+  }
+
+  /** Trains until done or stopped, reporting every event; resolves with null when stopped before the field existed. */
+  async train(preset: PresetName, options: Record<string, unknown>, onEvent: (e: RunEvent) => void): Promise<RunResult | null> {
+    const run = this.runFor(preset, options, this.queue);
+    this.disposeModel();
+    this.viewRank = null;
+    this.run = run;
+    this.running = true;
+    try {
+      return await run.run(onEvent);
+    } finally {
+      this.running = false;
+    }
+  }
+
+  pause(): void {
+    this.run?.pause();
+  }
+
+  resume(): void {
+    this.run?.resume();
+  }
+
+  stop(): void {
+    this.run?.stop();
+  }
+
+  /** Iterations the current run is configured for (after fitting). */
+  get iterations(): number {
+    return this.run?.cfg.train.nIters ?? 0;
+  }
+
+  /** Parameters, file size and held-out PSNR of the current field slimmed to `rank`. */
+  async rankReadout(rank: number, withPsnr: boolean): Promise<RankReadout | null> {
+    const { field, renderer, dataset: ds } = this;
+    if (!field || !renderer) return null;
+    const r = Math.min(rank, field.rank);
+    const base = { rank: r, params: field.parameterCountAtRank(r), bytes: this.sceneSize(r, 'fp16').bytes, psnr: null };
+    // A scene opened without its dataset has no held-out views to measure.
+    if (!withPsnr || !ds) return base;
+    const split = ds.splits.test ?? ds.splits.train!;
+    const ev = await this.queue.run(() => evaluate(renderer, ds, split, evenlySpacedViews(split.cameras.length, READOUT_VIEWS), r));
+    return { ...base, psnr: ev.psnr };
+  }
+
+  /**
+   * Quality against size at every trained rank, one rank at a time through the GPU queue, so
+   * the viewport stays responsive. Stops early (resolving with what it has) if the model changes.
+   */
+  async rankCurve(onPoint: (curve: RankReadout[]) => void): Promise<RankReadout[]> {
+    const field = this.field;
+    const curve: RankReadout[] = [];
+    if (!field) return curve;
+    for (let r = 1; r <= field.rank; r++) {
+      if (this.field !== field) break;
+      const p = await this.rankReadout(r, true);
+      if (!p || this.field !== field) break;
+      curve.push(p);
+      onPoint([...curve]);
+    }
+    return curve;
+  }
+
+  /** Strivec's lattices and tables, for drawing the local tensors; null for other models. */
+  get localTensors(): { levels: StrivecLevel[]; tables: Float32Array[] } | null {
+    const f = this.field;
+    return f?.settings.levels ? { levels: f.settings.levels, tables: f.lattice } : null;
+  }
+
+  /** Renders the current field from a viewport camera (free-view ray range) at the view rank. */
+  async renderView(cam: Camera): Promise<ImageResult | null> {
+    const renderer = this.renderer;
+    if (!renderer) return null;
+    return this.queue.run(() => renderer.render(cam, this.view.white ? 1 : 0, this.viewRank ?? undefined, FREE_VIEW_RANGE));
+  }
+
+  /** Training cameras the viewport can snap to. */
+  get cameraCount(): number {
+    return this.dataset?.splits.train?.cameras.length ?? 0;
+  }
+
+  /** Renders training camera `index` at its own resolution, with its photo and the PSNR between them. */
+  async compareCamera(index: number): Promise<ComparedView | null> {
+    const renderer = this.renderer;
+    const ds = this.dataset;
+    const split = ds?.splits.train;
+    if (!renderer || !ds || !split || index < 0 || index >= split.cameras.length) return null;
+    const image = await this.queue.run(() => renderer.render(split.cameras[index]!, ds.whiteBackground ? 1 : 0, this.viewRank ?? undefined));
+    const truth = groundTruthRgb(split, index, ds.whiteBackground);
+    return { name: split.names[index] ?? `view ${index}`, image, truth, psnr: psnr(image.rgb, truth) };
+  }
+
+  private disposeScene(): void {
+    if (!this.scene) return;
+    this.scene.renderer.destroy();
+    this.scene.field.destroy();
+    this.scene = null;
+  }
+
+  private disposeModel(): void {
+    this.run?.dispose();
+    this.run = null;
+    this.disposeScene();
+  }
+
+  dispose(): void {
+    this.disposeModel();
+    this.dataset = null;
+  }
+}
+
+function copyBox(b: readonly (readonly number[])[]): SceneBox {
+  return [[b[0]![0]!, b[0]![1]!, b[0]![2]!], [b[1]![0]!, b[1]![1]!, b[1]![2]!]];
+}

@@ -1,0 +1,318 @@
+// One training run, the same for the CLI, the bench and the studio: check and fit the memory,
+// initialise the field (Strivec's coarse pass included), train with pause, stop and a time budget,
+// measure held-out PSNR along the way, evaluate, and save. Every front end watches the same
+// events and words them its own way; the one training loop is here (trainSteps), and the
+// coarse pass borrows it.
+import type { Dataset } from '../data/types.ts';
+import { evenlySpacedViews } from '../data/views.ts';
+import { type GpuContext, LimitError } from '../gpu/context.ts';
+import type { TensorField } from '../field/field.ts';
+import { evaluate, type EvalResult } from '../eval/evaluate.ts';
+import { evaluateRanks, type RankPoint } from '../eval/rank-curve.ts';
+import { RENDER_RAYS } from '../render/ray-batch.ts';
+import { ViewRenderer } from '../render/view-renderer.ts';
+import type { ResolvedConfig, TrainOptions } from '../train/config.ts';
+import { createTrainingField } from '../train/init.ts';
+import { estimateTrainingMemory, fitToAdapter, type MemoryEstimate } from '../train/memory.ts';
+import { type StepInfo, Trainer } from '../train/trainer.ts';
+import { GpuQueue } from './gpu-queue.ts';
+import { modelBytes } from './models.ts';
+
+export interface RunOptions {
+  /** Seed of the field's initial values (the CLI uses the config's seed, the studio 1). */
+  seed: number;
+  /** Fit the configuration to this adapter's limits (the studio's presets) instead of refusing it. */
+  fitToAdapter?: boolean;
+  /** Stop after this many iterations (the schedule stays that of the full run): speed probes. */
+  stopAfter?: number;
+  /** Stop training once this much wall time is spent, the coarse pass included (benchmarks). */
+  budgetSeconds?: number;
+  /**
+   * Held-out PSNR while training: every `every` iterations (and at the end) on `views` test views,
+   * between steps, one measurement at a time and at most `share` of the time (a measurement that
+   * took d waits d / share before the next).
+   */
+  heldOut?: { every: number; views: number; share: number };
+  /** After training: PSNR and SSIM on `views` test views, and optionally at each of `ranks`. */
+  evaluation?: { views: number; ranks?: number[] };
+  /** After training: the model file's bytes go to `sink`, with `info(result)` in its header. */
+  save?: { sink: (bytes: Uint8Array) => Promise<void>; info: (result: RunResult) => Record<string, unknown> };
+  /** Time every kernel with GPU timestamps and report the totals. */
+  profile?: boolean;
+  /** Shared with renders of the field, so they never interleave with a step. */
+  queue?: GpuQueue;
+}
+
+export type RunEvent =
+  /** The memory the run needs (and what was changed to fit this adapter). */
+  | { type: 'memory'; estimate: MemoryEstimate; fitted: string[] }
+  /** Preparing the field (Strivec's coarse pass and placement): a line and the share done. */
+  | { type: 'prepare'; message: string; fraction: number }
+  | { type: 'note'; message: string }
+  /** The field exists and training starts. */
+  | { type: 'start'; field: TensorField; iters: number }
+  /** One iteration done; `seconds` of training so far (pauses excluded), `event` a schedule event. */
+  | { type: 'step'; step: StepInfo; iters: number; seconds: number }
+  | { type: 'held-out'; iter: number; psnr: number }
+  | { type: 'evaluating'; view: number; views: number }
+  | { type: 'rank'; point: RankPoint }
+  | { type: 'finished'; result: RunResult }
+  | { type: 'error'; error: unknown };
+
+export interface RunResult {
+  field: TensorField;
+  /** Iterations trained, and why fewer than the configuration asked for (null when all were). */
+  iters: number;
+  stoppedEarly: string | null;
+  /** Wall seconds of the whole run (coarse pass included) and of its training steps. */
+  seconds: number;
+  coarseSeconds: number;
+  trainSeconds: number;
+  samplesProcessed: number;
+  /** Sparse-view mode: the training views used. */
+  trainViews: number | null;
+  /** SlimmeRF: the iterations after which the rank grew. */
+  rankSteps: number[];
+  /** GPU memory allocated at the peak of the run, above what was held before it. */
+  peakGpuBytes: number;
+  evaluation: (EvalResult & { split: 'test' | 'train' }) | null;
+  rankCurve: RankPoint[] | null;
+  kernelMs: Record<string, number> | null;
+  savedBytes: number | null;
+}
+
+/** Thrown inside the run when it is stopped while the field is being prepared. */
+class Stopped extends Error {}
+
+export class TrainingRun {
+  readonly queue: GpuQueue;
+  readonly cfg: ResolvedConfig;
+  field: TensorField | null = null;
+  trainer: Trainer | null = null;
+  /** Renders of the field being trained (shares the trainer's ray batch; use through `queue`). */
+  renderer: ViewRenderer | null = null;
+  private paused = false;
+  private stopped = false;
+  private wake: (() => void) | null = null;
+  private pausedMs = 0;
+
+  constructor(
+    readonly ctx: GpuContext,
+    readonly dataset: Dataset,
+    cfg: ResolvedConfig,
+    readonly opts: RunOptions,
+  ) {
+    this.queue = opts.queue ?? new GpuQueue();
+    const fit = opts.fitToAdapter ? fitToAdapter(cfg.settings, cfg.train, dataset, ctx.maxBinding) : { train: cfg.train, changes: [] };
+    this.cfg = { ...cfg, train: fit.train };
+    this.fitted = fit.changes;
+  }
+
+  /** What fitting to the adapter changed, in words (empty when the run fits as asked). */
+  readonly fitted: string[];
+
+  /** Memory the run needs; `problem` says why it cannot fit, when it cannot. */
+  get memory(): MemoryEstimate {
+    return estimateTrainingMemory(this.cfg.settings, this.cfg.train, this.dataset, this.ctx.maxBinding);
+  }
+
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    this.paused = false;
+    this.wake?.();
+    this.wake = null;
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.resume();
+  }
+
+  get isPaused(): boolean {
+    return this.paused;
+  }
+
+  /** Runs to the end; resolves with null when stopped before the field existed. */
+  async run(onEvent: (e: RunEvent) => void = () => {}): Promise<RunResult | null> {
+    try {
+      const result = await this.runPhases(onEvent);
+      if (result) onEvent({ type: 'finished', result });
+      return result;
+    } catch (error) {
+      if (error instanceof Stopped) return null;
+      onEvent({ type: 'error', error });
+      throw error;
+    }
+  }
+
+  private async runPhases(onEvent: (e: RunEvent) => void): Promise<RunResult | null> {
+    const { ctx, dataset: ds, cfg, opts } = this;
+    const memory = this.memory;
+    onEvent({ type: 'memory', estimate: memory, fitted: this.fitted });
+    if (memory.problem) throw new LimitError(memory.problem.message, memory.problem.advice);
+    const peakBefore = ctx.allocatedBytes;
+    ctx.peakBytes = ctx.allocatedBytes;
+    const t0 = performance.now();
+    const budgetSpent = () => opts.budgetSeconds !== undefined && performance.now() - t0 > opts.budgetSeconds * 1000;
+
+    // The field: random, or placed by a coarse pass that trains through this run's loop.
+    const coarsePass = async (coarse: TensorField, opt: TrainOptions, label: string) => {
+      const trainer = this.makeTrainer(coarse, opt);
+      let psnr = 0;
+      try {
+        await this.trainSteps(trainer, opt.nIters, () => false, (s) => {
+          psnr = s.iter === 1 ? s.psnr : 0.9 * psnr + 0.1 * s.psnr;
+          if (s.iter % 25 === 0 || s.iter === opt.nIters) {
+            onEvent({ type: 'prepare', message: `${label}: iteration ${s.iter}/${opt.nIters}, train PSNR ${psnr.toFixed(2)} dB`, fraction: s.iter / opt.nIters });
+          }
+        });
+      } finally {
+        trainer.destroy();
+      }
+      if (this.stopped) throw new Stopped(`stopped during the ${label}`);
+    };
+    const field = await createTrainingField(ctx, ds, cfg, opts.seed, coarsePass, (p) => onEvent({ type: 'prepare', ...p }));
+    const tTrain = performance.now();
+    this.pausedMs = 0;
+    this.field = field;
+    const trainer = this.makeTrainer(field, cfg.train);
+    this.trainer = trainer;
+    this.renderer = new ViewRenderer(ctx, field, ds.nearFar, RENDER_RAYS, trainer.batch);
+    if (opts.profile && !ctx.enableProfiling()) onEvent({ type: 'note', message: 'this adapter has no timestamp queries; no kernel profile' });
+    const iters = Math.min(cfg.train.nIters, opts.stopAfter ?? Infinity);
+    onEvent({ type: 'start', field, iters });
+
+    // Training.
+    const rankSteps: number[] = [];
+    const heldOut = opts.heldOut ? this.heldOutMeter(opts.heldOut, onEvent) : null;
+    let stoppedEarly: string | null = null;
+    const trainSeconds = () => (performance.now() - tTrain - this.pausedMs) / 1000;
+    const done = await this.trainSteps(trainer, iters, () => {
+      if (budgetSpent()) stoppedEarly = `time budget of ${Math.round(opts.budgetSeconds!)} s spent`;
+      return stoppedEarly !== null;
+    }, (s, rankBefore) => {
+      if (s.rank > rankBefore) rankSteps.push(s.iter);
+      onEvent({ type: 'step', step: s, iters, seconds: trainSeconds() });
+      if (heldOut && s.iter % opts.heldOut!.every === 0) void heldOut(s.iter, false);
+    });
+    if (this.stopped) stoppedEarly = 'stopped';
+    if (done < cfg.train.nIters) stoppedEarly ??= 'stopped';
+    if (heldOut && done > 0) await heldOut(done, true);
+    const seconds = (performance.now() - t0) / 1000;
+    const trained = trainSeconds();
+
+    // Evaluation and saving.
+    let evaluation: RunResult['evaluation'] = null;
+    let rankCurve: RankPoint[] | null = null;
+    if (opts.evaluation) {
+      const split = ds.splits.test ?? ds.splits.train!;
+      if (!ds.splits.test) onEvent({ type: 'note', message: 'the dataset has no test split; evaluating on training views' });
+      const views = evenlySpacedViews(split.cameras.length, opts.evaluation.views);
+      const renderer = this.renderer;
+      const ev = await this.queue.run(() => evaluate(renderer, ds, split, views, undefined, (view, n) => onEvent({ type: 'evaluating', view, views: n })));
+      evaluation = { ...ev, split: ds.splits.test ? 'test' : 'train' };
+      const ranks = opts.evaluation.ranks;
+      if (ranks) {
+        if (ranks.some((r) => r > field.rank)) onEvent({ type: 'note', message: `ranks above ${field.rank} skipped: the model has ${field.rank} trained rank groups; rank ${field.rank} evaluated instead` });
+        rankCurve = await this.queue.run(() => evaluateRanks(renderer, ds, split, views, ranks, (point) => onEvent({ type: 'rank', point })));
+      }
+    }
+    let kernelMs: Record<string, number> | null = null;
+    if (ctx.profiler) {
+      const rep = await ctx.profiler.report();
+      kernelMs = Object.fromEntries(rep.slice(0, 10).map((r) => [r.label, Math.round(r.ms)]));
+      ctx.profiler.reset();
+    }
+    const result: RunResult = {
+      field,
+      iters: done,
+      stoppedEarly: done < cfg.train.nIters ? stoppedEarly : null,
+      seconds,
+      coarseSeconds: (tTrain - t0) / 1000,
+      trainSeconds: trained,
+      samplesProcessed: trainer.samplesProcessed,
+      trainViews: trainer.trainViewIndices?.length ?? null,
+      rankSteps,
+      peakGpuBytes: ctx.peakBytes - peakBefore,
+      evaluation,
+      rankCurve,
+      kernelMs,
+      savedBytes: null,
+    };
+    if (opts.save) {
+      const bytes = await this.queue.run(() => modelBytes(field, opts.save!.info(result)));
+      await opts.save.sink(bytes);
+      result.savedBytes = bytes.length;
+    }
+    return result;
+  }
+
+  /** The one place a Trainer is made: the run's training and its coarse pass. */
+  private makeTrainer(field: TensorField, opt: TrainOptions): Trainer {
+    return new Trainer(this.ctx, this.dataset, field, opt);
+  }
+
+  /**
+   * The training loop: up to `iters` steps through the GPU queue, waiting while paused, ending
+   * early when stopped or when `shouldEnd` says so (checked before each step). Returns the
+   * iterations done.
+   */
+  private async trainSteps(trainer: Trainer, iters: number, shouldEnd: () => boolean, onStep: (s: StepInfo, rankBefore: number) => void): Promise<number> {
+    let done = 0;
+    while (done < iters && !this.stopped) {
+      if (this.paused) {
+        const since = performance.now();
+        await new Promise<void>((r) => (this.wake = r));
+        this.pausedMs += performance.now() - since;
+        if (this.stopped) break;
+      }
+      if (shouldEnd()) break;
+      const rankBefore = trainer.field.rank;
+      const s = await this.queue.run(() => trainer.step());
+      done = s.iter;
+      onStep(s, rankBefore);
+    }
+    return done;
+  }
+
+  /** Held-out PSNR of the field at its trained rank, measured between steps (see RunOptions.heldOut). */
+  private heldOutMeter(cfg: NonNullable<RunOptions['heldOut']>, onEvent: (e: RunEvent) => void): (iter: number, force: boolean) => Promise<void> {
+    const ds = this.dataset;
+    const split = ds.splits.test ?? ds.splits.train!;
+    const views = evenlySpacedViews(split.cameras.length, cfg.views);
+    let inFlight: Promise<void> | null = null;
+    let last = { at: 0, took: 0, iter: -1 };
+    const measure = async (iter: number, renderer: ViewRenderer) => {
+      const now = performance.now();
+      try {
+        const ev = await this.queue.run(() => evaluate(renderer, ds, split, views, renderer.field.rank));
+        onEvent({ type: 'held-out', iter, psnr: ev.psnr });
+      } finally {
+        last = { at: performance.now(), took: performance.now() - now, iter };
+        inFlight = null;
+      }
+    };
+    return async (iter, force) => {
+      // The final measurement waits for one in flight rather than being skipped.
+      if (force && inFlight) await inFlight;
+      const renderer = this.renderer;
+      if (!renderer || inFlight || last.iter === iter || (!force && performance.now() - last.at < last.took / cfg.share)) return;
+      inFlight = measure(iter, renderer);
+      await inFlight;
+    };
+  }
+
+  /** Releases the field, the trainer and the renderer. */
+  dispose(): void {
+    this.stop();
+    this.renderer?.destroy(false);
+    this.trainer?.destroy();
+    this.field?.destroy();
+    this.renderer = null;
+    this.trainer = null;
+    this.field = null;
+  }
+}

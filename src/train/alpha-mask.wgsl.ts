@@ -1,0 +1,80 @@
+// WGSL of the alpha mask (notes 1.5): the occupancy grid built from the density on a lattice
+// (field/field.wgsl.ts's densityGrid), and the filter that marks which training rays are worth
+// drawing.
+import { boxSlab, cameraRay, linearId, occupancy } from '../gpu/wgsl.ts';
+
+/**
+ * Alpha mask: 3x3x3 max-pool of the lattice alphas, threshold, bits, and the occupied box
+ * (as lattice indices) for the AABB shrink.
+ */
+export const maskBuildWgsl = /* wgsl */ `
+struct Params { dims: vec4u, thres: f32, }
+${linearId}
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> alpha: array<f32>;
+@group(0) @binding(2) var<storage, read_write> bits: array<atomic<u32>>;
+@group(0) @binding(3) var<storage, read_write> bbox: array<atomic<u32>>;
+@compute @workgroup_size(64) fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = linear_id(gid, nwg, 64u);
+  let d = params.dims.xyz;
+  if (i >= d.x * d.y * d.z) { return; }
+  let p = vec3i(vec3u(i % d.x, (i / d.x) % d.y, i / (d.x * d.y)));
+  var hit = false;
+  for (var dz = -1; dz <= 1 && !hit; dz++) {
+    for (var dy = -1; dy <= 1 && !hit; dy++) {
+      for (var dx = -1; dx <= 1; dx++) {
+        let q = p + vec3i(dx, dy, dz);
+        if (any(q < vec3i(0)) || any(q >= vec3i(d))) { continue; }
+        if (min(alpha[(u32(q.z) * d.y + u32(q.y)) * d.x + u32(q.x)], 1.0) >= params.thres) { hit = true; break; }
+      }
+    }
+  }
+  if (!hit) { return; }
+  atomicOr(&bits[i >> 5u], 1u << (i & 31u));
+  let u = vec3u(p);
+  atomicMin(&bbox[0], u.x); atomicMin(&bbox[1], u.y); atomicMin(&bbox[2], u.z);
+  atomicMax(&bbox[3], u.x); atomicMax(&bbox[4], u.y); atomicMax(&bbox[5], u.z);
+  atomicAdd(&bbox[6], 1u);
+}
+`;
+
+/**
+ * Which training rays to keep. mode 0: rays that enter the AABB. mode 1: rays whose first
+ * n_samples unjittered samples touch an occupied mask cell (the reference checks 256).
+ */
+export const rayFilterWgsl = /* wgsl */ `
+struct Params {
+  aabb_lo: vec4f, aabb_hi: vec4f,   // lo.w = step
+  width: u32, height: u32, first: u32, count: u32,
+  mode: u32, n_samples: u32, near: f32, far: f32,
+  mask: Mask,
+}
+${cameraRay}
+${occupancy}
+${boxSlab}
+${linearId}
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> cams: array<Cam>;
+@group(0) @binding(2) var<storage, read> mask_bits: array<u32>;
+@group(0) @binding(3) var<storage, read_write> valid: array<atomic<u32>>;
+@compute @workgroup_size(64) fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let li = linear_id(gid, nwg, 64u);
+  if (li >= params.count) { return; }
+  let idx = params.first + li;
+  let per_image = params.width * params.height;
+  let pix = idx % per_image;
+  let ray = camera_ray(cams[idx / per_image], f32(pix % params.width), f32(pix / params.width));
+  let o = ray.o.xyz;
+  let d = ray.d.xyz;
+  let tt = slab(o, d, params.aabb_lo.xyz, params.aabb_hi.xyz);
+  var keep = tt.y > tt.x;
+  if (params.mode == 1u) {
+    keep = false;
+    let t0 = clamp(tt.x, params.near, params.far);
+    for (var k = 0u; k < params.n_samples; k++) {
+      if (occupied(params.mask, o + d * (t0 + params.aabb_lo.w * f32(k)))) { keep = true; break; }
+    }
+  }
+  if (keep) { atomicOr(&valid[idx >> 5u], 1u << (idx & 31u)); }
+}
+`;

@@ -1,0 +1,160 @@
+// Training configuration from the reference's option names (a JSON file and/or CLI flags), and
+// the mapping onto model settings and training options. Unknown keys are errors, not ignored.
+import { layoutOf } from '../field/layout.ts';
+import { MAX_SLOTS } from '../field/layouts/field-layout.ts';
+import { MODEL_PRESETS, PRESET_OPTIONS, type PresetName } from '../field/presets.ts';
+import type { FieldSettings } from '../field/settings.ts';
+
+/** Training options, named after the reference's options (camelCase of opt.py). */
+export interface TrainOptions {
+  nIters: number;
+  batchSize: number;
+  nVoxelInit: number;
+  nVoxelFinal: number;
+  upsampList: number[];
+  updateAlphaMaskList: number[];
+  lrInit: number;
+  lrBasis: number;
+  lrDecayTargetRatio: number;
+  L1WeightInitial: number;
+  L1WeightRest: number;
+  /** TV weights on the density and appearance planes (VM) or lines (CP); they decay like the lr. */
+  TVWeightDensity: number;
+  TVWeightApp: number;
+  seed: number;
+  /** SlimmeRF's TRaIn: start at rank 1 and grow by the loss-change rule (notes 4.3). */
+  rankIncremental: boolean;
+  rankUpsilon: number;
+  rankEta: number;
+  /** Train on this many evenly spaced training views (sparse-view mode); 0 = all. */
+  trainViews: number;
+  /** Strivec: iterations of the coarse pass that finds where to place the local tensors. */
+  coarseIters: number;
+  /** Strivec: lattice spacing and tensor half-size per level, world units; empty = the reference's, scaled to the box. */
+  voxRange: number[];
+  localRange: number[];
+}
+
+export const DEFAULT_TRAIN: TrainOptions = {
+  nIters: 30000,
+  batchSize: 4096,
+  nVoxelInit: 2097156,
+  nVoxelFinal: 27000000,
+  upsampList: [2000, 3000, 4000, 5500, 7000],
+  updateAlphaMaskList: [2000, 4000],
+  lrInit: 0.02,
+  lrBasis: 1e-3,
+  lrDecayTargetRatio: 0.1,
+  L1WeightInitial: 8e-5,
+  L1WeightRest: 4e-5,
+  TVWeightDensity: 0,
+  TVWeightApp: 0,
+  seed: 20211202,
+  rankIncremental: false,
+  rankUpsilon: 0.4,
+  rankEta: 0,
+  trainViews: 0,
+  coarseIters: 1000,
+  voxRange: [],
+  localRange: [],
+};
+
+
+/** The reference option names this tool understands, with the types they must have. */
+const KEYS = {
+  n_iters: 'int', batch_size: 'int', N_voxel_init: 'int', N_voxel_final: 'int',
+  upsamp_list: 'ints', update_AlphaMask_list: 'ints', n_lamb_sigma: 'ints', n_lamb_sh: 'ints',
+  L1_weight_inital: 'num', L1_weight_rest: 'num', TV_weight_density: 'num', TV_weight_app: 'num',
+  view_pe: 'int', fea_pe: 'int', featureC: 'int', step_ratio: 'num', shadingMode: 'shading',
+  lr_init: 'num', lr_basis: 'num', lr_decay_target_ratio: 'num', seed: 'int',
+  // Slimfield additions: SlimmeRF's TRaIn constants (hard-coded in its train.py) and sparse views.
+  rank_upsilon: 'num', rank_eta: 'int', train_views: 'int',
+  // Strivec (opt_hier.py names): coarse-pass iterations, lattice spacings and tensor half-sizes per level.
+  pre_N_iters: 'int', vox_range: 'nums', local_range: 'nums',
+} as const;
+export type ReferenceOptions = { [K in keyof typeof KEYS]?: unknown };
+
+export class ConfigError extends Error {}
+
+export function checkReferenceOptions(raw: unknown, where: string): Record<string, unknown> {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError(`${where}: expected a JSON object of options`);
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(raw)) {
+    const type = (KEYS as Record<string, string>)[k];
+    if (!type) throw new ConfigError(`${where}: unknown option "${k}" (known: ${Object.keys(KEYS).join(', ')})`);
+    const ok =
+      type === 'int' ? Number.isInteger(v) && (v as number) >= 0
+      : type === 'num' ? typeof v === 'number' && Number.isFinite(v) && v >= 0
+      : type === 'ints' ? Array.isArray(v) && v.every((x) => Number.isInteger(x) && x >= 0)
+      : type === 'nums' ? Array.isArray(v) && v.every((x) => typeof x === 'number' && Number.isFinite(x) && x > 0)
+      : v === 'MLP_Fea' || v === 'SH';
+    if (!ok) {
+      const want = type === 'int' ? 'a non-negative integer' : type === 'num' ? 'a non-negative number' : type === 'ints' ? 'a list of non-negative integers'
+        : type === 'nums' ? 'a list of positive numbers' : '"MLP_Fea" or "SH"';
+      throw new ConfigError(`${where}: option "${k}" must be ${want}, got ${JSON.stringify(v)}`);
+    }
+    out[k] = v;
+  }
+  return out;
+}
+
+export interface ResolvedConfig {
+  settings: FieldSettings;
+  train: TrainOptions;
+}
+
+/** Preset defaults, then the reference options on top. */
+export function resolveConfig(preset: PresetName, opts: Record<string, unknown>): ResolvedConfig {
+  const base = MODEL_PRESETS[preset];
+  const layout = layoutOf(base.kind);
+  const o = { ...PRESET_OPTIONS[preset], ...opts } as Record<string, number & number[] & string>;
+  const settings: FieldSettings = {
+    ...base,
+    densityComps: o.n_lamb_sigma ?? [...base.densityComps],
+    appComps: o.n_lamb_sh ?? [...base.appComps],
+    stepRatio: o.step_ratio ?? base.stepRatio,
+    shading: {
+      ...base.shading,
+      mode: (o.shadingMode as 'MLP_Fea' | 'SH') ?? base.shading.mode,
+      viewPe: o.view_pe ?? base.shading.viewPe,
+      feaPe: o.fea_pe ?? base.shading.feaPe,
+      featureC: o.featureC ?? base.shading.featureC,
+    },
+  };
+  // VM takes three counts, CP one, Strivec one per level (1 to 3 levels), the same number for both families.
+  const nComp = layout.slotsFor(settings.densityComps.length);
+  for (const [k, v] of [['n_lamb_sigma', settings.densityComps], ['n_lamb_sh', settings.appComps]] as const) {
+    if (v.length !== nComp || v.some((x) => x < 1)) throw new ConfigError(`option "${k}" must list ${nComp} positive component count(s) for ${preset}`);
+  }
+  if (nComp < 1 || nComp > MAX_SLOTS) throw new ConfigError(`option "n_lamb_sigma" must list 1 to ${MAX_SLOTS} levels for ${preset}`);
+  if (!layout.totalVariation && ((o.TV_weight_density ?? 0) > 0 || (o.TV_weight_app ?? 0) > 0)) {
+    throw new ConfigError(`TV weights apply to VM and CP factors; ${layout.label} trains without TV (as the reference)`);
+  }
+  const train: TrainOptions = {
+    ...DEFAULT_TRAIN,
+    nIters: o.n_iters ?? DEFAULT_TRAIN.nIters,
+    batchSize: o.batch_size ?? DEFAULT_TRAIN.batchSize,
+    nVoxelInit: o.N_voxel_init ?? DEFAULT_TRAIN.nVoxelInit,
+    nVoxelFinal: o.N_voxel_final ?? DEFAULT_TRAIN.nVoxelFinal,
+    upsampList: o.upsamp_list ?? DEFAULT_TRAIN.upsampList,
+    updateAlphaMaskList: o.update_AlphaMask_list ?? DEFAULT_TRAIN.updateAlphaMaskList,
+    L1WeightInitial: o.L1_weight_inital ?? DEFAULT_TRAIN.L1WeightInitial,
+    L1WeightRest: o.L1_weight_rest ?? DEFAULT_TRAIN.L1WeightRest,
+    lrInit: o.lr_init ?? DEFAULT_TRAIN.lrInit,
+    lrBasis: o.lr_basis ?? DEFAULT_TRAIN.lrBasis,
+    lrDecayTargetRatio: o.lr_decay_target_ratio ?? DEFAULT_TRAIN.lrDecayTargetRatio,
+    TVWeightDensity: o.TV_weight_density ?? 0,
+    TVWeightApp: o.TV_weight_app ?? 0,
+    seed: o.seed ?? DEFAULT_TRAIN.seed,
+    rankIncremental: 'slimmable' in base && base.slimmable === true,
+    rankUpsilon: o.rank_upsilon ?? DEFAULT_TRAIN.rankUpsilon,
+    rankEta: o.rank_eta ?? DEFAULT_TRAIN.rankEta,
+    trainViews: o.train_views ?? 0,
+    coarseIters: o.pre_N_iters ?? DEFAULT_TRAIN.coarseIters,
+    voxRange: o.vox_range ?? [],
+    localRange: o.local_range ?? [],
+  };
+  if (layout.localTensors && train.coarseIters < 1) throw new ConfigError(`option "pre_N_iters" (the coarse pass) must be at least 1 for ${layout.label}`);
+  if (train.batchSize < 1 || train.nIters < 1) throw new ConfigError('n_iters and batch_size must be at least 1');
+  return { settings, train };
+}

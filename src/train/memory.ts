@@ -1,0 +1,152 @@
+// GPU memory a training run will need, before it starts: the parameter arena at the final grid
+// (values, gradients, Adam's two moments), the training images, and the buffers of a training
+// batch and of a rendering pass (live view or evaluation) when every sample inside the box is
+// shaded, as during the density bootstrap early in training. Samples per ray come from the
+// training cameras' rays through the box at the final grid; buffers are counted with the headroom
+// they grow by. test/memory.test.ts checks that a run whose every sample is shaded stays below it.
+// The studio shows it beside the Train button; the CLI prints it and refuses a run whose arena
+// cannot fit one binding, naming what to change.
+import type { Camera, Dataset } from '../data/types.ts';
+import { formatBytes, type LimitAdvice } from '../gpu/context.ts';
+import { SCRATCH_BYTES } from '../gpu/gemm.ts';
+import { type Box, rayBoxSpan, resolutionForVoxels, samplesPerRay, stepSize, type Vec3 } from '../field/geometry.ts';
+import { fieldSegments, layoutOf } from '../field/layout.ts';
+import { appWidthOf, type FieldSettings } from '../field/settings.ts';
+import {
+  chunkRowBytes, GROWTH_HEADROOM, PER_RAY_BYTES, PER_SAMPLE_BYTES, PER_SHADED_BYTES, RENDER_CHUNK_ROWS, RENDER_RAYS, shadeChunkRows,
+} from '../render/ray-batch.ts';
+import { downscaleToFit } from '../rays/gpu-split.ts';
+import { activationBytesPerRow } from '../shading/shading.ts';
+import type { TrainOptions } from './config.ts';
+
+export interface MemoryEstimate {
+  finalGrid: Vec3;
+  /** Parameter arena at the final grid: values, gradients and two Adam moments. */
+  parameters: number;
+  images: number;
+  /** Buffers of a training batch and a rendering pass while every sample is shaded. */
+  batch: number;
+  total: number;
+  /** Why the run cannot fit and what would make it fit (front ends word the advice); null when it can. */
+  problem: { message: string; advice: LimitAdvice[] } | null;
+  /** What the estimate cannot know yet; null when it is complete. */
+  note: string | null;
+}
+
+export function estimateTrainingMemory(settings: FieldSettings, opt: TrainOptions, ds: Dataset, maxBinding: number): MemoryEstimate {
+  const box: Box = { lo: ds.aabb[0], hi: ds.aabb[1] };
+  const finalGrid = resolutionForVoxels(opt.nVoxelFinal, box);
+  const floats = fieldSegments(settings, box, finalGrid).reduce((n, s) => n + Math.ceil(s.count / 64) * 64, 0);
+  const parameters = floats * 4 * 4;
+  const train = ds.splits.train!;
+  const views = opt.trainViews > 0 ? Math.min(opt.trainViews, train.cameras.length) : train.cameras.length;
+  const images = views * train.width * train.height * 4;
+
+  const perRay = samplesPerRayStats(train.cameras, box, ds.nearFar, stepSize(box, finalGrid, settings.stepRatio), samplesPerRay(finalGrid, settings.stepRatio));
+  const appWidth = appWidthOf(settings);
+  const s = settings.shading;
+  const chunkRows = shadeChunkRows(settings, maxBinding);
+  // One batch's buffers: rays, samples and shaded samples with growth headroom, chunk buffers.
+  // A training batch of random rays takes at most its mean plus four standard deviations of a
+  // batch mean; a rendering pass is a block of one image, which may lie wholly over the box.
+  // (A training batch's per-ray buffers hold a rendering pass's rays too: the CLI evaluates with it.)
+  const batchOf = (samplesPerBatch: number, rayBuffers: number, chunkCap: number) => {
+    const samples = Math.ceil(GROWTH_HEADROOM * samplesPerBatch);
+    const rows = Math.min(samples, chunkCap);
+    return { rows, bytes: rayBuffers * PER_RAY_BYTES + samples * (PER_SAMPLE_BYTES + PER_SHADED_BYTES) + rows * chunkRowBytes(appWidth, s.appDim) };
+  };
+  const B = opt.batchSize;
+  const trainBatch = batchOf(B * perRay.mean + 4 * perRay.std * Math.sqrt(B), Math.max(B, RENDER_RAYS), chunkRows);
+  const renderBatch = batchOf(RENDER_RAYS * perRay.meanOfHits, RENDER_RAYS, Math.min(chunkRows, RENDER_CHUNK_ROWS));
+  // The shading activations are the field's, shared by both batches; each batch has a GEMM scratch.
+  const shading = Math.max(trainBatch.rows, renderBatch.rows) * activationBytesPerRow(s);
+  const batch = trainBatch.bytes + renderBatch.bytes + shading + 3 * SCRATCH_BYTES;
+
+  const layout = layoutOf(settings.kind);
+  let problem: MemoryEstimate['problem'] = null;
+  if (floats * 4 > maxBinding) {
+    problem = {
+      message: `the ${layout.label} field at its final grid ${finalGrid.join('x')} needs ${formatBytes(floats * 4)} of parameters, ` +
+        `but this GPU binds at most ${formatBytes(maxBinding)}`,
+      advice: [{ change: 'final-grid' }, { change: 'components' }],
+    };
+  } else if (images > maxBinding) {
+    problem = {
+      message: `the ${views} training images need ${formatBytes(images)} but this GPU binds at most ${formatBytes(maxBinding)}`,
+      advice: [{ change: 'downscale', factor: downscaleToFit(images, maxBinding) }, { change: 'fewer-views' }],
+    };
+  }
+  // Local tensors are counted once the coarse pass has placed them; createTrainingField checks again then.
+  const note = layout.localTensors && !settings.levels ? `${layout.label}'s local tensors are counted once the coarse pass has placed them` : null;
+  return { finalGrid, parameters, images, batch, total: parameters + images + batch, problem, note };
+}
+
+/**
+ * Samples per training ray, as the sampling kernel takes them: from the ray's entry into the box
+ * (clamped to the near and far planes) to its exit, one per `step`, at most `cap`. Mean and
+ * standard deviation over all rays, and the mean over rays that cross the box. Rays of a 16x16
+ * lattice of pixels in up to 64 evenly spread cameras; lens distortion is ignored.
+ */
+export function samplesPerRayStats(cameras: Camera[], box: Box, nearFar: [number, number], step: number, cap: number): { mean: number; std: number; meanOfHits: number } {
+  const LATTICE = 16;
+  const stride = Math.max(1, Math.floor(cameras.length / 64));
+  let total = 0;
+  let squares = 0;
+  let hits = 0;
+  let rays = 0;
+  for (let c = 0; c < cameras.length; c += stride) {
+    const cam = cameras[c]!;
+    const m = cam.c2w;
+    const o = [m[3]!, m[7]!, m[11]!];
+    for (let j = 0; j < LATTICE; j++) {
+      for (let i = 0; i < LATTICE; i++) {
+        const x = ((i + 0.5) / LATTICE * cam.width - cam.cx) / cam.fx;
+        const y = ((j + 0.5) / LATTICE * cam.height - cam.cy) / cam.fy;
+        const len = Math.hypot(x, y, 1);
+        const d = [0, 1, 2].map((r) => (m[4 * r]! * x + m[4 * r + 1]! * y + m[4 * r + 2]!) / len);
+        const { enter, exit } = rayBoxSpan(o, d, box);
+        const start = Math.min(Math.max(enter, nearFar[0]), nearFar[1]);
+        const n = Math.min(cap, Math.max(0, Math.ceil((exit - start) / step)));
+        total += n;
+        squares += n * n;
+        hits += n > 0 ? 1 : 0;
+        rays++;
+      }
+    }
+  }
+  if (rays === 0) return { mean: cap, std: 0, meanOfHits: cap };
+  const mean = total / rays;
+  return { mean, std: Math.sqrt(Math.max(0, squares / rays - mean * mean)), meanOfHits: hits > 0 ? total / hits : 0 };
+}
+
+/** Bytes a sample takes in the largest per-sample buffer (positions, vec4f). */
+const LARGEST_SAMPLE_BYTES = 16;
+/** The final grid shrinks by this factor in voxels per step while it does not fit. */
+const GRID_STEP = 0.8;
+const MIN_BATCH = 256;
+
+/**
+ * A run sized for this adapter's limits (the studio's presets): the final grid shrinks until the
+ * parameters fit one binding, and the batch halves until a batch's samples at the final grid do.
+ * `changes` says what was changed, in words; empty when the run fits as asked. What cannot be
+ * fixed this way (images larger than a binding) is left to estimateTrainingMemory's `problem`.
+ */
+export function fitToAdapter(settings: FieldSettings, opt: TrainOptions, ds: Dataset, maxBinding: number): { train: TrainOptions; changes: string[] } {
+  const box: Box = { lo: ds.aabb[0], hi: ds.aabb[1] };
+  const train = { ...opt };
+  const changes: string[] = [];
+  const floatsAt = (voxels: number) => fieldSegments(settings, box, resolutionForVoxels(voxels, box)).reduce((n, s) => n + Math.ceil(s.count / 64) * 64, 0);
+  const gridText = (voxels: number) => resolutionForVoxels(voxels, box).join('×');
+  if (floatsAt(train.nVoxelFinal) * 4 > maxBinding) {
+    const asked = train.nVoxelFinal;
+    while (train.nVoxelFinal * GRID_STEP >= train.nVoxelInit && floatsAt(train.nVoxelFinal) * 4 > maxBinding) train.nVoxelFinal = Math.floor(train.nVoxelFinal * GRID_STEP);
+    changes.push(`final grid ${gridText(asked)} → ${gridText(train.nVoxelFinal)} (its parameters must fit one ${formatBytes(maxBinding)} binding)`);
+  }
+  const perRay = samplesPerRay(resolutionForVoxels(train.nVoxelFinal, box), settings.stepRatio) * LARGEST_SAMPLE_BYTES;
+  if (train.batchSize * perRay > maxBinding) {
+    const asked = train.batchSize;
+    while (train.batchSize > MIN_BATCH && train.batchSize * perRay > maxBinding) train.batchSize = Math.max(MIN_BATCH, train.batchSize >> 1);
+    changes.push(`batch ${asked} → ${train.batchSize} rays (a batch's samples must fit one binding)`);
+  }
+  return { train, changes };
+}

@@ -1,0 +1,166 @@
+// One training iteration of TensoRF (notes 1.4-1.6, 2.3-2.4), read top to bottom in step():
+// rays -> forward -> loss -> backward -> regularizers -> Adam -> schedule. The schedule's events
+// (SlimmeRF's rank growth, alpha-mask updates with the box shrink and ray filtering, log-linear
+// upsampling with an optimizer reset) run after the iteration that triggers them.
+import type { Dataset } from '../data/types.ts';
+import { subsetViews, evenlySpacedViews } from '../data/views.ts';
+import type { GpuContext } from '../gpu/context.ts';
+import { Encoder } from '../gpu/kernel.ts';
+import { xorshift } from '../gpu/random.ts';
+import type { TensorField } from '../field/field.ts';
+import { resolutionForVoxels } from '../field/geometry.ts';
+import { segmentComponentsAtRank } from '../field/rank.ts';
+import { TrainingRays } from '../rays/raygen.ts';
+import { RayBatch, RENDER_RAYS } from '../render/ray-batch.ts';
+import { Adam } from './adam.ts';
+import { buildAlphaMask, filterRays } from './alpha-mask.ts';
+import type { TrainOptions } from './config.ts';
+import { readMeanLoss, recordLoss } from './loss.ts';
+import { addTotalVariation, l1WeightOf } from './regularizers.ts';
+import { lrDecay, RankIncrementer, upsampleVoxelCounts } from './schedule.ts';
+
+export interface StepInfo {
+  iter: number;
+  loss: number;
+  psnr: number;
+  samples: number;
+  shaded: number;
+  /** Trained rank groups after this iteration. */
+  rank: number;
+  event?: string;
+}
+
+export class Trainer {
+  readonly batch: RayBatch;
+  readonly rays: TrainingRays;
+  readonly adam: Adam;
+  /** Indices of the training views used in sparse-view mode; null when all are used. */
+  readonly trainViewIndices: number[] | null;
+  iter = 0;
+  samplesProcessed = 0;
+  /** The iteration the learning rate last restarted its decay (upsampling resets it). */
+  private lastReset = 0;
+  private l1Weight: number;
+  private readonly voxelSteps: number[];
+  private readonly rng: () => number;
+  private readonly ranks: RankIncrementer | null;
+
+  constructor(
+    readonly ctx: GpuContext,
+    readonly dataset: Dataset,
+    readonly field: TensorField,
+    readonly opt: TrainOptions,
+  ) {
+    const all = dataset.splits.train;
+    if (!all) throw new Error(`${dataset.name}: no training split`);
+    this.rays = new TrainingRays(ctx, opt.trainViews > 0 ? subsetViews(all, opt.trainViews) : all, dataset.whiteBackground);
+    this.trainViewIndices = opt.trainViews > 0 ? evenlySpacedViews(all.cameras.length, opt.trainViews) : null;
+    this.batch = new RayBatch(ctx, field, Math.max(opt.batchSize, RENDER_RAYS));
+    this.batch.nearFar = dataset.nearFar;
+    this.adam = new Adam(ctx);
+    this.l1Weight = opt.L1WeightInitial;
+    this.voxelSteps = upsampleVoxelCounts(opt.nVoxelInit, opt.nVoxelFinal, opt.upsampList.length);
+    this.rng = xorshift(opt.seed);
+    if (opt.rankIncremental) field.rank = 1;
+    this.ranks = opt.rankIncremental ? new RankIncrementer(field.rank, field.maxRank, opt.rankUpsilon, opt.rankEta) : null;
+  }
+
+  /** One training iteration, including any mask update or upsample scheduled after it. */
+  async step(): Promise<StepInfo> {
+    const { ctx, field, opt } = this;
+    const n = opt.batchSize;
+    // Before the first iteration, drop the rays that miss the box, as the reference does.
+    if (this.iter === 0 && !this.rays.filtered) await filterRays(ctx, field, this.rays, 'box', this.dataset.nearFar);
+
+    // Rays: a seeded random batch of training pixels with their colours.
+    const draw = new Encoder(ctx);
+    this.rays.draw(draw, this.batch.rays, n, (opt.seed + this.iter * 7919) >>> 0);
+    draw.submit();
+
+    // Forward: samples, opacities, weights, shading and colours. White datasets always composite
+    // on white; others on white in half the batches (as the reference).
+    const bg = this.dataset.whiteBackground || this.rng() < 0.5 ? 1 : 0;
+    const stats = await this.batch.forward(n, { train: true, jitter: field.layout.training.jitter, seed: this.iter + 1, bg });
+    this.samplesProcessed += stats.samples;
+
+    // Loss, backward, regularizers and Adam: one submission.
+    const enc = new Encoder(ctx);
+    recordLoss(ctx, enc, this.batch, n);
+    this.batch.backward(enc);
+    const decay = lrDecay(opt.lrDecayTargetRatio, opt.nIters, this.iter);
+    const tvSegments = addTotalVariation(ctx, enc, field, { density: opt.TVWeightDensity, app: opt.TVWeightApp }, decay, n);
+    const lr = lrDecay(opt.lrDecayTargetRatio, opt.nIters, this.iter - this.lastReset);
+    this.adam.update(enc, field.arena, (s) => (s.group === 'factor' ? opt.lrInit : opt.lrBasis) * lr, {
+      gradScale: 1 / n,
+      l1For: (s) => l1WeightOf(field, s, this.l1Weight),
+      // Masked Adam (Strivec's lines): entries no sample reached keep their state (notes 3.6).
+      skipZeroFor: (s) => field.layout.training.maskedAdam && s.group === 'factor',
+      fixedPointFor: (s) => s.fixedPoint && !tvSegments.has(s.name),
+      // Rank groups not yet unlocked keep their init and zero moments (SlimmeRF's ε-masks, notes 4.2).
+      activeFor: (s) => (s.group === 'factor' ? segmentComponentsAtRank(s.name, s.components, field.rank) : s.components),
+    });
+    enc.submit();
+    const loss = await readMeanLoss(ctx, this.batch, n);
+    this.iter++;
+
+    // Schedule: rank growth, alpha-mask updates, upsampling.
+    const events: string[] = [];
+    if (this.ranks?.observe(this.iter, loss)) {
+      field.rank = this.ranks.rank;
+      events.push(`rank grew to ${field.rank} of ${field.maxRank}`);
+    }
+    const maskAt = opt.updateAlphaMaskList.indexOf(this.iter);
+    if (maskAt >= 0) events.push(await this.updateAlphaMask(maskAt));
+    const upAt = opt.upsampList.indexOf(this.iter);
+    if (upAt >= 0) {
+      const grid = resolutionForVoxels(this.voxelSteps[upAt]!, field.box);
+      await field.upsample(grid);
+      this.adam.reset();
+      this.lastReset = this.iter;
+      events.push(`upsampled to ${grid.join('x')}`);
+    }
+    return {
+      iter: this.iter,
+      loss,
+      psnr: -10 * Math.log10(loss),
+      samples: stats.samples,
+      shaded: stats.shaded,
+      rank: field.rank,
+      event: events.length ? events.join('; ') : undefined,
+    };
+  }
+
+  /**
+   * Rebuilds the alpha mask from the current density (notes 1.5). The first update shrinks the box
+   * and switches the L1 weight; the second re-filters the training rays.
+   */
+  async updateAlphaMask(which: number): Promise<string> {
+    const { ctx, field } = this;
+    const built = await buildAlphaMask(ctx, field);
+    const { dims } = built.mask;
+    const n = dims[0] * dims[1] * dims[2];
+    // An empty mask would cull every sample for good: the density has not formed yet (a short
+    // schedule, or Strivec's slower start). Keep the previous mask and say so.
+    if (built.occupied === 0) return `alpha mask ${dims.join('x')}: nothing occupied yet, kept the previous mask`;
+    field.setMask(built.mask);
+    let msg = `alpha mask ${dims.join('x')}: ${((100 * built.occupied) / n).toFixed(1)}% occupied`;
+    if (which === 0 && built.occupiedBox) {
+      await field.shrink(built.occupiedBox);
+      // Deliberate difference: the reference keeps its old optimizer after the shrink, which then
+      // updates orphaned tensors until the next upsample; we restart Adam on the cropped tensors.
+      this.adam.reset();
+      this.l1Weight = this.opt.L1WeightRest;
+      msg += `; box shrunk to [${field.box.lo.map((v) => v.toFixed(3))}]-[${field.box.hi.map((v) => v.toFixed(3))}], grid ${field.grid.join('x')}`;
+    }
+    if (which === 1) {
+      const kept = await filterRays(ctx, field, this.rays, 'mask', this.dataset.nearFar);
+      msg += `; ${(100 * kept).toFixed(1)}% of training rays kept`;
+    }
+    return msg;
+  }
+
+  destroy(): void {
+    this.batch.destroy();
+    this.rays.destroy();
+  }
+}

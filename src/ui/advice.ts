@@ -1,0 +1,27 @@
+// The engine's advice for a run that cannot fit (LimitError), in the studio's own terms: its
+// controls, not the CLI's flags.
+import type { LimitAdvice } from '../run/session.ts';
+
+/** One sentence of what to change in the studio. */
+export function studioAdvice(advice: readonly LimitAdvice[]): string {
+  const words = advice.map((a) => {
+    switch (a.change) {
+      case 'downscale':
+        return `open the dataset again at downscale 1/${a.factor}`;
+      case 'fewer-views':
+        return 'train on fewer views (Training views)';
+      case 'final-grid':
+        return 'choose a smaller preset (a smaller final grid)';
+      case 'components':
+        return 'choose a model with fewer components';
+    }
+  });
+  return words.length ? `${words.join(', or ')}.` : '';
+}
+
+/** An error's message for the studio, with the engine's advice worded for it when it has some. */
+export function studioMessage(e: unknown): string {
+  const err = e as Error & { advice?: readonly LimitAdvice[] };
+  const message = err?.message ?? String(e);
+  return err?.name === 'LimitError' && err.advice?.length ? `${message}: ${studioAdvice(err.advice)}` : message;
+}

@@ -1,0 +1,253 @@
+// The field kernels against the f64 reference (src/field/field.ref.ts): forward colours and
+// losses of whole ray batches, and every gradient (factors, basis, MLP) against central finite
+// differences of the reference loss. Small random VM and CP fields, small random rays.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { nodeGpu } from '../../src/gpu/node.ts';
+import { GRAD_SCALE } from '../../src/gpu/wgsl.ts';
+import type { Box, Vec3 } from '../../src/field/geometry.ts';
+import { refDensityFeature, refRender, refSamples, type RefModel, type RefRay } from '../../src/field/field.ref.ts';
+import { RayBatch } from '../../src/render/ray-batch.ts';
+import { TensorField } from '../../src/field/field.ts';
+import type { FieldSettings } from '../../src/field/settings.ts';
+import { randomNormal } from '../../src/gpu/random.ts';
+import { placeTensors } from '../../src/field/layouts/strivec-lattice.ts';
+import { fieldKernel } from '../../src/field/kernels.ts';
+import { Encoder, grid1d } from '../../src/gpu/kernel.ts';
+import { readRayLosses, recordLoss } from '../../src/train/loss.ts';
+
+const box: Box = { lo: [-1, -1.2, -0.9], hi: [1.1, 1, 1] };
+
+// Strivec: two levels of local tensors around a random cloud in the middle of the box, so rays
+// cross covered and uncovered space (where every level must cover a sample for it to count).
+const cloud = randomNormal(3 * 40, 0.35, 5);
+const lattice = placeTensors(cloud, [0.8, 0.5], [0.6, 0.375]);
+
+function settings(kind: 'vm' | 'cp' | 'strivec', shading: 'MLP_Fea' | 'SH'): FieldSettings {
+  return {
+    kind,
+    densityComps: kind === 'vm' ? [2, 3, 2] : kind === 'cp' ? [3] : [3, 2],
+    appComps: kind === 'vm' ? [3, 2, 4] : kind === 'cp' ? [5] : [4, 3],
+    ...(kind === 'strivec' ? { levels: lattice.levels } : {}),
+    shading: shading === 'SH'
+      ? { mode: 'SH', appDim: 27, viewPe: 0, feaPe: 0, featureC: 0 }
+      : { mode: 'MLP_Fea', appDim: 6, viewPe: 1, feaPe: 1, featureC: 8 },
+    // A shift of 0 and a larger init make opacities substantial, so every path carries gradient.
+    densityShift: -2,
+    distanceScale: 25,
+    stepRatio: 0.5,
+    alphaMaskThres: 1e-4,
+    rayMarchWeightThres: 1e-4,
+    initStd: 0.5,
+  };
+}
+
+/**
+ * Random rays through the middle of the box. Rays with a sample near the edge of the inside tolerance are
+ * dropped: there f32 (GPU) and f64 (reference) may disagree on inside/outside.
+ */
+function randomRays(n: number, seed: number): RefRay[] {
+  const r = randomNormal(n * 18, 1, seed);
+  const grid: Vec3 = [7, 6, 5];
+  const model = { settings: settings('vm', 'SH'), box, grid, values: new Map() };
+  const all = Array.from({ length: 2 * n }, (_, i) => {
+    const target: Vec3 = [r[i * 9]! * 0.3, r[i * 9 + 1]! * 0.3, r[i * 9 + 2]! * 0.3];
+    const dir = [r[i * 9 + 3]!, r[i * 9 + 4]!, r[i * 9 + 5]!];
+    const l = Math.hypot(dir[0]!, dir[1]!, dir[2]!);
+    const d = dir.map((v) => v / l) as Vec3;
+    const o = target.map((v, a) => v - 3 * d[a]!) as Vec3;
+    const rgb = [0, 1, 2].map((c) => 1 / (1 + Math.exp(-r[i * 9 + 6 + c]!))) as Vec3;
+    return { o, d, rgb };
+  });
+  const clear = (ray: RefRay) => refSamples(model, ray, 0.1, 10, 1.5e-5).length === refSamples(model, ray, 0.1, 10, 0.5e-5).length;
+  return all.filter(clear).slice(0, n);
+}
+
+function packRays(rays: RefRay[]): Float32Array {
+  const out = new Float32Array(rays.length * 12);
+  rays.forEach((r, i) => out.set([...r.o, 0, ...r.d, 0, ...r.rgb, 1], i * 12));
+  return out;
+}
+
+async function setup(kind: 'vm' | 'cp' | 'strivec', shading: 'MLP_Fea' | 'SH', grid: Vec3) {
+  const ctx = await nodeGpu();
+  const tables = kind === 'strivec' ? new Map(lattice.tables.map((t, l) => [`lattice.level${l}`, t] as const)) : undefined;
+  const field = new TensorField(ctx, settings(kind, shading), box, grid, 7, tables);
+  const values = await field.arena.download(ctx);
+  const model: RefModel = { settings: field.settings, box: field.box, grid: field.grid, values };
+  return { ctx, field, values, model };
+}
+
+for (const [kind, shading, chunk] of [['vm', 'MLP_Fea', Infinity], ['cp', 'MLP_Fea', Infinity], ['strivec', 'MLP_Fea', Infinity], ['vm', 'SH', Infinity], ['vm', 'MLP_Fea', 7]] as const) {
+  const chunked = chunk < Infinity ? `, shaded in chunks of ${chunk}` : '';
+  test(`${kind.toUpperCase()} ${shading}${chunked}: batch colours, losses and all gradients match the f64 reference`, async () => {
+    const { ctx, field, values, model } = await setup(kind, shading, [7, 6, 5]);
+    const rays = randomRays(24, kind === 'vm' ? 3 : kind === 'cp' ? 4 : 6);
+    const batch = new RayBatch(ctx, field, rays.length, 4, chunk);
+    batch.nearFar = [0.1, 10];
+    ctx.write(batch.rays, packRays(rays));
+    ctx.write(field.arena.grads!, new Float32Array(field.arena.total));
+    // Forward, loss, backward: the training step's order.
+    const stats = await batch.forward(rays.length, { train: true, jitter: false, seed: 1, bg: 1 });
+    assert.ok(stats.samples > 100 && stats.shaded > 20, `enough samples (${stats.samples}) and shaded samples (${stats.shaded})`);
+    const enc = new Encoder(ctx);
+    recordLoss(ctx, enc, batch, rays.length);
+    batch.backward(enc);
+    enc.submit();
+    const out = await batch.readOutputs(rays.length);
+    const loss = await readRayLosses(ctx, batch, rays.length);
+    const ref = refRender(model, rays, 1, 0.1, 10);
+    for (let i = 0; i < rays.length; i++) {
+      for (let c = 0; c < 3; c++) assert.ok(Math.abs(out.rgb[i * 3 + c]! - ref.rgb[i]![c]!) < 2e-4, `ray ${i} colour`);
+      assert.ok(Math.abs(loss[i]! - ref.loss[i]!) < 2e-4, `ray ${i} loss`);
+      assert.ok(Math.abs(out.acc[i]! - ref.acc[i]!) < 2e-4, `ray ${i} accumulation`);
+      assert.ok(Math.abs(out.depth[i]! - ref.depth[i]!) < 1e-3 * Math.max(1, ref.depth[i]!), `ray ${i} depth ${out.depth[i]} vs ${ref.depth[i]}`);
+    }
+
+    // Gradients of the per-ray summed loss, against central differences of the reference.
+    const gradBits = await ctx.read(field.arena.grads!);
+    const gi = new Int32Array(gradBits);
+    const gf = new Float32Array(gradBits);
+    const lossOf = (vals: Map<string, ArrayLike<number>>) =>
+      refRender({ ...model, values: vals }, rays, 1, 0.1, 10).loss.reduce((a, b) => a + b, 0);
+    let checked = 0;
+    let skipped = 0;
+    for (const seg of field.arena.segments.filter((x) => x.group !== 'index')) {
+      const v = values.get(seg.name)!;
+      if (seg.group === 'factor') {
+        let any = false;
+        for (let i = 0; i < seg.count && !any; i++) any = gi[seg.offset + i] !== 0;
+        assert.ok(any, `${seg.name} received gradient`);
+      }
+      // Entries with the largest gradients, plus a few at random.
+      const grad = (i: number) => (seg.fixedPoint ? gi[seg.offset + i]! / GRAD_SCALE : gf[seg.offset + i]!);
+      const order = Array.from({ length: seg.count }, (_, i) => i).sort((a, b) => Math.abs(grad(b)) - Math.abs(grad(a)));
+      const pick = [...order.slice(0, 6), ...order.slice(6).filter((_, j) => j % 37 === 5).slice(0, 3)];
+      for (const i of pick) {
+        const fdAt = (eps: number) => {
+          const plus = new Float64Array(v);
+          plus[i]! += eps;
+          const minus = new Float64Array(v);
+          minus[i]! -= eps;
+          const withValue = (x: Float64Array) => new Map<string, ArrayLike<number>>(values).set(seg.name, x);
+          return (lossOf(withValue(plus)) - lossOf(withValue(minus))) / (2 * eps);
+        };
+        const fd = fdAt(1e-4);
+        // The loss is not smooth where a sample's weight crosses the shading threshold or a colour
+        // hits the clamp; there two step sizes disagree and the point is skipped (and counted).
+        if (Math.abs(fd - fdAt(2.5e-5)) > 1e-3 + 1e-2 * Math.abs(fd)) {
+          skipped++;
+          continue;
+        }
+        const err = Math.abs(grad(i) - fd);
+        const tol = 3e-5 + 1e-2 * Math.abs(fd);
+        assert.ok(err < tol, `${seg.name}[${i}]: GPU ${grad(i)} vs finite difference ${fd}`);
+        checked++;
+      }
+    }
+    assert.ok(skipped <= checked / 10, `${skipped} non-smooth points skipped, ${checked} checked`);
+    assert.ok(checked > 60, `checked ${checked} gradients`);
+    batch.destroy();
+    field.destroy();
+  });
+}
+
+test('density feature on lattice points and at slimmed rank matches the reference', async () => {
+  const { ctx, field, model } = await setup('vm', 'MLP_Fea', [5, 4, 6]);
+  // Rank 1 of slot 0, all of the others: the same kernel path as full rank.
+  const rays = randomRays(8, 11);
+  const batch = new RayBatch(ctx, field, rays.length, 4);
+  batch.nearFar = [0.1, 10];
+  ctx.write(batch.rays, packRays(rays));
+  const rank = { density: [1, 2, 1], app: [1, 1, 1] };
+  await batch.forward(rays.length, { train: false, jitter: false, seed: 0, bg: 0, rank });
+  const out = (await batch.readOutputs(rays.length)).rgb;
+  // Reference at the same rank: zero the components beyond it.
+  const slim = new Map(model.values);
+  for (const [prefix, keep, comps] of [['density', rank.density, field.settings.densityComps], ['app', rank.app, field.settings.appComps]] as const) {
+    for (let m = 0; m < 3; m++) {
+      for (const what of ['plane', 'line']) {
+        const v = new Float64Array(slim.get(`${prefix}.${what}${m}`)!);
+        for (let i = 0; i < v.length; i++) if (i % comps[m]! >= keep[m]!) v[i] = 0;
+        slim.set(`${prefix}.${what}${m}`, v);
+      }
+    }
+  }
+  const ref = refRender({ ...model, values: slim }, rays, 0, 0.1, 10);
+  for (let i = 0; i < rays.length; i++) {
+    for (let c = 0; c < 3; c++) assert.ok(Math.abs(out[i * 3 + c]! - ref.rgb[i]![c]!) < 2e-4, `ray ${i} colour at rank`);
+  }
+  assert.ok(Number.isFinite(refDensityFeature(model, [0, 0, 0])));
+  batch.destroy();
+  field.destroy();
+});
+
+test('Strivec: the alpha-mask grid kernel gives the reference opacity, zero where a level has no tensor', async () => {
+  const { ctx, field, model } = await setup('strivec', 'MLP_Fea', [7, 6, 5]);
+  const dims: Vec3 = [9, 8, 7];
+  const n = dims[0] * dims[1] * dims[2];
+  const alpha = ctx.buffer('test.alpha', n * 4);
+  const step = field.step;
+  const enc = new Encoder(ctx);
+  enc.dispatch(fieldKernel(ctx, field.settings, 'densityGrid'), {
+    params: { field: field.fieldUniform(), dims: [...dims, 0], shift: field.settings.densityShift, step },
+    buffers: { params_f: field.arena.params!, alpha },
+    workgroups: grid1d(ctx, n, 64),
+  });
+  enc.submit();
+  const got = await ctx.readF32(alpha, n);
+  let zeros = 0;
+  for (let i = 0; i < n; i++) {
+    const idx = [i % dims[0], Math.floor(i / dims[0]) % dims[1], Math.floor(i / (dims[0] * dims[1]))];
+    const u = idx.map((v, a) => (v / (dims[a]! - 1)) * (field.grid[a]! - 1)) as Vec3;
+    const f = refDensityFeature(model, u) + field.settings.densityShift;
+    const sigma = f > 20 ? f : Math.log1p(Math.exp(f));
+    const want = 1 - Math.exp(-sigma * step);
+    assert.ok(Math.abs(got[i]! - want) < 1e-5 + 1e-3 * want, `point ${idx}: ${got[i]} vs ${want}`);
+    if (want === 0) zeros++;
+  }
+  assert.ok(zeros > 0 && zeros < n, `${zeros} of ${n} points uncovered`);
+  ctx.destroy(alpha);
+  field.destroy();
+});
+
+test('Strivec: a level may hold more than 32,767 tensors (the reference int16 limit)', async () => {
+  const ctx = await nodeGpu();
+  // A 200 x 200 sheet of points one cell thick: 40,000 tensors at a fine spacing. The first point
+  // anchors the lattice at (-1, -1); the others sit at cell centres.
+  const n = 200;
+  const pts = new Float32Array((n * n + 1) * 3);
+  pts.set([-1, -1, 0.001], 0);
+  for (let j = 0; j < n; j++) for (let i = 0; i < n; i++) pts.set([-1 + (i + 0.5) * 0.01, -1 + (j + 0.5) * 0.01, 0.001], (j * n + i + 1) * 3);
+  const sheet = placeTensors(pts, [0.01], [0.0075]);
+  assert.equal(sheet.levels[0]!.tensors, n * n);
+  const s: FieldSettings = { ...settings('strivec', 'MLP_Fea'), densityComps: [1], appComps: [1], levels: sheet.levels };
+  const sheetBox: Box = { lo: [-1, -1, -0.02], hi: [1, 1, 0.02] };
+  const grid: Vec3 = [401, 401, 9];
+  const field = new TensorField(ctx, s, sheetBox, grid, 3, new Map([['lattice.level0', sheet.tables[0]!]]));
+  const values = await field.arena.download(ctx);
+  const model: RefModel = { settings: field.settings, box: sheetBox, grid, values };
+  // Points near the last tensors (ids above 32,767) and near the first ones.
+  const probes: Vec3[] = [[0.9912, 0.9905, 0.001], [0.97, 0.955, 0.002], [-0.98, -0.97, 0.0]];
+  const units = [0, 1, 2].map((a) => (sheetBox.hi[a]! - sheetBox.lo[a]!) / (grid[a]! - 1));
+  const us = probes.map((p) => p.map((v, a) => (v - sheetBox.lo[a]!) / units[a]!) as Vec3);
+  const samples = ctx.upload('test.samples', new Float32Array(us.flatMap((u) => [...u, 0.01])));
+  const counter = ctx.upload('test.counter', new Uint32Array([us.length, 0, 0, 0]));
+  const sa = ctx.buffer('test.sa', us.length * 8);
+  const enc = new Encoder(ctx);
+  enc.dispatch(fieldKernel(ctx, field.settings, 'densityForward'), {
+    params: { field: field.fieldUniform(), count: us.length, shift: 0, dist_scale: 1 },
+    buffers: { params_f: field.arena.params!, samples, counter, sample_alpha: sa },
+    workgroups: [1],
+  });
+  enc.submit();
+  const got = await ctx.readF32(sa, us.length * 2);
+  us.forEach((u, i) => {
+    const f = refDensityFeature(model, u);
+    const sigma = f > 20 ? f : Math.log1p(Math.exp(f));
+    const want = 1 - Math.exp(-sigma * 0.01);
+    assert.ok(Math.abs(got[i * 2]! - want) < 1e-6 + 1e-4 * want, `probe ${i}: ${got[i * 2]} vs ${want}`);
+  });
+  for (const b of [samples, counter, sa]) ctx.destroy(b);
+  field.destroy();
+});

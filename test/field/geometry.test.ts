@@ -1,0 +1,50 @@
+// Grid arithmetic against the numbers computed from the reference code (notes 2.3) and the
+// resize/crop helpers used by upsampling and the AABB shrink.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import {
+  cropLine, cropPlane, resizeLine, resizePlane, resolutionForVoxels, samplesPerRay, type Box,
+} from '../../src/field/geometry.ts';
+import { upsampleVoxelCounts } from '../../src/train/schedule.ts';
+
+const cube: Box = { lo: [-1.5, -1.5, -1.5], hi: [1.5, 1.5, 1.5] };
+
+test('log-linear voxel schedule matches the reference Blender VM table', () => {
+  assert.deepEqual(upsampleVoxelCounts(2097156, 27000000, 5), [3496048, 5828059, 9715621, 16196350, 27000000]);
+});
+
+test('N_to_reso: 128^3 from the reference init count, floor quirk at 300^3', () => {
+  assert.deepEqual(resolutionForVoxels(2097156, cube), [128, 128, 128]);
+  const r = resolutionForVoxels(27000000, cube);
+  assert.ok(r.every((x) => x === 299 || x === 300));
+  assert.equal(samplesPerRay([128, 128, 128], 0.5), 443);
+});
+
+test('bilinear and linear resize reproduce linear functions exactly (align corners)', () => {
+  const k = 3;
+  const [w, h, w2, h2] = [5, 4, 9, 7];
+  const f = (x: number, y: number, r: number) => 0.3 * x - 0.7 * y + r;
+  const src = new Float32Array(w * h * k);
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) for (let r = 0; r < k; r++) src[(y * w + x) * k + r] = f(x, y, r);
+  const out = resizePlane(src, k, w, h, w2, h2);
+  for (let y = 0; y < h2; y++) {
+    for (let x = 0; x < w2; x++) {
+      for (let r = 0; r < k; r++) {
+        const want = f((x * (w - 1)) / (w2 - 1), (y * (h - 1)) / (h2 - 1), r);
+        assert.ok(Math.abs(out[(y * w2 + x) * k + r]! - want) < 1e-5);
+      }
+    }
+  }
+  const line = new Float32Array([0, 10, 2, 12, 4, 14]); // k = 2, l = 3: values 2i and 10 + 2i
+  const up = resizeLine(line, 2, 3, 5);
+  assert.deepEqual(Array.from(up), [0, 10, 1, 11, 2, 12, 3, 13, 4, 14]);
+});
+
+test('crops keep the requested index ranges', () => {
+  const k = 2;
+  const w = 4;
+  const src = new Float32Array(w * 3 * k).map((_, i) => i);
+  const c = cropPlane(src, k, w, 1, 3, 1, 3);
+  assert.deepEqual(Array.from(c), [10, 11, 12, 13, 18, 19, 20, 21]);
+  assert.deepEqual(Array.from(cropLine(new Float32Array([0, 1, 2, 3, 4, 5]), 2, 1, 3)), [2, 3, 4, 5]);
+});

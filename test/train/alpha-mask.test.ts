@@ -1,0 +1,105 @@
+// The alpha-mask kernels against a TypeScript reference, the shrink, and the model file round
+// trip (identical pixels after reloading) with its error messages.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { proceduralDataset } from '../../src/data/procedural.ts';
+import { resolutionForVoxels, type Box, type Vec3 } from '../../src/field/geometry.ts';
+import { refDensityFeature } from '../../src/field/field.ref.ts';
+import { TensorField } from '../../src/field/field.ts';
+import { MODEL_PRESETS } from '../../src/field/presets.ts';
+import type { FieldSettings } from '../../src/field/settings.ts';
+import { ViewRenderer } from '../../src/render/view-renderer.ts';
+import { DEFAULT_TRAIN } from '../../src/train/config.ts';
+import { Trainer } from '../../src/train/trainer.ts';
+import { nodeGpu } from '../../src/gpu/node.ts';
+import { decodeModel, encodeModel } from '../../src/formats/model-file.ts';
+
+const settings: FieldSettings = {
+  ...MODEL_PRESETS.vm48,
+  shading: { ...MODEL_PRESETS.vm48.shading, featureC: 8 },
+  // A strong, structured density so the mask is neither empty nor full.
+  densityShift: -9.5,
+  initStd: 0.5,
+};
+
+test('alpha mask: bits and occupied box match a max-pooled TypeScript reference; shrink crops consistently', async () => {
+  const ctx = await nodeGpu();
+  const ds = proceduralDataset({ size: 16, train: 4, test: 1 });
+  const box: Box = { lo: [-1.5, -1.5, -1.5], hi: [1.5, 1.5, 1.5] };
+  const grid: Vec3 = [9, 8, 7];
+  const field = new TensorField(ctx, settings, box, grid, 3);
+  const values = await field.arena.download(ctx);
+  const trainer = new Trainer(ctx, ds, field, { ...DEFAULT_TRAIN, batchSize: 64 });
+  // Reference: alpha = 1 - exp(-softplus(f + shift) * step) on the lattice, 3^3 max-pool, threshold.
+  const model = { settings, box, grid, values };
+  const step = field.step;
+  const alpha: number[] = [];
+  for (let z = 0; z < grid[2]; z++) for (let y = 0; y < grid[1]; y++) for (let x = 0; x < grid[0]; x++) {
+    const f = refDensityFeature(model, [x, y, z]) + settings.densityShift;
+    alpha.push(1 - Math.exp(-Math.log1p(Math.exp(f)) * step));
+  }
+  const at = (x: number, y: number, z: number) => alpha[(z * grid[1] + y) * grid[0] + x]!;
+  const want: boolean[] = [];
+  const lo = [Infinity, Infinity, Infinity];
+  const hi = [-1, -1, -1];
+  for (let z = 0; z < grid[2]; z++) for (let y = 0; y < grid[1]; y++) for (let x = 0; x < grid[0]; x++) {
+    let hit = false;
+    for (let dz = -1; dz <= 1; dz++) for (let dy = -1; dy <= 1; dy++) for (let dx = -1; dx <= 1; dx++) {
+      const [qx, qy, qz] = [x + dx, y + dy, z + dz];
+      if (qx < 0 || qy < 0 || qz < 0 || qx >= grid[0] || qy >= grid[1] || qz >= grid[2]) continue;
+      if (Math.min(at(qx, qy, qz), 1) >= settings.alphaMaskThres) hit = true;
+    }
+    want.push(hit);
+    if (hit) [x, y, z].forEach((v, a) => { lo[a] = Math.min(lo[a]!, v); hi[a] = Math.max(hi[a]!, v); });
+  }
+  const occupied = want.filter(Boolean).length;
+  assert.ok(occupied > 10 && occupied < want.length, `mask neither empty nor full (${occupied}/${want.length})`);
+  const msg = await trainer.updateAlphaMask(0);
+  const bits = field.mask!.bits;
+  let mismatches = 0;
+  want.forEach((w, i) => { if (w !== ((bits[i >> 5]! >>> (i & 31)) & 1) > 0) mismatches++; });
+  // f32 vs f64 may flip a voxel sitting exactly at the threshold; nothing more.
+  assert.ok(mismatches <= 1, `${mismatches} mask voxels differ`);
+  assert.match(msg, /box shrunk/);
+  const unit = 3 / 8;
+  assert.ok(Math.abs(field.box.lo[0] - (-1.5 + lo[0]! * unit)) < 1e-6, 'shrunk box starts at the first occupied lattice point');
+  assert.deepEqual(field.grid, [hi[0]! - lo[0]! + 1, hi[1]! - lo[1]! + 1, hi[2]! - lo[2]! + 1]);
+  // Cropped factors still evaluate to the same density at the same world point.
+  const after = await field.arena.download(ctx);
+  const p = [0.1, -0.2, 0.05];
+  const uOld = p.map((v, a) => (v - box.lo[a]!) / (3 / (grid[a]! - 1))) as Vec3;
+  const uNew = p.map((v, a) => (v - field.box.lo[a]!) / ((field.box.hi[a]! - field.box.lo[a]!) / (field.grid[a]! - 1))) as Vec3;
+  const fOld = refDensityFeature(model, uOld);
+  const fNew = refDensityFeature({ settings, box: field.box, grid: field.grid, values: after }, uNew);
+  assert.ok(Math.abs(fOld - fNew) < 1e-5, `density preserved by the crop (${fOld} vs ${fNew})`);
+  trainer.destroy();
+  field.destroy();
+});
+
+test('model file: round trip renders identical pixels; damaged files give clear errors', async () => {
+  const ctx = await nodeGpu();
+  const box: Box = { lo: [-1.5, -1.5, -1.5], hi: [1.5, 1.5, 1.5] };
+  const field = new TensorField(ctx, settings, box, resolutionForVoxels(12 ** 3, box), 5);
+  const values = await field.arena.download(ctx);
+  const header = {
+    settings: field.settings, box: field.box, grid: field.grid,
+    segments: field.arena.segments.map((s) => ({ name: s.name, count: s.count })), mask: null, info: {},
+  };
+  const bytes = encodeModel({ header, values, maskBits: null });
+  const back = decodeModel(bytes, 'm.slim');
+  const again = new TensorField(ctx, back.header.settings, back.header.box, back.header.grid, 99, back.values);
+  const ds = proceduralDataset({ size: 12, train: 1, test: 1 });
+  const cam = ds.splits.test!.cameras[0]!;
+  const a = await new ViewRenderer(ctx, field, [2, 6], 256).render(cam, 1);
+  const b = await new ViewRenderer(ctx, again, [2, 6], 256).render(cam, 1);
+  assert.deepEqual(Array.from(a.rgb), Array.from(b.rgb));
+
+  assert.throws(() => decodeModel(bytes.subarray(0, bytes.length - 10), 'cut.slim'), /cut\.slim: segment .* runs past the end/);
+  assert.throws(() => decodeModel(new TextEncoder().encode('NOTAMODEL...'), 'x.bin'), /x\.bin: not a Slimfield model/);
+  const bad = bytes.slice();
+  const firstFloat = bytes.length - values.get('mlp.b2')!.length * 4 - 64; // somewhere in the data
+  new DataView(bad.buffer).setFloat32(firstFloat - (firstFloat % 4), NaN, true);
+  assert.throws(() => decodeModel(bad, 'nan.slim'), /nan\.slim: segment .* non-finite/);
+  field.destroy();
+  again.destroy();
+});
