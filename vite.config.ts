@@ -1,16 +1,14 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { defineConfig } from 'vite';
 import react from '@vitejs/plugin-react';
+import { defineConfig } from 'vite';
 
 const root = fileURLToPath(new URL('.', import.meta.url));
 
 // Multi-page build: every HTML entry listed here that exists becomes a page in dist/.
 // index.html is the studio; viewer.html (a standalone model viewer) will be added later.
 const pages = ['index', 'viewer'];
-const input = Object.fromEntries(
-  pages.filter((p) => existsSync(`${root}${p}.html`)).map((p) => [p, `${root}${p}.html`]),
-);
+const input = Object.fromEntries(pages.filter((p) => existsSync(`${root}${p}.html`)).map((p) => [p, `${root}${p}.html`]));
 
 export default defineConfig({
   root,

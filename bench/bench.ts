@@ -12,19 +12,24 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { resolveConfig } from '../src/train/config.ts';
-import { formatBytes } from '../src/gpu/context.ts';
-import { nodeGpu } from '../src/gpu/node.ts';
 import { log, openDataset } from '../src/cli/node-io.ts';
 import { type RankPoint, runTraining } from '../src/cli/run-training.ts';
 import type { Dataset } from '../src/data/types.ts';
+import { formatBytes } from '../src/gpu/context.ts';
+import { nodeGpu } from '../src/gpu/node.ts';
+import { resolveConfig } from '../src/train/config.ts';
 import { BENCH_CONFIGS, DEFAULT_BENCH } from './configs.ts';
 
 const { values } = parseArgs({
   args: process.argv.slice(2),
   options: {
-    only: { type: 'string' }, data: { type: 'string' }, iters: { type: 'string' }, 'test-views': { type: 'string' },
-    profile: { type: 'boolean' }, full: { type: 'boolean' }, minutes: { type: 'string' },
+    only: { type: 'string' },
+    data: { type: 'string' },
+    iters: { type: 'string' },
+    'test-views': { type: 'string' },
+    profile: { type: 'boolean' },
+    full: { type: 'boolean' },
+    minutes: { type: 'string' },
   },
 });
 const data = resolve(values.data ?? '../shared/data/lego');
@@ -52,7 +57,9 @@ const datasets = new Map<number, Dataset>();
 for (const name of names) {
   const b = BENCH_CONFIGS[name]!;
   const probe = ctx.adapter.software && !values.full && minutes === undefined && b.softwareProbeMinutes !== undefined;
-  log(`\n=== ${name}: lego /${b.downscale}, ${b.options.n_iters} x ${b.options.batch_size} rays, ${b.model}${probe ? `, ${b.softwareProbeMinutes} min speed probe` : ''}`);
+  log(
+    `\n=== ${name}: lego /${b.downscale}, ${b.options.n_iters} x ${b.options.batch_size} rays, ${b.model}${probe ? `, ${b.softwareProbeMinutes} min speed probe` : ''}`,
+  );
   const cfg = resolveConfig(b.model, { ...b.options });
   if (!datasets.has(b.downscale)) datasets.set(b.downscale, await openDataset(data, b.downscale, ['train', 'test']));
   const r = await runTraining({
@@ -90,7 +97,9 @@ if (curves.length) {
   console.log(`|---|${ranks.map(() => '---').join('|')}|`);
   for (const r of curves) {
     const at = (k: number) => r.rankCurve.find((p) => p.rank === k);
-    console.log(`| ${r.model}${r.rank !== undefined ? ` (TRaIn reached rank ${r.rank})` : ''} | ${ranks.map((k) => (at(k) ? `${at(k)!.psnr.toFixed(2)} (${formatBytes(at(k)!.bytes)})` : '–')).join(' | ')} |`);
+    console.log(
+      `| ${r.model}${r.rank !== undefined ? ` (TRaIn reached rank ${r.rank})` : ''} | ${ranks.map((k) => (at(k) ? `${at(k)!.psnr.toFixed(2)} (${formatBytes(at(k)!.bytes)})` : '–')).join(' | ')} |`,
+    );
   }
 }
 process.exit(0);

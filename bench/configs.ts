@@ -18,8 +18,13 @@ export interface BenchConfig {
 
 /** Shading and regularizers of both comparison runs (the reference's lego settings). */
 const referenceLoss = {
-  shadingMode: 'MLP_Fea', view_pe: 2, fea_pe: 2, L1_weight_inital: 8e-5, L1_weight_rest: 4e-5,
-  TV_weight_density: 0, TV_weight_app: 0,
+  shadingMode: 'MLP_Fea',
+  view_pe: 2,
+  fea_pe: 2,
+  L1_weight_inital: 8e-5,
+  L1_weight_rest: 4e-5,
+  TV_weight_density: 0,
+  TV_weight_app: 0,
 };
 
 const quick: BenchConfig = {
@@ -28,8 +33,13 @@ const quick: BenchConfig = {
   testViews: 25,
   model: 'vm192',
   options: {
-    n_iters: 1000, batch_size: 1024, N_voxel_init: 64 ** 3, N_voxel_final: 128 ** 3,
-    upsamp_list: [200, 400, 600], update_AlphaMask_list: [300, 600], ...referenceLoss,
+    n_iters: 1000,
+    batch_size: 1024,
+    N_voxel_init: 64 ** 3,
+    N_voxel_final: 128 ** 3,
+    upsamp_list: [200, 400, 600],
+    update_AlphaMask_list: [300, 600],
+    ...referenceLoss,
   },
   softwareProbeMinutes: 3,
 };
@@ -39,8 +49,13 @@ const medium: BenchConfig = {
   testViews: 25,
   model: 'vm192',
   options: {
-    n_iters: 2000, batch_size: 4096, N_voxel_init: 64 ** 3, N_voxel_final: 160 ** 3,
-    upsamp_list: [300, 600, 900, 1200], update_AlphaMask_list: [400, 800], ...referenceLoss,
+    n_iters: 2000,
+    batch_size: 4096,
+    N_voxel_init: 64 ** 3,
+    N_voxel_final: 160 ** 3,
+    upsamp_list: [300, 600, 900, 1200],
+    update_AlphaMask_list: [400, 800],
+    ...referenceLoss,
   },
   softwareProbeMinutes: 3,
 };
@@ -51,8 +66,13 @@ const medium: BenchConfig = {
 // 16 rank groups; TRaIn υ = 0.4, η = 0) and the Strivec comparison (Strivec against VM-192 and
 // CP-384; Strivec's coarse pass, 100 iterations, counts in its seconds).
 const slimOptions = {
-  n_iters: 300, batch_size: 256, N_voxel_init: 24 ** 3, N_voxel_final: 48 ** 3,
-  upsamp_list: [75, 150], update_AlphaMask_list: [100, 200], featureC: 16,
+  n_iters: 300,
+  batch_size: 256,
+  N_voxel_init: 24 ** 3,
+  N_voxel_final: 48 ** 3,
+  upsamp_list: [75, 150],
+  update_AlphaMask_list: [100, 200],
+  featureC: 16,
 };
 const slimRanks = [1, 2, 4, 8, 12, 16];
 

@@ -1,7 +1,8 @@
 // The dataset view: thumbnails, camera frustums and the scene box in 3D; the box edited before
 // training reaches the run and is locked while it trains.
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { artifacts, openDemo, WEBGPU_FLAGS, withStudio } from './harness.ts';
 
 test('dataset view: photos, frustums and an editable box', { timeout: 420_000 }, async () => {
@@ -18,11 +19,15 @@ test('dataset view: photos, frustums and an editable box', { timeout: 420_000 },
     await page.screenshot({ path: `${artifacts}/dataset-view.png` });
 
     // The box: an impossible edit is named and not applied; a valid one is drawn and sizes the grid.
-    const gridOf = async () => /at (\d+)×(\d+)×(\d+)/.exec((await page.getByTestId('memory-estimate').textContent()) ?? '')!.slice(1).map(Number);
+    const gridOf = async () =>
+      /at (\d+)×(\d+)×(\d+)/
+        .exec((await page.getByTestId('memory-estimate').textContent()) ?? '')!
+        .slice(1)
+        .map(Number);
     const cubic = await gridOf();
     assert.ok(cubic[0] === cubic[2], `the demo box is a cube (${cubic.join('×')})`);
     await page.getByTestId('box-min-x').fill('2');
-    await page.getByTestId('box-problem').filter({ hasText: "x max (1.5) must be above its min (2)" }).waitFor();
+    await page.getByTestId('box-problem').filter({ hasText: 'x max (1.5) must be above its min (2)' }).waitFor();
     assert.equal(await scene.getAttribute('data-box'), '-1.5,-1.5,-1.5,1.5,1.5,1.5');
     await page.getByTestId('box-min-x').fill('-1.5');
     await page.getByTestId('box-max-z').fill('0.5');

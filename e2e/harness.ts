@@ -2,24 +2,18 @@
 // playwright-core, with WebGPU on SwiftShader (CPU), so no GPU is needed. Never downloads a
 // browser: set SLIMFIELD_CHROMIUM to use a chromium other than /usr/bin/chromium.
 import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { createServer, type ViteDevServer } from 'vite';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { type Browser, chromium, type Page } from 'playwright-core';
 import { PNG } from 'pngjs';
+import { createServer, type ViteDevServer } from 'vite';
 
 export const root = fileURLToPath(new URL('..', import.meta.url));
 export const artifacts = `${root}test-artifacts/e2e`;
 export const executablePath = process.env.SLIMFIELD_CHROMIUM ?? '/usr/bin/chromium';
 
-export const COMMON_FLAGS = [
-  '--no-sandbox',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
+export const COMMON_FLAGS = ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 // WebGPU (and WebGL) through ANGLE on Vulkan SwiftShader. Playwright gives each launch a fresh
 // temporary --user-data-dir of its own (passing one in args is rejected).
 export const WEBGPU_FLAGS = [
@@ -124,10 +118,7 @@ export function pixelVariance(png: PNG): number {
  * Runs `body` against a fresh dev server and browser (1280x800 page, errors collected), and
  * always closes both.
  */
-export async function withStudio(
-  flags: string[],
-  body: (page: Page, url: string, errors: string[]) => Promise<void>,
-): Promise<void> {
+export async function withStudio(flags: string[], body: (page: Page, url: string, errors: string[]) => Promise<void>): Promise<void> {
   let server: ViteDevServer | undefined;
   let browser: Browser | undefined;
   try {
@@ -143,7 +134,10 @@ export async function withStudio(
       await mkdir(artifacts, { recursive: true });
       const name = `failure-${Date.now()}`;
       await page.screenshot({ path: `${artifacts}/${name}.png` }).catch(() => undefined);
-      const text = await page.locator('body').innerText().catch(() => '');
+      const text = await page
+        .locator('body')
+        .innerText()
+        .catch(() => '');
       await writeFile(`${artifacts}/${name}.txt`, `${(e as Error).message}\n\n${text}\n\n${errors.join('\n')}`).catch(() => undefined);
       throw e;
     }

@@ -1,21 +1,25 @@
 // Opening your own photos in the studio: a Blender-layout dataset as a .zip and as a folder
 // through the pickers, a folder dropped on the viewport, and a broken one whose error names the
 // missing file.
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { test } from 'node:test';
 import { zipSync } from 'fflate';
-import { orbitCamera, renderProcedural } from '../src/data/procedural.ts';
 import { encodePng } from '../src/data/image-node.ts';
+import { orbitCamera, renderProcedural } from '../src/data/procedural.ts';
 import { dropPaths, STATUS_TIMEOUT_MS, WEBGPU_FLAGS, withStudio } from './harness.ts';
 
 /** A tiny Blender-layout dataset: n train views and one test view, 32x32, as path -> bytes. */
 function blenderFiles(nTrain: number, dropImage?: string): Record<string, Uint8Array> {
   const files: Record<string, Uint8Array> = {};
   const fov = 40;
-  for (const [split, n] of [['train', nTrain], ['test', 1]] as const) {
+  for (const [split, n] of [
+    ['train', nTrain],
+    ['test', 1],
+  ] as const) {
     const frames = Array.from({ length: n }, (_, i) => {
       const cam = orbitCamera(i * 1.3 + (split === 'test' ? 0.4 : 0), 0.5, 32, fov);
       const m = cam.c2w;

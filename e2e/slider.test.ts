@@ -2,10 +2,11 @@
 // slider: the viewport re-renders the slimmed model and the readouts (parameters, file size,
 // held-out PSNR) follow; the quality-against-size curve is computed after training. Then export
 // the slimmed model as a scene file and reopen the download: the same image.
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { statSync } from 'node:fs';
-import { artifacts, openDemo, canvasShot, difference, renders, WEBGPU_FLAGS, withStudio } from './harness.ts';
+import { test } from 'node:test';
+import { artifacts, canvasShot, difference, openDemo, renders, WEBGPU_FLAGS, withStudio } from './harness.ts';
 
 test('rank slider: the viewport and the readouts follow the rank', { timeout: 600_000 }, async () => {
   await withStudio(WEBGPU_FLAGS, async (page, url, errors) => {
@@ -19,7 +20,8 @@ test('rank slider: the viewport and the readouts follow the rank', { timeout: 60
     // TRaIn grows the rank while the loss moves fast, in the first few dozen iterations.
     // Past the bootstrap (an almost empty field renders the same at every rank) with 2+ groups.
     await page.waitForFunction(
-      () => Number(document.querySelector('[data-testid="iteration"]')?.textContent) >= 110 &&
+      () =>
+        Number(document.querySelector('[data-testid="iteration"]')?.textContent) >= 110 &&
         Number(document.querySelector('[data-testid="rank-value"]')?.textContent?.split('/')[0]) >= 2,
       null,
       { timeout: 420_000 },
@@ -28,7 +30,9 @@ test('rank slider: the viewport and the readouts follow the rank', { timeout: 60
     await page.getByTestId('train').waitFor({ timeout: 60_000 });
     // The curve over every trained rank, then the readout at the top rank with its PSNR.
     const trained = Number((await page.getByTestId('rank-value').textContent())!.split('/')[0]);
-    await page.waitForFunction((n) => Number(document.querySelector('[data-testid="rank-curve"]')?.getAttribute('data-points')) >= n, trained, { timeout: 180_000 });
+    await page.waitForFunction((n) => Number(document.querySelector('[data-testid="rank-curve"]')?.getAttribute('data-points')) >= n, trained, {
+      timeout: 180_000,
+    });
     await page.getByTestId('rank-curve-mark').waitFor({ timeout: 30_000 });
     await page.getByTestId('rank-psnr').filter({ hasText: 'dB' }).waitFor({ timeout: 60_000 });
     const topParams = await page.getByTestId('rank-params').textContent();
@@ -40,7 +44,9 @@ test('rank slider: the viewport and the readouts follow the rank', { timeout: 60
     const before = await renders(page);
     await page.getByTestId('rank-slider').fill('1');
     await page.getByTestId('rank-value').filter({ hasText: /^1 \// }).waitFor({ timeout: 5_000 });
-    await page.waitForFunction((n) => Number(document.querySelector('[data-testid="render-canvas"]')?.getAttribute('data-renders')) > n, before, { timeout: 60_000 });
+    await page.waitForFunction((n) => Number(document.querySelector('[data-testid="render-canvas"]')?.getAttribute('data-renders')) > n, before, {
+      timeout: 60_000,
+    });
     await page.getByTestId('rank-psnr').filter({ hasText: 'dB' }).waitFor({ timeout: 60_000 });
     await page.waitForTimeout(500);
     const slim = await canvasShot(page, 'slider-rank1');
@@ -64,7 +70,9 @@ test('rank slider: the viewport and the readouts follow the rank', { timeout: 60
     const rendersBeforeOpen = await renders(page);
     await page.getByTestId('open-scene').setInputFiles(file);
     await page.getByTestId('scene-name').waitFor({ timeout: 60_000 });
-    await page.waitForFunction((n) => Number(document.querySelector('[data-testid="render-canvas"]')?.getAttribute('data-renders')) > n, rendersBeforeOpen, { timeout: 60_000 });
+    await page.waitForFunction((n) => Number(document.querySelector('[data-testid="render-canvas"]')?.getAttribute('data-renders')) > n, rendersBeforeOpen, {
+      timeout: 60_000,
+    });
     await page.waitForTimeout(500);
     const reopened = await canvasShot(page, 'scene-reopened');
     assert.equal(difference(slim, reopened), 0, 'the reopened fp32 scene renders the same pixels');

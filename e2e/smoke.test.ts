@@ -1,13 +1,11 @@
 // End-to-end smoke test of the studio shell (see harness.ts for the browser setup).
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { PNG } from 'pngjs';
+import { test } from 'node:test';
 import type { Page } from 'playwright-core';
-import {
-  artifacts, NO_WEBGPU_FLAGS, pixelVariance, STATUS_TIMEOUT_MS, TEST_TIMEOUT_MS, WEBGPU_FLAGS, withStudio,
-} from './harness.ts';
-
+import { PNG } from 'pngjs';
+import { artifacts, NO_WEBGPU_FLAGS, pixelVariance, STATUS_TIMEOUT_MS, TEST_TIMEOUT_MS, WEBGPU_FLAGS, withStudio } from './harness.ts';
 
 /** Opens the page, waits for the WebGPU check to settle, screenshots it (even on timeout), returns the status. */
 async function openAndSettle(page: Page, url: string, shot: string): Promise<string | undefined> {
@@ -38,7 +36,9 @@ test('studio shows WebGPU ready, adapter info and a live viewport', { timeout: T
     const canvas = page.getByTestId('viewport').locator('canvas');
     await canvas.waitFor({ state: 'visible', timeout: 60_000 });
     // Let react-three-fiber render a few frames on SwiftShader.
-    await page.waitForFunction(() => new Promise<boolean>((r) => requestAnimationFrame(() => requestAnimationFrame(() => r(true)))), undefined, { timeout: 30_000 });
+    await page.waitForFunction(() => new Promise<boolean>((r) => requestAnimationFrame(() => requestAnimationFrame(() => r(true)))), undefined, {
+      timeout: 30_000,
+    });
     await page.waitForTimeout(1_000);
 
     await page.screenshot({ path: `${artifacts}/smoke.png` });
@@ -49,7 +49,11 @@ test('studio shows WebGPU ready, adapter info and a live viewport', { timeout: T
     const variance = pixelVariance(png);
     assert.ok(variance > 0, 'viewport canvas is blank (zero pixel variance)');
 
-    assert.deepEqual(errors.filter((e) => e.startsWith('pageerror')), [], 'uncaught errors on the page');
+    assert.deepEqual(
+      errors.filter((e) => e.startsWith('pageerror')),
+      [],
+      'uncaught errors on the page',
+    );
 
     // The README's first command opens the studio on the demo scene: /?demo.
     await page.goto(`${url}?demo`);
@@ -72,6 +76,10 @@ test('without WebGPU the studio explains which browsers work (never blank)', { t
     assert.match(text, /chrome:\/\/flags/);
     assert.match(text, /Unsafe WebGPU/);
     assert.equal(await page.getByTestId('adapter-info').count(), 0);
-    assert.deepEqual(errors.filter((e) => e.startsWith('pageerror')), [], 'uncaught errors on the page');
+    assert.deepEqual(
+      errors.filter((e) => e.startsWith('pageerror')),
+      [],
+      'uncaught errors on the page',
+    );
   });
 });

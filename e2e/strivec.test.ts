@@ -1,9 +1,10 @@
 // Strivec in the studio: pick it, train the demo scene (a coarse pass places the local tensors
 // first, with its progress shown), draw the tensors of each level over the render, export the
 // model as a scene file and reopen it: the tensors come back where they were trained.
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { statSync } from 'node:fs';
+import { test } from 'node:test';
 import { artifacts, canvasShot, difference, openDemo, renders, WEBGPU_FLAGS, withStudio } from './harness.ts';
 
 const waitForRender = (page: import('playwright-core').Page, after: number) =>
@@ -28,7 +29,9 @@ test('Strivec: coarse pass, local tensors drawn per level, scene export and reop
 
     await page.getByTestId('tensors-level-1').click();
     // A render already in flight when the toggle flips paints without cubes: wait for the cubes.
-    await page.waitForFunction(() => Number(document.querySelector('[data-testid="render-canvas"]')?.getAttribute('data-boxes')) > 0, null, { timeout: 60_000 });
+    await page.waitForFunction(() => Number(document.querySelector('[data-testid="render-canvas"]')?.getAttribute('data-boxes')) > 0, null, {
+      timeout: 60_000,
+    });
     const drawn = Number(await page.getByTestId('render-canvas').getAttribute('data-boxes'));
     assert.equal(drawn, counts[0], 'every level-1 tensor is drawn');
     const boxes = await canvasShot(page, 'strivec-level1-boxes');

@@ -1,11 +1,12 @@
 // The studio from a new user's first click: open the demo scene, train, watch the neural
 // viewport change as training goes on and as the camera orbits and flies, pause and resume, and
 // check the page stays responsive throughout. Screenshots land in test-artifacts/e2e/.
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
-import { PNG } from 'pngjs';
+import { test } from 'node:test';
 import type { Page } from 'playwright-core';
-import { artifacts, openDemo, canvasShot, difference, pixelVariance, renders, WEBGPU_FLAGS, withStudio } from './harness.ts';
+import { PNG } from 'pngjs';
+import { artifacts, canvasShot, difference, openDemo, pixelVariance, renders, WEBGPU_FLAGS, withStudio } from './harness.ts';
 
 const iteration = async (page: Page) => Number(await page.getByTestId('iteration').textContent());
 /** Milliseconds for the page to answer a trivial evaluation: the main thread's responsiveness. */
@@ -20,7 +21,9 @@ test('demo scene: train, live viewport, orbit, pause and resume, responsive page
     await openDemo(page, url);
     await page.getByTestId('train').click();
     await page.waitForFunction(() => Number(document.querySelector('[data-testid="iteration"]')?.textContent) >= 10, null, { timeout: 240_000 });
-    await page.waitForFunction(() => Number(document.querySelector('[data-testid="render-canvas"]')?.getAttribute('data-renders')) >= 2, null, { timeout: 120_000 });
+    await page.waitForFunction(() => Number(document.querySelector('[data-testid="render-canvas"]')?.getAttribute('data-renders')) >= 2, null, {
+      timeout: 120_000,
+    });
     const early = await canvasShot(page, 'studio-early');
     assert.ok(pixelVariance(early) > 0, 'the neural viewport is not blank');
 
@@ -50,7 +53,9 @@ test('demo scene: train, live viewport, orbit, pause and resume, responsive page
     await page.mouse.down();
     await page.mouse.move(box.x + box.width / 2 + 120, box.y + box.height / 2 + 10, { steps: 4 });
     await page.mouse.up();
-    await page.waitForFunction((n) => Number(document.querySelector('[data-testid="render-canvas"]')?.getAttribute('data-renders')) >= n + 2, rendersBefore, { timeout: 120_000 });
+    await page.waitForFunction((n) => Number(document.querySelector('[data-testid="render-canvas"]')?.getAttribute('data-renders')) >= n + 2, rendersBefore, {
+      timeout: 120_000,
+    });
     await page.waitForTimeout(500);
     const orbited = await canvasShot(page, 'studio-orbited');
     assert.ok(difference(before, orbited) > 2, 'the view changes when the camera moves');
@@ -59,7 +64,9 @@ test('demo scene: train, live viewport, orbit, pause and resume, responsive page
     for (const mode of ['depth', 'accumulation'] as const) {
       const n = await renders(page);
       await page.getByTestId(`view-${mode}`).click();
-      await page.waitForFunction((k) => Number(document.querySelector('[data-testid="render-canvas"]')?.getAttribute('data-renders')) > k, n, { timeout: 60_000 });
+      await page.waitForFunction((k) => Number(document.querySelector('[data-testid="render-canvas"]')?.getAttribute('data-renders')) > k, n, {
+        timeout: 60_000,
+      });
       await page.waitForTimeout(300);
       const shot = await canvasShot(page, `studio-${mode}`);
       assert.ok(difference(orbited, shot) > 2, `the ${mode} view differs from the colour view`);
@@ -79,7 +86,9 @@ test('demo scene: train, live viewport, orbit, pause and resume, responsive page
     const fly = async (key: string, shot: string) => {
       const n = await renders(page);
       for (let i = 0; i < 8; i++) await page.keyboard.press(key);
-      await page.waitForFunction((k) => Number(document.querySelector('[data-testid="render-canvas"]')?.getAttribute('data-renders')) >= k + 2, n, { timeout: 120_000 });
+      await page.waitForFunction((k) => Number(document.querySelector('[data-testid="render-canvas"]')?.getAttribute('data-renders')) >= k + 2, n, {
+        timeout: 120_000,
+      });
       await page.waitForTimeout(2000); // the full-resolution render once the keys stop
       return canvasShot(page, shot);
     };
@@ -97,7 +106,9 @@ test('demo scene: train, live viewport, orbit, pause and resume, responsive page
     const rendersAtResume = await renders(page);
     await page.getByTestId('resume').click();
     await page.waitForFunction((n) => Number(document.querySelector('[data-testid="iteration"]')?.textContent) >= n + 20, pausedAt, { timeout: 240_000 });
-    await page.waitForFunction((n) => Number(document.querySelector('[data-testid="render-canvas"]')?.getAttribute('data-renders')) >= n + 2, rendersAtResume, { timeout: 120_000 });
+    await page.waitForFunction((n) => Number(document.querySelector('[data-testid="render-canvas"]')?.getAttribute('data-renders')) >= n + 2, rendersAtResume, {
+      timeout: 120_000,
+    });
     const later = await canvasShot(page, 'studio-later');
     assert.ok(difference(orbited, later) > 0.5, 'the view changes as training goes on');
     await page.screenshot({ path: `${artifacts}/studio.png` });

@@ -1,8 +1,9 @@
 // The standalone viewer page: streams a scene file from ?scene=URL, renders it, slims it with its
 // rank slider, and names the problem when a file is damaged.
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
+import { test } from 'node:test';
 import { fieldSegments } from '../src/field/layout.ts';
 import { MODEL_PRESETS } from '../src/field/presets.ts';
 import type { FieldSettings } from '../src/field/settings.ts';
@@ -14,13 +15,19 @@ test('viewer: streams a scene, renders it, slims it; a damaged file gets a clear
   await mkdir(artifacts, { recursive: true });
   // A small SlimmeRF-shaped field with random factors: opaque enough to show colour.
   const settings: FieldSettings = {
-    ...MODEL_PRESETS.slimmerf8, densityComps: [3, 3, 3], appComps: [9, 9, 9], densityShift: 0,
+    ...MODEL_PRESETS.slimmerf8,
+    densityComps: [3, 3, 3],
+    appComps: [9, 9, 9],
+    densityShift: 0,
     shading: { mode: 'MLP_Fea', appDim: 6, viewPe: 1, feaPe: 1, featureC: 8 },
   };
   const grid: [number, number, number] = [12, 12, 12];
   const box = { lo: [-1.5, -1.5, -1.5] as [number, number, number], hi: [1.5, 1.5, 1.5] as [number, number, number] };
   const values = new Map(fieldSegments(settings, box, grid).map((s, i) => [s.name, randomNormal(s.count, 0.4, i + 1)] as const));
-  const bytes = exportScene({ settings, box, grid, values, mask: null }, { precision: 'fp16', info: { orbitRadius: 4, whiteBackground: true, nearFar: [2, 6] } });
+  const bytes = exportScene(
+    { settings, box, grid, values, mask: null },
+    { precision: 'fp16', info: { orbitRadius: 4, whiteBackground: true, nearFar: [2, 6] } },
+  );
   await writeFile(`${artifacts}/viewer.slimscene`, bytes);
   const damaged = bytes.slice();
   damaged[bytes.length - 10]! ^= 0x40;
@@ -29,7 +36,9 @@ test('viewer: streams a scene, renders it, slims it; a damaged file gets a clear
   await withStudio(WEBGPU_FLAGS, async (page, url, errors) => {
     await page.goto(`${url}viewer.html?scene=/test-artifacts/e2e/viewer.slimscene`);
     await page.getByTestId('viewer-status').filter({ hasText: 'rank groups 3/3' }).filter({ hasText: 'drag to orbit' }).waitFor({ timeout: STATUS_TIMEOUT_MS });
-    await page.waitForFunction(() => Number(document.querySelector('[data-testid="viewer-canvas"]')?.getAttribute('data-renders')) >= 1, null, { timeout: 60_000 });
+    await page.waitForFunction(() => Number(document.querySelector('[data-testid="viewer-canvas"]')?.getAttribute('data-renders')) >= 1, null, {
+      timeout: 60_000,
+    });
     const full = await page.getByTestId('viewer-canvas').screenshot();
     await writeFile(`${artifacts}/viewer.png`, full);
     const { PNG } = await import('pngjs');
@@ -38,7 +47,9 @@ test('viewer: streams a scene, renders it, slims it; a damaged file gets a clear
     const before = Number(await page.getByTestId('viewer-canvas').getAttribute('data-renders'));
     await page.getByTestId('viewer-rank').fill('1');
     await page.getByTestId('viewer-rank-label').filter({ hasText: '1 / 3' }).waitFor({ timeout: 30_000 });
-    await page.waitForFunction((n) => Number(document.querySelector('[data-testid="viewer-canvas"]')?.getAttribute('data-renders')) > n, before, { timeout: 60_000 });
+    await page.waitForFunction((n) => Number(document.querySelector('[data-testid="viewer-canvas"]')?.getAttribute('data-renders')) > n, before, {
+      timeout: 60_000,
+    });
     await writeFile(`${artifacts}/viewer-rank1.png`, await page.getByTestId('viewer-canvas').screenshot());
 
     await page.goto(`${url}viewer.html?scene=/test-artifacts/e2e/viewer-damaged.slimscene`);

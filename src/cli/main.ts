@@ -12,7 +12,7 @@ import { exportScene } from '../formats/scene-file/writer.ts';
 import { LimitError } from '../gpu/context.ts';
 import { nodeGpu } from '../gpu/node.ts';
 import { ViewRenderer } from '../render/view-renderer.ts';
-import { checkReferenceOptions, ConfigError, resolveConfig } from '../train/config.ts';
+import { ConfigError, checkReferenceOptions, resolveConfig } from '../train/config.ts';
 import { adviceForCli, loadModel, log, openDataset } from './node-io.ts';
 import { logRank, parseRanks, runTraining } from './run-training.ts';
 
@@ -118,11 +118,18 @@ async function evalCmd(a: Record<string, string | boolean | undefined>): Promise
   const renderer = new ViewRenderer(ctx, field, ds.nearFar);
   const ev = await evaluate(renderer, ds, split, views, undefined, (i, n) => log(`evaluating: view ${i}/${n}`));
   const result: Record<string, unknown> = {
-    model: file, psnr: +ev.psnr.toFixed(3), ssim: +ev.ssim.toFixed(4), testViews: ev.views,
-    params: field.parameterCountAtRank(field.rank), bytes, rank: field.rank, adapter: ctx.adapter.label,
+    model: file,
+    psnr: +ev.psnr.toFixed(3),
+    ssim: +ev.ssim.toFixed(4),
+    testViews: ev.views,
+    params: field.parameterCountAtRank(field.rank),
+    bytes,
+    rank: field.rank,
+    adapter: ctx.adapter.label,
   };
   if (ranks) {
-    if (ranks.some((r) => r > field.rank)) log(`ranks above ${field.rank} skipped: the model has ${field.rank} trained rank groups; rank ${field.rank} evaluated instead`);
+    if (ranks.some((r) => r > field.rank))
+      log(`ranks above ${field.rank} skipped: the model has ${field.rank} trained rank groups; rank ${field.rank} evaluated instead`);
     result.ranks = await evaluateRanks(renderer, ds, split, views, ranks, logRank);
   }
   return result;
@@ -190,7 +197,7 @@ main().then(
     // Known user errors get their message alone; anything else keeps its stack for bug reports.
     const known = ['ConfigError', 'DatasetError', 'LimitError', 'SceneError'].includes(err.name) || err instanceof ConfigError || /^[^\s]+: /.test(err.message);
     const advice = err instanceof LimitError && err.advice.length ? `: ${adviceForCli(err.advice)}` : '';
-    log(`error: ${known ? err.message + advice : err.stack ?? err.message}`);
+    log(`error: ${known ? err.message + advice : (err.stack ?? err.message)}`);
     process.exit(1);
   },
 );

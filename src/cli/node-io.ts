@@ -3,13 +3,13 @@
 // that cannot fit, worded as flags and options.
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { loadDataset } from '../data/load.ts';
 import { decodeImageNode } from '../data/image-node.ts';
+import { loadDataset } from '../data/load.ts';
 import { nodeFolderSource } from '../data/node-source.ts';
 import { proceduralDataset } from '../data/procedural.ts';
 import type { Dataset } from '../data/types.ts';
-import type { GpuContext, LimitAdvice } from '../gpu/context.ts';
 import type { TensorField } from '../field/field.ts';
+import type { GpuContext, LimitAdvice } from '../gpu/context.ts';
 import { fieldFromBytes } from '../run/models.ts';
 
 export const log = (msg: string) => process.stderr.write(`${msg}\n`);

@@ -3,9 +3,9 @@
 // add, never rename).
 import { writeFile } from 'node:fs/promises';
 import type { Dataset } from '../data/types.ts';
+import type { RankPoint } from '../eval/rank-curve.ts';
 import { formatBytes } from '../gpu/context.ts';
 import { nodeGpu } from '../gpu/node.ts';
-import type { RankPoint } from '../eval/rank-curve.ts';
 import { type RunResult, TrainingRun } from '../run/training-run.ts';
 import type { ResolvedConfig } from '../train/config.ts';
 import { log, openDataset } from './node-io.ts';
@@ -36,7 +36,8 @@ export interface TrainingArgs {
 /** Parses "1,2,4" into sorted distinct positive integers; throws a message naming the flag. */
 export function parseRanks(text: string, flag = '--ranks'): number[] {
   const ranks = text.split(',').map((t) => Number(t.trim()));
-  if (!ranks.length || ranks.some((r) => !Number.isInteger(r) || r < 1)) throw new Error(`${flag}: expected positive integers separated by commas, got "${text}"`);
+  if (!ranks.length || ranks.some((r) => !Number.isInteger(r) || r < 1))
+    throw new Error(`${flag}: expected positive integers separated by commas, got "${text}"`);
   return [...new Set(ranks)].sort((a, b) => a - b);
 }
 
@@ -57,7 +58,9 @@ export async function runTraining(args: TrainingArgs): Promise<Record<string, un
     budgetSeconds: args.budgetSeconds,
     evaluation: args.skipEvaluation ? undefined : { views: args.testViews, ranks: args.ranks },
     profile: args.profile,
-    save: args.out ? { sink: (bytes) => writeFile(args.out!, bytes), info: (result) => ({ dataset: args.data, ...trainingRecord(args, result, ctx.adapter.label) }) } : undefined,
+    save: args.out
+      ? { sink: (bytes) => writeFile(args.out!, bytes), info: (result) => ({ dataset: args.data, ...trainingRecord(args, result, ctx.adapter.label) }) }
+      : undefined,
   });
   let lossAvg = 0;
   let tTrain = 0;
@@ -66,7 +69,9 @@ export async function runTraining(args: TrainingArgs): Promise<Record<string, un
       case 'memory': {
         const m = e.estimate;
         if (m.problem) return;
-        log(`memory estimate: up to ${formatBytes(m.total)}, every sample shaded (parameters at ${m.finalGrid.join('x')} ${formatBytes(m.parameters)}, images ${formatBytes(m.images)}, batch buffers up to ${formatBytes(m.batch)})${m.note ? `; ${m.note}` : ''}`);
+        log(
+          `memory estimate: up to ${formatBytes(m.total)}, every sample shaded (parameters at ${m.finalGrid.join('x')} ${formatBytes(m.parameters)}, images ${formatBytes(m.images)}, batch buffers up to ${formatBytes(m.batch)})${m.note ? `; ${m.note}` : ''}`,
+        );
         return;
       }
       case 'prepare':
@@ -75,7 +80,9 @@ export async function runTraining(args: TrainingArgs): Promise<Record<string, un
         return log(`note: ${e.message}`);
       case 'start':
         tTrain = performance.now();
-        return log(`${args.preset}: grid ${e.field.grid.join('x')}, ${e.field.parameterCount.toLocaleString()} parameters, ${cfg.train.nIters} iterations of ${cfg.train.batchSize} rays`);
+        return log(
+          `${args.preset}: grid ${e.field.grid.join('x')}, ${e.field.parameterCount.toLocaleString()} parameters, ${cfg.train.nIters} iterations of ${cfg.train.batchSize} rays`,
+        );
       case 'step': {
         const s = e.step;
         lossAvg = s.iter === 1 ? s.loss : 0.9 * lossAvg + 0.1 * s.loss;
@@ -84,7 +91,9 @@ export async function runTraining(args: TrainingArgs): Promise<Record<string, un
           const sec = (performance.now() - tTrain) / 1000;
           const left = (sec / s.iter) * (e.iters - s.iter);
           const rank = cfg.train.rankIncremental ? `  rank ${s.rank}/${run.field!.maxRank}` : '';
-          log(`iter ${s.iter}/${e.iters}  train psnr ${(-10 * Math.log10(lossAvg)).toFixed(2)}${rank}  samples ${s.samples} shaded ${s.shaded}  ${(s.iter / sec).toFixed(2)} it/s  ${left.toFixed(0)} s left`);
+          log(
+            `iter ${s.iter}/${e.iters}  train psnr ${(-10 * Math.log10(lossAvg)).toFixed(2)}${rank}  samples ${s.samples} shaded ${s.shaded}  ${(s.iter / sec).toFixed(2)} it/s  ${left.toFixed(0)} s left`,
+          );
         }
         return;
       }
@@ -116,7 +125,12 @@ function trainingRecord(args: TrainingArgs, result: RunResult, adapter: string):
     ...(field.settings.levels ? { coarseSeconds: +result.coarseSeconds.toFixed(2), tensors: field.settings.levels.map((l) => l.tensors) } : {}),
     secondsPerIteration: +(result.trainSeconds / Math.max(1, result.iters)).toFixed(3),
     ...(result.evaluation
-      ? { psnr: +result.evaluation.psnr.toFixed(3), ssim: +result.evaluation.ssim.toFixed(4), testViews: result.evaluation.views, evalSplit: result.evaluation.split }
+      ? {
+          psnr: +result.evaluation.psnr.toFixed(3),
+          ssim: +result.evaluation.ssim.toFixed(4),
+          testViews: result.evaluation.views,
+          evalSplit: result.evaluation.split,
+        }
       : { evaluation: 'skipped' }),
     params: field.parameterCountAtRank(field.rank),
     ...(cfg.train.rankIncremental ? { rank: field.rank, maxRank: field.maxRank, rankSteps: result.rankSteps } : {}),

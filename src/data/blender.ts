@@ -10,7 +10,12 @@ export async function isBlender(src: FileSource): Promise<boolean> {
 }
 
 /** The splits asked for (train always), each a curated list: a missing image is a broken dataset. */
-export async function planBlender(src: FileSource, requested: SplitName[] | undefined, maxImages: number | undefined, warnings: string[]): Promise<DatasetPlan> {
+export async function planBlender(
+  src: FileSource,
+  requested: SplitName[] | undefined,
+  maxImages: number | undefined,
+  warnings: string[],
+): Promise<DatasetPlan> {
   const where = (path: string): string => joinLabel(src.label, path);
   const splits: SplitPlan[] = [];
   for (const name of ALL_SPLITS) {
@@ -35,5 +40,14 @@ export async function planBlender(src: FileSource, requested: SplitName[] | unde
     splits.push({ name, jsonPath, frames: pickEvenly(frames, maxImages) });
   }
   // Blender scenes sit inside [-1.5, 1.5]^3 by construction; the reference's near and far planes.
-  return { format: 'blender', splits, aabb: [[-1.5, -1.5, -1.5], [1.5, 1.5, 1.5]], nearFar: [2, 6], whiteBackground: true };
+  return {
+    format: 'blender',
+    splits,
+    aabb: [
+      [-1.5, -1.5, -1.5],
+      [1.5, 1.5, 1.5],
+    ],
+    nearFar: [2, 6],
+    whiteBackground: true,
+  };
 }

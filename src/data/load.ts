@@ -5,17 +5,8 @@
 import { isBlender, planBlender } from './blender.ts';
 import { downscaleRGBA } from './downscale.ts';
 import { isInstantNgp, planInstantNgp } from './ngp.ts';
-import { glToCv, type IntrinsicsSpec, joinLabel, type DatasetPlan, type SplitPlan } from './transforms-json.ts';
-import {
-  DatasetError,
-  type Camera,
-  type Dataset,
-  type DecodedImage,
-  type FileSource,
-  type ImageDecoder,
-  type Split,
-  type SplitName,
-} from './types.ts';
+import { type DatasetPlan, glToCv, type IntrinsicsSpec, joinLabel, type SplitPlan } from './transforms-json.ts';
+import { type Camera, type Dataset, DatasetError, type DecodedImage, type FileSource, type ImageDecoder, type Split, type SplitName } from './types.ts';
 
 export interface LoadOptions {
   /** Integer factor >= 1; images are box-filtered and intrinsics divided by it. Default 1. */
@@ -57,8 +48,7 @@ export async function loadDataset(src: FileSource, opts: LoadOptions): Promise<D
   if (!plan) {
     throw new DatasetError(
       src.label,
-      'no transforms_train.json or transforms.json found at the top level ' +
-        '(expected a NeRF-Synthetic/Blender folder or an instant-ngp/nerfstudio folder)',
+      'no transforms_train.json or transforms.json found at the top level ' + '(expected a NeRF-Synthetic/Blender folder or an instant-ngp/nerfstudio folder)',
     );
   }
 
@@ -189,8 +179,7 @@ async function mapPool<T, R>(items: T[], limit: number, fn: (item: T) => Promise
 function resolveIntrinsics(spec: IntrinsicsSpec, imgW: number, imgH: number, ctx: string) {
   const w = spec.w ?? imgW;
   const h = spec.h ?? imgH;
-  const fromAngle = (size: number, angle: number | undefined): number | undefined =>
-    angle === undefined ? undefined : (0.5 * size) / Math.tan(0.5 * angle);
+  const fromAngle = (size: number, angle: number | undefined): number | undefined => (angle === undefined ? undefined : (0.5 * size) / Math.tan(0.5 * angle));
   let fx = spec.flX ?? fromAngle(w, spec.angleX);
   let fy = spec.flY ?? fromAngle(h, spec.angleY);
   // With only one of the two given, pixels are assumed square (as instant-ngp does).

@@ -1,7 +1,20 @@
 // instant-ngp and nerfstudio datasets: one transforms.json whose intrinsics sit at the top level or,
 // nerfstudio-style, per frame, with optional OpenCV distortion; frames whose images are missing
 // are skipped with a warning (exports often list deleted shots).
-import { checkAngle, type DatasetPlan, frameList, hasExtension, type IntrinsicsSpec, type Json, joinLabel, parseFrames, parseJson, pickEvenly, readNumber, type FrameSpec } from './transforms-json.ts';
+import {
+  checkAngle,
+  type DatasetPlan,
+  type FrameSpec,
+  frameList,
+  hasExtension,
+  type IntrinsicsSpec,
+  type Json,
+  joinLabel,
+  parseFrames,
+  parseJson,
+  pickEvenly,
+  readNumber,
+} from './transforms-json.ts';
 import { DatasetError, type FileSource, type SplitName } from './types.ts';
 
 export async function isInstantNgp(src: FileSource): Promise<boolean> {
@@ -9,7 +22,12 @@ export async function isInstantNgp(src: FileSource): Promise<boolean> {
 }
 
 /** Every present frame as the 'train' split (instant-ngp datasets have no test split). */
-export async function planInstantNgp(src: FileSource, requested: SplitName[] | undefined, maxImages: number | undefined, warnings: string[]): Promise<DatasetPlan> {
+export async function planInstantNgp(
+  src: FileSource,
+  requested: SplitName[] | undefined,
+  maxImages: number | undefined,
+  warnings: string[],
+): Promise<DatasetPlan> {
   const where = (path: string): string => joinLabel(src.label, path);
   const jsonPath = 'transforms.json';
   if (requested?.some((s) => s !== 'train')) {
@@ -39,7 +57,10 @@ export async function planInstantNgp(src: FileSource, requested: SplitName[] | u
     // The same box as Blender, unscaled: instant-ngp maps json coordinates into its unit cube with
     // scale 0.33 and offset 0.5, so its default object region [0,1]^3 is about [-1.5, 1.5]^3 in the
     // json's coordinates. aabb_scale (which only enlarges the background region) is not applied.
-    aabb: [[-1.5, -1.5, -1.5], [1.5, 1.5, 1.5]],
+    aabb: [
+      [-1.5, -1.5, -1.5],
+      [1.5, 1.5, 1.5],
+    ],
     nearFar: [0.05, 100],
     whiteBackground: false,
   };

@@ -77,7 +77,7 @@ export function orbitCamera(azimuth: number, elevation: number, size: number, fo
   const z = norm(sub(target as V3, eye)); // forward
   const x = norm(cross(z, [0, 0, 1])); // right
   const y = cross(z, x); // down
-  const f = 0.5 * size / Math.tan((fovDeg * Math.PI) / 360);
+  const f = (0.5 * size) / Math.tan((fovDeg * Math.PI) / 360);
   const c2w = new Float64Array([x[0], y[0], z[0], eye[0], x[1], y[1], z[1], eye[1], x[2], y[2], z[2], eye[2]]);
   return { width: size, height: size, fx: f, fy: f, cx: size / 2, cy: size / 2, c2w };
 }
@@ -87,7 +87,11 @@ export function demoSurfacePoint(cam: Camera, px: number, py: number): V3 | null
   const m = cam.c2w;
   const o: V3 = [m[3]!, m[7]!, m[11]!];
   const dc = norm([(px - cam.cx) / cam.fx, (py - cam.cy) / cam.fy, 1]);
-  const d = norm([m[0]! * dc[0] + m[1]! * dc[1] + m[2]! * dc[2], m[4]! * dc[0] + m[5]! * dc[1] + m[6]! * dc[2], m[8]! * dc[0] + m[9]! * dc[1] + m[10]! * dc[2]]);
+  const d = norm([
+    m[0]! * dc[0] + m[1]! * dc[1] + m[2]! * dc[2],
+    m[4]! * dc[0] + m[5]! * dc[1] + m[6]! * dc[2],
+    m[8]! * dc[0] + m[9]! * dc[1] + m[10]! * dc[2],
+  ]);
   const hit = trace(o, d);
   return hit ? [o[0] + d[0] * hit.t, o[1] + d[1] * hit.t, o[2] + d[2] * hit.t] : null;
 }
@@ -153,7 +157,10 @@ export function proceduralDataset(opts: { size?: number; train?: number; test?: 
     format: 'blender',
     name: 'procedural',
     splits: { train: makeSplit(trainCams, 'train'), test: makeSplit(testCams, 'test') },
-    aabb: [[-1.5, -1.5, -1.5], [1.5, 1.5, 1.5]],
+    aabb: [
+      [-1.5, -1.5, -1.5],
+      [1.5, 1.5, 1.5],
+    ],
     nearFar: [2, 6],
     whiteBackground: true,
     warnings: [],

@@ -77,7 +77,12 @@ export function frameList(json: Json, file: string): unknown[] {
  * `intrinsicsOf` reads for it (format-specific). `defaultExtension` is appended to extensionless
  * paths (NeRF-Synthetic writes "./train/r_0").
  */
-export function parseFrames(frames: unknown[], file: string, intrinsicsOf: (frame: Json, index: number) => IntrinsicsSpec, defaultExtension?: string): FrameSpec[] {
+export function parseFrames(
+  frames: unknown[],
+  file: string,
+  intrinsicsOf: (frame: Json, index: number) => IntrinsicsSpec,
+  defaultExtension?: string,
+): FrameSpec[] {
   return frames.map((frame: unknown, index): FrameSpec => {
     if (!isObject(frame)) throw new DatasetError(file, `frame ${index} is not a JSON object`);
     const filePath = frame.file_path;
@@ -114,8 +119,7 @@ export function checkAngle(angle: number, key: string, file: string, ctx: string
 
 /** Validates a 4x4 or 3x4 camera-to-world matrix and returns its top 3x4 rows, row-major. */
 function parsePose(m: unknown, file: string, desc: string): Float64Array {
-  const shapeOk =
-    Array.isArray(m) && (m.length === 4 || m.length === 3) && m.every((row) => Array.isArray(row) && row.length === 4);
+  const shapeOk = Array.isArray(m) && (m.length === 4 || m.length === 3) && m.every((row) => Array.isArray(row) && row.length === 4);
   if (!shapeOk) throw new DatasetError(file, `${desc} has a transform_matrix that is not a 4x4 (or 3x4) array of numbers`);
   const rows = m as unknown[][];
   const out = new Float64Array(12);
@@ -124,10 +128,7 @@ function parsePose(m: unknown, file: string, desc: string): Float64Array {
       const v = rows[r][c];
       // JSON has no NaN; it shows up as null (JSON.stringify(NaN)) and overflow like 1e999 parses to Infinity.
       if (typeof v !== 'number' || !Number.isFinite(v)) {
-        throw new DatasetError(
-          file,
-          `${desc} has a non-finite transform_matrix (entry [${r}][${c}] is ${describe(v)})`,
-        );
+        throw new DatasetError(file, `${desc} has a non-finite transform_matrix (entry [${r}][${c}] is ${describe(v)})`);
       }
       if (r < 3) out[r * 4 + c] = v;
     }
@@ -148,10 +149,7 @@ function parsePose(m: unknown, file: string, desc: string): Float64Array {
       `${desc} has a transform_matrix whose rotation part is not orthonormal (max |RᵀR − I| = ${maxErr.toPrecision(3)}); scaled or sheared poses are not supported`,
     );
   }
-  const det =
-    out[0] * (out[5] * out[10] - out[6] * out[9]) -
-    out[1] * (out[4] * out[10] - out[6] * out[8]) +
-    out[2] * (out[4] * out[9] - out[5] * out[8]);
+  const det = out[0] * (out[5] * out[10] - out[6] * out[9]) - out[1] * (out[4] * out[10] - out[6] * out[8]) + out[2] * (out[4] * out[9] - out[5] * out[8]);
   if (det < 0) {
     throw new DatasetError(file, `${desc} has a transform_matrix whose rotation part is a reflection (determinant ${det.toFixed(3)})`);
   }

@@ -64,7 +64,11 @@ export function ssim(a: Float32Array, b: Float32Array, width: number, height: nu
       const inRow = y * width;
       let o = y * rowStride;
       for (let x = 0; x < ow; x++, o += 5) {
-        let sx = 0, sy = 0, sxx = 0, syy = 0, sxy = 0;
+        let sx = 0,
+          sy = 0,
+          sxx = 0,
+          syy = 0,
+          sxy = 0;
         let p = (inRow + x) * 3 + c;
         for (let k = 0; k < K; k++, p += 3) {
           const wk = WINDOW[k];
@@ -89,7 +93,11 @@ export function ssim(a: Float32Array, b: Float32Array, width: number, height: nu
     let sum = 0;
     for (let y = 0; y < oh; y++) {
       for (let x = 0; x < ow; x++) {
-        let mux = 0, muy = 0, mxx = 0, myy = 0, mxy = 0;
+        let mux = 0,
+          muy = 0,
+          mxx = 0,
+          myy = 0,
+          mxy = 0;
         let o = y * rowStride + x * 5;
         for (let k = 0; k < K; k++, o += rowStride) {
           const wk = WINDOW[k];

@@ -37,8 +37,12 @@ export async function evaluateRanks(
   for (const rank of wanted) {
     const ev = await evaluate(renderer, dataset, split, indices, rank);
     const p = {
-      rank, psnr: +ev.psnr.toFixed(3), ssim: +ev.ssim.toFixed(4), params: field.parameterCountAtRank(rank),
-      bytes: modelFileSize(field, rank), sceneBytesFp16: sceneFileSize(field.settings, field.box, field.grid, field.mask, { rank, precision: 'fp16' }, field.lattice).bytes,
+      rank,
+      psnr: +ev.psnr.toFixed(3),
+      ssim: +ev.ssim.toFixed(4),
+      params: field.parameterCountAtRank(rank),
+      bytes: modelFileSize(field, rank),
+      sceneBytesFp16: sceneFileSize(field.settings, field.box, field.grid, field.mask, { rank, precision: 'fp16' }, field.lattice).bytes,
     };
     out.push(p);
     onRank?.(p);

@@ -2,7 +2,7 @@
 // features (each layout's refComponents), softplus opacity, compositing and shading, straight from
 // the notes (1.2, 1.7, 2.1). Tests compare the GPU kernels with it and take finite differences of
 // it to check every gradient.
-import { shadingForwardRef, type MlpWeights } from '../shading/shading.ref.ts';
+import { type MlpWeights, shadingForwardRef } from '../shading/shading.ref.ts';
 import { gridUnits, rayBoxSpan, samplesPerRay, stepSize, type Vec3 } from './geometry.ts';
 import { layoutOf } from './layout.ts';
 import type { FieldModel } from './settings.ts';
@@ -76,7 +76,13 @@ function mlpWeights(values: Map<string, ArrayLike<number>>): MlpWeights | null {
  * Colour and per-ray loss (squared error / 3) of each ray, composited on `bg`, with the
  * accumulated opacity and the expected depth Σ w t (not divided by the accumulation).
  */
-export function refRender(model: RefModel, rays: RefRay[], bg: number, near: number, far: number): { rgb: Vec3[]; loss: number[]; acc: number[]; depth: number[] } {
+export function refRender(
+  model: RefModel,
+  rays: RefRay[],
+  bg: number,
+  near: number,
+  far: number,
+): { rgb: Vec3[]; loss: number[]; acc: number[]; depth: number[] } {
   const st = model.settings;
   const D = st.shading.appDim;
   const basis = model.values.get('basis')!;

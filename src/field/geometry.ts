@@ -69,8 +69,7 @@ export function resizePlane(src: Float32Array, k: number, w: number, h: number, 
       const d = c + k;
       const o = (y * w2 + x) * k;
       for (let r = 0; r < k; r++) {
-        out[o + r] =
-          (1 - ty) * ((1 - tx) * src[a + r]! + tx * src[b + r]!) + ty * ((1 - tx) * src[c + r]! + tx * src[d + r]!);
+        out[o + r] = (1 - ty) * ((1 - tx) * src[a + r]! + tx * src[b + r]!) + ty * ((1 - tx) * src[c + r]! + tx * src[d + r]!);
       }
     }
   }

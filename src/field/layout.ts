@@ -1,12 +1,13 @@
 // The factor layouts by model kind, and what follows from a layout for every model: its tensors in
 // arena order and their components. The interface they implement is layouts/field-layout.ts; a
 // new model is a new file in layouts/ and a line in LAYOUTS.
+
+import { shadingSegments } from '../shading/shading.ts';
 import type { Box, Vec3 } from './geometry.ts';
 import { cpLayout } from './layouts/cp.ts';
 import type { FieldLayout } from './layouts/field-layout.ts';
 import { strivecLayout } from './layouts/strivec.ts';
 import { vmLayout } from './layouts/vm.ts';
-import { shadingSegments } from '../shading/shading.ts';
 import { appWidthOf, type FieldSettings, type ModelKind, type SegmentShape } from './settings.ts';
 
 const LAYOUTS: Record<ModelKind, FieldLayout> = { vm: vmLayout, cp: cpLayout, strivec: strivecLayout };

@@ -51,7 +51,11 @@ export function basisColumnsAtRank(s: FieldSettings, rank: number): number[] {
  * The first `rank` groups of a model's values, as the values of a smaller model of the same
  * kind: factors keep their leading components (channels-last), the basis the matching columns.
  */
-export function truncateToRank(s: FieldSettings, values: Map<string, Float32Array>, rank: number): { settings: FieldSettings; values: Map<string, Float32Array> } {
+export function truncateToRank(
+  s: FieldSettings,
+  values: Map<string, Float32Array>,
+  rank: number,
+): { settings: FieldSettings; values: Map<string, Float32Array> } {
   const out = new Map<string, Float32Array>();
   for (const [name, v] of values) {
     if (name.startsWith('density.') || name.startsWith('app.')) {

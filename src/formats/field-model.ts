@@ -13,9 +13,12 @@ function header(field: TensorField, rank: number, info: Record<string, unknown>)
     grid: field.grid,
     segments: field.arena.segments.map((s) => ({
       name: s.name,
-      count: s.group === 'factor' ? (s.count / s.components) * segmentComponentsAtRank(s.name, s.components, rank)
-        : s.name === 'basis' ? (s.count / field.appWidth) * settings.appComps.reduce((a, b) => a + b, 0)
-        : s.count,
+      count:
+        s.group === 'factor'
+          ? (s.count / s.components) * segmentComponentsAtRank(s.name, s.components, rank)
+          : s.name === 'basis'
+            ? (s.count / field.appWidth) * settings.appComps.reduce((a, b) => a + b, 0)
+            : s.count,
     })),
     mask: field.mask ? { dims: field.mask.dims, box: field.mask.box, words: field.mask.bits.length } : null,
     info,

@@ -66,9 +66,7 @@ export class GpuContext {
   assertFits(label: string, bytes: number): number {
     const size = Math.max(16, Math.ceil(bytes / 16) * 16);
     if (size > this.maxBinding) {
-      throw new LimitError(
-        `${label} needs ${formatBytes(size)} but this GPU allows at most ${formatBytes(this.maxBinding)} per buffer`,
-      );
+      throw new LimitError(`${label} needs ${formatBytes(size)} but this GPU allows at most ${formatBytes(this.maxBinding)} per buffer`);
     }
     return size;
   }
@@ -112,12 +110,12 @@ export class GpuContext {
   }
 
   async readF32(buf: GPUBuffer, count?: number, offsetFloats = 0): Promise<Float32Array> {
-    const n = count ?? (buf.size / 4 - offsetFloats);
+    const n = count ?? buf.size / 4 - offsetFloats;
     return new Float32Array(await this.read(buf, n * 4, offsetFloats * 4));
   }
 
   async readU32(buf: GPUBuffer, count?: number, offsetWords = 0): Promise<Uint32Array> {
-    const n = count ?? (buf.size / 4 - offsetWords);
+    const n = count ?? buf.size / 4 - offsetWords;
     return new Uint32Array(await this.read(buf, n * 4, offsetWords * 4));
   }
 
@@ -256,7 +254,8 @@ export async function contextFromAdapter(adapter: GPUAdapter): Promise<GpuContex
   const arch = info?.architecture ?? '';
   const dev = info?.device ?? '';
   const label = [description || [vendor, arch, dev].filter(Boolean).join(' ') || 'unknown adapter'].join('');
-  const software = (info as { isFallbackAdapter?: boolean } | undefined)?.isFallbackAdapter === true ||
+  const software =
+    (info as { isFallbackAdapter?: boolean } | undefined)?.isFallbackAdapter === true ||
     /swiftshader|llvmpipe|lavapipe|warp|software/i.test(`${label} ${vendor} ${arch}`);
   return new GpuContext(device, { vendor, architecture: arch, device: dev, description, label, software });
 }

@@ -8,8 +8,8 @@
 // under any other binding. So `c` must be a different GPUBuffer from `a`, `b` and `bias`
 // (a and b, both read-only, may share a buffer). run() checks this and throws.
 import type { GpuContext } from './context.ts';
-import { GEMM_LAYOUTS, gemmReduceShader, gemmShader, gemmTileM, gemmTileN, type GemmLayout, type GemmLayoutName } from './gemm.wgsl.ts';
-import { cachedKernel, grid1d, type Encoder, type Kernel } from './kernel.ts';
+import { GEMM_LAYOUTS, type GemmLayout, type GemmLayoutName, gemmReduceShader, gemmShader, gemmTileM, gemmTileN } from './gemm.wgsl.ts';
+import { cachedKernel, type Encoder, grid1d, type Kernel } from './kernel.ts';
 
 /** A matrix view into a buffer: element (r, c) is at float index offset + r·rowStride + c·colStride. */
 export interface Operand {
@@ -71,9 +71,7 @@ const SOFTWARE_LAYOUTS: GemmLayoutName[] = ['rows', 'cols', 'narrowN', 'shortM',
  * exit at once, and each busy invocation pays TM x TN multiply-adds plus TM + TN loads.
  */
 function softwareCost(l: GemmLayout, M: number, N: number): number {
-  const [laneLen, laneBlock, laneCount, otherLen, otherBlock] = l.lanesAlongM
-    ? [M, l.tm, l.wm, N, l.tn]
-    : [N, l.tn, l.wn, M, l.tm];
+  const [laneLen, laneBlock, laneCount, otherLen, otherBlock] = l.lanesAlongM ? [M, l.tm, l.wm, N, l.tn] : [N, l.tn, l.wn, M, l.tm];
   const tile = laneBlock * laneCount;
   const fullTiles = Math.floor(laneLen / tile);
   const rest = Math.ceil((laneLen - fullTiles * tile) / laneBlock);
@@ -108,7 +106,10 @@ export class Gemm {
    * exercise the fold without dispatching millions of rows. `layout` forces one kernel layout for
    * every product (tests run each on any adapter); left out, run() picks by adapter and shape.
    */
-  constructor(private readonly ctx: GpuContext, opts: { maxWorkgroupsPerDim?: number; layout?: GemmLayoutName } = {}) {
+  constructor(
+    private readonly ctx: GpuContext,
+    opts: { maxWorkgroupsPerDim?: number; layout?: GemmLayoutName } = {},
+  ) {
     this.maxGroupsPerDim = Math.min(opts.maxWorkgroupsPerDim ?? Infinity, ctx.limits.maxComputeWorkgroupsPerDimension);
     this.layout = opts.layout;
     this.reduce = cachedKernel(ctx, 'gemm-reduce', () => gemmReduceShader);
@@ -157,13 +158,21 @@ export class Gemm {
     const [gy, gz] = this.foldY(mTiles * realSplits);
     enc.dispatch(this.kernel(layoutName), {
       params: {
-        M, N, K,
+        M,
+        N,
+        K,
         m_tiles: mTiles,
         splits: realSplits,
         k_chunk: kChunk,
-        a_off: args.a.offset, a_rs: args.a.rowStride, a_cs: args.a.colStride,
-        b_off: args.b.offset, b_rs: args.b.rowStride, b_cs: args.b.colStride,
-        c_off: target.off, c_rs: target.rs, c_cs: target.cs,
+        a_off: args.a.offset,
+        a_rs: args.a.rowStride,
+        a_cs: args.a.colStride,
+        b_off: args.b.offset,
+        b_rs: args.b.rowStride,
+        b_cs: args.b.colStride,
+        c_off: target.off,
+        c_rs: target.rs,
+        c_cs: target.cs,
         c_split: target.split,
         ...(realSplits > 1 ? { bias_off: 0, has_bias: 0, act: 0, accumulate: 0 } : epilogue),
       },
@@ -173,8 +182,14 @@ export class Gemm {
     if (realSplits > 1) {
       enc.dispatch(this.reduce, {
         params: {
-          M, N, splits: realSplits, n_quads: Math.ceil(N / 4),
-          c_off: c.offset, c_rs: c.rowStride, c_cs: c.colStride, ...epilogue,
+          M,
+          N,
+          splits: realSplits,
+          n_quads: Math.ceil(N / 4),
+          c_off: c.offset,
+          c_rs: c.rowStride,
+          c_cs: c.colStride,
+          ...epilogue,
         },
         buffers: { partial: target.buffer, bias: bias.buffer, C: c.buffer },
         workgroups: grid1d(this.ctx, M * Math.ceil(N / 4), 256),

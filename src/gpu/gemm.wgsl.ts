@@ -131,9 +131,7 @@ export function gemmShader(l: GemmLayout): string {
 ${V.map((v) => `      let b${v} = vec4f(${[0, 1, 2, 3].map((j) => `B[bi${v}_${j} + kb]`).join(', ')});`).join('\n')}
 ${I.map((i) => `      let a${i} = A[ai${i} + ka];\n${V.map((v) => `      acc${i}_${v} += a${i} * b${v};`).join('\n')}`).join('\n')}
     }`;
-  const lane = l.lanesAlongM
-    ? { m: `lid.x % ${l.wm}u`, n: `lid.x / ${l.wm}u` }
-    : { m: `lid.x / ${l.wn}u`, n: `lid.x % ${l.wn}u` };
+  const lane = l.lanesAlongM ? { m: `lid.x % ${l.wm}u`, n: `lid.x / ${l.wm}u` } : { m: `lid.x / ${l.wn}u`, n: `lid.x % ${l.wn}u` };
   return /* wgsl */ `
 struct Params {
   M: u32, N: u32, K: u32,

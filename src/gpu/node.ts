@@ -16,7 +16,7 @@ async function open(): Promise<GpuContext> {
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
   if (!adapter) {
     throw new Error(
-      'No WebGPU adapter found. On a machine without a GPU install Debian\'s chromium package (it ships SwiftShader) ' +
+      "No WebGPU adapter found. On a machine without a GPU install Debian's chromium package (it ships SwiftShader) " +
         'and run through `npm run cli`/`npm test`, which point Dawn at it.',
     );
   }

@@ -2,7 +2,7 @@
 // (CAMERA_FLOATS each: fx fy cx cy, the three OpenCV camera-to-world rows, k1 k2 p1 p2). Rays are generated
 // from these on the GPU; they are never precomputed for the whole dataset.
 import type { Camera, Split } from '../data/types.ts';
-import { formatBytes, LimitError, type GpuContext } from '../gpu/context.ts';
+import { formatBytes, type GpuContext, LimitError } from '../gpu/context.ts';
 import { CAMERA_FLOATS } from '../gpu/wgsl.ts';
 
 export function packCameras(cams: Camera[]): Float32Array {
@@ -29,7 +29,11 @@ export class GpuSplit {
   readonly height: number;
   readonly count: number;
 
-  constructor(readonly ctx: GpuContext, split: Split, label: string) {
+  constructor(
+    readonly ctx: GpuContext,
+    split: Split,
+    label: string,
+  ) {
     this.width = split.width;
     this.height = split.height;
     this.count = split.cameras.length;

@@ -30,14 +30,22 @@ export class TrainingRays {
   /** Draws `n` random rays (seeded: the same seed draws the same rays) into `rays`. */
   draw(enc: Encoder, rays: GPUBuffer, n: number, seed: number): void {
     const img = this.images;
-    enc.dispatch(cachedKernel(this.ctx, 'trainingRays', () => trainingRaysWgsl), {
-      params: {
-        seed, n_rays: n, width: img.width, height: img.height, n_images: img.count,
-        white_bg: this.whiteBackground ? 1 : 0, use_valid: this.filtered ? 1 : 0,
+    enc.dispatch(
+      cachedKernel(this.ctx, 'trainingRays', () => trainingRaysWgsl),
+      {
+        params: {
+          seed,
+          n_rays: n,
+          width: img.width,
+          height: img.height,
+          n_images: img.count,
+          white_bg: this.whiteBackground ? 1 : 0,
+          use_valid: this.filtered ? 1 : 0,
+        },
+        buffers: { cams: img.cams, pixels: img.pixels, valid: this.valid, rays },
+        workgroups: grid1d(this.ctx, n, 64),
       },
-      buffers: { cams: img.cams, pixels: img.pixels, valid: this.valid, rays },
-      workgroups: grid1d(this.ctx, n, 64),
-    });
+    );
   }
 
   destroy(): void {
@@ -51,9 +59,12 @@ export class TrainingRays {
  * `cams` holds that one camera packed by packCameras.
  */
 export function cameraRays(ctx: GpuContext, enc: Encoder, cams: GPUBuffer, camera: Camera, first: number, n: number, rays: GPUBuffer): void {
-  enc.dispatch(cachedKernel(ctx, 'cameraRays', () => cameraRaysWgsl), {
-    params: { n_rays: n, width: camera.width, first_pixel: first },
-    buffers: { cams, rays },
-    workgroups: grid1d(ctx, n, 64),
-  });
+  enc.dispatch(
+    cachedKernel(ctx, 'cameraRays', () => cameraRaysWgsl),
+    {
+      params: { n_rays: n, width: camera.width, first_pixel: first },
+      buffers: { cams, rays },
+      workgroups: grid1d(ctx, n, 64),
+    },
+  );
 }

@@ -29,18 +29,21 @@ export interface SampleBuffers {
 
 /** Samples the first `nRays` rays into `out` (counter[0] must be zero beforehand). */
 export function sampleRays(ctx: GpuContext, enc: Encoder, nRays: number, p: SampleParams, out: SampleBuffers): void {
-  enc.dispatch(cachedKernel(ctx, 'sample', () => sampleWgsl), {
-    params: {
-      aabb_lo: [...p.box.lo, p.step],
-      aabb_hi: [...p.box.hi, p.jitter ? 1 : 0],
-      grid: [...p.grid, p.samplesPerRay],
-      near_far: p.nearFar,
-      n_rays: nRays,
-      capacity: out.capacity,
-      seed: p.seed,
-      mask: p.mask,
+  enc.dispatch(
+    cachedKernel(ctx, 'sample', () => sampleWgsl),
+    {
+      params: {
+        aabb_lo: [...p.box.lo, p.step],
+        aabb_hi: [...p.box.hi, p.jitter ? 1 : 0],
+        grid: [...p.grid, p.samplesPerRay],
+        near_far: p.nearFar,
+        n_rays: nRays,
+        capacity: out.capacity,
+        seed: p.seed,
+        mask: p.mask,
+      },
+      buffers: { rays: out.rays, mask_bits: p.maskBits, counter: out.counter, ray_info: out.rayInfo, samples: out.samples },
+      workgroups: grid1d(ctx, nRays, 64),
     },
-    buffers: { rays: out.rays, mask_bits: p.maskBits, counter: out.counter, ray_info: out.rayInfo, samples: out.samples },
-    workgroups: grid1d(ctx, nRays, 64),
-  });
+  );
 }

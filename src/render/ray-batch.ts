@@ -6,13 +6,14 @@
 // Sample and shaded-sample counts vary per batch. Each is read back once (two small syncs per
 // batch) to size the following dispatches exactly and to grow the buffers when a batch needs
 // more than they hold; nothing is ever silently dropped.
+
+import type { TensorField } from '../field/field.ts';
+import { fieldKernel } from '../field/kernels.ts';
+import { appWidthOf, type ComponentCounts, type FieldSettings } from '../field/settings.ts';
 import type { GpuContext } from '../gpu/context.ts';
 import { Gemm } from '../gpu/gemm.ts';
 import { cachedKernel, Encoder, grid1d, type ParamValues } from '../gpu/kernel.ts';
 import { RAY_BYTES } from '../gpu/wgsl.ts';
-import type { TensorField } from '../field/field.ts';
-import { fieldKernel } from '../field/kernels.ts';
-import { appWidthOf, type ComponentCounts, type FieldSettings } from '../field/settings.ts';
 import { sampleRays } from '../rays/sample.ts';
 import { mlpInputWidth } from '../shading/shading.ts';
 import { RAY_OUT_BYTES, type RayOutputs, readRayOutputs } from './batch-output.ts';
@@ -48,7 +49,15 @@ const SHADED_BUFFER_BYTES = { shadedIndex: 4, shadedDirs: 16, rgb: 16, dRgb: 16 
 /** Per-chunk-row buffers: appearance components and features with their gradients, and the
  * chunk's copies of direction, colour and colour gradient. */
 function chunkBufferBytes(appWidth: number, appDim: number) {
-  return { appComponents: 4 * appWidth, appFeatures: 4 * appDim, dAppFeatures: 4 * appDim, dAppComponents: 4 * appWidth, chunkDirs: 16, chunkRgb: 16, chunkDRgb: 16 };
+  return {
+    appComponents: 4 * appWidth,
+    appFeatures: 4 * appDim,
+    dAppFeatures: 4 * appDim,
+    dAppComponents: 4 * appWidth,
+    chunkDirs: 16,
+    chunkRgb: 16,
+    chunkDRgb: 16,
+  };
 }
 const sumOf = (table: Record<string, number>) => Object.values(table).reduce((a, b) => a + b, 0);
 export const PER_RAY_BYTES = sumOf(RAY_BUFFER_BYTES);
@@ -158,7 +167,8 @@ export class RayBatch {
   private ensureChunk(rows: number): void {
     if (rows <= this.chunkCap) return;
     const ctx = this.ctx;
-    for (const b of [this.appComponents, this.appFeatures, this.dAppFeatures, this.dAppComponents, this.chunkDirs, this.chunkRgb, this.chunkDRgb]) if (b) ctx.destroy(b);
+    for (const b of [this.appComponents, this.appFeatures, this.dAppFeatures, this.dAppComponents, this.chunkDirs, this.chunkRgb, this.chunkDRgb])
+      if (b) ctx.destroy(b);
     const bytes = chunkBufferBytes(this.field.appWidth, this.field.settings.shading.appDim);
     this.chunkCap = rows;
     this.appComponents = ctx.buffer('batch.appComponents', rows * bytes.appComponents);
@@ -188,7 +198,9 @@ export class RayBatch {
     });
     // features = components · basisᵀ (basis is [D][W] like PyTorch's Linear weight).
     this.gemm.run(enc, {
-      M: n, N: D, K: W,
+      M: n,
+      N: D,
+      K: W,
       a: { buffer: this.appComponents, offset: 0, rowStride: W, colStride: 1 },
       b: { buffer: P, offset: field.arena.get('basis').offset, rowStride: 1, colStride: W },
       c: { buffer: this.appFeatures, offset: 0, rowStride: D, colStride: 1 },
@@ -219,14 +231,18 @@ export class RayBatch {
     }
     // dBasis = dFeaturesᵀ · components (summed over chunks), dComponents = dFeatures · basis.
     this.gemm.run(enc, {
-      M: D, N: W, K: n,
+      M: D,
+      N: W,
+      K: n,
       a: { buffer: this.dAppFeatures, offset: 0, rowStride: 1, colStride: D },
       b: { buffer: this.appComponents, offset: 0, rowStride: W, colStride: 1 },
       c: { buffer: G, offset: basis.offset, rowStride: W, colStride: 1 },
       accumulate,
     });
     this.gemm.run(enc, {
-      M: n, N: W, K: D,
+      M: n,
+      N: W,
+      K: D,
       a: { buffer: this.dAppFeatures, offset: 0, rowStride: D, colStride: 1 },
       b: { buffer: P, offset: basis.offset, rowStride: W, colStride: 1 },
       c: { buffer: this.dAppComponents, offset: 0, rowStride: W, colStride: 1 },
@@ -254,8 +270,20 @@ export class RayBatch {
       const enc = new Encoder(ctx);
       enc.clear(this.counter);
       sampleRays(
-        ctx, enc, nRays,
-        { box: field.box, grid: field.grid, step: field.step, samplesPerRay: field.nSamples, mask: field.maskUniform(), maskBits: field.maskBuffer, jitter: opt.jitter, seed: opt.seed, nearFar: opt.nearFar ?? this.nearFar },
+        ctx,
+        enc,
+        nRays,
+        {
+          box: field.box,
+          grid: field.grid,
+          step: field.step,
+          samplesPerRay: field.nSamples,
+          mask: field.maskUniform(),
+          maskBits: field.maskBuffer,
+          jitter: opt.jitter,
+          seed: opt.seed,
+          nearFar: opt.nearFar ?? this.nearFar,
+        },
         { rays: this.rays, counter: this.counter, rayInfo: this.rayInfo, samples: this.samples, capacity: this.sampleCap },
       );
       enc.submit();
@@ -276,14 +304,22 @@ export class RayBatch {
           workgroups: grid1d(ctx, nSamples, 64),
         });
       }
-      enc.dispatch(cachedKernel(ctx, 'compositeWeights', () => compositeWeightsWgsl), {
-        params: { n_rays: nRays, app_capacity: this.appCap, weight_thres: st.rayMarchWeightThres },
-        buffers: {
-          rays: this.rays, sample_alpha: this.sampleAlpha, counter: this.counter, ray_info: this.rayInfo,
-          transmittance: this.transmittance, shaded_index: this.shadedIndex, shaded_dirs: this.shadedDirs,
+      enc.dispatch(
+        cachedKernel(ctx, 'compositeWeights', () => compositeWeightsWgsl),
+        {
+          params: { n_rays: nRays, app_capacity: this.appCap, weight_thres: st.rayMarchWeightThres },
+          buffers: {
+            rays: this.rays,
+            sample_alpha: this.sampleAlpha,
+            counter: this.counter,
+            ray_info: this.rayInfo,
+            transmittance: this.transmittance,
+            shaded_index: this.shadedIndex,
+            shaded_dirs: this.shadedDirs,
+          },
+          workgroups: grid1d(ctx, nRays, 64),
         },
-        workgroups: grid1d(ctx, nRays, 64),
-      });
+      );
       enc.submit();
       nShaded = (await ctx.readU32(this.counter, 1, 1))[0]!;
       if (nShaded <= this.appCap) break;
@@ -299,14 +335,22 @@ export class RayBatch {
     for (let first = 0; first < nShaded; first += chunk) {
       this.shadeForward(enc, first, Math.min(chunk, nShaded - first), nShaded <= chunk, fieldU);
     }
-    enc.dispatch(cachedKernel(ctx, 'compositeColour', () => compositeColourWgsl), {
-      params: { n_rays: nRays, bg: opt.bg, weight_thres: st.rayMarchWeightThres, aabb_lo: [...field.box.lo, 0], unit: [...field.units, 0] },
-      buffers: {
-        rays: this.rays, ray_info: this.rayInfo, sample_alpha: this.sampleAlpha, transmittance: this.transmittance,
-        rgb: this.rgb, samples: this.samples, ray_out: this.output,
+    enc.dispatch(
+      cachedKernel(ctx, 'compositeColour', () => compositeColourWgsl),
+      {
+        params: { n_rays: nRays, bg: opt.bg, weight_thres: st.rayMarchWeightThres, aabb_lo: [...field.box.lo, 0], unit: [...field.units, 0] },
+        buffers: {
+          rays: this.rays,
+          ray_info: this.rayInfo,
+          sample_alpha: this.sampleAlpha,
+          transmittance: this.transmittance,
+          rgb: this.rgb,
+          samples: this.samples,
+          ray_out: this.output,
+        },
+        workgroups: grid1d(ctx, nRays, 64),
       },
-      workgroups: grid1d(ctx, nRays, 64),
-    });
+    );
     enc.submit();
     if (opt.train) this.pending = { nRays, nSamples, nShaded, chunk, fieldU, bg: opt.bg };
     return { samples: nSamples, shaded: nShaded };
@@ -324,14 +368,23 @@ export class RayBatch {
     this.pending = null;
     const { ctx, field } = this;
     const st = field.settings;
-    enc.dispatch(cachedKernel(ctx, 'compositeBackward', () => compositeBackwardWgsl), {
-      params: { n_rays: s.nRays, bg: s.bg, weight_thres: st.rayMarchWeightThres },
-      buffers: {
-        ray_info: this.rayInfo, sample_alpha: this.sampleAlpha, transmittance: this.transmittance, rgb: this.rgb,
-        ray_out: this.output, d_colour: this.dColour, d_density: this.dDensity, d_rgb: this.dRgb,
+    enc.dispatch(
+      cachedKernel(ctx, 'compositeBackward', () => compositeBackwardWgsl),
+      {
+        params: { n_rays: s.nRays, bg: s.bg, weight_thres: st.rayMarchWeightThres },
+        buffers: {
+          ray_info: this.rayInfo,
+          sample_alpha: this.sampleAlpha,
+          transmittance: this.transmittance,
+          rgb: this.rgb,
+          ray_out: this.output,
+          d_colour: this.dColour,
+          d_density: this.dDensity,
+          d_rgb: this.dRgb,
+        },
+        workgroups: grid1d(ctx, s.nRays, 64),
       },
-      workgroups: grid1d(ctx, s.nRays, 64),
-    });
+    );
     const single = s.nShaded <= s.chunk;
     for (let first = 0; first < s.nShaded; first += s.chunk) {
       const n = Math.min(s.chunk, s.nShaded - first);
@@ -357,9 +410,29 @@ export class RayBatch {
 
   destroy(): void {
     const ctx = this.ctx;
-    for (const b of [this.rays, this.rayInfo, this.output, this.dColour, this.counter, this.samples, this.sampleAlpha, this.transmittance, this.dDensity,
-      this.shadedIndex, this.shadedDirs, this.appComponents, this.appFeatures, this.rgb, this.dRgb, this.dAppFeatures, this.dAppComponents,
-      this.chunkDirs, this.chunkRgb, this.chunkDRgb]) ctx.destroy(b);
+    for (const b of [
+      this.rays,
+      this.rayInfo,
+      this.output,
+      this.dColour,
+      this.counter,
+      this.samples,
+      this.sampleAlpha,
+      this.transmittance,
+      this.dDensity,
+      this.shadedIndex,
+      this.shadedDirs,
+      this.appComponents,
+      this.appFeatures,
+      this.rgb,
+      this.dRgb,
+      this.dAppFeatures,
+      this.dAppComponents,
+      this.chunkDirs,
+      this.chunkRgb,
+      this.chunkDRgb,
+    ])
+      ctx.destroy(b);
     this.gemm.destroy();
   }
 }

@@ -1,10 +1,10 @@
 // Rendering a camera's image through a field, a block of pixels at a time, with the same RayBatch
 // as training: test views, the studio's viewport, the CLI's render command, the viewer.
 import type { Camera } from '../data/types.ts';
-import type { GpuContext } from '../gpu/context.ts';
-import { Encoder } from '../gpu/kernel.ts';
 import type { TensorField } from '../field/field.ts';
 import { componentsAtRank } from '../field/rank.ts';
+import type { GpuContext } from '../gpu/context.ts';
+import { Encoder } from '../gpu/kernel.ts';
 import { packCameras } from '../rays/gpu-split.ts';
 import { cameraRays } from '../rays/raygen.ts';
 import { RayBatch, RENDER_RAYS } from './ray-batch.ts';
@@ -22,7 +22,13 @@ export class ViewRenderer {
   readonly batch: RayBatch;
 
   /** `batch` lets a renderer share a training run's batch (and its buffers). */
-  constructor(readonly ctx: GpuContext, readonly field: TensorField, nearFar: [number, number], chunk = RENDER_RAYS, batch?: RayBatch) {
+  constructor(
+    readonly ctx: GpuContext,
+    readonly field: TensorField,
+    nearFar: [number, number],
+    chunk = RENDER_RAYS,
+    batch?: RayBatch,
+  ) {
     this.batch = batch ?? new RayBatch(ctx, field, chunk);
     this.batch.nearFar = nearFar;
   }

@@ -1,7 +1,7 @@
 // Models a user takes away and brings back: a field as model-file bytes (the CLI's --out), and a
 // field rebuilt from a model file or a scene file's bytes (the CLI's eval, render and export, the
 // studio's and the viewer's scene files).
-import type { GpuContext } from '../gpu/context.ts';
+
 import { TensorField } from '../field/field.ts';
 import { layoutOf } from '../field/layout.ts';
 import { maxRankOf } from '../field/rank.ts';
@@ -10,6 +10,7 @@ import { encodeFieldModel } from '../formats/field-model.ts';
 import { decodeModel, type ModelData } from '../formats/model-file.ts';
 import type { SceneModel } from '../formats/scene-file/header.ts';
 import { isSceneFile, readScene } from '../formats/scene-file/reader.ts';
+import type { GpuContext } from '../gpu/context.ts';
 
 /** The field's trained values as model-file bytes (at its trained rank). */
 export async function modelBytes(field: TensorField, info: Record<string, unknown>): Promise<Uint8Array> {

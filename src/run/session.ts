@@ -3,22 +3,22 @@
 // rank, and the readouts of the rank slider. All GPU work goes through one queue, so a render
 // never runs in the middle of a training step. Environment-neutral apart from the browser file
 // and image APIs its openFiles uses; nothing here renders pixels to a page.
-import { filesToMap, relativePath, type DroppedFile } from '../data/browser-files.ts';
+import { type DroppedFile, filesToMap, relativePath } from '../data/browser-files.ts';
 import { decodeImageBrowser } from '../data/image-browser.ts';
 import { loadDataset } from '../data/load.ts';
 import { proceduralDataset } from '../data/procedural.ts';
 import { mapSource, zipSource } from '../data/sources.ts';
 import type { Camera, Dataset, SceneBox } from '../data/types.ts';
 import { evenlySpacedViews } from '../data/views.ts';
-import { contextFromAdapter, type GpuContext } from '../gpu/context.ts';
 import { evaluate, groundTruthRgb } from '../eval/evaluate.ts';
 import { psnr } from '../eval/metrics.ts';
 import type { TensorField } from '../field/field.ts';
 import type { StrivecLevel } from '../field/layouts/strivec-lattice.ts';
 import type { PresetName } from '../field/presets.ts';
-import { type Precision, type SceneModel, sceneView, type SceneView } from '../formats/scene-file/header.ts';
+import { type Precision, type SceneModel, type SceneView, sceneView } from '../formats/scene-file/header.ts';
 import { readScene } from '../formats/scene-file/reader.ts';
 import { exportScene, sceneFileSize } from '../formats/scene-file/writer.ts';
+import { contextFromAdapter, type GpuContext } from '../gpu/context.ts';
 import type { ImageResult } from '../render/view-renderer.ts';
 import { ViewRenderer } from '../render/view-renderer.ts';
 import { resolveConfig } from '../train/config.ts';
@@ -121,7 +121,11 @@ export class Session {
    * A dataset from files the user picked or dropped: one .zip, or a folder's files (paths
    * relative to it), in any layout the loaders read, decoded by the browser.
    */
-  async openFiles(files: readonly (File | DroppedFile)[], downscale: number, onProgress: (done: number, total: number) => void): Promise<{ dataset: Dataset; label: string }> {
+  async openFiles(
+    files: readonly (File | DroppedFile)[],
+    downscale: number,
+    onProgress: (done: number, total: number) => void,
+  ): Promise<{ dataset: Dataset; label: string }> {
     if (files.length === 0) throw new Error('The dropped folder holds no files.');
     const one = files.length === 1 ? ('file' in files[0]! ? files[0]!.file : files[0]!) : null;
     const zip = one && one.name.toLowerCase().endsWith('.zip') ? one : null;
@@ -192,7 +196,12 @@ export class Session {
   }
 
   private sceneInfo(): Record<string, unknown> {
-    return { orbitRadius: this.view.radius, whiteBackground: this.view.white, nearFar: this.view.nearFar, dataset: this.dataset?.name ?? this.scene?.dataset ?? null };
+    return {
+      orbitRadius: this.view.radius,
+      whiteBackground: this.view.white,
+      nearFar: this.view.nearFar,
+      dataset: this.dataset?.name ?? this.scene?.dataset ?? null,
+    };
   }
 
   /** The run a preset and options ask for, fitted to this adapter's limits. */
@@ -323,5 +332,8 @@ export class Session {
 }
 
 function copyBox(b: readonly (readonly number[])[]): SceneBox {
-  return [[b[0]![0]!, b[0]![1]!, b[0]![2]!], [b[1]![0]!, b[1]![1]!, b[1]![2]!]];
+  return [
+    [b[0]![0]!, b[0]![1]!, b[0]![2]!],
+    [b[1]![0]!, b[1]![1]!, b[1]![2]!],
+  ];
 }

@@ -5,10 +5,10 @@
 // coarse pass borrows it.
 import type { Dataset } from '../data/types.ts';
 import { evenlySpacedViews } from '../data/views.ts';
-import { type GpuContext, LimitError } from '../gpu/context.ts';
-import type { TensorField } from '../field/field.ts';
-import { evaluate, type EvalResult } from '../eval/evaluate.ts';
+import { type EvalResult, evaluate } from '../eval/evaluate.ts';
 import { evaluateRanks, type RankPoint } from '../eval/rank-curve.ts';
+import type { TensorField } from '../field/field.ts';
+import { type GpuContext, LimitError } from '../gpu/context.ts';
 import { RENDER_RAYS } from '../render/ray-batch.ts';
 import { ViewRenderer } from '../render/view-renderer.ts';
 import type { ResolvedConfig, TrainOptions } from '../train/config.ts';
@@ -163,12 +163,21 @@ export class TrainingRun {
       const trainer = this.makeTrainer(coarse, opt);
       let psnr = 0;
       try {
-        await this.trainSteps(trainer, opt.nIters, () => false, (s) => {
-          psnr = s.iter === 1 ? s.psnr : 0.9 * psnr + 0.1 * s.psnr;
-          if (s.iter % 25 === 0 || s.iter === opt.nIters) {
-            onEvent({ type: 'prepare', message: `${label}: iteration ${s.iter}/${opt.nIters}, train PSNR ${psnr.toFixed(2)} dB`, fraction: s.iter / opt.nIters });
-          }
-        });
+        await this.trainSteps(
+          trainer,
+          opt.nIters,
+          () => false,
+          (s) => {
+            psnr = s.iter === 1 ? s.psnr : 0.9 * psnr + 0.1 * s.psnr;
+            if (s.iter % 25 === 0 || s.iter === opt.nIters) {
+              onEvent({
+                type: 'prepare',
+                message: `${label}: iteration ${s.iter}/${opt.nIters}, train PSNR ${psnr.toFixed(2)} dB`,
+                fraction: s.iter / opt.nIters,
+              });
+            }
+          },
+        );
       } finally {
         trainer.destroy();
       }
@@ -190,14 +199,19 @@ export class TrainingRun {
     const heldOut = opts.heldOut ? this.heldOutMeter(opts.heldOut, onEvent) : null;
     let stoppedEarly: string | null = null;
     const trainSeconds = () => (performance.now() - tTrain - this.pausedMs) / 1000;
-    const done = await this.trainSteps(trainer, iters, () => {
-      if (budgetSpent()) stoppedEarly = `time budget of ${Math.round(opts.budgetSeconds!)} s spent`;
-      return stoppedEarly !== null;
-    }, (s, rankBefore) => {
-      if (s.rank > rankBefore) rankSteps.push(s.iter);
-      onEvent({ type: 'step', step: s, iters, seconds: trainSeconds() });
-      if (heldOut && s.iter % opts.heldOut!.every === 0) void heldOut(s.iter, false);
-    });
+    const done = await this.trainSteps(
+      trainer,
+      iters,
+      () => {
+        if (budgetSpent()) stoppedEarly = `time budget of ${Math.round(opts.budgetSeconds!)} s spent`;
+        return stoppedEarly !== null;
+      },
+      (s, rankBefore) => {
+        if (s.rank > rankBefore) rankSteps.push(s.iter);
+        onEvent({ type: 'step', step: s, iters, seconds: trainSeconds() });
+        if (heldOut && s.iter % opts.heldOut!.every === 0) void heldOut(s.iter, false);
+      },
+    );
     if (this.stopped) stoppedEarly = 'stopped';
     if (done < cfg.train.nIters) stoppedEarly ??= 'stopped';
     if (heldOut && done > 0) await heldOut(done, true);
@@ -216,7 +230,11 @@ export class TrainingRun {
       evaluation = { ...ev, split: ds.splits.test ? 'test' : 'train' };
       const ranks = opts.evaluation.ranks;
       if (ranks) {
-        if (ranks.some((r) => r > field.rank)) onEvent({ type: 'note', message: `ranks above ${field.rank} skipped: the model has ${field.rank} trained rank groups; rank ${field.rank} evaluated instead` });
+        if (ranks.some((r) => r > field.rank))
+          onEvent({
+            type: 'note',
+            message: `ranks above ${field.rank} skipped: the model has ${field.rank} trained rank groups; rank ${field.rank} evaluated instead`,
+          });
         rankCurve = await this.queue.run(() => evaluateRanks(renderer, ds, split, views, ranks, (point) => onEvent({ type: 'rank', point })));
       }
     }

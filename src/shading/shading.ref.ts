@@ -5,9 +5,12 @@ import type { ShadingConfig } from './shading.ts';
 
 export interface MlpWeights {
   /** [out][in] row-major, like PyTorch's Linear.weight. */
-  w0: ArrayLike<number>; b0: ArrayLike<number>;
-  w1: ArrayLike<number>; b1: ArrayLike<number>;
-  w2: ArrayLike<number>; b2: ArrayLike<number>;
+  w0: ArrayLike<number>;
+  b0: ArrayLike<number>;
+  w1: ArrayLike<number>;
+  b1: ArrayLike<number>;
+  w2: ArrayLike<number>;
+  b2: ArrayLike<number>;
 }
 
 /** TensoRF's positional_encoding: [sin(x_d·2^k) for d, for k] ++ [cos(...)]. */
@@ -45,8 +48,14 @@ const SH_C2 = [1.0925484305920792, -1.0925484305920792, 0.31539156525252005, -1.
 export function shBasis(x: number, y: number, z: number): number[] {
   return [
     SH_C0,
-    -SH_C1 * y, SH_C1 * z, -SH_C1 * x,
-    SH_C2[0]! * x * y, SH_C2[1]! * y * z, SH_C2[2]! * (2 * z * z - x * x - y * y), SH_C2[3]! * x * z, SH_C2[4]! * (x * x - y * y),
+    -SH_C1 * y,
+    SH_C1 * z,
+    -SH_C1 * x,
+    SH_C2[0]! * x * y,
+    SH_C2[1]! * y * z,
+    SH_C2[2]! * (2 * z * z - x * x - y * y),
+    SH_C2[3]! * x * z,
+    SH_C2[4]! * (x * x - y * y),
   ];
 }
 
@@ -54,9 +63,7 @@ export function shBasis(x: number, y: number, z: number): number[] {
  * rgb (n x 3) for n samples. feat is n x appDim, dirs n x 4 (xyz + pad). `weights` is required for
  * MLP_Fea and ignored for SH.
  */
-export function shadingForwardRef(
-  cfg: ShadingConfig, weights: MlpWeights | null, n: number, feat: ArrayLike<number>, dirs: ArrayLike<number>,
-): Float64Array {
+export function shadingForwardRef(cfg: ShadingConfig, weights: MlpWeights | null, n: number, feat: ArrayLike<number>, dirs: ArrayLike<number>): Float64Array {
   const A = cfg.appDim;
   const out = new Float64Array(n * 3);
   for (let s = 0; s < n; s++) {
@@ -65,7 +72,12 @@ export function shadingForwardRef(
     let rgb: number[];
     if (cfg.mode === 'SH') {
       const b = shBasis(d[0]!, d[1]!, d[2]!);
-      rgb = [0, 1, 2].map((c) => Math.max(0, b.reduce((acc, bk, k) => acc + bk * f[c * 9 + k]!, 0.5)));
+      rgb = [0, 1, 2].map((c) =>
+        Math.max(
+          0,
+          b.reduce((acc, bk, k) => acc + bk * f[c * 9 + k]!, 0.5),
+        ),
+      );
     } else {
       const w = weights!;
       const C = cfg.featureC;

@@ -13,18 +13,11 @@
 // backward() must follow its forward() before the next forward(); backward() also reuses one of
 // them as scratch, so it may run only once per forward().
 import type { GpuContext } from '../gpu/context.ts';
-import { cachedKernel, grid1d, type Encoder, type Kernel } from '../gpu/kernel.ts';
-import {
-  encodeBackwardShader,
-  encodeShader,
-  reluMaskShader,
-  shBackwardShader,
-  shForwardShader,
-  sigmoidBackwardShader,
-} from './shading.wgsl.ts';
 import { Gemm, type Operand } from '../gpu/gemm.ts';
+import { cachedKernel, type Encoder, grid1d, type Kernel } from '../gpu/kernel.ts';
 import type { ParamArena, Segment } from '../gpu/param-arena.ts';
 import { linearInit } from '../gpu/random.ts';
+import { encodeBackwardShader, encodeShader, reluMaskShader, shBackwardShader, shForwardShader, sigmoidBackwardShader } from './shading.wgsl.ts';
 
 export type ShadingMode = 'MLP_Fea' | 'SH';
 
@@ -74,9 +67,12 @@ export function shadingSegments(cfg: ShadingConfig): { name: string; count: numb
 }
 
 interface MlpSegments {
-  w0: Segment; b0: Segment;
-  w1: Segment; b1: Segment;
-  w2: Segment; b2: Segment;
+  w0: Segment;
+  b0: Segment;
+  w1: Segment;
+  b1: Segment;
+  w2: Segment;
+  b2: Segment;
 }
 
 /** Activation buffers, sized for `capacity` rows. */
@@ -219,19 +215,34 @@ export class ShadingModule {
     });
     // h = act(x · Wᵀ + b): B = Wᵀ is the [out][in] weight read with swapped strides.
     gemm.run(enc, {
-      M: n, N: C, K: W,
-      a: rows(acts.X!, W), b: transposedWeight(P, s.w0, W), c: rows(acts.H1!, C),
-      bias: { buffer: P, offset: s.b0.offset }, act: 'relu',
+      M: n,
+      N: C,
+      K: W,
+      a: rows(acts.X!, W),
+      b: transposedWeight(P, s.w0, W),
+      c: rows(acts.H1!, C),
+      bias: { buffer: P, offset: s.b0.offset },
+      act: 'relu',
     });
     gemm.run(enc, {
-      M: n, N: C, K: C,
-      a: rows(acts.H1!, C), b: transposedWeight(P, s.w1, C), c: rows(acts.H2!, C),
-      bias: { buffer: P, offset: s.b1.offset }, act: 'relu',
+      M: n,
+      N: C,
+      K: C,
+      a: rows(acts.H1!, C),
+      b: transposedWeight(P, s.w1, C),
+      c: rows(acts.H2!, C),
+      bias: { buffer: P, offset: s.b1.offset },
+      act: 'relu',
     });
     gemm.run(enc, {
-      M: n, N: 3, K: C,
-      a: rows(acts.H2!, C), b: transposedWeight(P, s.w2, C), c: rows(acts.Y, 4),
-      bias: { buffer: P, offset: s.b2.offset }, act: 'sigmoid',
+      M: n,
+      N: 3,
+      K: C,
+      a: rows(acts.H2!, C),
+      b: transposedWeight(P, s.w2, C),
+      c: rows(acts.Y, 4),
+      bias: { buffer: P, offset: s.b2.offset },
+      act: 'sigmoid',
     });
   }
 
@@ -243,7 +254,12 @@ export class ShadingModule {
     const Gr = this.arena.grads!;
     const gemm = this.gemm!;
     const ones: Operand = { buffer: this.ones!, offset: 0, rowStride: 0, colStride: 0 };
-    const X = acts.X!, H1 = acts.H1!, H2 = acts.H2!, G = acts.G!, dX = acts.dX!, dZ = acts.dZ!;
+    const X = acts.X!,
+      H1 = acts.H1!,
+      H2 = acts.H2!,
+      G = acts.G!,
+      dX = acts.dX!,
+      dZ = acts.dZ!;
 
     if (n === 0) {
       // No samples: the gradients are exactly zero (overwrite semantics), dFeat has no rows.

@@ -1,12 +1,13 @@
 // The alpha mask (notes 1.5): an occupancy grid built from the field's density, which sampling
 // skips empty space with, whose occupied box the field shrinks to, and against which the training
 // rays are filtered (alpha-mask.wgsl.ts).
-import type { GpuContext } from '../gpu/context.ts';
-import { cachedKernel, Encoder, grid1d } from '../gpu/kernel.ts';
+
 import type { TensorField } from '../field/field.ts';
 import type { Box, Vec3 } from '../field/geometry.ts';
 import { fieldKernel } from '../field/kernels.ts';
 import type { AlphaMask } from '../field/settings.ts';
+import type { GpuContext } from '../gpu/context.ts';
+import { cachedKernel, Encoder, grid1d } from '../gpu/kernel.ts';
 import type { TrainingRays } from '../rays/raygen.ts';
 import { maskBuildWgsl, rayFilterWgsl } from './alpha-mask.wgsl.ts';
 
@@ -24,7 +25,7 @@ export interface BuiltMask {
 /** The alpha mask of the field's current density on a lattice of its grid (or the previous mask's, for large grids). */
 export async function buildAlphaMask(ctx: GpuContext, field: TensorField): Promise<BuiltMask> {
   const g = field.grid;
-  const dims: Vec3 = g[0] * g[1] * g[2] < MAX_MASK_POINTS ? [...g] : field.mask?.dims ?? [...g];
+  const dims: Vec3 = g[0] * g[1] * g[2] < MAX_MASK_POINTS ? [...g] : (field.mask?.dims ?? [...g]);
   const n = dims[0] * dims[1] * dims[2];
   const alpha = ctx.buffer('mask.alpha', n * 4);
   const bits = ctx.buffer('mask.bitsBuild', Math.ceil(n / 32) * 4);
@@ -35,11 +36,14 @@ export async function buildAlphaMask(ctx: GpuContext, field: TensorField): Promi
     buffers: { params_f: field.arena.params!, alpha },
     workgroups: grid1d(ctx, n, 64),
   });
-  enc.dispatch(cachedKernel(ctx, 'maskBuild', () => maskBuildWgsl), {
-    params: { dims: [...dims, 0], thres: field.settings.alphaMaskThres },
-    buffers: { alpha, bits, bbox },
-    workgroups: grid1d(ctx, n, 64),
-  });
+  enc.dispatch(
+    cachedKernel(ctx, 'maskBuild', () => maskBuildWgsl),
+    {
+      params: { dims: [...dims, 0], thres: field.settings.alphaMaskThres },
+      buffers: { alpha, bits, bbox },
+      workgroups: grid1d(ctx, n, 64),
+    },
+  );
   enc.submit();
   const [maskBits, bb] = await Promise.all([ctx.readU32(bits), ctx.readU32(bbox)]);
   for (const b of [alpha, bits, bbox]) ctx.destroy(b);
@@ -66,23 +70,26 @@ export async function filterRays(ctx: GpuContext, field: TensorField, rays: Trai
   const chunk = 1 << 22;
   for (let first = 0; first < total; first += chunk) {
     const count = Math.min(chunk, total - first);
-    enc.dispatch(cachedKernel(ctx, 'rayFilter', () => rayFilterWgsl), {
-      params: {
-        aabb_lo: [...field.box.lo, field.step],
-        aabb_hi: [...field.box.hi, 0],
-        width: img.width,
-        height: img.height,
-        first,
-        count,
-        mode: mode === 'box' ? 0 : 1,
-        n_samples: 256,
-        near: nearFar[0],
-        far: nearFar[1],
-        mask: field.maskUniform(),
+    enc.dispatch(
+      cachedKernel(ctx, 'rayFilter', () => rayFilterWgsl),
+      {
+        params: {
+          aabb_lo: [...field.box.lo, field.step],
+          aabb_hi: [...field.box.hi, 0],
+          width: img.width,
+          height: img.height,
+          first,
+          count,
+          mode: mode === 'box' ? 0 : 1,
+          n_samples: 256,
+          near: nearFar[0],
+          far: nearFar[1],
+          mask: field.maskUniform(),
+        },
+        buffers: { cams: img.cams, mask_bits: field.maskBuffer, valid: rays.valid },
+        workgroups: grid1d(ctx, count, 64),
       },
-      buffers: { cams: img.cams, mask_bits: field.maskBuffer, valid: rays.valid },
-      workgroups: grid1d(ctx, count, 64),
-    });
+    );
   }
   enc.submit();
   const bits = await ctx.readU32(rays.valid);

@@ -59,18 +59,37 @@ export const DEFAULT_TRAIN: TrainOptions = {
   localRange: [],
 };
 
-
 /** The reference option names this tool understands, with the types they must have. */
 const KEYS = {
-  n_iters: 'int', batch_size: 'int', N_voxel_init: 'int', N_voxel_final: 'int',
-  upsamp_list: 'ints', update_AlphaMask_list: 'ints', n_lamb_sigma: 'ints', n_lamb_sh: 'ints',
-  L1_weight_inital: 'num', L1_weight_rest: 'num', TV_weight_density: 'num', TV_weight_app: 'num',
-  view_pe: 'int', fea_pe: 'int', featureC: 'int', step_ratio: 'num', shadingMode: 'shading',
-  lr_init: 'num', lr_basis: 'num', lr_decay_target_ratio: 'num', seed: 'int',
+  n_iters: 'int',
+  batch_size: 'int',
+  N_voxel_init: 'int',
+  N_voxel_final: 'int',
+  upsamp_list: 'ints',
+  update_AlphaMask_list: 'ints',
+  n_lamb_sigma: 'ints',
+  n_lamb_sh: 'ints',
+  L1_weight_inital: 'num',
+  L1_weight_rest: 'num',
+  TV_weight_density: 'num',
+  TV_weight_app: 'num',
+  view_pe: 'int',
+  fea_pe: 'int',
+  featureC: 'int',
+  step_ratio: 'num',
+  shadingMode: 'shading',
+  lr_init: 'num',
+  lr_basis: 'num',
+  lr_decay_target_ratio: 'num',
+  seed: 'int',
   // Slimfield additions: SlimmeRF's TRaIn constants (hard-coded in its train.py) and sparse views.
-  rank_upsilon: 'num', rank_eta: 'int', train_views: 'int',
+  rank_upsilon: 'num',
+  rank_eta: 'int',
+  train_views: 'int',
   // Strivec (opt_hier.py names): coarse-pass iterations, lattice spacings and tensor half-sizes per level.
-  pre_N_iters: 'int', vox_range: 'nums', local_range: 'nums',
+  pre_N_iters: 'int',
+  vox_range: 'nums',
+  local_range: 'nums',
 } as const;
 export type ReferenceOptions = { [K in keyof typeof KEYS]?: unknown };
 
@@ -83,14 +102,26 @@ export function checkReferenceOptions(raw: unknown, where: string): Record<strin
     const type = (KEYS as Record<string, string>)[k];
     if (!type) throw new ConfigError(`${where}: unknown option "${k}" (known: ${Object.keys(KEYS).join(', ')})`);
     const ok =
-      type === 'int' ? Number.isInteger(v) && (v as number) >= 0
-      : type === 'num' ? typeof v === 'number' && Number.isFinite(v) && v >= 0
-      : type === 'ints' ? Array.isArray(v) && v.every((x) => Number.isInteger(x) && x >= 0)
-      : type === 'nums' ? Array.isArray(v) && v.every((x) => typeof x === 'number' && Number.isFinite(x) && x > 0)
-      : v === 'MLP_Fea' || v === 'SH';
+      type === 'int'
+        ? Number.isInteger(v) && (v as number) >= 0
+        : type === 'num'
+          ? typeof v === 'number' && Number.isFinite(v) && v >= 0
+          : type === 'ints'
+            ? Array.isArray(v) && v.every((x) => Number.isInteger(x) && x >= 0)
+            : type === 'nums'
+              ? Array.isArray(v) && v.every((x) => typeof x === 'number' && Number.isFinite(x) && x > 0)
+              : v === 'MLP_Fea' || v === 'SH';
     if (!ok) {
-      const want = type === 'int' ? 'a non-negative integer' : type === 'num' ? 'a non-negative number' : type === 'ints' ? 'a list of non-negative integers'
-        : type === 'nums' ? 'a list of positive numbers' : '"MLP_Fea" or "SH"';
+      const want =
+        type === 'int'
+          ? 'a non-negative integer'
+          : type === 'num'
+            ? 'a non-negative number'
+            : type === 'ints'
+              ? 'a list of non-negative integers'
+              : type === 'nums'
+                ? 'a list of positive numbers'
+                : '"MLP_Fea" or "SH"';
       throw new ConfigError(`${where}: option "${k}" must be ${want}, got ${JSON.stringify(v)}`);
     }
     out[k] = v;
@@ -123,7 +154,10 @@ export function resolveConfig(preset: PresetName, opts: Record<string, unknown>)
   };
   // VM takes three counts, CP one, Strivec one per level (1 to 3 levels), the same number for both families.
   const nComp = layout.slotsFor(settings.densityComps.length);
-  for (const [k, v] of [['n_lamb_sigma', settings.densityComps], ['n_lamb_sh', settings.appComps]] as const) {
+  for (const [k, v] of [
+    ['n_lamb_sigma', settings.densityComps],
+    ['n_lamb_sh', settings.appComps],
+  ] as const) {
     if (v.length !== nComp || v.some((x) => x < 1)) throw new ConfigError(`option "${k}" must list ${nComp} positive component count(s) for ${preset}`);
   }
   if (nComp < 1 || nComp > MAX_SLOTS) throw new ConfigError(`option "n_lamb_sigma" must list 1 to ${MAX_SLOTS} levels for ${preset}`);

@@ -2,10 +2,10 @@
 // tensors sit around the surface (Strivec), tensors placed by a coarse pass first
 // (strivec-placement.ts).
 import type { Dataset } from '../data/types.ts';
-import type { GpuContext } from '../gpu/context.ts';
 import { TensorField } from '../field/field.ts';
 import { type Box, resolutionForVoxels } from '../field/geometry.ts';
 import { layoutOf } from '../field/layout.ts';
+import type { GpuContext } from '../gpu/context.ts';
 import type { ResolvedConfig } from './config.ts';
 import { type FieldProgress, placeLocalTensors, type TrainPass } from './strivec-placement.ts';
 

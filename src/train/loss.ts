@@ -11,11 +11,14 @@ const LOSS = 3;
 
 /** Records the loss of the first `n` rays of a batch after its forward pass. */
 export function recordLoss(ctx: GpuContext, enc: Encoder, batch: RayBatch, n: number): void {
-  enc.dispatch(cachedKernel(ctx, 'loss', () => lossWgsl), {
-    params: { n_rays: n },
-    buffers: { rays: batch.rays, ray_out: batch.output, loss: batch.dColour },
-    workgroups: grid1d(ctx, n, 64),
-  });
+  enc.dispatch(
+    cachedKernel(ctx, 'loss', () => lossWgsl),
+    {
+      params: { n_rays: n },
+      buffers: { rays: batch.rays, ray_out: batch.output, loss: batch.dColour },
+      workgroups: grid1d(ctx, n, 64),
+    },
+  );
 }
 
 /** The loss of each of the first `n` rays. */

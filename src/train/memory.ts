@@ -7,15 +7,22 @@
 // The studio shows it beside the Train button; the CLI prints it and refuses a run whose arena
 // cannot fit one binding, naming what to change.
 import type { Camera, Dataset } from '../data/types.ts';
-import { formatBytes, type LimitAdvice } from '../gpu/context.ts';
-import { SCRATCH_BYTES } from '../gpu/gemm.ts';
 import { type Box, rayBoxSpan, resolutionForVoxels, samplesPerRay, stepSize, type Vec3 } from '../field/geometry.ts';
 import { fieldSegments, layoutOf } from '../field/layout.ts';
 import { appWidthOf, type FieldSettings } from '../field/settings.ts';
-import {
-  chunkRowBytes, GROWTH_HEADROOM, PER_RAY_BYTES, PER_SAMPLE_BYTES, PER_SHADED_BYTES, RENDER_CHUNK_ROWS, RENDER_RAYS, shadeChunkRows,
-} from '../render/ray-batch.ts';
+import { formatBytes, type LimitAdvice } from '../gpu/context.ts';
+import { SCRATCH_BYTES } from '../gpu/gemm.ts';
 import { downscaleToFit } from '../rays/gpu-split.ts';
+import {
+  chunkRowBytes,
+  GROWTH_HEADROOM,
+  PER_RAY_BYTES,
+  PER_SAMPLE_BYTES,
+  PER_SHADED_BYTES,
+  RENDER_CHUNK_ROWS,
+  RENDER_RAYS,
+  shadeChunkRows,
+} from '../render/ray-batch.ts';
 import { activationBytesPerRow } from '../shading/shading.ts';
 import type { TrainOptions } from './config.ts';
 
@@ -66,7 +73,8 @@ export function estimateTrainingMemory(settings: FieldSettings, opt: TrainOption
   let problem: MemoryEstimate['problem'] = null;
   if (floats * 4 > maxBinding) {
     problem = {
-      message: `the ${layout.label} field at its final grid ${finalGrid.join('x')} needs ${formatBytes(floats * 4)} of parameters, ` +
+      message:
+        `the ${layout.label} field at its final grid ${finalGrid.join('x')} needs ${formatBytes(floats * 4)} of parameters, ` +
         `but this GPU binds at most ${formatBytes(maxBinding)}`,
       advice: [{ change: 'final-grid' }, { change: 'components' }],
     };
@@ -87,7 +95,13 @@ export function estimateTrainingMemory(settings: FieldSettings, opt: TrainOption
  * standard deviation over all rays, and the mean over rays that cross the box. Rays of a 16x16
  * lattice of pixels in up to 64 evenly spread cameras; lens distortion is ignored.
  */
-export function samplesPerRayStats(cameras: Camera[], box: Box, nearFar: [number, number], step: number, cap: number): { mean: number; std: number; meanOfHits: number } {
+export function samplesPerRayStats(
+  cameras: Camera[],
+  box: Box,
+  nearFar: [number, number],
+  step: number,
+  cap: number,
+): { mean: number; std: number; meanOfHits: number } {
   const LATTICE = 16;
   const stride = Math.max(1, Math.floor(cameras.length / 64));
   let total = 0;
@@ -100,8 +114,8 @@ export function samplesPerRayStats(cameras: Camera[], box: Box, nearFar: [number
     const o = [m[3]!, m[7]!, m[11]!];
     for (let j = 0; j < LATTICE; j++) {
       for (let i = 0; i < LATTICE; i++) {
-        const x = ((i + 0.5) / LATTICE * cam.width - cam.cx) / cam.fx;
-        const y = ((j + 0.5) / LATTICE * cam.height - cam.cy) / cam.fy;
+        const x = (((i + 0.5) / LATTICE) * cam.width - cam.cx) / cam.fx;
+        const y = (((j + 0.5) / LATTICE) * cam.height - cam.cy) / cam.fy;
         const len = Math.hypot(x, y, 1);
         const d = [0, 1, 2].map((r) => (m[4 * r]! * x + m[4 * r + 1]! * y + m[4 * r + 2]!) / len);
         const { enter, exit } = rayBoxSpan(o, d, box);
@@ -139,7 +153,8 @@ export function fitToAdapter(settings: FieldSettings, opt: TrainOptions, ds: Dat
   const gridText = (voxels: number) => resolutionForVoxels(voxels, box).join('×');
   if (floatsAt(train.nVoxelFinal) * 4 > maxBinding) {
     const asked = train.nVoxelFinal;
-    while (train.nVoxelFinal * GRID_STEP >= train.nVoxelInit && floatsAt(train.nVoxelFinal) * 4 > maxBinding) train.nVoxelFinal = Math.floor(train.nVoxelFinal * GRID_STEP);
+    while (train.nVoxelFinal * GRID_STEP >= train.nVoxelInit && floatsAt(train.nVoxelFinal) * 4 > maxBinding)
+      train.nVoxelFinal = Math.floor(train.nVoxelFinal * GRID_STEP);
     changes.push(`final grid ${gridText(asked)} → ${gridText(train.nVoxelFinal)} (its parameters must fit one ${formatBytes(maxBinding)} binding)`);
   }
   const perRay = samplesPerRay(resolutionForVoxels(train.nVoxelFinal, box), settings.stepRatio) * LARGEST_SAMPLE_BYTES;

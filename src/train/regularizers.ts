@@ -1,10 +1,11 @@
 // The regularizers of the reference (notes 2.3-2.4): L1 on the density factors, applied by Adam as
 // a weight per segment, and total variation on the factors the layout names, whose gradient the
 // TV kernel (tv.wgsl.ts) adds in float.
+
+import type { TensorField } from '../field/field.ts';
 import type { GpuContext } from '../gpu/context.ts';
 import { cachedKernel, type Encoder, grid1d } from '../gpu/kernel.ts';
 import type { Segment } from '../gpu/param-arena.ts';
-import type { TensorField } from '../field/field.ts';
 import { tvWgsl } from './tv.wgsl.ts';
 
 /**
@@ -21,17 +22,27 @@ export function l1WeightOf(field: TensorField, seg: Segment, weight: number): nu
  * kept as per-ray sums until Adam divides by the ray count, hence `nRays`. Returns the segments
  * whose gradients are now f32.
  */
-export function addTotalVariation(ctx: GpuContext, enc: Encoder, field: TensorField, weights: { density: number; app: number }, decay: number, nRays: number): Set<string> {
+export function addTotalVariation(
+  ctx: GpuContext,
+  enc: Encoder,
+  field: TensorField,
+  weights: { density: number; app: number },
+  decay: number,
+  nRays: number,
+): Set<string> {
   const done = new Set<string>();
   for (const t of field.layout.tvTensors(field.settings, field.grid)) {
     const w = t.segment.startsWith('density.') ? weights.density : weights.app;
     if (w <= 0) continue;
     const seg = field.arena.get(t.segment);
-    enc.dispatch(cachedKernel(ctx, 'tv', () => tvWgsl), {
-      params: { offset: seg.offset, width: t.width, height: t.height, k: seg.components, weight: w * t.scale * decay * nRays },
-      buffers: { p: field.arena.params!, grads: field.arena.grads! },
-      workgroups: grid1d(ctx, seg.count, 256),
-    });
+    enc.dispatch(
+      cachedKernel(ctx, 'tv', () => tvWgsl),
+      {
+        params: { offset: seg.offset, width: t.width, height: t.height, k: seg.components, weight: w * t.scale * decay * nRays },
+        buffers: { p: field.arena.params!, grads: field.arena.grads! },
+        workgroups: grid1d(ctx, seg.count, 256),
+      },
+    );
     done.add(seg.name);
   }
   return done;

@@ -4,14 +4,14 @@
 // opacity on a lattice finer than the finest tensor spacing, and place the local tensors around
 // every point above COARSE_ALPHA_THRESHOLD.
 import type { Dataset } from '../data/types.ts';
-import { formatBytes, type GpuContext, LimitError } from '../gpu/context.ts';
-import { Encoder, grid1d } from '../gpu/kernel.ts';
 import { TensorField } from '../field/field.ts';
 import { type Box, boxSize, resolutionForVoxels, type Vec3 } from '../field/geometry.ts';
 import { fieldKernel } from '../field/kernels.ts';
 import { coverageMask, placeTensors } from '../field/layouts/strivec-lattice.ts';
 import { MODEL_PRESETS } from '../field/presets.ts';
 import type { FieldSettings } from '../field/settings.ts';
+import { formatBytes, type GpuContext, LimitError } from '../gpu/context.ts';
+import { Encoder, grid1d } from '../gpu/kernel.ts';
 import type { ResolvedConfig, TrainOptions } from './config.ts';
 import { estimateTrainingMemory } from './memory.ts';
 
@@ -81,7 +81,8 @@ export async function placeLocalTensors(
   const dims = pointLattice(box, Math.min(...spacings) / 2);
   field.setMask({ dims, box, bits: coverageMask(levels, tables, box, dims) });
   onProgress({
-    message: `placed ${levels.map((l, i) => `${l.tensors.toLocaleString()} tensors at level ${i + 1}`).join(', ')}: ` +
+    message:
+      `placed ${levels.map((l, i) => `${l.tensors.toLocaleString()} tensors at level ${i + 1}`).join(', ')}: ` +
       `${field.parameterCount.toLocaleString()} parameters (${formatBytes(mem.parameters)} with Adam's state at the final grid)`,
     fraction: 1,
   });

@@ -3,13 +3,13 @@
 // (SlimmeRF's rank growth, alpha-mask updates with the box shrink and ray filtering, log-linear
 // upsampling with an optimizer reset) run after the iteration that triggers them.
 import type { Dataset } from '../data/types.ts';
-import { subsetViews, evenlySpacedViews } from '../data/views.ts';
-import type { GpuContext } from '../gpu/context.ts';
-import { Encoder } from '../gpu/kernel.ts';
-import { xorshift } from '../gpu/random.ts';
+import { evenlySpacedViews, subsetViews } from '../data/views.ts';
 import type { TensorField } from '../field/field.ts';
 import { resolutionForVoxels } from '../field/geometry.ts';
 import { segmentComponentsAtRank } from '../field/rank.ts';
+import type { GpuContext } from '../gpu/context.ts';
+import { Encoder } from '../gpu/kernel.ts';
+import { xorshift } from '../gpu/random.ts';
 import { TrainingRays } from '../rays/raygen.ts';
 import { RayBatch, RENDER_RAYS } from '../render/ray-batch.ts';
 import { Adam } from './adam.ts';

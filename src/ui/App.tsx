@@ -1,16 +1,16 @@
-import { Component, Suspense, lazy, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
-import { FieldViewport } from './FieldViewport.tsx';
-import { DatasetPane } from './DatasetPane.tsx';
-import { ExportPanel } from './ExportPanel.tsx';
-import { RankPanel } from './RankPanel.tsx';
-import { TrainingCharts } from './TrainingCharts.tsx';
+import { Component, lazy, type ReactNode, Suspense, useEffect, useMemo, useRef, useState } from 'react';
 import { type DropEntry, walkDropped } from '../data/browser-files.ts';
 import { SCENE_EXTENSION } from '../formats/scene-file/header.ts';
 import type { Session } from '../run/session.ts';
 import { adapterLabel, formatBytes, probeWebGpu, WEBGPU_BROWSERS } from '../view/webgpu.ts';
 import { trainingActions } from './controller.ts';
+import { DatasetPane } from './DatasetPane.tsx';
+import { ExportPanel } from './ExportPanel.tsx';
+import { FieldViewport } from './FieldViewport.tsx';
 import type { TrainRequest } from './presets.ts';
-import { useStudio, type AdapterInfoSummary, type ViewTab } from './store.ts';
+import { RankPanel } from './RankPanel.tsx';
+import { type AdapterInfoSummary, useStudio, type ViewTab } from './store.ts';
+import { TrainingCharts } from './TrainingCharts.tsx';
 import { TrainingPanel } from './TrainingPanel.tsx';
 
 // three.js and react-three-fiber load only once WebGPU is confirmed.
@@ -161,7 +161,16 @@ function ViewTabs() {
   return (
     <div className="view-tabs" role="tablist" aria-label="viewport">
       {TABS.map(([t, label, title]) => (
-        <button key={t} type="button" role="tab" aria-selected={t === tab} className={t === tab ? 'active' : ''} data-testid={`tab-${t}`} title={title} onClick={() => useStudio.getState().setViewTab(t)}>
+        <button
+          key={t}
+          type="button"
+          role="tab"
+          aria-selected={t === tab}
+          className={t === tab ? 'active' : ''}
+          data-testid={`tab-${t}`}
+          title={title}
+          onClick={() => useStudio.getState().setViewTab(t)}
+        >
           {label}
         </button>
       ))}
@@ -226,8 +235,8 @@ function NoWebGpu({ reason }: { reason: string | null }) {
         ))}
       </ul>
       <p>
-        On Linux, Chrome ships WebGPU switched off: open <code>chrome://flags</code>, enable “Unsafe WebGPU”
-        (<code>#enable-unsafe-webgpu</code>), restart the browser and reload this page.
+        On Linux, Chrome ships WebGPU switched off: open <code>chrome://flags</code>, enable “Unsafe WebGPU” (<code>#enable-unsafe-webgpu</code>), restart the
+        browser and reload this page.
       </p>
     </div>
   );

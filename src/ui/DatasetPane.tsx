@@ -1,9 +1,8 @@
 // The dataset view: the cameras as frustums with their photos and the scene box in 3D (three.js,
 // loaded lazily), a strip of thumbnails, the selected photo, and the box editor. The box is what
 // the field will fill; it can be changed until training starts.
-import { Suspense, lazy, useEffect, useMemo, useRef, useState } from 'react';
-import type { Dataset } from '../data/types.ts';
-import type { SceneBox } from '../data/types.ts';
+import { lazy, Suspense, useEffect, useMemo, useRef, useState } from 'react';
+import type { Dataset, SceneBox } from '../data/types.ts';
 import { boxProblem } from '../run/session.ts';
 import { paintView } from '../view/paint.ts';
 import { type RenderedView, thumbnailPixels } from '../view/view-images.ts';
@@ -44,7 +43,8 @@ export function DatasetPane({ dataset, onBox, loadedBox, editable }: DatasetPane
             <DatasetScene train={train.cameras} test={test?.cameras ?? []} thumbs={thumbs} box={box} selected={selected} onSelect={setSelected} />
           </Suspense>
           <div className="viewport-hint">
-            <span className="legend-train">■</span> training cameras · <span className="legend-test">■</span> test cameras · <span className="legend-box">■</span> scene box · drag to orbit, right-drag to pan, wheel to zoom · click a photo to select it
+            <span className="legend-train">■</span> training cameras · <span className="legend-test">■</span> test cameras ·{' '}
+            <span className="legend-box">■</span> scene box · drag to orbit, right-drag to pan, wheel to zoom · click a photo to select it
           </div>
         </div>
         <aside className="dataset-side">
@@ -130,12 +130,16 @@ function BoxEditor({ box, loadedBox, onBox, editable }: { box: SceneBox; loadedB
   return (
     <fieldset className="box-editor" disabled={!editable} data-testid="box-editor">
       <legend>Scene box</legend>
-      <p className="muted small">The field fills this box; cameras and photos outside it are background. {editable ? 'Change it before training.' : 'Fixed while training runs.'}</p>
+      <p className="muted small">
+        The field fills this box; cameras and photos outside it are background. {editable ? 'Change it before training.' : 'Fixed while training runs.'}
+      </p>
       <table>
         <thead>
           <tr>
             <th />
-            {AXES.map((a) => <th key={a}>{a}</th>)}
+            {AXES.map((a) => (
+              <th key={a}>{a}</th>
+            ))}
           </tr>
         </thead>
         <tbody>
@@ -159,11 +163,21 @@ function BoxEditor({ box, loadedBox, onBox, editable }: { box: SceneBox; loadedB
         </tbody>
       </table>
       <div className="button-row">
-        <button type="button" onClick={() => scale(0.9)} data-testid="box-shrink" title="Shrink by 10% around the centre">Shrink</button>
-        <button type="button" onClick={() => scale(1 / 0.9)} data-testid="box-grow" title="Grow by 11% around the centre">Grow</button>
-        <button type="button" onClick={() => apply(loadedBox)} data-testid="box-reset" title="The dataset's own box">Reset</button>
+        <button type="button" onClick={() => scale(0.9)} data-testid="box-shrink" title="Shrink by 10% around the centre">
+          Shrink
+        </button>
+        <button type="button" onClick={() => scale(1 / 0.9)} data-testid="box-grow" title="Grow by 11% around the centre">
+          Grow
+        </button>
+        <button type="button" onClick={() => apply(loadedBox)} data-testid="box-reset" title="The dataset's own box">
+          Reset
+        </button>
       </div>
-      {problem && <p className="error small" role="alert" data-testid="box-problem">{problem}</p>}
+      {problem && (
+        <p className="error small" role="alert" data-testid="box-problem">
+          {problem}
+        </p>
+      )}
     </fieldset>
   );
 }

@@ -1,13 +1,14 @@
 // The dataset view's 3D scene (react-three-fiber): every camera as a frustum with its photo on
 // the image plane, the scene box, and orbit / pan / zoom controls. Rendered on demand only (a
 // change or an interaction), so it takes no CPU or GPU time from training while it is still.
-import { useEffect, useMemo } from 'react';
-import { Canvas } from '@react-three/fiber';
+
 import { OrbitControls } from '@react-three/drei';
+import { Canvas } from '@react-three/fiber';
+import { useEffect, useMemo } from 'react';
 import * as THREE from 'three';
 import type { Camera } from '../data/types.ts';
-import { cameraSpread, frustumCorners, frustumLines, type SceneBox } from './dataset-geometry.ts';
 import type { RenderedView } from '../view/view-images.ts';
+import { cameraSpread, frustumCorners, frustumLines, type SceneBox } from './dataset-geometry.ts';
 
 const TRAIN_COLOUR = '#58a6ff';
 const TEST_COLOUR = '#f0883e';

@@ -1,7 +1,7 @@
 // Export: the current model as a scene file at the slider's rank and a chosen precision, with its
 // size predicted before saving; and the current view as a PNG.
 import { useState } from 'react';
-import { type Precision, PRECISIONS, SCENE_EXTENSION } from '../formats/scene-file/header.ts';
+import { PRECISIONS, type Precision, SCENE_EXTENSION } from '../formats/scene-file/header.ts';
 import type { Session } from '../run/session.ts';
 import { formatBytes } from '../view/webgpu.ts';
 import { useStudio } from './store.ts';
@@ -28,7 +28,11 @@ export function ExportPanel({ session }: { session: Session }) {
   if (!slim || !session.field) return null;
   const rank = slim.rank;
   const size = session.sceneSize(rank, precision);
-  const base = name.replace(/\s*\(.*$/, '').replace(/[^\w.-]+/g, '-').replace(/^-|-$/g, '') || 'scene';
+  const base =
+    name
+      .replace(/\s*\(.*$/, '')
+      .replace(/[^\w.-]+/g, '-')
+      .replace(/^-|-$/g, '') || 'scene';
   const training = status === 'training';
   return (
     <div className="export-panel" data-testid="export-panel">
@@ -36,13 +40,18 @@ export function ExportPanel({ session }: { session: Session }) {
         <label className="field-row inline">
           precision
           <select value={precision} onChange={(e) => setPrecision(e.target.value as Precision)} data-testid="export-precision">
-            {PRECISIONS.map((p) => <option key={p} value={p}>{p}</option>)}
+            {PRECISIONS.map((p) => (
+              <option key={p} value={p}>
+                {p}
+              </option>
+            ))}
           </select>
         </label>
         <span className="muted small">
           rank {rank} of {slim.maxRank} ·{' '}
           <span data-testid="export-size" data-bytes={size.bytes} title={size.exact ? undefined : '8-bit files are compressed: the file will be smaller'}>
-            {size.exact ? '' : 'at most '}{formatBytes(size.bytes)}
+            {size.exact ? '' : 'at most '}
+            {formatBytes(size.bytes)}
           </span>
         </span>
       </div>
@@ -55,10 +64,17 @@ export function ExportPanel({ session }: { session: Session }) {
           onClick={() => {
             setBusy(true);
             setError(null);
-            session.exportScene(rank, precision).then(
-              (bytes) => download(new Blob([bytes as Uint8Array<ArrayBuffer>], { type: 'application/octet-stream' }), `${base}-rank${rank}-${precision}${SCENE_EXTENSION}`),
-              (e: unknown) => setError((e as Error).message),
-            ).finally(() => setBusy(false));
+            session
+              .exportScene(rank, precision)
+              .then(
+                (bytes) =>
+                  download(
+                    new Blob([bytes as Uint8Array<ArrayBuffer>], { type: 'application/octet-stream' }),
+                    `${base}-rank${rank}-${precision}${SCENE_EXTENSION}`,
+                  ),
+                (e: unknown) => setError((e as Error).message),
+              )
+              .finally(() => setBusy(false));
           }}
         >
           Export scene…
@@ -74,7 +90,11 @@ export function ExportPanel({ session }: { session: Session }) {
           Save view as PNG
         </button>
       </div>
-      {error && <p className="error" role="alert">{error}</p>}
+      {error && (
+        <p className="error" role="alert">
+          {error}
+        </p>
+      )}
     </div>
   );
 }

@@ -3,7 +3,7 @@
 // resolution while the camera moves, refined once it stops. Colour, depth or accumulation; or
 // snap to a training camera to see the render beside its photo with the error between them.
 // Renders coalesce: one in flight, at most one queued.
-import { useEffect, useRef, useState, type ReactNode } from 'react';
+import { type ReactNode, useEffect, useRef, useState } from 'react';
 import type { Session } from '../run/session.ts';
 import { paintView } from '../view/paint.ts';
 import { drawTensorBoxes, LEVEL_COLOURS } from '../view/tensor-overlay.ts';
@@ -14,7 +14,11 @@ import { useStudio } from './store.ts';
 const MOVING_SIZE = 32;
 const STILL_SIZE = 64;
 const RENDER_EVERY = 10;
-const MODES: [ViewMode, string][] = [['color', 'Colour'], ['depth', 'Depth'], ['accumulation', 'Opacity']];
+const MODES: [ViewMode, string][] = [
+  ['color', 'Colour'],
+  ['depth', 'Depth'],
+  ['accumulation', 'Opacity'],
+];
 /** Radians per dragged pixel, and the share of the view distance one key press moves. */
 const TURN = 0.01;
 const STEP = 0.06;
@@ -22,9 +26,16 @@ const STEP = 0.06;
 const SETTLE_MS = 200;
 /** Fly keys: [right, up, forward] per press. */
 const FLY_KEYS: Record<string, [number, number, number]> = {
-  w: [0, 0, 1], arrowup: [0, 0, 1], s: [0, 0, -1], arrowdown: [0, 0, -1],
-  a: [-1, 0, 0], arrowleft: [-1, 0, 0], d: [1, 0, 0], arrowright: [1, 0, 0],
-  e: [0, 1, 0], q: [0, -1, 0],
+  w: [0, 0, 1],
+  arrowup: [0, 0, 1],
+  s: [0, 0, -1],
+  arrowdown: [0, 0, -1],
+  a: [-1, 0, 0],
+  arrowleft: [-1, 0, 0],
+  d: [1, 0, 0],
+  arrowright: [1, 0, 0],
+  e: [0, 1, 0],
+  q: [0, -1, 0],
 };
 export type Navigation = 'orbit' | 'fly';
 
@@ -86,7 +97,9 @@ export function FieldViewport({ session, active = true, children }: { session: S
           // How many tensor cubes the last paint drew (the browser test waits on it), and where
           // the eye was (the fly test checks it moved).
           canvas.current.dataset.boxes = String(n);
-          canvas.current.dataset.eye = eyeOf(pose.current).map((x) => x.toFixed(3)).join(',');
+          canvas.current.dataset.eye = eyeOf(pose.current)
+            .map((x) => x.toFixed(3))
+            .join(',');
         }
       }
     } finally {
@@ -144,18 +157,39 @@ export function FieldViewport({ session, active = true, children }: { session: S
           ))}
           <span className="nav-toggle" role="group" aria-label="navigation">
             {(['orbit', 'fly'] as const).map((n) => (
-              <button key={n} type="button" className={n === nav ? 'active' : ''} aria-pressed={n === nav} data-testid={`nav-${n}`}
-                title={n === 'fly' ? 'Fly: drag to look around, W A S D / arrows to move, Q E down and up, wheel forward and back' : 'Orbit: drag to turn around the scene, right-drag or shift-drag to pan, wheel to zoom'}
-                onClick={() => setNav(n)}>
+              <button
+                key={n}
+                type="button"
+                className={n === nav ? 'active' : ''}
+                aria-pressed={n === nav}
+                data-testid={`nav-${n}`}
+                title={
+                  n === 'fly'
+                    ? 'Fly: drag to look around, W A S D / arrows to move, Q E down and up, wheel forward and back'
+                    : 'Orbit: drag to turn around the scene, right-drag or shift-drag to pan, wheel to zoom'
+                }
+                onClick={() => setNav(n)}
+              >
                 {n === 'orbit' ? 'Orbit' : 'Fly'}
               </button>
             ))}
-            <button type="button" data-testid="reset-view" title="Back to the starting view" onClick={() => moved(home(), true)}>Reset view</button>
+            <button type="button" data-testid="reset-view" title="Back to the starting view" onClick={() => moved(home(), true)}>
+              Reset view
+            </button>
           </span>
           {cameras > 0 && (
-            <select value={snap ?? ''} data-testid="snap-camera" aria-label="camera" onChange={(e) => setSnap(e.target.value === '' ? null : Number(e.target.value))}>
+            <select
+              value={snap ?? ''}
+              data-testid="snap-camera"
+              aria-label="camera"
+              onChange={(e) => setSnap(e.target.value === '' ? null : Number(e.target.value))}
+            >
               <option value="">free orbit</option>
-              {Array.from({ length: cameras }, (_, i) => <option key={i} value={i}>training view {i}</option>)}
+              {Array.from({ length: cameras }, (_, i) => (
+                <option key={i} value={i}>
+                  training view {i}
+                </option>
+              ))}
             </select>
           )}
           {local && (
@@ -186,7 +220,11 @@ export function FieldViewport({ session, active = true, children }: { session: S
           data-testid="render-canvas"
           data-nav={nav}
           className={`main-view nav-${nav}`}
-          aria-label={nav === 'fly' ? 'neural render: drag to look around, W A S D to move, Q E down and up' : 'neural render: drag to orbit, right-drag or shift-drag to pan, wheel to zoom'}
+          aria-label={
+            nav === 'fly'
+              ? 'neural render: drag to look around, W A S D to move, Q E down and up'
+              : 'neural render: drag to orbit, right-drag or shift-drag to pan, wheel to zoom'
+          }
           onContextMenu={(e) => e.preventDefault()}
           onPointerDown={(e) => {
             drag.current = { x: e.clientX, y: e.clientY, pan: e.button === 2 || e.shiftKey };
@@ -237,7 +275,8 @@ export function FieldViewport({ session, active = true, children }: { session: S
         )}
       </div>
       <div className="viewport-hint">
-        neural render · {nav === 'fly' ? 'drag to look · W A S D / arrows to move · Q E down, up · wheel forward' : 'drag to orbit · right-drag to pan · wheel to zoom'}
+        neural render ·{' '}
+        {nav === 'fly' ? 'drag to look · W A S D / arrows to move · Q E down, up · wheel forward' : 'drag to orbit · right-drag to pan · wheel to zoom'}
       </div>
       {children}
     </div>

@@ -34,7 +34,13 @@ export function LiveChart({ data, series, unit, log = false, height = 130 }: Liv
         scales: { x: { time: false }, y: log ? { distr: 3 } : {} },
         axes: [
           { stroke: '#9aa7b8', grid: { stroke: '#21262d' }, ticks: { stroke: '#30363d' }, size: 28 },
-          { stroke: '#9aa7b8', grid: { stroke: '#21262d' }, ticks: { stroke: '#30363d' }, size: 44, values: (_u, vals) => vals.map((v) => (v == null ? '' : formatTick(v))) },
+          {
+            stroke: '#9aa7b8',
+            grid: { stroke: '#21262d' },
+            ticks: { stroke: '#30363d' },
+            size: 44,
+            values: (_u, vals) => vals.map((v) => (v == null ? '' : formatTick(v))),
+          },
         ],
         legend: { live: true },
         cursor: { drag: { x: false, y: false } },

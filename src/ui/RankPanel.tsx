@@ -2,7 +2,7 @@
 // plain TensoRF truncated the same way) and shows what the chosen rank costs (parameters, file
 // size) and gives (PSNR on held-out views), with the quality-against-size curve over all ranks.
 import { formatBytes } from '../view/webgpu.ts';
-import { useStudio, type RankReadout } from './store.ts';
+import { type RankReadout, useStudio } from './store.ts';
 
 export function RankPanel({ onRank }: { onRank: (rank: number) => void }) {
   const slim = useStudio((s) => s.slim);
@@ -12,11 +12,12 @@ export function RankPanel({ onRank }: { onRank: (rank: number) => void }) {
   if (!slim) return null;
   const r = slim.readout;
   // While training, the live held-out measurement is this readout's PSNR at the trained rank.
-  const psnrText = r?.psnr != null
-    ? `${r.psnr.toFixed(2)} dB`
-    : training && slim.rank === slim.trainedRank && lastTest
-      ? `${lastTest.psnr.toFixed(2)} dB (iteration ${lastTest.iter})`
-      : 'measuring…';
+  const psnrText =
+    r?.psnr != null
+      ? `${r.psnr.toFixed(2)} dB`
+      : training && slim.rank === slim.trainedRank && lastTest
+        ? `${lastTest.psnr.toFixed(2)} dB (iteration ${lastTest.iter})`
+        : 'measuring…';
   return (
     <div className="rank-panel" data-testid="rank-panel">
       <label className="rank-row">
@@ -31,10 +32,14 @@ export function RankPanel({ onRank }: { onRank: (rank: number) => void }) {
           aria-label="model rank"
           onChange={(e) => onRank(Number(e.target.value))}
         />
-        <span data-testid="rank-value">{slim.rank} / {slim.maxRank}</span>
+        <span data-testid="rank-value">
+          {slim.rank} / {slim.maxRank}
+        </span>
       </label>
       {slim.trainedRank < slim.maxRank && (
-        <p className="muted small">{slim.trainedRank} of {slim.maxRank} rank groups trained so far; higher ranks are not available yet.</p>
+        <p className="muted small">
+          {slim.trainedRank} of {slim.maxRank} rank groups trained so far; higher ranks are not available yet.
+        </p>
       )}
       {r && (
         <dl className="kv rank-readout" data-testid="rank-readout">
@@ -78,12 +83,22 @@ function RankCurve({ curve, rank, status, trained }: { curve: RankReadout[]; ran
         <svg width={w} height={h} viewBox={`0 0 ${w} ${h}`} role="img" aria-label="PSNR against file size by rank">
           <line x1={pad} y1={h - pad} x2={w - 4} y2={h - pad} stroke="currentColor" strokeOpacity="0.4" />
           <line x1={pad} y1={4} x2={pad} y2={h - pad} stroke="currentColor" strokeOpacity="0.4" />
-          <text x={pad} y={h - 8} fontSize="9" fill="currentColor">0</text>
-          <text x={w - 4} y={h - 8} fontSize="9" fill="currentColor" textAnchor="end">{formatBytes(maxBytes)}</text>
-          <text x={pad - 3} y={y(hi) + 3} fontSize="9" fill="currentColor" textAnchor="end">{hi}</text>
-          <text x={pad - 3} y={y(lo)} fontSize="9" fill="currentColor" textAnchor="end">{lo}</text>
+          <text x={pad} y={h - 8} fontSize="9" fill="currentColor">
+            0
+          </text>
+          <text x={w - 4} y={h - 8} fontSize="9" fill="currentColor" textAnchor="end">
+            {formatBytes(maxBytes)}
+          </text>
+          <text x={pad - 3} y={y(hi) + 3} fontSize="9" fill="currentColor" textAnchor="end">
+            {hi}
+          </text>
+          <text x={pad - 3} y={y(lo)} fontSize="9" fill="currentColor" textAnchor="end">
+            {lo}
+          </text>
           <polyline points={pts.map((p) => `${x(p.bytes)},${y(p.psnr)}`).join(' ')} fill="none" stroke="currentColor" strokeWidth="1.5" />
-          {pts.map((p) => <circle key={p.rank} cx={x(p.bytes)} cy={y(p.psnr)} r={2} fill="currentColor" />)}
+          {pts.map((p) => (
+            <circle key={p.rank} cx={x(p.bytes)} cy={y(p.psnr)} r={2} fill="currentColor" />
+          ))}
           {mark && <circle data-testid="rank-curve-mark" cx={x(mark.bytes)} cy={y(mark.psnr)} r={5} fill="none" stroke="#e0663a" strokeWidth="2" />}
         </svg>
       )}

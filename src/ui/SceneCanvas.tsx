@@ -1,7 +1,8 @@
 // The viewport's 3D preview: a wireframe unit box standing for the scene AABB, turning slowly,
 // with drag-to-orbit. Loaded lazily by App so three.js stays out of the initial bundle.
-import { useRef, type RefObject } from 'react';
+
 import { Canvas, useFrame } from '@react-three/fiber';
+import { type RefObject, useRef } from 'react';
 import * as THREE from 'three';
 
 interface Orbit {

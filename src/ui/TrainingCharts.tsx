@@ -1,10 +1,13 @@
 // Live charts of a training run beside the render: the loss (log scale) and PSNR, train and
 // held-out. Drawn by uPlot through LiveChart.
 import { useMemo } from 'react';
-import { LiveChart, type ChartSeries } from './LiveChart.tsx';
+import { type ChartSeries, LiveChart } from './LiveChart.tsx';
 import { useStudio } from './store.ts';
 
-const TRAIN_SERIES: ChartSeries[] = [{ label: 'train', colour: '#7cc4ff' }, { label: 'held-out', colour: '#f0883e', points: true }];
+const TRAIN_SERIES: ChartSeries[] = [
+  { label: 'train', colour: '#7cc4ff' },
+  { label: 'held-out', colour: '#f0883e', points: true },
+];
 const LOSS_SERIES: ChartSeries[] = [{ label: 'loss', colour: '#d2a8ff' }];
 
 /**

@@ -57,35 +57,70 @@ export function TrainingPanel({ actions, request, setRequest }: { actions: Train
         <label className="field-row inline">
           downscale
           <select value={downscale} onChange={(e) => setDownscale(Number(e.target.value))} data-testid="downscale">
-            {[1, 2, 4, 8].map((k) => <option key={k} value={k}>1/{k}</option>)}
+            {[1, 2, 4, 8].map((k) => (
+              <option key={k} value={k}>
+                1/{k}
+              </option>
+            ))}
           </select>
         </label>
       </div>
-      <p className="muted small">Blender (transforms_train.json) or instant-ngp / nerfstudio (transforms.json) layouts; or drop a folder, a .zip or a .slimscene on the viewport.</p>
-      {loading && <p className="muted" data-testid="loading">{loading}</p>}
-      {dataset && <p className="muted" data-testid="dataset-name">Dataset: {dataset}</p>}
-      {scene && <p className="muted" data-testid="scene-name">Scene: {scene}</p>}
+      <p className="muted small">
+        Blender (transforms_train.json) or instant-ngp / nerfstudio (transforms.json) layouts; or drop a folder, a .zip or a .slimscene on the viewport.
+      </p>
+      {loading && (
+        <p className="muted" data-testid="loading">
+          {loading}
+        </p>
+      )}
+      {dataset && (
+        <p className="muted" data-testid="dataset-name">
+          Dataset: {dataset}
+        </p>
+      )}
+      {scene && (
+        <p className="muted" data-testid="scene-name">
+          Scene: {scene}
+        </p>
+      )}
       {warnings.length > 0 && (
         <ul className="warnings" data-testid="dataset-warnings">
-          {warnings.map((w) => <li key={w}>{w}</li>)}
+          {warnings.map((w) => (
+            <li key={w}>{w}</li>
+          ))}
         </ul>
       )}
       <label className="field-row">
         Model
         <select value={request.model} onChange={(e) => setRequest({ ...request, model: e.target.value as StudioModel })} disabled={running} data-testid="model">
-          {Object.entries(STUDIO_MODELS).map(([k, v]) => <option key={k} value={k}>{v.label}</option>)}
+          {Object.entries(STUDIO_MODELS).map(([k, v]) => (
+            <option key={k} value={k}>
+              {v.label}
+            </option>
+          ))}
         </select>
       </label>
       <label className="field-row">
         Preset
-        <select value={request.preset} onChange={(e) => setRequest({ ...request, preset: e.target.value as StudioPreset })} disabled={running} data-testid="preset">
+        <select
+          value={request.preset}
+          onChange={(e) => setRequest({ ...request, preset: e.target.value as StudioPreset })}
+          disabled={running}
+          data-testid="preset"
+        >
           {Object.entries(STUDIO_PRESETS).map(([k, v]) => (
-            <option key={k} value={k}>{v.label} ({STUDIO_MODELS[request.model].presets[k as StudioPreset]}, {v.options.n_iters.toLocaleString()} iterations, grid up to {Math.round(Math.cbrt(v.options.N_voxel_final))}³)</option>
+            <option key={k} value={k}>
+              {v.label} ({STUDIO_MODELS[request.model].presets[k as StudioPreset]}, {v.options.n_iters.toLocaleString()} iterations, grid up to{' '}
+              {Math.round(Math.cbrt(v.options.N_voxel_final))}³)
+            </option>
           ))}
         </select>
       </label>
       {request.model === 'slimmerf' && (
-        <label className="field-row inline" title="TRaIn: a rank group is added when the batch loss changes by more than υ from one iteration to the next (paper: 0.4 for synthetic scenes, 0.2 for Tanks and Temples, 0.1 for sparse LLFF)">
+        <label
+          className="field-row inline"
+          title="TRaIn: a rank group is added when the batch loss changes by more than υ from one iteration to the next (paper: 0.4 for synthetic scenes, 0.2 for Tanks and Temples, 0.1 for sparse LLFF)"
+        >
           Rank growth υ
           <input
             type="number"
@@ -122,7 +157,9 @@ export function TrainingPanel({ actions, request, setRequest }: { actions: Train
         </p>
       )}
       {mem && mem.sized.length > 0 && (
-        <p className="muted small" data-testid="preset-sized">Sized for this GPU: {mem.sized.join('; ')}.</p>
+        <p className="muted small" data-testid="preset-sized">
+          Sized for this GPU: {mem.sized.join('; ')}.
+        </p>
       )}
       <div className="button-row">
         {!running && (
@@ -130,9 +167,21 @@ export function TrainingPanel({ actions, request, setRequest }: { actions: Train
             {status === 'done' ? 'Train again' : 'Train'}
           </button>
         )}
-        {status === 'training' && <button type="button" data-testid="pause" onClick={actions.pause}>Pause</button>}
-        {status === 'paused' && <button type="button" data-testid="resume" onClick={actions.resume}>Resume</button>}
-        {running && <button type="button" data-testid="stop" onClick={actions.stop}>Stop</button>}
+        {status === 'training' && (
+          <button type="button" data-testid="pause" onClick={actions.pause}>
+            Pause
+          </button>
+        )}
+        {status === 'paused' && (
+          <button type="button" data-testid="resume" onClick={actions.resume}>
+            Resume
+          </button>
+        )}
+        {running && (
+          <button type="button" data-testid="stop" onClick={actions.stop}>
+            Stop
+          </button>
+        )}
       </div>
       {p.total > 0 && (
         <div className="progress" data-testid="progress">
@@ -143,11 +192,17 @@ export function TrainingPanel({ actions, request, setRequest }: { actions: Train
             {status === 'paused' && ' · paused'}
             {status === 'done' && ' · done'}
           </div>
-          <div className="muted small">{p.samples.toLocaleString()} samples, {p.shaded.toLocaleString()} shaded per batch · GPU memory in use {formatBytes(p.gpuBytes)}</div>
+          <div className="muted small">
+            {p.samples.toLocaleString()} samples, {p.shaded.toLocaleString()} shaded per batch · GPU memory in use {formatBytes(p.gpuBytes)}
+          </div>
           {p.lastEvent && <div className="muted small">{p.lastEvent}</div>}
         </div>
       )}
-      {error && <p className="error" role="alert">{error}</p>}
+      {error && (
+        <p className="error" role="alert">
+          {error}
+        </p>
+      )}
     </div>
   );
 }

@@ -2,9 +2,9 @@
 // (run/session.ts) and the store. React components call these; none of them talks to the engine.
 import type { DroppedFile } from '../data/browser-files.ts';
 import type { SceneBox } from '../data/types.ts';
-import type { RunEvent } from '../run/training-run.ts';
 import { layoutLabel } from '../run/models.ts';
 import { type MemoryEstimate, Session } from '../run/session.ts';
+import type { RunEvent } from '../run/training-run.ts';
 import { studioAdvice, studioMessage } from './advice.ts';
 import { requestedRun, type TrainRequest } from './presets.ts';
 import { useStudio } from './store.ts';
@@ -79,7 +79,17 @@ export function trainingActions(session: { current: Session | null }): TrainingA
         return void measureRank(false);
       case 'step': {
         const step = e.step;
-        st().recordStep({ iter: step.iter, total: e.iters, elapsed: e.seconds, psnr: step.psnr, loss: step.loss, samples: step.samples, shaded: step.shaded, gpuBytes: s.ctx.allocatedBytes, event: step.event });
+        st().recordStep({
+          iter: step.iter,
+          total: e.iters,
+          elapsed: e.seconds,
+          psnr: step.psnr,
+          loss: step.loss,
+          samples: step.samples,
+          shaded: step.shaded,
+          gpuBytes: s.ctx.allocatedBytes,
+          event: step.event,
+        });
         if (step.rank !== st().slim?.trainedRank) {
           st().setTrainedRank(step.rank);
           s.viewRank = st().slim?.rank ?? null;
@@ -122,7 +132,9 @@ export function trainingActions(session: { current: Session | null }): TrainingA
         try {
           st().setLoading('reading files…');
           const s = await open();
-          const { dataset: ds, label } = await s.openFiles([...(await files)], downscale, (done, total) => st().setLoading(`decoding images: ${done}/${total}`));
+          const { dataset: ds, label } = await s.openFiles([...(await files)], downscale, (done, total) =>
+            st().setLoading(`decoding images: ${done}/${total}`),
+          );
           const train = ds.splits.train!;
           const test = ds.splits.test ? `, ${ds.splits.test.cameras.length} test` : '';
           st().setDataset(`${label} (${train.cameras.length} views${test}, ${train.width}×${train.height})`, ds.warnings, s.loadedBox!);
@@ -136,7 +148,11 @@ export function trainingActions(session: { current: Session | null }): TrainingA
         try {
           const s = await open();
           const ds = s.loadDemo();
-          st().setDataset(`built-in demo scene (${ds.splits.train!.cameras.length} views, ${ds.splits.train!.width}×${ds.splits.train!.height})`, [], s.loadedBox!);
+          st().setDataset(
+            `built-in demo scene (${ds.splits.train!.cameras.length} views, ${ds.splits.train!.width}×${ds.splits.train!.height})`,
+            [],
+            s.loadedBox!,
+          );
         } catch (e) {
           fail(e);
         }

@@ -12,9 +12,16 @@ export const STUDIO_MODELS = {
     label: 'Strivec (local tensors)',
     presets: { preview: 'strivec', balanced: 'strivec', quality: 'strivec' },
     // A coarse pass places the tensors first; the preview keeps few components per level.
-    options: { preview: { pre_N_iters: 120, n_lamb_sigma: [8, 6, 4], n_lamb_sh: [12, 12, 12] }, balanced: { pre_N_iters: 500 }, quality: { pre_N_iters: 1000 } },
+    options: {
+      preview: { pre_N_iters: 120, n_lamb_sigma: [8, 6, 4], n_lamb_sh: [12, 12, 12] },
+      balanced: { pre_N_iters: 500 },
+      quality: { pre_N_iters: 1000 },
+    },
   },
-} as const satisfies Record<string, { label: string; presets: Record<StudioPreset, PresetName>; options?: Partial<Record<StudioPreset, Record<string, unknown>>> }>;
+} as const satisfies Record<
+  string,
+  { label: string; presets: Record<StudioPreset, PresetName>; options?: Partial<Record<StudioPreset, Record<string, unknown>>> }
+>;
 export type StudioModel = keyof typeof STUDIO_MODELS;
 
 /**
@@ -25,15 +32,37 @@ export type StudioModel = keyof typeof STUDIO_MODELS;
 export const STUDIO_PRESETS = {
   preview: {
     label: 'Fast preview',
-    options: { n_iters: 600, batch_size: 512, N_voxel_init: 24 ** 3, N_voxel_final: 64 ** 3, upsamp_list: [100, 200, 300], update_AlphaMask_list: [150, 350], featureC: 32 },
+    options: {
+      n_iters: 600,
+      batch_size: 512,
+      N_voxel_init: 24 ** 3,
+      N_voxel_final: 64 ** 3,
+      upsamp_list: [100, 200, 300],
+      update_AlphaMask_list: [150, 350],
+      featureC: 32,
+    },
   },
   balanced: {
     label: 'Balanced',
-    options: { n_iters: 3000, batch_size: 2048, N_voxel_init: 64 ** 3, N_voxel_final: 128 ** 3, upsamp_list: [500, 1000, 1500], update_AlphaMask_list: [750, 1500] },
+    options: {
+      n_iters: 3000,
+      batch_size: 2048,
+      N_voxel_init: 64 ** 3,
+      N_voxel_final: 128 ** 3,
+      upsamp_list: [500, 1000, 1500],
+      update_AlphaMask_list: [750, 1500],
+    },
   },
   quality: {
     label: 'Quality',
-    options: { n_iters: 30000, batch_size: 4096, N_voxel_init: 128 ** 3, N_voxel_final: 300 ** 3, upsamp_list: [2000, 3000, 4000, 5500, 7000], update_AlphaMask_list: [2000, 4000] },
+    options: {
+      n_iters: 30000,
+      batch_size: 4096,
+      N_voxel_init: 128 ** 3,
+      N_voxel_final: 300 ** 3,
+      upsamp_list: [2000, 3000, 4000, 5500, 7000],
+      update_AlphaMask_list: [2000, 4000],
+    },
   },
 } as const;
 export type StudioPreset = 'preview' | 'balanced' | 'quality';
@@ -51,5 +80,8 @@ export interface TrainRequest {
 export function requestedRun(req: TrainRequest): { preset: PresetName; options: Record<string, unknown> } {
   const model: { presets: Record<StudioPreset, PresetName>; options?: Partial<Record<StudioPreset, Record<string, unknown>>> } = STUDIO_MODELS[req.model];
   const extra = model.options?.[req.preset] ?? {};
-  return { preset: model.presets[req.preset], options: { ...STUDIO_PRESETS[req.preset].options, ...extra, train_views: req.trainViews, rank_upsilon: req.upsilon } };
+  return {
+    preset: model.presets[req.preset],
+    options: { ...STUDIO_PRESETS[req.preset].options, ...extra, train_views: req.trainViews, rank_upsilon: req.upsilon },
+  };
 }

@@ -67,7 +67,17 @@ export interface StudioState {
   setLoading: (message: string | null) => void;
   setTrainStatus: (status: TrainStatus, error?: string) => void;
   /** Records one training step; keeps a bounded, smoothed PSNR series. */
-  recordStep: (s: { iter: number; total: number; elapsed: number; psnr: number; loss?: number; samples: number; shaded: number; gpuBytes?: number; event?: string }) => void;
+  recordStep: (s: {
+    iter: number;
+    total: number;
+    elapsed: number;
+    psnr: number;
+    loss?: number;
+    samples: number;
+    shaded: number;
+    gpuBytes?: number;
+    event?: string;
+  }) => void;
   /** Records a held-out PSNR measurement (bounded series). */
   recordTestPsnr: (iter: number, psnr: number) => void;
   slim: SlimState | null;
@@ -111,9 +121,31 @@ export const useStudio = create<StudioState>()((set) => ({
   downscale: 4,
   setDownscale: (downscale) => set({ downscale }),
   setDataset: (name, warnings = [], box) =>
-    set({ datasetName: name, sceneName: null, datasetWarnings: warnings, loading: null, trainStatus: 'ready', progress: emptyProgress, trainError: null, slim: null, box: box ?? null, viewTab: 'dataset' }),
+    set({
+      datasetName: name,
+      sceneName: null,
+      datasetWarnings: warnings,
+      loading: null,
+      trainStatus: 'ready',
+      progress: emptyProgress,
+      trainError: null,
+      slim: null,
+      box: box ?? null,
+      viewTab: 'dataset',
+    }),
   setScene: (name) =>
-    set({ sceneName: name, datasetName: null, datasetWarnings: [], loading: null, trainStatus: 'empty', progress: emptyProgress, trainError: null, slim: null, box: null, viewTab: 'render' }),
+    set({
+      sceneName: name,
+      datasetName: null,
+      datasetWarnings: [],
+      loading: null,
+      trainStatus: 'empty',
+      progress: emptyProgress,
+      trainError: null,
+      slim: null,
+      box: null,
+      viewTab: 'render',
+    }),
   setLoading: (message) => set({ loading: message }),
   setTrainStatus: (status, error) => set({ trainStatus: status, trainError: error ?? null }),
   recordStep: (s) =>
@@ -142,8 +174,7 @@ export const useStudio = create<StudioState>()((set) => ({
       return { progress: { ...st.progress, testPsnr: next } };
     }),
   slim: null,
-  resetSlim: (maxRank, trainedRank) =>
-    set({ slim: { maxRank, trainedRank, rank: trainedRank, readout: null, curve: [], curveStatus: 'idle' } }),
+  resetSlim: (maxRank, trainedRank) => set({ slim: { maxRank, trainedRank, rank: trainedRank, readout: null, curve: [], curveStatus: 'idle' } }),
   setTrainedRank: (trainedRank) =>
     set((st) => {
       if (!st.slim) return {};
@@ -151,8 +182,7 @@ export const useStudio = create<StudioState>()((set) => ({
       const following = st.slim.rank >= st.slim.trainedRank;
       return { slim: { ...st.slim, trainedRank, rank: following ? trainedRank : Math.min(st.slim.rank, trainedRank) } };
     }),
-  setRank: (rank) =>
-    set((st) => (st.slim ? { slim: { ...st.slim, rank: Math.max(1, Math.min(Math.round(rank), st.slim.trainedRank)) } } : {})),
+  setRank: (rank) => set((st) => (st.slim ? { slim: { ...st.slim, rank: Math.max(1, Math.min(Math.round(rank), st.slim.trainedRank)) } } : {})),
   setReadout: (readout) => set((st) => (st.slim ? { slim: { ...st.slim, readout } } : {})),
   setCurve: (curve, curveStatus) => set((st) => (st.slim ? { slim: { ...st.slim, curve, curveStatus } } : {})),
   gpuStatus: 'checking',

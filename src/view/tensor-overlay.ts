@@ -1,7 +1,7 @@
 // Strivec's local tensors drawn over the viewport: each tensor's cube, projected with the same
 // pinhole camera the engine renders with, one colour per level. Pure 2D canvas drawing.
 import type { Camera } from '../data/types.ts';
-import { tensorCentres, type StrivecLevel } from '../field/layouts/strivec-lattice.ts';
+import { type StrivecLevel, tensorCentres } from '../field/layouts/strivec-lattice.ts';
 
 export const LEVEL_COLOURS = ['#f0883e', '#3fb950', '#58a6ff'];
 
@@ -17,7 +17,20 @@ export function projectPoint(cam: Camera, p: [number, number, number]): [number,
   return [cam.fx * (x / z) + cam.cx, cam.fy * (y / z) + cam.cy];
 }
 
-const EDGES = [[0, 1], [2, 3], [4, 5], [6, 7], [0, 2], [1, 3], [4, 6], [5, 7], [0, 4], [1, 5], [2, 6], [3, 7]] as const;
+const EDGES = [
+  [0, 1],
+  [2, 3],
+  [4, 5],
+  [6, 7],
+  [0, 2],
+  [1, 3],
+  [4, 6],
+  [5, 7],
+  [0, 4],
+  [1, 5],
+  [2, 6],
+  [3, 7],
+] as const;
 
 /**
  * Draws the cubes of the levels in `shown` on `canvas` (which shows `cam`'s image scaled to its
@@ -38,7 +51,7 @@ export function drawTensorBoxes(canvas: HTMLCanvasElement, cam: Camera, levels: 
     g.beginPath();
     for (let t = 0; t < lv.tensors; t++) {
       const corners = [0, 1, 2, 3, 4, 5, 6, 7].map((k) =>
-        projectPoint(cam, [c[t * 3]! + ((k & 1) ? h : -h), c[t * 3 + 1]! + ((k & 2) ? h : -h), c[t * 3 + 2]! + ((k & 4) ? h : -h)]),
+        projectPoint(cam, [c[t * 3]! + (k & 1 ? h : -h), c[t * 3 + 1]! + (k & 2 ? h : -h), c[t * 3 + 2]! + (k & 4 ? h : -h)]),
       );
       if (corners.some((x) => x === null)) continue;
       for (const [a, b] of EDGES) {

@@ -14,10 +14,7 @@ export interface AdapterInfoSummary {
   limits: AdapterLimits;
 }
 
-
-export type WebGpuProbe =
-  | { ok: true; adapter: AdapterInfoSummary }
-  | { ok: false; reason: string };
+export type WebGpuProbe = { ok: true; adapter: AdapterInfoSummary } | { ok: false; reason: string };
 
 /** Browsers that ship WebGPU, shown when it is missing. */
 export const WEBGPU_BROWSERS: readonly string[] = [

@@ -3,8 +3,8 @@
 // with orbit dragging, wheel zoom and a rank slider. Uses the rendering engine only, no training code.
 import { type SceneHeader, sceneView } from '../formats/scene-file/header.ts';
 import { SceneReader } from '../formats/scene-file/reader.ts';
-import { Session } from '../run/session.ts';
 import { layoutLabel } from '../run/models.ts';
+import { Session } from '../run/session.ts';
 import { paintView } from '../view/paint.ts';
 import { initialPose, orbit, poseCamera, type ViewPose, wheelZoom } from '../view/view-camera.ts';
 import { viewPixels } from '../view/view-images.ts';
@@ -106,7 +106,9 @@ class Viewer {
     if (gen !== this.generation) return;
     const h = reader.header!;
     if (reader.ranksReady > shown) this.show(reader, h, name);
-    say(`${name}: ${layoutLabel(h.settings)}, ${h.precision}, rank groups ${reader.ranksReady}/${h.ranks}, ${formatBytes(received)} · drag to orbit, wheel to zoom`);
+    say(
+      `${name}: ${layoutLabel(h.settings)}, ${h.precision}, rank groups ${reader.ranksReady}/${h.ranks}, ${formatBytes(received)} · drag to orbit, wheel to zoom`,
+    );
   }
 }
 
@@ -155,10 +157,14 @@ async function main(): Promise<void> {
     drag = null;
     viewer.orbit(0, 0, false);
   });
-  canvas.addEventListener('wheel', (e) => {
-    e.preventDefault();
-    viewer.zoom(e.deltaY);
-  }, { passive: false });
+  canvas.addEventListener(
+    'wheel',
+    (e) => {
+      e.preventDefault();
+      viewer.zoom(e.deltaY);
+    },
+    { passive: false },
+  );
 
   const url = new URLSearchParams(location.search).get('scene');
   if (url) {

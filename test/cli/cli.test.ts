@@ -2,7 +2,7 @@
 // problem, exit code 1, no stack trace; good input ends stdout with one JSON object.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -38,10 +38,23 @@ test('dataset errors name the file: missing folder, NaN pose', () => {
   expectError(cli('train', '--data', join(dir, 'nope'), '--model', 'vm48'), /nope.*(no transforms|not found|cannot)/i);
   const scene = join(dir, 'nanpose');
   mkdirSync(scene);
-  writeFileSync(join(scene, 'transforms_train.json'), JSON.stringify({
-    camera_angle_x: 0.7,
-    frames: [{ file_path: './r_0', transform_matrix: [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 'NaN'], [0, 0, 0, 1]] }],
-  }).replace('"NaN"', 'null'));
+  writeFileSync(
+    join(scene, 'transforms_train.json'),
+    JSON.stringify({
+      camera_angle_x: 0.7,
+      frames: [
+        {
+          file_path: './r_0',
+          transform_matrix: [
+            [1, 0, 0, 0],
+            [0, 1, 0, 0],
+            [0, 0, 1, 'NaN'],
+            [0, 0, 0, 1],
+          ],
+        },
+      ],
+    }).replace('"NaN"', 'null'),
+  );
   expectError(cli('train', '--data', scene, '--model', 'vm48'), /transforms_train\.json.*frame 0/);
 });
 
@@ -49,7 +62,23 @@ test('train, save, eval and render the built-in scene; damaged model files are r
   const model = join(dir, 'demo.slim');
   const cfg = join(dir, 'tiny.json');
   writeFileSync(cfg, JSON.stringify({ N_voxel_init: 4096, N_voxel_final: 8000, upsamp_list: [3], update_AlphaMask_list: [4], featureC: 8, batch_size: 64 }));
-  const tr = cli('train', '--data', 'builtin:demo', '--model', 'vm48', '--config', cfg, '--iters', '6', '--downscale', '8', '--test-views', '2', '--out', model);
+  const tr = cli(
+    'train',
+    '--data',
+    'builtin:demo',
+    '--model',
+    'vm48',
+    '--config',
+    cfg,
+    '--iters',
+    '6',
+    '--downscale',
+    '8',
+    '--test-views',
+    '2',
+    '--out',
+    model,
+  );
   assert.equal(tr.code, 0, tr.err);
   const res = JSON.parse(tr.out.trim().split('\n').at(-1)!);
   for (const k of ['model', 'iters', 'seconds', 'psnr', 'ssim', 'testViews', 'params', 'samplesPerSecond', 'adapter']) assert.ok(k in res, `result has ${k}`);
@@ -78,8 +107,29 @@ test('SlimmeRF through the CLI: train with TRaIn, eval --ranks prints PSNR and s
   const model = join(dir, 'slim.slim');
   const cfg = join(dir, 'tiny-slim.json');
   // A low υ grows the rank within a few iterations, so the saved model has several groups.
-  writeFileSync(cfg, JSON.stringify({ N_voxel_init: 4096, N_voxel_final: 8000, upsamp_list: [3], update_AlphaMask_list: [4], featureC: 8, batch_size: 64, rank_upsilon: 0.01 }));
-  const tr = cli('train', '--data', 'builtin:demo', '--model', 'slimmerf8', '--config', cfg, '--iters', '8', '--downscale', '8', '--test-views', '1', '--train-views', '5', '--out', model);
+  writeFileSync(
+    cfg,
+    JSON.stringify({ N_voxel_init: 4096, N_voxel_final: 8000, upsamp_list: [3], update_AlphaMask_list: [4], featureC: 8, batch_size: 64, rank_upsilon: 0.01 }),
+  );
+  const tr = cli(
+    'train',
+    '--data',
+    'builtin:demo',
+    '--model',
+    'slimmerf8',
+    '--config',
+    cfg,
+    '--iters',
+    '8',
+    '--downscale',
+    '8',
+    '--test-views',
+    '1',
+    '--train-views',
+    '5',
+    '--out',
+    model,
+  );
   assert.equal(tr.code, 0, tr.err);
   const res = JSON.parse(tr.out.trim().split('\n').at(-1)!);
   assert.equal(res.maxRank, 8);
@@ -91,7 +141,11 @@ test('SlimmeRF through the CLI: train with TRaIn, eval --ranks prints PSNR and s
   const evRes = JSON.parse(ev.out.trim().split('\n').at(-1)!);
   assert.equal(evRes.rank, res.rank, 'the saved model holds the trained groups');
   const ranks = evRes.ranks.map((p: { rank: number }) => p.rank);
-  assert.deepEqual(ranks, [1, 2, res.rank].filter((r, i, a) => a.indexOf(r) === i), 'rank 16 is replaced by the trained rank');
+  assert.deepEqual(
+    ranks,
+    [1, 2, res.rank].filter((r, i, a) => a.indexOf(r) === i),
+    'rank 16 is replaced by the trained rank',
+  );
   const last = evRes.ranks.at(-1);
   // Sizes at a rank count an empty info block; the trained file also carries its training facts.
   assert.ok(last.bytes <= evRes.bytes && evRes.bytes - last.bytes < 4096, `${last.bytes} vs file ${evRes.bytes}`);

@@ -1,8 +1,9 @@
 // Dropping a folder on the studio: the entry walk reaches every file, however deep and however
 // many batches readEntries answers in, and the paths come out relative to the dropped folder.
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
-import { filesToMap, walkDropped, type DropEntry } from '../../src/data/browser-files.ts';
+import { test } from 'node:test';
+import { type DropEntry, filesToMap, walkDropped } from '../../src/data/browser-files.ts';
 
 /** A folder tree as File and Directory Entries, with readEntries answering `batch` at a time. */
 function tree(name: string, content: Record<string, string | Record<string, unknown>>, batch = 2): DropEntry {
@@ -26,11 +27,10 @@ test('a dropped folder is walked to the bottom, in batches, paths relative to it
   const images = Object.fromEntries(Array.from({ length: 5 }, (_, i) => [`r_${i}.png`, `png ${i}`]));
   const root = tree('lego', { 'transforms_train.json': '{}', train: images, test: { 'r_0.png': 'test png', deeper: { 'x.txt': 'x' } } });
   const files = await walkDropped([root]);
-  assert.deepEqual(files.map((f) => f.path).sort(), [
-    'lego/test/deeper/x.txt', 'lego/test/r_0.png',
-    ...Object.keys(images).map((n) => `lego/train/${n}`),
-    'lego/transforms_train.json',
-  ].sort());
+  assert.deepEqual(
+    files.map((f) => f.path).sort(),
+    ['lego/test/deeper/x.txt', 'lego/test/r_0.png', ...Object.keys(images).map((n) => `lego/train/${n}`), 'lego/transforms_train.json'].sort(),
+  );
   const map = await filesToMap(files);
   assert.equal(new TextDecoder().decode(map.get('train/r_3.png')), 'png 3');
   assert.equal(new TextDecoder().decode(map.get('transforms_train.json')), '{}');

@@ -1,16 +1,16 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { test } from 'node:test';
 import { deflateSync } from 'node:zlib';
 import { zipSync } from 'fflate';
 import { downscaleRGBA } from '../../src/data/downscale.ts';
-import { loadDataset, type LoadOptions } from '../../src/data/load.ts';
+import { decodeImageNode, encodePng } from '../../src/data/image-node.ts';
+import { type LoadOptions, loadDataset } from '../../src/data/load.ts';
 import { nodeFolderSource } from '../../src/data/node-source.ts';
 import { mapSource, normalizePath, zipSource } from '../../src/data/sources.ts';
 import { DatasetError, type FileSource } from '../../src/data/types.ts';
-import { decodeImageNode, encodePng } from '../../src/data/image-node.ts';
 
 const LEGO = '/work/shared/data/lego';
 const FOX = '/work/shared/data/fox';
@@ -285,22 +285,31 @@ test('error: broken JSON', async () => {
 
 test('error: missing keys', async () => {
   await expectDatasetError(
-    mapSource(blenderFiles((json) => delete json.camera_angle_x), 'ds'),
+    mapSource(
+      blenderFiles((json) => delete json.camera_angle_x),
+      'ds',
+    ),
     ['transforms_train.json', "missing required key 'camera_angle_x'"],
   );
   await expectDatasetError(
-    mapSource(blenderFiles((json) => delete (json.frames as Record<string, unknown>[])[1].transform_matrix), 'ds'),
+    mapSource(
+      blenderFiles((json) => delete (json.frames as Record<string, unknown>[])[1].transform_matrix),
+      'ds',
+    ),
     ['transforms_train.json', "frame 1 (./train/r_1) is missing required key 'transform_matrix'"],
   );
   await expectDatasetError(
-    mapSource(blenderFiles((json) => delete (json.frames as Record<string, unknown>[])[0].file_path), 'ds'),
+    mapSource(
+      blenderFiles((json) => delete (json.frames as Record<string, unknown>[])[0].file_path),
+      'ds',
+    ),
     ['transforms_train.json', "frame 0 is missing required key 'file_path'"],
   );
   const ngp = new Map([
     ['transforms.json', enc.encode(JSON.stringify({ frames: [{ file_path: 'a.png', transform_matrix: pose(0) }] }))],
     ['a.png', png(4, 4)],
   ]);
-  await expectDatasetError(mapSource(ngp, 'ngp'), ['ngp/transforms.json', "frame 0", "missing required key 'fl_x'"]);
+  await expectDatasetError(mapSource(ngp, 'ngp'), ['ngp/transforms.json', 'frame 0', "missing required key 'fl_x'"]);
 });
 
 test('error: missing image in a blender split (temporary folder)', async () => {
@@ -313,9 +322,7 @@ test('error: missing image in a blender split (temporary folder)', async () => {
 });
 
 test('error: instant-ngp with no images at all', async () => {
-  const files = new Map([
-    ['transforms.json', enc.encode(JSON.stringify({ fl_x: 5, frames: [{ file_path: 'a.jpg', transform_matrix: pose(0) }] }))],
-  ]);
+  const files = new Map([['transforms.json', enc.encode(JSON.stringify({ fl_x: 5, frames: [{ file_path: 'a.jpg', transform_matrix: pose(0) }] }))]]);
   await expectDatasetError(mapSource(files, 'ngp'), ['transforms.json', 'none of the 1 images', 'a.jpg']);
 });
 
@@ -357,8 +364,20 @@ test('error: non-finite and malformed poses', async () => {
 });
 
 test('error: bad focal / size values', async () => {
-  await expectDatasetError(mapSource(blenderFiles((json) => (json.camera_angle_x = -1)), 'ds'), ['transforms_train.json', "'camera_angle_x'", 'got -1']);
-  await expectDatasetError(mapSource(blenderFiles((json) => (json.camera_angle_x = 'wide')), 'ds'), ['transforms_train.json', 'must be a finite number', '"wide"']);
+  await expectDatasetError(
+    mapSource(
+      blenderFiles((json) => (json.camera_angle_x = -1)),
+      'ds',
+    ),
+    ['transforms_train.json', "'camera_angle_x'", 'got -1'],
+  );
+  await expectDatasetError(
+    mapSource(
+      blenderFiles((json) => (json.camera_angle_x = 'wide')),
+      'ds',
+    ),
+    ['transforms_train.json', 'must be a finite number', '"wide"'],
+  );
   const ngp = new Map([
     ['transforms.json', enc.encode(JSON.stringify({ fl_x: 5, frames: [{ file_path: 'a.png', fl_x: 0, transform_matrix: pose(0) }] }))],
     ['a.png', png(4, 4)],

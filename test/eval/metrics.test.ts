@@ -1,5 +1,5 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { psnr, ssim } from '../../src/eval/metrics.ts';
 
 /** Small deterministic PRNG (mulberry32) so the tests are reproducible. */
@@ -67,7 +67,11 @@ function ssimReference(a: Float32Array, b: Float32Array, w: number, h: number): 
   for (let c = 0; c < 3; c++) {
     for (let y = 0; y + size <= h; y++) {
       for (let x = 0; x + size <= w; x++) {
-        let mx = 0, my = 0, mxx = 0, myy = 0, mxy = 0;
+        let mx = 0,
+          my = 0,
+          mxx = 0,
+          myy = 0,
+          mxy = 0;
         for (let i = 0; i < size; i++) {
           for (let j = 0; j < size; j++) {
             const wgt = g[i][j] / gsum;

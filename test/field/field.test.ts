@@ -3,17 +3,17 @@
 // differences of the reference loss. Small random VM and CP fields, small random rays.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { nodeGpu } from '../../src/gpu/node.ts';
-import { GRAD_SCALE } from '../../src/gpu/wgsl.ts';
-import type { Box, Vec3 } from '../../src/field/geometry.ts';
-import { refDensityFeature, refRender, refSamples, type RefModel, type RefRay } from '../../src/field/field.ref.ts';
-import { RayBatch } from '../../src/render/ray-batch.ts';
+import { type RefModel, type RefRay, refDensityFeature, refRender, refSamples } from '../../src/field/field.ref.ts';
 import { TensorField } from '../../src/field/field.ts';
-import type { FieldSettings } from '../../src/field/settings.ts';
-import { randomNormal } from '../../src/gpu/random.ts';
-import { placeTensors } from '../../src/field/layouts/strivec-lattice.ts';
+import type { Box, Vec3 } from '../../src/field/geometry.ts';
 import { fieldKernel } from '../../src/field/kernels.ts';
+import { placeTensors } from '../../src/field/layouts/strivec-lattice.ts';
+import type { FieldSettings } from '../../src/field/settings.ts';
 import { Encoder, grid1d } from '../../src/gpu/kernel.ts';
+import { nodeGpu } from '../../src/gpu/node.ts';
+import { randomNormal } from '../../src/gpu/random.ts';
+import { GRAD_SCALE } from '../../src/gpu/wgsl.ts';
+import { RayBatch } from '../../src/render/ray-batch.ts';
 import { readRayLosses, recordLoss } from '../../src/train/loss.ts';
 
 const box: Box = { lo: [-1, -1.2, -0.9], hi: [1.1, 1, 1] };
@@ -29,9 +29,7 @@ function settings(kind: 'vm' | 'cp' | 'strivec', shading: 'MLP_Fea' | 'SH'): Fie
     densityComps: kind === 'vm' ? [2, 3, 2] : kind === 'cp' ? [3] : [3, 2],
     appComps: kind === 'vm' ? [3, 2, 4] : kind === 'cp' ? [5] : [4, 3],
     ...(kind === 'strivec' ? { levels: lattice.levels } : {}),
-    shading: shading === 'SH'
-      ? { mode: 'SH', appDim: 27, viewPe: 0, feaPe: 0, featureC: 0 }
-      : { mode: 'MLP_Fea', appDim: 6, viewPe: 1, feaPe: 1, featureC: 8 },
+    shading: shading === 'SH' ? { mode: 'SH', appDim: 27, viewPe: 0, feaPe: 0, featureC: 0 } : { mode: 'MLP_Fea', appDim: 6, viewPe: 1, feaPe: 1, featureC: 8 },
     // A shift of 0 and a larger init make opacities substantial, so every path carries gradient.
     densityShift: -2,
     distanceScale: 25,
@@ -78,7 +76,13 @@ async function setup(kind: 'vm' | 'cp' | 'strivec', shading: 'MLP_Fea' | 'SH', g
   return { ctx, field, values, model };
 }
 
-for (const [kind, shading, chunk] of [['vm', 'MLP_Fea', Infinity], ['cp', 'MLP_Fea', Infinity], ['strivec', 'MLP_Fea', Infinity], ['vm', 'SH', Infinity], ['vm', 'MLP_Fea', 7]] as const) {
+for (const [kind, shading, chunk] of [
+  ['vm', 'MLP_Fea', Infinity],
+  ['cp', 'MLP_Fea', Infinity],
+  ['strivec', 'MLP_Fea', Infinity],
+  ['vm', 'SH', Infinity],
+  ['vm', 'MLP_Fea', 7],
+] as const) {
   const chunked = chunk < Infinity ? `, shaded in chunks of ${chunk}` : '';
   test(`${kind.toUpperCase()} ${shading}${chunked}: batch colours, losses and all gradients match the f64 reference`, async () => {
     const { ctx, field, values, model } = await setup(kind, shading, [7, 6, 5]);
@@ -108,8 +112,7 @@ for (const [kind, shading, chunk] of [['vm', 'MLP_Fea', Infinity], ['cp', 'MLP_F
     const gradBits = await ctx.read(field.arena.grads!);
     const gi = new Int32Array(gradBits);
     const gf = new Float32Array(gradBits);
-    const lossOf = (vals: Map<string, ArrayLike<number>>) =>
-      refRender({ ...model, values: vals }, rays, 1, 0.1, 10).loss.reduce((a, b) => a + b, 0);
+    const lossOf = (vals: Map<string, ArrayLike<number>>) => refRender({ ...model, values: vals }, rays, 1, 0.1, 10).loss.reduce((a, b) => a + b, 0);
     let checked = 0;
     let skipped = 0;
     for (const seg of field.arena.segments.filter((x) => x.group !== 'index')) {
@@ -122,7 +125,13 @@ for (const [kind, shading, chunk] of [['vm', 'MLP_Fea', Infinity], ['cp', 'MLP_F
       // Entries with the largest gradients, plus a few at random.
       const grad = (i: number) => (seg.fixedPoint ? gi[seg.offset + i]! / GRAD_SCALE : gf[seg.offset + i]!);
       const order = Array.from({ length: seg.count }, (_, i) => i).sort((a, b) => Math.abs(grad(b)) - Math.abs(grad(a)));
-      const pick = [...order.slice(0, 6), ...order.slice(6).filter((_, j) => j % 37 === 5).slice(0, 3)];
+      const pick = [
+        ...order.slice(0, 6),
+        ...order
+          .slice(6)
+          .filter((_, j) => j % 37 === 5)
+          .slice(0, 3),
+      ];
       for (const i of pick) {
         const fdAt = (eps: number) => {
           const plus = new Float64Array(v);
@@ -164,7 +173,10 @@ test('density feature on lattice points and at slimmed rank matches the referenc
   const out = (await batch.readOutputs(rays.length)).rgb;
   // Reference at the same rank: zero the components beyond it.
   const slim = new Map(model.values);
-  for (const [prefix, keep, comps] of [['density', rank.density, field.settings.densityComps], ['app', rank.app, field.settings.appComps]] as const) {
+  for (const [prefix, keep, comps] of [
+    ['density', rank.density, field.settings.densityComps],
+    ['app', rank.app, field.settings.appComps],
+  ] as const) {
     for (let m = 0; m < 3; m++) {
       for (const what of ['plane', 'line']) {
         const v = new Float64Array(slim.get(`${prefix}.${what}${m}`)!);
@@ -228,7 +240,11 @@ test('Strivec: a level may hold more than 32,767 tensors (the reference int16 li
   const values = await field.arena.download(ctx);
   const model: RefModel = { settings: field.settings, box: sheetBox, grid, values };
   // Points near the last tensors (ids above 32,767) and near the first ones.
-  const probes: Vec3[] = [[0.9912, 0.9905, 0.001], [0.97, 0.955, 0.002], [-0.98, -0.97, 0.0]];
+  const probes: Vec3[] = [
+    [0.9912, 0.9905, 0.001],
+    [0.97, 0.955, 0.002],
+    [-0.98, -0.97, 0.0],
+  ];
   const units = [0, 1, 2].map((a) => (sheetBox.hi[a]! - sheetBox.lo[a]!) / (grid[a]! - 1));
   const us = probes.map((p) => p.map((v, a) => (v - sheetBox.lo[a]!) / units[a]!) as Vec3);
   const samples = ctx.upload('test.samples', new Float32Array(us.flatMap((u) => [...u, 0.01])));

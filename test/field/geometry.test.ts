@@ -2,9 +2,7 @@
 // resize/crop helpers used by upsampling and the AABB shrink.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import {
-  cropLine, cropPlane, resizeLine, resizePlane, resolutionForVoxels, samplesPerRay, type Box,
-} from '../../src/field/geometry.ts';
+import { type Box, cropLine, cropPlane, resizeLine, resizePlane, resolutionForVoxels, samplesPerRay } from '../../src/field/geometry.ts';
 import { upsampleVoxelCounts } from '../../src/train/schedule.ts';
 
 const cube: Box = { lo: [-1.5, -1.5, -1.5], hi: [1.5, 1.5, 1.5] };

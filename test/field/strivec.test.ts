@@ -3,12 +3,11 @@
 // studio's projection of the tensors' cubes.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { resizeLine, resizeLines, type Box, type Vec3 } from '../../src/field/geometry.ts';
-import { randomNormal } from '../../src/gpu/random.ts';
-import { xorshift } from '../../src/gpu/random.ts';
 import { demoSurfacePoint, orbitCamera } from '../../src/data/procedural.ts';
-import { projectPoint } from '../../src/view/tensor-overlay.ts';
+import { type Box, resizeLine, resizeLines, type Vec3 } from '../../src/field/geometry.ts';
 import { coverageMask, idwWeights, latticeCandidates, placeTensors, STRIVEC_K, tensorCentres } from '../../src/field/layouts/strivec-lattice.ts';
+import { randomNormal, xorshift } from '../../src/gpu/random.ts';
+import { projectPoint } from '../../src/view/tensor-overlay.ts';
 
 test('placement: one tensor per occupied lattice cell, centres on the lattice, every point inside its cell', () => {
   const pts = randomNormal(3 * 500, 0.4, 3);
@@ -48,7 +47,11 @@ test('lattice lookup equals a brute-force search over all tensors (covering cube
       }
       brute.sort((a, b) => a.d - b.d);
       const got = latticeCandidates(lv, tables[l]!, p);
-      assert.deepEqual(got.map((c) => c.tensor), brute.slice(0, STRIVEC_K).map((b) => b.tensor), `level ${l} point ${p}`);
+      assert.deepEqual(
+        got.map((c) => c.tensor),
+        brute.slice(0, STRIVEC_K).map((b) => b.tensor),
+        `level ${l} point ${p}`,
+      );
       got.forEach((c, j) => assert.ok(Math.abs(c.distance * lv.spacing - brute[j]!.d) < 1e-9));
       if (brute.length > STRIVEC_K) withMany++;
       if (!brute.length) empty++;
@@ -58,7 +61,10 @@ test('lattice lookup equals a brute-force search over all tensors (covering cube
 });
 
 test('IDW weights: normalised, nearer tensors weigh more', () => {
-  const w = idwWeights([{ tensor: 0, local: [0.1, 0, 0], distance: 0.1 }, { tensor: 1, local: [0.5, 0, 0], distance: 0.5 }]);
+  const w = idwWeights([
+    { tensor: 0, local: [0.1, 0, 0], distance: 0.1 },
+    { tensor: 1, local: [0.5, 0, 0], distance: 0.5 },
+  ]);
   assert.ok(Math.abs(w[0]! + w[1]! - 1) < 1e-12 && w[0]! > w[1]!);
   assert.ok(Math.abs(w[0]! / w[1]! - 0.5 / 0.1) < 1e-4);
 });
@@ -72,16 +78,20 @@ test('coverage mask: a lattice point is on exactly when it or a neighbour is cov
   const at = (a: number, i: number) => box.lo[a]! + (i * (box.hi[a]! - box.lo[a]!)) / (dims[a]! - 1);
   const covered = (x: number, y: number, z: number) => levels.every((lv, l) => latticeCandidates(lv, tables[l]!, [at(0, x), at(1, y), at(2, z)]).length > 0);
   let on = 0;
-  for (let z = 0; z < dims[2]; z++) for (let y = 0; y < dims[1]; y++) for (let x = 0; x < dims[0]; x++) {
-    let want = false;
-    for (let dz = -1; dz <= 1; dz++) for (let dy = -1; dy <= 1; dy++) for (let dx = -1; dx <= 1; dx++) {
-      const [xx, yy, zz] = [x + dx, y + dy, z + dz];
-      if (xx >= 0 && yy >= 0 && zz >= 0 && xx < dims[0] && yy < dims[1] && zz < dims[2] && covered(xx, yy, zz)) want = true;
-    }
-    const i = (z * dims[1] + y) * dims[0] + x;
-    assert.equal(((bits[i >> 5]! >>> (i & 31)) & 1) === 1, want, `point ${x},${y},${z}`);
-    if (want) on++;
-  }
+  for (let z = 0; z < dims[2]; z++)
+    for (let y = 0; y < dims[1]; y++)
+      for (let x = 0; x < dims[0]; x++) {
+        let want = false;
+        for (let dz = -1; dz <= 1; dz++)
+          for (let dy = -1; dy <= 1; dy++)
+            for (let dx = -1; dx <= 1; dx++) {
+              const [xx, yy, zz] = [x + dx, y + dy, z + dz];
+              if (xx >= 0 && yy >= 0 && zz >= 0 && xx < dims[0] && yy < dims[1] && zz < dims[2] && covered(xx, yy, zz)) want = true;
+            }
+        const i = (z * dims[1] + y) * dims[0] + x;
+        assert.equal(((bits[i >> 5]! >>> (i & 31)) & 1) === 1, want, `point ${x},${y},${z}`);
+        if (want) on++;
+      }
   assert.ok(on > 0 && on < dims[0] * dims[1] * dims[2], `${on} points on`);
 });
 
@@ -98,9 +108,17 @@ test('resizeLines resamples each stored line on its own', () => {
 
 test('the tensor overlay projects with the engine camera: a pixel ray hit lands on its pixel', () => {
   const cam = orbitCamera(0.7, 0.4, 64);
-  assert.deepEqual(projectPoint(cam, [0, 0, 0])!.map((v) => +v.toFixed(6)), [32, 32], 'the orbit target is the image centre');
+  assert.deepEqual(
+    projectPoint(cam, [0, 0, 0])!.map((v) => +v.toFixed(6)),
+    [32, 32],
+    'the orbit target is the image centre',
+  );
   let checked = 0;
-  for (const [px, py] of [[10.5, 20.25], [40, 33], [31, 50.5]] as const) {
+  for (const [px, py] of [
+    [10.5, 20.25],
+    [40, 33],
+    [31, 50.5],
+  ] as const) {
     const hit = demoSurfacePoint(cam, px, py);
     if (!hit) continue;
     const [x, y] = projectPoint(cam, hit)!;

@@ -5,21 +5,20 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import CRC32 from 'crc-32';
 import { deflateSync } from 'fflate';
-import type { Box, Vec3 } from '../../src/field/geometry.ts';
-import { randomNormal } from '../../src/gpu/random.ts';
-import { placeTensors } from '../../src/field/layouts/strivec-lattice.ts';
-import { xorshift } from '../../src/gpu/random.ts';
+import { proceduralDataset } from '../../src/data/procedural.ts';
 import { TensorField } from '../../src/field/field.ts';
+import type { Box, Vec3 } from '../../src/field/geometry.ts';
 import { fieldSegments } from '../../src/field/layout.ts';
+import { placeTensors } from '../../src/field/layouts/strivec-lattice.ts';
 import { MODEL_PRESETS } from '../../src/field/presets.ts';
 import { maxRankOf, truncateToRank } from '../../src/field/rank.ts';
 import type { FieldSettings } from '../../src/field/settings.ts';
-import { ViewRenderer } from '../../src/render/view-renderer.ts';
 import { type Precision, SceneError, type SceneModel } from '../../src/formats/scene-file/header.ts';
 import { readScene, SceneReader } from '../../src/formats/scene-file/reader.ts';
 import { exportScene, sceneFileSize } from '../../src/formats/scene-file/writer.ts';
-import { proceduralDataset } from '../../src/data/procedural.ts';
 import { nodeGpu } from '../../src/gpu/node.ts';
+import { randomNormal, xorshift } from '../../src/gpu/random.ts';
+import { ViewRenderer } from '../../src/render/view-renderer.ts';
 
 const box: Box = { lo: [-1, -1, -1], hi: [1, 1, 1] };
 const mlp = { mode: 'MLP_Fea', appDim: 6, viewPe: 1, feaPe: 1, featureC: 8 } as const;
@@ -75,7 +74,8 @@ for (const [kind, settings] of Object.entries(KINDS)) {
         // 8 bits with per-component offset and scale are off by at most half a step of the range.
         const half = maxAbs * 2 ** -11 + 2 ** -25;
         // Strivec's lattice tables are exact at every precision (they are stored as bits).
-        const tol = precision === 'fp32' || name.startsWith('lattice.') ? 0 : precision === 'fp16' || name.startsWith('mlp.') ? half : (2 * maxAbs) / 510 + 1e-6;
+        const tol =
+          precision === 'fp32' || name.startsWith('lattice.') ? 0 : precision === 'fp16' || name.startsWith('mlp.') ? half : (2 * maxAbs) / 510 + 1e-6;
         assert.ok(maxError(v, w) <= tol, `${name}: error ${maxError(v, w)} > ${tol}`);
       }
       // Any prefix of groups is the truncated model (exact in fp32).
@@ -187,7 +187,11 @@ test('damaged and hostile files are refused with a message naming the file and t
   const m = randomModel(KINDS.vm!);
   const good = exportScene(m, { precision: 'fp32' });
   const expect = (bytes: Uint8Array, pattern: RegExp) => {
-    assert.throws(() => readScene(bytes, 'bad.slimscene'), (e: unknown) => e instanceof SceneError && /^bad\.slimscene: /.test(e.message) && pattern.test(e.message), String(pattern));
+    assert.throws(
+      () => readScene(bytes, 'bad.slimscene'),
+      (e: unknown) => e instanceof SceneError && /^bad\.slimscene: /.test(e.message) && pattern.test(e.message),
+      String(pattern),
+    );
   };
   expect(new Uint8Array(0), /too short/);
   expect(good.subarray(0, 30), /truncated inside the header/);
@@ -210,29 +214,68 @@ test('damaged and hostile files are refused with a message naming the file and t
   const bodyFlip = good.slice();
   bodyFlip[good.length - 3]! ^= 1;
   expect(bodyFlip, /rank group 4: checksum mismatch/);
-  expect(withHeader(good, (h) => (h.grid = [4096, 4096, 4096])), /header describes \d+ bytes but the file has \d+: truncated, or absurd sizes/);
-  expect(withHeader(good, (h) => {
-    const st = h.settings as Record<string, unknown>;
-    st.densityComps = [4096, 4096, 4096];
-    st.appComps = [4096, 4096, 4096];
-    h.ranks = 4096;
-    h.grid = [4096, 4096, 4096];
-  }), /describes \d+ bytes: absurd sizes/);
-  expect(withHeader(good, (h) => (h.grid = [1e9, 2, 2])), /grid\[0\] must be a number in/);
-  expect(withHeader(good, (h) => ((h.settings as Record<string, unknown>).densityComps = [4, 4])), /densityComps must list 3 integers/);
-  expect(withHeader(good, (h) => (h.ranks = 3)), /ranks 3 does not match/);
-  expect(withHeader(good, (h) => (h.precision = 'fp8')), /precision must be one of/);
-  expect(withHeader(good, (h) => (h.box = { lo: [0, 0, 0], hi: [0, 1, 1] })), /box is empty or inverted/);
-  expect(withHeader(good, (h) => (h.format = 'x')), /format "x"/);
+  expect(
+    withHeader(good, (h) => (h.grid = [4096, 4096, 4096])),
+    /header describes \d+ bytes but the file has \d+: truncated, or absurd sizes/,
+  );
+  expect(
+    withHeader(good, (h) => {
+      const st = h.settings as Record<string, unknown>;
+      st.densityComps = [4096, 4096, 4096];
+      st.appComps = [4096, 4096, 4096];
+      h.ranks = 4096;
+      h.grid = [4096, 4096, 4096];
+    }),
+    /describes \d+ bytes: absurd sizes/,
+  );
+  expect(
+    withHeader(good, (h) => (h.grid = [1e9, 2, 2])),
+    /grid\[0\] must be a number in/,
+  );
+  expect(
+    withHeader(good, (h) => ((h.settings as Record<string, unknown>).densityComps = [4, 4])),
+    /densityComps must list 3 integers/,
+  );
+  expect(
+    withHeader(good, (h) => (h.ranks = 3)),
+    /ranks 3 does not match/,
+  );
+  expect(
+    withHeader(good, (h) => (h.precision = 'fp8')),
+    /precision must be one of/,
+  );
+  expect(
+    withHeader(good, (h) => (h.box = { lo: [0, 0, 0], hi: [0, 1, 1] })),
+    /box is empty or inverted/,
+  );
+  expect(
+    withHeader(good, (h) => (h.format = 'x')),
+    /format "x"/,
+  );
   // Strivec: the lattice in the header must be sane and agree with the stored cells.
   const sv = exportScene(randomModel(KINDS.strivec!), { precision: 'fp32' });
   assert.ok(readScene(sv, 'ok').model.settings.levels);
   const level = (edit: (l: Record<string, unknown>) => void) => withHeader(sv, (h) => edit((h.settings as { levels: Record<string, unknown>[] }).levels[1]!));
-  expect(level((l) => (l.halfSize = 5)), /levels\[1\]\.halfSize must be a number in/);
-  expect(level((l) => (l.dims = [1e6, 1e6, 2])), /levels\[1\]\.dims describe more than/);
-  expect(level((l) => (l.origin = [0, Infinity, 0])), /levels\[1\]\.origin\[1\] must be a number/);
-  expect(withHeader(sv, (h) => ((h.settings as Record<string, unknown>).levels = [])), /settings\.levels must list 1 to 3/);
-  expect(level((l) => (l.tensors = (l.tensors as number) - 1)), /trailing bytes/);
+  expect(
+    level((l) => (l.halfSize = 5)),
+    /levels\[1\]\.halfSize must be a number in/,
+  );
+  expect(
+    level((l) => (l.dims = [1e6, 1e6, 2])),
+    /levels\[1\]\.dims describe more than/,
+  );
+  expect(
+    level((l) => (l.origin = [0, Infinity, 0])),
+    /levels\[1\]\.origin\[1\] must be a number/,
+  );
+  expect(
+    withHeader(sv, (h) => ((h.settings as Record<string, unknown>).levels = [])),
+    /settings\.levels must list 1 to 3/,
+  );
+  expect(
+    level((l) => (l.tensors = (l.tensors as number) - 1)),
+    /trailing bytes/,
+  );
   // The lattice section (after the mask) with one more occupied cell than the header's tensors.
   const words = strivecLattice.levels.map((l) => Math.ceil((l.dims[0] * l.dims[1] * l.dims[2]) / 32));
   const bits = new Uint32Array(words[0]! + words[1]!);
@@ -262,16 +305,22 @@ test('damaged and hostile files are refused with a message naming the file and t
   const long = withMaskPayload(good, new Uint8Array(4096));
   expect(long, /trailing bytes/);
   const headEnd = 20 + new DataView(long.buffer).getUint32(12, true);
-  assert.throws(() => new SceneReader('bad.slimscene').push(long.subarray(0, headEnd + 8)), /alpha mask: section length 4096 is outside what the header allows \(8 to 36\)/);
+  assert.throws(
+    () => new SceneReader('bad.slimscene').push(long.subarray(0, headEnd + 8)),
+    /alpha mask: section length 4096 is outside what the header allows \(8 to 36\)/,
+  );
   const bomb = withHeader(good, (h) => ((h.mask as { dims: number[] }).dims = [1024, 1024, 512]));
   expect(withMaskPayload(bomb, new Uint8Array([4, 0, 0, 0, 3, 0, 0, 0])), /alpha mask: 4 compressed bytes cannot hold 67108864 bytes/);
-  const padded = withMaskPayload(good, (() => {
-    const dv = new DataView(good.buffer, good.byteOffset);
-    const at = 20 + dv.getUint32(12, true);
-    const p = good.slice(at + 8, at + 8 + dv.getUint32(at, true));
-    p[p.length - 1] = 7;
-    return p;
-  })());
+  const padded = withMaskPayload(
+    good,
+    (() => {
+      const dv = new DataView(good.buffer, good.byteOffset);
+      const at = 20 + dv.getUint32(12, true);
+      const p = good.slice(at + 8, at + 8 + dv.getUint32(at, true));
+      p[p.length - 1] = 7;
+      return p;
+    })(),
+  );
   assert.throws(() => readScene(padded, 'bad.slimscene'), /alpha mask: (non-zero padding|corrupt compressed data|the data inflate)/);
   // Values fp16 cannot hold are refused at export, not silently clipped.
   const big = randomModel(KINDS.vm!);

@@ -1,16 +1,21 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { type Activation, chooseGemmLayout, Gemm, type Operand } from '../../src/gpu/gemm.ts';
+import { GEMM_LAYOUTS, type GemmLayoutName, gemmTileM } from '../../src/gpu/gemm.wgsl.ts';
+import { Encoder } from '../../src/gpu/kernel.ts';
 import { nodeGpu } from '../../src/gpu/node.ts';
 import { xorshift as rng } from '../../src/gpu/random.ts';
-import { Encoder } from '../../src/gpu/kernel.ts';
-import { Gemm, chooseGemmLayout, type Activation, type Operand } from '../../src/gpu/gemm.ts';
-import { GEMM_LAYOUTS, gemmTileM, type GemmLayoutName } from '../../src/gpu/gemm.wgsl.ts';
 
 const LAYOUTS = Object.keys(GEMM_LAYOUTS) as GemmLayoutName[];
 
 /** Small deterministic PRNG so failures reproduce. */
 
-interface View { data: Float32Array; offset: number; rs: number; cs: number }
+interface View {
+  data: Float32Array;
+  offset: number;
+  rs: number;
+  cs: number;
+}
 
 /** Lays out a rows x cols matrix in a fresh array, transposed or not, after `offset` floats of junk. */
 function layout(mat: Float64Array, rows: number, cols: number, transposed: boolean, offset: number, r: () => number): View {
@@ -23,8 +28,14 @@ function layout(mat: Float64Array, rows: number, cols: number, transposed: boole
 }
 
 function reference(
-  M: number, N: number, K: number, a: Float64Array, b: Float64Array,
-  bias: Float64Array | null, act: Activation, prev: Float64Array | null,
+  M: number,
+  N: number,
+  K: number,
+  a: Float64Array,
+  b: Float64Array,
+  bias: Float64Array | null,
+  act: Activation,
+  prev: Float64Array | null,
 ): Float64Array {
   const out = new Float64Array(M * N);
   for (let m = 0; m < M; m++) {
@@ -42,9 +53,16 @@ function reference(
 }
 
 interface Case {
-  M: number; N: number; K: number;
-  ta?: boolean; tb?: boolean; tc?: boolean;
-  bias?: boolean; act?: Activation; accumulate?: boolean; splitK?: number;
+  M: number;
+  N: number;
+  K: number;
+  ta?: boolean;
+  tb?: boolean;
+  tc?: boolean;
+  bias?: boolean;
+  act?: Activation;
+  accumulate?: boolean;
+  splitK?: number;
 }
 
 async function runCase(gemm: Gemm, cs: Case, seed: number): Promise<void> {
@@ -65,10 +83,16 @@ async function runCase(gemm: Gemm, cs: Case, seed: number): Promise<void> {
   const op = (buffer: GPUBuffer, v: View): Operand => ({ buffer, offset: v.offset, rowStride: v.rs, colStride: v.cs });
   const enc = new Encoder(ctx);
   gemm.run(enc, {
-    M, N, K,
-    a: op(bufs[0]!, av), b: op(bufs[1]!, bv), c: op(bufs[2]!, cv),
+    M,
+    N,
+    K,
+    a: op(bufs[0]!, av),
+    b: op(bufs[1]!, bv),
+    c: op(bufs[2]!, cv),
     bias: cs.bias ? { buffer: bufs[3]!, offset: 3 } : undefined,
-    act: cs.act, accumulate: cs.accumulate, splitK: cs.splitK,
+    act: cs.act,
+    accumulate: cs.accumulate,
+    splitK: cs.splitK,
   });
   enc.submit();
   const got = await ctx.readF32(bufs[2]!);
@@ -148,7 +172,13 @@ test('gemm folds more M tiles than one grid dimension allows', async () => {
 });
 
 test('gemm keeps the tiles layout on GPUs and picks by shape on software adapters', () => {
-  for (const [M, N] of [[20000, 128], [20000, 3], [1, 128], [16, 150]] as const) assert.equal(chooseGemmLayout(false, M, N), 'tiles');
+  for (const [M, N] of [
+    [20000, 128],
+    [20000, 3],
+    [1, 128],
+    [16, 150],
+  ] as const)
+    assert.equal(chooseGemmLayout(false, M, N), 'tiles');
   assert.equal(chooseGemmLayout(true, 20000, 128), 'rows'); // forward / input gradient, featureC 128
   assert.equal(chooseGemmLayout(true, 20000, 3), 'narrowN'); // colours
   assert.equal(chooseGemmLayout(true, 1, 128), 'shortM'); // bias gradient

@@ -18,7 +18,13 @@ struct Params { n: u32, a: f32, }
 test('buffers are bound by their WGSL names, in any order of the keys', async () => {
   const ctx = await nodeGpu();
   const k = new Kernel(ctx, 'test.axpy', AXPY);
-  assert.deepEqual([...k.storages], [['x', 1], ['y', 2]]);
+  assert.deepEqual(
+    [...k.storages],
+    [
+      ['x', 1],
+      ['y', 2],
+    ],
+  );
   const x = ctx.upload('test.x', new Float32Array([1, 2, 3, 4]));
   const y = ctx.upload('test.y', new Float32Array([10, 20, 30, 40]));
   const enc = new Encoder(ctx);

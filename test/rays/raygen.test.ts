@@ -24,7 +24,12 @@ async function raysOf(cam: Camera): Promise<Float32Array> {
 // A rotated camera (OpenCV axes) at (0.5, -2, 1).
 const R = [0.8, 0, 0.6, 0, 1, 0, -0.6, 0, 0.8];
 const base: Camera = {
-  width: 9, height: 7, fx: 12, fy: 11, cx: 4.2, cy: 3.7,
+  width: 9,
+  height: 7,
+  fx: 12,
+  fy: 11,
+  cx: 4.2,
+  cy: 3.7,
   c2w: new Float64Array([R[0]!, R[1]!, R[2]!, 0.5, R[3]!, R[4]!, R[5]!, -2, R[6]!, R[7]!, R[8]!, 1]),
 };
 
@@ -35,7 +40,10 @@ for (const distortion of [undefined, { k1: 0.06, k2: -0.08, p1: -0.001, p2: 0.00
     for (let j = 0; j < cam.height; j++) {
       for (let i = 0; i < cam.width; i++) {
         const r = rays.subarray((j * cam.width + i) * 12);
-        assert.deepEqual([r[0], r[1], r[2]].map((v) => +v!.toFixed(5)), [0.5, -2, 1]);
+        assert.deepEqual(
+          [r[0], r[1], r[2]].map((v) => +v!.toFixed(5)),
+          [0.5, -2, 1],
+        );
         const d = [r[4]!, r[5]!, r[6]!];
         assert.ok(Math.abs(Math.hypot(...d) - 1) < 1e-5, 'unit direction');
         // World direction into the camera frame (R transposed), then the pinhole + distortion model.

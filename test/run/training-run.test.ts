@@ -30,7 +30,10 @@ test('a run reports memory, start, every step, held-out PSNR and the result; eva
   assert.ok(types.indexOf('start') < types.indexOf('step'), 'start before the first step');
   assert.equal(types.at(-1), 'finished');
   const steps = events.flatMap((e) => (e.type === 'step' ? [e.step.iter] : []));
-  assert.deepEqual(steps, Array.from({ length: 16 }, (_, i) => i + 1));
+  assert.deepEqual(
+    steps,
+    Array.from({ length: 16 }, (_, i) => i + 1),
+  );
   const scheduled = events.flatMap((e) => (e.type === 'step' && e.step.event ? [e.step.event] : []));
   assert.ok(scheduled.some((s) => s.startsWith('upsampled')) && scheduled.some((s) => s.startsWith('alpha mask')), scheduled.join('; '));
   const heldOut = events.flatMap((e) => (e.type === 'held-out' ? [e.iter] : []));
@@ -38,7 +41,10 @@ test('a run reports memory, start, every step, held-out PSNR and the result; eva
   assert.ok(heldOut.length >= 2 && heldOut.every((i) => i % 5 === 0 || i === 16), `held-out at ${heldOut}`);
   assert.ok(result && result.iters === 16 && result.stoppedEarly === null);
   assert.ok(result.evaluation && result.evaluation.views === 2 && result.evaluation.split === 'test' && result.evaluation.psnr > 5);
-  assert.deepEqual(result.rankCurve!.map((p) => p.rank), [1, 2]);
+  assert.deepEqual(
+    result.rankCurve!.map((p) => p.rank),
+    [1, 2],
+  );
   assert.ok(saved !== null && result.savedBytes === (saved as Uint8Array).length);
   const file = decodeModel(saved!, 'saved');
   assert.deepEqual(file.header.info, { iters: 16 });
@@ -84,13 +90,22 @@ test('a run that cannot fit is refused before it starts, with advice and an erro
   const huge = resolveConfig('vm192', { N_voxel_final: 2048 ** 3 });
   const events: RunEvent[] = [];
   const run = new TrainingRun(ctx, ds, huge, { seed: 1 });
-  await assert.rejects(run.run((e) => events.push(e)), (e: unknown) => {
-    assert.ok(e instanceof LimitError);
-    assert.match(e.message, /VM field at its final grid .* needs .* but this GPU binds at most/);
-    assert.deepEqual(e.advice.map((a) => a.change), ['final-grid', 'components']);
-    return true;
-  });
-  assert.deepEqual(events.map((e) => e.type), ['memory', 'error']);
+  await assert.rejects(
+    run.run((e) => events.push(e)),
+    (e: unknown) => {
+      assert.ok(e instanceof LimitError);
+      assert.match(e.message, /VM field at its final grid .* needs .* but this GPU binds at most/);
+      assert.deepEqual(
+        e.advice.map((a) => a.change),
+        ['final-grid', 'components'],
+      );
+      return true;
+    },
+  );
+  assert.deepEqual(
+    events.map((e) => e.type),
+    ['memory', 'error'],
+  );
   assert.equal(run.field, null, 'nothing was allocated');
 });
 

@@ -1,13 +1,12 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { nodeGpu } from '../../src/gpu/node.ts';
-import { xorshift as rng } from '../../src/gpu/random.ts';
+import { test } from 'node:test';
 import { LimitError } from '../../src/gpu/context.ts';
 import { Encoder } from '../../src/gpu/kernel.ts';
+import { nodeGpu } from '../../src/gpu/node.ts';
 import { ParamArena } from '../../src/gpu/param-arena.ts';
-import { ShadingModule, mlpInputWidth, type ShadingConfig } from '../../src/shading/shading.ts';
-import { shadingForwardRef, type MlpWeights } from '../../src/shading/shading.ref.ts';
-
+import { xorshift as rng } from '../../src/gpu/random.ts';
+import { type MlpWeights, shadingForwardRef } from '../../src/shading/shading.ref.ts';
+import { mlpInputWidth, type ShadingConfig, ShadingModule } from '../../src/shading/shading.ts';
 
 const MLP_NAMES = ['mlp.w0', 'mlp.b0', 'mlp.w1', 'mlp.b1', 'mlp.w2', 'mlp.b2'] as const;
 
@@ -67,9 +66,12 @@ async function runGpu(cfg: ShadingConfig, n: number, seed: number): Promise<Run>
   const weights =
     cfg.mode === 'MLP_Fea'
       ? {
-          w0: params.get('mlp.w0')!, b0: params.get('mlp.b0')!,
-          w1: params.get('mlp.w1')!, b1: params.get('mlp.b1')!,
-          w2: params.get('mlp.w2')!, b2: params.get('mlp.b2')!,
+          w0: params.get('mlp.w0')!,
+          b0: params.get('mlp.b0')!,
+          w1: params.get('mlp.w1')!,
+          b1: params.get('mlp.b1')!,
+          w2: params.get('mlp.w2')!,
+          b2: params.get('mlp.b2')!,
         }
       : null;
   for (const b of [featBuf, dirsBuf, dRgbBuf, rgbBuf, dFeatBuf]) ctx.destroy(b);
@@ -132,7 +134,12 @@ function checkWeightGrads(run: Run, seed: number, picks: number): void {
   const keys = ['w0', 'b0', 'w1', 'b1', 'w2', 'b2'] as const;
   const copies = Object.fromEntries(keys.map((k) => [k, Float64Array.from(w[k])])) as Record<(typeof keys)[number], Float64Array>;
   // Every bias and the output layer are always probed a little; the rest is a random subset.
-  const probes: [(typeof keys)[number], number][] = [['b2', 0], ['b2', 2], ['b0', 1], ['b1', 5 % copies.b1.length]];
+  const probes: [(typeof keys)[number], number][] = [
+    ['b2', 0],
+    ['b2', 2],
+    ['b0', 1],
+    ['b1', 5 % copies.b1.length],
+  ];
   for (let p = 0; p < picks; p++) {
     const k = keys[Math.floor(r() * keys.length)]!;
     probes.push([k, Math.floor(r() * copies[k].length)]);
@@ -185,16 +192,25 @@ test('SH decoder: forward and backward match the f64 reference', async () => {
   // Some channels must be clamped by the ReLU for the mask to be exercised.
   const want = shadingForwardRef(cfg, null, run.n, run.feat, run.dirs);
   assert.ok(want.some((v) => v === 0) && want.some((v) => v > 0));
-  checkFeatGrad(run, Array.from({ length: run.n }, (_, i) => i));
+  checkFeatGrad(
+    run,
+    Array.from({ length: run.n }, (_, i) => i),
+  );
 });
 
 test('MLP weights are registered as dense segments with PyTorch-style init', async () => {
   const ctx = await nodeGpu();
   const arena = new ParamArena();
   const sm = new ShadingModule(ctx, { mode: 'MLP_Fea', appDim: 27, viewPe: 2, feaPe: 2, featureC: 128 }, arena, 1);
-  assert.deepEqual(arena.segments.map((s) => s.name), [...MLP_NAMES]);
+  assert.deepEqual(
+    arena.segments.map((s) => s.name),
+    [...MLP_NAMES],
+  );
   assert.ok(arena.segments.every((s) => s.group === 'dense' && !s.fixedPoint));
-  assert.equal(arena.segments.reduce((a, s) => a + s.count, 0), 36227);
+  assert.equal(
+    arena.segments.reduce((a, s) => a + s.count, 0),
+    36227,
+  );
   arena.allocate(ctx);
   const p = await arena.download(ctx);
   const w0 = p.get('mlp.w0')!;

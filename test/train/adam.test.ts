@@ -1,12 +1,11 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { nodeGpu } from '../../src/gpu/node.ts';
-import { xorshift as rng } from '../../src/gpu/random.ts';
+import { test } from 'node:test';
 import { Encoder } from '../../src/gpu/kernel.ts';
-import { GRAD_SCALE } from '../../src/gpu/wgsl.ts';
+import { nodeGpu } from '../../src/gpu/node.ts';
 import { ParamArena, type Segment } from '../../src/gpu/param-arena.ts';
+import { xorshift as rng } from '../../src/gpu/random.ts';
+import { GRAD_SCALE } from '../../src/gpu/wgsl.ts';
 import { ADAM_BETA1, ADAM_BETA2, ADAM_EPS, Adam, type AdamOptions } from '../../src/train/adam.ts';
-
 
 /** Host mirror of one segment's state, in f64. */
 interface RefSeg {
@@ -31,7 +30,7 @@ function refStep(segs: RefSeg[], raw: Map<string, Float64Array>, t: number, lrFo
       if (opts.skipZeroFor?.(r.seg) && g === 0) continue;
       r.m[i] = ADAM_BETA1 * r.m[i]! + (1 - ADAM_BETA1) * g;
       r.v[i] = ADAM_BETA2 * r.v[i]! + (1 - ADAM_BETA2) * g * g;
-      r.p[i] = r.p[i]! - lr * (r.m[i]! / bc1) / (Math.sqrt(r.v[i]! / bc2) + ADAM_EPS);
+      r.p[i] = r.p[i]! - (lr * (r.m[i]! / bc1)) / (Math.sqrt(r.v[i]! / bc2) + ADAM_EPS);
     }
   }
 }
@@ -104,7 +103,10 @@ async function compare(fx: Fixture, what: string): Promise<void> {
   const m = await ctx.readF32(arena.adamM!, arena.total);
   const v = await ctx.readF32(arena.adamV!, arena.total);
   const g = await ctx.readU32(arena.grads!, arena.total);
-  assert.ok(g.every((x) => x === 0), `${what}: gradients must be zeroed`);
+  assert.ok(
+    g.every((x) => x === 0),
+    `${what}: gradients must be zeroed`,
+  );
   for (const r of fx.refs) {
     for (let i = 0; i < r.seg.count; i++) {
       const j = r.seg.offset + i;

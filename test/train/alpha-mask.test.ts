@@ -3,16 +3,16 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { proceduralDataset } from '../../src/data/procedural.ts';
-import { resolutionForVoxels, type Box, type Vec3 } from '../../src/field/geometry.ts';
 import { refDensityFeature } from '../../src/field/field.ref.ts';
 import { TensorField } from '../../src/field/field.ts';
+import { type Box, resolutionForVoxels, type Vec3 } from '../../src/field/geometry.ts';
 import { MODEL_PRESETS } from '../../src/field/presets.ts';
 import type { FieldSettings } from '../../src/field/settings.ts';
+import { decodeModel, encodeModel } from '../../src/formats/model-file.ts';
+import { nodeGpu } from '../../src/gpu/node.ts';
 import { ViewRenderer } from '../../src/render/view-renderer.ts';
 import { DEFAULT_TRAIN } from '../../src/train/config.ts';
 import { Trainer } from '../../src/train/trainer.ts';
-import { nodeGpu } from '../../src/gpu/node.ts';
-import { decodeModel, encodeModel } from '../../src/formats/model-file.ts';
 
 const settings: FieldSettings = {
   ...MODEL_PRESETS.vm48,
@@ -34,30 +34,42 @@ test('alpha mask: bits and occupied box match a max-pooled TypeScript reference;
   const model = { settings, box, grid, values };
   const step = field.step;
   const alpha: number[] = [];
-  for (let z = 0; z < grid[2]; z++) for (let y = 0; y < grid[1]; y++) for (let x = 0; x < grid[0]; x++) {
-    const f = refDensityFeature(model, [x, y, z]) + settings.densityShift;
-    alpha.push(1 - Math.exp(-Math.log1p(Math.exp(f)) * step));
-  }
+  for (let z = 0; z < grid[2]; z++)
+    for (let y = 0; y < grid[1]; y++)
+      for (let x = 0; x < grid[0]; x++) {
+        const f = refDensityFeature(model, [x, y, z]) + settings.densityShift;
+        alpha.push(1 - Math.exp(-Math.log1p(Math.exp(f)) * step));
+      }
   const at = (x: number, y: number, z: number) => alpha[(z * grid[1] + y) * grid[0] + x]!;
   const want: boolean[] = [];
   const lo = [Infinity, Infinity, Infinity];
   const hi = [-1, -1, -1];
-  for (let z = 0; z < grid[2]; z++) for (let y = 0; y < grid[1]; y++) for (let x = 0; x < grid[0]; x++) {
-    let hit = false;
-    for (let dz = -1; dz <= 1; dz++) for (let dy = -1; dy <= 1; dy++) for (let dx = -1; dx <= 1; dx++) {
-      const [qx, qy, qz] = [x + dx, y + dy, z + dz];
-      if (qx < 0 || qy < 0 || qz < 0 || qx >= grid[0] || qy >= grid[1] || qz >= grid[2]) continue;
-      if (Math.min(at(qx, qy, qz), 1) >= settings.alphaMaskThres) hit = true;
-    }
-    want.push(hit);
-    if (hit) [x, y, z].forEach((v, a) => { lo[a] = Math.min(lo[a]!, v); hi[a] = Math.max(hi[a]!, v); });
-  }
+  for (let z = 0; z < grid[2]; z++)
+    for (let y = 0; y < grid[1]; y++)
+      for (let x = 0; x < grid[0]; x++) {
+        let hit = false;
+        for (let dz = -1; dz <= 1; dz++)
+          for (let dy = -1; dy <= 1; dy++)
+            for (let dx = -1; dx <= 1; dx++) {
+              const [qx, qy, qz] = [x + dx, y + dy, z + dz];
+              if (qx < 0 || qy < 0 || qz < 0 || qx >= grid[0] || qy >= grid[1] || qz >= grid[2]) continue;
+              if (Math.min(at(qx, qy, qz), 1) >= settings.alphaMaskThres) hit = true;
+            }
+        want.push(hit);
+        if (hit)
+          [x, y, z].forEach((v, a) => {
+            lo[a] = Math.min(lo[a]!, v);
+            hi[a] = Math.max(hi[a]!, v);
+          });
+      }
   const occupied = want.filter(Boolean).length;
   assert.ok(occupied > 10 && occupied < want.length, `mask neither empty nor full (${occupied}/${want.length})`);
   const msg = await trainer.updateAlphaMask(0);
   const bits = field.mask!.bits;
   let mismatches = 0;
-  want.forEach((w, i) => { if (w !== ((bits[i >> 5]! >>> (i & 31)) & 1) > 0) mismatches++; });
+  want.forEach((w, i) => {
+    if (w !== ((bits[i >> 5]! >>> (i & 31)) & 1) > 0) mismatches++;
+  });
   // f32 vs f64 may flip a voxel sitting exactly at the threshold; nothing more.
   assert.ok(mismatches <= 1, `${mismatches} mask voxels differ`);
   assert.match(msg, /box shrunk/);
@@ -82,8 +94,12 @@ test('model file: round trip renders identical pixels; damaged files give clear 
   const field = new TensorField(ctx, settings, box, resolutionForVoxels(12 ** 3, box), 5);
   const values = await field.arena.download(ctx);
   const header = {
-    settings: field.settings, box: field.box, grid: field.grid,
-    segments: field.arena.segments.map((s) => ({ name: s.name, count: s.count })), mask: null, info: {},
+    settings: field.settings,
+    box: field.box,
+    grid: field.grid,
+    segments: field.arena.segments.map((s) => ({ name: s.name, count: s.count })),
+    mask: null,
+    info: {},
   };
   const bytes = encodeModel({ header, values, maskBits: null });
   const back = decodeModel(bytes, 'm.slim');

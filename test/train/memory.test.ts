@@ -3,14 +3,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { proceduralDataset } from '../../src/data/procedural.ts';
-import { resolveConfig } from '../../src/train/config.ts';
-import { estimateTrainingMemory, fitToAdapter } from '../../src/train/memory.ts';
 import { resolutionForVoxels, samplesPerRay } from '../../src/field/geometry.ts';
 import { fieldSegments } from '../../src/field/layout.ts';
-import { TrainingRun } from '../../src/run/training-run.ts';
-import { ViewRenderer } from '../../src/render/view-renderer.ts';
 import { formatBytes } from '../../src/gpu/context.ts';
 import { nodeGpu } from '../../src/gpu/node.ts';
+import { ViewRenderer } from '../../src/render/view-renderer.ts';
+import { TrainingRun } from '../../src/run/training-run.ts';
+import { resolveConfig } from '../../src/train/config.ts';
+import { estimateTrainingMemory, fitToAdapter } from '../../src/train/memory.ts';
 
 test('memory estimate: parameter arena at the final grid, images, batch; refusal names the fix', () => {
   const ds = proceduralDataset({ size: 32, train: 10, test: 1 });
@@ -57,7 +57,15 @@ test('memory estimate bounds a run whose every sample is shaded, and is not far 
   // density bootstrap), the final grid reached after one iteration, then a whole 64x64 view
   // (4096 rays, one rendering pass) through a renderer of its own, as the studio's live view.
   const ds = proceduralDataset({ size: 64, train: 10, test: 1 });
-  const cfg = resolveConfig('vm48', { N_voxel_init: 16 ** 3, N_voxel_final: 24 ** 3, upsamp_list: [1], update_AlphaMask_list: [], featureC: 16, batch_size: 2048, n_iters: 4 });
+  const cfg = resolveConfig('vm48', {
+    N_voxel_init: 16 ** 3,
+    N_voxel_final: 24 ** 3,
+    upsamp_list: [1],
+    update_AlphaMask_list: [],
+    featureC: 16,
+    batch_size: 2048,
+    n_iters: 4,
+  });
   const settings = { ...cfg.settings, rayMarchWeightThres: -1 };
   const ctx = await nodeGpu();
   const est = estimateTrainingMemory(settings, cfg.train, ds, ctx.maxBinding);

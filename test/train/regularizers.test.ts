@@ -2,26 +2,30 @@
 // including its in-place conversion of the fixed-point gradient.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Encoder, grid1d } from '../../src/gpu/kernel.ts';
+import { cachedKernel, Encoder, grid1d } from '../../src/gpu/kernel.ts';
 import { nodeGpu } from '../../src/gpu/node.ts';
-import { cachedKernel } from '../../src/gpu/kernel.ts';
-import { tvWgsl } from '../../src/train/tv.wgsl.ts';
 import { randomNormal } from '../../src/gpu/random.ts';
 import { GRAD_SCALE } from '../../src/gpu/wgsl.ts';
+import { tvWgsl } from '../../src/train/tv.wgsl.ts';
 
 /** TVLoss of a channels-last [h][w][k] tensor. */
 function tvLoss(x: ArrayLike<number>, w: number, h: number, k: number): number {
   let dh = 0;
   let dw = 0;
-  for (let y = 0; y < h; y++) for (let xx = 0; xx < w; xx++) for (let c = 0; c < k; c++) {
-    const v = x[(y * w + xx) * k + c]!;
-    if (y + 1 < h) dh += (x[((y + 1) * w + xx) * k + c]! - v) ** 2;
-    if (xx + 1 < w) dw += (x[(y * w + xx + 1) * k + c]! - v) ** 2;
-  }
+  for (let y = 0; y < h; y++)
+    for (let xx = 0; xx < w; xx++)
+      for (let c = 0; c < k; c++) {
+        const v = x[(y * w + xx) * k + c]!;
+        if (y + 1 < h) dh += (x[((y + 1) * w + xx) * k + c]! - v) ** 2;
+        if (xx + 1 < w) dw += (x[(y * w + xx + 1) * k + c]! - v) ** 2;
+      }
   return 2 * (dh / (k * Math.max(h - 1, 1) * w) + dw / (k * h * Math.max(w - 1, 1)));
 }
 
-for (const [w, h, k] of [[7, 5, 3], [1, 9, 2]] as const) {
+for (const [w, h, k] of [
+  [7, 5, 3],
+  [1, 9, 2],
+] as const) {
   test(`TV gradient on a ${h}x${w}x${k} tensor matches finite differences; fixed-point gradient kept`, async () => {
     const ctx = await nodeGpu();
     const n = w * h * k;
@@ -35,11 +39,14 @@ for (const [w, h, k] of [[7, 5, 3], [1, 9, 2]] as const) {
     const grads = ctx.upload('tv.grads', fixed);
     const weight = 0.7;
     const enc = new Encoder(ctx);
-    enc.dispatch(cachedKernel(ctx, 'tv', () => tvWgsl), {
-      params: { offset, width: w, height: h, k, weight },
-      buffers: { p: params, grads },
-      workgroups: grid1d(ctx, n, 256),
-    });
+    enc.dispatch(
+      cachedKernel(ctx, 'tv', () => tvWgsl),
+      {
+        params: { offset, width: w, height: h, k, weight },
+        buffers: { p: params, grads },
+        workgroups: grid1d(ctx, n, 256),
+      },
+    );
     enc.submit();
     const got = await ctx.readF32(grads, n, offset);
     const x64 = Float64Array.from(x);

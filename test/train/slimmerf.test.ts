@@ -4,20 +4,20 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { proceduralDataset } from '../../src/data/procedural.ts';
-import { resolveConfig } from '../../src/train/config.ts';
-import { resolutionForVoxels, type Box } from '../../src/field/geometry.ts';
-import { RankIncrementer } from '../../src/train/schedule.ts';
-import { randomNormal } from '../../src/gpu/random.ts';
-import { placeTensors } from '../../src/field/layouts/strivec-lattice.ts';
 import { TensorField } from '../../src/field/field.ts';
+import { type Box, resolutionForVoxels } from '../../src/field/geometry.ts';
+import { placeTensors } from '../../src/field/layouts/strivec-lattice.ts';
 import { MODEL_PRESETS } from '../../src/field/presets.ts';
 import { componentsAtRank, maxRankOf, segmentComponentsAtRank, truncateToRank } from '../../src/field/rank.ts';
 import type { FieldSettings } from '../../src/field/settings.ts';
-import { ViewRenderer } from '../../src/render/view-renderer.ts';
-import { Trainer } from '../../src/train/trainer.ts';
 import { encodeFieldModel, modelFileSize } from '../../src/formats/field-model.ts';
 import { decodeModel } from '../../src/formats/model-file.ts';
 import { nodeGpu } from '../../src/gpu/node.ts';
+import { randomNormal } from '../../src/gpu/random.ts';
+import { ViewRenderer } from '../../src/render/view-renderer.ts';
+import { resolveConfig } from '../../src/train/config.ts';
+import { RankIncrementer } from '../../src/train/schedule.ts';
+import { Trainer } from '../../src/train/trainer.ts';
 
 test('TRaIn grows the rank exactly where |L(i-1) - L(i)| / L(i) > upsilon', () => {
   const r = new RankIncrementer(1, 4, 0.4, 0);
@@ -29,7 +29,10 @@ test('TRaIn grows the rank exactly where |L(i-1) - L(i)| / L(i) > upsilon', () =
   assert.equal(r.rank, 4);
   // A change of exactly upsilon does not fire (strict inequality), and a rising loss counts too.
   const s = new RankIncrementer(1, 8, 0.5, 0);
-  assert.deepEqual([1.5, 1.0, 2.0].map((l, i) => s.observe(i + 1, l)), [false, false, false]);
+  assert.deepEqual(
+    [1.5, 1.0, 2.0].map((l, i) => s.observe(i + 1, l)),
+    [false, false, false],
+  );
   assert.equal(s.observe(4, 1.3), true); // |2 - 1.3| / 1.3 = 0.54
 });
 
@@ -106,8 +109,14 @@ test('SlimmeRF training: locked rank groups and their Adam moments stay bit-iden
   const ctx = await nodeGpu();
   const ds = proceduralDataset({ size: 16, train: 8, test: 1 });
   const cfg = resolveConfig('slimmerf8', {
-    N_voxel_init: 12 ** 3, N_voxel_final: 12 ** 3, upsamp_list: [], update_AlphaMask_list: [], featureC: 8,
-    batch_size: 128, n_iters: 6, rank_upsilon: 1e9, // never grows: rank 1 throughout
+    N_voxel_init: 12 ** 3,
+    N_voxel_final: 12 ** 3,
+    upsamp_list: [],
+    update_AlphaMask_list: [],
+    featureC: 8,
+    batch_size: 128,
+    n_iters: 6,
+    rank_upsilon: 1e9, // never grows: rank 1 throughout
   });
   assert.equal(cfg.train.rankIncremental, true);
   const box: Box = { lo: ds.aabb[0], hi: ds.aabb[1] };

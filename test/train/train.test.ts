@@ -4,23 +4,26 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { test } from 'node:test';
+import { decodeImageNode } from '../../src/data/image-node.ts';
 import { loadDataset } from '../../src/data/load.ts';
 import { nodeFolderSource } from '../../src/data/node-source.ts';
-import { proceduralDataset } from '../../src/data/procedural.ts';
+import { demoSurfacePoint, proceduralDataset } from '../../src/data/procedural.ts';
 import type { Dataset } from '../../src/data/types.ts';
-import { resolveConfig } from '../../src/train/config.ts';
-import { TrainingRun } from '../../src/run/training-run.ts';
-import type { PresetName } from '../../src/field/presets.ts';
-import { latticeCandidates } from '../../src/field/layouts/strivec-lattice.ts';
-import { demoSurfacePoint } from '../../src/data/procedural.ts';
 import { evenlySpacedViews } from '../../src/data/views.ts';
-import { evaluate, type EvalResult } from '../../src/eval/evaluate.ts';
+import { type EvalResult, evaluate } from '../../src/eval/evaluate.ts';
+import { latticeCandidates } from '../../src/field/layouts/strivec-lattice.ts';
+import type { PresetName } from '../../src/field/presets.ts';
 import { nodeGpu } from '../../src/gpu/node.ts';
-import { decodeImageNode } from '../../src/data/image-node.ts';
+import { TrainingRun } from '../../src/run/training-run.ts';
+import { resolveConfig } from '../../src/train/config.ts';
 
 const small = {
-  N_voxel_init: 16 ** 3, N_voxel_final: 32 ** 3, upsamp_list: [40, 80], update_AlphaMask_list: [60, 120],
-  featureC: 16, batch_size: 256,
+  N_voxel_init: 16 ** 3,
+  N_voxel_final: 32 ** 3,
+  upsamp_list: [40, 80],
+  update_AlphaMask_list: [60, 120],
+  featureC: 16,
+  batch_size: 256,
 };
 
 async function trainAndEvaluate(ds: Dataset, preset: PresetName, iters: number, views: number, extra: Record<string, unknown> = {}) {
@@ -66,7 +69,10 @@ test('CP trains the procedural scene', async (t) => {
 test('Strivec trains the procedural scene: a coarse pass places tensors around the surfaces, then PSNR rises', async (t) => {
   const ds = proceduralDataset({ size: 32, train: 40, test: 8 });
   const { before, after, events, settings, lattice } = await trainAndEvaluate(ds, 'strivec', 120, 4, {
-    pre_N_iters: 100, n_lamb_sigma: [8, 6, 4], n_lamb_sh: [8, 8, 8], update_AlphaMask_list: [80, 110],
+    pre_N_iters: 100,
+    n_lamb_sigma: [8, 6, 4],
+    n_lamb_sh: [8, 8, 8],
+    update_AlphaMask_list: [80, 110],
   });
   t.diagnostic(events.filter((e) => !e.startsWith('coarse pass: iteration')).join('\n'));
   t.diagnostic(`procedural Strivec: PSNR ${before.psnr.toFixed(2)} -> ${after.psnr.toFixed(2)}, SSIM ${after.ssim.toFixed(3)}`);

@@ -1,17 +1,23 @@
 // The dataset view's geometry and thumbnails: frustum corners land on the image corners, the
 // box check names the axis, thumbnails are small and composited as the dataset says.
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { orbitCamera } from '../../src/data/procedural.ts';
-import { cameraCentre, cameraSpread, frustumCorners, frustumLines, type SceneBox } from '../../src/ui/dataset-geometry.ts';
 import { boxProblem } from '../../src/run/session.ts';
+import { cameraCentre, cameraSpread, frustumCorners, frustumLines, type SceneBox } from '../../src/ui/dataset-geometry.ts';
 import { thumbnailPixels } from '../../src/view/view-images.ts';
 
 test('frustum corners lie on the rays through the image corners, at the given depth', () => {
   const cam = { ...orbitCamera(0.8, 0.3, 40, 50, 3), width: 40, height: 30, cy: 15 };
   const o = cameraCentre(cam);
   const m = cam.c2w;
-  const pixels: [number, number][] = [[0, 0], [40, 0], [40, 30], [0, 30]];
+  const pixels: [number, number][] = [
+    [0, 0],
+    [40, 0],
+    [40, 30],
+    [0, 30],
+  ];
   frustumCorners(cam, 0.5).forEach((p, i) => {
     const rel = [p[0] - o[0], p[1] - o[1], p[2] - o[2]];
     // Back into camera space (the rotation's transpose).
@@ -30,15 +36,42 @@ test('frustum corners lie on the rays through the image corners, at the given de
 
 test('camera spread is the mean distance from the box centre', () => {
   const cams = [orbitCamera(0, 0, 8, 40, 4), orbitCamera(1, 0.5, 8, 40, 2)];
-  const box: SceneBox = [[-1, -1, -1], [1, 1, 1]];
+  const box: SceneBox = [
+    [-1, -1, -1],
+    [1, 1, 1],
+  ];
   assert.ok(Math.abs(cameraSpread(cams, box) - 3) < 1e-9);
 });
 
 test('the box check names the axis and the numbers', () => {
-  assert.equal(boxProblem([[-1, -1, -1], [1, 1, 1]]), null);
-  assert.equal(boxProblem([[2, -1, -1], [1.5, 1, 1]]), "the box's x max (1.5) must be above its min (2)");
-  assert.equal(boxProblem([[-1, -1, 0], [1, 1, 0]]), "the box's z max (0) must be above its min (0)");
-  assert.equal(boxProblem([[-1, NaN, -1], [1, 1, 1]]), "the box's y range must be numbers");
+  assert.equal(
+    boxProblem([
+      [-1, -1, -1],
+      [1, 1, 1],
+    ]),
+    null,
+  );
+  assert.equal(
+    boxProblem([
+      [2, -1, -1],
+      [1.5, 1, 1],
+    ]),
+    "the box's x max (1.5) must be above its min (2)",
+  );
+  assert.equal(
+    boxProblem([
+      [-1, -1, 0],
+      [1, 1, 0],
+    ]),
+    "the box's z max (0) must be above its min (0)",
+  );
+  assert.equal(
+    boxProblem([
+      [-1, NaN, -1],
+      [1, 1, 1],
+    ]),
+    "the box's y range must be numbers",
+  );
 });
 
 test('thumbnails: at most maxSide, composited on white or kept on black', () => {

@@ -1,7 +1,8 @@
 // The studio's UI store and WebGPU probe run in Node without a DOM.
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
-import { useStudio, type AdapterInfoSummary } from '../../src/ui/store.ts';
+import { test } from 'node:test';
+import { type AdapterInfoSummary, useStudio } from '../../src/ui/store.ts';
 import { adapterLabel, formatBytes, probeWebGpu, WEBGPU_BROWSERS } from '../../src/view/webgpu.ts';
 
 const sample: AdapterInfoSummary = {
@@ -37,7 +38,11 @@ test('probeWebGpu reports a missing navigator.gpu and a missing adapter', async 
   assert.equal(none.ok, false);
   const noAdapter = await probeWebGpu({ requestAdapter: async () => null } as unknown as GPU);
   assert.equal(noAdapter.ok, false);
-  const throws = await probeWebGpu({ requestAdapter: async () => { throw new Error('boom'); } } as unknown as GPU);
+  const throws = await probeWebGpu({
+    requestAdapter: async () => {
+      throw new Error('boom');
+    },
+  } as unknown as GPU);
   assert.ok(!throws.ok && throws.reason.includes('boom'));
 });
 
@@ -68,7 +73,16 @@ test('training progress: status changes, iteration rate and a bounded, smoothed 
   assert.equal(useStudio.getState().trainStatus, 'ready');
   st.setTrainStatus('training');
   for (let i = 1; i <= 450; i++) {
-    st.recordStep({ iter: i, total: 600, elapsed: i / 4, psnr: i < 10 ? 10 : 20, loss: i < 10 ? 0.1 : 0.01, samples: 100, shaded: 50, event: i === 100 ? 'upsampled' : undefined });
+    st.recordStep({
+      iter: i,
+      total: 600,
+      elapsed: i / 4,
+      psnr: i < 10 ? 10 : 20,
+      loss: i < 10 ? 0.1 : 0.01,
+      samples: 100,
+      shaded: 50,
+      event: i === 100 ? 'upsampled' : undefined,
+    });
   }
   const p = useStudio.getState().progress;
   assert.equal(p.iter, 450);

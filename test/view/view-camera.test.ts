@@ -1,9 +1,10 @@
 // The viewport's camera pose: orbit, look (fly), move, pan and zoom act as a person expects.
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { orbitCamera } from '../../src/data/procedural.ts';
 import type { Camera } from '../../src/data/types.ts';
-import { axesOf, eyeOf, initialPose, look, move, orbit, pan, poseCamera, zoom, type Vec3 } from '../../src/view/view-camera.ts';
+import { axesOf, eyeOf, initialPose, look, move, orbit, pan, poseCamera, type Vec3, zoom } from '../../src/view/view-camera.ts';
 
 const dot = (a: Vec3, b: Vec3) => a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
 const sub = (a: Vec3, b: Vec3): Vec3 => [a[0] - b[0], a[1] - b[1], a[2] - b[2]];
@@ -55,11 +56,26 @@ test('move flies along the camera axes; pan drags the scene with the pointer', (
   const p = initialPose(4);
   const a = axesOf(p);
   const f = move(p, 0, 0, 0.5);
-  assert.ok(close(sub(eyeOf(f), eyeOf(p)), a.forward.map((x) => x * 0.5)));
+  assert.ok(
+    close(
+      sub(eyeOf(f), eyeOf(p)),
+      a.forward.map((x) => x * 0.5),
+    ),
+  );
   const r = move(p, 0.25, 0, 0);
-  assert.ok(close(sub(eyeOf(r), eyeOf(p)), a.right.map((x) => x * 0.25)));
+  assert.ok(
+    close(
+      sub(eyeOf(r), eyeOf(p)),
+      a.right.map((x) => x * 0.25),
+    ),
+  );
   const u = move(p, 0, 0.25, 0);
-  assert.ok(close(sub(eyeOf(u), eyeOf(p)), a.down.map((x) => x * -0.25)));
+  assert.ok(
+    close(
+      sub(eyeOf(u), eyeOf(p)),
+      a.down.map((x) => x * -0.25),
+    ),
+  );
   // Dragging by a tenth of the canvas height moves a point at the target by a tenth of the image.
   const size = 200;
   const panned = pan(p, 0.1, -0.05);

@@ -6,7 +6,8 @@ import { errorHeatmap, viewPixels } from '../../src/view/view-images.ts';
 
 test('depth view: nearest surface white, farthest dark grey, empty space black', () => {
   const img = {
-    width: 3, height: 1,
+    width: 3,
+    height: 1,
     rgb: new Float32Array(9),
     acc: new Float32Array([1, 0.5, 0.01]),
     depth: new Float32Array([2, 2, 0.05]), // expected depths 2 and 4; the third pixel is empty

@@ -1,10 +1,11 @@
 // TensoRF-CP (notes 2.2): one "slot" of three lines, along z, y and x (the reference's vecMode
 // [2,1,0]); a component is the product of the three lines.
-import type { FieldLayout } from './field-layout.ts';
+
 import type { Vec3 } from '../geometry.ts';
 import type { SegmentShape } from '../settings.ts';
 import { lin } from '../taps.ref.ts';
 import { cpEval, cpScatter } from './cp.wgsl.ts';
+import type { FieldLayout } from './field-layout.ts';
 
 /** Grid axis of line m (line 0 runs along z, 1 along y, 2 along x). */
 const lineAxis = (m: number) => 2 - m;
@@ -22,7 +23,10 @@ export const cpLayout: FieldLayout = {
   problem: (s) => (s.densityComps.length !== 1 || s.appComps.length !== 1 ? 'CP models take one density and one appearance component count' : null),
   factorSegments(s, _box, grid): SegmentShape[] {
     const out: SegmentShape[] = [];
-    for (const [prefix, comps] of [['density', s.densityComps], ['app', s.appComps]] as const) {
+    for (const [prefix, comps] of [
+      ['density', s.densityComps],
+      ['app', s.appComps],
+    ] as const) {
       for (let m = 0; m < 3; m++) {
         const l = cpLineLength(m, grid);
         out.push({ name: `${prefix}.line${m}`, count: l * comps[0]!, components: comps[0]!, group: 'factor', line: l, axis: lineAxis(m) });
@@ -49,7 +53,8 @@ export const cpLayout: FieldLayout = {
   shrink: 'crop',
   totalVariation: true,
   // The reference weights line TV by an extra 1e-3.
-  tvTensors: (_s, grid) => ['density', 'app'].flatMap((prefix) => [0, 1, 2].map((m) => ({ segment: `${prefix}.line${m}`, width: 1, height: cpLineLength(m, grid), scale: 1e-3 }))),
+  tvTensors: (_s, grid) =>
+    ['density', 'app'].flatMap((prefix) => [0, 1, 2].map((m) => ({ segment: `${prefix}.line${m}`, width: 1, height: cpLineLength(m, grid), scale: 1e-3 }))),
   training: { jitter: true, l1Scale: 1, maskedAdam: false },
   localTensors: false,
   refComponents(model, family, _m, u, count) {

@@ -46,7 +46,8 @@ export function placeTensors(points: Float32Array, spacings: number[], halfSizes
   spacings.forEach((v, l) => {
     const h = halfSizes[l]!;
     // The lookup reads two lattice centres per axis: a cube must be narrower than two cells.
-    if (!(v > 0) || !(h > 0.5 * v) || !(h < v)) throw new Error(`Strivec level ${l + 1}: the tensor half-size ${h} must lie between half and one lattice spacing (${v})`);
+    if (!(v > 0) || !(h > 0.5 * v) || !(h < v))
+      throw new Error(`Strivec level ${l + 1}: the tensor half-size ${h} must lie between half and one lattice spacing (${v})`);
   });
   const lo: Vec3 = [Infinity, Infinity, Infinity];
   const hi: Vec3 = [-Infinity, -Infinity, -Infinity];
@@ -142,7 +143,9 @@ export function coverageMask(levels: StrivecLevel[], tables: ArrayLike<number>[]
         for (let dz = -1; dz <= 1 && !on; dz++) {
           for (let dy = -1; dy <= 1 && !on; dy++) {
             for (let dx = -1; dx <= 1 && !on; dx++) {
-              const xx = x + dx, yy = y + dy, zz = z + dz;
+              const xx = x + dx,
+                yy = y + dy,
+                zz = z + dz;
               if (xx < 0 || yy < 0 || zz < 0 || xx >= dims[0] || yy >= dims[1] || zz >= dims[2]) continue;
               on = covered[(zz * dims[1] + yy) * dims[0] + xx] === 1;
             }

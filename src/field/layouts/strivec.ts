@@ -2,12 +2,13 @@
 // (levels), placed by a coarse pass before the field exists. A slot is a level; a component of a
 // level at a point is the inverse-distance blend of its nearest covering tensors' CP components.
 // The lattice arithmetic (placement, lookup, weights, coverage) is in strivec-lattice.ts.
-import type { FieldLayout } from './field-layout.ts';
+
 import { gridUnits } from '../geometry.ts';
 import type { SegmentShape } from '../settings.ts';
 import { lin } from '../taps.ref.ts';
-import { idwWeights, latticeCandidates, levelLineSamples } from './strivec-lattice.ts';
+import type { FieldLayout } from './field-layout.ts';
 import { strivecEval, strivecScatter } from './strivec.wgsl.ts';
+import { idwWeights, latticeCandidates, levelLineSamples } from './strivec-lattice.ts';
 
 /** Levels the kernels take (the Field uniform's `levels` array). */
 export const MAX_LEVELS = 3;
@@ -22,7 +23,8 @@ export const strivecLayout: FieldLayout = {
   problem(s) {
     const n = s.levels?.length ?? 0;
     if (n < 1 || n > MAX_LEVELS) return `Strivec models take 1 to ${MAX_LEVELS} levels of local tensors, got ${n}`;
-    if (s.densityComps.length !== n || s.appComps.length !== n) return `Strivec models take one density and one appearance component count per level (${n} levels)`;
+    if (s.densityComps.length !== n || s.appComps.length !== n)
+      return `Strivec models take one density and one appearance component count per level (${n} levels)`;
     return null;
   },
   // Per level, every tensor's x, y and z lines [3][L][K] one after another; then the lattice
@@ -30,7 +32,10 @@ export const strivecLayout: FieldLayout = {
   factorSegments(s, box, grid): SegmentShape[] {
     const levels = s.levels ?? [];
     const out: SegmentShape[] = [];
-    for (const [prefix, comps] of [['density', s.densityComps], ['app', s.appComps]] as const) {
+    for (const [prefix, comps] of [
+      ['density', s.densityComps],
+      ['app', s.appComps],
+    ] as const) {
       levels.forEach((lv, l) => {
         const len = levelLineSamples(lv, box, grid);
         const k = comps[l]!;

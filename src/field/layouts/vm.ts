@@ -1,10 +1,11 @@
 // TensoRF-VM (notes 2.1): three slots, each a plane and a line (slot 0 the XY plane with a Z line,
 // slot 1 XZ with Y, slot 2 YZ with X, as the reference's matMode and vecMode); a component is
 // plane · line, and the density sums all components of all slots.
-import type { FieldLayout } from './field-layout.ts';
+
 import type { Vec3 } from '../geometry.ts';
 import type { FieldSettings, SegmentShape } from '../settings.ts';
 import { bilin, lin } from '../taps.ref.ts';
+import type { FieldLayout } from './field-layout.ts';
 import { vmEval, vmScatter } from './vm.wgsl.ts';
 
 /** (plane width, plane height, line length) of slot m. */
@@ -16,7 +17,11 @@ export function slotDims(m: number, grid: Vec3): Vec3 {
 }
 
 /** Grid axes of slot m's plane (width, height) and of its line. */
-const PLANE_AXES: [number, number][] = [[0, 1], [0, 2], [1, 2]];
+const PLANE_AXES: [number, number][] = [
+  [0, 1],
+  [0, 2],
+  [1, 2],
+];
 const LINE_AXIS = [2, 1, 0];
 
 const slotCoords = (m: number, u: Vec3): Vec3 => (m === 0 ? [u[0], u[1], u[2]] : m === 1 ? [u[0], u[2], u[1]] : [u[1], u[2], u[0]]);
@@ -32,7 +37,10 @@ export const vmLayout: FieldLayout = {
     s.densityComps.length !== 3 || s.appComps.length !== 3 ? 'VM models take three density and three appearance component counts (one per slot)' : null,
   factorSegments(s: FieldSettings, _box, grid): SegmentShape[] {
     const out: SegmentShape[] = [];
-    for (const [prefix, comps] of [['density', s.densityComps], ['app', s.appComps]] as const) {
+    for (const [prefix, comps] of [
+      ['density', s.densityComps],
+      ['app', s.appComps],
+    ] as const) {
       for (let m = 0; m < 3; m++) {
         const k = comps[m]!;
         const [w, h, l] = slotDims(m, grid);
@@ -60,7 +68,9 @@ export const vmLayout: FieldLayout = {
   totalVariation: true,
   // The reference weights plane TV by an extra 1e-2.
   tvTensors: (_s, grid) =>
-    ['density', 'app'].flatMap((prefix) => [0, 1, 2].map((m) => ({ segment: `${prefix}.plane${m}`, width: slotDims(m, grid)[0], height: slotDims(m, grid)[1], scale: 1e-2 }))),
+    ['density', 'app'].flatMap((prefix) =>
+      [0, 1, 2].map((m) => ({ segment: `${prefix}.plane${m}`, width: slotDims(m, grid)[0], height: slotDims(m, grid)[1], scale: 1e-2 })),
+    ),
   training: { jitter: true, l1Scale: 1, maskedAdam: false },
   localTensors: false,
   refComponents(model, family, m, u, count) {

@@ -103,21 +103,28 @@ export function validateHeader(raw: unknown, fail: (why: string) => never): Scen
   const obj = (v: unknown, what: string): Record<string, unknown> =>
     typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : fail(`header: ${what} must be an object`);
   const num = (v: unknown, what: string, lo = -Infinity, hi = Infinity): number =>
-    typeof v === 'number' && Number.isFinite(v) && v >= lo && v <= hi ? v : fail(`header: ${what} must be a number in [${lo}, ${hi}], got ${JSON.stringify(v)}`);
-  const int = (v: unknown, what: string, lo: number, hi: number): number => (Number.isInteger(v) ? num(v, what, lo, hi) : fail(`header: ${what} must be an integer, got ${JSON.stringify(v)}`));
+    typeof v === 'number' && Number.isFinite(v) && v >= lo && v <= hi
+      ? v
+      : fail(`header: ${what} must be a number in [${lo}, ${hi}], got ${JSON.stringify(v)}`);
+  const int = (v: unknown, what: string, lo: number, hi: number): number =>
+    Number.isInteger(v) ? num(v, what, lo, hi) : fail(`header: ${what} must be an integer, got ${JSON.stringify(v)}`);
   const ints = (v: unknown, what: string, n: number, lo: number, hi: number): number[] =>
     Array.isArray(v) && v.length === n ? v.map((x, i) => int(x, `${what}[${i}]`, lo, hi)) : fail(`header: ${what} must list ${n} integers`);
   const box = (v: unknown, what: string): Box => {
     const b = obj(v, what);
-    const lo = Array.isArray(b.lo) && b.lo.length === 3 ? b.lo.map((x, i) => num(x, `${what}.lo[${i}]`, -1e6, 1e6)) : fail(`header: ${what}.lo must list 3 numbers`);
-    const hi = Array.isArray(b.hi) && b.hi.length === 3 ? b.hi.map((x, i) => num(x, `${what}.hi[${i}]`, -1e6, 1e6)) : fail(`header: ${what}.hi must list 3 numbers`);
+    const lo =
+      Array.isArray(b.lo) && b.lo.length === 3 ? b.lo.map((x, i) => num(x, `${what}.lo[${i}]`, -1e6, 1e6)) : fail(`header: ${what}.lo must list 3 numbers`);
+    const hi =
+      Array.isArray(b.hi) && b.hi.length === 3 ? b.hi.map((x, i) => num(x, `${what}.hi[${i}]`, -1e6, 1e6)) : fail(`header: ${what}.hi must list 3 numbers`);
     if (lo.some((x, i) => !(x < hi[i]!))) fail(`header: ${what} is empty or inverted`);
     return { lo: lo as Vec3, hi: hi as Vec3 };
   };
   const h = obj(raw, 'the header');
   if (h.format !== 'slimfield-scene') fail(`header: format ${JSON.stringify(h.format)} is not "slimfield-scene"`);
   const s = obj(h.settings, 'settings');
-  const kind = MODEL_KINDS.includes(s.kind as ModelKind) ? (s.kind as ModelKind) : fail(`header: settings.kind must be one of ${MODEL_KINDS.map((k) => `"${k}"`).join(', ')}, got ${JSON.stringify(s.kind)}`);
+  const kind = MODEL_KINDS.includes(s.kind as ModelKind)
+    ? (s.kind as ModelKind)
+    : fail(`header: settings.kind must be one of ${MODEL_KINDS.map((k) => `"${k}"`).join(', ')}, got ${JSON.stringify(s.kind)}`);
   const layout = layoutOf(kind);
   const levels = layout.localTensors ? validateLevels(s.levels, num, int, fail) : undefined;
   const slots = layout.slotsFor(levels?.length ?? 0);
@@ -146,7 +153,9 @@ export function validateHeader(raw: unknown, fail: (why: string) => never): Scen
     ...(levels ? { levels } : {}),
   };
   const grid = ints(h.grid, 'grid', 3, 2, 4096) as Vec3;
-  const precision = PRECISIONS.includes(h.precision as Precision) ? (h.precision as Precision) : fail(`header: precision must be one of ${PRECISIONS.join(', ')}`);
+  const precision = PRECISIONS.includes(h.precision as Precision)
+    ? (h.precision as Precision)
+    : fail(`header: precision must be one of ${PRECISIONS.join(', ')}`);
   const ranks = int(h.ranks, 'ranks', 1, 4096);
   if (ranks !== maxRankOf(settings)) fail(`header: ranks ${ranks} does not match the component counts (${maxRankOf(settings)} groups)`);
   let mask: SceneHeader['mask'] = null;

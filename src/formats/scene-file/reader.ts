@@ -3,10 +3,21 @@
 // CRC-32, every decoded value must be finite.
 import CRC32 from 'crc-32';
 import { inflateSync } from 'fflate';
-import { latticeTable } from '../../field/layouts/strivec-lattice.ts';
 import { fieldSegments } from '../../field/layout.ts';
+import { latticeTable } from '../../field/layouts/strivec-lattice.ts';
 import { RANK_STEP, rankStepOf, settingsAtRank } from '../../field/rank.ts';
-import { MAX_HEADER_BYTES, MAX_SCENE_BYTES, MAX_SECTION_BYTES, PREAMBLE, SCENE_MAGIC, SCENE_VERSION, SceneError, type SceneHeader, type SceneModel, validateHeader } from './header.ts';
+import {
+  MAX_HEADER_BYTES,
+  MAX_SCENE_BYTES,
+  MAX_SECTION_BYTES,
+  PREAMBLE,
+  SCENE_MAGIC,
+  SCENE_VERSION,
+  SceneError,
+  type SceneHeader,
+  type SceneModel,
+  validateHeader,
+} from './header.ts';
 import { blockBytes, decodeBlock, deflateBounds, groupRange, isBits, isDeflated, latticeWords, plan, type Section } from './sections.ts';
 
 /**
@@ -30,7 +41,10 @@ export class SceneReader {
   private groups = 0;
 
   /** `size`: the whole file's length when known (a file on disk), checked against the header at once. */
-  constructor(readonly file: string, readonly size?: number) {}
+  constructor(
+    readonly file: string,
+    readonly size?: number,
+  ) {}
 
   private fail(why: string): never {
     throw new SceneError(`${this.file}: ${why}`);
@@ -85,7 +99,7 @@ export class SceneReader {
       if (headLen === 0 || headLen > MAX_HEADER_BYTES || headLen % 4 !== 0) this.fail(`header length ${headLen} is not plausible`);
       if (this.length < PREAMBLE + headLen) return;
       const head = this.data.subarray(PREAMBLE, PREAMBLE + headLen);
-      if ((CRC32.buf(head) >>> 0) !== dv.getUint32(16, true)) this.fail('header checksum mismatch: the file is damaged');
+      if (CRC32.buf(head) >>> 0 !== dv.getUint32(16, true)) this.fail('header checksum mismatch: the file is damaged');
       let raw: unknown;
       try {
         raw = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(head));
@@ -115,7 +129,7 @@ export class SceneReader {
       if (this.length < this.offset + 8 + len) return;
       const start = this.offset + 8;
       const payload = this.data.subarray(start, start + len);
-      if ((CRC32.buf(payload) >>> 0) !== dv.getUint32(this.offset + 4, true)) this.fail(`${sec.label}: checksum mismatch, the file is damaged`);
+      if (CRC32.buf(payload) >>> 0 !== dv.getUint32(this.offset + 4, true)) this.fail(`${sec.label}: checksum mismatch, the file is damaged`);
       this.decodeSection(sec, new DataView(this.data.buffer, start, len));
       this.offset = start + len;
       this.nextSection++;
@@ -126,7 +140,9 @@ export class SceneReader {
   private checkSize(atMost: boolean): void {
     const t = this.total;
     if (this.size !== undefined && (atMost ? this.size > t : this.size !== t)) {
-      this.fail(`the header describes ${atMost ? 'at most ' : ''}${t} bytes but the file has ${this.size}: ${this.size < t ? 'truncated, or absurd sizes in the header' : 'trailing bytes'}`);
+      this.fail(
+        `the header describes ${atMost ? 'at most ' : ''}${t} bytes but the file has ${this.size}: ${this.size < t ? 'truncated, or absurd sizes in the header' : 'trailing bytes'}`,
+      );
     }
     if (this.length > t) this.fail(`${this.length - t} bytes past the end of the scene (the header describes ${atMost ? 'at most ' : ''}${t} bytes)`);
   }
@@ -251,4 +267,3 @@ export function readScene(bytes: Uint8Array, file: string): { header: SceneHeade
 export function isSceneFile(bytes: Uint8Array): boolean {
   return bytes.length >= 8 && new TextDecoder().decode(bytes.subarray(0, 8)) === SCENE_MAGIC;
 }
-

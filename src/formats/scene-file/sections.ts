@@ -6,7 +6,7 @@ import { deflateSync } from 'fflate';
 import { fieldSegments } from '../../field/layout.ts';
 import type { StrivecLevel } from '../../field/layouts/strivec-lattice.ts';
 import { RANK_STEP, rankStepOf } from '../../field/rank.ts';
-import { type Precision, SCENE_VERSION, type SceneHeader, SceneError } from './header.ts';
+import { type Precision, SCENE_VERSION, SceneError, type SceneHeader } from './header.ts';
 
 const FP16_MAX = 65504;
 
@@ -141,7 +141,12 @@ export function plan(h: SceneHeader, version = SCENE_VERSION): Section[] {
     }
     blocks.push({ name: 'basis', rows: appDim, comps: cols.length, first: 0, cols });
     const raw = blocks.reduce((n, b) => n + blockBytes(b, h.precision), 0);
-    sections.push({ label: `rank group ${g + 1}`, kind: 'group', blocks, ...(deflatesGroups(h, version) ? { bytes: deflateBounds(raw).max, rawBytes: raw } : { bytes: raw }) });
+    sections.push({
+      label: `rank group ${g + 1}`,
+      kind: 'group',
+      blocks,
+      ...(deflatesGroups(h, version) ? { bytes: deflateBounds(raw).max, rawBytes: raw } : { bytes: raw }),
+    });
   }
   return sections;
 }
@@ -211,7 +216,14 @@ export function encodeBlock(dv: DataView, at: number, b: Block, precision: Preci
 }
 
 /** Reads a block into `set(row, comp, value)`; rejects non-finite values. */
-export function decodeBlock(dv: DataView, at: number, b: Block, precision: Precision, set: (r: number, c: number, v: number) => void, fail: (why: string) => never): void {
+export function decodeBlock(
+  dv: DataView,
+  at: number,
+  b: Block,
+  precision: Precision,
+  set: (r: number, c: number, v: number) => void,
+  fail: (why: string) => never,
+): void {
   if (precision === 'fp32' || precision === 'fp16') {
     for (let r = 0; r < b.rows; r++) {
       for (let c = 0; c < b.comps; c++) {
@@ -231,4 +243,3 @@ export function decodeBlock(dv: DataView, at: number, b: Block, precision: Preci
     for (let r = 0; r < b.rows; r++) set(r, c, offset + dv.getUint8(q0 + r * b.comps + c) * scale);
   }
 }
-

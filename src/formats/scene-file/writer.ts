@@ -5,7 +5,7 @@ import type { Box, Vec3 } from '../../field/geometry.ts';
 import { fieldSegments } from '../../field/layout.ts';
 import { maxRankOf, settingsAtRank, truncateToRank } from '../../field/rank.ts';
 import type { FieldSettings } from '../../field/settings.ts';
-import { PRECISIONS, type Precision, PREAMBLE, SCENE_MAGIC, SCENE_VERSION, SceneError, type SceneHeader, type SceneModel } from './header.ts';
+import { PREAMBLE, PRECISIONS, type Precision, SCENE_MAGIC, SCENE_VERSION, SceneError, type SceneHeader, type SceneModel } from './header.ts';
 import { bitsPayload, deflatedPayload, encodeBlock, isBits, isDeflated, latticeBits, plan, type Section } from './sections.ts';
 
 export interface ExportOptions {
@@ -45,7 +45,14 @@ function headerBytes(h: SceneHeader): Uint8Array {
  * models need their lattice tables): exact for fp32 and fp16; for 8-bit files, whose rank groups
  * are deflated, the most it can be (`exact` false).
  */
-export function sceneFileSize(settings: FieldSettings, box: Box, grid: Vec3, mask: SceneModel['mask'], opts: ExportOptions, tables: ArrayLike<number>[] = []): { bytes: number; exact: boolean } {
+export function sceneFileSize(
+  settings: FieldSettings,
+  box: Box,
+  grid: Vec3,
+  mask: SceneModel['mask'],
+  opts: ExportOptions,
+  tables: ArrayLike<number>[] = [],
+): { bytes: number; exact: boolean } {
   const h = exportHeader(settings, box, grid, mask, opts);
   const bits = (s: Section) => bitsPayload(s.kind === 'mask' ? mask!.bits : latticeBits(settings.levels!, tables)).length;
   const sections = plan(h);
@@ -69,7 +76,13 @@ export function exportScene(model: Omit<SceneModel, 'rank'>, opts: ExportOptions
   const segs = fieldSegments(h.settings, h.box, h.grid);
   const payloads = sections.map((sec): Uint8Array => {
     if (sec.kind === 'mask') return bitsPayload(model.mask!.bits);
-    if (sec.kind === 'lattice') return bitsPayload(latticeBits(h.settings.levels!, h.settings.levels!.map((_, l) => values.get(`lattice.level${l}`)!)));
+    if (sec.kind === 'lattice')
+      return bitsPayload(
+        latticeBits(
+          h.settings.levels!,
+          h.settings.levels!.map((_, l) => values.get(`lattice.level${l}`)!),
+        ),
+      );
     const raw = new Uint8Array(sec.rawBytes ?? sec.bytes);
     const dv = new DataView(raw.buffer);
     const precision = sec.kind === 'dense' && h.precision !== 'fp32' ? 'fp16' : h.precision;
@@ -77,9 +90,7 @@ export function exportScene(model: Omit<SceneModel, 'rank'>, opts: ExportOptions
     for (const b of sec.blocks) {
       const v = values.get(b.name)!;
       const seg = segs.find((x) => x.name === b.name)!;
-      const get = b.cols
-        ? (r: number, c: number) => v[r * (v.length / b.rows) + b.cols![c]!]!
-        : (r: number, c: number) => v[r * seg.components + b.first + c]!;
+      const get = b.cols ? (r: number, c: number) => v[r * (v.length / b.rows) + b.cols![c]!]! : (r: number, c: number) => v[r * seg.components + b.first + c]!;
       p += encodeBlock(dv, p, b, precision, get, 'export');
     }
     return isDeflated(sec) ? deflatedPayload(raw) : raw;
@@ -100,4 +111,3 @@ export function exportScene(model: Omit<SceneModel, 'rank'>, opts: ExportOptions
   }
   return out;
 }
-
