@@ -45,19 +45,21 @@ export async function loadModel(ctx: GpuContext, file: string): Promise<{ field:
   return { field: fieldFromBytes(ctx, bytes, file), bytes: bytes.length };
 }
 
+/** One piece of the engine's advice in the CLI's terms. */
+function cliWords(a: LimitAdvice): string {
+  switch (a.change) {
+    case 'downscale':
+      return `use --downscale ${a.factor}`;
+    case 'fewer-views':
+      return 'train on fewer images (--train-views N)';
+    case 'final-grid':
+      return 'lower N_voxel_final';
+    case 'components':
+      return 'lower the component counts (n_lamb_sigma, n_lamb_sh)';
+  }
+}
+
 /** The engine's advice in the CLI's terms. */
 export function adviceForCli(advice: readonly LimitAdvice[]): string {
-  const words = advice.map((a) => {
-    switch (a.change) {
-      case 'downscale':
-        return `use --downscale ${a.factor}`;
-      case 'fewer-views':
-        return 'train on fewer images (--train-views N)';
-      case 'final-grid':
-        return 'lower N_voxel_final';
-      case 'components':
-        return 'lower the component counts (n_lamb_sigma, n_lamb_sh)';
-    }
-  });
-  return words.join(' or ');
+  return advice.map(cliWords).join(' or ');
 }

@@ -37,7 +37,9 @@ export function refAppComponents(model: RefModel, u: Vec3): number[] {
   const st = model.settings;
   const layout = layoutOf(st.kind);
   const out: number[] = [];
-  st.appComps.forEach((k, m) => out.push(...(layout.refComponents(model, 'app', m, u, k) ?? new Array<number>(k).fill(0))));
+  st.appComps.forEach((k, m) => {
+    out.push(...(layout.refComponents(model, 'app', m, u, k) ?? new Array<number>(k).fill(0)));
+  });
   return out;
 }
 

@@ -70,7 +70,11 @@ export function truncateToRank(
       const rows = v.length / width;
       const cols = basisColumnsAtRank(s, rank);
       const t = new Float32Array(rows * cols.length);
-      for (let r = 0; r < rows; r++) cols.forEach((c, j) => (t[r * cols.length + j] = v[r * width + c]!));
+      for (let r = 0; r < rows; r++) {
+        cols.forEach((c, j) => {
+          t[r * cols.length + j] = v[r * width + c]!;
+        });
+      }
       out.set(name, t);
     } else {
       out.set(name, v);

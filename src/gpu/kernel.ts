@@ -31,7 +31,7 @@ export class Kernel {
       compute: { module, entryPoint: 'main', constants },
     });
     const defs = makeShaderDataDefinitions(code);
-    const u = defs.uniforms['params'];
+    const u = defs.uniforms.params;
     this.uniformView = u ? makeStructuredView(u) : null;
     this.storages = new Map(Object.entries(defs.storages).map(([name, d]) => [name, d.binding]));
     const bindings = [...(u ? [u.binding] : []), ...this.storages.values()].sort((a, b) => a - b);

@@ -71,7 +71,9 @@ export class ParamArena {
 
   allocate(ctx: GpuContext, label = 'arena'): void {
     const host = new Float32Array(this.total);
-    this.segments.forEach((s, i) => host.set(this.inits[i]!, s.offset));
+    this.segments.forEach((s, i) => {
+      host.set(this.inits[i]!, s.offset);
+    });
     this.inits = [];
     this.params = ctx.upload(`${label}.params`, host);
     this.grads = ctx.buffer(`${label}.grads`, this.total * 4);

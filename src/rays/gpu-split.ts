@@ -46,7 +46,9 @@ export class GpuSplit {
       );
     }
     const all = new Uint8Array(bytes);
-    split.images.forEach((img, i) => all.set(img, i * this.width * this.height * 4));
+    split.images.forEach((img, i) => {
+      all.set(img, i * this.width * this.height * 4);
+    });
     this.pixels = ctx.upload(`${label}.pixels`, all);
     this.cams = ctx.upload(`${label}.cameras`, packCameras(split.cameras));
   }

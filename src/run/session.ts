@@ -114,7 +114,7 @@ export class Session {
 
   /** The built-in scene, rendered by our own ray tracer: no download, no licence. */
   loadDemo(size = 48): Dataset {
-    return this.useDataset(proceduralDataset({ size, train: 40, test: 8 }));
+    return this.setDataset(proceduralDataset({ size, train: 40, test: 8 }));
   }
 
   /**
@@ -128,16 +128,16 @@ export class Session {
   ): Promise<{ dataset: Dataset; label: string }> {
     if (files.length === 0) throw new Error('The dropped folder holds no files.');
     const one = files.length === 1 ? ('file' in files[0]! ? files[0]!.file : files[0]!) : null;
-    const zip = one && one.name.toLowerCase().endsWith('.zip') ? one : null;
+    const zip = one?.name.toLowerCase().endsWith('.zip') ? one : null;
     const first = relativePath(files[0]!);
     const label = zip ? zip.name : first.includes('/') ? first.split('/')[0]! : 'selected files';
     const source = zip ? zipSource(new Uint8Array(await zip.arrayBuffer()), label) : mapSource(await filesToMap(files), label);
     const dataset = await loadDataset(source, { downscale, decode: decodeImageBrowser, splits: ['train', 'test'], onProgress });
-    return { dataset: this.useDataset(dataset), label };
+    return { dataset: this.setDataset(dataset), label };
   }
 
   /** Replaces the dataset (and any model trained on the previous one). */
-  useDataset(ds: Dataset): Dataset {
+  setDataset(ds: Dataset): Dataset {
     this.dispose();
     this.dataset = ds;
     this.loadedBox = copyBox(ds.aabb);

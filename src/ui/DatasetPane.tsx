@@ -54,7 +54,7 @@ export function DatasetPane({ dataset, onBox, loadedBox, editable }: DatasetPane
       </div>
       <div className="thumb-strip" role="listbox" aria-label="training photos">
         {thumbs.map((t, i) => (
-          <Thumbnail key={i} view={t} name={train.names[i] ?? `view ${i}`} selected={i === selected} onClick={() => setSelected(i)} />
+          <Thumbnail key={train.names[i] ?? i} view={t} name={train.names[i] ?? `view ${i}`} selected={i === selected} onClick={() => setSelected(i)} />
         ))}
       </div>
     </div>

@@ -32,11 +32,10 @@ export default function DatasetScene({ train, test, thumbs, box, selected, onSel
   const depth = FRUSTUM_SHARE * spread;
   const centre = box[0].map((lo, i) => (lo + box[1][i]!) / 2) as [number, number, number];
   // The view starts outside the camera ring, looking at the box centre, z up (as the datasets).
+  // biome-ignore lint/correctness/useExhaustiveDependencies: only a new dataset moves the view; editing the box does not.
   const start = useMemo(() => {
     const d = 3.2 * spread;
     return [centre[0] + 0.62 * d, centre[1] + 0.62 * d, centre[2] + 0.48 * d] as [number, number, number];
-    // Only a new dataset moves the view; editing the box does not.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [train]);
   return (
     <div className="dataset-canvas" data-testid="dataset-3d" data-frustums={train.length + test.length} data-box={box.flat().join(',')}>
@@ -46,7 +45,10 @@ export default function DatasetScene({ train, test, thumbs, box, selected, onSel
         <Frustums cams={train} depth={depth} colour={TRAIN_COLOUR} />
         <Frustums cams={test} depth={depth} colour={TEST_COLOUR} />
         {train[selected] && <Frustums cams={[train[selected]]} depth={depth * 1.5} colour={SELECTED_COLOUR} />}
-        {train.map((cam, i) => (thumbs[i] ? <ImagePlane key={i} cam={cam} depth={depth} view={thumbs[i]} onClick={() => onSelect(i)} /> : null))}
+        {train.map((cam, i) =>
+          // biome-ignore lint/suspicious/noArrayIndexKey: a dataset's cameras never change order: the index is the view.
+          thumbs[i] ? <ImagePlane key={i} cam={cam} depth={depth} view={thumbs[i]} onClick={() => onSelect(i)} /> : null,
+        )}
         <BoxOutline box={box} />
         <gridHelper args={[4 * spread, 16, '#30363d', '#1f242c']} position={[centre[0], centre[1], box[0][2]]} rotation={[Math.PI / 2, 0, 0]} />
       </Canvas>
@@ -91,6 +93,7 @@ function ImagePlane({ cam, depth, view, onClick }: { cam: Camera; depth: number;
     [geometry, texture],
   );
   return (
+    // biome-ignore lint/a11y/noStaticElementInteractions: a three.js mesh (react-three-fiber), not a DOM element.
     <mesh
       geometry={geometry}
       onClick={(e) => {

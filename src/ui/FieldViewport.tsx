@@ -113,21 +113,20 @@ export function FieldViewport({ session, active = true, children }: { session: S
 
   // A new dataset or scene starts from the home view at its own distance.
   const dataset = useStudio((s) => s.datasetName);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: the dataset and scene names are the triggers; home() reads the session's current view.
   useEffect(() => {
     pose.current = home();
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [dataset, scene]);
 
   // A rank, mode or camera change re-renders at once (within a frame or two of GPU time).
+  // biome-ignore lint/correctness/useExhaustiveDependencies: these are the triggers; draw reads refs, and the iteration alone must not re-render.
   useEffect(() => {
     if (rank !== undefined && (iter > 0 || scene)) void draw();
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [rank, scene, mode, snap, boxes, active]);
 
+  // biome-ignore lint/correctness/useExhaustiveDependencies: draw reads refs only; re-running on its identity would render every React update.
   useEffect(() => {
     if (iter === 1 || iter % RENDER_EVERY === 0 || status === 'done' || status === 'paused') void draw();
-    // draw reads refs only; re-running on its identity would render every React update.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [iter, status]);
 
   // A camera change: leave a snapped training camera, render small now, refine once still.
@@ -155,6 +154,7 @@ export function FieldViewport({ session, active = true, children }: { session: S
               {label}
             </button>
           ))}
+          {/* biome-ignore lint/a11y/useSemanticElements: a group of toolbar buttons inline in the toolbar; a fieldset would break its layout. */}
           <span className="nav-toggle" role="group" aria-label="navigation">
             {(['orbit', 'fly'] as const).map((n) => (
               <button
@@ -186,6 +186,7 @@ export function FieldViewport({ session, active = true, children }: { session: S
             >
               <option value="">free orbit</option>
               {Array.from({ length: cameras }, (_, i) => (
+                // biome-ignore lint/suspicious/noArrayIndexKey: the index is the training view's number.
                 <option key={i} value={i}>
                   training view {i}
                 </option>
@@ -197,6 +198,7 @@ export function FieldViewport({ session, active = true, children }: { session: S
               tensors:
               {local.levels.map((lv, l) => (
                 <button
+                  // biome-ignore lint/suspicious/noArrayIndexKey: the index is the level's number.
                   key={l}
                   type="button"
                   aria-pressed={boxes[l]}

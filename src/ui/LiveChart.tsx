@@ -25,6 +25,7 @@ export function LiveChart({ data, series, unit, log = false, height = 130 }: Liv
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
   const key = series.map((s) => s.label).join('|') + (log ? '|log' : '');
+  // biome-ignore lint/correctness/useExhaustiveDependencies: the chart is rebuilt only when its series (key) change; data updates go through setData below.
   useEffect(() => {
     const el = box.current!;
     const u = new uPlot(
@@ -69,8 +70,6 @@ export function LiveChart({ data, series, unit, log = false, height = 130 }: Liv
       u.destroy();
       plot.current = null;
     };
-    // The chart is rebuilt only when its series change; data updates go through setData below.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [key, height]);
   useEffect(() => {
     plot.current?.setData(data as uPlot.AlignedData);

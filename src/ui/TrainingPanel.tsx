@@ -23,6 +23,7 @@ export function TrainingPanel({ actions, request, setRequest }: { actions: Train
   const running = status === 'training' || status === 'paused';
   // The panel re-renders every training step; the estimate changes only with the request, the
   // dataset and its box (the grid follows the box's proportions).
+  // biome-ignore lint/correctness/useExhaustiveDependencies: dataset and box are read by the session, not here; they are the triggers.
   const mem = useMemo(() => (dataset ? actions.estimate(request) : null), [actions, request, dataset, box]);
   const left = p.itPerSec > 0 ? (p.total - p.iter) / p.itPerSec : 0;
   return (

@@ -2,21 +2,23 @@
 // controls, not the CLI's flags.
 import type { LimitAdvice } from '../run/session.ts';
 
+/** One piece of the engine's advice in the studio's terms. */
+function studioWords(a: LimitAdvice): string {
+  switch (a.change) {
+    case 'downscale':
+      return `open the dataset again at downscale 1/${a.factor}`;
+    case 'fewer-views':
+      return 'train on fewer views (Training views)';
+    case 'final-grid':
+      return 'choose a smaller preset (a smaller final grid)';
+    case 'components':
+      return 'choose a model with fewer components';
+  }
+}
+
 /** One sentence of what to change in the studio. */
 export function studioAdvice(advice: readonly LimitAdvice[]): string {
-  const words = advice.map((a) => {
-    switch (a.change) {
-      case 'downscale':
-        return `open the dataset again at downscale 1/${a.factor}`;
-      case 'fewer-views':
-        return 'train on fewer views (Training views)';
-      case 'final-grid':
-        return 'choose a smaller preset (a smaller final grid)';
-      case 'components':
-        return 'choose a model with fewer components';
-    }
-  });
-  return words.length ? `${words.join(', or ')}.` : '';
+  return advice.length ? `${advice.map(studioWords).join(', or ')}.` : '';
 }
 
 /** An error's message for the studio, with the engine's advice worded for it when it has some. */

@@ -18,7 +18,13 @@ function tree(name: string, content: Record<string, string | Record<string, unkn
     name,
     createReader: () => {
       let at = 0;
-      return { readEntries: (ok: (e: DropEntry[]) => void) => setTimeout(() => ok(children.slice(at, (at += batch))), 0) };
+      return {
+        readEntries: (ok: (e: DropEntry[]) => void) => {
+          const from = at;
+          at += batch;
+          setTimeout(() => ok(children.slice(from, at)), 0);
+        },
+      };
     },
   };
 }

@@ -63,7 +63,9 @@ function randomRays(n: number, seed: number): RefRay[] {
 
 function packRays(rays: RefRay[]): Float32Array {
   const out = new Float32Array(rays.length * 12);
-  rays.forEach((r, i) => out.set([...r.o, 0, ...r.d, 0, ...r.rgb, 1], i * 12));
+  rays.forEach((r, i) => {
+    out.set([...r.o, 0, ...r.d, 0, ...r.rgb, 1], i * 12);
+  });
   return out;
 }
 

@@ -52,7 +52,9 @@ test('lattice lookup equals a brute-force search over all tensors (covering cube
         brute.slice(0, STRIVEC_K).map((b) => b.tensor),
         `level ${l} point ${p}`,
       );
-      got.forEach((c, j) => assert.ok(Math.abs(c.distance * lv.spacing - brute[j]!.d) < 1e-9));
+      got.forEach((c, j) => {
+        assert.ok(Math.abs(c.distance * lv.spacing - brute[j]!.d) < 1e-9);
+      });
       if (brute.length > STRIVEC_K) withMany++;
       if (!brute.length) empty++;
     }

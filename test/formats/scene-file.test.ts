@@ -279,7 +279,11 @@ test('damaged and hostile files are refused with a message naming the file and t
   // The lattice section (after the mask) with one more occupied cell than the header's tensors.
   const words = strivecLattice.levels.map((l) => Math.ceil((l.dims[0] * l.dims[1] * l.dims[2]) / 32));
   const bits = new Uint32Array(words[0]! + words[1]!);
-  strivecLattice.tables.forEach((t, l) => t.forEach((v, i) => v && (bits[(l ? words[0]! : 0) + (i >> 5)]! |= 1 << (i & 31))));
+  strivecLattice.tables.forEach((t, l) => {
+    t.forEach((v, i) => {
+      if (v) bits[(l ? words[0]! : 0) + (i >> 5)]! |= 1 << (i & 31);
+    });
+  });
   const free = strivecLattice.tables[1]!.indexOf(0);
   bits[words[0]! + (free >> 5)]! |= 1 << (free & 31);
   const z = deflateSync(new Uint8Array(bits.buffer));

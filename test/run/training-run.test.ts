@@ -22,7 +22,12 @@ test('a run reports memory, start, every step, held-out PSNR and the result; eva
     seed: 1,
     heldOut: { every: 5, views: 1, share: 1 },
     evaluation: { views: 2, ranks: [1, 2] },
-    save: { sink: async (b) => void (saved = b), info: (r) => ({ iters: r.iters }) },
+    save: {
+      sink: async (b) => {
+        saved = b;
+      },
+      info: (r) => ({ iters: r.iters }),
+    },
   });
   const result = await run.run((e) => events.push(e));
   const types = events.map((e) => e.type);

@@ -93,7 +93,10 @@ function visibleSurfacePoints(ds: Dataset, n: number): [number, number, number][
   const cams = ds.splits.test!.cameras;
   const out: [number, number, number][] = [];
   let seed = 7;
-  const rnd = () => (seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32;
+  const rnd = () => {
+    seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+    return seed / 2 ** 32;
+  };
   while (out.length < n) {
     const cam = cams[Math.floor(rnd() * cams.length)]!;
     const p = demoSurfacePoint(cam, rnd() * cam.width, rnd() * cam.height);

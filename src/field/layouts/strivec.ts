@@ -42,7 +42,9 @@ export const strivecLayout: FieldLayout = {
         out.push({ name: `${prefix}.level${l}`, count: lv.tensors * 3 * len * k, components: k, group: 'factor', line: len, lines: lv.tensors * 3 });
       });
     }
-    levels.forEach((lv, l) => out.push({ name: `lattice.level${l}`, count: lv.dims[0] * lv.dims[1] * lv.dims[2], components: 1, group: 'index' }));
+    levels.forEach((lv, l) => {
+      out.push({ name: `lattice.level${l}`, count: lv.dims[0] * lv.dims[1] * lv.dims[2], components: 1, group: 'index' });
+    });
     return out;
   },
   componentsOf: (s, segment) => (segment.startsWith('density.') ? s.densityComps : s.appComps)[levelOf(segment)]!,

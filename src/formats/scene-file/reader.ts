@@ -235,7 +235,11 @@ export class SceneReader {
             const [lo, hi] = groupRange(g, RANK_STEP.app, k);
             for (let c = lo; c < hi; c++) cols.push(slotStart[m]! + c);
           });
-          for (let row = 0; row < settings.shading.appDim; row++) cols.forEach((col, j) => (out[row * width + col] = block[row * cols.length + j]!));
+          for (let row = 0; row < settings.shading.appDim; row++) {
+            cols.forEach((col, j) => {
+              out[row * width + col] = block[row * cols.length + j]!;
+            });
+          }
         }
       } else {
         const k = seg.components;

@@ -86,7 +86,9 @@ export function bitsPayload(bits: Uint32Array): Uint8Array {
   if (!p) {
     const raw = new Uint8Array(bits.length * 4);
     const dv = new DataView(raw.buffer);
-    bits.forEach((w, i) => dv.setUint32(4 * i, w, true));
+    bits.forEach((w, i) => {
+      dv.setUint32(4 * i, w, true);
+    });
     p = deflatedPayload(raw);
     bitsCache.set(bits, p);
   }
