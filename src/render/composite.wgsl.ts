@@ -13,22 +13,19 @@ struct RayOut { rgb: vec4f, raw: vec4f, }
 `;
 
 /**
- * First pass: transmittance per sample, and the list of samples whose weight passes the threshold
- * (only those are shaded, as in the reference), with their view directions; counter[1] counts them.
- * ray_info[b] gains (first shaded, shaded count) in z, w.
+ * First pass: transmittance per sample, and how many of each ray's samples pass the weight
+ * threshold (only those are shaded, as in the reference) in shaded_base[b]; an exclusive prefix
+ * sum (gpu/prefix-sum.ts) turns those counts into each ray's first row of the shaded list, so the
+ * list is in ray order whatever order the threads ran in.
  */
 export const compositeWeightsWgsl = /* wgsl */ `
-struct Params { n_rays: u32, app_capacity: u32, weight_thres: f32, }
+struct Params { n_rays: u32, weight_thres: f32, }
 ${linearId}
-${rayStruct}
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> rays: array<Ray>;
+@group(0) @binding(1) var<storage, read> ray_info: array<vec4u>;
 @group(0) @binding(2) var<storage, read> sample_alpha: array<vec2f>;
-@group(0) @binding(3) var<storage, read_write> counter: array<atomic<u32>>;
-@group(0) @binding(4) var<storage, read_write> ray_info: array<vec4u>;
-@group(0) @binding(5) var<storage, read_write> transmittance: array<f32>;
-@group(0) @binding(6) var<storage, read_write> shaded_index: array<u32>;
-@group(0) @binding(7) var<storage, read_write> shaded_dirs: array<vec4f>;
+@group(0) @binding(3) var<storage, read_write> transmittance: array<f32>;
+@group(0) @binding(4) var<storage, read_write> shaded_base: array<u32>;
 @compute @workgroup_size(64) fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let b = linear_id(gid, nwg, 64u);
   if (b >= params.n_rays) { return; }
@@ -41,17 +38,41 @@ ${rayStruct}
     if (a * t > params.weight_thres) { count++; }
     t *= 1.0 - a + 1e-10;
   }
-  let base = atomicAdd(&counter[1], count);
-  let stored = min(count, select(0u, params.app_capacity - base, base < params.app_capacity));
-  ray_info[b] = vec4u(info.x, info.y, base, stored);
+  shaded_base[b] = count;
+}
+`;
+
+/**
+ * The shaded list: each ray's samples that pass the weight threshold, with their view directions,
+ * from the ray's first row (shaded_base, after the prefix sum); rows past `app_capacity` are not
+ * written. ray_info[b] gains (first shaded row, shaded rows written) in z, w.
+ */
+export const shadedListWgsl = /* wgsl */ `
+struct Params { n_rays: u32, app_capacity: u32, weight_thres: f32, }
+${linearId}
+${rayStruct}
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> rays: array<Ray>;
+@group(0) @binding(2) var<storage, read> sample_alpha: array<vec2f>;
+@group(0) @binding(3) var<storage, read> transmittance: array<f32>;
+@group(0) @binding(4) var<storage, read> shaded_base: array<u32>;
+@group(0) @binding(5) var<storage, read_write> ray_info: array<vec4u>;
+@group(0) @binding(6) var<storage, read_write> shaded_index: array<u32>;
+@group(0) @binding(7) var<storage, read_write> shaded_dirs: array<vec4f>;
+@compute @workgroup_size(64) fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let b = linear_id(gid, nwg, 64u);
+  if (b >= params.n_rays) { return; }
+  let info = ray_info[b];
+  let base = shaded_base[b];
   var j = 0u;
-  for (var i = info.x; i < info.x + info.y && j < stored; i++) {
+  for (var i = info.x; i < info.x + info.y && base + j < params.app_capacity; i++) {
     if (sample_alpha[i].x * transmittance[i] > params.weight_thres) {
       shaded_index[base + j] = i;
       shaded_dirs[base + j] = rays[b].d;
       j++;
     }
   }
+  ray_info[b] = vec4u(info.x, info.y, base, j);
 }
 `;
 

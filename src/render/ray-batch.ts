@@ -13,11 +13,12 @@ import { appWidthOf, type ComponentCounts, type FieldSettings } from '../field/s
 import type { GpuContext } from '../gpu/context.ts';
 import { Gemm } from '../gpu/gemm.ts';
 import { cachedKernel, Encoder, grid1d, type ParamValues } from '../gpu/kernel.ts';
+import { exclusivePrefixSum } from '../gpu/prefix-sum.ts';
 import { RAY_BYTES } from '../gpu/wgsl.ts';
 import { sampleRays } from '../rays/sample.ts';
 import { mlpInputWidth } from '../shading/shading.ts';
 import { RAY_OUT_BYTES, type RayOutputs, readRayOutputs } from './batch-output.ts';
-import { compositeBackwardWgsl, compositeColourWgsl, compositeWeightsWgsl } from './composite.wgsl.ts';
+import { compositeBackwardWgsl, compositeColourWgsl, compositeWeightsWgsl, shadedListWgsl } from './composite.wgsl.ts';
 
 export interface BatchOptions {
   /** Keep what the backward pass needs (training). */
@@ -40,8 +41,8 @@ export interface BatchStats {
 
 // Bytes per ray, sample, shaded sample and chunk row of each buffer RayBatch allocates; the
 // memory estimate sums the same tables.
-/** Per-ray buffers: the ray (origin, direction, pixel), its sample range, its outputs, dL/dC. */
-const RAY_BUFFER_BYTES = { rays: RAY_BYTES, rayInfo: 16, output: RAY_OUT_BYTES, dColour: 16 };
+/** Per-ray buffers: the ray (origin, direction, pixel), its sample and shaded ranges, its first shaded row, its outputs, dL/dC. */
+const RAY_BUFFER_BYTES = { rays: RAY_BYTES, rayInfo: 16, shadedBase: 4, output: RAY_OUT_BYTES, dColour: 16 };
 /** Per-sample buffers: position and length, opacity and its derivative, transmittance, density gradient. */
 const SAMPLE_BUFFER_BYTES = { samples: 16, sampleAlpha: 8, transmittance: 4, dDensity: 4 };
 /** Per-shaded-sample buffers: sample index, direction, colour and its gradient. */
@@ -95,6 +96,7 @@ export class RayBatch {
   /** Per ray: dL/dC (xyz) from the loss, the start of the backward pass. */
   readonly dColour: GPUBuffer;
   private readonly rayInfo: GPUBuffer;
+  private readonly shadedBase: GPUBuffer;
   private readonly counter: GPUBuffer;
   private sampleCap = 0;
   private appCap = 0;
@@ -129,6 +131,7 @@ export class RayBatch {
     this.gemm = new Gemm(ctx);
     this.rays = ctx.buffer('batch.rays', maxRays * RAY_BUFFER_BYTES.rays);
     this.rayInfo = ctx.buffer('batch.rayInfo', maxRays * RAY_BUFFER_BYTES.rayInfo);
+    this.shadedBase = ctx.buffer('batch.shadedBase', maxRays * RAY_BUFFER_BYTES.shadedBase);
     this.output = ctx.buffer('batch.output', maxRays * RAY_BUFFER_BYTES.output);
     this.dColour = ctx.buffer('batch.dColour', maxRays * RAY_BUFFER_BYTES.dColour);
     this.counter = ctx.buffer('batch.counter', 16);
@@ -292,46 +295,41 @@ export class RayBatch {
       this.growSamples(Math.ceil(nSamples * GROWTH_HEADROOM));
     }
 
-    // 2. Opacity and transmittance; choose the samples to shade.
-    let nShaded = 0;
-    for (;;) {
-      const enc = new Encoder(ctx);
-      enc.clear(this.counter, 4, 4);
-      if (nSamples > 0) {
-        enc.dispatch(fieldKernel(ctx, st, 'densityForward'), {
-          params: { field: fieldU, count: nSamples, shift: st.densityShift, dist_scale: st.distanceScale },
-          buffers: { params_f: field.arena.params!, samples: this.samples, counter: this.counter, sample_alpha: this.sampleAlpha },
-          workgroups: grid1d(ctx, nSamples, 64),
-        });
-      }
-      enc.dispatch(
-        cachedKernel(ctx, 'compositeWeights', () => compositeWeightsWgsl),
-        {
-          params: { n_rays: nRays, app_capacity: this.appCap, weight_thres: st.rayMarchWeightThres },
-          buffers: {
-            rays: this.rays,
-            sample_alpha: this.sampleAlpha,
-            counter: this.counter,
-            ray_info: this.rayInfo,
-            transmittance: this.transmittance,
-            shaded_index: this.shadedIndex,
-            shaded_dirs: this.shadedDirs,
-          },
-          workgroups: grid1d(ctx, nRays, 64),
-        },
-      );
-      enc.submit();
-      nShaded = (await ctx.readU32(this.counter, 1, 1))[0]!;
-      if (nShaded <= this.appCap) break;
-      // Never more shaded rows than samples: a batch cannot shade more than it sampled.
-      this.growShaded(Math.min(Math.ceil(nShaded * GROWTH_HEADROOM), this.sampleCap));
+    // 2. Opacity and transmittance; which samples to shade: counted per ray, and turned into each
+    // ray's first row of the shaded list by a prefix sum, so the list is in ray order whatever
+    // order the threads ran in (the weight gradients sum over it: runs reproduce exactly).
+    const weigh = new Encoder(ctx);
+    if (nSamples > 0) {
+      weigh.dispatch(fieldKernel(ctx, st, 'densityForward'), {
+        params: { field: fieldU, count: nSamples, shift: st.densityShift, dist_scale: st.distanceScale },
+        buffers: { params_f: field.arena.params!, samples: this.samples, counter: this.counter, sample_alpha: this.sampleAlpha },
+        workgroups: grid1d(ctx, nSamples, 64),
+      });
     }
+    weigh.dispatch(cachedKernel(ctx, 'compositeWeights', () => compositeWeightsWgsl), {
+      params: { n_rays: nRays, weight_thres: st.rayMarchWeightThres },
+      buffers: { ray_info: this.rayInfo, sample_alpha: this.sampleAlpha, transmittance: this.transmittance, shaded_base: this.shadedBase },
+      workgroups: grid1d(ctx, nRays, 64),
+    });
+    exclusivePrefixSum(ctx, weigh, this.shadedBase, nRays, this.counter, 1);
+    weigh.submit();
+    const nShaded = (await ctx.readU32(this.counter, 1, 1))[0]!;
+    // Never more shaded rows than samples: a batch cannot shade more than it sampled.
+    if (nShaded > this.appCap) this.growShaded(Math.min(Math.ceil(nShaded * GROWTH_HEADROOM), this.sampleCap));
 
     // 3. Shading, in chunks that fit the binding size (renders in chunks of at most what training
     // holds, see RENDER_CHUNK_ROWS), then each ray's colour.
     const chunk = this.chunkLimit(opt.train);
     if (Math.min(nShaded, chunk) > this.chunkCap) this.ensureChunk(Math.min(Math.ceil(nShaded * GROWTH_HEADROOM), chunk, this.appCap));
     const enc = new Encoder(ctx);
+    enc.dispatch(cachedKernel(ctx, 'shadedList', () => shadedListWgsl), {
+      params: { n_rays: nRays, app_capacity: this.appCap, weight_thres: st.rayMarchWeightThres },
+      buffers: {
+        rays: this.rays, sample_alpha: this.sampleAlpha, transmittance: this.transmittance, shaded_base: this.shadedBase,
+        ray_info: this.rayInfo, shaded_index: this.shadedIndex, shaded_dirs: this.shadedDirs,
+      },
+      workgroups: grid1d(ctx, nRays, 64),
+    });
     for (let first = 0; first < nShaded; first += chunk) {
       this.shadeForward(enc, first, Math.min(chunk, nShaded - first), nShaded <= chunk, fieldU);
     }
@@ -413,6 +411,7 @@ export class RayBatch {
     for (const b of [
       this.rays,
       this.rayInfo,
+      this.shadedBase,
       this.output,
       this.dColour,
       this.counter,

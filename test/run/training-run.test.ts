@@ -124,3 +124,18 @@ test('Strivec stopped during its coarse pass resolves with no field', async () =
   assert.equal(result, null);
   assert.equal(run.field, null);
 });
+
+test('two runs of one configuration end with bit-identical parameters', async () => {
+  // Factor gradients are integer sums and the shaded list is in ray order (a prefix sum, not an
+  // atomic base), so the dense weight gradients sum in one order too.
+  const ctx = await nodeGpu();
+  const cfg = resolveConfig('slimmerf8', { ...tiny, n_iters: 14 });
+  const values: Map<string, Float32Array>[] = [];
+  for (let k = 0; k < 2; k++) {
+    const run = new TrainingRun(ctx, ds, cfg, { seed: 1 });
+    const result = await run.run();
+    values.push(await result!.field.arena.download(ctx));
+    run.dispose();
+  }
+  for (const [name, v] of values[0]!) assert.deepEqual(values[1]!.get(name), v, `${name} differs between runs`);
+});
