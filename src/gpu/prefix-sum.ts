@@ -9,9 +9,12 @@ import { prefixSumWgsl } from './prefix-sum.wgsl.ts';
  * per-ray counts of a batch (thousands), not millions.
  */
 export function exclusivePrefixSum(ctx: GpuContext, enc: Encoder, values: GPUBuffer, n: number, total: GPUBuffer, totalIndex: number): void {
-  enc.dispatch(cachedKernel(ctx, 'prefixSum', () => prefixSumWgsl), {
-    params: { n, total_index: totalIndex },
-    buffers: { values, total },
-    workgroups: [1],
-  });
+  enc.dispatch(
+    cachedKernel(ctx, 'prefixSum', () => prefixSumWgsl),
+    {
+      params: { n, total_index: totalIndex },
+      buffers: { values, total },
+      workgroups: [1],
+    },
+  );
 }

@@ -306,11 +306,14 @@ export class RayBatch {
         workgroups: grid1d(ctx, nSamples, 64),
       });
     }
-    weigh.dispatch(cachedKernel(ctx, 'compositeWeights', () => compositeWeightsWgsl), {
-      params: { n_rays: nRays, weight_thres: st.rayMarchWeightThres },
-      buffers: { ray_info: this.rayInfo, sample_alpha: this.sampleAlpha, transmittance: this.transmittance, shaded_base: this.shadedBase },
-      workgroups: grid1d(ctx, nRays, 64),
-    });
+    weigh.dispatch(
+      cachedKernel(ctx, 'compositeWeights', () => compositeWeightsWgsl),
+      {
+        params: { n_rays: nRays, weight_thres: st.rayMarchWeightThres },
+        buffers: { ray_info: this.rayInfo, sample_alpha: this.sampleAlpha, transmittance: this.transmittance, shaded_base: this.shadedBase },
+        workgroups: grid1d(ctx, nRays, 64),
+      },
+    );
     exclusivePrefixSum(ctx, weigh, this.shadedBase, nRays, this.counter, 1);
     weigh.submit();
     const nShaded = (await ctx.readU32(this.counter, 1, 1))[0]!;
@@ -322,14 +325,22 @@ export class RayBatch {
     const chunk = this.chunkLimit(opt.train);
     if (Math.min(nShaded, chunk) > this.chunkCap) this.ensureChunk(Math.min(Math.ceil(nShaded * GROWTH_HEADROOM), chunk, this.appCap));
     const enc = new Encoder(ctx);
-    enc.dispatch(cachedKernel(ctx, 'shadedList', () => shadedListWgsl), {
-      params: { n_rays: nRays, app_capacity: this.appCap, weight_thres: st.rayMarchWeightThres },
-      buffers: {
-        rays: this.rays, sample_alpha: this.sampleAlpha, transmittance: this.transmittance, shaded_base: this.shadedBase,
-        ray_info: this.rayInfo, shaded_index: this.shadedIndex, shaded_dirs: this.shadedDirs,
+    enc.dispatch(
+      cachedKernel(ctx, 'shadedList', () => shadedListWgsl),
+      {
+        params: { n_rays: nRays, app_capacity: this.appCap, weight_thres: st.rayMarchWeightThres },
+        buffers: {
+          rays: this.rays,
+          sample_alpha: this.sampleAlpha,
+          transmittance: this.transmittance,
+          shaded_base: this.shadedBase,
+          ray_info: this.rayInfo,
+          shaded_index: this.shadedIndex,
+          shaded_dirs: this.shadedDirs,
+        },
+        workgroups: grid1d(ctx, nRays, 64),
       },
-      workgroups: grid1d(ctx, nRays, 64),
-    });
+    );
     for (let first = 0; first < nShaded; first += chunk) {
       this.shadeForward(enc, first, Math.min(chunk, nShaded - first), nShaded <= chunk, fieldU);
     }
