@@ -2,10 +2,11 @@
 // (blender.ts, ngp.ts), and every image is decoded, checked and downscaled here. Environment-
 // neutral: file access goes through a FileSource and image decoding through an ImageDecoder, so the
 // same code runs in Node (CLI, tests) and in the browser.
-import { isBlender, planBlender } from './blender.ts';
+import { blenderFormat } from './blender.ts';
 import { downscaleRGBA } from './downscale.ts';
-import { isInstantNgp, planInstantNgp } from './ngp.ts';
-import { type DatasetPlan, glToCv, type IntrinsicsSpec, joinLabel, type SplitPlan } from './transforms-json.ts';
+import { ngpFormat } from './ngp.ts';
+import type { DatasetFormat, DatasetPlan, IntrinsicsSpec, SplitPlan } from './plan.ts';
+import { glToCv, joinLabel } from './transforms-json.ts';
 import { type Camera, type Dataset, DatasetError, type DecodedImage, type FileSource, type ImageDecoder, type Split, type SplitName } from './types.ts';
 
 export interface LoadOptions {
@@ -24,10 +25,7 @@ export interface LoadOptions {
 const DECODE_CONCURRENCY = 4;
 
 /** The formats, in the order they are tried: each recognises its folder and plans its splits. */
-const FORMATS: { detect: (src: FileSource) => Promise<boolean>; plan: typeof planBlender }[] = [
-  { detect: isBlender, plan: planBlender },
-  { detect: isInstantNgp, plan: planInstantNgp },
-];
+const FORMATS: DatasetFormat[] = [blenderFormat, ngpFormat];
 
 export async function loadDataset(src: FileSource, opts: LoadOptions): Promise<Dataset> {
   const downscale = opts.downscale ?? 1;
@@ -41,7 +39,7 @@ export async function loadDataset(src: FileSource, opts: LoadOptions): Promise<D
   let plan: DatasetPlan | null = null;
   for (const f of FORMATS) {
     if (await f.detect(src)) {
-      plan = await f.plan(src, opts.splits, opts.maxImages, warnings);
+      plan = await f.plan(src, { splits: opts.splits, maxImages: opts.maxImages, warnings });
       break;
     }
   }

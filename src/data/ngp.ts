@@ -1,70 +1,52 @@
 // instant-ngp and nerfstudio datasets: one transforms.json whose intrinsics sit at the top level or,
 // nerfstudio-style, per frame, with optional OpenCV distortion; frames whose images are missing
 // are skipped with a warning (exports often list deleted shots).
-import {
-  checkAngle,
-  type DatasetPlan,
-  type FrameSpec,
-  frameList,
-  hasExtension,
-  type IntrinsicsSpec,
-  type Json,
-  joinLabel,
-  parseFrames,
-  parseJson,
-  pickEvenly,
-  readNumber,
-} from './transforms-json.ts';
-import { DatasetError, type FileSource, type SplitName } from './types.ts';
+import type { DatasetFormat, FrameSpec, IntrinsicsSpec } from './plan.ts';
+import { checkAngle, frameList, hasExtension, type Json, joinLabel, parseFrames, parseJson, pickEvenly, readNumber } from './transforms-json.ts';
+import { DatasetError, type FileSource } from './types.ts';
 
-export async function isInstantNgp(src: FileSource): Promise<boolean> {
-  return src.exists('transforms.json');
-}
-
-/** Every present frame as the 'train' split (instant-ngp datasets have no test split). */
-export async function planInstantNgp(
-  src: FileSource,
-  requested: SplitName[] | undefined,
-  maxImages: number | undefined,
-  warnings: string[],
-): Promise<DatasetPlan> {
-  const where = (path: string): string => joinLabel(src.label, path);
-  const jsonPath = 'transforms.json';
-  if (requested?.some((s) => s !== 'train')) {
-    warnings.push(`${where(jsonPath)}: instant-ngp datasets have no val/test split; all frames are loaded as 'train'`);
-  }
-  const file = where(jsonPath);
-  const json = parseJson(await src.readText(jsonPath), file);
-  const frames = parseFrames(frameList(json, file), file, (frame, index) => parseNgpIntrinsics(json, frame, file, index));
-  const present: FrameSpec[] = [];
-  const missing: string[] = [];
-  for (const f of frames) {
-    const found = await findImage(src, f.imagePath);
-    if (found === undefined) missing.push(f.imagePath);
-    else present.push({ ...f, imagePath: found });
-  }
-  if (present.length === 0) {
-    throw new DatasetError(file, `none of the ${frames.length} images listed in frames[].file_path exist (first missing: ${missing[0]})`);
-  }
-  if (missing.length > 0) {
-    const shown = missing.slice(0, 20).join(', ');
-    const more = missing.length > 20 ? `, and ${missing.length - 20} more` : '';
-    warnings.push(`${file}: skipped ${missing.length} of ${frames.length} frames whose images are missing: ${shown}${more}`);
-  }
-  return {
-    format: 'instant-ngp',
-    splits: [{ name: 'train', jsonPath, frames: pickEvenly(present, maxImages) }],
-    // The same box as Blender, unscaled: instant-ngp maps json coordinates into its unit cube with
-    // scale 0.33 and offset 0.5, so its default object region [0,1]^3 is about [-1.5, 1.5]^3 in the
-    // json's coordinates. aabb_scale (which only enlarges the background region) is not applied.
-    aabb: [
-      [-1.5, -1.5, -1.5],
-      [1.5, 1.5, 1.5],
-    ],
-    nearFar: [0.05, 100],
-    whiteBackground: false,
-  };
-}
+export const ngpFormat: DatasetFormat = {
+  detect: (src) => src.exists('transforms.json'),
+  /** Every present frame as the 'train' split (instant-ngp datasets have no test split). */
+  async plan(src, { splits: requested, maxImages, warnings }) {
+    const where = (path: string): string => joinLabel(src.label, path);
+    const jsonPath = 'transforms.json';
+    if (requested?.some((s) => s !== 'train')) {
+      warnings.push(`${where(jsonPath)}: instant-ngp datasets have no val/test split; all frames are loaded as 'train'`);
+    }
+    const file = where(jsonPath);
+    const json = parseJson(await src.readText(jsonPath), file);
+    const frames = parseFrames(frameList(json, file), file, (frame, index) => parseNgpIntrinsics(json, frame, file, index));
+    const present: FrameSpec[] = [];
+    const missing: string[] = [];
+    for (const f of frames) {
+      const found = await findImage(src, f.imagePath);
+      if (found === undefined) missing.push(f.imagePath);
+      else present.push({ ...f, imagePath: found });
+    }
+    if (present.length === 0) {
+      throw new DatasetError(file, `none of the ${frames.length} images listed in frames[].file_path exist (first missing: ${missing[0]})`);
+    }
+    if (missing.length > 0) {
+      const shown = missing.slice(0, 20).join(', ');
+      const more = missing.length > 20 ? `, and ${missing.length - 20} more` : '';
+      warnings.push(`${file}: skipped ${missing.length} of ${frames.length} frames whose images are missing: ${shown}${more}`);
+    }
+    return {
+      format: 'instant-ngp',
+      splits: [{ name: 'train', jsonPath, frames: pickEvenly(present, maxImages) }],
+      // The same box as Blender, unscaled: instant-ngp maps json coordinates into its unit cube with
+      // scale 0.33 and offset 0.5, so its default object region [0,1]^3 is about [-1.5, 1.5]^3 in the
+      // json's coordinates. aabb_scale (which only enlarges the background region) is not applied.
+      aabb: [
+        [-1.5, -1.5, -1.5],
+        [1.5, 1.5, 1.5],
+      ],
+      nearFar: [0.05, 100],
+      whiteBackground: false,
+    };
+  },
+};
 
 /** instant-ngp keys may sit at the top level or, nerfstudio-style, be overridden per frame. */
 function parseNgpIntrinsics(json: Json, frame: Json, file: string, index: number): IntrinsicsSpec {

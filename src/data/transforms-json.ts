@@ -1,55 +1,15 @@
 // What the transforms-file formats (NeRF-Synthetic/Blender, instant-ngp/nerfstudio) share: the
 // JSON, frames with camera-to-world poses in OpenGL convention, intrinsics declared per file or per
 // frame, and the checks every value gets (a message names the file, the frame and the key).
+
+import type { FrameSpec, IntrinsicsSpec } from './plan.ts';
 import { normalizePath } from './sources.ts';
-import { type Dataset, DatasetError, type SplitName } from './types.ts';
+import { DatasetError } from './types.ts';
 
 /** Tolerance on |RᵀR − I| entries; poses in real files are stored with a handful of decimals. */
 const ORTHONORMAL_TOL = 1e-2;
 
 export type Json = Record<string, unknown>;
-
-/** One frame of a transforms file, validated but with its image not yet read. */
-export interface FrameSpec {
-  /** index in the json's frames array (for messages) */
-  index: number;
-  /** file_path exactly as written in the json (for messages) */
-  filePath: string;
-  /** normalised path of the image inside the source */
-  imagePath: string;
-  /** camera-to-world, row-major 3x4, OpenGL convention as stored in the file */
-  c2wGL: Float64Array;
-  intrinsics: IntrinsicsSpec;
-}
-
-/** Intrinsics as declared in the file; whatever is missing is derived from the image size. */
-export interface IntrinsicsSpec {
-  flX?: number;
-  flY?: number;
-  angleX?: number;
-  angleY?: number;
-  cx?: number;
-  cy?: number;
-  w?: number;
-  h?: number;
-  distortion?: { k1: number; k2: number; p1: number; p2: number };
-}
-
-/** A split's metadata after validation and existence checks, before decoding. */
-export interface SplitPlan {
-  name: SplitName;
-  jsonPath: string;
-  frames: FrameSpec[];
-}
-
-/** A format's reading of a folder: its splits' frames (images not read yet) and its scene defaults. */
-export interface DatasetPlan {
-  format: Dataset['format'];
-  splits: SplitPlan[];
-  aabb: Dataset['aabb'];
-  nearFar: Dataset['nearFar'];
-  whiteBackground: boolean;
-}
 
 export function parseJson(text: string, file: string): Json {
   let value: unknown;
