@@ -148,6 +148,7 @@ export class TrainingRun {
     }
   }
 
+  /** Memory check -> field -> training -> evaluation -> saving. */
   private async runPhases(onEvent: (e: RunEvent) => void): Promise<RunResult | null> {
     const { ctx, dataset: ds, cfg, opts } = this;
     const memory = this.memory;
@@ -156,34 +157,16 @@ export class TrainingRun {
     const peakBefore = ctx.allocatedBytes;
     ctx.peakBytes = ctx.allocatedBytes;
     const t0 = performance.now();
-    const budgetSpent = () => opts.budgetSeconds !== undefined && performance.now() - t0 > opts.budgetSeconds * 1000;
 
     // The field: random, or placed by a coarse pass that trains through this run's loop.
-    const coarsePass = async (coarse: TensorField, opt: TrainOptions, label: string) => {
-      const trainer = this.makeTrainer(coarse, opt);
-      let psnr = 0;
-      try {
-        await this.trainSteps(
-          trainer,
-          opt.nIters,
-          () => false,
-          (s) => {
-            psnr = s.iter === 1 ? s.psnr : 0.9 * psnr + 0.1 * s.psnr;
-            if (s.iter % 25 === 0 || s.iter === opt.nIters) {
-              onEvent({
-                type: 'prepare',
-                message: `${label}: iteration ${s.iter}/${opt.nIters}, train PSNR ${psnr.toFixed(2)} dB`,
-                fraction: s.iter / opt.nIters,
-              });
-            }
-          },
-        );
-      } finally {
-        trainer.destroy();
-      }
-      if (this.stopped) throw new Stopped(`stopped during the ${label}`);
-    };
-    const field = await createTrainingField(ctx, ds, cfg, opts.seed, coarsePass, (p) => onEvent({ type: 'prepare', ...p }));
+    const field = await createTrainingField(
+      ctx,
+      ds,
+      cfg,
+      opts.seed,
+      (f, opt, label) => this.coarsePass(f, opt, label, onEvent),
+      (p) => onEvent({ type: 'prepare', ...p }),
+    );
     const tTrain = performance.now();
     this.pausedMs = 0;
     this.field = field;
@@ -194,50 +177,26 @@ export class TrainingRun {
     const iters = Math.min(cfg.train.nIters, opts.stopAfter ?? Infinity);
     onEvent({ type: 'start', field, iters });
 
-    // Training.
+    // Training, with held-out PSNR between steps; the budget counts from the start (coarse pass included).
     const rankSteps: number[] = [];
     const heldOut = opts.heldOut ? this.heldOutMeter(opts.heldOut, onEvent) : null;
-    let stoppedEarly: string | null = null;
+    let budgetSpent: string | null = null;
     const trainSeconds = () => (performance.now() - tTrain - this.pausedMs) / 1000;
-    const done = await this.trainSteps(
-      trainer,
-      iters,
-      () => {
-        if (budgetSpent()) stoppedEarly = `time budget of ${Math.round(opts.budgetSeconds!)} s spent`;
-        return stoppedEarly !== null;
-      },
-      (s, rankBefore) => {
-        if (s.rank > rankBefore) rankSteps.push(s.iter);
-        onEvent({ type: 'step', step: s, iters, seconds: trainSeconds() });
-        if (heldOut && s.iter % opts.heldOut!.every === 0) void heldOut(s.iter, false);
-      },
-    );
-    if (this.stopped) stoppedEarly = 'stopped';
-    if (done < cfg.train.nIters) stoppedEarly ??= 'stopped';
+    const shouldEnd = () => {
+      if (opts.budgetSeconds !== undefined && performance.now() - t0 > opts.budgetSeconds * 1000)
+        budgetSpent = `time budget of ${Math.round(opts.budgetSeconds)} s spent`;
+      return budgetSpent !== null;
+    };
+    const done = await this.trainSteps(trainer, iters, shouldEnd, (s, rankBefore) => {
+      if (s.rank > rankBefore) rankSteps.push(s.iter);
+      onEvent({ type: 'step', step: s, iters, seconds: trainSeconds() });
+      if (heldOut && s.iter % opts.heldOut!.every === 0) void heldOut(s.iter, false);
+    });
     if (heldOut && done > 0) await heldOut(done, true);
     const seconds = (performance.now() - t0) / 1000;
     const trained = trainSeconds();
 
-    // Evaluation and saving.
-    let evaluation: RunResult['evaluation'] = null;
-    let rankCurve: RankPoint[] | null = null;
-    if (opts.evaluation) {
-      const split = ds.splits.test ?? ds.splits.train!;
-      if (!ds.splits.test) onEvent({ type: 'note', message: 'the dataset has no test split; evaluating on training views' });
-      const views = evenlySpacedViews(split.cameras.length, opts.evaluation.views);
-      const renderer = this.renderer;
-      const ev = await this.queue.run(() => evaluate(renderer, ds, split, views, undefined, (view, n) => onEvent({ type: 'evaluating', view, views: n })));
-      evaluation = { ...ev, split: ds.splits.test ? 'test' : 'train' };
-      const ranks = opts.evaluation.ranks;
-      if (ranks) {
-        if (ranks.some((r) => r > field.rank))
-          onEvent({
-            type: 'note',
-            message: `ranks above ${field.rank} skipped: the model has ${field.rank} trained rank groups; rank ${field.rank} evaluated instead`,
-          });
-        rankCurve = await this.queue.run(() => evaluateRanks(renderer, ds, split, views, ranks, (point) => onEvent({ type: 'rank', point })));
-      }
-    }
+    const { evaluation, rankCurve } = opts.evaluation ? await this.evaluateField(field, opts.evaluation, onEvent) : { evaluation: null, rankCurve: null };
     let kernelMs: Record<string, number> | null = null;
     if (ctx.profiler) {
       const rep = await ctx.profiler.report();
@@ -247,7 +206,8 @@ export class TrainingRun {
     const result: RunResult = {
       field,
       iters: done,
-      stoppedEarly: done < cfg.train.nIters ? stoppedEarly : null,
+      // A run that ended short without spending its budget was stopped (by the user, or at stopAfter).
+      stoppedEarly: done < cfg.train.nIters ? (budgetSpent ?? 'stopped') : null,
       seconds,
       coarseSeconds: (tTrain - t0) / 1000,
       trainSeconds: trained,
@@ -266,6 +226,57 @@ export class TrainingRun {
       result.savedBytes = bytes.length;
     }
     return result;
+  }
+
+  /** Trains a field of a pass (Strivec's coarse pass) through this run's loop, reporting as it goes. */
+  private async coarsePass(field: TensorField, opt: TrainOptions, label: string, onEvent: (e: RunEvent) => void): Promise<void> {
+    const trainer = this.makeTrainer(field, opt);
+    let psnr = 0;
+    try {
+      await this.trainSteps(
+        trainer,
+        opt.nIters,
+        () => false,
+        (s) => {
+          psnr = s.iter === 1 ? s.psnr : 0.9 * psnr + 0.1 * s.psnr;
+          if (s.iter % 25 === 0 || s.iter === opt.nIters) {
+            onEvent({
+              type: 'prepare',
+              message: `${label}: iteration ${s.iter}/${opt.nIters}, train PSNR ${psnr.toFixed(2)} dB`,
+              fraction: s.iter / opt.nIters,
+            });
+          }
+        },
+      );
+    } finally {
+      trainer.destroy();
+    }
+    if (this.stopped) throw new Stopped(`stopped during the ${label}`);
+  }
+
+  /** PSNR and SSIM on test views (training views when there are none), and at each rank asked for. */
+  private async evaluateField(
+    field: TensorField,
+    want: NonNullable<RunOptions['evaluation']>,
+    onEvent: (e: RunEvent) => void,
+  ): Promise<Pick<RunResult, 'evaluation' | 'rankCurve'>> {
+    const ds = this.dataset;
+    const renderer = this.renderer!;
+    const split = ds.splits.test ?? ds.splits.train!;
+    if (!ds.splits.test) onEvent({ type: 'note', message: 'the dataset has no test split; evaluating on training views' });
+    const views = evenlySpacedViews(split.cameras.length, want.views);
+    const ev = await this.queue.run(() => evaluate(renderer, ds, split, views, undefined, (view, n) => onEvent({ type: 'evaluating', view, views: n })));
+    const evaluation = { ...ev, split: ds.splits.test ? ('test' as const) : ('train' as const) };
+    const ranks = want.ranks;
+    if (!ranks) return { evaluation, rankCurve: null };
+    if (ranks.some((r) => r > field.rank)) {
+      onEvent({
+        type: 'note',
+        message: `ranks above ${field.rank} skipped: the model has ${field.rank} trained rank groups; rank ${field.rank} evaluated instead`,
+      });
+    }
+    const rankCurve = await this.queue.run(() => evaluateRanks(renderer, ds, split, views, ranks, (point) => onEvent({ type: 'rank', point })));
+    return { evaluation, rankCurve };
   }
 
   /** The one place a Trainer is made: the run's training and its coarse pass. */
