@@ -45,7 +45,8 @@ export async function buildAlphaMask(ctx: GpuContext, field: TensorField): Promi
     },
   );
   enc.submit();
-  const [maskBits, bb] = await Promise.all([ctx.readU32(bits), ctx.readU32(bbox)]);
+  // Exactly the words the dims need: the buffer is rounded up to 16 bytes, and files size the mask from its dims.
+  const [maskBits, bb] = await Promise.all([ctx.readU32(bits, Math.ceil(n / 32)), ctx.readU32(bbox)]);
   for (const b of [alpha, bits, bbox]) ctx.destroy(b);
   const box: Box = { lo: [...field.box.lo], hi: [...field.box.hi] };
   const occupied = bb[6]!;

@@ -9,8 +9,11 @@ import { type Box, resolutionForVoxels, type Vec3 } from '../../src/field/geomet
 import { MODEL_PRESETS } from '../../src/field/presets.ts';
 import type { FieldSettings } from '../../src/field/settings.ts';
 import { decodeModel, encodeModel } from '../../src/formats/model-file.ts';
+import { readScene } from '../../src/formats/scene-file/reader.ts';
+import { exportScene } from '../../src/formats/scene-file/writer.ts';
 import { nodeGpu } from '../../src/gpu/node.ts';
 import { ViewRenderer } from '../../src/render/view-renderer.ts';
+import { buildAlphaMask } from '../../src/train/alpha-mask.ts';
 import { DEFAULT_TRAIN } from '../../src/train/config.ts';
 import { Trainer } from '../../src/train/trainer.ts';
 
@@ -118,4 +121,18 @@ test('model file: round trip renders identical pixels; damaged files give clear 
   assert.throws(() => decodeModel(bad, 'nan.slim'), /nan\.slim: segment .* non-finite/);
   field.destroy();
   again.destroy();
+});
+
+test('alpha mask: exactly the words its dims need, so a scene file with the mask reads back', async () => {
+  // 5 x 8 x 8 = 320 points: 10 words, which a 16-byte-rounded buffer holds with 2 to spare.
+  const ctx = await nodeGpu();
+  const box: Box = { lo: [-1.5, -1.5, -1.5], hi: [1.5, 1.5, 1.5] };
+  const grid: Vec3 = [5, 8, 8];
+  const field = new TensorField(ctx, settings, box, grid, 3);
+  const built = await buildAlphaMask(ctx, field);
+  assert.equal(built.mask.bits.length, 10);
+  field.setMask(built.mask);
+  const bytes = exportScene({ settings, box, grid, values: await field.arena.download(ctx), mask: field.mask }, { precision: 'fp32' });
+  assert.deepEqual(readScene(bytes, 'mask.slimscene').model.mask!.bits, built.mask.bits);
+  field.destroy();
 });
