@@ -14,7 +14,7 @@ const allowed = {
   render: ['gpu', 'data', 'rays', 'shading', 'field'],
   train: ['gpu', 'data', 'rays', 'shading', 'field', 'render'],
   eval: ['gpu', 'data', 'rays', 'shading', 'field', 'render', 'formats'],
-  formats: ['gpu', 'data', 'shading', 'field'],
+  formats: ['gpu', 'data', 'shading', 'field', 'train'],
   run: ['gpu', 'data', 'rays', 'shading', 'field', 'render', 'train', 'eval', 'formats'],
   view: ['gpu', 'data', 'rays', 'shading', 'field', 'render', 'train', 'eval', 'formats', 'run'],
 };

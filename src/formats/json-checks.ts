@@ -34,13 +34,17 @@ export class JsonChecks {
 
   /** A list of any length up to `max` of integers in [lo, hi]. */
   intList(v: unknown, what: string, max: number, lo: number, hi: number): number[] {
-    return Array.isArray(v) && v.length <= max ? v.map((x, i) => this.int(x, `${what}[${i}]`, lo, hi)) : this.fail(`header: ${what} must list at most ${max} integers`);
+    return Array.isArray(v) && v.length <= max
+      ? v.map((x, i) => this.int(x, `${what}[${i}]`, lo, hi))
+      : this.fail(`header: ${what} must list at most ${max} integers`);
   }
 
   box(v: unknown, what: string): Box {
     const b = this.obj(v, what);
     const coords = (a: unknown, end: string) =>
-      Array.isArray(a) && a.length === 3 ? a.map((x, i) => this.num(x, `${what}.${end}[${i}]`, -1e6, 1e6)) : this.fail(`header: ${what}.${end} must list 3 numbers`);
+      Array.isArray(a) && a.length === 3
+        ? a.map((x, i) => this.num(x, `${what}.${end}[${i}]`, -1e6, 1e6))
+        : this.fail(`header: ${what}.${end} must list 3 numbers`);
     const lo = coords(b.lo, 'lo');
     const hi = coords(b.hi, 'hi');
     if (lo.some((x, i) => !(x < hi[i]!))) this.fail(`header: ${what} is empty or inverted`);
@@ -88,7 +92,9 @@ export class JsonChecks {
       const what = `settings.levels[${l}]`;
       const o = this.obj(x, what);
       const vec = (a: unknown, name: string, f: (y: unknown, w: string) => number) =>
-        (Array.isArray(a) && a.length === 3 ? a.map((y, i) => f(y, `${what}.${name}[${i}]`)) : this.fail(`header: ${what}.${name} must list 3 numbers`)) as Vec3;
+        (Array.isArray(a) && a.length === 3
+          ? a.map((y, i) => f(y, `${what}.${name}[${i}]`))
+          : this.fail(`header: ${what}.${name} must list 3 numbers`)) as Vec3;
       const origin = vec(o.origin, 'origin', (y, w) => this.num(y, w, -1e6, 1e6));
       const spacing = this.num(o.spacing, `${what}.spacing`, 1e-6, 1e6);
       const dims = vec(o.dims, 'dims', (y, w) => this.int(y, w, 1, 1 << 20));

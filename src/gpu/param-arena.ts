@@ -81,12 +81,26 @@ export class ParamArena {
     this.adamV = ctx.buffer(`${label}.adamV`, this.total * 4);
   }
 
-  /** Reads every segment back to the host, by name. */
-  async download(ctx: GpuContext): Promise<Map<string, Float32Array>> {
-    const all = await ctx.readF32(this.params!, this.total);
+  /** Reads every segment of the values (or of one of Adam's moments) back to the host, by name. */
+  async download(ctx: GpuContext, which: 'params' | 'adamM' | 'adamV' = 'params'): Promise<Map<string, Float32Array>> {
+    const all = await ctx.readF32(this[which]!, this.total);
     const out = new Map<string, Float32Array>();
     for (const s of this.segments) out.set(s.name, all.slice(s.offset, s.offset + s.count));
     return out;
+  }
+
+  /** Writes saved moments back, segment by segment (a resumed run continues Adam exactly). */
+  writeMoments(ctx: GpuContext, m: Map<string, Float32Array>, v: Map<string, Float32Array>): void {
+    for (const s of this.segments) {
+      for (const [buffer, values, what] of [
+        [this.adamM!, m, 'first'],
+        [this.adamV!, v, 'second'],
+      ] as const) {
+        const x = values.get(s.name);
+        if (!x || x.length !== s.count) throw new Error(`ParamArena: the ${what} moment of ${s.name} has ${x?.length ?? 'no'} values, expected ${s.count}`);
+        ctx.write(buffer, x, s.offset * 4);
+      }
+    }
   }
 
   /**

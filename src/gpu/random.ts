@@ -2,17 +2,34 @@
 // 32-bit xorshift generator and the inits built on it. Reproducible runs need the same seed to give
 // the same numbers everywhere. (Kernels draw theirs from the PCG hash in wgsl.ts.)
 
-/** Uniform numbers in [0, 1) from a seed (0 is mapped to 1: xorshift has no zero state). */
-export function xorshift(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
+/**
+ * A 32-bit xorshift generator whose state can be saved and restored (a checkpoint continues the
+ * same sequence). Seed 0 is mapped to 1: xorshift has no zero state.
+ */
+export class Xorshift {
+  state: number;
+
+  constructor(seed: number) {
+    this.state = seed >>> 0 || 1;
+  }
+
+  /** A uniform number in [0, 1). */
+  next(): number {
+    let s = this.state;
     s ^= s << 13;
     s >>>= 0;
     s ^= s >>> 17;
     s ^= s << 5;
     s >>>= 0;
+    this.state = s;
     return s / 4294967296;
-  };
+  }
+}
+
+/** Uniform numbers in [0, 1) from a seed. */
+export function xorshift(seed: number): () => number {
+  const g = new Xorshift(seed);
+  return () => g.next();
 }
 
 /** Deterministic normal samples (Box-Muller) for reproducible inits. */

@@ -1,16 +1,19 @@
 // One training run, the same for the CLI, the bench and the studio: check and fit the memory,
-// initialise the field (Strivec's coarse pass included), train with pause, stop and a time budget,
-// measure held-out PSNR along the way, evaluate, and save. Every front end watches the same
-// events and words them its own way; the one training loop is here (trainSteps), and the
-// coarse pass borrows it.
+// initialise the field (Strivec's coarse pass included) or continue from a checkpoint, train with
+// pause, stop and a time budget, write checkpoints, measure held-out PSNR along the way, evaluate,
+// and save. Every front end watches the same events and words them its own way; the one training
+// loop is here (trainSteps), and the coarse pass borrows it.
+import { type DatasetFingerprint, datasetFingerprint, fingerprintMismatch } from '../data/fingerprint.ts';
 import type { Dataset } from '../data/types.ts';
 import { evenlySpacedViews } from '../data/views.ts';
 import { type EvalResult, evaluate } from '../eval/evaluate.ts';
 import { evaluateRanks, type RankPoint } from '../eval/rank-curve.ts';
 import type { TensorField } from '../field/field.ts';
+import { CheckpointError, encodeCheckpoint } from '../formats/checkpoint-file.ts';
 import { type GpuContext, LimitError } from '../gpu/context.ts';
 import { RENDER_RAYS } from '../render/ray-batch.ts';
 import { ViewRenderer } from '../render/view-renderer.ts';
+import { type Checkpoint, captureCheckpoint, fieldFromCheckpoint } from '../train/checkpoint.ts';
 import type { ResolvedConfig, TrainOptions } from '../train/config.ts';
 import { createTrainingField } from '../train/init.ts';
 import { estimateTrainingMemory, fitToAdapter, type MemoryEstimate } from '../train/memory.ts';
@@ -41,6 +44,15 @@ export interface RunOptions {
   profile?: boolean;
   /** Shared with renders of the field, so they never interleave with a step. */
   queue?: GpuQueue;
+  /**
+   * Checkpoints while training: every `everyIterations` iterations or `everySeconds` of training
+   * (whichever comes first), when paused, when stopped and at the end. `sink` stores the bytes; it
+   * must replace the previous checkpoint atomically, and a failure (a full disk) is reported and
+   * training goes on.
+   */
+  checkpoint?: { everyIterations?: number; everySeconds?: number; sink: (bytes: Uint8Array, iter: number) => Promise<void> };
+  /** Continue this checkpoint's run: its settings, options, tensors and state replace the configuration's. */
+  resumeFrom?: Checkpoint;
 }
 
 export type RunEvent =
@@ -56,6 +68,10 @@ export type RunEvent =
   | { type: 'held-out'; iter: number; psnr: number }
   | { type: 'evaluating'; view: number; views: number }
   | { type: 'rank'; point: RankPoint }
+  /** A checkpoint was written after iteration `iter`: its size, the time training waited for it, and the write's. */
+  | { type: 'checkpoint'; iter: number; bytes: number; stallMs: number; writeMs: number }
+  /** A checkpoint could not be written (training goes on). */
+  | { type: 'checkpoint-failed'; iter: number; error: unknown }
   | { type: 'finished'; result: RunResult }
   | { type: 'error'; error: unknown };
 
@@ -79,6 +95,9 @@ export interface RunResult {
   rankCurve: RankPoint[] | null;
   kernelMs: Record<string, number> | null;
   savedBytes: number | null;
+  /** The iteration this run continued from (null for a fresh run), and the checkpoints it wrote. */
+  resumedFrom: number | null;
+  checkpoints: number;
 }
 
 /** Thrown inside the run when it is stopped while the field is being prepared. */
@@ -95,7 +114,10 @@ export class TrainingRun {
   private stopped = false;
   private wake: (() => void) | null = null;
   private pausedMs = 0;
+  /** Checkpointing: the last one's iteration and time, the write in flight, and how many were written. */
+  private saved = { iter: -1, at: 0, writing: Promise.resolve(), count: 0 };
 
+  /** `cfg` is ignored when resuming: the checkpoint's settings and options continue. */
   constructor(
     readonly ctx: GpuContext,
     readonly dataset: Dataset,
@@ -103,8 +125,9 @@ export class TrainingRun {
     readonly opts: RunOptions,
   ) {
     this.queue = opts.queue ?? new GpuQueue();
-    const fit = opts.fitToAdapter ? fitToAdapter(cfg.settings, cfg.train, dataset, ctx.maxBinding) : { train: cfg.train, changes: [] };
-    this.cfg = { ...cfg, train: fit.train };
+    const cp = opts.resumeFrom;
+    const fit = opts.fitToAdapter && !cp ? fitToAdapter(cfg.settings, cfg.train, dataset, ctx.maxBinding) : { train: cp?.train ?? cfg.train, changes: [] };
+    this.cfg = cp ? { settings: cp.settings, train: cp.train } : { ...cfg, train: fit.train };
     this.fitted = fit.changes;
   }
 
@@ -154,46 +177,76 @@ export class TrainingRun {
     const memory = this.memory;
     onEvent({ type: 'memory', estimate: memory, fitted: this.fitted });
     if (memory.problem) throw new LimitError(memory.problem.message, memory.problem.advice);
+    const cp = opts.resumeFrom;
+    // Only a checkpointed or resumed run needs to know its data (the fingerprint reads every pixel).
+    const fingerprint = opts.checkpoint || cp ? datasetFingerprint(ds) : null;
+    if (cp) {
+      const why = fingerprintMismatch(cp.dataset, fingerprint!);
+      if (why) throw new CheckpointError(`cannot continue this checkpoint here: ${why}`);
+    }
     const peakBefore = ctx.allocatedBytes;
     ctx.peakBytes = ctx.allocatedBytes;
     const t0 = performance.now();
 
-    // The field: random, or placed by a coarse pass that trains through this run's loop.
-    const field = await createTrainingField(
-      ctx,
-      ds,
-      cfg,
-      opts.seed,
-      (f, opt, label) => this.coarsePass(f, opt, label, onEvent),
-      (p) => onEvent({ type: 'prepare', ...p }),
-    );
+    // The field: from the checkpoint, random, or placed by a coarse pass that trains through this run's loop.
+    const field = cp
+      ? fieldFromCheckpoint(ctx, cp)
+      : await createTrainingField(
+          ctx,
+          ds,
+          cfg,
+          opts.seed,
+          (f, opt, label) => this.coarsePass(f, opt, label, onEvent),
+          (p) => onEvent({ type: 'prepare', ...p }),
+        );
     const tTrain = performance.now();
     this.pausedMs = 0;
     this.field = field;
     const trainer = this.makeTrainer(field, cfg.train);
     this.trainer = trainer;
+    if (cp) trainer.restore(cp.trainer, cp.validRays);
+    const before = cp?.progress ?? { seconds: 0, coarseSeconds: (tTrain - t0) / 1000, trainSeconds: 0, rankSteps: [] };
     this.renderer = new ViewRenderer(ctx, field, ds.nearFar, RENDER_RAYS, trainer.batch);
     if (opts.profile && !ctx.enableProfiling()) onEvent({ type: 'note', message: 'this adapter has no timestamp queries; no kernel profile' });
     const iters = Math.min(cfg.train.nIters, opts.stopAfter ?? Infinity);
     onEvent({ type: 'start', field, iters });
 
-    // Training, with held-out PSNR between steps; the budget counts from the start (coarse pass included).
-    const rankSteps: number[] = [];
+    // Training, with held-out PSNR and checkpoints between steps; the budget counts from the start
+    // of this session (coarse pass included); a resumed run's times add to the checkpoint's.
+    const rankSteps: number[] = [...before.rankSteps];
     const heldOut = opts.heldOut ? this.heldOutMeter(opts.heldOut, onEvent) : null;
     let budgetSpent: string | null = null;
-    const trainSeconds = () => (performance.now() - tTrain - this.pausedMs) / 1000;
+    const trainSeconds = () => before.trainSeconds + (performance.now() - tTrain - this.pausedMs) / 1000;
+    const progress = () => ({
+      seconds: before.seconds + (performance.now() - t0) / 1000,
+      coarseSeconds: before.coarseSeconds,
+      trainSeconds: trainSeconds(),
+      rankSteps,
+    });
+    const checkpoint = opts.checkpoint && fingerprint ? (force: boolean) => this.checkpoint(trainer, fingerprint, progress(), force, onEvent) : null;
+    this.saved = { iter: trainer.iter, at: performance.now(), writing: Promise.resolve(), count: 0 };
     const shouldEnd = () => {
       if (opts.budgetSeconds !== undefined && performance.now() - t0 > opts.budgetSeconds * 1000)
         budgetSpent = `time budget of ${Math.round(opts.budgetSeconds)} s spent`;
       return budgetSpent !== null;
     };
-    const done = await this.trainSteps(trainer, iters, shouldEnd, (s, rankBefore) => {
-      if (s.rank > rankBefore) rankSteps.push(s.iter);
-      onEvent({ type: 'step', step: s, iters, seconds: trainSeconds() });
-      if (heldOut && s.iter % opts.heldOut!.every === 0) void heldOut(s.iter, false);
-    });
+    const done = await this.trainSteps(
+      trainer,
+      iters,
+      shouldEnd,
+      async (s, rankBefore) => {
+        if (s.rank > rankBefore) rankSteps.push(s.iter);
+        onEvent({ type: 'step', step: s, iters, seconds: trainSeconds() });
+        if (heldOut && s.iter % opts.heldOut!.every === 0) void heldOut(s.iter, false);
+        await checkpoint?.(false);
+      },
+      () => checkpoint?.(true),
+    );
+    // Stopped, out of budget or done: the last state is kept.
+    await checkpoint?.(true);
+    await this.saved.writing;
     if (heldOut && done > 0) await heldOut(done, true);
-    const seconds = (performance.now() - t0) / 1000;
+    const seconds = progress().seconds;
     const trained = trainSeconds();
 
     const { evaluation, rankCurve } = opts.evaluation ? await this.evaluateField(field, opts.evaluation, onEvent) : { evaluation: null, rankCurve: null };
@@ -209,7 +262,7 @@ export class TrainingRun {
       // A run that ended short without spending its budget was stopped (by the user, or at stopAfter).
       stoppedEarly: done < cfg.train.nIters ? (budgetSpent ?? 'stopped') : null,
       seconds,
-      coarseSeconds: (tTrain - t0) / 1000,
+      coarseSeconds: before.coarseSeconds,
       trainSeconds: trained,
       samplesProcessed: trainer.samplesProcessed,
       trainViews: trainer.trainViewIndices?.length ?? null,
@@ -219,6 +272,8 @@ export class TrainingRun {
       rankCurve,
       kernelMs,
       savedBytes: null,
+      resumedFrom: cp?.trainer.iter ?? null,
+      checkpoints: this.saved.count,
     };
     if (opts.save) {
       const bytes = await this.queue.run(() => modelBytes(field, opts.save!.info(result)));
@@ -289,10 +344,17 @@ export class TrainingRun {
    * early when stopped or when `shouldEnd` says so (checked before each step). Returns the
    * iterations done.
    */
-  private async trainSteps(trainer: Trainer, iters: number, shouldEnd: () => boolean, onStep: (s: StepInfo, rankBefore: number) => void): Promise<number> {
-    let done = 0;
+  private async trainSteps(
+    trainer: Trainer,
+    iters: number,
+    shouldEnd: () => boolean,
+    onStep: (s: StepInfo, rankBefore: number) => void | Promise<void>,
+    onPause: () => void | Promise<void> = () => {},
+  ): Promise<number> {
+    let done = trainer.iter;
     while (done < iters && !this.stopped) {
       if (this.paused) {
+        await onPause();
         const since = performance.now();
         await new Promise<void>((r) => (this.wake = r));
         this.pausedMs += performance.now() - since;
@@ -302,9 +364,44 @@ export class TrainingRun {
       const rankBefore = trainer.field.rank;
       const s = await this.queue.run(() => trainer.step());
       done = s.iter;
-      onStep(s, rankBefore);
+      await onStep(s, rankBefore);
     }
     return done;
+  }
+
+  /**
+   * Writes a checkpoint when one is due (or `force`d, unless the last one is of this iteration):
+   * the state is read between steps (the stall), then written while training goes on; the next
+   * checkpoint waits for that write, so writes never overlap.
+   */
+  private async checkpoint(
+    trainer: Trainer,
+    dataset: DatasetFingerprint,
+    progress: Checkpoint['progress'],
+    force: boolean,
+    onEvent: (e: RunEvent) => void,
+  ): Promise<void> {
+    const policy = this.opts.checkpoint!;
+    const iter = trainer.iter;
+    const dueByIterations = policy.everyIterations !== undefined && iter - this.saved.iter >= policy.everyIterations;
+    const dueByTime = policy.everySeconds !== undefined && performance.now() - this.saved.at >= policy.everySeconds * 1000;
+    if (iter === this.saved.iter || !(force || dueByIterations || dueByTime)) return;
+    await this.saved.writing;
+    const t0 = performance.now();
+    const bytes = encodeCheckpoint(await this.queue.run(() => captureCheckpoint(trainer, dataset, progress)));
+    const stallMs = performance.now() - t0;
+    this.saved.iter = iter;
+    this.saved.at = performance.now();
+    this.saved.writing = (async () => {
+      const w0 = performance.now();
+      try {
+        await policy.sink(bytes, iter);
+        this.saved.count++;
+        onEvent({ type: 'checkpoint', iter, bytes: bytes.length, stallMs, writeMs: performance.now() - w0 });
+      } catch (error) {
+        onEvent({ type: 'checkpoint-failed', iter, error });
+      }
+    })();
   }
 
   /** Held-out PSNR of the field at its trained rank, measured between steps (see RunOptions.heldOut). */

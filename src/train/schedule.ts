@@ -23,6 +23,13 @@ export function upsampleVoxelCounts(nInit: number, nFinal: number, steps: number
  * fast, |L(i-1) - L(i)| / L(i) > upsilon, and more than eta iterations have passed since the last
  * increment. The rule is the reference code's (batch MSE, iteration numbers).
  */
+/** What TRaIn remembers between iterations (a checkpoint saves it). */
+export interface RankIncrementerState {
+  rank: number;
+  previous: number | null;
+  lastIncrement: number;
+}
+
 export class RankIncrementer {
   private previous: number | undefined;
   private lastIncrement = 0;
@@ -33,6 +40,16 @@ export class RankIncrementer {
     readonly upsilon = 0.4,
     readonly eta = 0,
   ) {}
+
+  get state(): RankIncrementerState {
+    return { rank: this.rank, previous: this.previous ?? null, lastIncrement: this.lastIncrement };
+  }
+
+  set state(s: RankIncrementerState) {
+    this.rank = s.rank;
+    this.previous = s.previous ?? undefined;
+    this.lastIncrement = s.lastIncrement;
+  }
 
   /** Feeds iteration `iter`'s batch loss; returns true when the rank grew by one group. */
   observe(iter: number, loss: number): boolean {

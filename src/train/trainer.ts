@@ -9,7 +9,7 @@ import { resolutionForVoxels } from '../field/geometry.ts';
 import { segmentComponentsAtRank } from '../field/rank.ts';
 import type { GpuContext } from '../gpu/context.ts';
 import { Encoder } from '../gpu/kernel.ts';
-import { xorshift } from '../gpu/random.ts';
+import { Xorshift } from '../gpu/random.ts';
 import { TrainingRays } from '../rays/raygen.ts';
 import { RayBatch, RENDER_RAYS } from '../render/ray-batch.ts';
 import { Adam } from './adam.ts';
@@ -17,7 +17,7 @@ import { buildAlphaMask, filterRays } from './alpha-mask.ts';
 import type { TrainOptions } from './config.ts';
 import { readMeanLoss, recordLoss } from './loss.ts';
 import { addTotalVariation, l1WeightOf } from './regularizers.ts';
-import { lrDecay, RankIncrementer, upsampleVoxelCounts } from './schedule.ts';
+import { lrDecay, RankIncrementer, type RankIncrementerState, upsampleVoxelCounts } from './schedule.ts';
 
 export interface StepInfo {
   iter: number;
@@ -28,6 +28,25 @@ export interface StepInfo {
   /** Trained rank groups after this iteration. */
   rank: number;
   event?: string;
+}
+
+/**
+ * Where a trainer stands between two iterations, besides the field's tensors, Adam's moments and
+ * the valid-ray bits: with those, a checkpoint continues the run exactly.
+ */
+export interface TrainerState {
+  iter: number;
+  /** The iteration the learning rate last restarted its decay. */
+  lastReset: number;
+  l1Weight: number;
+  adamStep: number;
+  /** The background-colour generator's state. */
+  rngState: number;
+  /** Trained rank groups, and TRaIn's memory (SlimmeRF). */
+  rank: number;
+  ranks: RankIncrementerState | null;
+  samplesProcessed: number;
+  raysFiltered: boolean;
 }
 
 export class Trainer {
@@ -42,7 +61,7 @@ export class Trainer {
   private lastReset = 0;
   private l1Weight: number;
   private readonly voxelSteps: number[];
-  private readonly rng: () => number;
+  private readonly rng: Xorshift;
   private readonly ranks: RankIncrementer | null;
 
   constructor(
@@ -60,7 +79,7 @@ export class Trainer {
     this.adam = new Adam(ctx);
     this.l1Weight = opt.L1WeightInitial;
     this.voxelSteps = upsampleVoxelCounts(opt.nVoxelInit, opt.nVoxelFinal, opt.upsampList.length);
-    this.rng = xorshift(opt.seed);
+    this.rng = new Xorshift(opt.seed);
     if (opt.rankIncremental) field.rank = 1;
     this.ranks = opt.rankIncremental ? new RankIncrementer(field.rank, field.maxRank, opt.rankUpsilon, opt.rankEta) : null;
   }
@@ -79,7 +98,7 @@ export class Trainer {
 
     // Forward: samples, opacities, weights, shading and colours. White datasets always composite
     // on white; others on white in half the batches (as the reference).
-    const bg = this.dataset.whiteBackground || this.rng() < 0.5 ? 1 : 0;
+    const bg = this.dataset.whiteBackground || this.rng.next() < 0.5 ? 1 : 0;
     const stats = await this.batch.forward(n, { train: true, jitter: field.layout.training.jitter, seed: this.iter + 1, bg });
     this.samplesProcessed += stats.samples;
 
@@ -157,6 +176,42 @@ export class Trainer {
       msg += `; ${(100 * kept).toFixed(1)}% of training rays kept`;
     }
     return msg;
+  }
+
+  /** The trainer's state between iterations (see TrainerState). */
+  get state(): TrainerState {
+    return {
+      iter: this.iter,
+      lastReset: this.lastReset,
+      l1Weight: this.l1Weight,
+      adamStep: this.adam.step,
+      rngState: this.rng.state,
+      rank: this.field.rank,
+      ranks: this.ranks?.state ?? null,
+      samplesProcessed: this.samplesProcessed,
+      raysFiltered: this.rays.filtered,
+    };
+  }
+
+  /**
+   * Continues from a saved state: the field must already hold the saved tensors, moments and mask
+   * (train/checkpoint.ts), and `validRays` is the saved valid-ray bits.
+   */
+  restore(s: TrainerState, validRays: Uint32Array): void {
+    if (validRays.length !== Math.ceil(this.rays.images.pixelCount / 32)) {
+      throw new Error(`the saved valid-ray bits cover ${validRays.length * 32} pixels, the training images ${this.rays.images.pixelCount}`);
+    }
+    if ((s.ranks === null) !== (this.ranks === null)) throw new Error('the saved run and this one disagree on rank incrementation');
+    this.iter = s.iter;
+    this.lastReset = s.lastReset;
+    this.l1Weight = s.l1Weight;
+    this.adam.step = s.adamStep;
+    this.rng.state = s.rngState;
+    this.field.rank = s.rank;
+    if (this.ranks && s.ranks) this.ranks.state = s.ranks;
+    this.samplesProcessed = s.samplesProcessed;
+    this.ctx.write(this.rays.valid, validRays);
+    this.rays.filtered = s.raysFiltered;
   }
 
   destroy(): void {
