@@ -7,6 +7,7 @@ import { evenlySpacedViews } from '../data/views.ts';
 import { evaluate } from '../eval/evaluate.ts';
 import { evaluateRanks } from '../eval/rank-curve.ts';
 import { MODEL_PRESETS, type PresetName } from '../field/presets.ts';
+import { decodeCheckpoint } from '../formats/checkpoint-file.ts';
 import { PRECISIONS, type Precision } from '../formats/scene-file/header.ts';
 import { exportScene } from '../formats/scene-file/writer.ts';
 import { LimitError } from '../gpu/context.ts';
@@ -20,10 +21,14 @@ const USAGE = `usage:
   npm run cli -- train --data DIR|builtin:demo --model vm192|vm48|cp384|slimmerf16|slimmerf8|strivec [--config FILE.json]
                        [--iters N] [--batch N] [--downscale K] [--test-views N] [--train-views N]
                        [--upsilon U] [--eta N] [--ranks 1,2,4] [--out FILE]
+                       [--checkpoint FILE.slimckpt [--checkpoint-every N]]
+  npm run cli -- train --resume FILE.slimckpt --data DIR [--downscale K] [--test-views N] [--ranks 1,2,4] [--out FILE]
+                       [--checkpoint FILE.slimckpt [--checkpoint-every N]]
   npm run cli -- eval --model FILE --data DIR [--downscale K] [--test-views N] [--ranks 1,2,4,8,16]
   npm run cli -- render --model FILE --data DIR --view N --out PNG [--downscale K] [--rank K]
   npm run cli -- export --model FILE [--rank K] [--precision fp32|fp16|int8] --out FILE.slimscene
-  (--model of eval, render and export takes a model file or a scene file)`;
+  (--model of eval, render and export takes a model file or a scene file; Ctrl-C during train
+   stops after the current iteration and, with --checkpoint, saves where it stopped)`;
 
 const options = {
   data: { type: 'string' },
@@ -41,6 +46,9 @@ const options = {
   ranks: { type: 'string' },
   rank: { type: 'string' },
   precision: { type: 'string' },
+  checkpoint: { type: 'string' },
+  'checkpoint-every': { type: 'string' },
+  resume: { type: 'string' },
   help: { type: 'boolean' },
 } as const;
 
@@ -56,8 +64,30 @@ function need(v: string | undefined, name: string): string {
   return v;
 }
 
+/** Iterations between checkpoints when --checkpoint is given without --checkpoint-every. */
+const CHECKPOINT_EVERY = 100;
+
 async function train(a: Record<string, string | boolean | undefined>): Promise<Record<string, unknown>> {
   const data = need(a.data as string, 'data');
+  const common = {
+    data,
+    downscale: intFlag(a.downscale as string, 'downscale', 1),
+    testViews: intFlag(a['test-views'] as string, 'test-views', 25),
+    out: a.out as string | undefined,
+    ranks: a.ranks ? ranksFlag(a.ranks as string) : undefined,
+    checkpoint: a.checkpoint
+      ? { file: a.checkpoint as string, every: intFlag(a['checkpoint-every'] as string, 'checkpoint-every', CHECKPOINT_EVERY) }
+      : undefined,
+  };
+  if (a['checkpoint-every'] && !a.checkpoint) throw new ConfigError('--checkpoint-every needs --checkpoint FILE');
+  if (a.resume) {
+    // The checkpoint's own configuration continues; flags that would change it are refused.
+    const changes = ['model', 'config', 'iters', 'batch', 'train-views', 'eta', 'upsilon'].filter((f) => a[f] !== undefined);
+    if (changes.length) throw new ConfigError(`--resume continues the saved run's own configuration: drop ${changes.map((f) => `--${f}`).join(', ')}`);
+    const file = a.resume as string;
+    const cp = decodeCheckpoint(await readBytes(file), file);
+    return runTraining({ ...common, preset: cp.settings.kind, cfg: { settings: cp.settings, train: cp.train }, resumeFrom: cp });
+  }
   const preset = need(a.model as string, 'model') as PresetName;
   if (!(preset in MODEL_PRESETS)) throw new ConfigError(`--model must be one of ${Object.keys(MODEL_PRESETS).join(', ')}, got "${preset}"`);
   let fileOpts: Record<string, unknown> = {};
@@ -86,16 +116,15 @@ async function train(a: Record<string, string | boolean | undefined>): Promise<R
     if (!Number.isFinite(u) || u <= 0) throw new ConfigError(`--upsilon must be a positive number, got "${a.upsilon}"`);
     fileOpts.rank_upsilon = u;
   }
-  const cfg = resolveConfig(preset, fileOpts);
-  return runTraining({
-    data,
-    preset,
-    cfg,
-    downscale: intFlag(a.downscale as string, 'downscale', 1),
-    testViews: intFlag(a['test-views'] as string, 'test-views', 25),
-    out: a.out as string | undefined,
-    ranks: a.ranks ? ranksFlag(a.ranks as string) : undefined,
-  });
+  return runTraining({ ...common, preset, cfg: resolveConfig(preset, fileOpts) });
+}
+
+async function readBytes(file: string): Promise<Uint8Array> {
+  try {
+    return new Uint8Array(await readFile(file));
+  } catch (e) {
+    throw new ConfigError(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
 }
 
 function ranksFlag(v: string): number[] {
@@ -195,7 +224,10 @@ main().then(
   (e: unknown) => {
     const err = e as Error;
     // Known user errors get their message alone; anything else keeps its stack for bug reports.
-    const known = ['ConfigError', 'DatasetError', 'LimitError', 'SceneError'].includes(err.name) || err instanceof ConfigError || /^[^\s]+: /.test(err.message);
+    const known =
+      ['ConfigError', 'DatasetError', 'LimitError', 'SceneError', 'CheckpointError'].includes(err.name) ||
+      err instanceof ConfigError ||
+      /^[^\s]+: /.test(err.message);
     const advice = err instanceof LimitError && err.advice.length ? `: ${adviceForCli(err.advice)}` : '';
     log(`error: ${known ? err.message + advice : (err.stack ?? err.message)}`);
     process.exit(1);

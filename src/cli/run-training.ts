@@ -1,12 +1,13 @@
 // `train` for the CLI and the bench: the one training run (run/training-run.ts) watched on
 // stderr, and its result as the JSON record reviewers script against (field names are stable:
 // add, never rename).
-import { writeFile } from 'node:fs/promises';
+import { rename, writeFile } from 'node:fs/promises';
 import type { Dataset } from '../data/types.ts';
 import type { RankPoint } from '../eval/rank-curve.ts';
 import { formatBytes } from '../gpu/context.ts';
 import { nodeGpu } from '../gpu/node.ts';
 import { type RunResult, TrainingRun } from '../run/training-run.ts';
+import type { Checkpoint } from '../train/checkpoint.ts';
 import type { ResolvedConfig } from '../train/config.ts';
 import { log, openDataset } from './node-io.ts';
 
@@ -31,6 +32,17 @@ export interface TrainingArgs {
   skipEvaluation?: boolean;
   /** An already loaded dataset (the bench shares one between configurations). */
   dataset?: Dataset;
+  /** Write checkpoints to `file` every `every` iterations, on Ctrl-C and at the end. */
+  checkpoint?: { file: string; every: number };
+  /** Continue this checkpoint's run. */
+  resumeFrom?: Checkpoint;
+}
+
+/** Writes `bytes` to `file` atomically: a crash mid-write leaves the previous file intact. */
+async function writeAtomically(file: string, bytes: Uint8Array): Promise<void> {
+  const tmp = `${file}.partial`;
+  await writeFile(tmp, bytes);
+  await rename(tmp, file);
 }
 
 /** Parses "1,2,4" into sorted distinct positive integers; throws a message naming the flag. */
@@ -61,7 +73,16 @@ export async function runTraining(args: TrainingArgs): Promise<Record<string, un
     save: args.out
       ? { sink: (bytes) => writeFile(args.out!, bytes), info: (result) => ({ dataset: args.data, ...trainingRecord(args, result, ctx.adapter.label) }) }
       : undefined,
+    checkpoint: args.checkpoint ? { everyIterations: args.checkpoint.every, sink: (bytes) => writeAtomically(args.checkpoint!.file, bytes) } : undefined,
+    resumeFrom: args.resumeFrom,
   });
+  // Ctrl-C stops after the current iteration (saving a checkpoint when asked to); a second one quits.
+  const interrupt = () => {
+    log('stopping after this iteration (Ctrl-C again to quit at once)');
+    run.stop();
+    process.once('SIGINT', () => process.exit(130));
+  };
+  process.once('SIGINT', interrupt);
   let lossAvg = 0;
   let tTrain = 0;
   const result = await run.run((e) => {
@@ -80,19 +101,21 @@ export async function runTraining(args: TrainingArgs): Promise<Record<string, un
         return log(`note: ${e.message}`);
       case 'start':
         tTrain = performance.now();
+        if (args.resumeFrom) log(`continuing from iteration ${args.resumeFrom.trainer.iter} of ${cfg.train.nIters}`);
         return log(
           `${args.preset}: grid ${e.field.grid.join('x')}, ${e.field.parameterCount.toLocaleString()} parameters, ${cfg.train.nIters} iterations of ${cfg.train.batchSize} rays`,
         );
       case 'step': {
         const s = e.step;
-        lossAvg = s.iter === 1 ? s.loss : 0.9 * lossAvg + 0.1 * s.loss;
+        lossAvg = lossAvg === 0 ? s.loss : 0.9 * lossAvg + 0.1 * s.loss;
         if (s.event) log(`iter ${s.iter}: ${s.event}`);
         if (s.iter % 50 === 0 || (s.iter < 50 && s.iter % 10 === 0) || s.iter === e.iters) {
           const sec = (performance.now() - tTrain) / 1000;
-          const left = (sec / s.iter) * (e.iters - s.iter);
+          const doneHere = s.iter - (args.resumeFrom?.trainer.iter ?? 0);
+          const left = (sec / doneHere) * (e.iters - s.iter);
           const rank = cfg.train.rankIncremental ? `  rank ${s.rank}/${run.field!.maxRank}` : '';
           log(
-            `iter ${s.iter}/${e.iters}  train psnr ${(-10 * Math.log10(lossAvg)).toFixed(2)}${rank}  samples ${s.samples} shaded ${s.shaded}  ${(s.iter / sec).toFixed(2)} it/s  ${left.toFixed(0)} s left`,
+            `iter ${s.iter}/${e.iters}  train psnr ${(-10 * Math.log10(lossAvg)).toFixed(2)}${rank}  samples ${s.samples} shaded ${s.shaded}  ${(doneHere / sec).toFixed(2)} it/s  ${left.toFixed(0)} s left`,
           );
         }
         return;
@@ -101,8 +124,17 @@ export async function runTraining(args: TrainingArgs): Promise<Record<string, un
         return log(`evaluating: view ${e.view}/${e.views}`);
       case 'rank':
         return logRank(e.point);
+      case 'checkpoint':
+        return log(
+          `checkpoint after iteration ${e.iter}: ${formatBytes(e.bytes)} to ${args.checkpoint!.file} (training waited ${e.stallMs.toFixed(0)} ms, the write took ${e.writeMs.toFixed(0)} ms)`,
+        );
+      case 'checkpoint-failed':
+        return log(
+          `warning: the checkpoint after iteration ${e.iter} could not be written to ${args.checkpoint!.file} (${(e.error as Error).message}); training goes on`,
+        );
     }
   });
+  process.off('SIGINT', interrupt);
   if (!result) throw new Error('training stopped before the field was made');
   const r = trainingRecord(args, result, ctx.adapter.label);
   if (result.savedBytes !== null) {
@@ -142,5 +174,7 @@ function trainingRecord(args: TrainingArgs, result: RunResult, adapter: string):
   };
   if (result.rankCurve) r.rankCurve = result.rankCurve;
   if (result.kernelMs) r.kernelMs = result.kernelMs;
+  if (result.resumedFrom !== null) r.resumedFrom = result.resumedFrom;
+  if (args.checkpoint) r.checkpoints = result.checkpoints;
   return r;
 }

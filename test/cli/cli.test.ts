@@ -1,11 +1,12 @@
 // The command line as a user meets it: bad input gives one clear line naming the file and the
 // problem, exit code 1, no stack trace; good input ends stdout with one JSON object.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { decodeModel } from '../../src/formats/model-file.ts';
 
 function cli(...args: string[]) {
   const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { encoding: 'utf8', timeout: 240_000 });
@@ -178,4 +179,73 @@ test('SlimmeRF through the CLI: train with TRaIn, eval --ranks prints PSNR and s
   const cut = join(dir, 'cut.slimscene');
   writeFileSync(cut, readFileSync(scene32).subarray(0, 200));
   expectError(cli('eval', '--model', cut, '--data', 'builtin:demo'), /cut\.slimscene: .*truncated/);
+});
+
+test('train --checkpoint, Ctrl-C and --resume: the continued run saves the same model as one never interrupted', async () => {
+  const cfg = join(dir, 'tiny-ckpt.json');
+  writeFileSync(cfg, JSON.stringify({ N_voxel_init: 4096, N_voxel_final: 8000, upsamp_list: [5], update_AlphaMask_list: [8], featureC: 8, batch_size: 64 }));
+  const base = ['--data', 'builtin:demo', '--downscale', '8', '--test-views', '1'];
+  const whole = join(dir, 'whole.slim');
+  const tw = cli('train', ...base, '--model', 'vm48', '--config', cfg, '--iters', '40', '--out', whole);
+  assert.equal(tw.code, 0, tw.err);
+
+  // Ctrl-C once the run is past iteration 10: it stops after the iteration, saves a checkpoint there.
+  const ckpt = join(dir, 'run.slimckpt');
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      'src/cli/main.ts',
+      'train',
+      ...base,
+      '--model',
+      'vm48',
+      '--config',
+      cfg,
+      '--iters',
+      '40',
+      '--checkpoint',
+      ckpt,
+      '--checkpoint-every',
+      '4',
+    ],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => {
+    err += d;
+    if (/iter 1\d\/40/.test(err) && !child.killed) child.kill('SIGINT');
+  });
+  const code = await new Promise<number | null>((done) => child.on('close', done));
+  assert.equal(code, 0, err);
+  const stopped = JSON.parse(out.trim().split('\n').at(-1)!);
+  assert.match(stopped.partial, /^stopped after \d+ of 40 iterations$/);
+  assert.ok(stopped.iters >= 10 && stopped.iters < 40 && stopped.checkpoints >= 3, `stopped at ${stopped.iters} after ${stopped.checkpoints} checkpoints`);
+  assert.match(err, /checkpoint after iteration \d+: .* \(training waited \d+ ms, the write took \d+ ms\)/);
+
+  const resumed = join(dir, 'resumed.slim');
+  const tr = cli('train', '--resume', ckpt, ...base, '--out', resumed);
+  assert.equal(tr.code, 0, tr.err);
+  const res = JSON.parse(tr.out.trim().split('\n').at(-1)!);
+  assert.equal(res.resumedFrom, stopped.iters);
+  assert.equal(res.iters, 40);
+  assert.match(tr.err, new RegExp(`continuing from iteration ${stopped.iters} of 40`));
+  // The saved models hold the same tensors, bit for bit (their headers differ in timings).
+  const a = decodeModel(new Uint8Array(readFileSync(whole)), 'whole');
+  const b = decodeModel(new Uint8Array(readFileSync(resumed)), 'resumed');
+  for (const [name, v] of a.values) assert.deepEqual(b.values.get(name), v, `${name} differs`);
+
+  expectError(cli('train', '--resume', ckpt, ...base, '--iters', '50'), /--resume continues the saved run's own configuration: drop --iters/);
+  expectError(
+    cli('train', '--resume', ckpt, '--data', 'builtin:demo', '--downscale', '4'),
+    /cannot continue this checkpoint here: it was made on "procedural" \(train 40 views of 16x16/,
+  );
+  const cut = join(dir, 'cut.slimckpt');
+  writeFileSync(cut, readFileSync(ckpt).subarray(0, 3000));
+  expectError(cli('train', '--resume', cut, ...base), /cut\.slimckpt: (truncated|the header describes)/);
 });
