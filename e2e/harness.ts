@@ -125,7 +125,9 @@ export async function withStudio(flags: string[], body: (page: Page, url: string
     const started = await startServer();
     server = started.server;
     browser = await launch(flags);
-    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    // A context of its own, so a test can close the page and open the studio again with the same storage.
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const page = await context.newPage();
     const errors = watch(page);
     try {
       await body(page, started.url, errors);

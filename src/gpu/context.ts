@@ -23,10 +23,18 @@ export class GpuContext {
 
   /** When set, every dispatch is timed with GPU timestamps (see KernelProfiler). */
   profiler: KernelProfiler | null = null;
+  /**
+   * Why the device was lost (a driver reset, a crashed GPU process, destroy()), or null while it
+   * lives: nothing read back after the loss may be trusted or saved.
+   */
+  lost: GPUDeviceLostInfo | null = null;
 
   constructor(device: GPUDevice, adapter: AdapterSummary) {
     this.device = device;
     this.adapter = adapter;
+    void device.lost.then((info) => {
+      this.lost = info;
+    });
   }
 
   /** Starts per-kernel GPU timing if the device has timestamp queries. */

@@ -4,6 +4,7 @@
 // never runs in the middle of a training step. Environment-neutral apart from the browser file
 // and image APIs its openFiles uses; nothing here renders pixels to a page.
 import { type DroppedFile, filesToMap, relativePath } from '../data/browser-files.ts';
+import { type DatasetFingerprint, datasetFingerprint } from '../data/fingerprint.ts';
 import { decodeImageBrowser } from '../data/image-browser.ts';
 import { loadDataset } from '../data/load.ts';
 import { proceduralDataset } from '../data/procedural.ts';
@@ -15,6 +16,7 @@ import { psnr } from '../eval/metrics.ts';
 import type { TensorField } from '../field/field.ts';
 import type { StrivecLevel } from '../field/layouts/strivec-lattice.ts';
 import type { PresetName } from '../field/presets.ts';
+import { decodeCheckpoint } from '../formats/checkpoint-file.ts';
 import { type Precision, type SceneModel, type SceneView, sceneView } from '../formats/scene-file/header.ts';
 import { readScene } from '../formats/scene-file/reader.ts';
 import { exportScene, sceneFileSize } from '../formats/scene-file/writer.ts';
@@ -25,12 +27,14 @@ import { resolveConfig } from '../train/config.ts';
 import type { MemoryEstimate } from '../train/memory.ts';
 import { GpuQueue } from './gpu-queue.ts';
 import { fieldFromModel } from './models.ts';
-import { type RunEvent, type RunResult, TrainingRun } from './training-run.ts';
+import { type RunEvent, type RunOptions, type RunResult, TrainingRun } from './training-run.ts';
 
+export type { DatasetFingerprint } from '../data/fingerprint.ts';
 // The engine's types the front ends see, through this module (they drive the engine through run/).
 export type { PresetName } from '../field/presets.ts';
 export type { LimitAdvice } from '../gpu/context.ts';
 export type { MemoryEstimate } from '../train/memory.ts';
+export type { RunEvent } from './training-run.ts';
 
 /** Quality and size of the model slimmed to one rank. */
 export interface RankReadout {
@@ -75,7 +79,8 @@ const READOUT_VIEWS = 2;
 const HELD_OUT = { every: 25, views: READOUT_VIEWS, share: 0.05 };
 
 export class Session {
-  readonly queue = new GpuQueue();
+  /** Replaced with the device: work stuck on a lost device must not hold up the new one's. */
+  private queue = new GpuQueue();
   dataset: Dataset | null = null;
   /** The dataset's own box, before any edit. */
   loadedBox: SceneBox | null = null;
@@ -91,17 +96,64 @@ export class Session {
   private scene: { field: TensorField; renderer: ViewRenderer; dataset: string | null } | null = null;
   private running = false;
 
-  private constructor(readonly ctx: GpuContext) {}
+  private constructor(
+    /** The device everything lives on; replaced by recover() after the device is lost. */
+    public ctx: GpuContext,
+    private readonly gpu: GPU | null,
+  ) {
+    this.watchDevice();
+  }
 
   static async open(gpu: GPU): Promise<Session> {
-    const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
-    if (!adapter) throw new Error('This browser exposes WebGPU but found no GPU adapter.');
-    return Session.fromAdapter(adapter);
+    return new Session(await Session.device(gpu), gpu);
   }
 
   static async fromAdapter(adapter: GPUAdapter): Promise<Session> {
-    return new Session(await contextFromAdapter(adapter));
+    return new Session(await contextFromAdapter(adapter), null);
   }
+
+  private static async device(gpu: GPU): Promise<GpuContext> {
+    const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+    if (!adapter) throw new Error('This browser exposes WebGPU but found no GPU adapter.');
+    return contextFromAdapter(adapter);
+  }
+
+  /** Called when the GPU device is lost (a driver reset, a crashed GPU process, destroy()), with its reason and message. */
+  onDeviceLost: ((reason: string, message: string) => void) | null = null;
+
+  private watchDevice(): void {
+    const ctx = this.ctx;
+    void ctx.device.lost.then((info) => {
+      // A device replaced by recover() has already been dealt with.
+      if (ctx !== this.ctx) return;
+      this.run?.stop();
+      this.onDeviceLost?.(info.reason ?? 'unknown', info.message);
+    });
+  }
+
+  /**
+   * A new device after the old one was lost: everything on the old device is dropped (the
+   * dataset, on the host, stays); the caller continues from its last checkpoint.
+   */
+  async recover(): Promise<void> {
+    if (!this.gpu) throw new Error('This session cannot make a new GPU device.');
+    this.run = null;
+    this.scene = null;
+    this.running = false;
+    this.queue = new GpuQueue();
+    this.ctx = await Session.device(this.gpu);
+    this.watchDevice();
+  }
+
+  /** What identifies the open dataset for its checkpoints (null without one); computed once per dataset. */
+  get fingerprint(): DatasetFingerprint | null {
+    const ds = this.dataset;
+    if (!ds) return null;
+    if (this.fingerprinted?.dataset !== ds) this.fingerprinted = { dataset: ds, fingerprint: datasetFingerprint(ds) };
+    return this.fingerprinted.fingerprint;
+  }
+
+  private fingerprinted: { dataset: Dataset; fingerprint: DatasetFingerprint } | null = null;
 
   /** The field the viewport shows: the one training or trained, or an opened scene's. */
   get field(): TensorField | null {
@@ -205,10 +257,10 @@ export class Session {
   }
 
   /** The run a preset and options ask for, fitted to this adapter's limits. */
-  private runFor(preset: PresetName, options: Record<string, unknown>, queue?: GpuQueue): TrainingRun {
+  private runFor(preset: PresetName, options: Record<string, unknown>, more: Partial<RunOptions> = {}): TrainingRun {
     const ds = this.dataset;
     if (!ds) throw new Error('Load a dataset first.');
-    return new TrainingRun(this.ctx, ds, resolveConfig(preset, options), { seed: 1, fitToAdapter: true, heldOut: HELD_OUT, queue });
+    return new TrainingRun(this.ctx, ds, resolveConfig(preset, options), { seed: 1, fitToAdapter: true, heldOut: HELD_OUT, ...more });
   }
 
   /**
@@ -221,9 +273,29 @@ export class Session {
     return { ...run.memory, sized: run.fitted };
   }
 
-  /** Trains until done or stopped, reporting every event; resolves with null when stopped before the field existed. */
-  async train(preset: PresetName, options: Record<string, unknown>, onEvent: (e: RunEvent) => void): Promise<RunResult | null> {
-    const run = this.runFor(preset, options, this.queue);
+  /**
+   * Trains until done or stopped, reporting every event and writing checkpoints to `checkpoint`'s
+   * sink when given; resolves with null when stopped before the field existed.
+   */
+  async train(
+    preset: PresetName,
+    options: Record<string, unknown>,
+    onEvent: (e: RunEvent) => void,
+    checkpoint?: RunOptions['checkpoint'],
+  ): Promise<RunResult | null> {
+    return this.go(this.runFor(preset, options, { queue: this.queue, checkpoint }), onEvent);
+  }
+
+  /** Continues a saved run on the open dataset (refused, naming why, when it was made on other data). */
+  async continueFrom(bytes: Uint8Array, name: string, onEvent: (e: RunEvent) => void, checkpoint?: RunOptions['checkpoint']): Promise<RunResult | null> {
+    const ds = this.dataset;
+    if (!ds) throw new Error('Open the dataset the run was trained on first.');
+    const cp = decodeCheckpoint(bytes, name);
+    const cfg = { settings: cp.settings, train: cp.train };
+    return this.go(new TrainingRun(this.ctx, ds, cfg, { seed: 1, heldOut: HELD_OUT, queue: this.queue, checkpoint, resumeFrom: cp }), onEvent);
+  }
+
+  private async go(run: TrainingRun, onEvent: (e: RunEvent) => void): Promise<RunResult | null> {
     this.disposeModel();
     this.viewRank = null;
     this.run = run;
@@ -231,7 +303,8 @@ export class Session {
     try {
       return await run.run(onEvent);
     } finally {
-      this.running = false;
+      // A run on a lost device may end after its replacement started.
+      if (this.run === run) this.running = false;
     }
   }
 

@@ -386,10 +386,22 @@ export class TrainingRun {
     const dueByIterations = policy.everyIterations !== undefined && iter - this.saved.iter >= policy.everyIterations;
     const dueByTime = policy.everySeconds !== undefined && performance.now() - this.saved.at >= policy.everySeconds * 1000;
     if (iter === this.saved.iter || !(force || dueByIterations || dueByTime)) return;
+    // The stall: training waits for the previous write, the read of the state and its encoding
+    // (not for renders queued before the read, which it would wait for anyway).
+    const w0 = performance.now();
     await this.saved.writing;
-    const t0 = performance.now();
-    const bytes = encodeCheckpoint(await this.queue.run(() => captureCheckpoint(trainer, dataset, progress)));
-    const stallMs = performance.now() - t0;
+    let stallMs = performance.now() - w0;
+    const state = await this.queue.run(async () => {
+      const r0 = performance.now();
+      const captured = await captureCheckpoint(trainer, dataset, progress);
+      stallMs += performance.now() - r0;
+      return captured;
+    });
+    // A state read from a lost device is not the run's: the last good checkpoint stays.
+    if (this.ctx.lost) throw new Error(`the GPU device was lost (${this.ctx.lost.message || this.ctx.lost.reason})`);
+    const e0 = performance.now();
+    const bytes = encodeCheckpoint(state);
+    stallMs += performance.now() - e0;
     this.saved.iter = iter;
     this.saved.at = performance.now();
     this.saved.writing = (async () => {

@@ -4,6 +4,7 @@ import { useMemo } from 'react';
 import { formatBytes } from '../view/webgpu.ts';
 import type { TrainingActions } from './controller.ts';
 import { STUDIO_MODELS, STUDIO_PRESETS, type StudioModel, type StudioPreset, type TrainRequest } from './presets.ts';
+import { CheckpointStatus, SavedRuns } from './SavedRuns.tsx';
 import { useStudio } from './store.ts';
 
 export function TrainingPanel({ actions, request, setRequest }: { actions: TrainingActions; request: TrainRequest; setRequest: (r: TrainRequest) => void }) {
@@ -12,6 +13,7 @@ export function TrainingPanel({ actions, request, setRequest }: { actions: Train
   const scene = useStudio((s) => s.sceneName);
   const p = useStudio((s) => s.progress);
   const error = useStudio((s) => s.trainError);
+  const notice = useStudio((s) => s.notice);
   const warnings = useStudio((s) => s.datasetWarnings);
   const loading = useStudio((s) => s.loading);
   const box = useStudio((s) => s.box);
@@ -91,6 +93,8 @@ export function TrainingPanel({ actions, request, setRequest }: { actions: Train
           ))}
         </ul>
       )}
+      {/* Near the top: reopening the studio on the same data offers to continue where it stopped. */}
+      <SavedRuns actions={actions} />
       <label className="field-row">
         Model
         <select value={request.model} onChange={(e) => setRequest({ ...request, model: e.target.value as StudioModel })} disabled={running} data-testid="model">
@@ -199,11 +203,17 @@ export function TrainingPanel({ actions, request, setRequest }: { actions: Train
           {p.lastEvent && <div className="muted small">{p.lastEvent}</div>}
         </div>
       )}
+      {notice && (
+        <p className="notice" role="status" data-testid="notice">
+          {notice}
+        </p>
+      )}
       {error && (
         <p className="error" role="alert">
           {error}
         </p>
       )}
+      {dataset && <CheckpointStatus />}
     </div>
   );
 }

@@ -1,6 +1,7 @@
 // The engine's advice for a run that cannot fit (LimitError), in the studio's own terms: its
 // controls, not the CLI's flags.
 import type { LimitAdvice } from '../run/session.ts';
+import { formatBytes } from '../view/webgpu.ts';
 
 /** One piece of the engine's advice in the studio's terms. */
 function studioWords(a: LimitAdvice): string {
@@ -26,4 +27,13 @@ export function studioMessage(e: unknown): string {
   const err = e as Error & { advice?: readonly LimitAdvice[] };
   const message = err?.message ?? String(e);
   return err?.name === 'LimitError' && err.advice?.length ? `${message}: ${studioAdvice(err.advice)}` : message;
+}
+
+/** Why the browser's storage refused a write, with how full it is when the quota is the reason. */
+export async function storageMessage(e: unknown): Promise<string> {
+  const err = e as Error;
+  if (err?.name !== 'QuotaExceededError') return err?.message ?? String(e);
+  const { usage, quota } = await navigator.storage.estimate().catch(() => ({ usage: undefined, quota: undefined }));
+  const used = usage !== undefined && quota !== undefined ? ` (it reports ${formatBytes(usage)} of ${formatBytes(quota)} in use)` : '';
+  return `the browser's storage quota for this page is exhausted${used}; delete saved runs or free disk space`;
 }

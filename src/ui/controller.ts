@@ -2,10 +2,11 @@
 // (run/session.ts) and the store. React components call these; none of them talks to the engine.
 import type { DroppedFile } from '../data/browser-files.ts';
 import type { SceneBox } from '../data/types.ts';
+import { summarizeCheckpoint } from '../formats/checkpoint-file.ts';
 import { layoutLabel } from '../run/models.ts';
-import { type MemoryEstimate, Session } from '../run/session.ts';
-import type { RunEvent } from '../run/training-run.ts';
-import { studioAdvice, studioMessage } from './advice.ts';
+import { type MemoryEstimate, type RunEvent, Session } from '../run/session.ts';
+import { storageMessage, studioAdvice, studioMessage } from './advice.ts';
+import { CheckpointStore, type SavedRun } from './checkpoint-store.ts';
 import { requestedRun, type TrainRequest } from './presets.ts';
 import { useStudio } from './store.ts';
 
@@ -25,15 +26,112 @@ export interface TrainingActions {
   pause: () => void;
   resume: () => void;
   stop: () => void;
+  /** Continues a saved run on the open dataset from its last checkpoint. */
+  continueSaved: (run: SavedRun) => void;
+  deleteSaved: (run: SavedRun) => void;
 }
 
 /** The actions of a studio whose engine session lives in `session` (made on first use). */
 export function trainingActions(session: { current: Session | null }): TrainingActions {
   const st = useStudio.getState;
-  const open = async (): Promise<Session> => (session.current ??= await Session.open(navigator.gpu));
+  const open = async (): Promise<Session> => {
+    if (session.current) return session.current;
+    const s = await Session.open(navigator.gpu);
+    s.onDeviceLost = (reason, message) => void recoverDevice(s, reason, message);
+    session.current = s;
+    return s;
+  };
   const fail = (e: unknown) => {
     st().setLoading(null);
     st().setTrainStatus('error', studioMessage(e));
+  };
+  // Saved runs live in the browser's private file system, one per dataset.
+  const store = CheckpointStore.open();
+  const refreshSaved = async (): Promise<void> => {
+    const cs = await store;
+    st().setSavedRuns(cs ? await cs.list().catch(() => []) : null);
+  };
+  void refreshSaved();
+  /** The last checkpoint written, kept in memory too: a lost device continues from it even when storage failed. */
+  let last: { bytes: Uint8Array; file: string } | null = null;
+  /** The scene file open for viewing, reopened on a new device after a loss. */
+  let openedScene: File | null = null;
+  /** Which run the events and results belong to: one replaced after a device loss is ignored. */
+  let generation = 0;
+  const checkpointsTo = (s: Session) => {
+    const file = CheckpointStore.fileFor(s.fingerprint!);
+    return {
+      everySeconds: st().checkpointSeconds,
+      sink: async (bytes: Uint8Array) => {
+        last = { bytes, file };
+        const cs = await store;
+        if (!cs) throw new Error('this browser offers no private file system to keep checkpoints in; a reload loses the run');
+        await cs.save(file, bytes);
+      },
+    };
+  };
+  /** Follows a run (new or continued) to its end: events to the store, then the rank curve. */
+  const follow = (s: Session, run: (onEvent: (e: RunEvent) => void) => Promise<unknown>): void => {
+    const gen = ++generation;
+    st().setTrainStatus('training');
+    st().setCheckpoint(null);
+    // Training is watched in the live render.
+    st().setViewTab('render');
+    run((e) => gen === generation && onRunEvent(s, e)).then(
+      (result) => {
+        if (gen !== generation) return;
+        st().setLoading(null);
+        void refreshSaved();
+        // Stopped during the coarse pass: no model was made.
+        if (!result) return st().setTrainStatus('ready');
+        st().setTrainStatus('done');
+        void computeCurve().catch(fail);
+      },
+      async (e) => {
+        // A failed readback can be the first sign of a lost device: give device.lost a moment
+        // to say so; a run ended by a lost device is continued by recoverDevice.
+        await Promise.race([s.ctx.device.lost, new Promise((r) => setTimeout(r, 1000))]);
+        if (gen !== generation || s.ctx.lost) return;
+        void refreshSaved();
+        fail(e);
+      },
+    );
+  };
+  /**
+   * The GPU device was lost: say so, make a new one and carry on from where the work was saved
+   * (training continues from its last checkpoint; a finished model or an open scene file is
+   * rebuilt on the new device).
+   */
+  const recoverDevice = async (s: Session, reason: string, message: string): Promise<void> => {
+    const was = st().trainStatus;
+    const wasTraining = was === 'training' || was === 'paused';
+    generation++;
+    const why = `The GPU device was lost (${reason}${message ? `: ${message}` : ''}).`;
+    st().setNotice(`${why} Starting a new one…`);
+    try {
+      await s.recover();
+    } catch (e) {
+      st().setNotice(null);
+      return fail(new Error(`${why} A new device could not be made (${studioMessage(e)}); reload the page to continue from the last checkpoint.`));
+    }
+    const cp = last;
+    if ((wasTraining || was === 'done') && cp) {
+      st().setNotice(`${why} Continued on a new device from the checkpoint at iteration ${summarizeCheckpoint(cp.bytes, cp.file).iter}.`);
+      follow(s, (onEvent) => s.continueFrom(cp.bytes, cp.file, onEvent, checkpointsTo(s)));
+      if (was === 'paused') {
+        s.pause();
+        st().setTrainStatus('paused');
+      }
+    } else if (openedScene) {
+      st().setNotice(`${why} Reopened ${openedScene.name} on a new device.`);
+      openScene(openedScene);
+    } else if (wasTraining) {
+      st().setNotice(null);
+      fail(new Error(`${why} No checkpoint had been written yet; train again on the new device.`));
+    } else {
+      st().setNotice(`${why} A new device is ready.`);
+      if (was !== 'empty') st().setTrainStatus('ready');
+    }
   };
   // One held-out PSNR measurement at a time; a slider that moved meanwhile gets measured next.
   let measuring = false;
@@ -99,7 +197,35 @@ export function trainingActions(session: { current: Session | null }): TrainingA
       }
       case 'held-out':
         return st().recordTestPsnr(e.iter, e.psnr);
+      case 'checkpoint':
+        return st().setCheckpoint({ iter: e.iter, bytes: e.bytes, stallMs: e.stallMs });
+      case 'checkpoint-failed':
+        return void storageMessage(e.error).then((why) =>
+          st().setCheckpoint(st().checkpoint, `The checkpoint at iteration ${e.iter} could not be saved: ${why}. Training goes on.`),
+        );
     }
+  };
+  const openScene = (file: File): void => {
+    void (async () => {
+      try {
+        st().setLoading(`reading ${file.name}…`);
+        const s = await open();
+        const field = s.openScene(new Uint8Array(await file.arrayBuffer()), file.name);
+        openedScene = file;
+        st().setScene(`${file.name} (${layoutLabel(field.settings)}, rank ${field.rank})`);
+        st().resetSlim(field.maxRank, field.rank);
+        await measureRank(false);
+      } catch (e) {
+        fail(e);
+      }
+    })();
+  };
+  /** After a dataset opened: the saved runs, and which of them continue on it. */
+  const datasetOpened = (s: Session): void => {
+    openedScene = null;
+    st().setNotice(null);
+    st().setDatasetCrc(s.fingerprint?.crc ?? null);
+    void refreshSaved();
   };
   return {
     estimate: (request) => {
@@ -108,20 +234,7 @@ export function trainingActions(session: { current: Session | null }): TrainingA
       if (!mem) return null;
       return { ...mem, problem: mem.problem ? `${mem.problem.message}: ${studioAdvice(mem.problem.advice)}` : null };
     },
-    openScene: (file) => {
-      void (async () => {
-        try {
-          st().setLoading(`reading ${file.name}…`);
-          const s = await open();
-          const field = s.openScene(new Uint8Array(await file.arrayBuffer()), file.name);
-          st().setScene(`${file.name} (${layoutLabel(field.settings)}, rank ${field.rank})`);
-          st().resetSlim(field.maxRank, field.rank);
-          await measureRank(false);
-        } catch (e) {
-          fail(e);
-        }
-      })();
-    },
+    openScene,
     setRank: (rank) => {
       st().setRank(rank);
       if (session.current) session.current.viewRank = st().slim?.rank ?? null;
@@ -138,6 +251,7 @@ export function trainingActions(session: { current: Session | null }): TrainingA
           const train = ds.splits.train!;
           const test = ds.splits.test ? `, ${ds.splits.test.cameras.length} test` : '';
           st().setDataset(`${label} (${train.cameras.length} views${test}, ${train.width}×${train.height})`, ds.warnings, s.loadedBox!);
+          datasetOpened(s);
         } catch (e) {
           fail(e);
         }
@@ -153,6 +267,7 @@ export function trainingActions(session: { current: Session | null }): TrainingA
             [],
             s.loadedBox!,
           );
+          datasetOpened(s);
         } catch (e) {
           fail(e);
         }
@@ -165,17 +280,8 @@ export function trainingActions(session: { current: Session | null }): TrainingA
     start: (request) => {
       const s = session.current;
       if (!s) return;
-      st().setTrainStatus('training');
-      // Training is watched in the live render.
-      st().setViewTab('render');
       const { preset, options } = requestedRun(request);
-      s.train(preset, options, (e) => onRunEvent(s, e)).then((result) => {
-        st().setLoading(null);
-        // Stopped during the coarse pass: no model was made.
-        if (!result) return st().setTrainStatus('ready');
-        st().setTrainStatus('done');
-        void computeCurve().catch(fail);
-      }, fail);
+      follow(s, (onEvent) => s.train(preset, options, onEvent, checkpointsTo(s)));
     },
     pause: () => {
       session.current?.pause();
@@ -187,6 +293,25 @@ export function trainingActions(session: { current: Session | null }): TrainingA
     },
     stop: () => {
       session.current?.stop();
+    },
+    continueSaved: (saved) => {
+      const s = session.current;
+      if (!s) return;
+      void (async () => {
+        try {
+          const cs = await store;
+          const bytes = await cs!.load(saved.file);
+          follow(s, (onEvent) => s.continueFrom(bytes, saved.file, onEvent, checkpointsTo(s)));
+        } catch (e) {
+          fail(e);
+        }
+      })();
+    },
+    deleteSaved: (saved) => {
+      void (async () => {
+        await (await store)?.remove(saved.file).catch(() => undefined);
+        await refreshSaved();
+      })();
     },
   };
 }

@@ -4,6 +4,8 @@ import type { SceneBox } from '../data/types.ts';
 import type { RankReadout } from '../run/session.ts';
 import type { AdapterInfoSummary } from '../view/webgpu.ts';
 
+import type { SavedRun } from './checkpoint-store.ts';
+
 export type { AdapterInfoSummary, RankReadout };
 
 export type GpuStatus = 'checking' | 'ready' | 'unavailable';
@@ -94,6 +96,22 @@ export interface StudioState {
   setChecking: () => void;
   setReady: (adapter: AdapterInfoSummary) => void;
   setUnavailable: (reason: string) => void;
+  /** Saved runs (checkpoints in the browser's storage), newest first; null where the browser has no storage for them. */
+  savedRuns: SavedRun[] | null;
+  setSavedRuns: (runs: SavedRun[] | null) => void;
+  /** The open dataset's fingerprint CRC: a saved run with the same one can continue on it. */
+  datasetCrc: number | null;
+  setDatasetCrc: (crc: number | null) => void;
+  /** Seconds of training between checkpoints. */
+  checkpointSeconds: number;
+  setCheckpointSeconds: (s: number) => void;
+  /** The last checkpoint of this run, or why the last one failed. */
+  checkpoint: { iter: number; bytes: number; stallMs: number } | null;
+  checkpointProblem: string | null;
+  setCheckpoint: (c: { iter: number; bytes: number; stallMs: number } | null, problem?: string | null) => void;
+  /** Something the studio did on its own that the user should know (a lost GPU device replaced). */
+  notice: string | null;
+  setNotice: (notice: string | null) => void;
 }
 
 const emptyProgress: TrainProgress = { iter: 0, total: 0, itPerSec: 0, psnr: [], loss: [], testPsnr: [], samples: 0, shaded: 0, gpuBytes: 0, lastEvent: null };
@@ -191,4 +209,15 @@ export const useStudio = create<StudioState>()((set) => ({
   setChecking: () => set({ gpuStatus: 'checking', adapter: null, gpuReason: null }),
   setReady: (adapter) => set({ gpuStatus: 'ready', adapter, gpuReason: null }),
   setUnavailable: (reason) => set({ gpuStatus: 'unavailable', adapter: null, gpuReason: reason }),
+  savedRuns: null,
+  setSavedRuns: (savedRuns) => set({ savedRuns }),
+  datasetCrc: null,
+  setDatasetCrc: (datasetCrc) => set({ datasetCrc }),
+  checkpointSeconds: 60,
+  setCheckpointSeconds: (checkpointSeconds) => set({ checkpointSeconds }),
+  checkpoint: null,
+  checkpointProblem: null,
+  setCheckpoint: (checkpoint, problem = null) => set({ checkpoint, checkpointProblem: problem }),
+  notice: null,
+  setNotice: (notice) => set({ notice }),
 }));
