@@ -7,7 +7,7 @@ const FRONT_ENDS = '^src/(cli|ui|viewer|view)/';
 /** A stage may import only from the stages listed beside it (and itself). */
 const allowed = {
   gpu: [],
-  data: [],
+  data: ['gpu'],
   rays: ['gpu', 'data'],
   shading: ['gpu'],
   field: ['gpu', 'data', 'shading'],

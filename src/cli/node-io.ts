@@ -1,27 +1,31 @@
 // What the CLI and the bench read and say in Node: progress on stderr, datasets from a folder (or
 // the built-in demo scene), model and scene files from disk, and the engine's advice for a run
 // that cannot fit, worded as flags and options.
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { decodeImageNode } from '../data/image-node.ts';
+import { type InputLimits, tooManyBytes } from '../data/input-limits.ts';
 import { loadDataset } from '../data/load.ts';
-import { nodeFolderSource } from '../data/node-source.ts';
+import { nodeFolderSource, nodeInputLimits } from '../data/node-source.ts';
 import { proceduralDataset } from '../data/procedural.ts';
-import type { Dataset } from '../data/types.ts';
+import { zipSource } from '../data/sources.ts';
+import { type Dataset, DatasetError, type FileSource } from '../data/types.ts';
 import type { TensorField } from '../field/field.ts';
-import type { GpuContext, LimitAdvice } from '../gpu/context.ts';
+import { formatBytes, type GpuContext, type LimitAdvice } from '../gpu/context.ts';
 import { fieldFromBytes } from '../run/models.ts';
 
 export const log = (msg: string) => process.stderr.write(`${msg}\n`);
 
-/** `--data builtin:demo` is the procedural scene; anything else a dataset folder. */
+/** `--data builtin:demo` is the procedural scene; a path ending in .zip an archive; anything else a dataset folder. */
 export async function openDataset(dir: string, downscale: number, splits: ('train' | 'test')[]): Promise<Dataset> {
   if (dir === 'builtin:demo') return proceduralDataset({ size: Math.max(16, Math.round(128 / downscale)) });
+  const limits = nodeInputLimits();
   let last = -1;
-  const ds = await loadDataset(nodeFolderSource(dir), {
+  const ds = await loadDataset(dir.toLowerCase().endsWith('.zip') ? await zipFile(dir, limits) : nodeFolderSource(dir, limits), {
     downscale,
     decode: decodeImageNode,
     splits,
+    limits,
     onProgress: (done, total) => {
       const pct = Math.floor((100 * done) / total);
       if (pct >= last + 10 || done === total) {
@@ -32,6 +36,21 @@ export async function openDataset(dir: string, downscale: number, splits: ('trai
   });
   for (const w of ds.warnings) log(`warning: ${w}`);
   return ds;
+}
+
+/** A zip archive on disk as a dataset (its size checked before it is read, its entries before they inflate). */
+async function zipFile(file: string, limits: InputLimits): Promise<FileSource> {
+  let size: number;
+  try {
+    const info = await stat(file);
+    if (!info.isFile()) throw new DatasetError(file, 'not a regular file');
+    size = info.size;
+  } catch (e) {
+    if (e instanceof DatasetError) throw e;
+    throw new DatasetError(file, `cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  if (size > limits.totalBytes) throw new DatasetError(file, tooManyBytes(`the archive holds ${formatBytes(size)}`, limits));
+  return zipSource(new Uint8Array(await readFile(file)), basename(file), limits);
 }
 
 /** A model file or a scene file from disk as a field. */

@@ -4,6 +4,7 @@
 // same code runs in Node (CLI, tests) and in the browser.
 import { blenderFormat } from './blender.ts';
 import { downscaleRGBA } from './downscale.ts';
+import { checkImageHeader, type InputLimits } from './input-limits.ts';
 import { ngpFormat } from './ngp.ts';
 import type { DatasetFormat, DatasetPlan, IntrinsicsSpec, SplitPlan } from './plan.ts';
 import { glToCv, joinLabel } from './transforms-json.ts';
@@ -19,6 +20,8 @@ export interface LoadOptions {
   onProgress?: (done: number, total: number) => void;
   /** Cap on images per split, picked evenly spaced over the frame list (frame 0 always kept). For quick tests. */
   maxImages?: number;
+  /** What one image may decode to (its header is checked before decoding). */
+  limits: InputLimits;
 }
 
 /** How many images are read/decoded at once; decoders that are truly async (browser) profit from overlap. */
@@ -54,7 +57,7 @@ export async function loadDataset(src: FileSource, opts: LoadOptions): Promise<D
   const progress = { done: 0, total, onProgress: opts.onProgress };
   const splits: Partial<Record<SplitName, Split>> = {};
   for (const split of plan.splits) {
-    splits[split.name] = await loadSplit(src, split, downscale, opts.decode, progress);
+    splits[split.name] = await loadSplit(src, split, downscale, opts.decode, opts.limits, progress);
   }
   return {
     format: plan.format,
@@ -75,6 +78,7 @@ async function loadSplit(
   plan: SplitPlan,
   k: number,
   decode: ImageDecoder,
+  limits: InputLimits,
   progress: { done: number; total: number; onProgress?: (done: number, total: number) => void },
 ): Promise<Split> {
   const where = (path: string): string => joinLabel(src.label, path);
@@ -82,6 +86,9 @@ async function loadSplit(
 
   const loaded = await mapPool(plan.frames, DECODE_CONCURRENCY, async (f) => {
     const bytes = await src.readBytes(f.imagePath);
+    // A header claiming more pixels than this machine can hold is refused before decoding.
+    const tooBig = checkImageHeader(bytes, limits);
+    if (tooBig) throw new DatasetError(where(f.imagePath), tooBig);
     let img: DecodedImage;
     try {
       img = await decode(bytes, where(f.imagePath));

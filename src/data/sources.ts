@@ -2,6 +2,8 @@
 // The Node folder source lives in node-source.ts so the browser bundle never pulls in node:fs.
 
 import { unzipSync } from 'fflate';
+import { formatBytes } from '../gpu/context.ts';
+import { type InputLimits, tooManyBytes, tooManyFiles } from './input-limits.ts';
 import { DatasetError, type FileSource } from './types.ts';
 
 /** Names the loader looks for to decide where a dataset's root is. */
@@ -45,20 +47,66 @@ export function mapSource(files: Map<string, Uint8Array>, label: string): FileSo
 }
 
 /**
- * A FileSource over a zip archive (decompressed eagerly with fflate).
+ * Why an archive entry's or a file's name cannot be part of a dataset (an absolute path, a drive,
+ * a ".." that climbs out, a NUL), or null when it is a plain relative path.
+ */
+export function unsafePath(name: string): string | null {
+  if (name.includes('\0')) return 'a NUL character in its name';
+  const p = name.replace(/\\/g, '/');
+  if (p.startsWith('/') || /^[a-zA-Z]:/.test(p)) return 'an absolute path';
+  if (normalizePath(p).split('/')[0] === '..') return 'a ".." that climbs out of the archive';
+  return null;
+}
+
+/**
+ * A FileSource over a zip archive, checked before anything is inflated: its entries are listed from
+ * the central directory and the archive is refused, naming the entry, when it has more entries than
+ * `limits` allow, an entry with an absolute path or a ".." that climbs out, two entries of one
+ * name, sizes no zip writer produces, or entries that would inflate to more bytes than the limits
+ * allow (a zip bomb). Each entry then inflates into a buffer of its declared size, so an entry
+ * lying about its size cannot grow past it (a stream that runs on is cut there, and the file then
+ * fails to decode naming itself).
  * Zips made by "compress folder" usually wrap everything in one top-level folder;
  * when every entry shares a single top-level folder and that folder holds a
  * transforms file (and the zip root does not), the folder becomes the root.
  * Directory entries and macOS "__MACOSX/" resource-fork entries are ignored.
  */
-export function zipSource(bytes: Uint8Array, label: string): FileSource {
+export function zipSource(bytes: Uint8Array, label: string, limits: InputLimits): FileSource {
+  const wanted = (name: string) => !name.endsWith('/') && !normalizePath(name).startsWith('__MACOSX/');
   let entries: Record<string, Uint8Array>;
   try {
-    entries = unzipSync(bytes, {
-      // Skip directory entries and macOS metadata without inflating them.
-      filter: (f) => !f.name.endsWith('/') && !normalizePath(f.name).startsWith('__MACOSX/'),
+    let count = 0;
+    let total = 0;
+    const seen = new Set<string>();
+    // The listing pass: the filter sees every entry's declared size and inflates none.
+    unzipSync(bytes, {
+      filter: (f) => {
+        if (++count > limits.entries)
+          throw new DatasetError(label, tooManyFiles(`the archive has more than ${limits.entries.toLocaleString('en-US')} entries`, limits));
+        const why = unsafePath(f.name);
+        if (why) throw new DatasetError(label, `entry "${f.name}" has ${why}; refused`);
+        if (!wanted(f.name)) return false;
+        const name = normalizePath(f.name);
+        // Deflate stores incompressible data with a few bytes per 64 KiB block and compresses at
+        // most about 1032:1; sizes outside that are a lie about what the entry holds.
+        if (f.size > f.originalSize * 1.01 + 1024 || (f.compression === 8 && f.originalSize > f.size * 1032 + 1024)) {
+          throw new DatasetError(
+            label,
+            `entry "${f.name}" declares ${formatBytes(f.originalSize)} inflated from ${formatBytes(f.size)}, which no zip writer produces; refused`,
+          );
+        }
+        if (seen.has(name)) throw new DatasetError(label, `two entries are named "${name}"; which one is meant is unclear, so the archive is refused`);
+        seen.add(name);
+        total += f.originalSize;
+        return false;
+      },
     });
+    if (total > limits.totalBytes) {
+      throw new DatasetError(label, tooManyBytes(`its ${seen.size.toLocaleString('en-US')} files inflate to ${formatBytes(total)} (a zip bomb?)`, limits));
+    }
+    entries = unzipSync(bytes, { filter: (f) => wanted(f.name) });
   } catch (e) {
+    if (e instanceof DatasetError) throw e;
     throw new DatasetError(label, `not a readable zip archive (${(e as Error).message})`);
   }
   const files = new Map<string, Uint8Array>();

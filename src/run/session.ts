@@ -3,13 +3,14 @@
 // rank, and the readouts of the rank slider. All GPU work goes through one queue, so a render
 // never runs in the middle of a training step. Environment-neutral apart from the browser file
 // and image APIs its openFiles uses; nothing here renders pixels to a page.
-import { type DroppedFile, filesToMap, relativePath } from '../data/browser-files.ts';
+import { browserInputLimits, type DroppedFile, filesToMap, relativePath } from '../data/browser-files.ts';
 import { type DatasetFingerprint, datasetFingerprint } from '../data/fingerprint.ts';
 import { decodeImageBrowser } from '../data/image-browser.ts';
+import { tooManyBytes } from '../data/input-limits.ts';
 import { loadDataset } from '../data/load.ts';
 import { proceduralDataset } from '../data/procedural.ts';
 import { mapSource, zipSource } from '../data/sources.ts';
-import type { Camera, Dataset, SceneBox } from '../data/types.ts';
+import { type Camera, type Dataset, DatasetError, type SceneBox } from '../data/types.ts';
 import { evenlySpacedViews } from '../data/views.ts';
 import { evaluate, groundTruthRgb } from '../eval/evaluate.ts';
 import { psnr } from '../eval/metrics.ts';
@@ -20,7 +21,7 @@ import { decodeCheckpoint } from '../formats/checkpoint-file.ts';
 import { type Precision, type SceneModel, type SceneView, sceneView } from '../formats/scene-file/header.ts';
 import { readScene } from '../formats/scene-file/reader.ts';
 import { exportScene, sceneFileSize } from '../formats/scene-file/writer.ts';
-import { contextFromAdapter, type GpuContext } from '../gpu/context.ts';
+import { contextFromAdapter, formatBytes, type GpuContext } from '../gpu/context.ts';
 import type { ImageResult } from '../render/view-renderer.ts';
 import { ViewRenderer } from '../render/view-renderer.ts';
 import { resolveConfig } from '../train/config.ts';
@@ -183,8 +184,10 @@ export class Session {
     const zip = one?.name.toLowerCase().endsWith('.zip') ? one : null;
     const first = relativePath(files[0]!);
     const label = zip ? zip.name : first.includes('/') ? first.split('/')[0]! : 'selected files';
-    const source = zip ? zipSource(new Uint8Array(await zip.arrayBuffer()), label) : mapSource(await filesToMap(files), label);
-    const dataset = await loadDataset(source, { downscale, decode: decodeImageBrowser, splits: ['train', 'test'], onProgress });
+    const limits = browserInputLimits();
+    if (zip && zip.size > limits.totalBytes) throw new DatasetError(label, tooManyBytes(`the archive holds ${formatBytes(zip.size)}`, limits));
+    const source = zip ? zipSource(new Uint8Array(await zip.arrayBuffer()), label, limits) : mapSource(await filesToMap(files, limits), label);
+    const dataset = await loadDataset(source, { downscale, decode: decodeImageBrowser, splits: ['train', 'test'], onProgress, limits });
     return { dataset: this.setDataset(dataset), label };
   }
 

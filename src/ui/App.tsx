@@ -1,5 +1,5 @@
 import { Component, lazy, type ReactNode, Suspense, useEffect, useMemo, useRef, useState } from 'react';
-import { type DropEntry, walkDropped } from '../data/browser-files.ts';
+import { browserInputLimits, type DropEntry, walkDropped } from '../data/browser-files.ts';
 import { SCENE_EXTENSION } from '../formats/scene-file/header.ts';
 import type { Session } from '../run/session.ts';
 import { adapterLabel, formatBytes, probeWebGpu, WEBGPU_BROWSERS } from '../view/webgpu.ts';
@@ -73,7 +73,7 @@ export function App() {
             const entries = [...e.dataTransfer.items].map((i) => i.webkitGetAsEntry?.()).filter((x): x is FileSystemEntry => !!x);
             const downscale = useStudio.getState().downscale;
             if (files.length === 1 && files[0]!.name.toLowerCase().endsWith(SCENE_EXTENSION)) actions.openScene(files[0]!);
-            else if (entries.some((x) => x.isDirectory)) actions.openFiles(walkDropped(entries as unknown as DropEntry[]), downscale);
+            else if (entries.some((x) => x.isDirectory)) actions.openFiles(walkDropped(entries as unknown as DropEntry[], browserInputLimits()), downscale);
             else if (files.length > 0) actions.openFiles(files, downscale);
           }}
         >

@@ -2,11 +2,12 @@
 // problem, exit code 1, no stack trace; good input ends stdout with one JSON object.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { decodeModel } from '../../src/formats/model-file.ts';
+import { blenderDataset, datasetZip, pngClaiming, rawZip, stored, zipBomb } from '../fixtures/hostile.ts';
 
 function cli(...args: string[]) {
   const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { encoding: 'utf8', timeout: 240_000 });
@@ -57,6 +58,52 @@ test('dataset errors name the file: missing folder, NaN pose', () => {
     }).replace('"NaN"', 'null'),
   );
   expectError(cli('train', '--data', scene, '--model', 'vm48'), /transforms_train\.json.*frame 0/);
+});
+
+test('hostile archives and folders are refused through the CLI, naming the file and the limit', async () => {
+  const basis = /\(a quarter of the [\d.]+ GiB of memory this machine has\); refused/;
+  const write = (name: string, bytes: Uint8Array) => {
+    const file = join(dir, name);
+    writeFileSync(file, bytes);
+    return file;
+  };
+  // A zip bomb of a few dozen KiB that declares 2.5 GiB per 40 entries: 400 entries declare 25 GiB.
+  const bomb = write('bomb.zip', zipBomb(400));
+  expectError(
+    cli('train', '--data', bomb, '--model', 'vm48'),
+    new RegExp(`bomb\\.zip: its 403 files inflate to 25\\.0 GiB \\(a zip bomb\\?\\), more than the .* a dataset may take here ${basis.source}`),
+  );
+  const climb = write('climb.zip', datasetZip([stored('../../outside.txt', new Uint8Array(1))]));
+  expectError(
+    cli('train', '--data', climb, '--model', 'vm48'),
+    /climb\.zip: entry "\.\.\/\.\.\/outside\.txt" has a "\.\." that climbs out of the archive; refused/,
+  );
+  const dup = write('dup.zip', datasetZip([stored('train/r_0.png', new Uint8Array(4))]));
+  expectError(cli('train', '--data', dup, '--model', 'vm48'), /dup\.zip: two entries are named "train\/r_0\.png"/);
+  const many = write('many.zip', rawZip(Array.from({ length: 10_001 }, (_, i) => stored(`junk/${i}`, new Uint8Array(1)))));
+  expectError(
+    cli('train', '--data', many, '--model', 'vm48'),
+    /many\.zip: the archive has more than 10,000 entries; a dataset may have at most 10,000 files; refused/,
+  );
+  // A folder whose second image claims 60000x60000 pixels.
+  const huge = join(dir, 'huge');
+  for (const [path, bytes] of blenderDataset((f) => f.set('train/r_1.png', pngClaiming(60000, 60000)))) {
+    mkdirSync(join(huge, path, '..'), { recursive: true });
+    writeFileSync(join(huge, path), bytes);
+  }
+  expectError(
+    cli('train', '--data', huge, '--model', 'vm48'),
+    /train\/r_1\.png: its header claims 60000x60000 pixels \(3,600 megapixels, 13\.4 GiB decoded\), more than the .* megapixels an image may have here \(.* decoded, a sixteenth of the [\d.]+ GiB of memory this machine has\); refused/,
+  );
+  // A folder whose images are a loop of symbolic links.
+  const loop = join(dir, 'loop');
+  for (const [path, bytes] of blenderDataset()) {
+    mkdirSync(join(loop, path, '..'), { recursive: true });
+    if (!path.startsWith('train/')) writeFileSync(join(loop, path), bytes);
+  }
+  symlinkSync(join(loop, 'train/r_1.png'), join(loop, 'train/r_0.png'));
+  symlinkSync(join(loop, 'train/r_0.png'), join(loop, 'train/r_1.png'));
+  expectError(cli('train', '--data', loop, '--model', 'vm48'), /r_0\.png: a loop of symbolic links in .*loop; refused/);
 });
 
 test('train, save, eval and render the built-in scene; damaged model files are refused', () => {

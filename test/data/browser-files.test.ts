@@ -4,6 +4,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { type DropEntry, filesToMap, walkDropped } from '../../src/data/browser-files.ts';
+import { inputLimits } from '../../src/data/input-limits.ts';
+
+const LIMITS = inputLimits(8 * 2 ** 30, 'in this test');
 
 /** A folder tree as File and Directory Entries, with readEntries answering `batch` at a time. */
 function tree(name: string, content: Record<string, string | Record<string, unknown>>, batch = 2): DropEntry {
@@ -32,12 +35,12 @@ function tree(name: string, content: Record<string, string | Record<string, unkn
 test('a dropped folder is walked to the bottom, in batches, paths relative to it', async () => {
   const images = Object.fromEntries(Array.from({ length: 5 }, (_, i) => [`r_${i}.png`, `png ${i}`]));
   const root = tree('lego', { 'transforms_train.json': '{}', train: images, test: { 'r_0.png': 'test png', deeper: { 'x.txt': 'x' } } });
-  const files = await walkDropped([root]);
+  const files = await walkDropped([root], LIMITS);
   assert.deepEqual(
     files.map((f) => f.path).sort(),
     ['lego/test/deeper/x.txt', 'lego/test/r_0.png', ...Object.keys(images).map((n) => `lego/train/${n}`), 'lego/transforms_train.json'].sort(),
   );
-  const map = await filesToMap(files);
+  const map = await filesToMap(files, LIMITS);
   assert.equal(new TextDecoder().decode(map.get('train/r_3.png')), 'png 3');
   assert.equal(new TextDecoder().decode(map.get('transforms_train.json')), '{}');
   assert.ok(!map.has('lego/transforms_train.json'), 'the dropped folder name is not part of the paths');
@@ -46,11 +49,11 @@ test('a dropped folder is walked to the bottom, in batches, paths relative to it
 test('loose files dropped together keep their own names', async () => {
   const a = { isFile: true, isDirectory: false, name: 'transforms.json', file: (ok: (f: File) => void) => ok(new File(['{}'], 'transforms.json')) };
   const b = { isFile: true, isDirectory: false, name: 'a.png', file: (ok: (f: File) => void) => ok(new File(['p'], 'a.png')) };
-  const map = await filesToMap(await walkDropped([a, b]));
+  const map = await filesToMap(await walkDropped([a, b], LIMITS), LIMITS);
   assert.deepEqual([...map.keys()].sort(), ['a.png', 'transforms.json']);
 });
 
 test('a failing entry read rejects instead of hanging', async () => {
   const bad: DropEntry = { isFile: true, isDirectory: false, name: 'gone.png', file: (_ok, fail) => fail(new Error('NotFoundError')) };
-  await assert.rejects(walkDropped([bad]), /^DatasetError: gone.png: cannot be read \(NotFoundError\)$/);
+  await assert.rejects(walkDropped([bad], LIMITS), /^DatasetError: gone.png: cannot be read \(NotFoundError\)$/);
 });

@@ -7,6 +7,7 @@ import { deflateSync } from 'node:zlib';
 import { zipSync } from 'fflate';
 import { downscaleRGBA } from '../../src/data/downscale.ts';
 import { decodeImageNode, encodePng } from '../../src/data/image-node.ts';
+import { inputLimits } from '../../src/data/input-limits.ts';
 import { type LoadOptions, loadDataset } from '../../src/data/load.ts';
 import { nodeFolderSource } from '../../src/data/node-source.ts';
 import { mapSource, normalizePath, zipSource } from '../../src/data/sources.ts';
@@ -67,7 +68,10 @@ async function writeTree(files: Map<string, Uint8Array>): Promise<string> {
   return dir;
 }
 
-const opts = (extra: Partial<LoadOptions> = {}): LoadOptions => ({ decode: decodeImageNode, ...extra });
+/** Generous limits (8 GiB of memory): the hostile-input tests set their own. */
+const LIMITS = inputLimits(8 * 2 ** 30, 'in this test');
+
+const opts = (extra: Partial<LoadOptions> = {}): LoadOptions => ({ decode: decodeImageNode, limits: LIMITS, ...extra });
 
 /** Asserts that loading rejects with a DatasetError whose message contains every fragment. */
 async function expectDatasetError(src: FileSource, fragments: string[], extra: Partial<LoadOptions> = {}): Promise<void> {
@@ -85,11 +89,12 @@ async function expectDatasetError(src: FileSource, fragments: string[], extra: P
 test('lego: train+test at downscale 8', async () => {
   let progressCalls = 0;
   let lastProgress: [number, number] = [0, 0];
-  const ds = await loadDataset(nodeFolderSource(LEGO), {
+  const ds = await loadDataset(nodeFolderSource(LEGO, LIMITS), {
     decode: decodeImageNode,
     downscale: 8,
     splits: ['train', 'test'],
     maxImages: 3,
+    limits: LIMITS,
     onProgress: (done, total) => {
       progressCalls++;
       lastProgress = [done, total];
@@ -151,7 +156,7 @@ test('lego: train+test at downscale 8', async () => {
 });
 
 test('fox: instant-ngp at downscale 8 skips frames with missing images', async () => {
-  const ds = await loadDataset(nodeFolderSource(FOX), opts({ downscale: 8 }));
+  const ds = await loadDataset(nodeFolderSource(FOX, LIMITS), opts({ downscale: 8 }));
   assert.equal(ds.format, 'instant-ngp');
   assert.equal(ds.name, 'fox');
   assert.equal(ds.whiteBackground, false);
@@ -181,7 +186,7 @@ test('fox: instant-ngp at downscale 8 skips frames with missing images', async (
 test('tiny blender dataset from a temporary folder', async () => {
   const dir = await writeTree(blenderFiles());
   try {
-    const ds = await loadDataset(nodeFolderSource(dir), opts({ downscale: 2 }));
+    const ds = await loadDataset(nodeFolderSource(dir, LIMITS), opts({ downscale: 2 }));
     const train = ds.splits.train!;
     assert.deepEqual(train.names, ['train/r_0.png', 'train/r_1.png']);
     assert.equal(train.width, 4);
@@ -198,7 +203,7 @@ test('zip source: a 2-frame blender dataset wrapped in a top-level folder', asyn
   for (const [path, bytes] of blenderFiles()) entries[`mini/${path}`] = bytes;
   entries['__MACOSX/mini/._r_0.png'] = new Uint8Array([1, 2, 3]);
   const zip = zipSync(entries);
-  const ds = await loadDataset(zipSource(zip, 'mini.zip'), opts());
+  const ds = await loadDataset(zipSource(zip, 'mini.zip', LIMITS), opts());
   assert.equal(ds.name, 'mini');
   const train = ds.splits.train!;
   assert.deepEqual(train.names, ['train/r_0.png', 'train/r_1.png']);
@@ -215,10 +220,10 @@ test('zip source: a 2-frame blender dataset wrapped in a top-level folder', asyn
   // Without a wrapping folder the zip root is the dataset root; backslash names are normalised.
   const flat: Record<string, Uint8Array> = {};
   for (const [path, bytes] of blenderFiles()) flat[path.replace('/', '\\')] = bytes;
-  const ds2 = await loadDataset(zipSource(zipSync(flat), 'flat.zip'), opts());
+  const ds2 = await loadDataset(zipSource(zipSync(flat), 'flat.zip', LIMITS), opts());
   assert.equal(ds2.splits.train!.images.length, 2);
 
-  assert.throws(() => zipSource(new Uint8Array([1, 2, 3, 4]), 'junk.zip'), /junk\.zip: not a readable zip/);
+  assert.throws(() => zipSource(new Uint8Array([1, 2, 3, 4]), 'junk.zip', LIMITS), /junk\.zip: not a readable zip/);
 });
 
 test('normalizePath', () => {
@@ -315,7 +320,7 @@ test('error: missing keys', async () => {
 test('error: missing image in a blender split (temporary folder)', async () => {
   const dir = await writeTree(blenderFiles((_, fs) => fs.delete('train/r_1.png')));
   try {
-    await expectDatasetError(nodeFolderSource(dir), [join(dir, 'train/r_1.png'), 'image not found', 'frame 1']);
+    await expectDatasetError(nodeFolderSource(dir, LIMITS), [join(dir, 'train/r_1.png'), 'image not found', 'frame 1']);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

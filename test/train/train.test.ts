@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { test } from 'node:test';
 import { decodeImageNode } from '../../src/data/image-node.ts';
 import { loadDataset } from '../../src/data/load.ts';
-import { nodeFolderSource } from '../../src/data/node-source.ts';
+import { nodeFolderSource, nodeInputLimits } from '../../src/data/node-source.ts';
 import { demoSurfacePoint, proceduralDataset } from '../../src/data/procedural.ts';
 import type { Dataset } from '../../src/data/types.ts';
 import { evenlySpacedViews } from '../../src/data/views.ts';
@@ -107,7 +107,12 @@ function visibleSurfacePoints(ds: Dataset, n: number): [number, number, number][
 
 const lego = '../shared/data/lego';
 test('VM trains lego at downscale 16', { skip: !existsSync(lego) && 'no ../shared/data/lego' }, async (t) => {
-  const ds = await loadDataset(nodeFolderSource(lego), { downscale: 16, decode: decodeImageNode, splits: ['train', 'test'] });
+  const ds = await loadDataset(nodeFolderSource(lego, nodeInputLimits()), {
+    downscale: 16,
+    decode: decodeImageNode,
+    splits: ['train', 'test'],
+    limits: nodeInputLimits(),
+  });
   const { before, after } = await trainAndEvaluate(ds, 'vm48', 150, 4);
   t.diagnostic(`lego /16 VM-48: PSNR ${before.psnr.toFixed(2)} -> ${after.psnr.toFixed(2)}, SSIM ${after.ssim.toFixed(3)}`);
   assert.ok(after.psnr > before.psnr + 5 && after.psnr > 16, `PSNR ${before.psnr.toFixed(2)} -> ${after.psnr.toFixed(2)}`);
