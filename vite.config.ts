@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import react from '@vitejs/plugin-react';
-import { defineConfig } from 'vite';
+import { defineConfig, type Plugin } from 'vite';
 
 const root = fileURLToPath(new URL('.', import.meta.url));
 
@@ -10,9 +10,44 @@ const root = fileURLToPath(new URL('.', import.meta.url));
 const pages = ['index', 'viewer'];
 const input = Object.fromEntries(pages.filter((p) => existsSync(`${root}${p}.html`)).map((p) => [p, `${root}${p}.html`]));
 
+/**
+ * Nothing leaves the user's machine: both pages carry a Content-Security-Policy that lets them load
+ * and connect only to their own origin (blob: and data: for images and downloads made in the
+ * page). Styles may be inline (React and the viewer set them; they fetch nothing). The dev server
+ * also needs its inline React-refresh preamble and its HMR socket.
+ */
+function contentSecurityPolicy(dev: boolean): string {
+  return [
+    "default-src 'self'",
+    `script-src 'self'${dev ? " 'unsafe-inline'" : ''}`,
+    "style-src 'self' 'unsafe-inline'",
+    "img-src 'self' blob: data:",
+    "media-src 'self' blob:",
+    "font-src 'self'",
+    `connect-src 'self'${dev ? ' ws://localhost:* ws://127.0.0.1:*' : ''}`,
+    "worker-src 'self' blob:",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'none'",
+  ].join('; ');
+}
+
+/** Puts the policy first in every page's head, before anything it could govern. */
+function cspPlugin(): Plugin {
+  return {
+    name: 'slimfield-csp',
+    transformIndexHtml: {
+      order: 'post',
+      handler: (_html, ctx) => [
+        { tag: 'meta', attrs: { 'http-equiv': 'Content-Security-Policy', content: contentSecurityPolicy(!!ctx.server) }, injectTo: 'head-prepend' },
+      ],
+    },
+  };
+}
+
 export default defineConfig({
   root,
-  plugins: [react()],
+  plugins: [react(), cspPlugin()],
   build: {
     target: 'es2022',
     outDir: 'dist',

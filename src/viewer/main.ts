@@ -170,6 +170,10 @@ async function main(): Promise<void> {
   if (url) {
     say(`loading ${url}…`);
     try {
+      // The page's policy allows its own origin only: say so rather than let the fetch fail blind.
+      if (new URL(url, location.href).origin !== location.origin) {
+        throw new Error(`${url}: the viewer opens scenes from this site only (nothing is fetched from elsewhere); download the file and open it here`);
+      }
       const res = await fetch(url);
       if (!res.ok || !res.body) throw new Error(`${url}: HTTP ${res.status} ${res.statusText}`);
       const len = Number(res.headers.get('content-length'));
