@@ -61,7 +61,7 @@ export async function loadModel(ctx: GpuContext, file: string): Promise<{ field:
   } catch (e) {
     throw new Error(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
-  return { field: fieldFromBytes(ctx, bytes, file), bytes: bytes.length };
+  return { field: await fieldFromBytes(ctx, bytes, file), bytes: bytes.length };
 }
 
 /** One piece of the engine's advice in the CLI's terms. */
@@ -71,6 +71,8 @@ function cliWords(a: LimitAdvice): string {
       return `use --downscale ${a.factor}`;
     case 'fewer-views':
       return 'train on fewer images (--train-views N)';
+    case 'batch':
+      return 'use a smaller --batch';
     case 'final-grid':
       return 'lower N_voxel_final';
     case 'components':

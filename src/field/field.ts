@@ -6,7 +6,7 @@
 // Factors are channels-last: a plane is [H][W][K], a line [L][K]. Components are the innermost
 // axis, so any prefix of components (a rank) is evaluated by stopping the component loop early:
 // slimming needs no copy.
-import { formatBytes, type GpuContext, LimitError } from '../gpu/context.ts';
+import { formatBytes, type GpuContext, type LimitAdvice, LimitError } from '../gpu/context.ts';
 import type { ParamValues } from '../gpu/kernel.ts';
 import { ParamArena } from '../gpu/param-arena.ts';
 import { linearInit, randomNormal } from '../gpu/random.ts';
@@ -17,7 +17,23 @@ import type { FieldLayout } from './layouts/field-layout.ts';
 import { componentsAtRank, maxRankOf, segmentComponentsAtRank } from './rank.ts';
 import { type AlphaMask, appWidthOf, type ComponentCounts, type FieldSettings, type SegmentShape } from './settings.ts';
 
+/** What to lower when the GPU cannot hold a grown field. */
+const GROWTH_ADVICE: LimitAdvice[] = [{ change: 'final-grid' }, { change: 'components' }];
+
 export class TensorField {
+  /**
+   * Makes a field in an out-of-memory error scope: when the GPU cannot hold it, a LimitError says
+   * so with what to lower, and nothing is left allocated.
+   */
+  static async make(ctx: GpuContext, settings: FieldSettings, box: Box, grid: Vec3, seed?: number, values?: Map<string, Float32Array>): Promise<TensorField> {
+    return ctx.guardMemory(
+      `making the field at ${grid.join('x')}`,
+      GROWTH_ADVICE,
+      () => new TensorField(ctx, settings, box, grid, seed, values),
+      (f) => f.destroy(),
+    );
+  }
+
   readonly arena = new ParamArena();
   readonly shading: ShadingModule;
   readonly layout: FieldLayout;
@@ -200,9 +216,10 @@ export class TensorField {
   /** Resamples every factor to a new grid. */
   async upsample(grid: Vec3): Promise<void> {
     const replace = this.resampled(await this.arena.download(this.ctx), this.box, grid);
-    this.grid = [...grid];
     this.checkFitsAfter(replace);
-    await this.arena.rebuild(this.ctx, replace, 'field');
+    // When the GPU cannot hold the larger field, the field stays as it was (rebuild keeps it).
+    await this.arena.rebuild(this.ctx, replace, `field at ${grid.join('x')}`, GROWTH_ADVICE);
+    this.grid = [...grid];
   }
 
   /**
@@ -231,9 +248,9 @@ export class TensorField {
     };
     const values = await this.arena.download(this.ctx);
     const replace = this.layout.shrink === 'crop' ? this.cropped(values, lo, hi) : this.resampled(values, newBox, newGrid);
+    await this.arena.rebuild(this.ctx, replace, `field at ${newGrid.join('x')}`, GROWTH_ADVICE);
     this.box = newBox;
     this.grid = newGrid;
-    await this.arena.rebuild(this.ctx, replace, 'field');
   }
 
   private checkFitsAfter(replace: Map<string, Float32Array>): void {

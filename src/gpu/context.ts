@@ -127,6 +127,34 @@ export class GpuContext {
     return new Uint32Array(await this.read(buf, n * 4, offsetWords * 4));
   }
 
+  /**
+   * Runs `make` (GPU allocations, made synchronously) in an out-of-memory error scope. When the
+   * device could not provide the memory, `undo` releases what was made and a LimitError says what
+   * was being made, how much it asked for, and `advice`; what existed before is untouched. A
+   * validation scope beneath catches the errors of writing into buffers that failed to allocate
+   * (without an out-of-memory error it is a bug, thrown as such).
+   */
+  async guardMemory<T>(what: string, advice: readonly LimitAdvice[], make: () => T, undo: (made: T) => void): Promise<T> {
+    const before = this.allocatedBytes;
+    this.device.pushErrorScope('validation');
+    this.device.pushErrorScope('out-of-memory');
+    let made: T;
+    try {
+      made = make();
+    } catch (e) {
+      void this.device.popErrorScope();
+      void this.device.popErrorScope();
+      throw e;
+    }
+    const outOfMemory = await this.device.popErrorScope();
+    const invalid = await this.device.popErrorScope();
+    if (!outOfMemory && !invalid) return made;
+    const asked = this.allocatedBytes - before;
+    undo(made);
+    if (!outOfMemory) throw new Error(`WebGPU error ${what}: ${invalid!.message}`);
+    throw new LimitError(`The GPU ran out of memory ${what} (${formatBytes(asked)} asked for, ${formatBytes(before)} already in use)`, advice);
+  }
+
   /** Resolves when all submitted work has finished, and surfaces validation errors. */
   async sync(): Promise<void> {
     await this.device.queue.onSubmittedWorkDone();
@@ -203,6 +231,8 @@ export type LimitAdvice =
   | { change: 'downscale'; factor: number }
   /** Train on fewer views. */
   | { change: 'fewer-views' }
+  /** Fewer rays per batch. */
+  | { change: 'batch' }
   /** A smaller final grid (fewer voxels). */
   | { change: 'final-grid' }
   /** Fewer components per factor (a smaller model). */

@@ -3,7 +3,7 @@
 // basis matrix, an MLP weight). One layout serves the optimizer (a dispatch per segment), the
 // file writer and the upsampler, which rebuilds the arena at new sizes (the reference resets Adam
 // at every upsample, so fresh moments are exactly what it wants).
-import type { GpuContext } from './context.ts';
+import type { GpuContext, LimitAdvice } from './context.ts';
 
 /**
  * Learning-rate groups of the reference: factor grids at 0.02, basis and MLP at 1e-3. 'index'
@@ -108,13 +108,19 @@ export class ParamArena {
    * upsample and the AABB shrink. Segment objects keep their identity, so modules holding them
    * stay valid. Adam's moments start from zero, as the reference's fresh optimizer does.
    */
-  async rebuild(ctx: GpuContext, replace: Map<string, Float32Array>, label = 'arena'): Promise<void> {
+  async rebuild(ctx: GpuContext, replace: Map<string, Float32Array>, label = 'arena', advice: readonly LimitAdvice[] = []): Promise<void> {
     const values = await this.download(ctx);
     for (const [k, v] of replace) {
       if (!values.has(k)) throw new Error(`ParamArena.rebuild: no segment ${k}`);
       values.set(k, v);
     }
-    this.destroy(ctx);
+    // The new buffers are made before the old ones go: when the GPU cannot hold them, the arena
+    // keeps its old layout and buffers, still usable.
+    const old = {
+      total: this.total,
+      layout: this.segments.map((s) => [s.offset, s.count] as const),
+      buffers: [this.params, this.grads, this.adamM, this.adamV] as const,
+    };
     this.total = 0;
     for (const s of this.segments) {
       const v = values.get(s.name)!;
@@ -123,7 +129,20 @@ export class ParamArena {
       this.total += Math.ceil(v.length / 64) * 64;
     }
     this.inits = this.segments.map((s) => values.get(s.name)!);
-    this.allocate(ctx, label);
+    await ctx.guardMemory(
+      `making the ${label}'s parameters`,
+      advice,
+      () => this.allocate(ctx, label),
+      () => {
+        this.destroy(ctx);
+        this.total = old.total;
+        this.segments.forEach((s, i) => {
+          [s.offset, s.count] = old.layout[i]!;
+        });
+        [this.params, this.grads, this.adamM, this.adamV] = old.buffers;
+      },
+    );
+    for (const b of old.buffers) ctx.destroy(b);
   }
 
   destroy(ctx: GpuContext): void {

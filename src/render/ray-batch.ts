@@ -10,7 +10,7 @@
 import type { TensorField } from '../field/field.ts';
 import { fieldKernel } from '../field/kernels.ts';
 import { appWidthOf, type ComponentCounts, type FieldSettings } from '../field/settings.ts';
-import type { GpuContext } from '../gpu/context.ts';
+import type { GpuContext, LimitAdvice } from '../gpu/context.ts';
 import { Gemm } from '../gpu/gemm.ts';
 import { cachedKernel, Encoder, grid1d, type ParamValues } from '../gpu/kernel.ts';
 import { exclusivePrefixSum } from '../gpu/prefix-sum.ts';
@@ -67,6 +67,9 @@ export const PER_SHADED_BYTES = sumOf(SHADED_BUFFER_BYTES);
 export const chunkRowBytes = (appWidth: number, appDim: number) => sumOf(chunkBufferBytes(appWidth, appDim));
 /** Buffers grow to this multiple of what a batch needed, so that slightly larger batches fit. */
 export const GROWTH_HEADROOM = 1.25;
+/** What to lower when the GPU cannot hold a batch's buffers (samples per ray grow with the grid). */
+const GROWTH_ADVICE: LimitAdvice[] = [{ change: 'batch' }, { change: 'final-grid' }];
+type BufferSet = Record<string, GPUBuffer>;
 /**
  * Shaded rows per chunk when rendering (no backward pass, so chunking costs nothing but dispatch
  * size): a render never grows the chunk buffers, or the shading activations the field shares with
@@ -136,29 +139,52 @@ export class RayBatch {
     this.dColour = ctx.buffer('batch.dColour', maxRays * RAY_BUFFER_BYTES.dColour);
     this.counter = ctx.buffer('batch.counter', 16);
     this.chunkRows = Math.min(shadeChunkRows(field.settings, ctx.maxBinding), maxShadeChunk);
-    this.growSamples(maxRays * initialSamplesPerRay);
-    this.growShaded(Math.max(1024, maxRays * 8));
-    this.ensureChunk(Math.min(this.appCap, RENDER_CHUNK_ROWS, this.chunkRows));
+    // The first buffers are made in the caller's out-of-memory scope (the trainer's, the renderer's).
+    this.sampleCap = maxRays * initialSamplesPerRay;
+    this.installSet(this.makeSet(SAMPLE_BUFFER_BYTES, this.sampleCap));
+    this.appCap = Math.max(1024, maxRays * 8);
+    this.installSet(this.makeSet(SHADED_BUFFER_BYTES, this.appCap));
+    this.chunkCap = Math.min(this.appCap, RENDER_CHUNK_ROWS, this.chunkRows);
+    this.installSet(this.makeSet(this.chunkTable, this.chunkCap));
+    field.shading.ensureCapacity(this.chunkCap);
   }
 
-  private growSamples(n: number): void {
-    const ctx = this.ctx;
-    for (const b of [this.samples, this.sampleAlpha, this.transmittance, this.dDensity]) if (b) ctx.destroy(b);
-    this.sampleCap = n;
-    this.samples = ctx.buffer('batch.samples', n * SAMPLE_BUFFER_BYTES.samples);
-    this.sampleAlpha = ctx.buffer('batch.sampleAlpha', n * SAMPLE_BUFFER_BYTES.sampleAlpha);
-    this.transmittance = ctx.buffer('batch.transmittance', n * SAMPLE_BUFFER_BYTES.transmittance);
-    this.dDensity = ctx.buffer('batch.dDensity', n * SAMPLE_BUFFER_BYTES.dDensity);
+  /** Buffers named after a table's keys (the fields they go in), each `n` times its bytes. */
+  private makeSet(table: Record<string, number>, n: number): BufferSet {
+    return Object.fromEntries(Object.entries(table).map(([name, bytes]) => [name, this.ctx.buffer(`batch.${name}`, n * bytes)]));
   }
 
-  private growShaded(n: number): void {
-    const ctx = this.ctx;
-    for (const b of [this.shadedIndex, this.shadedDirs, this.rgb, this.dRgb]) if (b) ctx.destroy(b);
-    this.appCap = n;
-    this.shadedIndex = ctx.buffer('batch.shadedIndex', n * SHADED_BUFFER_BYTES.shadedIndex);
-    this.shadedDirs = ctx.buffer('batch.shadedDirs', n * SHADED_BUFFER_BYTES.shadedDirs);
-    this.rgb = ctx.buffer('batch.rgb', n * SHADED_BUFFER_BYTES.rgb);
-    this.dRgb = ctx.buffer('batch.dRgb', n * SHADED_BUFFER_BYTES.dRgb);
+  /** Puts a set of buffers in the fields of their names, destroying the buffers they replace. */
+  private installSet(set: BufferSet): void {
+    const fields = this as unknown as Record<string, GPUBuffer | undefined>;
+    for (const [name, buffer] of Object.entries(set)) {
+      this.ctx.destroy(fields[name]);
+      fields[name] = buffer;
+    }
+  }
+
+  /**
+   * Larger buffers for a table, made before the old ones go and in an out-of-memory scope: when
+   * the GPU cannot hold them, the batch keeps the buffers it has and stays usable.
+   */
+  private async grow(what: string, table: Record<string, number>, n: number, alsoMake = () => {}): Promise<void> {
+    const set = await this.ctx.guardMemory(
+      `growing the ray batch to ${n.toLocaleString()} ${what}`,
+      GROWTH_ADVICE,
+      () => {
+        const made = this.makeSet(table, n);
+        alsoMake();
+        return made;
+      },
+      (made) => {
+        for (const b of Object.values(made)) this.ctx.destroy(b);
+      },
+    );
+    this.installSet(set);
+  }
+
+  private get chunkTable(): Record<string, number> {
+    return chunkBufferBytes(this.field.appWidth, this.field.settings.shading.appDim);
   }
 
   /** Shaded rows per chunk: all that fit the binding size in training, fewer when rendering. */
@@ -167,22 +193,15 @@ export class RayBatch {
   }
 
   /** Makes the chunk buffers and the field's shading activations hold `rows` rows. */
-  private ensureChunk(rows: number): void {
+  private async ensureChunk(rows: number): Promise<void> {
     if (rows <= this.chunkCap) return;
-    const ctx = this.ctx;
-    for (const b of [this.appComponents, this.appFeatures, this.dAppFeatures, this.dAppComponents, this.chunkDirs, this.chunkRgb, this.chunkDRgb])
-      if (b) ctx.destroy(b);
-    const bytes = chunkBufferBytes(this.field.appWidth, this.field.settings.shading.appDim);
+    const shading = this.field.shading;
+    await this.grow('rows per shading chunk', this.chunkTable, rows, () => shading.ensureCapacity(rows)).catch((e) => {
+      // The activations may have been replaced by ones that failed: back to the size that worked.
+      shading.reallocate(this.chunkCap);
+      throw e;
+    });
     this.chunkCap = rows;
-    this.appComponents = ctx.buffer('batch.appComponents', rows * bytes.appComponents);
-    this.appFeatures = ctx.buffer('batch.appFeatures', rows * bytes.appFeatures);
-    this.dAppFeatures = ctx.buffer('batch.dAppFeatures', rows * bytes.dAppFeatures);
-    this.dAppComponents = ctx.buffer('batch.dAppComponents', rows * bytes.dAppComponents);
-    // Per-chunk views of the per-shaded-sample buffers, used only when a batch needs several chunks.
-    this.chunkDirs = ctx.buffer('batch.chunkDirs', rows * bytes.chunkDirs);
-    this.chunkRgb = ctx.buffer('batch.chunkRgb', rows * bytes.chunkRgb);
-    this.chunkDRgb = ctx.buffer('batch.chunkDRgb', rows * bytes.chunkDRgb);
-    this.field.shading.ensureCapacity(rows);
   }
 
   /**
@@ -292,7 +311,9 @@ export class RayBatch {
       enc.submit();
       nSamples = (await ctx.readU32(this.counter, 1))[0]!;
       if (nSamples <= this.sampleCap) break;
-      this.growSamples(Math.ceil(nSamples * GROWTH_HEADROOM));
+      const n = Math.ceil(nSamples * GROWTH_HEADROOM);
+      await this.grow('samples', SAMPLE_BUFFER_BYTES, n);
+      this.sampleCap = n;
     }
 
     // 2. Opacity and transmittance; which samples to shade: counted per ray, and turned into each
@@ -318,12 +339,16 @@ export class RayBatch {
     weigh.submit();
     const nShaded = (await ctx.readU32(this.counter, 1, 1))[0]!;
     // Never more shaded rows than samples: a batch cannot shade more than it sampled.
-    if (nShaded > this.appCap) this.growShaded(Math.min(Math.ceil(nShaded * GROWTH_HEADROOM), this.sampleCap));
+    if (nShaded > this.appCap) {
+      const n = Math.min(Math.ceil(nShaded * GROWTH_HEADROOM), this.sampleCap);
+      await this.grow('shaded samples', SHADED_BUFFER_BYTES, n);
+      this.appCap = n;
+    }
 
     // 3. Shading, in chunks that fit the binding size (renders in chunks of at most what training
     // holds, see RENDER_CHUNK_ROWS), then each ray's colour.
     const chunk = this.chunkLimit(opt.train);
-    if (Math.min(nShaded, chunk) > this.chunkCap) this.ensureChunk(Math.min(Math.ceil(nShaded * GROWTH_HEADROOM), chunk, this.appCap));
+    if (Math.min(nShaded, chunk) > this.chunkCap) await this.ensureChunk(Math.min(Math.ceil(nShaded * GROWTH_HEADROOM), chunk, this.appCap));
     const enc = new Encoder(ctx);
     enc.dispatch(
       cachedKernel(ctx, 'shadedList', () => shadedListWgsl),

@@ -10,7 +10,7 @@ import { encodeFieldModel } from '../formats/field-model.ts';
 import { decodeModel, type ModelData } from '../formats/model-file.ts';
 import type { SceneModel } from '../formats/scene-file/header.ts';
 import { isSceneFile, readScene } from '../formats/scene-file/reader.ts';
-import type { GpuContext } from '../gpu/context.ts';
+import { type GpuContext, LimitError } from '../gpu/context.ts';
 
 /** The field's trained values as model-file bytes (at its trained rank). */
 export async function modelBytes(field: TensorField, info: Record<string, unknown>): Promise<Uint8Array> {
@@ -24,11 +24,12 @@ function fromModelFile(data: ModelData): SceneModel {
 }
 
 /** A field on the GPU from a decoded model (a scene file's, or a model file's); errors name `file`. */
-export function fieldFromModel(ctx: GpuContext, m: SceneModel, file: string): TensorField {
+export async function fieldFromModel(ctx: GpuContext, m: SceneModel, file: string): Promise<TensorField> {
   let field: TensorField;
   try {
-    field = new TensorField(ctx, m.settings, m.box, m.grid, 1, m.values);
+    field = await TensorField.make(ctx, m.settings, m.box, m.grid, 1, m.values);
   } catch (e) {
+    if (e instanceof LimitError) throw new LimitError(`${file}: ${e.message}`, e.advice);
     throw new Error(`${file}: ${(e as Error).message}`);
   }
   if (m.mask) field.setMask(m.mask);
@@ -36,7 +37,7 @@ export function fieldFromModel(ctx: GpuContext, m: SceneModel, file: string): Te
 }
 
 /** A field from a model file's or a scene file's bytes (told apart by their magic). */
-export function fieldFromBytes(ctx: GpuContext, bytes: Uint8Array, file: string): TensorField {
+export async function fieldFromBytes(ctx: GpuContext, bytes: Uint8Array, file: string): Promise<TensorField> {
   const m = isSceneFile(bytes) ? readScene(bytes, file).model : fromModelFile(decodeModel(bytes, file));
   return fieldFromModel(ctx, m, file);
 }

@@ -219,19 +219,30 @@ export class Session {
   }
 
   /** Opens a scene file: the viewport renders it and the rank slider slims it (no training data). */
-  openScene(bytes: Uint8Array, name: string): TensorField {
+  async openScene(bytes: Uint8Array, name: string): Promise<TensorField> {
     const { header, model } = readScene(bytes, name);
     this.dispose();
-    this.showModel(model, sceneView(header.info), typeof header.info.dataset === 'string' ? header.info.dataset : null, name);
+    await this.showModel(model, sceneView(header.info), typeof header.info.dataset === 'string' ? header.info.dataset : null, name);
     return this.field!;
   }
 
   /** Shows a decoded model (a scene file's, or the first rank groups of one still arriving). */
-  showModel(model: SceneModel, view: SceneView, dataset: string | null, name: string): TensorField {
+  async showModel(model: SceneModel, view: SceneView, dataset: string | null, name: string): Promise<TensorField> {
     this.disposeScene();
     this.view = view;
-    const field = fieldFromModel(this.ctx, model, name);
-    this.scene = { field, renderer: new ViewRenderer(this.ctx, field, view.nearFar), dataset };
+    const field = await fieldFromModel(this.ctx, model, name);
+    const renderer = await this.ctx
+      .guardMemory(
+        'making the renderer',
+        [{ change: 'components' }],
+        () => new ViewRenderer(this.ctx, field, view.nearFar),
+        (r) => r.destroy(),
+      )
+      .catch((e) => {
+        field.destroy();
+        throw e;
+      });
+    this.scene = { field, renderer, dataset };
     this.viewRank = null;
     return field;
   }

@@ -10,7 +10,7 @@ import { type EvalResult, evaluate } from '../eval/evaluate.ts';
 import { evaluateRanks, type RankPoint } from '../eval/rank-curve.ts';
 import type { TensorField } from '../field/field.ts';
 import { CheckpointError, encodeCheckpoint } from '../formats/checkpoint-file.ts';
-import { type GpuContext, LimitError } from '../gpu/context.ts';
+import { type GpuContext, type LimitAdvice, LimitError } from '../gpu/context.ts';
 import { RENDER_RAYS } from '../render/ray-batch.ts';
 import { ViewRenderer } from '../render/view-renderer.ts';
 import { type Checkpoint, captureCheckpoint, fieldFromCheckpoint } from '../train/checkpoint.ts';
@@ -190,7 +190,7 @@ export class TrainingRun {
 
     // The field: from the checkpoint, random, or placed by a coarse pass that trains through this run's loop.
     const field = cp
-      ? fieldFromCheckpoint(ctx, cp)
+      ? await fieldFromCheckpoint(ctx, cp)
       : await createTrainingField(
           ctx,
           ds,
@@ -202,10 +202,11 @@ export class TrainingRun {
     const tTrain = performance.now();
     this.pausedMs = 0;
     this.field = field;
-    const trainer = this.makeTrainer(field, cfg.train);
+    const trainer = await this.makeTrainer(field, cfg.train);
     this.trainer = trainer;
     if (cp) trainer.restore(cp.trainer, cp.validRays);
     const before = cp?.progress ?? { seconds: 0, coarseSeconds: (tTrain - t0) / 1000, trainSeconds: 0, rankSteps: [] };
+    // Shares the trainer's batch: only the render's camera buffers are new.
     this.renderer = new ViewRenderer(ctx, field, ds.nearFar, RENDER_RAYS, trainer.batch);
     if (opts.profile && !ctx.enableProfiling()) onEvent({ type: 'note', message: 'this adapter has no timestamp queries; no kernel profile' });
     const iters = Math.min(cfg.train.nIters, opts.stopAfter ?? Infinity);
@@ -285,7 +286,7 @@ export class TrainingRun {
 
   /** Trains a field of a pass (Strivec's coarse pass) through this run's loop, reporting as it goes. */
   private async coarsePass(field: TensorField, opt: TrainOptions, label: string, onEvent: (e: RunEvent) => void): Promise<void> {
-    const trainer = this.makeTrainer(field, opt);
+    const trainer = await this.makeTrainer(field, opt);
     let psnr = 0;
     try {
       await this.trainSteps(
@@ -334,9 +335,19 @@ export class TrainingRun {
     return { evaluation, rankCurve };
   }
 
-  /** The one place a Trainer is made: the run's training and its coarse pass. */
-  private makeTrainer(field: TensorField, opt: TrainOptions): Trainer {
-    return new Trainer(this.ctx, this.dataset, field, opt);
+  /**
+   * The one place a Trainer is made (the run's training and its coarse pass). Its ray batch is the
+   * largest allocation after the field, with the training images: when the GPU cannot hold them, the
+   * refusal says to lower the batch or the views.
+   */
+  private makeTrainer(field: TensorField, opt: TrainOptions): Promise<Trainer> {
+    const advice: LimitAdvice[] = [{ change: 'batch' }, { change: 'fewer-views' }];
+    return this.ctx.guardMemory(
+      `making the trainer (${opt.batchSize.toLocaleString()} rays per batch)`,
+      advice,
+      () => new Trainer(this.ctx, this.dataset, field, opt),
+      (t) => t.destroy(),
+    );
   }
 
   /**

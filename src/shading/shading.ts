@@ -165,6 +165,12 @@ export class ShadingModule {
     this.capacity = rows;
   }
 
+  /** Activations for exactly `n` rows, made again (after a failed growth left buffers that may be invalid). */
+  reallocate(n: number): void {
+    this.releaseActivations();
+    this.ensureCapacity(n);
+  }
+
   forward(enc: Encoder, n: number, feat: GPUBuffer, dirs: GPUBuffer, rgb: GPUBuffer): void {
     const acts = this.requireCapacity(n);
     this.lastN = n;

@@ -59,8 +59,8 @@ export async function captureCheckpoint(trainer: Trainer, dataset: DatasetFinger
 }
 
 /** The field of a checkpoint on the GPU, with its moments, rank and mask (its trainer restores the rest). */
-export function fieldFromCheckpoint(ctx: GpuContext, cp: Checkpoint): TensorField {
-  const field = new TensorField(ctx, cp.settings, cp.box, cp.grid, 1, cp.values);
+export async function fieldFromCheckpoint(ctx: GpuContext, cp: Checkpoint): Promise<TensorField> {
+  const field = await TensorField.make(ctx, cp.settings, cp.box, cp.grid, 1, cp.values);
   try {
     field.arena.writeMoments(ctx, cp.adamM, cp.adamV);
     field.setMask(cp.mask);

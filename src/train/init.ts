@@ -20,6 +20,6 @@ export async function createTrainingField(
 ): Promise<TensorField> {
   const box: Box = { lo: ds.aabb[0], hi: ds.aabb[1] };
   const grid = resolutionForVoxels(cfg.train.nVoxelInit, box);
-  if (!layoutOf(cfg.settings.kind).localTensors) return new TensorField(ctx, cfg.settings, box, grid, seed);
+  if (!layoutOf(cfg.settings.kind).localTensors) return TensorField.make(ctx, cfg.settings, box, grid, seed);
   return placeLocalTensors(ctx, ds, cfg, seed, trainPass, onProgress);
 }

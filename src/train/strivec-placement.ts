@@ -76,7 +76,7 @@ export async function placeLocalTensors(
   // The exact size is known only now: refuse before training if the final field cannot fit.
   const mem = estimateTrainingMemory(settings, cfg.train, ds, ctx.maxBinding);
   if (mem.problem) throw new LimitError(mem.problem.message, mem.problem.advice);
-  const field = new TensorField(ctx, settings, box, grid, seed, new Map(tables.map((t, l) => [`lattice.level${l}`, t] as const)));
+  const field = await TensorField.make(ctx, settings, box, grid, seed, new Map(tables.map((t, l) => [`lattice.level${l}`, t] as const)));
   // Until the density has been trained, sampling is limited to where every level has a tensor.
   const dims = pointLattice(box, Math.min(...spacings) / 2);
   field.setMask({ dims, box, bits: coverageMask(levels, tables, box, dims) });
@@ -107,7 +107,7 @@ export async function coarseOccupancy(
   const settings: FieldSettings = { ...MODEL_PRESETS.vm48, densityComps: [8, 8, 8], shading: cfg.settings.shading };
   const iters = cfg.train.coarseIters;
   const train = { ...cfg.train, nIters: iters, upsampList: [], updateAlphaMaskList: [], rankIncremental: false };
-  const field = new TensorField(ctx, settings, box, resolutionForVoxels(cfg.train.nVoxelInit, box), seed);
+  const field = await TensorField.make(ctx, settings, box, resolutionForVoxels(cfg.train.nVoxelInit, box), seed);
   try {
     await trainPass(field, train, 'coarse pass');
     const dims = pointLattice(box, pointSpacing);

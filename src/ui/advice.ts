@@ -10,6 +10,8 @@ function studioWords(a: LimitAdvice): string {
       return `open the dataset again at downscale 1/${a.factor}`;
     case 'fewer-views':
       return 'train on fewer views (Training views)';
+    case 'batch':
+      return 'choose a smaller preset (fewer rays per batch)';
     case 'final-grid':
       return 'choose a smaller preset (a smaller final grid)';
     case 'components':

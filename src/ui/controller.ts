@@ -210,7 +210,7 @@ export function trainingActions(session: { current: Session | null }): TrainingA
       try {
         st().setLoading(`reading ${file.name}…`);
         const s = await open();
-        const field = s.openScene(new Uint8Array(await file.arrayBuffer()), file.name);
+        const field = await s.openScene(new Uint8Array(await file.arrayBuffer()), file.name);
         openedScene = file;
         st().setScene(`${file.name} (${layoutLabel(field.settings)}, rank ${field.rank})`);
         st().resetSlim(field.maxRank, field.rank);

@@ -37,12 +37,12 @@ class Viewer {
   constructor(readonly session: Session) {}
 
   /** Shows the first `reader.ranksReady` groups (replacing the previous, smaller model). */
-  show(reader: SceneReader, header: SceneHeader, name: string): void {
+  async show(reader: SceneReader, header: SceneHeader, name: string): Promise<void> {
     const m = reader.model();
     const view = sceneView(header.info);
     this.radius = view.radius;
     this.pose ??= initialPose(view.radius);
-    this.session.showModel(m, view, null, name);
+    await this.session.showModel(m, view, null, name);
     const following = Number(slider.value) >= Number(slider.max);
     slider.max = String(m.rank);
     if (following) slider.value = String(m.rank);
@@ -99,13 +99,13 @@ class Viewer {
       // Refine when a group arrives and the previous view is on screen (coalesces fast streams).
       if (h && reader.ranksReady > shown && !this.busy) {
         shown = reader.ranksReady;
-        this.show(reader, h, name);
+        await this.show(reader, h, name);
       }
     }
     reader.finish();
     if (gen !== this.generation) return;
     const h = reader.header!;
-    if (reader.ranksReady > shown) this.show(reader, h, name);
+    if (reader.ranksReady > shown) await this.show(reader, h, name);
     say(
       `${name}: ${layoutLabel(h.settings)}, ${h.precision}, rank groups ${reader.ranksReady}/${h.ranks}, ${formatBytes(received)} · drag to orbit, wheel to zoom`,
     );
