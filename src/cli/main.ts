@@ -19,7 +19,7 @@ import { logRank, parseRanks, runTraining } from './run-training.ts';
 
 const USAGE = `usage:
   npm run cli -- train --data DIR|builtin:demo --model vm192|vm48|cp384|slimmerf16|slimmerf8|strivec [--config FILE.json]
-                       [--iters N] [--batch N] [--downscale K] [--test-views N] [--train-views N]
+                       [--iters N] [--batch N] [--downscale K] [--hold-out N] [--test-views N] [--train-views N]
                        [--upsilon U] [--eta N] [--ranks 1,2,4] [--out FILE]
                        [--checkpoint FILE.slimckpt [--checkpoint-every N]]
   npm run cli -- train --resume FILE.slimckpt --data DIR [--downscale K] [--test-views N] [--ranks 1,2,4] [--out FILE]
@@ -28,7 +28,9 @@ const USAGE = `usage:
   npm run cli -- render --model FILE --data DIR --view N --out PNG [--downscale K] [--rank K]
   npm run cli -- export --model FILE [--rank K] [--precision fp32|fp16|int8] --out FILE.slimscene
   (--model of eval, render and export takes a model file or a scene file; Ctrl-C during train
-   stops after the current iteration and, with --checkpoint, saves where it stopped)`;
+   stops after the current iteration and, with --checkpoint, saves where it stopped; --data takes a
+   Blender, instant-ngp/nerfstudio or COLMAP folder or a .zip of one; --hold-out N makes every Nth
+   view of a capture without a test split a test view, 8 by default, 0 to train on all)`;
 
 const options = {
   data: { type: 'string' },
@@ -37,6 +39,7 @@ const options = {
   iters: { type: 'string' },
   batch: { type: 'string' },
   downscale: { type: 'string' },
+  'hold-out': { type: 'string' },
   'test-views': { type: 'string' },
   out: { type: 'string' },
   view: { type: 'string' },
@@ -64,6 +67,10 @@ function need(v: string | undefined, name: string): string {
   return v;
 }
 
+/** --hold-out N: every Nth view of a capture without a test split is a test view (8 by default; 0 trains on all). */
+const holdOutFlag = (a: Record<string, string | boolean | undefined>) =>
+  a['hold-out'] === undefined ? undefined : intFlag(a['hold-out'] as string, 'hold-out', 8, 0);
+
 /** Iterations between checkpoints when --checkpoint is given without --checkpoint-every. */
 const CHECKPOINT_EVERY = 100;
 
@@ -72,6 +79,7 @@ async function train(a: Record<string, string | boolean | undefined>): Promise<R
   const common = {
     data,
     downscale: intFlag(a.downscale as string, 'downscale', 1),
+    holdOut: holdOutFlag(a),
     testViews: intFlag(a['test-views'] as string, 'test-views', 25),
     out: a.out as string | undefined,
     ranks: a.ranks ? ranksFlag(a.ranks as string) : undefined,
@@ -141,7 +149,7 @@ async function evalCmd(a: Record<string, string | boolean | undefined>): Promise
   const ranks = a.ranks ? ranksFlag(a.ranks as string) : null;
   const ctx = await nodeGpu();
   const { field, bytes } = await loadModel(ctx, file);
-  const ds = await openDataset(data, intFlag(a.downscale as string, 'downscale', 1), ['test']);
+  const ds = await openDataset(data, intFlag(a.downscale as string, 'downscale', 1), ['test'], holdOutFlag(a));
   const split = ds.splits.test ?? ds.splits.train!;
   const views = evenlySpacedViews(split.cameras.length, intFlag(a['test-views'] as string, 'test-views', 25));
   const renderer = new ViewRenderer(ctx, field, ds.nearFar);
@@ -170,7 +178,7 @@ async function renderCmd(a: Record<string, string | boolean | undefined>): Promi
   const out = need(a.out as string, 'out');
   const ctx = await nodeGpu();
   const { field } = await loadModel(ctx, file);
-  const ds = await openDataset(data, intFlag(a.downscale as string, 'downscale', 1), ['test']);
+  const ds = await openDataset(data, intFlag(a.downscale as string, 'downscale', 1), ['test'], holdOutFlag(a));
   const split = ds.splits.test ?? ds.splits.train!;
   const view = intFlag(a.view as string, 'view', 0, 0);
   if (view >= split.cameras.length) throw new ConfigError(`--view ${view} is out of range: the split has ${split.cameras.length} views`);
@@ -227,6 +235,8 @@ main().then(
     const known =
       ['ConfigError', 'DatasetError', 'LimitError', 'SceneError', 'CheckpointError'].includes(err.name) ||
       err instanceof ConfigError ||
+      // Node's argument parser: an unknown flag, or a value that looks like a flag.
+      String((err as NodeJS.ErrnoException).code).startsWith('ERR_PARSE_ARGS') ||
       /^[^\s]+: /.test(err.message);
     const advice = err instanceof LimitError && err.advice.length ? `: ${adviceForCli(err.advice)}` : '';
     log(`error: ${known ? err.message + advice : (err.stack ?? err.message)}`);

@@ -16,8 +16,11 @@ import { fieldFromBytes } from '../run/models.ts';
 
 export const log = (msg: string) => process.stderr.write(`${msg}\n`);
 
-/** `--data builtin:demo` is the procedural scene; a path ending in .zip an archive; anything else a dataset folder. */
-export async function openDataset(dir: string, downscale: number, splits: ('train' | 'test')[]): Promise<Dataset> {
+/**
+ * `--data builtin:demo` is the procedural scene; a path ending in .zip an archive; anything else a
+ * dataset folder. `holdOut`: every Nth view of a capture without a test split is held out (0: none).
+ */
+export async function openDataset(dir: string, downscale: number, splits: ('train' | 'test')[], holdOut?: number): Promise<Dataset> {
   if (dir === 'builtin:demo') return proceduralDataset({ size: Math.max(16, Math.round(128 / downscale)) });
   const limits = nodeInputLimits();
   let last = -1;
@@ -25,6 +28,7 @@ export async function openDataset(dir: string, downscale: number, splits: ('trai
     downscale,
     decode: decodeImageNode,
     splits,
+    holdOut,
     limits,
     onProgress: (done, total) => {
       const pct = Math.floor((100 * done) / total);

@@ -18,6 +18,8 @@ export interface TrainingArgs {
   preset: string;
   cfg: ResolvedConfig;
   downscale: number;
+  /** Every Nth view of a capture without a test split is held out (default 8; 0: train on all). */
+  holdOut?: number;
   testViews: number;
   out?: string;
   /** Stop after this many iterations (the schedule stays that of the full run): speed probes. */
@@ -61,7 +63,7 @@ export function logRank(p: RankPoint): void {
 /** Loads the data, trains, evaluates on the test views and optionally saves; returns the JSON record. */
 export async function runTraining(args: TrainingArgs): Promise<Record<string, unknown>> {
   const { cfg } = args;
-  const ds = args.dataset ?? (await openDataset(args.data, args.downscale, ['train', 'test']));
+  const ds = args.dataset ?? (await openDataset(args.data, args.downscale, ['train', 'test'], args.holdOut));
   const ctx = await nodeGpu();
   log(`adapter: ${ctx.adapter.label} (${ctx.adapter.vendor} ${ctx.adapter.architecture})`);
   const run = new TrainingRun(ctx, ds, cfg, {

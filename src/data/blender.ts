@@ -1,8 +1,9 @@
 // NeRF-Synthetic (Blender) datasets: transforms_{train,val,test}.json beside the image folders,
 // one camera_angle_x for every frame, RGBA images composited on white, objects inside [-1.5, 1.5]³.
 import type { DatasetFormat, SplitPlan } from './plan.ts';
-import { checkAngle, frameList, joinLabel, parseFrames, parseJson, pickEvenly, readNumber } from './transforms-json.ts';
+import { checkAngle, frameList, joinLabel, parseFrames, parseJson, readNumber } from './transforms-json.ts';
 import { DatasetError, type SplitName } from './types.ts';
+import { pickEvenly } from './views.ts';
 
 const ALL_SPLITS: SplitName[] = ['train', 'val', 'test'];
 

@@ -3,6 +3,7 @@
 // neutral: file access goes through a FileSource and image decoding through an ImageDecoder, so the
 // same code runs in Node (CLI, tests) and in the browser.
 import { blenderFormat } from './blender.ts';
+import { colmapFormat } from './colmap.ts';
 import { downscaleRGBA } from './downscale.ts';
 import { checkImageHeader, type InputLimits } from './input-limits.ts';
 import { ngpFormat } from './ngp.ts';
@@ -14,8 +15,10 @@ export interface LoadOptions {
   /** Integer factor >= 1; images are box-filtered and intrinsics divided by it. Default 1. */
   downscale?: number;
   decode: ImageDecoder;
-  /** Splits to load (Blender only; instant-ngp has only 'train'). 'train' is always loaded. Default: all present. */
+  /** Splits to load. 'train' is always loaded. Default: all present. */
   splits?: SplitName[];
+  /** For captures without a test split: every Nth view is held out for testing (8 by default, the LLFF protocol; 0 trains on all). */
+  holdOut?: number;
   /** Called after each image is decoded; total counts images over all splits being loaded. */
   onProgress?: (done: number, total: number) => void;
   /** Cap on images per split, picked evenly spaced over the frame list (frame 0 always kept). For quick tests. */
@@ -28,7 +31,7 @@ export interface LoadOptions {
 const DECODE_CONCURRENCY = 4;
 
 /** The formats, in the order they are tried: each recognises its folder and plans its splits. */
-const FORMATS: DatasetFormat[] = [blenderFormat, ngpFormat];
+const FORMATS: DatasetFormat[] = [blenderFormat, ngpFormat, colmapFormat];
 
 export async function loadDataset(src: FileSource, opts: LoadOptions): Promise<Dataset> {
   const downscale = opts.downscale ?? 1;
@@ -42,14 +45,15 @@ export async function loadDataset(src: FileSource, opts: LoadOptions): Promise<D
   let plan: DatasetPlan | null = null;
   for (const f of FORMATS) {
     if (await f.detect(src)) {
-      plan = await f.plan(src, { splits: opts.splits, maxImages: opts.maxImages, warnings });
+      plan = await f.plan(src, { splits: opts.splits, maxImages: opts.maxImages, downscale, holdOut: opts.holdOut, warnings });
       break;
     }
   }
   if (!plan) {
     throw new DatasetError(
       src.label,
-      'no transforms_train.json or transforms.json found at the top level ' + '(expected a NeRF-Synthetic/Blender folder or an instant-ngp/nerfstudio folder)',
+      'no transforms_train.json, transforms.json or COLMAP sparse model (sparse/0/cameras.bin and images.bin, or .txt) found ' +
+        '(expected a NeRF-Synthetic/Blender folder, an instant-ngp/nerfstudio folder or a COLMAP folder)',
     );
   }
 
@@ -67,6 +71,7 @@ export async function loadDataset(src: FileSource, opts: LoadOptions): Promise<D
     nearFar: plan.nearFar,
     whiteBackground: plan.whiteBackground,
     warnings,
+    ...(plan.points ? { points: plan.points } : {}),
   };
 }
 
@@ -100,19 +105,24 @@ async function loadSplit(
       throw new DatasetError(where(f.imagePath), `decoder returned ${img.data.length} bytes for a ${img.width}x${img.height} RGBA image`);
     }
     const { w, h } = f.intrinsics;
-    if ((w !== undefined && w !== img.width) || (h !== undefined && h !== img.height)) {
+    // An image stored downscaled by `pre` stands for a full-size one (its size rounded either way).
+    const pre = f.preScaled ?? 1;
+    const fits = (declared: number | undefined, actual: number) =>
+      declared === undefined || (pre === 1 ? declared === actual : Math.abs(declared / pre - actual) < 1);
+    if (!fits(w, img.width) || !fits(h, img.height)) {
+      const stored = pre === 1 ? '' : ` (stored at 1/${pre})`;
       throw new DatasetError(
         where(f.imagePath),
-        `image is ${img.width}x${img.height} but ${jsonLabel} declares w=${w ?? '?'}, h=${h ?? '?'} for frame ${f.index}`,
+        `image is ${img.width}x${img.height}${stored} but ${jsonLabel} declares w=${w ?? '?'}, h=${h ?? '?'} for frame ${f.index}`,
       );
     }
-    if (k > img.width || k > img.height) {
+    if (k > img.width * pre || k > img.height * pre) {
       throw new DatasetError(where(f.imagePath), `downscale ${k} is larger than the image (${img.width}x${img.height})`);
     }
-    const small = downscaleRGBA(img.data, img.width, img.height, k);
+    const small = downscaleRGBA(img.data, img.width, img.height, k / pre);
     progress.done++;
     progress.onProgress?.(progress.done, progress.total);
-    return { fullW: img.width, fullH: img.height, small };
+    return { fullW: w ?? img.width * pre, fullH: h ?? img.height * pre, small };
   });
 
   // Every image of a split must share one size (the Split stores a single width/height).

@@ -1,19 +1,18 @@
 // instant-ngp and nerfstudio datasets: one transforms.json whose intrinsics sit at the top level or,
 // nerfstudio-style, per frame, with optional OpenCV distortion; frames whose images are missing
 // are skipped with a warning (exports often list deleted shots).
-import type { DatasetFormat, FrameSpec, IntrinsicsSpec } from './plan.ts';
-import { checkAngle, frameList, hasExtension, type Json, joinLabel, parseFrames, parseJson, pickEvenly, readNumber } from './transforms-json.ts';
+import { type DatasetFormat, type FrameSpec, heldOutSplits, type IntrinsicsSpec } from './plan.ts';
+import { checkAngle, frameList, hasExtension, type Json, joinLabel, parseFrames, parseJson, readNumber } from './transforms-json.ts';
 import { DatasetError, type FileSource } from './types.ts';
 
 export const ngpFormat: DatasetFormat = {
   detect: (src) => src.exists('transforms.json'),
-  /** Every present frame as the 'train' split (instant-ngp datasets have no test split). */
-  async plan(src, { splits: requested, maxImages, warnings }) {
+  /** The present frames, every 8th held out as the test split (instant-ngp datasets have none). */
+  async plan(src, request) {
+    const { warnings } = request;
     const where = (path: string): string => joinLabel(src.label, path);
     const jsonPath = 'transforms.json';
-    if (requested?.some((s) => s !== 'train')) {
-      warnings.push(`${where(jsonPath)}: instant-ngp datasets have no val/test split; all frames are loaded as 'train'`);
-    }
+    if (request.splits?.includes('val')) warnings.push(`${where(jsonPath)}: instant-ngp datasets have no val split`);
     const file = where(jsonPath);
     const json = parseJson(await src.readText(jsonPath), file);
     const frames = parseFrames(frameList(json, file), file, (frame, index) => parseNgpIntrinsics(json, frame, file, index));
@@ -34,7 +33,7 @@ export const ngpFormat: DatasetFormat = {
     }
     return {
       format: 'instant-ngp',
-      splits: [{ name: 'train', jsonPath, frames: pickEvenly(present, maxImages) }],
+      splits: heldOutSplits(present, jsonPath, request),
       // The same box as Blender, unscaled: instant-ngp maps json coordinates into its unit cube with
       // scale 0.33 and offset 0.5, so its default object region [0,1]^3 is about [-1.5, 1.5]^3 in the
       // json's coordinates. aabb_scale (which only enlarges the background region) is not applied.

@@ -1,7 +1,8 @@
 // What a dataset format's reader hands the loader (load.ts): the frames of each split with their
 // poses and intrinsics, images not read yet, and the scene's defaults. Each format (blender.ts,
-// ngp.ts) is a DatasetFormat: it recognises its folder and plans its splits.
+// ngp.ts, colmap.ts) is a DatasetFormat: it recognises its folder and plans its splits.
 import type { Dataset, FileSource, SplitName } from './types.ts';
+import { pickEvenly } from './views.ts';
 
 /** One frame of a transforms file, validated but with its image not yet read. */
 export interface FrameSpec {
@@ -13,6 +14,8 @@ export interface FrameSpec {
   imagePath: string;
   /** camera-to-world, row-major 3x4, OpenGL convention as stored in the file */
   c2wGL: Float64Array;
+  /** The image was stored already downscaled by this factor (COLMAP's images_2, _4, _8); the intrinsics are the full size's. */
+  preScaled?: number;
   intrinsics: IntrinsicsSpec;
 }
 
@@ -43,6 +46,8 @@ export interface DatasetPlan {
   aabb: Dataset['aabb'];
   nearFar: Dataset['nearFar'];
   whiteBackground: boolean;
+  /** Sparse points in the dataset's world (COLMAP's points3D), with their colours. */
+  points?: Dataset['points'];
 }
 
 /** What the caller asked for, and where a format's planner reports what it skipped. */
@@ -51,6 +56,10 @@ export interface PlanRequest {
   splits?: SplitName[];
   /** Cap on images per split, evenly spaced. */
   maxImages?: number;
+  /** The downscale the images will be read at (a format may have images stored at that size). */
+  downscale?: number;
+  /** For captures without a test split: every Nth view is held out (8 by default; 0 trains on all). */
+  holdOut?: number;
   warnings: string[];
 }
 
@@ -58,4 +67,20 @@ export interface DatasetFormat {
   /** Whether the folder is in this format (from the files it holds). */
   detect(src: FileSource): Promise<boolean>;
   plan(src: FileSource, request: PlanRequest): Promise<DatasetPlan>;
+}
+
+/** For captures without a test split, every HOLD_OUT-th view (in file order, from the first) is held out: the LLFF protocol. */
+export const HOLD_OUT = 8;
+
+/** Train and test splits of a capture that has none: every HOLD_OUT-th frame held out, unless asked to train on all. */
+export function heldOutSplits(frames: FrameSpec[], jsonPath: string, request: PlanRequest): SplitPlan[] {
+  const every = request.holdOut ?? HOLD_OUT;
+  const wantTest = !request.splits || request.splits.includes('test');
+  if (every < 2 || frames.length < 2 || !wantTest) return [{ name: 'train', jsonPath, frames: pickEvenly(frames, request.maxImages) }];
+  const test = frames.filter((_, i) => i % every === 0);
+  const train = frames.filter((_, i) => i % every !== 0);
+  return [
+    { name: 'train', jsonPath, frames: pickEvenly(train, request.maxImages) },
+    { name: 'test', jsonPath, frames: pickEvenly(test, request.maxImages) },
+  ];
 }

@@ -143,12 +143,6 @@ export function hasExtension(path: string): boolean {
   return base.lastIndexOf('.') > 0;
 }
 
-/** Up to `max` items evenly spaced over the list, always including the first. */
-export function pickEvenly<T>(items: T[], max: number | undefined): T[] {
-  if (max === undefined || items.length <= max) return items;
-  return Array.from({ length: max }, (_, i) => items[Math.floor((i * items.length) / max)]);
-}
-
 export function joinLabel(label: string, path: string): string {
   return label === '' ? path : `${label.replace(/[\\/]+$/, '')}/${path}`;
 }

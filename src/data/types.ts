@@ -33,7 +33,7 @@ export type SplitName = 'train' | 'val' | 'test';
 export type SceneBox = [[number, number, number], [number, number, number]];
 
 export interface Dataset {
-  format: 'blender' | 'instant-ngp';
+  format: 'blender' | 'instant-ngp' | 'colmap';
   /** e.g. folder name */
   name: string;
   /** 'train' always present */
@@ -44,6 +44,8 @@ export interface Dataset {
   whiteBackground: boolean;
   /** e.g. skipped frames with missing images */
   warnings: string[];
+  /** Sparse points of the capture (COLMAP's), xyz per point in the dataset's world, with RGB8 colours. */
+  points?: { xyz: Float32Array; rgb: Uint8Array };
 }
 
 /**

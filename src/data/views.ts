@@ -9,6 +9,12 @@ export function evenlySpacedViews(count: number, n: number): number[] {
   return Array.from({ length: m }, (_, i) => i * s).filter((i) => i < count);
 }
 
+/** Up to `max` items evenly spaced over the list, always including the first. */
+export function pickEvenly<T>(items: T[], max: number | undefined): T[] {
+  if (max === undefined || items.length <= max) return items;
+  return Array.from({ length: max }, (_, i) => items[Math.floor((i * items.length) / max)]!);
+}
+
 /** The views at evenlySpacedViews(count, n) of a split: sparse-view training. */
 export function subsetViews(split: Split, n: number): Split {
   const idx = evenlySpacedViews(split.cameras.length, n);

@@ -31,6 +31,7 @@ import { fieldFromModel } from './models.ts';
 import { type RunEvent, type RunOptions, type RunResult, TrainingRun } from './training-run.ts';
 
 export type { DatasetFingerprint } from '../data/fingerprint.ts';
+export { HOLD_OUT } from '../data/plan.ts';
 // The engine's types the front ends see, through this module (they drive the engine through run/).
 export type { PresetName } from '../field/presets.ts';
 export type { LimitAdvice } from '../gpu/context.ts';
@@ -176,7 +177,7 @@ export class Session {
    */
   async openFiles(
     files: readonly (File | DroppedFile)[],
-    downscale: number,
+    { downscale, holdOut }: { downscale: number; holdOut?: number },
     onProgress: (done: number, total: number) => void,
   ): Promise<{ dataset: Dataset; label: string }> {
     if (files.length === 0) throw new Error('The dropped folder holds no files.');
@@ -187,7 +188,7 @@ export class Session {
     const limits = browserInputLimits();
     if (zip && zip.size > limits.totalBytes) throw new DatasetError(label, tooManyBytes(`the archive holds ${formatBytes(zip.size)}`, limits));
     const source = zip ? zipSource(new Uint8Array(await zip.arrayBuffer()), label, limits) : mapSource(await filesToMap(files, limits), label);
-    const dataset = await loadDataset(source, { downscale, decode: decodeImageBrowser, splits: ['train', 'test'], onProgress, limits });
+    const dataset = await loadDataset(source, { downscale, holdOut, decode: decodeImageBrowser, splits: ['train', 'test'], onProgress, limits });
     return { dataset: this.setDataset(dataset), label };
   }
 

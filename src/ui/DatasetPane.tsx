@@ -40,11 +40,20 @@ export function DatasetPane({ dataset, onBox, loadedBox, editable }: DatasetPane
       <div className="dataset-main">
         <div className="dataset-3d">
           <Suspense fallback={<div className="viewport-message">Loading the 3D view…</div>}>
-            <DatasetScene train={train.cameras} test={test?.cameras ?? []} thumbs={thumbs} box={box} selected={selected} onSelect={setSelected} />
+            <DatasetScene
+              train={train.cameras}
+              test={test?.cameras ?? []}
+              thumbs={thumbs}
+              box={box}
+              points={dataset.points ?? null}
+              selected={selected}
+              onSelect={setSelected}
+            />
           </Suspense>
           <div className="viewport-hint">
             <span className="legend-train">■</span> training cameras · <span className="legend-test">■</span> test cameras ·{' '}
-            <span className="legend-box">■</span> scene box · drag to orbit, right-drag to pan, wheel to zoom · click a photo to select it
+            <span className="legend-box">■</span> scene box{dataset.points ? ` · ${(dataset.points.xyz.length / 3).toLocaleString()} sparse points` : ''} · drag
+            to orbit, right-drag to pan, wheel to zoom · click a photo to select it
           </div>
         </div>
         <aside className="dataset-side">

@@ -1,12 +1,13 @@
 // The dataset view's 3D scene (react-three-fiber): every camera as a frustum with its photo on
-// the image plane, the scene box, and orbit / pan / zoom controls. Rendered on demand only (a
+// the image plane, the capture's sparse points (COLMAP's) in their colours, the scene box, and
+// orbit / pan / zoom controls. Rendered on demand only (a
 // change or an interaction), so it takes no CPU or GPU time from training while it is still.
 
 import { OrbitControls } from '@react-three/drei';
 import { Canvas } from '@react-three/fiber';
 import { useEffect, useMemo } from 'react';
 import * as THREE from 'three';
-import type { Camera } from '../data/types.ts';
+import type { Camera, Dataset } from '../data/types.ts';
 import type { RenderedView } from '../view/view-images.ts';
 import { cameraSpread, frustumCorners, frustumLines, type SceneBox } from './dataset-geometry.ts';
 
@@ -23,11 +24,13 @@ export interface DatasetSceneProps {
   /** Thumbnails of the training photos (null: drawn as an outline only). */
   thumbs: readonly (RenderedView | null)[];
   box: SceneBox;
+  /** Sparse points of the capture, or null. */
+  points: Dataset['points'] | null;
   selected: number;
   onSelect: (index: number) => void;
 }
 
-export default function DatasetScene({ train, test, thumbs, box, selected, onSelect }: DatasetSceneProps) {
+export default function DatasetScene({ train, test, thumbs, box, points, selected, onSelect }: DatasetSceneProps) {
   const spread = cameraSpread(train, box);
   const depth = FRUSTUM_SHARE * spread;
   const centre = box[0].map((lo, i) => (lo + box[1][i]!) / 2) as [number, number, number];
@@ -38,7 +41,13 @@ export default function DatasetScene({ train, test, thumbs, box, selected, onSel
     return [centre[0] + 0.62 * d, centre[1] + 0.62 * d, centre[2] + 0.48 * d] as [number, number, number];
   }, [train]);
   return (
-    <div className="dataset-canvas" data-testid="dataset-3d" data-frustums={train.length + test.length} data-box={box.flat().join(',')}>
+    <div
+      className="dataset-canvas"
+      data-testid="dataset-3d"
+      data-frustums={train.length + test.length}
+      data-points={points ? points.xyz.length / 3 : 0}
+      data-box={box.flat().join(',')}
+    >
       <Canvas frameloop="demand" flat dpr={[1, 2]} camera={{ position: start, up: [0, 0, 1], fov: 45, near: 0.01 * spread, far: 100 * spread }}>
         <color attach="background" args={['#0d1117']} />
         <OrbitControls makeDefault target={centre} enableDamping={false} />
@@ -49,10 +58,26 @@ export default function DatasetScene({ train, test, thumbs, box, selected, onSel
           // biome-ignore lint/suspicious/noArrayIndexKey: a dataset's cameras never change order: the index is the view.
           thumbs[i] ? <ImagePlane key={i} cam={cam} depth={depth} view={thumbs[i]} onClick={() => onSelect(i)} /> : null,
         )}
+        {points && <SparsePoints points={points} size={0.004 * spread} />}
         <BoxOutline box={box} />
         <gridHelper args={[4 * spread, 16, '#30363d', '#1f242c']} position={[centre[0], centre[1], box[0][2]]} rotation={[Math.PI / 2, 0, 0]} />
       </Canvas>
     </div>
+  );
+}
+
+function SparsePoints({ points, size }: { points: NonNullable<Dataset['points']>; size: number }) {
+  const geometry = useMemo(() => {
+    const g = new THREE.BufferGeometry();
+    g.setAttribute('position', new THREE.BufferAttribute(points.xyz, 3));
+    g.setAttribute('color', new THREE.BufferAttribute(points.rgb, 3, true));
+    return g;
+  }, [points]);
+  useEffect(() => () => geometry.dispose(), [geometry]);
+  return (
+    <points geometry={geometry}>
+      <pointsMaterial size={size} vertexColors toneMapped={false} />
+    </points>
   );
 }
 

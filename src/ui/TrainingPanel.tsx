@@ -1,6 +1,7 @@
 // Training controls: the demo scene, a preset, start / pause / resume / stop, progress with
 // iterations per second and time left (the live charts sit beside the render: TrainingCharts.tsx).
 import { useMemo } from 'react';
+import { HOLD_OUT } from '../run/session.ts';
 import { formatBytes } from '../view/webgpu.ts';
 import type { TrainingActions } from './controller.ts';
 import { STUDIO_MODELS, STUDIO_PRESETS, type StudioModel, type StudioPreset, type TrainRequest } from './presets.ts';
@@ -18,6 +19,8 @@ export function TrainingPanel({ actions, request, setRequest }: { actions: Train
   const loading = useStudio((s) => s.loading);
   const box = useStudio((s) => s.box);
   const downscale = useStudio((s) => s.downscale);
+  const holdOut = useStudio((s) => s.holdOut);
+  const setHoldOut = useStudio((s) => s.setHoldOut);
   const setDownscale = useStudio((s) => s.setDownscale);
   const pick = (files: FileList | null) => {
     if (files && files.length > 0) actions.openFiles(files, downscale);
@@ -67,9 +70,17 @@ export function TrainingPanel({ actions, request, setRequest }: { actions: Train
             ))}
           </select>
         </label>
+        <label
+          className="field-row inline"
+          title="For captures without a test split (COLMAP, instant-ngp): every 8th view is held out to measure PSNR on views training never saw."
+        >
+          <input type="checkbox" checked={holdOut > 0} onChange={(e) => setHoldOut(e.target.checked ? HOLD_OUT : 0)} data-testid="hold-out" />
+          hold out every 8th view for testing
+        </label>
       </div>
       <p className="muted small">
-        Blender (transforms_train.json) or instant-ngp / nerfstudio (transforms.json) layouts; or drop a folder, a .zip or a .slimscene on the viewport.
+        Blender (transforms_train.json), instant-ngp / nerfstudio (transforms.json) or COLMAP (sparse/0, binary or text, beside images/) layouts; or drop a
+        folder, a .zip or a .slimscene on the viewport.
       </p>
       {loading && (
         <p className="muted" data-testid="loading">

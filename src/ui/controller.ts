@@ -245,7 +245,7 @@ export function trainingActions(session: { current: Session | null }): TrainingA
         try {
           st().setLoading('reading files…');
           const s = await open();
-          const { dataset: ds, label } = await s.openFiles([...(await files)], downscale, (done, total) =>
+          const { dataset: ds, label } = await s.openFiles([...(await files)], { downscale, holdOut: st().holdOut }, (done, total) =>
             st().setLoading(`decoding images: ${done}/${total}`),
           );
           const train = ds.splits.train!;

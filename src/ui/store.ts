@@ -1,7 +1,7 @@
 // UI state of the studio. Plain zustand (no DOM access), so it can be imported and tested in Node.
 import { create } from 'zustand';
 import type { SceneBox } from '../data/types.ts';
-import type { RankReadout } from '../run/session.ts';
+import { HOLD_OUT, type RankReadout } from '../run/session.ts';
 import type { AdapterInfoSummary } from '../view/webgpu.ts';
 
 import type { SavedRun } from './checkpoint-store.ts';
@@ -63,6 +63,9 @@ export interface StudioState {
   /** Image downscale for the next dataset opened (picker or drop). */
   downscale: number;
   setDownscale: (k: number) => void;
+  /** For the next capture opened without a test split: every Nth view held out for testing (0: train on all). */
+  holdOut: number;
+  setHoldOut: (n: number) => void;
   /** A new dataset: its box, and the dataset view in front. */
   setDataset: (name: string, warnings?: string[], box?: SceneBox) => void;
   setScene: (name: string) => void;
@@ -138,6 +141,8 @@ export const useStudio = create<StudioState>()((set) => ({
   setViewTab: (viewTab) => set({ viewTab }),
   downscale: 4,
   setDownscale: (downscale) => set({ downscale }),
+  holdOut: HOLD_OUT,
+  setHoldOut: (holdOut) => set({ holdOut }),
   setDataset: (name, warnings = [], box) =>
     set({
       datasetName: name,

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { decodeModel } from '../../src/formats/model-file.ts';
+import { proceduralCapture } from '../fixtures/colmap.ts';
 import { blenderDataset, datasetZip, pngClaiming, rawZip, stored, zipBomb } from '../fixtures/hostile.ts';
 
 function cli(...args: string[]) {
@@ -149,6 +150,27 @@ test('train, save, eval and render the built-in scene; damaged model files are r
   writeFileSync(cut, readFileSync(model).subarray(0, 5000));
   expectError(cli('eval', '--model', cut, '--data', 'builtin:demo', '--downscale', '8'), /cut\.slim: .*(truncated|past the end)/);
   expectError(cli('eval', '--model', join(dir, 'missing.slim'), '--data', 'builtin:demo'), /missing\.slim: cannot read \(ENOENT\)/);
+});
+
+test('a COLMAP capture trains through the CLI, scored on its every-8th held-out views (or on training views with --hold-out 0)', () => {
+  const capture = join(dir, 'colmap-capture');
+  for (const [path, bytes] of proceduralCapture(24, 24)) {
+    mkdirSync(join(capture, path, '..'), { recursive: true });
+    writeFileSync(join(capture, path), bytes);
+  }
+  const cfg = join(dir, 'colmap-tiny.json');
+  writeFileSync(cfg, JSON.stringify({ N_voxel_init: 4096, N_voxel_final: 8000, upsamp_list: [3], update_AlphaMask_list: [4], featureC: 8, batch_size: 64 }));
+  const tr = cli('train', '--data', capture, '--model', 'vm48', '--config', cfg, '--iters', '6', '--test-views', '3');
+  assert.equal(tr.code, 0, tr.err);
+  const res = JSON.parse(tr.out.trim().split('\n').at(-1)!);
+  assert.equal(res.evalSplit, 'test');
+  assert.equal(res.testViews, 3, 'the 3 held-out views (views 0, 8, 16 of 24)');
+  assert.match(tr.err, /loading colmap-capture: 24\/24 images/);
+  const all = cli('train', '--data', capture, '--model', 'vm48', '--config', cfg, '--iters', '2', '--test-views', '2', '--hold-out', '0');
+  assert.equal(all.code, 0, all.err);
+  assert.equal(JSON.parse(all.out.trim().split('\n').at(-1)!).evalSplit, 'train');
+  expectError(cli('train', '--data', capture, '--model', 'vm48', '--hold-out=-1'), /--hold-out must be an integer >= 0/);
+  expectError(cli('train', '--data', capture, '--model', 'vm48', '--hold-out', '-1'), /Option '--hold-out' argument is ambiguous/);
 });
 
 test('SlimmeRF through the CLI: train with TRaIn, eval --ranks prints PSNR and size per rank, render --rank', () => {

@@ -161,10 +161,12 @@ test('fox: instant-ngp at downscale 8 skips frames with missing images', async (
   assert.equal(ds.name, 'fox');
   assert.equal(ds.whiteBackground, false);
   assert.deepEqual(ds.nearFar, [0.05, 100]);
-  assert.deepEqual(Object.keys(ds.splits), ['train']);
+  // No test split in the file: every 8th present frame is held out (the LLFF protocol).
+  assert.deepEqual(Object.keys(ds.splits), ['train', 'test']);
   const train = ds.splits.train!;
-  assert.equal(train.images.length, 50);
-  assert.equal(train.cameras.length, 50);
+  const held = ds.splits.test!;
+  assert.equal(train.images.length, 43);
+  assert.equal(held.cameras.length, 7);
   assert.equal(train.width, 135);
   assert.equal(train.height, 240);
   const cam = train.cameras[0];
@@ -177,7 +179,8 @@ test('fox: instant-ngp at downscale 8 skips frames with missing images', async (
   assert.match(ds.warnings[0], /transforms\.json: skipped 17 of 67 frames/);
   assert.ok(ds.warnings[0].includes('images/0005.jpg'));
   assert.ok(!train.names.includes('images/0005.jpg'));
-  assert.ok(train.names.includes('images/0001.jpg'));
+  assert.equal(held.names[0], 'images/0001.jpg');
+  assert.ok(train.names.includes('images/0002.jpg'));
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -249,9 +252,10 @@ test('instant-ngp / nerfstudio: per-frame overrides, fallbacks, extensionless pa
     ],
   };
   files.set('transforms.json', enc.encode(JSON.stringify(json)));
-  const ds = await loadDataset(mapSource(files, 'ngp-mini'), opts({ splits: ['train', 'test'] }));
+  const ds = await loadDataset(mapSource(files, 'ngp-mini'), opts({ splits: ['train', 'val'], holdOut: 0 }));
   const train = ds.splits.train!;
   assert.deepEqual(train.names, ['images/a.png', 'images/b.png', 'images/c.png']);
+  assert.equal(ds.splits.test, undefined, 'holdOut 0 trains on every view');
   const [a, b] = train.cameras;
   // Only camera_angle_x given: fx from it, fy = fx, principal point at the centre.
   const f = (0.5 * 10) / Math.tan(0.5);
@@ -262,7 +266,7 @@ test('instant-ngp / nerfstudio: per-frame overrides, fallbacks, extensionless pa
   assert.deepEqual([b.fx, b.fy, b.cx, b.cy], [7, 8, 4.5, 3.5]);
   assert.deepEqual(b.distortion, { k1: 0.1, k2: 0, p1: 0, p2: 0 });
   assert.equal(ds.warnings.length, 2);
-  assert.ok(ds.warnings.some((w) => w.includes('no val/test split')));
+  assert.ok(ds.warnings.some((w) => w.includes('no val split')));
   assert.ok(ds.warnings.some((w) => w.includes('skipped 1 of 4 frames') && w.includes('images/gone.png')));
 });
 
@@ -280,7 +284,7 @@ test('maxImages picks evenly spaced frames', async () => {
 
 test('error: no transforms file', async () => {
   const files = new Map([['readme.txt', enc.encode('hi')]]);
-  await expectDatasetError(mapSource(files, 'empty-drop'), ['empty-drop', 'no transforms_train.json or transforms.json found']);
+  await expectDatasetError(mapSource(files, 'empty-drop'), ['empty-drop', 'no transforms_train.json, transforms.json or COLMAP sparse model']);
 });
 
 test('error: broken JSON', async () => {

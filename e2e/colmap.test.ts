@@ -1,0 +1,61 @@
+// A COLMAP capture in the studio: a folder with sparse/0 (binary) and images/, as COLMAP writes
+// it, opened with the folder picker and as a dropped .zip of the text model: the Dataset view shows
+// the cameras, the sparse points and the box; every 8th view is held out, so training shows a
+// held-out PSNR; unticking the hold-out trains on every view.
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { zipSync } from 'fflate';
+import { proceduralCapture } from '../test/fixtures/colmap.ts';
+import { artifacts, STATUS_TIMEOUT_MS, WEBGPU_FLAGS, withStudio } from './harness.ts';
+
+test('a COLMAP folder and a .zip: cameras, points and box in the Dataset view; training with held-out PSNR', { timeout: 420_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'slimfield-colmap-'));
+  const folder = join(dir, 'colmap-capture');
+  for (const [p, bytes] of proceduralCapture(24, 32, 'bin')) {
+    mkdirSync(join(folder, p, '..'), { recursive: true });
+    writeFileSync(join(folder, p), bytes);
+  }
+  const zip = join(dir, 'colmap-text.zip');
+  writeFileSync(zip, zipSync(Object.fromEntries(proceduralCapture(16, 32, 'txt'))));
+
+  await withStudio(WEBGPU_FLAGS, async (page, url, errors) => {
+    mkdirSync(artifacts, { recursive: true });
+    await page.goto(url);
+    await page.getByTestId('webgpu-status').filter({ hasText: 'WebGPU ready' }).waitFor({ timeout: STATUS_TIMEOUT_MS });
+    await page.getByTestId('downscale').selectOption('1');
+
+    // The folder: 24 views, every 8th (0, 8, 16) held out.
+    await page.getByTestId('open-folder').setInputFiles(folder);
+    const name = page.getByTestId('dataset-name');
+    await name.filter({ hasText: 'colmap-capture' }).waitFor({ timeout: 60_000 });
+    assert.match(await name.innerText(), /colmap-capture \(21 views, 3 test, 32×32\)/);
+    const scene = page.getByTestId('dataset-3d');
+    await scene.waitFor({ timeout: 60_000 });
+    assert.equal(await scene.getAttribute('data-frustums'), '24');
+    assert.equal(await scene.getAttribute('data-points'), '400');
+    const box = (await scene.getAttribute('data-box'))!.split(',').map(Number);
+    assert.ok(Math.max(...box.map(Math.abs)) < 1.6, `the box from the points spans at most 1.5, padded (${box})`);
+    await page.waitForTimeout(1500);
+    await page.screenshot({ path: `${artifacts}/colmap-dataset.png` });
+
+    // Training measures PSNR on the held-out views.
+    await page.getByTestId('train').click();
+    await page.getByTestId('test-psnr').waitFor({ timeout: 240_000 });
+    const heldOut = Number(await page.getByTestId('test-psnr').textContent());
+    assert.ok(heldOut > 5 && heldOut < 60, `held-out PSNR ${heldOut} dB`);
+    await page.getByTestId('stop').click();
+    await page.getByTestId('train').waitFor({ timeout: 60_000 });
+    await page.screenshot({ path: `${artifacts}/colmap-trained.png` });
+
+    // The text model as a .zip, training on every view.
+    await page.getByTestId('hold-out').uncheck();
+    await page.getByTestId('open-zip').setInputFiles(zip);
+    await name.filter({ hasText: 'colmap-text.zip' }).waitFor({ timeout: 60_000 });
+    assert.match(await name.innerText(), /colmap-text\.zip \(16 views, 32×32\)/);
+    assert.equal(await page.getByTestId('dataset-3d').getAttribute('data-points'), '400');
+    assert.deepEqual(errors, [], errors.join('\n'));
+  });
+});

@@ -1,0 +1,270 @@
+// COLMAP datasets (COLMAP itself, RealityScan, Metashape's COLMAP export, nerfstudio's
+// ns-process-data): a sparse model (binary or text) in sparse/N, sparse, colmap/sparse/N or the
+// top level, beside an images folder (pre-downscaled images_2, images_4, images_8 are used when the
+// downscale matches). Where there are several models, the one with the most registered images is
+// taken and the choice is said. The world is turned so the cameras' mean up is +z, centred on the
+// sparse points' robust box (2nd to 98th percentile per axis, so a stray point or an outlier camera
+// cannot blow it up) and scaled so that box spans at most [-1.5, 1.5]; the points come along for
+// the Dataset view. Every 8th image (by name) is held out for testing, the LLFF protocol.
+import {
+  type ColmapCamera,
+  type ColmapImage,
+  type ColmapModel,
+  readCamerasBin,
+  readCamerasText,
+  readImagesBin,
+  readImagesText,
+  readPointsBin,
+  readPointsText,
+} from './colmap-model.ts';
+import { type DatasetFormat, type DatasetPlan, type FrameSpec, heldOutSplits, type IntrinsicsSpec, type PlanRequest } from './plan.ts';
+import { normalizePath } from './sources.ts';
+import { glToCv, joinLabel } from './transforms-json.ts';
+import { DatasetError, type FileSource } from './types.ts';
+
+/** Folders a sparse model is looked for in, in order of preference on a tie. */
+const MODEL_DIRS = [...Array.from({ length: 10 }, (_, i) => `sparse/${i}/`), 'sparse/', ...Array.from({ length: 10 }, (_, i) => `colmap/sparse/${i}/`), ''];
+/** Pre-downscaled image folders COLMAP-based tools write (LLFF, nerfstudio, Mip-NeRF 360). */
+const PRESCALED = [2, 4, 8];
+
+interface ModelFiles {
+  dir: string;
+  kind: 'bin' | 'txt';
+}
+
+async function findModels(src: FileSource): Promise<ModelFiles[]> {
+  const found: ModelFiles[] = [];
+  for (const dir of MODEL_DIRS) {
+    for (const kind of ['bin', 'txt'] as const) {
+      if ((await src.exists(`${dir}cameras.${kind}`)) && (await src.exists(`${dir}images.${kind}`))) {
+        found.push({ dir, kind });
+        break;
+      }
+    }
+  }
+  return found;
+}
+
+async function readImages(src: FileSource, m: ModelFiles): Promise<ColmapImage[]> {
+  const path = `${m.dir}images.${m.kind}`;
+  const file = joinLabel(src.label, path);
+  return m.kind === 'bin' ? readImagesBin(await src.readBytes(path), file) : readImagesText(await src.readText(path), file);
+}
+
+async function readModel(src: FileSource, m: ModelFiles, images: ColmapImage[]): Promise<ColmapModel> {
+  const where = (name: string) => joinLabel(src.label, `${m.dir}${name}.${m.kind}`);
+  const cameras =
+    m.kind === 'bin'
+      ? readCamerasBin(await src.readBytes(`${m.dir}cameras.bin`), where('cameras'))
+      : readCamerasText(await src.readText(`${m.dir}cameras.txt`), where('cameras'));
+  const pointsPath = `${m.dir}points3D.${m.kind}`;
+  let points: ColmapModel['points'] = { xyz: new Float64Array(0), rgb: new Uint8Array(0) };
+  if (await src.exists(pointsPath)) {
+    points =
+      m.kind === 'bin' ? readPointsBin(await src.readBytes(pointsPath), where('points3D')) : readPointsText(await src.readText(pointsPath), where('points3D'));
+  }
+  return { cameras, images, points };
+}
+
+export const colmapFormat: DatasetFormat = {
+  detect: async (src) => (await findModels(src)).length > 0,
+  async plan(src, request) {
+    const models = await findModels(src);
+    // The model with the most registered images (COLMAP's mapper may split a capture in several).
+    const counted = await Promise.all(models.map(async (m) => ({ m, images: await readImages(src, m) })));
+    const best = counted.reduce((a, b) => (b.images.length > a.images.length ? b : a));
+    if (counted.length > 1) {
+      const others = counted.filter((c) => c !== best).map((c) => `${c.m.dir || './'} (${c.images.length})`);
+      request.warnings.push(
+        `${joinLabel(src.label, best.m.dir || './')}: using this sparse model, which registers ${best.images.length} images; also found ${others.join(', ')}`,
+      );
+    }
+    if (best.images.length === 0) throw new DatasetError(joinLabel(src.label, `${best.m.dir}images.${best.m.kind}`), 'the model registers no images');
+    const model = await readModel(src, best.m, best.images);
+    return planModel(src, best.m, model, request);
+  },
+};
+
+async function planModel(src: FileSource, files: ModelFiles, model: ColmapModel, request: PlanRequest): Promise<DatasetPlan> {
+  const imagesFile = `${files.dir}images.${files.kind}`;
+  const camerasLabel = joinLabel(src.label, `${files.dir}cameras.${files.kind}`);
+  const imagesLabel = joinLabel(src.label, imagesFile);
+  // Images sit in images/ beside sparse/ (or beside colmap/ for nerfstudio), or beside the model.
+  const root = files.dir.startsWith('colmap/') ? '' : files.dir.replace(/sparse\/(\d+\/)?$/, '');
+  const folders = [...new Set([`${root}images/`, 'images/', root])];
+
+  const world = normalization(model);
+  const present: FrameSpec[] = [];
+  const missing: string[] = [];
+  const sorted = [...model.images].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const img of sorted) {
+    const cam = model.cameras.get(img.cameraId);
+    if (!cam) throw new DatasetError(imagesLabel, `image ${img.id} (${img.name}) uses camera ${img.cameraId}, which ${camerasLabel} does not define`);
+    const name = normalizePath(img.name);
+    const found = await findImage(src, folders, name, request.downscale);
+    if (!found) {
+      missing.push(name);
+      continue;
+    }
+    present.push({
+      index: img.id,
+      filePath: img.name,
+      imagePath: found.path,
+      preScaled: found.preScaled,
+      // The same axis flip turns OpenCV axes into OpenGL ones.
+      c2wGL: glToCv(world.pose(img)),
+      intrinsics: intrinsicsOf(cam, camerasLabel),
+    });
+  }
+  if (present.length === 0) {
+    throw new DatasetError(
+      imagesLabel,
+      `none of the ${sorted.length} registered images were found in ${folders.map((f) => f || './').join(' or ')} (first: ${sorted[0]!.name})`,
+    );
+  }
+  if (missing.length > 0) {
+    const shown = missing.slice(0, 20).join(', ');
+    const more = missing.length > 20 ? `, and ${missing.length - 20} more` : '';
+    request.warnings.push(`${imagesLabel}: skipped ${missing.length} of ${sorted.length} registered images that are missing: ${shown}${more}`);
+  }
+  return {
+    format: 'colmap',
+    splits: heldOutSplits(present, imagesFile, request),
+    aabb: world.box,
+    nearFar: [0.05, 100],
+    whiteBackground: false,
+    points: world.points,
+  };
+}
+
+async function findImage(src: FileSource, folders: string[], name: string, downscale = 1): Promise<{ path: string; preScaled?: number } | null> {
+  for (const folder of folders) {
+    // Pre-downscaled copies are used only for the factor they were made at.
+    if (PRESCALED.includes(downscale)) {
+      const scaled = folder.replace(/images\/$/, `images_${downscale}/`);
+      if (scaled !== folder && (await src.exists(scaled + name))) return { path: scaled + name, preScaled: downscale };
+    }
+    if (await src.exists(folder + name)) return { path: folder + name };
+  }
+  return null;
+}
+
+/** A COLMAP camera as the intrinsics the loader takes (the models the ray generator undistorts). */
+function intrinsicsOf(cam: ColmapCamera, file: string): IntrinsicsSpec {
+  const p = cam.params;
+  const base = { w: cam.width, h: cam.height, cx: p.cx, cy: p.cy };
+  switch (cam.model) {
+    case 'SIMPLE_PINHOLE':
+      return { ...base, flX: p.f, flY: p.f };
+    case 'PINHOLE':
+      return { ...base, flX: p.fx, flY: p.fy };
+    case 'SIMPLE_RADIAL':
+      return { ...base, flX: p.f, flY: p.f, distortion: { k1: p.k!, k2: 0, p1: 0, p2: 0 } };
+    case 'RADIAL':
+      return { ...base, flX: p.f, flY: p.f, distortion: { k1: p.k1!, k2: p.k2!, p1: 0, p2: 0 } };
+    case 'OPENCV':
+      return { ...base, flX: p.fx, flY: p.fy, distortion: { k1: p.k1!, k2: p.k2!, p1: p.p1!, p2: p.p2! } };
+    default:
+      throw new DatasetError(
+        file,
+        `camera ${cam.id} uses the ${cam.model} model, which Slimfield cannot undistort yet (it takes SIMPLE_PINHOLE, PINHOLE, SIMPLE_RADIAL, RADIAL and OPENCV); undistort the images with COLMAP's image_undistorter, or reconstruct with one of those models`,
+      );
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Orientation, centre and scale
+
+type Mat3 = [number, number, number, number, number, number, number, number, number];
+
+/** Row-major rotation of a unit quaternion (w, x, y, z), as COLMAP's QuaternionToRotationMatrix. */
+function rotation([w, x, y, z]: ColmapImage['q']): Mat3 {
+  return [
+    1 - 2 * (y * y + z * z),
+    2 * (x * y - w * z),
+    2 * (x * z + w * y),
+    2 * (x * y + w * z),
+    1 - 2 * (x * x + z * z),
+    2 * (y * z - w * x),
+    2 * (x * z - w * y),
+    2 * (y * z + w * x),
+    1 - 2 * (x * x + y * y),
+  ];
+}
+
+const mul = (a: Mat3, v: ArrayLike<number>): [number, number, number] => [
+  a[0] * v[0]! + a[1] * v[1]! + a[2] * v[2]!,
+  a[3] * v[0]! + a[4] * v[1]! + a[5] * v[2]!,
+  a[6] * v[0]! + a[7] * v[1]! + a[8] * v[2]!,
+];
+const transpose = (a: Mat3): Mat3 => [a[0], a[3], a[6], a[1], a[4], a[7], a[2], a[5], a[8]];
+function matmul(a: Mat3, b: Mat3): Mat3 {
+  const out = new Array(9).fill(0) as Mat3;
+  for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) for (let k = 0; k < 3; k++) out[i * 3 + j] += a[i * 3 + k]! * b[k * 3 + j]!;
+  return out;
+}
+
+/** The rotation taking unit vector `u` to +z (Rodrigues; a half turn about x when u is -z). */
+function toUp(u: [number, number, number]): Mat3 {
+  const [x, y, z] = u;
+  if (z < -1 + 1e-9) return [1, 0, 0, 0, -1, 0, 0, 0, -1];
+  // Axis u × z = (y, -x, 0), angle acos(z): R = I + [k]× + [k]×² / (1 + z).
+  const k = 1 / (1 + z);
+  return [1 - x * x * k, -x * y * k, -x, -x * y * k, 1 - y * y * k, -y, x, y, z];
+}
+
+/** The 2nd and 98th percentiles of a coordinate (or the extremes when there are few values). */
+function robustRange(values: number[]): [number, number] {
+  const s = [...values].sort((a, b) => a - b);
+  if (s.length < 20) return [s[0]!, s.at(-1)!];
+  return [s[Math.floor(0.02 * (s.length - 1))]!, s[Math.ceil(0.98 * (s.length - 1))]!];
+}
+
+/**
+ * How the model's world becomes the dataset's: turned so the cameras' mean up is +z, centred on
+ * the robust box of the sparse points (of the camera centres when there are none), scaled so its
+ * longest half-side is 1.5. Returns each image's camera-to-world in OpenCV axes, the box and the
+ * points in the new world.
+ */
+function normalization(model: ColmapModel) {
+  const poses = model.images.map((img) => {
+    const r = transpose(rotation(img.q)); // camera-to-world rotation
+    const t = mul(r, img.t);
+    return { r, centre: [-t[0], -t[1], -t[2]] as [number, number, number] };
+  });
+  // A camera's up is its -y axis (OpenCV); their mean is the capture's up.
+  const up = poses.reduce((s, p) => [s[0] - p.r[1], s[1] - p.r[4], s[2] - p.r[7]], [0, 0, 0]);
+  const len = Math.hypot(...up);
+  const turn = len > 1e-9 ? toUp([up[0] / len, up[1] / len, up[2] / len]) : ([1, 0, 0, 0, 1, 0, 0, 0, 1] as Mat3);
+  const n = model.points.xyz.length / 3;
+  const anchor = n > 0 ? Array.from({ length: n }, (_, i) => mul(turn, model.points.xyz.subarray(i * 3, i * 3 + 3))) : poses.map((p) => mul(turn, p.centre));
+  // The robust range of each axis, 5% wider (the percentiles cut the object's rim too), and at
+  // least a tenth of the longest (a flat capture still gets a box with depth).
+  const raw = [0, 1, 2].map((k) => robustRange(anchor.map((p) => p[k]!)));
+  const longest = Math.max(...raw.map(([lo, hi]) => hi - lo), 1e-9);
+  const ranges = raw.map(([lo, hi]) => {
+    const pad = Math.max(0.05 * (hi - lo), (0.1 * longest - (hi - lo)) / 2);
+    return [lo - pad, hi + pad] as const;
+  });
+  const centre = ranges.map(([lo, hi]) => (lo + hi) / 2);
+  const half = Math.max(...ranges.map(([lo, hi]) => (hi - lo) / 2));
+  const scale = 1.5 / half;
+  const place = (p: readonly number[]) => [0, 1, 2].map((k) => (p[k]! - centre[k]!) * scale);
+  const box = ranges.map(([lo, hi], k) => [(lo - centre[k]!) * scale, (hi - centre[k]!) * scale]);
+  const xyz = new Float32Array(n * 3);
+  anchor.forEach((p, i) => {
+    if (n > 0) xyz.set(place(p), i * 3);
+  });
+  return {
+    box: [box.map((b) => b[0]!), box.map((b) => b[1]!)] as DatasetPlan['aabb'],
+    points: n > 0 ? { xyz, rgb: model.points.rgb } : undefined,
+    /** Camera-to-world of an image, row-major 3x4, OpenCV axes, in the new world. */
+    pose(img: ColmapImage): Float64Array {
+      const i = model.images.indexOf(img);
+      const { r, centre: c } = poses[i]!;
+      const rr = matmul(turn, r);
+      const t = place(mul(turn, c));
+      return Float64Array.from([rr[0], rr[1], rr[2], t[0]!, rr[3], rr[4], rr[5], t[1]!, rr[6], rr[7], rr[8], t[2]!]);
+    },
+  };
+}
