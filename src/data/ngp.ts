@@ -34,18 +34,39 @@ export const ngpFormat: DatasetFormat = {
     return {
       format: 'instant-ngp',
       splits: heldOutSplits(present, jsonPath, request),
-      // The same box as Blender, unscaled: instant-ngp maps json coordinates into its unit cube with
-      // scale 0.33 and offset 0.5, so its default object region [0,1]^3 is about [-1.5, 1.5]^3 in the
-      // json's coordinates. aabb_scale (which only enlarges the background region) is not applied.
-      aabb: [
-        [-1.5, -1.5, -1.5],
-        [1.5, 1.5, 1.5],
-      ],
+      aabb: objectBox(json, file),
       nearFar: [0.05, 100],
       whiteBackground: false,
     };
   },
 };
+
+/**
+ * The object region in the json's coordinates. instant-ngp maps a json position p to
+ * p * scale + offset (then cycles the axes) and keeps the object in its unit cube [0, 1]^3, so the
+ * region is ([0, 1] - offset) / scale per axis. Without either key (instant-ngp's defaults are 0.33
+ * and 0.5) it is [-1.5, 1.5]^3, the Blender box. aabb_scale only enlarges the background region,
+ * which a box-bounded field does not model.
+ */
+function objectBox(json: Json, file: string): [[number, number, number], [number, number, number]] {
+  if (json.scale === undefined && json.offset === undefined) {
+    return [
+      [-1.5, -1.5, -1.5],
+      [1.5, 1.5, 1.5],
+    ];
+  }
+  const scale = readNumber(json, 'scale', file, 'top level') ?? 0.33;
+  if (!(scale > 0)) throw new DatasetError(file, `'scale' at top level must be a positive number, got ${scale}`);
+  const offset = json.offset ?? [0.5, 0.5, 0.5];
+  if (!Array.isArray(offset) || offset.length !== 3 || !offset.every((v) => typeof v === 'number' && Number.isFinite(v))) {
+    throw new DatasetError(file, `'offset' at top level must be a list of three finite numbers, got ${JSON.stringify(json.offset)}`);
+  }
+  const o = offset as number[];
+  return [[0, 1, 2].map((k) => -o[k]! / scale), [0, 1, 2].map((k) => (1 - o[k]!) / scale)] as [[number, number, number], [number, number, number]];
+}
+
+/** Camera models a transforms file may name (nerfstudio's camera_model) and what Slimfield does with them. */
+const RADIAL_TANGENTIAL = new Set(['OPENCV', 'PINHOLE', 'SIMPLE_PINHOLE']);
 
 /** instant-ngp keys may sit at the top level or, nerfstudio-style, be overridden per frame. */
 function parseNgpIntrinsics(json: Json, frame: Json, file: string, index: number): IntrinsicsSpec {
@@ -84,6 +105,23 @@ function parseNgpIntrinsics(json: Json, frame: Json, file: string, index: number
       file,
       `frame ${index} has no focal length: missing required key 'fl_x' (or 'camera_angle_x'), neither at the top level nor in the frame`,
     );
+  }
+  // nerfstudio names its camera model; OPENCV_FISHEYE's k1..k4 mean something else than OPENCV's.
+  const model = frame.camera_model ?? json.camera_model;
+  if (model !== undefined && !RADIAL_TANGENTIAL.has(String(model))) {
+    throw new DatasetError(
+      file,
+      `frame ${index} uses camera_model "${String(model)}", which Slimfield cannot undistort yet (it takes OPENCV, PINHOLE and SIMPLE_PINHOLE); undistort the images first (ns-process-data does for fisheye captures)`,
+    );
+  }
+  for (const key of ['k3', 'k4'] as const) {
+    const v = get(key);
+    if (v !== undefined && v !== 0) {
+      throw new DatasetError(
+        file,
+        `'${key}' at ${ctxOf(key)} is ${v}: Slimfield's lens model has k1, k2, p1 and p2 only, so these images would be undistorted wrongly`,
+      );
+    }
   }
   const k1 = get('k1');
   const k2 = get('k2');

@@ -270,6 +270,28 @@ test('instant-ngp / nerfstudio: per-frame overrides, fallbacks, extensionless pa
   assert.ok(ds.warnings.some((w) => w.includes('skipped 1 of 4 frames') && w.includes('images/gone.png')));
 });
 
+test('instant-ngp scale and offset set the box; nerfstudio camera models it cannot undistort are refused by name', async () => {
+  const files = (extra: Record<string, unknown>, frameExtra: Record<string, unknown> = {}) =>
+    new Map([
+      ['a.png', png(8, 8, 0)],
+      ['transforms.json', enc.encode(JSON.stringify({ fl_x: 8, ...extra, frames: [{ file_path: 'a.png', transform_matrix: pose(0), ...frameExtra }] }))],
+    ]);
+  const ds = await loadDataset(mapSource(files({ scale: 0.25, offset: [0.5, 0.25, 0] }), 'ngp'), opts());
+  assert.deepEqual(ds.aabb, [
+    [-2, -1, -0],
+    [2, 3, 4],
+  ]);
+  const plain = await loadDataset(mapSource(files({ camera_model: 'OPENCV', k1: 0.1 }), 'ngp'), opts());
+  assert.deepEqual(plain.aabb[1], [1.5, 1.5, 1.5]);
+  assert.deepEqual(plain.splits.train!.cameras[0]!.distortion, { k1: 0.1, k2: 0, p1: 0, p2: 0 });
+  await expectDatasetError(mapSource(files({ camera_model: 'OPENCV_FISHEYE', k1: 0.1 }), 'ngp'), [
+    'ngp/transforms.json',
+    'frame 0 uses camera_model "OPENCV_FISHEYE", which Slimfield cannot undistort yet',
+  ]);
+  await expectDatasetError(mapSource(files({}, { k3: 0.02 }), 'ngp'), ["'k3' at frame 0 is 0.02", 'k1, k2, p1 and p2 only']);
+  await expectDatasetError(mapSource(files({ offset: [0.5, 0.5] }), 'ngp'), ["'offset' at top level must be a list of three finite numbers"]);
+});
+
 test('maxImages picks evenly spaced frames', async () => {
   const files = blenderFiles((json, fs) => {
     json.frames = [0, 1, 2, 3, 4, 5].map((i) => ({ file_path: `./train/r_${i}`, transform_matrix: pose(i) }));
