@@ -110,6 +110,7 @@ async function planModel(src: FileSource, files: ModelFiles, model: ColmapModel,
       index: img.id,
       filePath: img.name,
       imagePath: found.path,
+      maskPath: await findMask(src, found.path, name),
       preScaled: found.preScaled,
       // The same axis flip turns OpenCV axes into OpenGL ones.
       c2wGL: glToCv(world.pose(img)),
@@ -147,6 +148,17 @@ async function findImage(src: FileSource, folders: string[], name: string, downs
     if (await src.exists(folder + name)) return { path: folder + name };
   }
   return null;
+}
+
+/**
+ * COLMAP's mask of an image: masks/<image name>.png beside images/ (masks_2/ beside images_2/),
+ * or the same name with the image's own extension.
+ */
+async function findMask(src: FileSource, imagePath: string, name: string): Promise<string | undefined> {
+  const folder = imagePath.slice(0, imagePath.length - name.length).replace(/images(_\d+)?\/$/, 'masks$1/');
+  if (!folder.endsWith('/') || !/masks(_\d+)?\/$/.test(folder)) return undefined;
+  for (const candidate of [`${folder}${name}.png`, `${folder}${name}`]) if (await src.exists(candidate)) return candidate;
+  return undefined;
 }
 
 /** A COLMAP camera as the intrinsics the loader takes (the models the ray generator undistorts). */

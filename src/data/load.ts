@@ -63,6 +63,10 @@ export async function loadDataset(src: FileSource, opts: LoadOptions): Promise<D
   for (const split of plan.splits) {
     splits[split.name] = await loadSplit(src, split, downscale, opts.decode, opts.limits, progress);
   }
+  // A capture's alpha is a mask when it has masks, or when its own images are not opaque (an
+  // object on a cleared background); Blender's alpha is composited on white instead.
+  const masked =
+    !plan.whiteBackground && (plan.splits.some((s) => s.frames.some((f) => f.maskPath)) || Object.values(splits).some((s) => s!.images.some(hasTransparency)));
   return {
     format: plan.format,
     name: datasetName(src.label),
@@ -71,6 +75,7 @@ export async function loadDataset(src: FileSource, opts: LoadOptions): Promise<D
     nearFar: plan.nearFar,
     whiteBackground: plan.whiteBackground,
     warnings,
+    ...(masked ? { masked } : {}),
     ...(plan.points ? { points: plan.points } : {}),
   };
 }
@@ -88,6 +93,24 @@ async function loadSplit(
 ): Promise<Split> {
   const where = (path: string): string => joinLabel(src.label, path);
   const jsonLabel = where(plan.jsonPath);
+
+  /** Multiplies a mask into the image's alpha (its red channel: masks are grey or black and white). */
+  const applyMask = async (img: DecodedImage, path: string): Promise<void> => {
+    const bytes = await src.readBytes(path);
+    const tooBig = checkImageHeader(bytes, limits);
+    if (tooBig) throw new DatasetError(where(path), tooBig);
+    let mask: DecodedImage;
+    try {
+      mask = await decode(bytes, where(path));
+    } catch (e) {
+      if (e instanceof DatasetError) throw e;
+      throw new DatasetError(where(path), `cannot decode the mask (${(e as Error).message})`);
+    }
+    if (mask.width !== img.width || mask.height !== img.height) {
+      throw new DatasetError(where(path), `the mask is ${mask.width}x${mask.height} but its image is ${img.width}x${img.height}`);
+    }
+    for (let i = 3; i < img.data.length; i += 4) img.data[i] = Math.round((img.data[i]! * mask.data[i - 3]!) / 255);
+  };
 
   const loaded = await mapPool(plan.frames, DECODE_CONCURRENCY, async (f) => {
     const bytes = await src.readBytes(f.imagePath);
@@ -119,6 +142,7 @@ async function loadSplit(
     if (k > img.width * pre || k > img.height * pre) {
       throw new DatasetError(where(f.imagePath), `downscale ${k} is larger than the image (${img.width}x${img.height})`);
     }
+    if (f.maskPath) await applyMask(img, f.maskPath);
     const small = downscaleRGBA(img.data, img.width, img.height, k / pre);
     progress.done++;
     progress.onProgress?.(progress.done, progress.total);
@@ -204,6 +228,11 @@ function resolveIntrinsics(spec: IntrinsicsSpec, imgW: number, imgH: number, ctx
     throw new DatasetError(ctx, `focal length must be a positive finite number, got fx=${fx}, fy=${fy}`);
   }
   return { fx, fy, cx: spec.cx ?? w / 2, cy: spec.cy ?? h / 2 };
+}
+
+function hasTransparency(rgba: Uint8Array): boolean {
+  for (let i = 3; i < rgba.length; i += 4) if (rgba[i]! < 255) return true;
+  return false;
 }
 
 function datasetName(label: string): string {

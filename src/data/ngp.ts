@@ -2,6 +2,7 @@
 // nerfstudio-style, per frame, with optional OpenCV distortion; frames whose images are missing
 // are skipped with a warning (exports often list deleted shots).
 import { type DatasetFormat, type FrameSpec, heldOutSplits, type IntrinsicsSpec } from './plan.ts';
+import { normalizePath } from './sources.ts';
 import { checkAngle, frameList, hasExtension, type Json, joinLabel, parseFrames, parseJson, readNumber } from './transforms-json.ts';
 import { DatasetError, type FileSource } from './types.ts';
 
@@ -15,13 +16,14 @@ export const ngpFormat: DatasetFormat = {
     if (request.splits?.includes('val')) warnings.push(`${where(jsonPath)}: instant-ngp datasets have no val split`);
     const file = where(jsonPath);
     const json = parseJson(await src.readText(jsonPath), file);
-    const frames = parseFrames(frameList(json, file), file, (frame, index) => parseNgpIntrinsics(json, frame, file, index));
+    const list = frameList(json, file);
+    const frames = parseFrames(list, file, (frame, index) => parseNgpIntrinsics(json, frame, file, index));
     const present: FrameSpec[] = [];
     const missing: string[] = [];
     for (const f of frames) {
       const found = await findImage(src, f.imagePath);
       if (found === undefined) missing.push(f.imagePath);
-      else present.push({ ...f, imagePath: found });
+      else present.push({ ...f, imagePath: found, maskPath: await maskOf(src, (list[f.index] as Json).mask_path, file, f.index) });
     }
     if (present.length === 0) {
       throw new DatasetError(file, `none of the ${frames.length} images listed in frames[].file_path exist (first missing: ${missing[0]})`);
@@ -131,6 +133,15 @@ function parseNgpIntrinsics(json: Json, frame: Json, file: string, index: number
     spec.distortion = { k1: k1 ?? 0, k2: k2 ?? 0, p1: p1 ?? 0, p2: p2 ?? 0 };
   }
   return spec;
+}
+
+/** nerfstudio's per-frame mask_path (0 where the pixel is not a part of the scene), checked to exist. */
+async function maskOf(src: FileSource, value: unknown, file: string, index: number): Promise<string | undefined> {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || value.trim() === '') throw new DatasetError(file, `frame ${index} has a 'mask_path' that is not a non-empty string`);
+  const path = normalizePath(value);
+  if (!(await src.exists(path))) throw new DatasetError(joinLabel(src.label, path), `mask not found (listed as frame ${index}'s mask_path in ${file})`);
+  return path;
 }
 
 /** For extensionless file_paths in instant-ngp files, try the usual image extensions. */

@@ -14,6 +14,8 @@ export interface FrameSpec {
   imagePath: string;
   /** camera-to-world, row-major 3x4, OpenGL convention as stored in the file */
   c2wGL: Float64Array;
+  /** A mask image for this frame (0 = not a part of the scene), the same size as the image. */
+  maskPath?: string;
   /** The image was stored already downscaled by this factor (COLMAP's images_2, _4, _8); the intrinsics are the full size's. */
   preScaled?: number;
   intrinsics: IntrinsicsSpec;

@@ -42,6 +42,11 @@ export interface Dataset {
   nearFar: [number, number];
   /** blender: true (composite on white later); instant-ngp: false */
   whiteBackground: boolean;
+  /**
+   * The images' alpha is a mask (a masks folder, nerfstudio's mask_path, or a capture's own
+   * alpha channel): pixels with alpha below one half are neither trained nor scored.
+   */
+  masked?: boolean;
   /** e.g. skipped frames with missing images */
   warnings: string[];
   /** Sparse points of the capture (COLMAP's), xyz per point in the dataset's world, with RGB8 colours. */

@@ -15,6 +15,31 @@ export function groundTruthRgb(split: Split, index: number, white: boolean): Flo
   return out;
 }
 
+/**
+ * Which pixels of a view are scored: null for all; for a masked dataset those whose alpha is at
+ * least one half (the ones training draws from).
+ */
+export function scoredPixels(dataset: Dataset, split: Split, index: number): Uint8Array | null {
+  if (!dataset.masked) return null;
+  const img = split.images[index]!;
+  const out = new Uint8Array(img.length / 4);
+  for (let i = 0; i < out.length; i++) out[i] = img[i * 4 + 3]! >= 128 ? 1 : 0;
+  return out;
+}
+
+/**
+ * PSNR and SSIM of a render against its photo, over the scored pixels only: for SSIM the masked
+ * pixels of the render are replaced by the photo's (a windowed measure cannot skip pixels).
+ */
+export function scoreView(rgb: Float32Array, truth: Float32Array, width: number, height: number, scored: Uint8Array | null): { psnr: number; ssim: number } {
+  let shown = rgb;
+  if (scored) {
+    shown = Float32Array.from(rgb);
+    for (let i = 0; i < scored.length; i++) if (!scored[i]) shown.set(truth.subarray(i * 3, i * 3 + 3), i * 3);
+  }
+  return { psnr: psnr(rgb, truth, scored), ssim: ssim(shown, truth, width, height) };
+}
+
 export interface EvalResult {
   psnr: number;
   ssim: number;
@@ -37,8 +62,9 @@ export async function evaluate(
     const idx = indices[v]!;
     const img = await renderer.render(split.cameras[idx]!, bg, rank);
     const gt = groundTruthRgb(split, idx, dataset.whiteBackground);
-    p += psnr(img.rgb, gt);
-    s += ssim(img.rgb, gt, img.width, img.height);
+    const score = scoreView(img.rgb, gt, img.width, img.height, scoredPixels(dataset, split, idx));
+    p += score.psnr;
+    s += score.ssim;
     onView?.(v + 1, indices.length);
   }
   return { psnr: p / indices.length, ssim: s / indices.length, views: indices.length };

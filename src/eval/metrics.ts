@@ -1,16 +1,21 @@
 // Image-quality metrics on interleaved RGB float images in [0, 1]. Environment-neutral.
 
 /** PSNR in dB for max value 1: -10·log10(MSE). Identical images give Infinity. */
-export function psnr(a: Float32Array, b: Float32Array): number {
+export function psnr(a: Float32Array, b: Float32Array, scored?: Uint8Array | null): number {
   if (a.length !== b.length || a.length === 0) {
     throw new Error(`psnr: images must be non-empty and the same length (got ${a.length} and ${b.length})`);
   }
+  // `scored`: one flag per RGB pixel; unflagged pixels (masked out) count for nothing.
   let sum = 0;
+  let count = 0;
   for (let i = 0; i < a.length; i++) {
+    if (scored && !scored[Math.floor(i / 3)]) continue;
     const d = a[i] - b[i];
     sum += d * d;
+    count++;
   }
-  return -10 * Math.log10(sum / a.length);
+  if (count === 0) throw new Error('psnr: every pixel is masked out');
+  return -10 * Math.log10(sum / count);
 }
 
 const SSIM_SIZE = 11;

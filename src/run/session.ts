@@ -12,7 +12,7 @@ import { proceduralDataset } from '../data/procedural.ts';
 import { mapSource, zipSource } from '../data/sources.ts';
 import { type Camera, type Dataset, DatasetError, type SceneBox } from '../data/types.ts';
 import { evenlySpacedViews } from '../data/views.ts';
-import { evaluate, groundTruthRgb } from '../eval/evaluate.ts';
+import { evaluate, groundTruthRgb, scoredPixels } from '../eval/evaluate.ts';
 import { psnr } from '../eval/metrics.ts';
 import type { TensorField } from '../field/field.ts';
 import type { StrivecLevel } from '../field/layouts/strivec-lattice.ts';
@@ -397,7 +397,7 @@ export class Session {
     if (!renderer || !ds || !split || index < 0 || index >= split.cameras.length) return null;
     const image = await this.queue.run(() => renderer.render(split.cameras[index]!, ds.whiteBackground ? 1 : 0, this.viewRank ?? undefined));
     const truth = groundTruthRgb(split, index, ds.whiteBackground);
-    return { name: split.names[index] ?? `view ${index}`, image, truth, psnr: psnr(image.rgb, truth) };
+    return { name: split.names[index] ?? `view ${index}`, image, truth, psnr: psnr(image.rgb, truth, scoredPixels(ds, split, index)) };
   }
 
   private disposeScene(): void {

@@ -61,9 +61,17 @@ export async function buildAlphaMask(ctx: GpuContext, field: TensorField): Promi
 /**
  * Marks the training rays worth drawing and returns their share: 'box' keeps rays that enter the
  * field's box (before training); 'mask' rays whose first 256 unjittered samples touch an occupied
- * mask cell (the reference checks 256).
+ * mask cell (the reference checks 256). Pixels a capture's mask leaves out are never kept.
  */
-export async function filterRays(ctx: GpuContext, field: TensorField, rays: TrainingRays, mode: 'box' | 'mask', nearFar: [number, number]): Promise<number> {
+export async function filterRays(
+  ctx: GpuContext,
+  field: TensorField,
+  rays: TrainingRays,
+  mode: 'box' | 'mask',
+  nearFar: [number, number],
+  /** The images' alpha is a mask: pixels below one half are never drawn. */
+  masked = false,
+): Promise<number> {
   const img = rays.images;
   const enc = new Encoder(ctx);
   enc.clear(rays.valid);
@@ -85,9 +93,10 @@ export async function filterRays(ctx: GpuContext, field: TensorField, rays: Trai
           n_samples: 256,
           near: nearFar[0],
           far: nearFar[1],
+          masked: masked ? 1 : 0,
           mask: field.maskUniform(),
         },
-        buffers: { cams: img.cams, mask_bits: field.maskBuffer, valid: rays.valid },
+        buffers: { cams: img.cams, mask_bits: field.maskBuffer, valid: rays.valid, pixels: img.pixels },
         workgroups: grid1d(ctx, count, 64),
       },
     );

@@ -40,13 +40,15 @@ ${linearId}
 
 /**
  * Which training rays to keep. mode 0: rays that enter the AABB. mode 1: rays whose first
- * n_samples unjittered samples touch an occupied mask cell (the reference checks 256).
+ * n_samples unjittered samples touch an occupied mask cell (the reference checks 256). With
+ * `masked`, a pixel whose alpha is below one half (masked out by the capture) is never kept.
  */
 export const rayFilterWgsl = /* wgsl */ `
 struct Params {
   aabb_lo: vec4f, aabb_hi: vec4f,   // lo.w = step
   width: u32, height: u32, first: u32, count: u32,
   mode: u32, n_samples: u32, near: f32, far: f32,
+  masked: u32,
   mask: Mask,
 }
 ${cameraRay}
@@ -57,10 +59,12 @@ ${linearId}
 @group(0) @binding(1) var<storage, read> cams: array<Cam>;
 @group(0) @binding(2) var<storage, read> mask_bits: array<u32>;
 @group(0) @binding(3) var<storage, read_write> valid: array<atomic<u32>>;
+@group(0) @binding(4) var<storage, read> pixels: array<u32>;
 @compute @workgroup_size(64) fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let li = linear_id(gid, nwg, 64u);
   if (li >= params.count) { return; }
   let idx = params.first + li;
+  if (params.masked == 1u && (pixels[idx] >> 24u) < 128u) { return; }
   let per_image = params.width * params.height;
   let pix = idx % per_image;
   let ray = camera_ray(cams[idx / per_image], f32(pix % params.width), f32(pix / params.width));

@@ -89,7 +89,7 @@ export class Trainer {
     const { ctx, field, opt } = this;
     const n = opt.batchSize;
     // Before the first iteration, drop the rays that miss the box, as the reference does.
-    if (this.iter === 0 && !this.rays.filtered) await filterRays(ctx, field, this.rays, 'box', this.dataset.nearFar);
+    if (this.iter === 0 && !this.rays.filtered) await filterRays(ctx, field, this.rays, 'box', this.dataset.nearFar, this.dataset.masked);
 
     // Rays: a seeded random batch of training pixels with their colours.
     const draw = new Encoder(ctx);
@@ -172,7 +172,7 @@ export class Trainer {
       msg += `; box shrunk to [${field.box.lo.map((v) => v.toFixed(3))}]-[${field.box.hi.map((v) => v.toFixed(3))}], grid ${field.grid.join('x')}`;
     }
     if (which === 1) {
-      const kept = await filterRays(ctx, field, this.rays, 'mask', this.dataset.nearFar);
+      const kept = await filterRays(ctx, field, this.rays, 'mask', this.dataset.nearFar, this.dataset.masked);
       msg += `; ${(100 * kept).toFixed(1)}% of training rays kept`;
     }
     return msg;

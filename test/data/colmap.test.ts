@@ -239,6 +239,29 @@ test('camera models: SIMPLE_PINHOLE, PINHOLE, SIMPLE_RADIAL, RADIAL and OPENCV b
   }
 });
 
+test('masks/<image>.png beside images/ mask the images: their alpha, and the dataset is marked masked', async () => {
+  const files = capture();
+  const w = SCENE.width;
+  const mask = new Uint8Array(w * SCENE.height * 4);
+  for (let i = 0; i < w * SCENE.height; i++) mask.fill(i % w < w / 2 ? 0 : 255, i * 4, i * 4 + 4);
+  for (let i = 0; i < 16; i++) files.set(`masks/${NAME(i)}.png`, encodePng(mask, w, SCENE.height));
+  const ds = await load(files);
+  assert.equal(ds.masked, true);
+  const img = ds.splits.train!.images[0]!;
+  for (let i = 0; i < w * SCENE.height; i++) assert.equal(img[i * 4 + 3], i % w < w / 2 ? 0 : SCENE.images[1]![i * 4 + 3], `alpha of pixel ${i}`);
+  // Without masks, a capture's own alpha is its mask (the procedural renders are transparent around
+  // the object); opaque photos are not masked.
+  assert.equal((await load(capture())).masked, true);
+  const opaque = capture();
+  SCENE.images.forEach((img, i) => {
+    const solid = Uint8Array.from(img, (v, k) => (k % 4 === 3 ? 255 : v));
+    opaque.set(`images/${NAME(i)}`, encodePng(solid, w, SCENE.height));
+  });
+  assert.equal((await load(opaque)).masked, undefined);
+  files.set(`masks/${NAME(5)}.png`, encodePng(new Uint8Array(16), 2, 2));
+  await assert.rejects(load(files), /^DatasetError: capture\/masks\/sub\/view_05\.png\.png: the mask is 2x2 but its image is 12x12$/);
+});
+
 /** Asserts that loading rejects with a DatasetError whose message matches. */
 async function refused(files: Map<string, Uint8Array>, message: RegExp): Promise<string> {
   let said = '';

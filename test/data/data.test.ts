@@ -292,6 +292,22 @@ test('instant-ngp scale and offset set the box; nerfstudio camera models it cann
   await expectDatasetError(mapSource(files({ offset: [0.5, 0.5] }), 'ngp'), ["'offset' at top level must be a list of three finite numbers"]);
 });
 
+test("nerfstudio's mask_path masks a frame; a missing mask is named", async () => {
+  const mask = new Uint8Array(8 * 8 * 4).fill(255);
+  mask.fill(0, 0, 8 * 4); // the first row is masked out
+  const files = new Map([
+    ['a.png', png(8, 8, 0)],
+    ['masks/a.png', encodePng(mask, 8, 8)],
+    ['transforms.json', enc.encode(JSON.stringify({ fl_x: 8, frames: [{ file_path: 'a.png', mask_path: 'masks/a.png', transform_matrix: pose(0) }] }))],
+  ]);
+  const ds = await loadDataset(mapSource(files, 'ns'), opts());
+  assert.equal(ds.masked, true);
+  const img = ds.splits.train!.images[0]!;
+  assert.deepEqual([img[3], img[8 * 4 + 3]], [0, testImage(8, 8, 0)[8 * 4 + 3]]);
+  files.delete('masks/a.png');
+  await expectDatasetError(mapSource(files, 'ns'), ['ns/masks/a.png', "mask not found (listed as frame 0's mask_path in ns/transforms.json)"]);
+});
+
 test('maxImages picks evenly spaced frames', async () => {
   const files = blenderFiles((json, fs) => {
     json.frames = [0, 1, 2, 3, 4, 5].map((i) => ({ file_path: `./train/r_${i}`, transform_matrix: pose(i) }));

@@ -3,6 +3,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { proceduralDataset } from '../../src/data/procedural.ts';
+import { scoreView } from '../../src/eval/evaluate.ts';
+import { psnr } from '../../src/eval/metrics.ts';
 import { refDensityFeature } from '../../src/field/field.ref.ts';
 import { TensorField } from '../../src/field/field.ts';
 import { type Box, resolutionForVoxels, type Vec3 } from '../../src/field/geometry.ts';
@@ -12,8 +14,9 @@ import { decodeModel, encodeModel } from '../../src/formats/model-file.ts';
 import { readScene } from '../../src/formats/scene-file/reader.ts';
 import { exportScene } from '../../src/formats/scene-file/writer.ts';
 import { nodeGpu } from '../../src/gpu/node.ts';
+import { TrainingRays } from '../../src/rays/raygen.ts';
 import { ViewRenderer } from '../../src/render/view-renderer.ts';
-import { buildAlphaMask } from '../../src/train/alpha-mask.ts';
+import { buildAlphaMask, filterRays } from '../../src/train/alpha-mask.ts';
 import { DEFAULT_TRAIN } from '../../src/train/config.ts';
 import { Trainer } from '../../src/train/trainer.ts';
 
@@ -135,4 +138,48 @@ test('alpha mask: exactly the words its dims need, so a scene file with the mask
   const bytes = exportScene({ settings, box, grid, values: await field.arena.download(ctx), mask: field.mask }, { precision: 'fp32' });
   assert.deepEqual(readScene(bytes, 'mask.slimscene').model.mask!.bits, built.mask.bits);
   field.destroy();
+});
+
+test('masks: pixels a capture masks out are never drawn for training and not scored', async () => {
+  const ctx = await nodeGpu();
+  const split = proceduralDataset({ size: 16, train: 4, test: 1 }).splits.train!;
+  // The left half of every image is masked out (alpha 0); the right half kept.
+  const images = split.images.map((img) => {
+    const m = Uint8Array.from(img);
+    for (let i = 0; i < m.length / 4; i++) m[i * 4 + 3] = i % 16 < 8 ? 0 : 255;
+    return m;
+  });
+  const rays = new TrainingRays(ctx, { ...split, images }, false);
+  const box: Box = { lo: [-1.5, -1.5, -1.5], hi: [1.5, 1.5, 1.5] };
+  const field = await TensorField.make(ctx, MODEL_PRESETS.vm48, box, [8, 8, 8]);
+  const bitsOf = async () => {
+    const words = await ctx.readU32(rays.valid);
+    return Array.from({ length: rays.images.pixelCount }, (_, i) => (words[i >> 5]! >>> (i & 31)) & 1);
+  };
+  await filterRays(ctx, field, rays, 'box', [2, 6], true);
+  const masked = await bitsOf();
+  await filterRays(ctx, field, rays, 'box', [2, 6], false);
+  const all = await bitsOf();
+  const left = (i: number) => i % 16 < 8;
+  assert.ok(
+    masked.every((b, i) => !(b && left(i))),
+    'no masked pixel is kept',
+  );
+  assert.ok(
+    masked.every((b, i) => b === (left(i) ? 0 : all[i])),
+    'unmasked pixels are kept exactly as without masks',
+  );
+  assert.ok(
+    all.some((b, i) => b && left(i)),
+    'without the mask the left halves enter the box too',
+  );
+  // Scoring: masked pixels count for nothing, however wrong the render is there.
+  const truth = new Float32Array(16 * 16 * 3).fill(0.5);
+  const render = Float32Array.from(truth, (v, i) => (Math.floor(i / 3) % 16 < 8 ? 0 : v + 0.1));
+  const scored = Uint8Array.from({ length: 256 }, (_, i) => (i % 16 < 8 ? 0 : 1));
+  const score = scoreView(render, truth, 16, 16, scored);
+  assert.ok(Math.abs(score.psnr - 20) < 1e-4, `PSNR over the kept pixels: ${score.psnr}`);
+  assert.ok(psnr(render, truth) < score.psnr - 3, 'the masked pixels would have lowered it');
+  field.destroy();
+  rays.destroy();
 });
