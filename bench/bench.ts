@@ -1,5 +1,5 @@
 // npm run bench: trains lego with the reduced configurations we compare against the original
-// PyTorch TensoRF on the same kind of machine, and prints PSNR, SSIM, seconds, samples per
+// PyTorch TensoRF on the same kind of machine (and the fox phone capture, a real one), and prints PSNR, SSIM, seconds, samples per
 // second, peak GPU memory and the adapter; then the SlimmeRF-16 against truncated VM-192 slimming
 // table. `--only a,b` picks configurations; `--data DIR` points at another Blender scene (default
 // ../shared/data/lego); `--iters N` stops each configuration early (its schedule unchanged);
@@ -32,11 +32,8 @@ const { values } = parseArgs({
     minutes: { type: 'string' },
   },
 });
-const data = resolve(values.data ?? '../shared/data/lego');
-if (!existsSync(data)) {
-  console.error(`bench: dataset ${data} not found (pass --data DIR)`);
-  process.exit(1);
-}
+/** A configuration's dataset folder: ../shared/data/<scene>, or --data for lego. */
+const dataOf = (scene = 'lego') => resolve(scene === 'lego' && values.data ? values.data : `../shared/data/${scene}`);
 const minutes = values.minutes === undefined ? undefined : Number(values.minutes);
 if (minutes !== undefined && !(minutes > 0)) {
   console.error(`bench: --minutes takes a positive number, not "${values.minutes}"`);
@@ -48,22 +45,29 @@ for (const name of names) {
     console.error(`bench: unknown configuration "${name}" (known: ${Object.keys(BENCH_CONFIGS).join(', ')})`);
     process.exit(1);
   }
+  const data = dataOf(BENCH_CONFIGS[name]!.scene);
+  if (!existsSync(data)) {
+    console.error(`bench: dataset ${data} not found (pass --data DIR for lego)`);
+    process.exit(1);
+  }
 }
 const ctx = await nodeGpu();
 log(`bench adapter: ${ctx.adapter.label}${ctx.adapter.software ? ' (software: quick and medium run as timed speed probes; --full for whole runs)' : ''}`);
 const rows: Record<string, unknown>[] = [];
 const started = performance.now();
-const datasets = new Map<number, Dataset>();
+const datasets = new Map<string, Dataset>();
 for (const name of names) {
   const b = BENCH_CONFIGS[name]!;
   const probe = ctx.adapter.software && !values.full && minutes === undefined && b.softwareProbeMinutes !== undefined;
   log(
-    `\n=== ${name}: lego /${b.downscale}, ${b.options.n_iters} x ${b.options.batch_size} rays, ${b.model}${probe ? `, ${b.softwareProbeMinutes} min speed probe` : ''}`,
+    `\n=== ${name}: ${b.scene ?? 'lego'} /${b.downscale}, ${b.options.n_iters} x ${b.options.batch_size} rays, ${b.model}${probe ? `, ${b.softwareProbeMinutes} min speed probe` : ''}`,
   );
   const cfg = resolveConfig(b.model, { ...b.options });
-  if (!datasets.has(b.downscale)) datasets.set(b.downscale, await openDataset(data, b.downscale, ['train', 'test']));
+  const data = dataOf(b.scene);
+  const key = `${data}/${b.downscale}`;
+  if (!datasets.has(key)) datasets.set(key, await openDataset(data, b.downscale, ['train', 'test']));
   const r = await runTraining({
-    dataset: datasets.get(b.downscale),
+    dataset: datasets.get(key),
     data,
     preset: b.model,
     cfg,

@@ -8,10 +8,11 @@ import { zipSync } from 'fflate';
 import { decodeImageNode, encodePng } from '../../src/data/image-node.ts';
 import { inputLimits } from '../../src/data/input-limits.ts';
 import { type LoadOptions, loadDataset } from '../../src/data/load.ts';
+import { nodeFolderSource } from '../../src/data/node-source.ts';
 import { proceduralDataset } from '../../src/data/procedural.ts';
 import { mapSource, zipSource } from '../../src/data/sources.ts';
-import { type Camera, type Dataset, DatasetError } from '../../src/data/types.ts';
-import { type FixtureModel, modelFiles, modelOf, modelText } from '../fixtures/colmap.ts';
+import { type Camera, type Dataset, DatasetError, type FileSource } from '../../src/data/types.ts';
+import { type FixtureModel, imagePose, modelFiles, modelOf, modelText } from '../fixtures/colmap.ts';
 
 const LIMITS = inputLimits(8 * 2 ** 30, 'in this test');
 const opts = (extra: Partial<LoadOptions> = {}): LoadOptions => ({ decode: decodeImageNode, limits: LIMITS, ...extra });
@@ -260,6 +261,59 @@ test('masks/<image>.png beside images/ mask the images: their alpha, and the dat
   assert.equal((await load(opaque)).masked, undefined);
   files.set(`masks/${NAME(5)}.png`, encodePng(new Uint8Array(16), 2, 2));
   await assert.rejects(load(files), /^DatasetError: capture\/masks\/sub\/view_05\.png\.png: the mask is 2x2 but its image is 12x12$/);
+});
+
+test('the fox phone capture converted to a COLMAP model (OPENCV camera) reads as its transforms.json: intrinsics, distortion, pixels, and poses up to a similarity', async () => {
+  const FOX = '/work/shared/data/fox';
+  const json = JSON.parse(new TextDecoder().decode(await nodeFolderSource(FOX, LIMITS).readBytes('transforms.json')));
+  const ngp = await loadDataset(nodeFolderSource(FOX, LIMITS), opts({ downscale: 8, holdOut: 0 }));
+  const byName = new Map(ngp.splits.train!.names.map((n, i) => [n, ngp.splits.train!.cameras[i]!]));
+  // Every listed frame, present or not: the 17 missing images must be skipped and named.
+  const model: FixtureModel = {
+    cameras: [{ id: 1, model: 'OPENCV', width: json.w, height: json.h, params: [json.fl_x, json.fl_y, json.cx, json.cy, json.k1, json.k2, json.p1, json.p2] }],
+    images: json.frames.map((f: { file_path: string; transform_matrix: number[][] }, i: number) => {
+      const gl = f.transform_matrix;
+      const cv = Float64Array.from([0, 1, 2].flatMap((r) => [gl[r]![0]!, -gl[r]![1]!, -gl[r]![2]!, gl[r]![3]!]));
+      return { id: i + 1, ...imagePose(cv), cameraId: 1, name: f.file_path.replace(/^(\.\/)?images\//, '') };
+    }),
+    points: { xyz: [], rgb: [] },
+  };
+  // The model in memory over the capture's own folder (nothing copied), its transforms.json hidden.
+  const overlay = (files: Map<string, Uint8Array>, below: FileSource): FileSource => {
+    const top = mapSource(files, 'fox-colmap');
+    return {
+      label: 'fox-colmap',
+      readText: (p) => (files.has(p) ? top.readText(p) : below.readText(p)),
+      readBytes: (p) => (files.has(p) ? top.readBytes(p) : below.readBytes(p)),
+      exists: async (p) => files.has(p) || (p !== 'transforms.json' && below.exists(p)),
+    };
+  };
+  const colmap = await loadDataset(overlay(modelFiles(model, 'sparse/0/', 'bin'), nodeFolderSource(FOX, LIMITS)), opts({ downscale: 8, holdOut: 0 }));
+  assert.match(colmap.warnings[0]!, /skipped 17 of 67 registered images that are missing/);
+  const train = colmap.splits.train!;
+  assert.deepEqual([...train.names].sort(), [...ngp.splits.train!.names].sort());
+  const ref = train.names.map((n) => byName.get(n)!);
+  const turn = mulT(rot(train.cameras[0]!.c2w), rot(ref[0]!.c2w));
+  const c0 = centreOf(train.cameras[0]!.c2w);
+  const r0 = centreOf(ref[0]!.c2w);
+  const scale = Math.hypot(...centreOf(train.cameras[1]!.c2w).map((v, k) => v - c0[k]!)) / Math.hypot(...centreOf(ref[1]!.c2w).map((v, k) => v - r0[k]!));
+  train.cameras.forEach((cam, i) => {
+    const o = ref[i]!;
+    for (const key of ['fx', 'fy', 'cx', 'cy', 'width', 'height'] as const) assert.ok(Math.abs(cam[key] - o[key]) < 1e-9, `${train.names[i]}: ${key}`);
+    assert.deepEqual(cam.distortion, o.distortion);
+    const want = matmul(turn, rot(o.c2w));
+    rot(cam.c2w).forEach((v, k) => {
+      assert.ok(Math.abs(v - want[k]!) < 1e-6, `${train.names[i]}: rotation`);
+    });
+    const d = apply(
+      turn,
+      centreOf(o.c2w).map((v, k) => v - r0[k]!),
+    );
+    centreOf(cam.c2w).forEach((v, k) => {
+      assert.ok(Math.abs(v - c0[k]! - scale * d[k]!) < 1e-5, `${train.names[i]}: centre ${k} off by ${v - c0[k]! - scale * d[k]!}`);
+    });
+    assert.deepEqual(train.images[i], ngp.splits.train!.images[ngp.splits.train!.names.indexOf(train.names[i]!)]);
+  });
 });
 
 /** Asserts that loading rejects with a DatasetError whose message matches. */
