@@ -176,10 +176,19 @@ function intrinsicsOf(cam: ColmapCamera, file: string): IntrinsicsSpec {
       return { ...base, flX: p.f, flY: p.f, distortion: { k1: p.k1!, k2: p.k2!, p1: 0, p2: 0 } };
     case 'OPENCV':
       return { ...base, flX: p.fx, flY: p.fy, distortion: { k1: p.k1!, k2: p.k2!, p1: p.p1!, p2: p.p2! } };
+    case 'FULL_OPENCV':
+      return { ...base, flX: p.fx, flY: p.fy, distortion: { k1: p.k1!, k2: p.k2!, p1: p.p1!, p2: p.p2!, k3: p.k3!, k4: p.k4!, k5: p.k5!, k6: p.k6! } };
+    case 'OPENCV_FISHEYE':
+      return { ...base, flX: p.fx, flY: p.fy, fisheye: { k1: p.k1!, k2: p.k2!, k3: p.k3!, k4: p.k4! } };
+    // COLMAP's radial fisheye models are the same equidistant projection with fewer terms.
+    case 'SIMPLE_RADIAL_FISHEYE':
+      return { ...base, flX: p.f, flY: p.f, fisheye: { k1: p.k!, k2: 0, k3: 0, k4: 0 } };
+    case 'RADIAL_FISHEYE':
+      return { ...base, flX: p.f, flY: p.f, fisheye: { k1: p.k1!, k2: p.k2!, k3: 0, k4: 0 } };
     default:
       throw new DatasetError(
         file,
-        `camera ${cam.id} uses the ${cam.model} model, which Slimfield cannot undistort yet (it takes SIMPLE_PINHOLE, PINHOLE, SIMPLE_RADIAL, RADIAL and OPENCV); undistort the images with COLMAP's image_undistorter, or reconstruct with one of those models`,
+        `camera ${cam.id} uses the ${cam.model} model, which Slimfield cannot undistort yet (it takes SIMPLE_PINHOLE, PINHOLE, SIMPLE_RADIAL, RADIAL, OPENCV, FULL_OPENCV, OPENCV_FISHEYE, SIMPLE_RADIAL_FISHEYE and RADIAL_FISHEYE); undistort the images with COLMAP's image_undistorter, or reconstruct with one of those models`,
       );
   }
 }

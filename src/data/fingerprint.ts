@@ -26,6 +26,9 @@ export function datasetFingerprint(ds: Dataset): DatasetFingerprint {
       c.cy,
       ...c.c2w,
       ...(c.distortion ? [c.distortion.k1, c.distortion.k2, c.distortion.p1, c.distortion.p2] : []),
+      // Added with the rational and fisheye models; absent for the others, so their fingerprints stay.
+      ...(c.distortion?.k3 !== undefined ? [c.distortion.k3, c.distortion.k4, c.distortion.k5, c.distortion.k6] : []),
+      ...(c.fisheye ? ['fisheye', c.fisheye.k1, c.fisheye.k2, c.fisheye.k3, c.fisheye.k4] : []),
     ]);
     crc = CRC32.str(JSON.stringify({ name, names: split.names, cameras }), crc);
     for (const img of split.images) crc = CRC32.buf(img, crc);

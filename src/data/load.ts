@@ -175,6 +175,7 @@ async function loadSplit(
       c2w: glToCv(f.c2wGL),
     };
     if (f.intrinsics.distortion) cam.distortion = { ...f.intrinsics.distortion };
+    if (f.intrinsics.fisheye) cam.fisheye = { ...f.intrinsics.fisheye };
     return cam;
   });
 

@@ -67,8 +67,8 @@ function objectBox(json: Json, file: string): [[number, number, number], [number
   return [[0, 1, 2].map((k) => -o[k]! / scale), [0, 1, 2].map((k) => (1 - o[k]!) / scale)] as [[number, number, number], [number, number, number]];
 }
 
-/** Camera models a transforms file may name (nerfstudio's camera_model) and what Slimfield does with them. */
-const RADIAL_TANGENTIAL = new Set(['OPENCV', 'PINHOLE', 'SIMPLE_PINHOLE']);
+/** Camera models a transforms file may name (nerfstudio's camera_model) that Slimfield undistorts. */
+const CAMERA_MODELS = new Set(['OPENCV', 'PINHOLE', 'SIMPLE_PINHOLE', 'OPENCV_FISHEYE']);
 
 /** instant-ngp keys may sit at the top level or, nerfstudio-style, be overridden per frame. */
 function parseNgpIntrinsics(json: Json, frame: Json, file: string, index: number): IntrinsicsSpec {
@@ -108,29 +108,33 @@ function parseNgpIntrinsics(json: Json, frame: Json, file: string, index: number
       `frame ${index} has no focal length: missing required key 'fl_x' (or 'camera_angle_x'), neither at the top level nor in the frame`,
     );
   }
-  // nerfstudio names its camera model; OPENCV_FISHEYE's k1..k4 mean something else than OPENCV's.
+  // nerfstudio names its camera model: OPENCV_FISHEYE's k1..k4 are the fisheye projection's.
   const model = frame.camera_model ?? json.camera_model;
-  if (model !== undefined && !RADIAL_TANGENTIAL.has(String(model))) {
+  if (model !== undefined && !CAMERA_MODELS.has(String(model))) {
     throw new DatasetError(
       file,
-      `frame ${index} uses camera_model "${String(model)}", which Slimfield cannot undistort yet (it takes OPENCV, PINHOLE and SIMPLE_PINHOLE); undistort the images first (ns-process-data does for fisheye captures)`,
+      `frame ${index} uses camera_model "${String(model)}", which Slimfield cannot undistort yet (it takes OPENCV, OPENCV_FISHEYE, PINHOLE and SIMPLE_PINHOLE); undistort the images first`,
     );
-  }
-  for (const key of ['k3', 'k4'] as const) {
-    const v = get(key);
-    if (v !== undefined && v !== 0) {
-      throw new DatasetError(
-        file,
-        `'${key}' at ${ctxOf(key)} is ${v}: Slimfield's lens model has k1, k2, p1 and p2 only, so these images would be undistorted wrongly`,
-      );
-    }
   }
   const k1 = get('k1');
   const k2 = get('k2');
+  const k3 = get('k3');
+  const k4 = get('k4');
   const p1 = get('p1');
   const p2 = get('p2');
-  if (k1 !== undefined || k2 !== undefined || p1 !== undefined || p2 !== undefined) {
-    spec.distortion = { k1: k1 ?? 0, k2: k2 ?? 0, p1: p1 ?? 0, p2: p2 ?? 0 };
+  if (model === 'OPENCV_FISHEYE') {
+    spec.fisheye = { k1: k1 ?? 0, k2: k2 ?? 0, k3: k3 ?? 0, k4: k4 ?? 0 };
+    return spec;
+  }
+  // nerfstudio's k4 is an r^8 term, which OpenCV's rational model has no place for.
+  if (k4 !== undefined && k4 !== 0) {
+    throw new DatasetError(
+      file,
+      `'k4' at ${ctxOf('k4')} is ${k4}: Slimfield's OpenCV lens model has k1, k2, k3, p1 and p2, so these images would be undistorted wrongly`,
+    );
+  }
+  if (k1 !== undefined || k2 !== undefined || p1 !== undefined || p2 !== undefined || k3 !== undefined) {
+    spec.distortion = { k1: k1 ?? 0, k2: k2 ?? 0, p1: p1 ?? 0, p2: p2 ?? 0, ...(k3 ? { k3 } : {}) };
   }
   return spec;
 }

@@ -1,7 +1,7 @@
 // What a dataset format's reader hands the loader (load.ts): the frames of each split with their
 // poses and intrinsics, images not read yet, and the scene's defaults. Each format (blender.ts,
 // ngp.ts, colmap.ts) is a DatasetFormat: it recognises its folder and plans its splits.
-import type { Dataset, FileSource, SplitName } from './types.ts';
+import type { Dataset, Distortion, FileSource, Fisheye, SplitName } from './types.ts';
 import { pickEvenly } from './views.ts';
 
 /** One frame of a transforms file, validated but with its image not yet read. */
@@ -31,7 +31,8 @@ export interface IntrinsicsSpec {
   cy?: number;
   w?: number;
   h?: number;
-  distortion?: { k1: number; k2: number; p1: number; p2: number };
+  distortion?: Distortion;
+  fisheye?: Fisheye;
 }
 
 /** A split's metadata after validation and existence checks, before decoding. */

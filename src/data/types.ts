@@ -14,8 +14,28 @@ export interface Camera {
    * Blender/OpenGL c2w matrices are right-multiplied by diag(1,-1,-1) to get this.
    */
   c2w: Float64Array; // length 12
-  /** OpenCV radial-tangential distortion if the dataset gives it */
-  distortion?: { k1: number; k2: number; p1: number; p2: number };
+  /** OpenCV lens distortion if the dataset gives it: radial-tangential, with FULL_OPENCV's rational k3..k6 when given */
+  distortion?: Distortion;
+  /** OpenCV's fisheye (equidistant) lens model instead (COLMAP's and nerfstudio's OPENCV_FISHEYE) */
+  fisheye?: Fisheye;
+}
+
+export interface Distortion {
+  k1: number;
+  k2: number;
+  p1: number;
+  p2: number;
+  k3?: number;
+  k4?: number;
+  k5?: number;
+  k6?: number;
+}
+
+export interface Fisheye {
+  k1: number;
+  k2: number;
+  k3: number;
+  k4: number;
 }
 
 export interface Split {

@@ -44,36 +44,81 @@ struct Ray { o: vec4f, d: vec4f, rgb: vec4f, }
 export const RAY_BYTES = 48;
 
 /**
- * A camera: intrinsics (fx, fy, cx, cy), the OpenCV camera-to-world rows, and OpenCV
- * radial-tangential distortion (k1, k2, p1, p2; zeros for none). CAMERA_FLOATS on the host
- * (rays/gpu-split.ts packs them). `camera_ray` is the one pixel-to-ray mapping of every kernel.
+ * sin and cos to ~1 ulp for |x| up to ~1e4. The built-ins are not good enough here: Vulkan only
+ * requires 2^-11 absolute error (SwiftShader, and several real drivers, use fast approximations),
+ * and an error of ~5e-4 in the PE inputs flips ReLU masks of near-zero units, which visibly shifts
+ * the first layer's gradients away from the reference. Cody-Waite reduction by pi/2 in three parts
+ * (the first two have few enough bits that q·part is exact) plus Cephes' minimax polynomials on
+ * [-pi/4, pi/4].
+ */
+export const sinCos = /* wgsl */ `
+fn sin_cos(x: f32) -> vec2f {
+  let q = round(x * 0.63661977236758134);
+  let r = ((x - q * 1.5703125) - q * 4.837512969970703125e-4) - q * 7.54978995489188216e-8;
+  let r2 = r * r;
+  let s = r + r * r2 * (-1.6666654611e-1 + r2 * (8.3321608736e-3 + r2 * -1.9515295891e-4));
+  let c = 1.0 - 0.5 * r2 + r2 * r2 * (4.166664568298827e-2 + r2 * (-1.388731625493765e-3 + r2 * 2.443315711809948e-5));
+  switch (i32(q) & 3) {
+    case 0: { return vec2f(s, c); }
+    case 1: { return vec2f(c, -s); }
+    case 2: { return vec2f(-s, -c); }
+    default: { return vec2f(-c, s); }
+  }
+}
+`;
+
+/**
+ * A camera: intrinsics (fx, fy, cx, cy), the OpenCV camera-to-world rows, and its lens: OpenCV's
+ * model (dist = k1 k2 p1 p2, dist2 = the rational k3 k4 k5 k6 of FULL_OPENCV; zeros for none) or,
+ * when lens.x is 1, OpenCV's fisheye (equidistant) model (dist = k1 k2 k3 k4). CAMERA_FLOATS on
+ * the host (rays/gpu-split.ts packs them). `camera_ray` is the one pixel-to-ray mapping of every
+ * kernel.
  */
 export const cameraRay = /* wgsl */ `
-struct Cam { k: vec4f, r0: vec4f, r1: vec4f, r2: vec4f, dist: vec4f, }
+struct Cam { k: vec4f, r0: vec4f, r1: vec4f, r2: vec4f, dist: vec4f, dist2: vec4f, lens: vec4f, }
 ${rayStruct}
-// Normalized image point of a distorted one: fixed-point iteration on the OpenCV model, as
+${sinCos}
+// Normalized image point of a distorted one: fixed-point iteration on OpenCV's model, as
 // OpenCV's undistortPoints does (phone lenses converge in a few steps).
-fn undistort(pd: vec2f, c: vec4f) -> vec2f {
-  if (all(c == vec4f(0.0))) { return pd; }
+fn undistort_opencv(pd: vec2f, c: vec4f, c2: vec4f) -> vec2f {
+  if (all(c == vec4f(0.0)) && all(c2 == vec4f(0.0))) { return pd; }
   var p = pd;
   for (var i = 0; i < 10; i++) {
     let r2 = dot(p, p);
-    let radial = 1.0 + c.x * r2 + c.y * r2 * r2;
+    let radial = (1.0 + r2 * (c.x + r2 * (c.y + r2 * c2.x))) / (1.0 + r2 * (c2.y + r2 * (c2.z + r2 * c2.w)));
     let tangential = vec2f(2.0 * c.z * p.x * p.y + c.w * (r2 + 2.0 * p.x * p.x),
                            c.z * (r2 + 2.0 * p.y * p.y) + 2.0 * c.w * p.x * p.y);
     p = (pd - tangential) / radial;
   }
   return p;
 }
+// The fisheye model maps the angle theta from the axis to theta_d = theta (1 + k1 theta^2 + ...
+// + k4 theta^8) at radius theta_d in the normalized image: Newton's method finds theta (as
+// OpenCV's fisheye::undistortPoints), and the point on the z = 1 plane is at radius tan(theta).
+fn undistort_fisheye(pd: vec2f, k: vec4f) -> vec2f {
+  let theta_d = min(length(pd), 1.5707963);
+  if (theta_d < 1e-8) { return pd; }
+  var theta = theta_d;
+  for (var i = 0; i < 10; i++) {
+    let t2 = theta * theta;
+    let f = theta * (1.0 + t2 * (k.x + t2 * (k.y + t2 * (k.z + t2 * k.w)))) - theta_d;
+    let df = 1.0 + t2 * (3.0 * k.x + t2 * (5.0 * k.y + t2 * (7.0 * k.z + t2 * 9.0 * k.w)));
+    theta = theta - f / df;
+  }
+  let sc = sin_cos(theta);
+  return pd * (sc.x / sc.y / length(pd));
+}
 // Pixel centres at +0.5; unit-length directions so t is a world distance (notes 1.1).
 fn camera_ray(cam: Cam, px: f32, py: f32) -> Ray {
-  let p = undistort(vec2f((px + 0.5 - cam.k.z) / cam.k.x, (py + 0.5 - cam.k.w) / cam.k.y), cam.dist);
+  let pd = vec2f((px + 0.5 - cam.k.z) / cam.k.x, (py + 0.5 - cam.k.w) / cam.k.y);
+  var p: vec2f;
+  if (cam.lens.x == 1.0) { p = undistort_fisheye(pd, cam.dist); } else { p = undistort_opencv(pd, cam.dist, cam.dist2); }
   let dc = normalize(vec3f(p, 1.0));
   let d = vec3f(dot(cam.r0.xyz, dc), dot(cam.r1.xyz, dc), dot(cam.r2.xyz, dc));
   return Ray(vec4f(cam.r0.w, cam.r1.w, cam.r2.w, 0.0), vec4f(d, 0.0), vec4f(0.0));
 }
 `;
-export const CAMERA_FLOATS = 20;
+export const CAMERA_FLOATS = 28;
 
 /** Entry distance of a ray into a box and its exit distance (enter > exit when it misses). */
 export const boxSlab = /* wgsl */ `

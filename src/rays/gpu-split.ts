@@ -1,5 +1,6 @@
 // A dataset split on the GPU: RGBA8 pixels (one u32 per pixel, images back to back) and cameras
-// (CAMERA_FLOATS each: fx fy cx cy, the three OpenCV camera-to-world rows, k1 k2 p1 p2). Rays are generated
+// (CAMERA_FLOATS each: fx fy cx cy, the three OpenCV camera-to-world rows, k1 k2 p1 p2, k3 k4 k5 k6,
+// the lens model: 0 OpenCV, 1 fisheye with k1..k4 in the first four). Rays are generated
 // from these on the GPU; they are never precomputed for the whole dataset.
 import type { Camera, Split } from '../data/types.ts';
 import { formatBytes, type GpuContext, LimitError } from '../gpu/context.ts';
@@ -12,7 +13,9 @@ export function packCameras(cams: Camera[]): Float32Array {
     out.set([c.fx, c.fy, c.cx, c.cy], at);
     for (let r = 0; r < 3; r++) for (let k = 0; k < 4; k++) out[at + 4 + r * 4 + k] = c.c2w[r * 4 + k]!;
     const d = c.distortion;
-    if (d) out.set([d.k1, d.k2, d.p1, d.p2], at + 16);
+    if (d) out.set([d.k1, d.k2, d.p1, d.p2, d.k3 ?? 0, d.k4 ?? 0, d.k5 ?? 0, d.k6 ?? 0], at + 16);
+    const f = c.fisheye;
+    if (f) out.set([f.k1, f.k2, f.k3, f.k4, 0, 0, 0, 0, 1], at + 16);
   });
   return out;
 }

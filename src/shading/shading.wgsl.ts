@@ -10,31 +10,7 @@
 //   [.., +3·Fv)               sin(dir_d · 2^k)    at index d·Fv + k
 //   [.., W)                   cos(dir_d · 2^k)
 // This is TensoRF's positional_encoding: dimension-major, frequency-minor, all sines then cosines.
-import { linearId } from '../gpu/wgsl.ts';
-
-/**
- * sin and cos to ~1 ulp for |x| up to ~1e4. The built-ins are not good enough here: Vulkan only
- * requires 2^-11 absolute error (SwiftShader, and several real drivers, use fast approximations),
- * and an error of ~5e-4 in the PE inputs flips ReLU masks of near-zero units, which visibly shifts
- * the first layer's gradients away from the reference. Cody-Waite reduction by pi/2 in three parts
- * (the first two have few enough bits that q·part is exact) plus Cephes' minimax polynomials on
- * [-pi/4, pi/4].
- */
-export const sinCos = /* wgsl */ `
-fn sin_cos(x: f32) -> vec2f {
-  let q = round(x * 0.63661977236758134);
-  let r = ((x - q * 1.5703125) - q * 4.837512969970703125e-4) - q * 7.54978995489188216e-8;
-  let r2 = r * r;
-  let s = r + r * r2 * (-1.6666654611e-1 + r2 * (8.3321608736e-3 + r2 * -1.9515295891e-4));
-  let c = 1.0 - 0.5 * r2 + r2 * r2 * (4.166664568298827e-2 + r2 * (-1.388731625493765e-3 + r2 * 2.443315711809948e-5));
-  switch (i32(q) & 3) {
-    case 0: { return vec2f(s, c); }
-    case 1: { return vec2f(c, -s); }
-    case 2: { return vec2f(-s, -c); }
-    default: { return vec2f(-c, s); }
-  }
-}
-`;
+import { linearId, sinCos } from '../gpu/wgsl.ts';
 
 /** Builds the MLP input X (n x W) from feat (n x A) and dirs (n x 4). One invocation per element of X. */
 export const encodeShader = /* wgsl */ `

@@ -206,7 +206,7 @@ test('pre-downscaled images_2 are read at downscale 2 (intrinsics of the full si
   assert.equal(four.splits.train!.names[0], `images/${NAME(0)}`);
 });
 
-test('camera models: SIMPLE_PINHOLE, PINHOLE, SIMPLE_RADIAL, RADIAL and OPENCV become intrinsics and distortion; fisheye and FULL_OPENCV are refused by name', async () => {
+test('camera models: the pinhole, radial, OpenCV and fisheye ones become intrinsics and a lens; FOV and THIN_PRISM_FISHEYE are refused by name', async () => {
   const w = SCENE.width;
   const h = SCENE.height;
   const models: FixtureModel['cameras'] = [
@@ -215,21 +215,29 @@ test('camera models: SIMPLE_PINHOLE, PINHOLE, SIMPLE_RADIAL, RADIAL and OPENCV b
     { id: 3, model: 'SIMPLE_RADIAL', width: w, height: h, params: [13, 6, 6, 0.01] },
     { id: 4, model: 'RADIAL', width: w, height: h, params: [14, 6, 6, 0.02, -0.03] },
     { id: 5, model: 'OPENCV', width: w, height: h, params: [15, 16, 6, 6, 0.04, -0.05, 0.001, -0.002] },
+    { id: 6, model: 'FULL_OPENCV', width: w, height: h, params: [15, 16, 6, 6, 0.04, -0.05, 0.001, -0.002, 0.01, 0.02, -0.01, 0.005] },
+    { id: 7, model: 'OPENCV_FISHEYE', width: w, height: h, params: [5, 5.5, 6, 6, -0.02, 0.005, -0.001, 0.0002] },
+    { id: 8, model: 'SIMPLE_RADIAL_FISHEYE', width: w, height: h, params: [5, 6, 6, -0.03] },
+    { id: 9, model: 'RADIAL_FISHEYE', width: w, height: h, params: [5, 6, 6, -0.03, 0.004] },
   ];
-  const model: FixtureModel = { ...MODEL, cameras: models, images: MODEL.images.slice(0, 5).map((im, i) => ({ ...im, cameraId: i + 1 })) };
+  const model: FixtureModel = { ...MODEL, cameras: models, images: MODEL.images.slice(0, 9).map((im, i) => ({ ...im, cameraId: i + 1 })) };
   const ds = await load(capture('sparse/0/', 'txt', model), { holdOut: 0 });
   const cams = ds.splits.train!.cameras;
-  const got = cams.map((c) => [c.fx, c.fy, c.cx, c.cy, c.distortion ?? null]);
+  const got = cams.map((c) => [c.fx, c.fy, c.cx, c.cy, c.distortion ?? c.fisheye ?? null, c.fisheye ? 'fisheye' : 'opencv']);
   assert.deepEqual(got, [
-    [10, 10, 6, 5, null],
-    [11, 12, 6.5, 5.5, null],
-    [13, 13, 6, 6, { k1: 0.01, k2: 0, p1: 0, p2: 0 }],
-    [14, 14, 6, 6, { k1: 0.02, k2: -0.03, p1: 0, p2: 0 }],
-    [15, 16, 6, 6, { k1: 0.04, k2: -0.05, p1: 0.001, p2: -0.002 }],
+    [10, 10, 6, 5, null, 'opencv'],
+    [11, 12, 6.5, 5.5, null, 'opencv'],
+    [13, 13, 6, 6, { k1: 0.01, k2: 0, p1: 0, p2: 0 }, 'opencv'],
+    [14, 14, 6, 6, { k1: 0.02, k2: -0.03, p1: 0, p2: 0 }, 'opencv'],
+    [15, 16, 6, 6, { k1: 0.04, k2: -0.05, p1: 0.001, p2: -0.002 }, 'opencv'],
+    [15, 16, 6, 6, { k1: 0.04, k2: -0.05, p1: 0.001, p2: -0.002, k3: 0.01, k4: 0.02, k5: -0.01, k6: 0.005 }, 'opencv'],
+    [5, 5.5, 6, 6, { k1: -0.02, k2: 0.005, k3: -0.001, k4: 0.0002 }, 'fisheye'],
+    [5, 5, 6, 6, { k1: -0.03, k2: 0, k3: 0, k4: 0 }, 'fisheye'],
+    [5, 5, 6, 6, { k1: -0.03, k2: 0.004, k3: 0, k4: 0 }, 'fisheye'],
   ]);
   for (const [name, params] of [
-    ['OPENCV_FISHEYE', [15, 16, 6, 6, 0.1, 0.01, 0, 0]],
-    ['FULL_OPENCV', [15, 16, 6, 6, 0.1, 0.01, 0, 0, 0, 0, 0, 0]],
+    ['FOV', [15, 16, 6, 6, 0.9]],
+    ['THIN_PRISM_FISHEYE', [15, 16, 6, 6, 0.1, 0.01, 0, 0, 0, 0, 0, 0]],
   ] as const) {
     const odd: FixtureModel = { ...model, cameras: [...models.slice(0, 4), { id: 5, model: name, width: w, height: h, params: [...params] }] };
     await assert.rejects(load(capture('sparse/0/', 'bin', odd)), (e: Error) => {

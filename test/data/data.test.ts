@@ -270,7 +270,7 @@ test('instant-ngp / nerfstudio: per-frame overrides, fallbacks, extensionless pa
   assert.ok(ds.warnings.some((w) => w.includes('skipped 1 of 4 frames') && w.includes('images/gone.png')));
 });
 
-test('instant-ngp scale and offset set the box; nerfstudio camera models it cannot undistort are refused by name', async () => {
+test('instant-ngp scale and offset set the box; nerfstudio OPENCV_FISHEYE is a fisheye lens; models and terms it cannot undistort are refused by name', async () => {
   const files = (extra: Record<string, unknown>, frameExtra: Record<string, unknown> = {}) =>
     new Map([
       ['a.png', png(8, 8, 0)],
@@ -284,11 +284,16 @@ test('instant-ngp scale and offset set the box; nerfstudio camera models it cann
   const plain = await loadDataset(mapSource(files({ camera_model: 'OPENCV', k1: 0.1 }), 'ngp'), opts());
   assert.deepEqual(plain.aabb[1], [1.5, 1.5, 1.5]);
   assert.deepEqual(plain.splits.train!.cameras[0]!.distortion, { k1: 0.1, k2: 0, p1: 0, p2: 0 });
-  await expectDatasetError(mapSource(files({ camera_model: 'OPENCV_FISHEYE', k1: 0.1 }), 'ngp'), [
+  const fish = await loadDataset(mapSource(files({ camera_model: 'OPENCV_FISHEYE', k1: 0.1, k2: 0.01, k4: 0.001 }), 'ngp'), opts());
+  assert.deepEqual(fish.splits.train!.cameras[0]!.fisheye, { k1: 0.1, k2: 0.01, k3: 0, k4: 0.001 });
+  assert.equal(fish.splits.train!.cameras[0]!.distortion, undefined);
+  const k3 = await loadDataset(mapSource(files({}, { k1: 0.1, k3: 0.02 }), 'ngp'), opts());
+  assert.deepEqual(k3.splits.train!.cameras[0]!.distortion, { k1: 0.1, k2: 0, p1: 0, p2: 0, k3: 0.02 });
+  await expectDatasetError(mapSource(files({ camera_model: 'EQUIRECTANGULAR' }), 'ngp'), [
     'ngp/transforms.json',
-    'frame 0 uses camera_model "OPENCV_FISHEYE", which Slimfield cannot undistort yet',
+    'frame 0 uses camera_model "EQUIRECTANGULAR", which Slimfield cannot undistort yet',
   ]);
-  await expectDatasetError(mapSource(files({}, { k3: 0.02 }), 'ngp'), ["'k3' at frame 0 is 0.02", 'k1, k2, p1 and p2 only']);
+  await expectDatasetError(mapSource(files({}, { k4: 0.02 }), 'ngp'), ["'k4' at frame 0 is 0.02", 'k1, k2, k3, p1 and p2']);
   await expectDatasetError(mapSource(files({ offset: [0.5, 0.5] }), 'ngp'), ["'offset' at top level must be a list of three finite numbers"]);
 });
 

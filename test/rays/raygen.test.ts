@@ -33,9 +33,34 @@ const base: Camera = {
   c2w: new Float64Array([R[0]!, R[1]!, R[2]!, 0.5, R[3]!, R[4]!, R[5]!, -2, R[6]!, R[7]!, R[8]!, 1]),
 };
 
-for (const distortion of [undefined, { k1: 0.06, k2: -0.08, p1: -0.001, p2: 0.0002 }]) {
-  test(`rays reproject onto their pixel centres (${distortion ? 'with' : 'without'} distortion)`, async () => {
-    const cam = { ...base, distortion };
+/** The forward lens models (OpenCV's distortion and fisheye projection) of a normalized point. */
+function distort(cam: Camera, x: number, y: number): [number, number] {
+  if (cam.fisheye) {
+    const { k1, k2, k3, k4 } = cam.fisheye;
+    const r = Math.hypot(x, y);
+    const theta = Math.atan(r);
+    const t2 = theta * theta;
+    const td = theta * (1 + k1 * t2 + k2 * t2 ** 2 + k3 * t2 ** 3 + k4 * t2 ** 4);
+    return r === 0 ? [x, y] : [(x * td) / r, (y * td) / r];
+  }
+  if (!cam.distortion) return [x, y];
+  const { k1, k2, p1, p2, k3 = 0, k4 = 0, k5 = 0, k6 = 0 } = cam.distortion;
+  const r2 = x * x + y * y;
+  const rad = (1 + k1 * r2 + k2 * r2 ** 2 + k3 * r2 ** 3) / (1 + k4 * r2 + k5 * r2 ** 2 + k6 * r2 ** 3);
+  return [x * rad + 2 * p1 * x * y + p2 * (r2 + 2 * x * x), y * rad + p1 * (r2 + 2 * y * y) + 2 * p2 * x * y];
+}
+
+const LENSES: [string, Partial<Camera>][] = [
+  ['no distortion', {}],
+  ['OpenCV radial-tangential', { distortion: { k1: 0.06, k2: -0.08, p1: -0.001, p2: 0.0002 } }],
+  ['FULL_OPENCV (rational)', { distortion: { k1: 0.06, k2: -0.08, p1: -0.001, p2: 0.0002, k3: 0.01, k4: 0.02, k5: -0.01, k6: 0.005 } }],
+  // A wide fisheye: fx 4 over 9 pixels sees about 96 degrees across.
+  ['OpenCV fisheye', { fx: 4, fy: 3.8, fisheye: { k1: -0.02, k2: 0.005, k3: -0.001, k4: 0.0002 } }],
+];
+
+for (const [lens, extra] of LENSES) {
+  test(`rays reproject onto their pixel centres (${lens})`, async () => {
+    const cam = { ...base, ...extra };
     const rays = await raysOf(cam);
     for (let j = 0; j < cam.height; j++) {
       for (let i = 0; i < cam.width; i++) {
@@ -46,17 +71,11 @@ for (const distortion of [undefined, { k1: 0.06, k2: -0.08, p1: -0.001, p2: 0.00
         );
         const d = [r[4]!, r[5]!, r[6]!];
         assert.ok(Math.abs(Math.hypot(...d) - 1) < 1e-5, 'unit direction');
-        // World direction into the camera frame (R transposed), then the pinhole + distortion model.
+        // World direction into the camera frame (R transposed), then the pinhole and the lens model.
         const c = [0, 1, 2].map((a) => R[a]! * d[0]! + R[3 + a]! * d[1]! + R[6 + a]! * d[2]!);
-        let [x, y] = [c[0]! / c[2]!, c[1]! / c[2]!];
-        if (distortion) {
-          const { k1, k2, p1, p2 } = distortion;
-          const r2 = x * x + y * y;
-          const rad = 1 + k1 * r2 + k2 * r2 * r2;
-          [x, y] = [x * rad + 2 * p1 * x * y + p2 * (r2 + 2 * x * x), y * rad + p1 * (r2 + 2 * y * y) + 2 * p2 * x * y];
-        }
-        assert.ok(Math.abs(cam.fx * x + cam.cx - (i + 0.5)) < 2e-3, `pixel ${i},${j} x`);
-        assert.ok(Math.abs(cam.fy * y + cam.cy - (j + 0.5)) < 2e-3, `pixel ${i},${j} y`);
+        const [x, y] = distort(cam, c[0]! / c[2]!, c[1]! / c[2]!);
+        assert.ok(Math.abs(cam.fx * x + cam.cx - (i + 0.5)) < 2e-3, `pixel ${i},${j} x: ${cam.fx * x + cam.cx}`);
+        assert.ok(Math.abs(cam.fy * y + cam.cy - (j + 0.5)) < 2e-3, `pixel ${i},${j} y: ${cam.fy * y + cam.cy}`);
       }
     }
   });
