@@ -3,13 +3,13 @@
 // field built from garbage).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import CRC32 from 'crc-32';
 import { proceduralDataset } from '../../src/data/procedural.ts';
 import { CHECKPOINT_VERSION, CheckpointError, decodeCheckpoint, encodeCheckpoint, summarizeCheckpoint } from '../../src/formats/checkpoint-file.ts';
 import { nodeGpu } from '../../src/gpu/node.ts';
 import { xorshift } from '../../src/gpu/random.ts';
 import { TrainingRun } from '../../src/run/training-run.ts';
 import { resolveConfig } from '../../src/train/config.ts';
+import { withHeader } from '../fixtures/headers.ts';
 
 const ds = proceduralDataset({ size: 16, train: 6, test: 1 });
 
@@ -40,25 +40,6 @@ async function checkpointBytes(): Promise<Uint8Array> {
   await run.run();
   run.dispose();
   return written.at(-1)!;
-}
-
-/** The bytes with the header replaced by `edit(header)` (CRC fixed, so only the header's checks can refuse it). */
-function withHeader(bytes: Uint8Array, edit: (h: Record<string, unknown>) => void): Uint8Array {
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const len = dv.getUint32(12, true);
-  const h = JSON.parse(new TextDecoder().decode(bytes.subarray(20, 20 + len)));
-  edit(h);
-  const json = new TextEncoder().encode(JSON.stringify(h));
-  const head = new Uint8Array(Math.ceil(json.length / 4) * 4).fill(0x20);
-  head.set(json);
-  const out = new Uint8Array(bytes.length - len + head.length);
-  out.set(bytes.subarray(0, 20));
-  out.set(head, 20);
-  out.set(bytes.subarray(20 + len), 20 + head.length);
-  const odv = new DataView(out.buffer);
-  odv.setUint32(12, head.length, true);
-  odv.setUint32(16, CRC32.buf(head) >>> 0, true);
-  return out;
 }
 
 test('checkpoint file: a round trip keeps every tensor, both moments, the mask, the valid rays and the state', async () => {

@@ -19,6 +19,7 @@ import { exportScene, sceneFileSize } from '../../src/formats/scene-file/writer.
 import { nodeGpu } from '../../src/gpu/node.ts';
 import { randomNormal, xorshift } from '../../src/gpu/random.ts';
 import { ViewRenderer } from '../../src/render/view-renderer.ts';
+import { withHeader } from '../fixtures/headers.ts';
 
 const box: Box = { lo: [-1, -1, -1], hi: [1, 1, 1] };
 const mlp = { mode: 'MLP_Fea', appDim: 6, viewPe: 1, feaPe: 1, featureC: 8 } as const;
@@ -147,25 +148,6 @@ test('the streaming reader fed one byte at a time renders as soon as the first g
   assert.ok(readyAt[0]! < bytes.length / 2, `first group usable after ${readyAt[0]} of ${bytes.length} bytes`);
   for (const [name, v] of whole.values) assert.deepEqual(reader.model().values.get(name), v);
 });
-
-/** Replaces the header JSON (recomputing its length and CRC) to craft hostile headers. */
-function withHeader(bytes: Uint8Array, edit: (h: Record<string, unknown>) => void): Uint8Array {
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const len = dv.getUint32(12, true);
-  const h = JSON.parse(new TextDecoder().decode(bytes.subarray(20, 20 + len)));
-  edit(h);
-  let json = JSON.stringify(h);
-  json += ' '.repeat((4 - (new TextEncoder().encode(json).length % 4)) % 4);
-  const head = new TextEncoder().encode(json);
-  const out = new Uint8Array(20 + head.length + bytes.length - 20 - len);
-  out.set(bytes.subarray(0, 20));
-  out.set(head, 20);
-  out.set(bytes.subarray(20 + len), 20 + head.length);
-  const odv = new DataView(out.buffer);
-  odv.setUint32(12, head.length, true);
-  odv.setUint32(16, CRC32.buf(head) >>> 0, true);
-  return out;
-}
 
 /** Replaces section `index` (0: the alpha mask) with `payload`, recomputing its length and CRC. */
 function withMaskPayload(bytes: Uint8Array, payload: Uint8Array, index = 0): Uint8Array {
