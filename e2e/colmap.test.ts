@@ -31,7 +31,8 @@ test('a COLMAP folder and a .zip: cameras, points and box in the Dataset view; t
     await page.getByTestId('open-folder').setInputFiles(folder);
     const name = page.getByTestId('dataset-name');
     await name.filter({ hasText: 'colmap-capture' }).waitFor({ timeout: 60_000 });
-    assert.match(await name.innerText(), /colmap-capture \(21 views, 3 test, 32×32\)/);
+    // The procedural renders are transparent around the object: their alpha is the capture's mask.
+    assert.match(await name.innerText(), /colmap-capture \(21 views, 3 test, 32×32, masked\)/);
     const scene = page.getByTestId('dataset-3d');
     await scene.waitFor({ timeout: 60_000 });
     assert.equal(await scene.getAttribute('data-frustums'), '24');
@@ -54,7 +55,7 @@ test('a COLMAP folder and a .zip: cameras, points and box in the Dataset view; t
     await page.getByTestId('hold-out').uncheck();
     await page.getByTestId('open-zip').setInputFiles(zip);
     await name.filter({ hasText: 'colmap-text.zip' }).waitFor({ timeout: 60_000 });
-    assert.match(await name.innerText(), /colmap-text\.zip \(16 views, 32×32\)/);
+    assert.match(await name.innerText(), /colmap-text\.zip \(16 views, 32×32, masked\)/);
     assert.equal(await page.getByTestId('dataset-3d').getAttribute('data-points'), '400');
     assert.deepEqual(errors, [], errors.join('\n'));
   });

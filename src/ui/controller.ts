@@ -250,7 +250,9 @@ export function trainingActions(session: { current: Session | null }): TrainingA
           );
           const train = ds.splits.train!;
           const test = ds.splits.test ? `, ${ds.splits.test.cameras.length} test` : '';
-          st().setDataset(`${label} (${train.cameras.length} views${test}, ${train.width}×${train.height})`, ds.warnings, s.loadedBox!);
+          // Masked pixels are neither trained nor scored: say so, it changes what the PSNR means.
+          const masked = ds.masked ? ', masked' : '';
+          st().setDataset(`${label} (${train.cameras.length} views${test}, ${train.width}×${train.height}${masked})`, ds.warnings, s.loadedBox!);
           datasetOpened(s);
         } catch (e) {
           fail(e);
