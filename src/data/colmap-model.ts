@@ -236,7 +236,10 @@ export function readImagesText(text: string, file: string): ColmapImage[] {
     // The name is the rest of the line: names may hold spaces.
     const name = raw.replace(/^(\S+\s+){9}/, '');
     images.push(checkImage({ id, q: pose.slice(0, 4) as ColmapImage['q'], t: pose.slice(4) as ColmapImage['t'], cameraId, name }, file, at));
-    i++; // its 2D points line
+    // Its 2D points line follows: (X, Y, POINT3D_ID) triples of numbers. Some exporters leave it
+    // out; the next line is then the next image's (ten fields, the last a name).
+    const next = lines[i + 1];
+    if (next && next.tokens.length % 3 === 0 && next.tokens.every((t) => Number.isFinite(Number(t)))) i++;
   }
   return images;
 }

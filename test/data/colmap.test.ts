@@ -174,6 +174,9 @@ test('the text model reads exactly as the binary one; a .zip of the capture too'
   files.set('sparse/0/images.txt', enc.encode(text.images.replace(/\n/g, '\r\n\r\n')));
   files.set('sparse/0/cameras.txt', enc.encode(text.cameras.replace(/\n/g, '\r\n')));
   assert.deepEqual((await load(files)).splits, bin.splits);
+  // Without the 2D points lines at all, as some exporters write.
+  files.set('sparse/0/images.txt', enc.encode(text.images.replace(/\n\n/g, '\n')));
+  assert.deepEqual((await load(files)).splits, bin.splits);
 });
 
 test('several models: the one with most registered images is used and the choice is said; also at the top level and in sparse/', async () => {
