@@ -170,6 +170,8 @@ function trainingRecord(args: TrainingArgs, result: RunResult, adapter: string):
     ...(cfg.train.rankIncremental ? { rank: field.rank, maxRank: field.maxRank, rankSteps: result.rankSteps } : {}),
     ...(result.trainViews !== null ? { trainViews: result.trainViews } : {}),
     samplesPerSecond: Math.round(result.samplesProcessed / result.trainSeconds),
+    submissionsPerIteration: result.submissionsPerIteration,
+    readbacksPerIteration: result.readbacksPerIteration,
     grid: field.grid,
     peakGpuBytes: result.peakGpuBytes,
     adapter,

@@ -19,6 +19,11 @@ export class GpuContext {
   /** Bytes allocated through this context and not yet destroyed: a peak-memory gauge for benches. */
   allocatedBytes = 0;
   peakBytes = 0;
+  /**
+   * Queue submissions, and blocking readbacks (a copy to a mapped buffer awaited by the host),
+   * since the context was made: what a step costs in round trips on a fast GPU.
+   */
+  readonly counts = { submissions: 0, readbacks: 0 };
   private sizes = new WeakMap<GPUBuffer, number>();
 
   /** When set, every dispatch is timed with GPU timestamps (see KernelProfiler). */
@@ -103,13 +108,20 @@ export class GpuContext {
     buf.destroy();
   }
 
+  /** Submits recorded work (counted). */
+  submit(commands: GPUCommandBuffer): void {
+    this.counts.submissions++;
+    this.device.queue.submit([commands]);
+  }
+
   /** Copies [offset, offset+bytes) of a storage buffer back to the host. */
   async read(buf: GPUBuffer, bytes = buf.size, offset = 0): Promise<ArrayBuffer> {
     const size = Math.ceil(bytes / 4) * 4;
     const staging = this.device.createBuffer({ size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
     const enc = this.device.createCommandEncoder();
     enc.copyBufferToBuffer(buf, offset, staging, 0, size);
-    this.device.queue.submit([enc.finish()]);
+    this.submit(enc.finish());
+    this.counts.readbacks++;
     await staging.mapAsync(GPUMapMode.READ);
     const out = staging.getMappedRange().slice(0, bytes);
     staging.unmap();

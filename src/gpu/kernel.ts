@@ -204,6 +204,6 @@ export class Encoder {
     this.ctx.profiler?.finish(this.enc);
     if (this.used > 0) this.flushArena();
     for (const w of this.pendingWrites) this.ctx.device.queue.writeBuffer(w.buf, 0, w.data);
-    this.ctx.device.queue.submit([this.enc.finish()]);
+    this.ctx.submit(this.enc.finish());
   }
 }

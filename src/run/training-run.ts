@@ -85,6 +85,12 @@ export interface RunResult {
   coarseSeconds: number;
   trainSeconds: number;
   samplesProcessed: number;
+  /**
+   * Per training iteration (this session's, scheduled events and checkpoints included): queue
+   * submissions and blocking readbacks, each a GPU round trip the host waits on.
+   */
+  submissionsPerIteration: number;
+  readbacksPerIteration: number;
   /** Sparse-view mode: the training views used. */
   trainViews: number | null;
   /** SlimmeRF: the iterations after which the rank grew. */
@@ -231,6 +237,7 @@ export class TrainingRun {
         budgetSpent = `time budget of ${Math.round(opts.budgetSeconds)} s spent`;
       return budgetSpent !== null;
     };
+    const counted = { ...ctx.counts, iter: trainer.iter };
     const done = await this.trainSteps(
       trainer,
       iters,
@@ -246,6 +253,8 @@ export class TrainingRun {
     // Stopped, out of budget or done: the last state is kept.
     await checkpoint?.(true);
     await this.saved.writing;
+    const stepsRun = Math.max(1, trainer.iter - counted.iter);
+    const perIteration = (n: number) => +(n / stepsRun).toFixed(2);
     if (heldOut && done > 0) await heldOut(done, true);
     const seconds = progress().seconds;
     const trained = trainSeconds();
@@ -266,6 +275,8 @@ export class TrainingRun {
       coarseSeconds: before.coarseSeconds,
       trainSeconds: trained,
       samplesProcessed: trainer.samplesProcessed,
+      submissionsPerIteration: perIteration(ctx.counts.submissions - counted.submissions),
+      readbacksPerIteration: perIteration(ctx.counts.readbacks - counted.readbacks),
       trainViews: trainer.trainViewIndices?.length ?? null,
       rankSteps,
       peakGpuBytes: ctx.peakBytes - peakBefore,
