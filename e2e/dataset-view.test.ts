@@ -8,6 +8,8 @@ import { artifacts, openDemo, WEBGPU_FLAGS, withStudio } from './harness.ts';
 test('dataset view: photos, frustums and an editable box', { timeout: 420_000 }, async () => {
   await withStudio(WEBGPU_FLAGS, async (page, url, errors) => {
     await openDemo(page, url);
+    // On a software adapter the demo's images are 48 pixels a side (256 on a GPU).
+    assert.match(await page.getByTestId('dataset-name').innerText(), /built-in demo scene \(40 views, 48×48\)/);
     // The dataset view comes first: 40 training and 8 test cameras, a thumbnail per photo.
     const scene = page.getByTestId('dataset-3d');
     await scene.waitFor({ timeout: 60_000 });

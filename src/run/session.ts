@@ -32,6 +32,14 @@ import { type RunEvent, type RunOptions, type RunResult, TrainingRun } from './t
 
 export type { DatasetFingerprint } from '../data/fingerprint.ts';
 export { HOLD_OUT } from '../data/plan.ts';
+
+/**
+ * Pixels per side of the demo's images: 256 on a GPU (sharp enough to judge a model by), 48 on a
+ * software adapter (SwiftShader trains and renders about a thousand times slower).
+ */
+export function demoImageSize(adapter: { software: boolean }): number {
+  return adapter.software ? 48 : 256;
+}
 // The engine's types the front ends see, through this module (they drive the engine through run/).
 export type { PresetName } from '../field/presets.ts';
 export type { LimitAdvice } from '../gpu/context.ts';
@@ -166,8 +174,11 @@ export class Session {
     return this.run?.renderer ?? this.scene?.renderer ?? null;
   }
 
-  /** The built-in scene, rendered by our own ray tracer: no download, no licence. */
-  loadDemo(size = 48): Dataset {
+  /**
+   * The built-in scene, rendered by our own ray tracer: no download, no licence. Its images are
+   * sized to the adapter (demoImageSize).
+   */
+  loadDemo(size = demoImageSize(this.ctx.adapter)): Dataset {
     return this.setDataset(proceduralDataset({ size, train: 40, test: 8 }));
   }
 
