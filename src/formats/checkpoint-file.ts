@@ -17,14 +17,13 @@ import { maxRankOf } from '../field/rank.ts';
 import type { Checkpoint, RunProgress } from '../train/checkpoint.ts';
 import { DEFAULT_TRAIN, type TrainOptions } from '../train/config.ts';
 import type { TrainerState } from '../train/trainer.ts';
+import { headerBytes, PREAMBLE, writeContainer } from './container.ts';
 import { JsonChecks } from './json-checks.ts';
 
 export const CHECKPOINT_MAGIC = 'SLIMCKPT';
 export const CHECKPOINT_VERSION = 1;
 export const CHECKPOINT_EXTENSION = '.slimckpt';
 
-/** Bytes before the header JSON: magic, u16 version, u16 reserved, u32 header length, u32 header CRC. */
-const PREAMBLE = 20;
 const MAX_HEADER_BYTES = 4 << 20;
 const SECTIONS = ['tensors', 'alpha mask', 'valid rays'] as const;
 
@@ -56,13 +55,6 @@ interface Header {
   progress: RunProgress;
 }
 
-function padded(json: string): Uint8Array {
-  const bytes = new TextEncoder().encode(json);
-  const out = new Uint8Array(Math.ceil(bytes.length / 4) * 4).fill(0x20);
-  out.set(bytes);
-  return out;
-}
-
 /** The checkpoint as bytes. */
 export function encodeCheckpoint(cp: Checkpoint, created = new Date().toISOString()): Uint8Array {
   const segments = fieldSegments(cp.settings, cp.box, cp.grid).map((s) => ({ name: s.name, count: s.count }));
@@ -80,7 +72,7 @@ export function encodeCheckpoint(cp: Checkpoint, created = new Date().toISOStrin
     dataset: cp.dataset,
     progress: cp.progress,
   };
-  const head = padded(JSON.stringify(header));
+  const head = headerBytes(header);
   const floats = segments.reduce((n, s) => n + 3 * s.count, 0);
   const tensors = new Float32Array(floats);
   let at = 0;
@@ -93,21 +85,7 @@ export function encodeCheckpoint(cp: Checkpoint, created = new Date().toISOStrin
     }
   }
   const payloads = [new Uint8Array(tensors.buffer), u32Bytes(cp.mask?.bits ?? new Uint32Array(0)), u32Bytes(cp.validRays)];
-  const out = new Uint8Array(PREAMBLE + head.length + payloads.reduce((n, p) => n + 8 + p.length, 0));
-  const dv = new DataView(out.buffer);
-  out.set(new TextEncoder().encode(CHECKPOINT_MAGIC), 0);
-  dv.setUint16(8, CHECKPOINT_VERSION, true);
-  dv.setUint32(12, head.length, true);
-  dv.setUint32(16, CRC32.buf(head) >>> 0, true);
-  out.set(head, PREAMBLE);
-  let p = PREAMBLE + head.length;
-  for (const payload of payloads) {
-    dv.setUint32(p, payload.length, true);
-    dv.setUint32(p + 4, CRC32.buf(payload) >>> 0, true);
-    out.set(payload, p + 8);
-    p += 8 + payload.length;
-  }
-  return out;
+  return writeContainer(CHECKPOINT_MAGIC, CHECKPOINT_VERSION, head, payloads);
 }
 
 /** Little-endian bytes of u32 words (a copy: typed arrays are little-endian on every platform we run on, but say so). */

@@ -2,6 +2,7 @@
 // one per dataset. A write goes through a writable stream whose changes appear only when it
 // closes, so a tab closed or crashed mid-write leaves the previous checkpoint intact.
 import { CHECKPOINT_EXTENSION, summarizeCheckpoint } from '../formats/checkpoint-file.ts';
+import { PREAMBLE } from '../formats/container.ts';
 import type { DatasetFingerprint } from '../run/session.ts';
 
 export interface SavedRun {
@@ -16,9 +17,6 @@ export interface SavedRun {
   /** When it was written (ms since the epoch). */
   modified: number;
 }
-
-/** Bytes of a checkpoint's preamble, which gives its header's length. */
-const PREAMBLE = 20;
 
 export class CheckpointStore {
   private constructor(private readonly dir: FileSystemDirectoryHandle) {}

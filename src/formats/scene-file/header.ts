@@ -13,8 +13,6 @@ export const SCENE_EXTENSION = '.slimscene';
 export type Precision = 'fp32' | 'fp16' | 'int8';
 export const PRECISIONS: Precision[] = ['fp32', 'fp16', 'int8'];
 
-/** Bytes before the header JSON: magic, u16 version, u16 reserved, u32 header length, u32 header CRC. */
-export const PREAMBLE = 20;
 export const MAX_HEADER_BYTES = 1 << 20;
 /** No section (one rank group, the shading weights, the mask) may claim more than this, */
 export const MAX_SECTION_BYTES = 2 ** 30;

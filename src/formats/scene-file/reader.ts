@@ -6,11 +6,11 @@ import { inflateSync } from 'fflate';
 import { fieldSegments } from '../../field/layout.ts';
 import { latticeTable } from '../../field/layouts/strivec-lattice.ts';
 import { RANK_STEP, rankStepOf, settingsAtRank } from '../../field/rank.ts';
+import { PREAMBLE } from '../container.ts';
 import {
   MAX_HEADER_BYTES,
   MAX_SCENE_BYTES,
   MAX_SECTION_BYTES,
-  PREAMBLE,
   SCENE_MAGIC,
   SCENE_VERSION,
   SceneError,

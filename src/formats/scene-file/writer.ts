@@ -1,11 +1,11 @@
 // Writing scene files: a model (its full values, e.g. a downloaded arena) at a rank and precision,
 // and the size such a file will have, computed from the header alone.
-import CRC32 from 'crc-32';
 import type { Box, Vec3 } from '../../field/geometry.ts';
 import { fieldSegments } from '../../field/layout.ts';
 import { maxRankOf, settingsAtRank, truncateToRank } from '../../field/rank.ts';
 import type { FieldSettings } from '../../field/settings.ts';
-import { PREAMBLE, PRECISIONS, type Precision, SCENE_MAGIC, SCENE_VERSION, SceneError, type SceneHeader, type SceneModel } from './header.ts';
+import { headerBytes, PREAMBLE, writeContainer } from '../container.ts';
+import { PRECISIONS, type Precision, SCENE_MAGIC, SCENE_VERSION, SceneError, type SceneHeader, type SceneModel } from './header.ts';
 import { bitsPayload, deflatedPayload, encodeBlock, isBits, isDeflated, latticeBits, plan, type Section } from './sections.ts';
 
 export interface ExportOptions {
@@ -32,12 +32,6 @@ function exportHeader(settings: FieldSettings, box: Box, grid: Vec3, mask: Scene
     mask: mask ? { dims: mask.dims, box: mask.box } : null,
     info: opts.info ?? {},
   };
-}
-
-function headerBytes(h: SceneHeader): Uint8Array {
-  const json = JSON.stringify(h);
-  // Padded with spaces (valid JSON whitespace) so every byte is under the header CRC.
-  return new TextEncoder().encode(json + ' '.repeat((4 - (new TextEncoder().encode(json).length % 4)) % 4));
 }
 
 /**
@@ -95,19 +89,5 @@ export function exportScene(model: Omit<SceneModel, 'rank'>, opts: ExportOptions
     }
     return isDeflated(sec) ? deflatedPayload(raw) : raw;
   });
-  const out = new Uint8Array(PREAMBLE + head.length + payloads.reduce((n, x) => n + 8 + x.length, 0));
-  const dv = new DataView(out.buffer);
-  out.set(new TextEncoder().encode(SCENE_MAGIC), 0);
-  dv.setUint16(8, version, true);
-  dv.setUint32(12, head.length, true);
-  dv.setUint32(16, CRC32.buf(head) >>> 0, true);
-  out.set(head, PREAMBLE);
-  let at = PREAMBLE + head.length;
-  for (const x of payloads) {
-    dv.setUint32(at, x.length, true);
-    dv.setUint32(at + 4, CRC32.buf(x) >>> 0, true);
-    out.set(x, at + 8);
-    at += 8 + x.length;
-  }
-  return out;
+  return writeContainer(SCENE_MAGIC, version, head, payloads);
 }

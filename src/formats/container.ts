@@ -1,0 +1,36 @@
+// The container scene files and checkpoints share: an 8-byte magic, u16 version, u16 reserved (0),
+// u32 header length, u32 CRC-32 of the header (PREAMBLE bytes in all), the header (UTF-8 JSON
+// padded with spaces to a multiple of 4, so every byte is under its CRC), then sections, each a
+// u32 byte length, a u32 CRC-32 and the payload. Each format reads it its own way (a scene file
+// streams); both write it here.
+import CRC32 from 'crc-32';
+
+/** Bytes before the header JSON: magic, u16 version, u16 reserved, u32 header length, u32 header CRC. */
+export const PREAMBLE = 20;
+
+/** A header as JSON bytes, padded with spaces (valid JSON whitespace) to a multiple of 4. */
+export function headerBytes(header: unknown): Uint8Array {
+  const json = new TextEncoder().encode(JSON.stringify(header));
+  const out = new Uint8Array(Math.ceil(json.length / 4) * 4).fill(0x20);
+  out.set(json);
+  return out;
+}
+
+/** The file: preamble, `head` (from headerBytes) and each payload as a checked section. */
+export function writeContainer(magic: string, version: number, head: Uint8Array, payloads: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(PREAMBLE + head.length + payloads.reduce((n, p) => n + 8 + p.length, 0));
+  const dv = new DataView(out.buffer);
+  out.set(new TextEncoder().encode(magic), 0);
+  dv.setUint16(8, version, true);
+  dv.setUint32(12, head.length, true);
+  dv.setUint32(16, CRC32.buf(head) >>> 0, true);
+  out.set(head, PREAMBLE);
+  let at = PREAMBLE + head.length;
+  for (const payload of payloads) {
+    dv.setUint32(at, payload.length, true);
+    dv.setUint32(at + 4, CRC32.buf(payload) >>> 0, true);
+    out.set(payload, at + 8);
+    at += 8 + payload.length;
+  }
+  return out;
+}
