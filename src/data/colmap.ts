@@ -248,17 +248,20 @@ function robustRange(values: number[]): [number, number] {
  * points in the new world.
  */
 function normalization(model: ColmapModel) {
-  const poses = model.images.map((img) => {
-    const r = transpose(rotation(img.q)); // camera-to-world rotation
-    const t = mul(r, img.t);
-    return { r, centre: [-t[0], -t[1], -t[2]] as [number, number, number] };
-  });
+  const poses = new Map(
+    model.images.map((img) => {
+      const r = transpose(rotation(img.q)); // camera-to-world rotation
+      const t = mul(r, img.t);
+      return [img, { r, centre: [-t[0], -t[1], -t[2]] as [number, number, number] }] as const;
+    }),
+  );
   // A camera's up is its -y axis (OpenCV); their mean is the capture's up.
-  const up = poses.reduce((s, p) => [s[0] - p.r[1], s[1] - p.r[4], s[2] - p.r[7]], [0, 0, 0]);
+  const up = [...poses.values()].reduce((s, p) => [s[0] - p.r[1], s[1] - p.r[4], s[2] - p.r[7]], [0, 0, 0]);
   const len = Math.hypot(...up);
   const turn = len > 1e-9 ? toUp([up[0] / len, up[1] / len, up[2] / len]) : ([1, 0, 0, 0, 1, 0, 0, 0, 1] as Mat3);
   const n = model.points.xyz.length / 3;
-  const anchor = n > 0 ? Array.from({ length: n }, (_, i) => mul(turn, model.points.xyz.subarray(i * 3, i * 3 + 3))) : poses.map((p) => mul(turn, p.centre));
+  const anchor =
+    n > 0 ? Array.from({ length: n }, (_, i) => mul(turn, model.points.xyz.subarray(i * 3, i * 3 + 3))) : [...poses.values()].map((p) => mul(turn, p.centre));
   // The robust range of each axis, 5% wider (the percentiles cut the object's rim too), and at
   // least a tenth of the longest (a flat capture still gets a box with depth).
   const raw = [0, 1, 2].map((k) => robustRange(anchor.map((p) => p[k]!)));
@@ -272,17 +275,14 @@ function normalization(model: ColmapModel) {
   const scale = 1.5 / half;
   const place = (p: readonly number[]) => [0, 1, 2].map((k) => (p[k]! - centre[k]!) * scale);
   const box = ranges.map(([lo, hi], k) => [(lo - centre[k]!) * scale, (hi - centre[k]!) * scale]);
-  const xyz = new Float32Array(n * 3);
-  anchor.forEach((p, i) => {
-    if (n > 0) xyz.set(place(p), i * 3);
-  });
+  // The points in the new world (without points, the anchors were the cameras: nothing to keep).
+  const xyz = n > 0 ? Float32Array.from(anchor.flatMap(place)) : null;
   return {
     box: [box.map((b) => b[0]!), box.map((b) => b[1]!)] as DatasetPlan['aabb'],
-    points: n > 0 ? { xyz, rgb: model.points.rgb } : undefined,
+    points: xyz ? { xyz, rgb: model.points.rgb } : undefined,
     /** Camera-to-world of an image, row-major 3x4, OpenCV axes, in the new world. */
     pose(img: ColmapImage): Float64Array {
-      const i = model.images.indexOf(img);
-      const { r, centre: c } = poses[i]!;
+      const { r, centre: c } = poses.get(img)!;
       const rr = matmul(turn, r);
       const t = place(mul(turn, c));
       return Float64Array.from([rr[0], rr[1], rr[2], t[0]!, rr[3], rr[4], rr[5], t[1]!, rr[6], rr[7], rr[8], t[2]!]);
