@@ -33,7 +33,7 @@ const { values } = parseArgs({
   },
 });
 /** A configuration's dataset folder: ../shared/data/<scene>, or --data for lego. */
-const dataOf = (scene = 'lego') => resolve(scene === 'lego' && values.data ? values.data : `../shared/data/${scene}`);
+const dataOf = (scene = 'lego') => (scene.startsWith('builtin:') ? scene : resolve(scene === 'lego' && values.data ? values.data : `../shared/data/${scene}`));
 const minutes = values.minutes === undefined ? undefined : Number(values.minutes);
 if (minutes !== undefined && !(minutes > 0)) {
   console.error(`bench: --minutes takes a positive number, not "${values.minutes}"`);
@@ -46,7 +46,7 @@ for (const name of names) {
     process.exit(1);
   }
   const data = dataOf(BENCH_CONFIGS[name]!.scene);
-  if (!existsSync(data)) {
+  if (!data.startsWith('builtin:') && !existsSync(data)) {
     console.error(`bench: dataset ${data} not found (pass --data DIR for lego)`);
     process.exit(1);
   }

@@ -1,7 +1,9 @@
 // A COLMAP capture in the studio: a folder with sparse/0 (binary) and images/, as COLMAP writes
 // it, opened with the folder picker and as a dropped .zip of the text model: the Dataset view shows
 // the cameras, the sparse points and the box; every 8th view is held out, so training shows a
-// held-out PSNR; unticking the hold-out trains on every view.
+// held-out PSNR; unticking the hold-out trains on every view. The .zip's photos show the scene's
+// surroundings (ground and sky all round): it opens as unbounded and trains with the scene
+// contracted, unless the user asks for the box only.
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,7 +21,7 @@ test('a COLMAP folder and a .zip: cameras, points and box in the Dataset view; t
     writeFileSync(join(folder, p), bytes);
   }
   const zip = join(dir, 'colmap-text.zip');
-  writeFileSync(zip, zipSync(Object.fromEntries(proceduralCapture(16, 32, 'txt'))));
+  writeFileSync(zip, zipSync(Object.fromEntries(proceduralCapture(16, 32, 'txt', 'environment'))));
 
   await withStudio(WEBGPU_FLAGS, async (page, url, errors) => {
     mkdirSync(artifacts, { recursive: true });
@@ -55,8 +57,22 @@ test('a COLMAP folder and a .zip: cameras, points and box in the Dataset view; t
     await page.getByTestId('hold-out').uncheck();
     await page.getByTestId('open-zip').setInputFiles(zip);
     await name.filter({ hasText: 'colmap-text.zip' }).waitFor({ timeout: 60_000 });
-    assert.match(await name.innerText(), /colmap-text\.zip \(16 views, 32×32, masked\)/);
+    assert.match(await name.innerText(), /colmap-text\.zip \(16 views, 32×32, unbounded\)/);
     assert.equal(await page.getByTestId('dataset-3d').getAttribute('data-points'), '400');
+    // Its surroundings are modelled by default; the user can keep the box only.
+    const space = page.getByTestId('scene-space');
+    await space.filter({ hasText: 'Surroundings modelled' }).waitFor({ timeout: 30_000 });
+    await page.getByTestId('contract').selectOption('off');
+    await space.filter({ hasText: 'Box only' }).waitFor({ timeout: 30_000 });
+    await page.getByTestId('contract').selectOption('auto');
+    await space.filter({ hasText: 'Surroundings modelled' }).waitFor({ timeout: 30_000 });
+    // Training the contracted field: the loss falls (the steps' PSNR is charted) and the viewport draws it.
+    await page.getByTestId('train').click();
+    await page.getByTestId('stop').waitFor({ timeout: 120_000 });
+    await page.waitForFunction(() => Number(document.querySelector('[data-testid="iteration"]')?.textContent ?? 0) >= 20, null, { timeout: 240_000 });
+    await page.getByTestId('stop').click();
+    await page.getByTestId('train').waitFor({ timeout: 60_000 });
+    await page.screenshot({ path: `${artifacts}/colmap-unbounded-trained.png` });
     assert.deepEqual(errors, [], errors.join('\n'));
   });
 });

@@ -18,9 +18,9 @@ import { adviceForCli, loadModel, log, openDataset } from './node-io.ts';
 import { logRank, parseRanks, runTraining } from './run-training.ts';
 
 const USAGE = `usage:
-  npm run cli -- train --data DIR|builtin:demo --model vm192|vm48|cp384|slimmerf16|slimmerf8|strivec [--config FILE.json]
+  npm run cli -- train --data DIR|builtin:demo|builtin:environment --model vm192|vm48|cp384|slimmerf16|slimmerf8|strivec [--config FILE.json]
                        [--iters N] [--batch N] [--downscale K] [--hold-out N] [--test-views N] [--train-views N]
-                       [--upsilon U] [--eta N] [--ranks 1,2,4] [--out FILE]
+                       [--upsilon U] [--eta N] [--ranks 1,2,4] [--contract auto|on|off] [--out FILE]
                        [--checkpoint FILE.slimckpt [--checkpoint-every N]]
   npm run cli -- train --resume FILE.slimckpt --data DIR [--downscale K] [--test-views N] [--ranks 1,2,4] [--out FILE]
                        [--checkpoint FILE.slimckpt [--checkpoint-every N]]
@@ -30,7 +30,9 @@ const USAGE = `usage:
   (--model of eval, render and export takes a model file or a scene file; Ctrl-C during train
    stops after the current iteration and, with --checkpoint, saves where it stopped; --data takes a
    Blender, instant-ngp/nerfstudio or COLMAP folder or a .zip of one; --hold-out N makes every Nth
-   view of a capture without a test split a test view, 8 by default, 0 to train on all)`;
+   view of a capture without a test split a test view, 8 by default, 0 to train on all; --contract
+   on models an unbounded scene's surroundings in a contracted space, off keeps the box only, auto
+   (the default) contracts captures whose photos show their surroundings)`;
 
 const options = {
   data: { type: 'string' },
@@ -52,6 +54,7 @@ const options = {
   checkpoint: { type: 'string' },
   'checkpoint-every': { type: 'string' },
   resume: { type: 'string' },
+  contract: { type: 'string' },
   help: { type: 'boolean' },
 } as const;
 
@@ -90,7 +93,7 @@ async function train(a: Record<string, string | boolean | undefined>): Promise<R
   if (a['checkpoint-every'] && !a.checkpoint) throw new ConfigError('--checkpoint-every needs --checkpoint FILE');
   if (a.resume) {
     // The checkpoint's own configuration continues; flags that would change it are refused.
-    const changes = ['model', 'config', 'iters', 'batch', 'train-views', 'eta', 'upsilon'].filter((f) => a[f] !== undefined);
+    const changes = ['model', 'config', 'iters', 'batch', 'train-views', 'eta', 'upsilon', 'contract'].filter((f) => a[f] !== undefined);
     if (changes.length) throw new ConfigError(`--resume continues the saved run's own configuration: drop ${changes.map((f) => `--${f}`).join(', ')}`);
     const file = a.resume as string;
     const cp = decodeCheckpoint(await readBytes(file), file);
@@ -123,6 +126,10 @@ async function train(a: Record<string, string | boolean | undefined>): Promise<R
     const u = Number(a.upsilon);
     if (!Number.isFinite(u) || u <= 0) throw new ConfigError(`--upsilon must be a positive number, got "${a.upsilon}"`);
     fileOpts.rank_upsilon = u;
+  }
+  if (a.contract !== undefined && a.contract !== 'auto') {
+    if (a.contract !== 'on' && a.contract !== 'off') throw new ConfigError(`--contract must be auto, on or off, got "${a.contract}"`);
+    fileOpts.contract = a.contract === 'on';
   }
   return runTraining({ ...common, preset, cfg: resolveConfig(preset, fileOpts) });
 }

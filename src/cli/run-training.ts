@@ -169,6 +169,8 @@ function trainingRecord(args: TrainingArgs, result: RunResult, adapter: string):
     params: field.parameterCountAtRank(field.rank),
     ...(cfg.train.rankIncremental ? { rank: field.rank, maxRank: field.maxRank, rankSteps: result.rankSteps } : {}),
     ...(result.trainViews !== null ? { trainViews: result.trainViews } : {}),
+    // The scene contraction's inner box (unbounded scenes); absent when the field is the box only.
+    ...(field.settings.contraction ? { contraction: field.settings.contraction } : {}),
     samplesPerSecond: Math.round(result.samplesProcessed / result.trainSeconds),
     submissionsPerIteration: result.submissionsPerIteration,
     readbacksPerIteration: result.readbacksPerIteration,

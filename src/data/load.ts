@@ -76,6 +76,9 @@ export async function loadDataset(src: FileSource, opts: LoadOptions): Promise<D
     whiteBackground: plan.whiteBackground,
     warnings,
     ...(masked ? { masked } : {}),
+    // Scene kind: a capture whose photos show their surroundings (not masked, not Blender's
+    // transparent renders) is unbounded, and trains with the scene contracted.
+    ...(!plan.whiteBackground && !masked ? { unbounded: true } : {}),
     ...(plan.points ? { points: plan.points } : {}),
   };
 }

@@ -2,6 +2,9 @@
 // analytic CPU ray tracer from cameras on a sphere, in Blender's conventions (RGBA on a
 // transparent background, white compositing, AABB [-1.5, 1.5]^3, near/far 2/6). Used by tests
 // and as the studio's demo scene, so nothing needs downloading and no licence applies.
+// With `background: 'environment'` the objects stand in a world that fills every pixel: a
+// checkered ground inside a painted round wall 6 units out, under a sky, all outside the box, as
+// a phone capture's room is (the unbounded test scene).
 import type { Camera, Dataset, Split } from './types.ts';
 
 type V3 = [number, number, number];
@@ -19,7 +22,8 @@ interface Hit {
   color: V3;
 }
 
-const spheres: { c: V3; r: number; color: V3 }[] = [
+/** The scene's spheres (tests compare what a model learnt with them). */
+export const proceduralSpheres: readonly { c: V3; r: number; color: V3 }[] = [
   { c: [0.45, 0.0, 0.05], r: 0.45, color: [0.9, 0.25, 0.2] },
   { c: [-0.5, 0.35, -0.05], r: 0.35, color: [0.2, 0.6, 0.95] },
   { c: [-0.1, -0.55, -0.15], r: 0.25, color: [0.95, 0.8, 0.2] },
@@ -29,7 +33,7 @@ const boxHi: V3 = [0.8, 0.8, -0.4];
 
 function trace(o: V3, d: V3): Hit | null {
   let best: Hit | null = null;
-  for (const s of spheres) {
+  for (const s of proceduralSpheres) {
     const oc = sub(o, s.c);
     const b = dot(oc, d);
     const disc = b * b - (dot(oc, oc) - s.r * s.r);
@@ -67,6 +71,43 @@ function trace(o: V3, d: V3): Hit | null {
 
 const light = norm([0.4, -0.3, 1]);
 
+/** The environment: a ground plane at GROUND_Z inside a round wall of WALL_RADIUS and WALL_TOP, under a sky dome of SKY_RADIUS. */
+const GROUND_Z = -0.65;
+const WALL_RADIUS = 6;
+const WALL_TOP = 2.5;
+const SKY_RADIUS = 30;
+
+/**
+ * Colour of the environment along a ray that misses the objects (unlit). The wall and the ground
+ * are near enough that views from different places see them shift against the objects, as a
+ * room does around an object on a table; only the sky is far enough to be a backdrop.
+ */
+function environment(o: V3, d: V3): V3 {
+  // The wall: the cylinder x² + y² = WALL_RADIUS², seen from inside.
+  const a = d[0] * d[0] + d[1] * d[1];
+  const b = o[0] * d[0] + o[1] * d[1];
+  const tWall = a > 1e-12 ? (-b + Math.sqrt(b * b - a * (o[0] * o[0] + o[1] * o[1] - WALL_RADIUS * WALL_RADIUS))) / a : Infinity;
+  const tGround = d[2] < -1e-9 ? (GROUND_Z - o[2]) / d[2] : Infinity;
+  if (tGround < tWall) {
+    const x = o[0] + d[0] * tGround;
+    const y = o[1] + d[1] * tGround;
+    const checker = (Math.floor(x) + Math.floor(y)) % 2 === 0;
+    return checker ? [0.6, 0.55, 0.45] : [0.25, 0.35, 0.2];
+  }
+  const z = o[2] + d[2] * tWall;
+  if (z < WALL_TOP) {
+    const azimuth = Math.atan2(o[1] + d[1] * tWall, o[0] + d[0] * tWall);
+    const panel = Math.floor((azimuth / Math.PI) * 8 + 8);
+    const band = z > 1 && z < 1.5;
+    return band ? [0.9, 0.85, 0.3] : panel % 2 === 0 ? [0.75, 0.4, 0.35] : [0.35, 0.45, 0.7];
+  }
+  // The sky dome, centred on the origin: the ray's far hit, brighter towards the zenith.
+  const bb = dot(o, d);
+  const t = -bb + Math.sqrt(bb * bb - (dot(o, o) - SKY_RADIUS * SKY_RADIUS));
+  const up = (o[2] + d[2] * t) / SKY_RADIUS;
+  return [0.45 + 0.3 * up, 0.6 + 0.25 * up, 0.9];
+}
+
 /** Camera on a sphere of radius 4 looking at `target` (the origin; world +z up), in OpenCV convention. */
 export function orbitCamera(azimuth: number, elevation: number, size: number, fovDeg = 40, radius = 4, target: Readonly<V3> = [0, 0, 0]): Camera {
   const eye: V3 = [
@@ -96,8 +137,8 @@ export function demoSurfacePoint(cam: Camera, px: number, py: number): V3 | null
   return hit ? [o[0] + d[0] * hit.t, o[1] + d[1] * hit.t, o[2] + d[2] * hit.t] : null;
 }
 
-/** Renders one RGBA8 view (alpha 0 where the ray misses everything). */
-export function renderProcedural(cam: Camera, supersample = 2): Uint8Array {
+/** Renders one RGBA8 view: alpha 0 where the ray misses the objects, or opaque with the environment around them. */
+export function renderProcedural(cam: Camera, supersample = 2, background: ProceduralBackground = 'none'): Uint8Array {
   const out = new Uint8Array(cam.width * cam.height * 4);
   const m = cam.c2w;
   const o: V3 = [m[3]!, m[7]!, m[11]!];
@@ -115,7 +156,14 @@ export function renderProcedural(cam: Camera, supersample = 2): Uint8Array {
             m[8]! * dc[0] + m[9]! * dc[1] + m[10]! * dc[2],
           ]);
           const h = trace(o, d);
-          if (!h) continue;
+          if (!h) {
+            if (background === 'environment') {
+              const e = environment(o, d);
+              for (let c = 0; c < 3; c++) acc[c]! += e[c]!;
+              acc[3]! += 1;
+            }
+            continue;
+          }
           const shade = 0.35 + 0.65 * Math.max(0, dot(h.n, light));
           for (let c = 0; c < 3; c++) acc[c]! += h.color[c]! * shade;
           acc[3]! += 1;
@@ -132,19 +180,28 @@ export function renderProcedural(cam: Camera, supersample = 2): Uint8Array {
   return out;
 }
 
-function makeSplit(cams: Camera[], prefix: string): Split {
+/** 'none': a transparent background (Blender's renders); 'environment': ground, wall and sky all around. */
+export type ProceduralBackground = 'none' | 'environment';
+
+function makeSplit(cams: Camera[], prefix: string, background: ProceduralBackground): Split {
   return {
     names: cams.map((_, i) => `${prefix}/r_${i}`),
     cameras: cams,
-    images: cams.map((c) => renderProcedural(c)),
+    images: cams.map((c) => renderProcedural(c, 2, background)),
     width: cams[0]!.width,
     height: cams[0]!.height,
   };
 }
 
-/** The procedural scene as a dataset: `train` views on a spiral over the upper hemisphere, `test` views between them. */
-export function proceduralDataset(opts: { size?: number; train?: number; test?: number } = {}): Dataset {
+/**
+ * The procedural scene as a dataset: `train` views on a spiral over the upper hemisphere, `test`
+ * views between them. With the environment background it is an unbounded capture: opaque images,
+ * a black background colour, near/far 0.1/100 (the capture loaders' range).
+ */
+export function proceduralDataset(opts: { size?: number; train?: number; test?: number; background?: ProceduralBackground } = {}): Dataset {
   const size = opts.size ?? 64;
+  const background = opts.background ?? 'none';
+  const unbounded = background === 'environment';
   const nTrain = opts.train ?? 40;
   const nTest = opts.test ?? 8;
   const golden = Math.PI * (3 - Math.sqrt(5));
@@ -156,13 +213,14 @@ export function proceduralDataset(opts: { size?: number; train?: number; test?: 
   return {
     format: 'blender',
     name: 'procedural',
-    splits: { train: makeSplit(trainCams, 'train'), test: makeSplit(testCams, 'test') },
+    splits: { train: makeSplit(trainCams, 'train', background), test: makeSplit(testCams, 'test', background) },
     aabb: [
       [-1.5, -1.5, -1.5],
       [1.5, 1.5, 1.5],
     ],
-    nearFar: [2, 6],
-    whiteBackground: true,
+    nearFar: unbounded ? [0.1, 100] : [2, 6],
+    whiteBackground: !unbounded,
     warnings: [],
+    ...(unbounded ? { unbounded, name: 'procedural-environment' } : {}),
   };
 }

@@ -67,6 +67,12 @@ export interface Dataset {
    * alpha channel): pixels with alpha below one half are neither trained nor scored.
    */
   masked?: boolean;
+  /**
+   * The scene has surroundings the cameras see beyond its box (a capture with a real background):
+   * training contracts the scene so they are modelled (train/scene-frame.ts). False or absent:
+   * everything outside the box is the background colour (Blender's transparent renders, masked captures).
+   */
+  unbounded?: boolean;
   /** e.g. skipped frames with missing images */
   warnings: string[];
   /** Sparse points of the capture (COLMAP's), xyz per point in the dataset's world, with RGB8 colours. */

@@ -210,7 +210,7 @@ ${linearId}
  * without the distance scale, as the reference does.
  */
 export const densityGridWgsl = (layout: LayoutWgsl) => /* wgsl */ `
-struct Params { field: Field, dims: vec4u, shift: f32, step: f32, }
+struct Params { field: Field, dims: vec4u, lo: vec4f, hi: vec4f, shift: f32, step: f32, }
 ${fieldBindings(false)}
 @group(0) @binding(2) var<storage, read_write> alpha: array<f32>;
 var<private> field: Field;
@@ -225,9 +225,9 @@ ${densityActivation}
   let x = i % d.x;
   let y = (i / d.x) % d.y;
   let z = i / (d.x * d.y);
-  // Lattice point (x, y, z) of a dims-sized linspace over the field's AABB, in field grid coordinates.
-  let g = vec3f(field.grid.xyz - 1u);
-  let u = vec3f(f32(x), f32(y), f32(z)) / vec3f(max(d - 1u, vec3u(1u))) * g;
+  // Lattice point (x, y, z) of a dims-sized linspace over the region [lo, hi] (field grid
+  // coordinates; the whole grid is [0, grid - 1]).
+  let u = params.lo.xyz + vec3f(f32(x), f32(y), f32(z)) / vec3f(max(d - 1u, vec3u(1u))) * (params.hi.xyz - params.lo.xyz);
   alpha[i] = opacity(density_feature(u) + params.shift, params.step).x;
 }
 `;

@@ -47,6 +47,53 @@ export function rayBoxSpan(o: ArrayLike<number>, d: ArrayLike<number>, box: Box)
   return { enter, exit };
 }
 
+/**
+ * Scene contraction (notes: unbounded scenes; docs/ARCHITECTURE.md, "Unbounded scenes"): the L∞
+ * contraction of nerfacto and K-Planes, scaled to an inner box. With u = (p - centre) / half-size
+ * and r = max |u_i|, points inside the inner box (r <= 1) keep their place, and a point outside
+ * moves to radius 2 - 1/r along the same direction, so all of space lands in the inner box
+ * doubled about its centre and the field's axis-aligned factors cover it. Field space is world
+ * space inside the inner box, so a bounded scene is the same model without the outer shell.
+ * The WGSL twin is `contraction` in gpu/wgsl.ts.
+ */
+export function contractPoint(inner: Box, p: ArrayLike<number>): Vec3 {
+  const mid = [0, 1, 2].map((a) => 0.5 * (inner.lo[a]! + inner.hi[a]!));
+  const half = [0, 1, 2].map((a) => 0.5 * (inner.hi[a]! - inner.lo[a]!));
+  const u = [0, 1, 2].map((a) => (p[a]! - mid[a]!) / half[a]!);
+  const r = Math.max(...u.map(Math.abs));
+  const k = r <= 1 ? 1 : (2 - 1 / r) / r;
+  return [0, 1, 2].map((a) => mid[a]! + half[a]! * u[a]! * k) as Vec3;
+}
+
+/** contractPoint's inverse (field space back to world), for depths; finite at the contracted box's edge. */
+export function uncontractPoint(inner: Box, q: ArrayLike<number>): Vec3 {
+  const mid = [0, 1, 2].map((a) => 0.5 * (inner.lo[a]! + inner.hi[a]!));
+  const half = [0, 1, 2].map((a) => 0.5 * (inner.hi[a]! - inner.lo[a]!));
+  const u = [0, 1, 2].map((a) => (q[a]! - mid[a]!) / half[a]!);
+  const s = Math.max(...u.map(Math.abs));
+  const k = s <= 1 ? 1 : 1 / Math.max(2 - s, 1e-4) / s;
+  return [0, 1, 2].map((a) => mid[a]! + half[a]! * u[a]! * k) as Vec3;
+}
+
+/** The box all of space contracts into: the inner box doubled about its centre. */
+export function contractedBox(inner: Box): Box {
+  const at = (a: number, side: -1 | 1) => 0.5 * (inner.lo[a]! + inner.hi[a]!) + side * (inner.hi[a]! - inner.lo[a]!);
+  return { lo: [at(0, -1), at(1, -1), at(2, -1)], hi: [at(0, 1), at(1, 1), at(2, 1)] };
+}
+
+/**
+ * The world step along a ray at p that moves about `step` in field space. Beyond the inner box the
+ * contraction shrinks radial distances by 1/r^2, so steps grow as r^2: samples are evenly spaced
+ * in contracted space (spaced in disparity, like mip-NeRF 360's), and a ray reaches the edge of
+ * the contracted box in about 1/step samples however far it goes.
+ */
+export function marchStep(inner: Box | undefined, p: ArrayLike<number>, step: number): number {
+  if (!inner) return step;
+  let r = 1;
+  for (let a = 0; a < 3; a++) r = Math.max(r, Math.abs((2 * p[a]! - inner.lo[a]! - inner.hi[a]!) / (inner.hi[a]! - inner.lo[a]!)));
+  return step * r * r;
+}
+
 /** Samples per ray: int(|R| / step_ratio), capped at 1e6 as in the reference. */
 export function samplesPerRay(grid: Vec3, stepRatio: number): number {
   return Math.min(1_000_000, Math.floor(Math.hypot(grid[0], grid[1], grid[2]) / stepRatio));

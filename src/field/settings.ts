@@ -23,6 +23,11 @@ export interface FieldSettings {
   initStd: number;
   /** Trained by SlimmeRF's rank incrementation (TRaIn), so every rank prefix is a good model. */
   slimmable?: boolean;
+  /**
+   * Unbounded scenes: the inner box of the scene contraction (geometry.ts contractPoint), in world
+   * units; the field's box then covers the contracted space around it. Absent: the box only.
+   */
+  contraction?: Box;
   /** Strivec: the local tensors' lattices, coarsest first (set once the coarse pass has placed them). */
   levels?: StrivecLevel[];
 }

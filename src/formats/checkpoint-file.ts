@@ -275,7 +275,9 @@ function checkTrainOptions(c: JsonChecks, raw: unknown): TrainOptions {
       out[key] = Array.isArray(v) && v.length <= 4096 ? v.map((x, i) => c.num(x, `${what}[${i}]`, 0)) : c.fail(`header: ${what} must be a list of numbers`);
     } else out[key] = c.num(v, what, 0);
   }
-  const unknown = Object.keys(o).filter((k) => !(k in DEFAULT_TRAIN));
+  // The one optional option: absent means the dataset decided.
+  if (o.contract !== undefined) out.contract = typeof o.contract === 'boolean' ? o.contract : c.fail('header: train.contract must be true or false');
+  const unknown = Object.keys(o).filter((k) => !(k in DEFAULT_TRAIN) && k !== 'contract');
   if (unknown.length) c.fail(`header: unknown training options ${unknown.join(', ')}`);
   const t = out as unknown as TrainOptions;
   for (const key of ['nIters', 'batchSize', 'nVoxelInit', 'nVoxelFinal', 'seed', 'rankEta', 'trainViews', 'coarseIters'] as const) {

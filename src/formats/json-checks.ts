@@ -82,6 +82,7 @@ export class JsonChecks {
       rayMarchWeightThres: this.num(s.rayMarchWeightThres, 'settings.rayMarchWeightThres', 0, 1),
       initStd: this.num(s.initStd, 'settings.initStd', 0, 100),
       ...(s.slimmable === true ? { slimmable: true } : {}),
+      ...(s.contraction !== undefined ? { contraction: this.box(s.contraction, 'settings.contraction') } : {}),
       ...(levels ? { levels } : {}),
     };
   }

@@ -120,6 +120,38 @@ fn camera_ray(cam: Cam, px: f32, py: f32) -> Ray {
 `;
 export const CAMERA_FLOATS = 28;
 
+/**
+ * Scene contraction (field/geometry.ts contractPoint, its f64 twin): inner box lo, hi; lo.w = 1
+ * when the field is contracted. contract_point maps world to field space, uncontract_point back
+ * (depth), march_step is the world step that moves about `step` in field space.
+ */
+export const contraction = /* wgsl */ `
+struct Contraction { lo: vec4f, hi: vec4f, }
+fn contraction_radius(c: Contraction, p: vec3f) -> vec4f {
+  let u = (2.0 * p - c.lo.xyz - c.hi.xyz) / (c.hi.xyz - c.lo.xyz);
+  return vec4f(u, max(max(abs(u.x), abs(u.y)), abs(u.z)));
+}
+fn contract_point(c: Contraction, p: vec3f) -> vec3f {
+  if (c.lo.w == 0.0) { return p; }
+  let u = contraction_radius(c, p);
+  if (u.w <= 1.0) { return p; }
+  return 0.5 * (c.lo.xyz + c.hi.xyz) + 0.5 * (c.hi.xyz - c.lo.xyz) * u.xyz * ((2.0 - 1.0 / u.w) / u.w);
+}
+fn uncontract_point(c: Contraction, q: vec3f) -> vec3f {
+  if (c.lo.w == 0.0) { return q; }
+  let u = contraction_radius(c, q);
+  if (u.w <= 1.0) { return q; }
+  // radius s = 2 - 1/r in field space: r = 1 / (2 - s), kept finite at the edge.
+  let r = 1.0 / max(2.0 - u.w, 1e-4);
+  return 0.5 * (c.lo.xyz + c.hi.xyz) + 0.5 * (c.hi.xyz - c.lo.xyz) * u.xyz * (r / u.w);
+}
+fn march_step(c: Contraction, p: vec3f, step: f32) -> f32 {
+  if (c.lo.w == 0.0) { return step; }
+  let r = max(contraction_radius(c, p).w, 1.0);
+  return step * r * r;
+}
+`;
+
 /** Entry distance of a ray into a box and its exit distance (enter > exit when it misses). */
 export const boxSlab = /* wgsl */ `
 fn safe_dir(d: vec3f) -> vec3f {

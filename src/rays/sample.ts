@@ -16,6 +16,8 @@ export interface SampleParams {
   jitter: boolean;
   seed: number;
   nearFar: readonly [number, number];
+  /** The inner box of a contracted field (FieldSettings.contraction); absent: the box only. */
+  contraction?: { lo: readonly number[]; hi: readonly number[] };
 }
 
 /** The buffers the samples go into: counter[0] counts them; at most `capacity` are stored. */
@@ -25,6 +27,11 @@ export interface SampleBuffers {
   rayInfo: GPUBuffer;
   samples: GPUBuffer;
   capacity: number;
+}
+
+/** The `Contraction` uniform of gpu/wgsl.ts: the inner box, with lo.w = 1 when contracted. */
+export function contractionUniform(inner: SampleParams['contraction']): ParamValues {
+  return inner ? { lo: [...inner.lo, 1], hi: [...inner.hi, 0] } : { lo: [0, 0, 0, 0], hi: [1, 1, 1, 0] };
 }
 
 /** Samples the first `nRays` rays into `out` (counter[0] must be zero beforehand). */
@@ -41,6 +48,7 @@ export function sampleRays(ctx: GpuContext, enc: Encoder, nRays: number, p: Samp
         capacity: out.capacity,
         seed: p.seed,
         mask: p.mask,
+        contraction: contractionUniform(p.contraction),
       },
       buffers: { rays: out.rays, mask_bits: p.maskBits, counter: out.counter, ray_info: out.rayInfo, samples: out.samples },
       workgroups: grid1d(ctx, nRays, 64),

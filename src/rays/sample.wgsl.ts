@@ -1,12 +1,15 @@
 // Sampling along rays: the stratified points a ray is evaluated at, kept where the box and the
 // alpha mask allow.
-import { boxSlab, linearId, occupancy, random, rayStruct } from '../gpu/wgsl.ts';
+import { boxSlab, contraction, linearId, occupancy, random, rayStruct } from '../gpu/wgsl.ts';
 
 /**
  * Samples along each ray at t = t_entry + step * (k + u) for k < n_samples, kept when inside the
  * AABB and the alpha mask; each ray's kept samples are written contiguously at a base taken with
  * one atomicAdd on counter[0], so no prefix-sum pass is needed. Output positions are field grid
  * coordinates; w is the segment length. ray_info[b] = (first sample, sample count, -, -).
+ * A contracted field (unbounded scene) is marched from the near plane with steps that grow with
+ * the distance beyond the inner box (march_step), its samples contracted into field space, up to
+ * the far plane; w is then the world length of the step.
  */
 export const sampleWgsl = /* wgsl */ `
 struct Params {
@@ -17,8 +20,10 @@ struct Params {
   n_rays: u32, capacity: u32,
   seed: u32,
   mask: Mask,
+  contraction: Contraction,
 }
 ${occupancy}
+${contraction}
 ${boxSlab}
 ${random}
 ${linearId}
@@ -45,26 +50,38 @@ fn keep(p: vec3f) -> bool {
   let hi = params.aabb_hi.xyz;
   let step = params.aabb_lo.w;
   let n = params.grid.w;
-  let t0 = clamp(slab(o, d, lo, hi).x, params.near_far.x, params.near_far.y);
+  let c = params.contraction;
+  let bounded = c.lo.w == 0.0;
+  var t0 = params.near_far.x;
+  if (bounded) { t0 = clamp(slab(o, d, lo, hi).x, params.near_far.x, params.near_far.y); }
   var u = 0.0;
   if (params.aabb_hi.w > 0.0) { u = rand01(params.seed, b, 7u); }
+  let t_first = t0 + u * march_step(c, o + d * t0, step);
   var count = 0u;
+  var t = t_first;
   for (var k = 0u; k < n; k++) {
-    if (keep(o + d * (t0 + step * (f32(k) + u)))) { count++; }
+    if (bounded) { t = t0 + step * (f32(k) + u); } else if (t > params.near_far.y) { break; }
+    let p = o + d * t;
+    if (keep(contract_point(c, p))) { count++; }
+    t += march_step(c, p, step);
   }
   let base = atomicAdd(&counter[0], count);
   let stored = min(count, select(0u, params.capacity - base, base < params.capacity));
   ray_info[b] = vec4u(base, stored, 0u, 0u);
   let inv_unit = vec3f(params.grid.xyz - 1u) / (hi - lo);
   var j = 0u;
+  t = t_first;
   for (var k = 0u; k < n && j < stored; k++) {
-    let p = o + d * (t0 + step * (f32(k) + u));
-    if (keep(p)) {
+    if (bounded) { t = t0 + step * (f32(k) + u); } else if (t > params.near_far.y) { break; }
+    let p = o + d * t;
+    let q = contract_point(c, p);
+    let delta = march_step(c, p, step);
+    if (keep(q)) {
       // The reference's last sample of a ray has zero length (dists are differences of t).
-      let delta = select(step, 0.0, k == n - 1u);
-      samples[base + j] = vec4f((p - lo) * inv_unit, delta);
+      samples[base + j] = vec4f((q - lo) * inv_unit, select(delta, 0.0, k == n - 1u));
       j++;
     }
+    t += delta;
   }
 }
 `;

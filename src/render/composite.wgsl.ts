@@ -1,6 +1,6 @@
 // Volume compositing (notes 1.2): transmittance and the samples worth shading, the colour of each
 // ray, and the backward pass from dL/dC to the samples' opacities and colours.
-import { linearId, rayStruct } from '../gpu/wgsl.ts';
+import { contraction, linearId, rayStruct } from '../gpu/wgsl.ts';
 
 /**
  * What a batch writes per ray (RAY_OUT_BYTES; read on the host through batch-output.ts):
@@ -84,9 +84,11 @@ ${rayStruct}
 export const compositeColourWgsl = /* wgsl */ `
 struct Params {
   n_rays: u32, bg: f32, weight_thres: f32,
-  aabb_lo: vec4f,   // sample positions are grid coordinates: world = lo + g * unit
+  aabb_lo: vec4f,   // sample positions are grid coordinates: field space = lo + g * unit
   unit: vec4f,
+  contraction: Contraction,   // field space to world, for the depth
 }
+${contraction}
 ${linearId}
 ${rayStruct}
 ${rayOutStruct}
@@ -113,7 +115,7 @@ ${rayOutStruct}
   for (var i = info.x; i < info.x + info.y; i++) {
     let w = sample_alpha[i].x * transmittance[i];
     acc += w;
-    depth += w * dot(params.aabb_lo.xyz + samples[i].xyz * params.unit.xyz - o, d);
+    depth += w * dot(uncontract_point(params.contraction, params.aabb_lo.xyz + samples[i].xyz * params.unit.xyz) - o, d);
     if (j < j1 && w > params.weight_thres) {
       c += w * rgb[j].rgb;
       j++;

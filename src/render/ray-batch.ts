@@ -15,7 +15,7 @@ import { Gemm } from '../gpu/gemm.ts';
 import { cachedKernel, Encoder, grid1d, type ParamValues } from '../gpu/kernel.ts';
 import { exclusivePrefixSum } from '../gpu/prefix-sum.ts';
 import { RAY_BYTES } from '../gpu/wgsl.ts';
-import { sampleRays } from '../rays/sample.ts';
+import { contractionUniform, sampleRays } from '../rays/sample.ts';
 import { mlpInputWidth } from '../shading/shading.ts';
 import { RAY_OUT_BYTES, type RayOutputs, readRayOutputs } from './batch-output.ts';
 import { compositeBackwardWgsl, compositeColourWgsl, compositeWeightsWgsl, shadedListWgsl } from './composite.wgsl.ts';
@@ -305,6 +305,7 @@ export class RayBatch {
           jitter: opt.jitter,
           seed: opt.seed,
           nearFar: opt.nearFar ?? this.nearFar,
+          contraction: st.contraction,
         },
         { rays: this.rays, counter: this.counter, rayInfo: this.rayInfo, samples: this.samples, capacity: this.sampleCap },
       );
@@ -372,7 +373,14 @@ export class RayBatch {
     enc.dispatch(
       cachedKernel(ctx, 'compositeColour', () => compositeColourWgsl),
       {
-        params: { n_rays: nRays, bg: opt.bg, weight_thres: st.rayMarchWeightThres, aabb_lo: [...field.box.lo, 0], unit: [...field.units, 0] },
+        params: {
+          n_rays: nRays,
+          bg: opt.bg,
+          weight_thres: st.rayMarchWeightThres,
+          aabb_lo: [...field.box.lo, 0],
+          unit: [...field.units, 0],
+          contraction: contractionUniform(st.contraction),
+        },
         buffers: {
           rays: this.rays,
           ray_info: this.rayInfo,

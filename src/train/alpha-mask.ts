@@ -2,13 +2,14 @@
 // skips empty space with, whose occupied box the field shrinks to, and against which the training
 // rays are filtered (alpha-mask.wgsl.ts).
 
+import { recordDensityLattice } from '../field/density-lattice.ts';
 import type { TensorField } from '../field/field.ts';
 import type { Box, Vec3 } from '../field/geometry.ts';
-import { fieldKernel } from '../field/kernels.ts';
 import type { AlphaMask } from '../field/settings.ts';
 import type { GpuContext } from '../gpu/context.ts';
 import { cachedKernel, Encoder, grid1d } from '../gpu/kernel.ts';
 import type { TrainingRays } from '../rays/raygen.ts';
+import { contractionUniform } from '../rays/sample.ts';
 import { maskBuildWgsl, rayFilterWgsl } from './alpha-mask.wgsl.ts';
 
 /** Lattices above this many points reuse the previous mask's dimensions (the reference's 256³ cap). */
@@ -31,11 +32,7 @@ export async function buildAlphaMask(ctx: GpuContext, field: TensorField): Promi
   const bits = ctx.buffer('mask.bitsBuild', Math.ceil(n / 32) * 4);
   const bbox = ctx.upload('mask.bbox', new Uint32Array([0xffffffff, 0xffffffff, 0xffffffff, 0, 0, 0, 0, 0]));
   const enc = new Encoder(ctx);
-  enc.dispatch(fieldKernel(ctx, field.settings, 'densityGrid'), {
-    params: { field: field.fieldUniform(), dims: [...dims, 0], shift: field.settings.densityShift, step: field.step },
-    buffers: { params_f: field.arena.params!, alpha },
-    workgroups: grid1d(ctx, n, 64),
-  });
+  recordDensityLattice(enc, field, dims, alpha);
   enc.dispatch(
     cachedKernel(ctx, 'maskBuild', () => maskBuildWgsl),
     {
@@ -95,6 +92,7 @@ export async function filterRays(
           far: nearFar[1],
           masked: masked ? 1 : 0,
           mask: field.maskUniform(),
+          contraction: contractionUniform(field.settings.contraction),
         },
         buffers: { cams: img.cams, mask_bits: field.maskBuffer, valid: rays.valid, pixels: img.pixels },
         workgroups: grid1d(ctx, count, 64),

@@ -1,7 +1,7 @@
 // WGSL of the alpha mask (notes 1.5): the occupancy grid built from the density on a lattice
 // (field/field.wgsl.ts's densityGrid), and the filter that marks which training rays are worth
 // drawing.
-import { boxSlab, cameraRay, linearId, occupancy } from '../gpu/wgsl.ts';
+import { boxSlab, cameraRay, contraction, linearId, occupancy } from '../gpu/wgsl.ts';
 
 /**
  * Alpha mask: 3x3x3 max-pool of the lattice alphas, threshold, bits, and the occupied box
@@ -50,7 +50,9 @@ struct Params {
   mode: u32, n_samples: u32, near: f32, far: f32,
   masked: u32,
   mask: Mask,
+  contraction: Contraction,
 }
+${contraction}
 ${cameraRay}
 ${occupancy}
 ${boxSlab}
@@ -70,13 +72,21 @@ ${linearId}
   let ray = camera_ray(cams[idx / per_image], f32(pix % params.width), f32(pix / params.width));
   let o = ray.o.xyz;
   let d = ray.d.xyz;
+  let c = params.contraction;
+  let bounded = c.lo.w == 0.0;
   let tt = slab(o, d, params.aabb_lo.xyz, params.aabb_hi.xyz);
-  var keep = tt.y > tt.x;
+  // A contracted field covers all of space: every ray enters it.
+  var keep = tt.y > tt.x || !bounded;
   if (params.mode == 1u) {
     keep = false;
-    let t0 = clamp(tt.x, params.near, params.far);
-    for (var k = 0u; k < params.n_samples; k++) {
-      if (occupied(params.mask, o + d * (t0 + params.aabb_lo.w * f32(k)))) { keep = true; break; }
+    // The sampling kernel's march (rays/sample.wgsl.ts), unjittered.
+    let t0 = select(params.near, clamp(tt.x, params.near, params.far), bounded);
+    var t = t0;
+    for (var k = 0u; k < params.n_samples && (bounded || t <= params.far); k++) {
+      if (bounded) { t = t0 + params.aabb_lo.w * f32(k); }
+      let p = o + d * t;
+      if (occupied(params.mask, contract_point(c, p))) { keep = true; break; }
+      t += march_step(c, p, params.aabb_lo.w);
     }
   }
   if (keep) { atomicOr(&valid[idx >> 5u], 1u << (idx & 31u)); }

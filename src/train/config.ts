@@ -33,6 +33,8 @@ export interface TrainOptions {
   /** Strivec: lattice spacing and tensor half-size per level, world units; empty = the reference's, scaled to the box. */
   voxRange: number[];
   localRange: number[];
+  /** Contract the scene (unbounded scenes, train/scene-frame.ts); absent: decided by the dataset's scene kind. */
+  contract?: boolean;
 }
 
 export const DEFAULT_TRAIN: TrainOptions = {
@@ -90,6 +92,8 @@ const KEYS = {
   pre_N_iters: 'int',
   vox_range: 'nums',
   local_range: 'nums',
+  // Slimfield: contract the scene (true), keep the box only (false); absent: from the dataset.
+  contract: 'bool',
 } as const;
 export type ReferenceOptions = { [K in keyof typeof KEYS]?: unknown };
 
@@ -110,7 +114,9 @@ export function checkReferenceOptions(raw: unknown, where: string): Record<strin
             ? Array.isArray(v) && v.every((x) => Number.isInteger(x) && x >= 0)
             : type === 'nums'
               ? Array.isArray(v) && v.every((x) => typeof x === 'number' && Number.isFinite(x) && x > 0)
-              : v === 'MLP_Fea' || v === 'SH';
+              : type === 'bool'
+                ? typeof v === 'boolean'
+                : v === 'MLP_Fea' || v === 'SH';
     if (!ok) {
       const want =
         type === 'int'
@@ -121,7 +127,9 @@ export function checkReferenceOptions(raw: unknown, where: string): Record<strin
               ? 'a list of non-negative integers'
               : type === 'nums'
                 ? 'a list of positive numbers'
-                : '"MLP_Fea" or "SH"';
+                : type === 'bool'
+                  ? 'true or false'
+                  : '"MLP_Fea" or "SH"';
       throw new ConfigError(`${where}: option "${k}" must be ${want}, got ${JSON.stringify(v)}`);
     }
     out[k] = v;
@@ -187,6 +195,7 @@ export function resolveConfig(preset: PresetName, opts: Record<string, unknown>)
     coarseIters: o.pre_N_iters ?? DEFAULT_TRAIN.coarseIters,
     voxRange: o.vox_range ?? [],
     localRange: o.local_range ?? [],
+    ...(typeof o.contract === 'boolean' ? { contract: o.contract } : {}),
   };
   if (layout.localTensors && train.coarseIters < 1) throw new ConfigError(`option "pre_N_iters" (the coarse pass) must be at least 1 for ${layout.label}`);
   if (train.batchSize < 1 || train.nIters < 1) throw new ConfigError('n_iters and batch_size must be at least 1');

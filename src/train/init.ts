@@ -3,10 +3,11 @@
 // (strivec-placement.ts).
 import type { Dataset } from '../data/types.ts';
 import { TensorField } from '../field/field.ts';
-import { type Box, resolutionForVoxels } from '../field/geometry.ts';
+import { resolutionForVoxels } from '../field/geometry.ts';
 import { layoutOf } from '../field/layout.ts';
 import type { GpuContext } from '../gpu/context.ts';
 import type { ResolvedConfig } from './config.ts';
+import { trainingFrame } from './scene-frame.ts';
 import { type FieldProgress, placeLocalTensors, type TrainPass } from './strivec-placement.ts';
 
 /** The field to train: random on the initial grid, or with its local tensors placed by a coarse pass. */
@@ -18,8 +19,8 @@ export async function createTrainingField(
   trainPass: TrainPass,
   onProgress: (p: FieldProgress) => void = () => {},
 ): Promise<TensorField> {
-  const box: Box = { lo: ds.aabb[0], hi: ds.aabb[1] };
+  const { settings, box } = trainingFrame(ds, cfg.settings, cfg.train);
   const grid = resolutionForVoxels(cfg.train.nVoxelInit, box);
-  if (!layoutOf(cfg.settings.kind).localTensors) return TensorField.make(ctx, cfg.settings, box, grid, seed);
+  if (!layoutOf(cfg.settings.kind).localTensors) return TensorField.make(ctx, settings, box, grid, seed);
   return placeLocalTensors(ctx, ds, cfg, seed, trainPass, onProgress);
 }

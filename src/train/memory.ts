@@ -7,7 +7,7 @@
 // The studio shows it beside the Train button; the CLI prints it and refuses a run whose arena
 // cannot fit one binding, naming what to change.
 import type { Camera, Dataset } from '../data/types.ts';
-import { type Box, rayBoxSpan, resolutionForVoxels, samplesPerRay, stepSize, type Vec3 } from '../field/geometry.ts';
+import { type Box, marchStep, rayBoxSpan, resolutionForVoxels, samplesPerRay, stepSize, type Vec3 } from '../field/geometry.ts';
 import { fieldSegments, layoutOf } from '../field/layout.ts';
 import { appWidthOf, type FieldSettings } from '../field/settings.ts';
 import { formatBytes, type LimitAdvice } from '../gpu/context.ts';
@@ -25,6 +25,7 @@ import {
 } from '../render/ray-batch.ts';
 import { activationBytesPerRow } from '../shading/shading.ts';
 import type { TrainOptions } from './config.ts';
+import { trainingFrame } from './scene-frame.ts';
 
 export interface MemoryEstimate {
   finalGrid: Vec3;
@@ -38,10 +39,13 @@ export interface MemoryEstimate {
   problem: { message: string; advice: LimitAdvice[] } | null;
   /** What the estimate cannot know yet; null when it is complete. */
   note: string | null;
+  /** The run contracts the scene (its surroundings are modelled, train/scene-frame.ts). */
+  contracted: boolean;
 }
 
 export function estimateTrainingMemory(settings: FieldSettings, opt: TrainOptions, ds: Dataset, maxBinding: number): MemoryEstimate {
-  const box: Box = { lo: ds.aabb[0], hi: ds.aabb[1] };
+  const frame = trainingFrame(ds, settings, opt);
+  const box = frame.box;
   const finalGrid = resolutionForVoxels(opt.nVoxelFinal, box);
   const floats = fieldSegments(settings, box, finalGrid).reduce((n, s) => n + Math.ceil(s.count / 64) * 64, 0);
   const parameters = floats * 4 * 4;
@@ -49,7 +53,14 @@ export function estimateTrainingMemory(settings: FieldSettings, opt: TrainOption
   const views = opt.trainViews > 0 ? Math.min(opt.trainViews, train.cameras.length) : train.cameras.length;
   const images = views * train.width * train.height * 4;
 
-  const perRay = samplesPerRayStats(train.cameras, box, ds.nearFar, stepSize(box, finalGrid, settings.stepRatio), samplesPerRay(finalGrid, settings.stepRatio));
+  const perRay = samplesPerRayStats(
+    train.cameras,
+    box,
+    ds.nearFar,
+    stepSize(box, finalGrid, settings.stepRatio),
+    samplesPerRay(finalGrid, settings.stepRatio),
+    frame.settings.contraction,
+  );
   const appWidth = appWidthOf(settings);
   const s = settings.shading;
   const chunkRows = shadeChunkRows(settings, maxBinding);
@@ -86,7 +97,7 @@ export function estimateTrainingMemory(settings: FieldSettings, opt: TrainOption
   }
   // Local tensors are counted once the coarse pass has placed them; createTrainingField checks again then.
   const note = layout.localTensors && !settings.levels ? `${layout.label}'s local tensors are counted once the coarse pass has placed them` : null;
-  return { finalGrid, parameters, images, batch, total: parameters + images + batch, problem, note };
+  return { finalGrid, parameters, images, batch, total: parameters + images + batch, problem, note, contracted: !!frame.settings.contraction };
 }
 
 /**
@@ -101,6 +112,8 @@ export function samplesPerRayStats(
   nearFar: [number, number],
   step: number,
   cap: number,
+  /** A contracted field's inner box: every ray is marched from the near plane, as the kernel does. */
+  contraction?: Box,
 ): { mean: number; std: number; meanOfHits: number } {
   const LATTICE = 16;
   const stride = Math.max(1, Math.floor(cameras.length / 64));
@@ -118,9 +131,19 @@ export function samplesPerRayStats(
         const y = (((j + 0.5) / LATTICE) * cam.height - cam.cy) / cam.fy;
         const len = Math.hypot(x, y, 1);
         const d = [0, 1, 2].map((r) => (m[4 * r]! * x + m[4 * r + 1]! * y + m[4 * r + 2]!) / len);
-        const { enter, exit } = rayBoxSpan(o, d, box);
-        const start = Math.min(Math.max(enter, nearFar[0]), nearFar[1]);
-        const n = Math.min(cap, Math.max(0, Math.ceil((exit - start) / step)));
+        let n = 0;
+        if (contraction) {
+          for (let t = nearFar[0]; n < cap && t <= nearFar[1]; n++)
+            t += marchStep(
+              contraction,
+              [0, 1, 2].map((a) => o[a]! + d[a]! * t),
+              step,
+            );
+        } else {
+          const { enter, exit } = rayBoxSpan(o, d, box);
+          const start = Math.min(Math.max(enter, nearFar[0]), nearFar[1]);
+          n = Math.min(cap, Math.max(0, Math.ceil((exit - start) / step)));
+        }
         total += n;
         squares += n * n;
         hits += n > 0 ? 1 : 0;
@@ -146,7 +169,7 @@ const MIN_BATCH = 256;
  * fixed this way (images larger than a binding) is left to estimateTrainingMemory's `problem`.
  */
 export function fitToAdapter(settings: FieldSettings, opt: TrainOptions, ds: Dataset, maxBinding: number): { train: TrainOptions; changes: string[] } {
-  const box: Box = { lo: ds.aabb[0], hi: ds.aabb[1] };
+  const { box } = trainingFrame(ds, settings, opt);
   const train = { ...opt };
   const changes: string[] = [];
   const floatsAt = (voxels: number) => fieldSegments(settings, box, resolutionForVoxels(voxels, box)).reduce((n, s) => n + Math.ceil(s.count / 64) * 64, 0);

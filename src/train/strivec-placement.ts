@@ -4,16 +4,16 @@
 // opacity on a lattice finer than the finest tensor spacing, and place the local tensors around
 // every point above COARSE_ALPHA_THRESHOLD.
 import type { Dataset } from '../data/types.ts';
+import { readDensityLattice } from '../field/density-lattice.ts';
 import { TensorField } from '../field/field.ts';
 import { type Box, boxSize, resolutionForVoxels, type Vec3 } from '../field/geometry.ts';
-import { fieldKernel } from '../field/kernels.ts';
 import { coverageMask, placeTensors } from '../field/layouts/strivec-lattice.ts';
 import { MODEL_PRESETS } from '../field/presets.ts';
 import type { FieldSettings } from '../field/settings.ts';
 import { formatBytes, type GpuContext, LimitError } from '../gpu/context.ts';
-import { Encoder, grid1d } from '../gpu/kernel.ts';
 import type { ResolvedConfig, TrainOptions } from './config.ts';
 import { estimateTrainingMemory } from './memory.ts';
+import { trainingFrame } from './scene-frame.ts';
 
 export interface FieldProgress {
   /** A line for the log or the status bar. */
@@ -67,12 +67,13 @@ export async function placeLocalTensors(
   trainPass: TrainPass,
   onProgress: (p: FieldProgress) => void,
 ): Promise<TensorField> {
-  const box: Box = { lo: ds.aabb[0], hi: ds.aabb[1] };
+  const frame = trainingFrame(ds, cfg.settings, cfg.train);
+  const box = frame.box;
   const grid = resolutionForVoxels(cfg.train.nVoxelInit, box);
   const { spacings, halfSizes } = strivecLattice(cfg.settings, cfg.train, box);
   const points = await coarseOccupancy(ctx, ds, cfg, seed, Math.min(...spacings) / 2, trainPass, onProgress);
   const { levels, tables } = placeTensors(points, spacings, halfSizes);
-  const settings: FieldSettings = { ...cfg.settings, levels };
+  const settings: FieldSettings = { ...frame.settings, levels };
   // The exact size is known only now: refuse before training if the final field cannot fit.
   const mem = estimateTrainingMemory(settings, cfg.train, ds, ctx.maxBinding);
   if (mem.problem) throw new LimitError(mem.problem.message, mem.problem.advice);
@@ -103,8 +104,8 @@ export async function coarseOccupancy(
   trainPass: TrainPass,
   onProgress: (p: FieldProgress) => void,
 ): Promise<Float32Array> {
-  const box: Box = { lo: ds.aabb[0], hi: ds.aabb[1] };
-  const settings: FieldSettings = { ...MODEL_PRESETS.vm48, densityComps: [8, 8, 8], shading: cfg.settings.shading };
+  // The coarse pass trains in the same space (box or contracted) as the field it places tensors in.
+  const { settings, box } = trainingFrame(ds, { ...MODEL_PRESETS.vm48, densityComps: [8, 8, 8], shading: cfg.settings.shading }, cfg.train);
   const iters = cfg.train.coarseIters;
   const train = { ...cfg.train, nIters: iters, upsampList: [], updateAlphaMaskList: [], rankIncremental: false };
   const field = await TensorField.make(ctx, settings, box, resolutionForVoxels(cfg.train.nVoxelInit, box), seed);
@@ -112,16 +113,7 @@ export async function coarseOccupancy(
     await trainPass(field, train, 'coarse pass');
     const dims = pointLattice(box, pointSpacing);
     const n = dims[0] * dims[1] * dims[2];
-    const alpha = ctx.buffer('coarse.alpha', n * 4);
-    const enc = new Encoder(ctx);
-    enc.dispatch(fieldKernel(ctx, settings, 'densityGrid'), {
-      params: { field: field.fieldUniform(), dims: [...dims, 0], shift: settings.densityShift, step: field.step },
-      buffers: { params_f: field.arena.params!, alpha },
-      workgroups: grid1d(ctx, n, 64),
-    });
-    enc.submit();
-    const a = await ctx.readF32(alpha, n);
-    ctx.destroy(alpha);
+    const a = await readDensityLattice(ctx, field, dims);
     const pts: number[] = [];
     const at = (ax: number, i: number) => box.lo[ax]! + (i * (box.hi[ax]! - box.lo[ax]!)) / (dims[ax]! - 1);
     for (let i = 0; i < n; i++) {

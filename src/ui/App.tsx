@@ -25,7 +25,7 @@ export function App() {
   const tab = useStudio((s) => s.viewTab);
   const trainStatus = useStudio((s) => s.trainStatus);
   const session = useRef<Session | null>(null);
-  const [request, setRequest] = useState<TrainRequest>({ model: 'vm', preset: 'preview', trainViews: 0, upsilon: 0.4 });
+  const [request, setRequest] = useState<TrainRequest>({ model: 'vm', preset: 'preview', trainViews: 0, upsilon: 0.4, contract: 'auto' });
   const actions = useMemo(() => trainingActions(session), []);
 
   // `?demo` (the README's first command) opens the built-in scene as soon as WebGPU is ready.

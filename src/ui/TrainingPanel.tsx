@@ -152,6 +152,19 @@ export function TrainingPanel({ actions, request, setRequest }: { actions: Train
           />
         </label>
       )}
+      <label className="field-row" title="What the model covers: the box around the object, or all of space with the surroundings contracted around it">
+        Surroundings
+        <select
+          value={request.contract}
+          onChange={(e) => setRequest({ ...request, contract: e.target.value as TrainRequest['contract'] })}
+          disabled={running}
+          data-testid="contract"
+        >
+          <option value="auto">Automatic (model them for captures with a background)</option>
+          <option value="on">Model them (scene contraction)</option>
+          <option value="off">Box only (plain background)</option>
+        </select>
+      </label>
       <label className="field-row inline" title="Sparse-view mode: train on only some of the views, evenly spaced">
         Training views
         <input
@@ -170,6 +183,13 @@ export function TrainingPanel({ actions, request, setRequest }: { actions: Train
           {mem.problem
             ? `Cannot fit: ${mem.problem}`
             : `GPU memory up to ${formatBytes(mem.total)} (every sample shaded, as early in training): parameters ${formatBytes(mem.parameters)} at ${mem.finalGrid.join('×')}, images ${formatBytes(mem.images)}, batch buffers up to ${formatBytes(mem.batch)}.${mem.note ? ` ${mem.note}.` : ''}`}
+        </p>
+      )}
+      {mem && (
+        <p className="muted small" data-testid="scene-space">
+          {mem.contracted
+            ? 'Surroundings modelled: all of space is contracted around the box, the grid covering twice its size.'
+            : 'Box only: what lies outside the box is the plain background colour.'}
         </p>
       )}
       {mem && mem.sized.length > 0 && (

@@ -250,9 +250,10 @@ export function trainingActions(session: { current: Session | null }): TrainingA
           );
           const train = ds.splits.train!;
           const test = ds.splits.test ? `, ${ds.splits.test.cameras.length} test` : '';
-          // Masked pixels are neither trained nor scored: say so, it changes what the PSNR means.
-          const masked = ds.masked ? ', masked' : '';
-          st().setDataset(`${label} (${train.cameras.length} views${test}, ${train.width}×${train.height}${masked})`, ds.warnings, s.loadedBox!);
+          // Masked pixels are neither trained nor scored: say so, it changes what the PSNR means. An
+          // unbounded scene trains with its surroundings contracted around the box.
+          const kind = (ds.masked ? ', masked' : '') + (ds.unbounded ? ', unbounded' : '');
+          st().setDataset(`${label} (${train.cameras.length} views${test}, ${train.width}×${train.height}${kind})`, ds.warnings, s.loadedBox!);
           datasetOpened(s);
         } catch (e) {
           fail(e);

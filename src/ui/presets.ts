@@ -74,6 +74,8 @@ export interface TrainRequest {
   trainViews: number;
   /** SlimmeRF's TRaIn threshold υ (notes 4.3): lower grows the rank sooner. */
   upsilon: number;
+  /** The scene's surroundings: 'auto' contracts unbounded captures, 'on' always, 'off' keeps the box only. */
+  contract: 'auto' | 'on' | 'off';
 }
 
 /** The engine preset and reference options a request asks for (fitted to the adapter by the run). */
@@ -82,6 +84,12 @@ export function requestedRun(req: TrainRequest): { preset: PresetName; options: 
   const extra = model.options?.[req.preset] ?? {};
   return {
     preset: model.presets[req.preset],
-    options: { ...STUDIO_PRESETS[req.preset].options, ...extra, train_views: req.trainViews, rank_upsilon: req.upsilon },
+    options: {
+      ...STUDIO_PRESETS[req.preset].options,
+      ...extra,
+      train_views: req.trainViews,
+      rank_upsilon: req.upsilon,
+      ...(req.contract === 'auto' ? {} : { contract: req.contract === 'on' }),
+    },
   };
 }

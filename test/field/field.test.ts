@@ -3,13 +3,14 @@
 // differences of the reference loss. Small random VM and CP fields, small random rays.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { recordDensityLattice } from '../../src/field/density-lattice.ts';
 import { type RefModel, type RefRay, refDensityFeature, refRender, refSamples } from '../../src/field/field.ref.ts';
 import { TensorField } from '../../src/field/field.ts';
-import type { Box, Vec3 } from '../../src/field/geometry.ts';
+import { type Box, contractedBox, type Vec3 } from '../../src/field/geometry.ts';
 import { fieldKernel } from '../../src/field/kernels.ts';
 import { placeTensors } from '../../src/field/layouts/strivec-lattice.ts';
 import type { FieldSettings } from '../../src/field/settings.ts';
-import { Encoder, grid1d } from '../../src/gpu/kernel.ts';
+import { Encoder } from '../../src/gpu/kernel.ts';
 import { nodeGpu } from '../../src/gpu/node.ts';
 import { randomNormal } from '../../src/gpu/random.ts';
 import { GRAD_SCALE } from '../../src/gpu/wgsl.ts';
@@ -69,25 +70,34 @@ function packRays(rays: RefRay[]): Float32Array {
   return out;
 }
 
-async function setup(kind: 'vm' | 'cp' | 'strivec', shading: 'MLP_Fea' | 'SH', grid: Vec3) {
+/** A contracted field's inner box (unbounded scenes): its field box is the contracted space around it. */
+const inner: Box = { lo: [-0.5, -0.6, -0.45], hi: [0.55, 0.5, 0.5] };
+
+async function setup(kind: 'vm' | 'cp' | 'strivec', shading: 'MLP_Fea' | 'SH', grid: Vec3, contracted = false) {
   const ctx = await nodeGpu();
   const tables = kind === 'strivec' ? new Map(lattice.tables.map((t, l) => [`lattice.level${l}`, t] as const)) : undefined;
-  const field = new TensorField(ctx, settings(kind, shading), box, grid, 7, tables);
+  const st = settings(kind, shading);
+  const field = contracted
+    ? new TensorField(ctx, { ...st, contraction: inner }, contractedBox(inner), grid, 7, tables)
+    : new TensorField(ctx, st, box, grid, 7, tables);
   const values = await field.arena.download(ctx);
   const model: RefModel = { settings: field.settings, box: field.box, grid: field.grid, values };
   return { ctx, field, values, model };
 }
 
-for (const [kind, shading, chunk] of [
-  ['vm', 'MLP_Fea', Infinity],
-  ['cp', 'MLP_Fea', Infinity],
-  ['strivec', 'MLP_Fea', Infinity],
-  ['vm', 'SH', Infinity],
-  ['vm', 'MLP_Fea', 7],
+for (const [kind, shading, chunk, contracted] of [
+  ['vm', 'MLP_Fea', Infinity, false],
+  ['cp', 'MLP_Fea', Infinity, false],
+  ['strivec', 'MLP_Fea', Infinity, false],
+  ['vm', 'SH', Infinity, false],
+  ['vm', 'MLP_Fea', 7, false],
+  ['vm', 'MLP_Fea', Infinity, true],
 ] as const) {
   const chunked = chunk < Infinity ? `, shaded in chunks of ${chunk}` : '';
-  test(`${kind.toUpperCase()} ${shading}${chunked}: batch colours, losses and all gradients match the f64 reference`, async () => {
-    const { ctx, field, values, model } = await setup(kind, shading, [7, 6, 5]);
+  const space = contracted ? ', scene contracted (rays marched out to the far plane)' : '';
+  test(`${kind.toUpperCase()} ${shading}${chunked}${space}: batch colours, losses and all gradients match the f64 reference`, async () => {
+    // The contracted box is twice the inner box: a finer grid keeps as many samples per ray.
+    const { ctx, field, values, model } = await setup(kind, shading, contracted ? [14, 12, 10] : [7, 6, 5], contracted);
     const rays = randomRays(24, kind === 'vm' ? 3 : kind === 'cp' ? 4 : 6);
     const batch = new RayBatch(ctx, field, rays.length, 4, chunk);
     batch.nearFar = [0.1, 10];
@@ -203,11 +213,7 @@ test('Strivec: the alpha-mask grid kernel gives the reference opacity, zero wher
   const alpha = ctx.buffer('test.alpha', n * 4);
   const step = field.step;
   const enc = new Encoder(ctx);
-  enc.dispatch(fieldKernel(ctx, field.settings, 'densityGrid'), {
-    params: { field: field.fieldUniform(), dims: [...dims, 0], shift: field.settings.densityShift, step },
-    buffers: { params_f: field.arena.params!, alpha },
-    workgroups: grid1d(ctx, n, 64),
-  });
+  recordDensityLattice(enc, field, dims, alpha);
   enc.submit();
   const got = await ctx.readF32(alpha, n);
   let zeros = 0;

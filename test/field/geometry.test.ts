@@ -2,7 +2,19 @@
 // resize/crop helpers used by upsampling and the AABB shrink.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { type Box, cropLine, cropPlane, resizeLine, resizePlane, resolutionForVoxels, samplesPerRay } from '../../src/field/geometry.ts';
+import {
+  type Box,
+  contractedBox,
+  contractPoint,
+  cropLine,
+  cropPlane,
+  marchStep,
+  resizeLine,
+  resizePlane,
+  resolutionForVoxels,
+  samplesPerRay,
+  uncontractPoint,
+} from '../../src/field/geometry.ts';
 import { upsampleVoxelCounts } from '../../src/train/schedule.ts';
 
 const cube: Box = { lo: [-1.5, -1.5, -1.5], hi: [1.5, 1.5, 1.5] };
@@ -45,4 +57,31 @@ test('crops keep the requested index ranges', () => {
   const c = cropPlane(src, k, w, 1, 3, 1, 3);
   assert.deepEqual(Array.from(c), [10, 11, 12, 13, 18, 19, 20, 21]);
   assert.deepEqual(Array.from(cropLine(new Float32Array([0, 1, 2, 3, 4, 5]), 2, 1, 3)), [2, 3, 4, 5]);
+});
+
+test('scene contraction: identity in the inner box, all of space inside the doubled box, the inverse undoes it, steps grow as r^2', () => {
+  const inner: Box = { lo: [-1, -2, 0], hi: [3, 2, 1] };
+  const outer = contractedBox(inner);
+  assert.deepEqual(outer, { lo: [-3, -4, -0.5], hi: [5, 4, 1.5] });
+  assert.deepEqual(contractPoint(inner, [0.5, 1, 0.25]), [0.5, 1, 0.25]);
+  for (const p of [
+    [10, 0, 0.5],
+    [-1e5, 3, 2],
+    [1, 1e7, -1e7],
+    [3.5, 2.5, 1.25],
+  ]) {
+    const q = contractPoint(inner, p);
+    assert.ok(
+      q.every((v, a) => v > outer.lo[a]! && v < outer.hi[a]!),
+      `${p} -> ${q}`,
+    );
+    const back = uncontractPoint(inner, q);
+    if (Math.max(...p.map(Math.abs)) >= 1e3) continue;
+    for (let a = 0; a < 3; a++) assert.ok(Math.abs(back[a]! - p[a]!) < 1e-9 * Math.max(1, Math.abs(p[a]!)), `${p} round trip ${back}`);
+  }
+  // Radius 2 in normalised units (x = 1 + 2*2 = 5): contracted radius 1.5, the world step 4x.
+  assert.deepEqual(contractPoint(inner, [5, 0, 0.5]), [4, 0, 0.5]);
+  assert.equal(marchStep(inner, [5, 0, 0.5], 0.1), 0.4);
+  assert.equal(marchStep(inner, [1, 0, 0.5], 0.1), 0.1);
+  assert.equal(marchStep(undefined, [50, 0, 0.5], 0.1), 0.1);
 });

@@ -13,9 +13,10 @@ import { withHeader } from '../fixtures/headers.ts';
 
 const ds = proceduralDataset({ size: 16, train: 6, test: 1 });
 
-async function checkpointBytes(): Promise<Uint8Array> {
+async function checkpointBytes(dataset = ds, extra: Record<string, unknown> = {}): Promise<Uint8Array> {
   const ctx = await nodeGpu();
   const cfg = resolveConfig('slimmerf8', {
+    ...extra,
     N_voxel_init: 12 ** 3,
     N_voxel_final: 14 ** 3,
     upsamp_list: [2],
@@ -28,7 +29,7 @@ async function checkpointBytes(): Promise<Uint8Array> {
   // A strong, varied initial density, so the alpha mask at iteration 3 holds something.
   const strong = { ...cfg, settings: { ...cfg.settings, densityShift: -3, initStd: 0.8, alphaMaskThres: 0.05 } };
   const written: Uint8Array[] = [];
-  const run = new TrainingRun(ctx, ds, strong, {
+  const run = new TrainingRun(ctx, dataset, strong, {
     seed: 1,
     checkpoint: {
       everyIterations: 100,
@@ -51,6 +52,32 @@ test('checkpoint file: a round trip keeps every tensor, both moments, the mask, 
   assert.deepEqual(decodeCheckpoint(encodeCheckpoint(cp), 'again.slimckpt'), cp, 'encoded again, it decodes to the same checkpoint');
   const s = summarizeCheckpoint(bytes, 'run.slimckpt');
   assert.deepEqual({ iter: s.iter, nIters: s.nIters, kind: s.kind, views: s.dataset.splits.train?.views }, { iter: 4, nIters: 4, kind: 'vm', views: 6 });
+});
+
+test('checkpoint file: a contracted run (unbounded scene) keeps its inner box and option; a broken inner box is refused', async () => {
+  const env = proceduralDataset({ size: 16, train: 6, test: 1, background: 'environment' });
+  const bytes = await checkpointBytes(env, { contract: true });
+  const cp = decodeCheckpoint(bytes, 'run.slimckpt');
+  assert.deepEqual(cp.settings.contraction, { lo: env.aabb[0], hi: env.aabb[1] });
+  assert.equal(cp.train.contract, true);
+  // The field box is the contracted space [-3, 3]^3 around the inner box (or what the shrink kept of it).
+  assert.ok([...cp.box.lo, ...cp.box.hi].every((v) => Math.abs(v) <= 3) && cp.box.hi[0] - cp.box.lo[0] > 3, `${JSON.stringify(cp.box)}`);
+  assert.throws(
+    () =>
+      decodeCheckpoint(
+        withHeader(bytes, (h) => (((h.settings as Record<string, unknown>).contraction as { hi: number[] }).hi[1] = -9)),
+        'run.slimckpt',
+      ),
+    /run\.slimckpt: .*settings\.contraction is empty or inverted/,
+  );
+  assert.throws(
+    () =>
+      decodeCheckpoint(
+        withHeader(bytes, (h) => ((h.train as Record<string, unknown>).contract = 'yes')),
+        'run.slimckpt',
+      ),
+    /train\.contract must be true or false/,
+  );
 });
 
 test('checkpoint file: damaged, truncated, foreign and hostile files are refused, naming the file and the problem', async () => {
