@@ -1,7 +1,7 @@
 // The layer rules of docs/ARCHITECTURE.md, checked in CI (`npm run lint`). Stages, in data-flow
 // order, may import only stages below them; the front ends drive the engine through run/ and
 // view/; nothing in the engine imports a front end, React, three.js or the studio's libraries.
-const ENGINE = '^src/(gpu|data|rays|shading|field|render|train|eval|formats|run)/';
+const ENGINE = '^src/(gpu|data|rays|shading|field|render|train|eval|formats|export|run)/';
 const FRONT_ENDS = '^src/(cli|ui|viewer|view)/';
 
 /** A stage may import only from the stages listed beside it (and itself). */
@@ -15,8 +15,9 @@ const allowed = {
   train: ['gpu', 'data', 'rays', 'shading', 'field', 'render'],
   eval: ['gpu', 'data', 'rays', 'shading', 'field', 'render', 'formats'],
   formats: ['gpu', 'data', 'shading', 'field', 'train'],
-  run: ['gpu', 'data', 'rays', 'shading', 'field', 'render', 'train', 'eval', 'formats'],
-  view: ['gpu', 'data', 'rays', 'shading', 'field', 'render', 'train', 'eval', 'formats', 'run'],
+  export: ['gpu', 'data', 'rays', 'shading', 'field', 'render'],
+  run: ['gpu', 'data', 'rays', 'shading', 'field', 'render', 'train', 'eval', 'formats', 'export'],
+  view: ['gpu', 'data', 'rays', 'shading', 'field', 'render', 'train', 'eval', 'formats', 'export', 'run'],
 };
 const stages = Object.keys(allowed);
 
@@ -48,7 +49,7 @@ module.exports = {
       name: 'engine-no-ui-libraries',
       severity: 'error',
       comment: 'The engine runs in Node too: no React, three.js, charts or state stores.',
-      from: { path: '^src/(gpu|data|rays|shading|field|render|train|eval|formats|run|view)/' },
+      from: { path: '^src/(gpu|data|rays|shading|field|render|train|eval|formats|export|run|view)/' },
       to: { path: 'node_modules/(react|react-dom|three|@react-three|uplot|zustand)/' },
     },
     {
@@ -57,7 +58,7 @@ module.exports = {
       comment: 'The studio and the viewer drive the engine only through run/ and view/ (plus the file formats, the data types and the browser file input).',
       from: { path: '^src/(ui|viewer)/' },
       to: {
-        path: '^src/(gpu|data|rays|shading|field|render|train|eval)/',
+        path: '^src/(gpu|data|rays|shading|field|render|train|eval|export)/',
         pathNot: '^src/data/(types|browser-files)\\.ts$',
       },
     },
@@ -72,7 +73,7 @@ module.exports = {
       name: 'cli-node-only',
       severity: 'error',
       comment: 'Node modules stay out of the browser bundle.',
-      from: { path: '^src/(gpu|rays|shading|field|render|train|eval|formats|run|view|ui|viewer)/', pathNot: '^src/gpu/node\\.ts$' },
+      from: { path: '^src/(gpu|rays|shading|field|render|train|eval|formats|export|run|view|ui|viewer)/', pathNot: '^src/gpu/node\\.ts$' },
       to: { dependencyTypes: ['core'] },
     },
   ],

@@ -4,11 +4,38 @@
 // the slimmed model as a scene file and reopen the download: the same image.
 
 import assert from 'node:assert/strict';
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { test } from 'node:test';
+// @ts-expect-error: the validator ships no types
+import validator from 'gltf-validator';
+import type { Page } from 'playwright-core';
 import { artifacts, canvasShot, difference, openDemo, renders, WEBGPU_FLAGS, withStudio } from './harness.ts';
 
-test('rank slider: the viewport and the readouts follow the rank', { timeout: 600_000 }, async () => {
+/** Extracts the surface as `kind` in the Export panel and saves it; the counts and sizes shown. */
+async function extractAndSave(page: Page, kind: string) {
+  await page.getByTestId('geometry-kind').selectOption(kind);
+  await page.getByTestId('geometry-extract').click();
+  const result = page.locator(`[data-testid="geometry-result"][data-kind="${kind}"], .geometry-export .error`);
+  await result.first().waitFor({ timeout: 300_000 });
+  assert.equal(
+    await page.locator('.geometry-export .error').count(),
+    0,
+    (await page
+      .locator('.geometry-export .error')
+      .textContent({ timeout: 1000 })
+      .catch(() => '')) ?? '',
+  );
+  const bytes = Number(await result.getAttribute('data-bytes'));
+  const vertices = Number(await result.getAttribute('data-vertices'));
+  assert.ok(vertices > 0, `${kind}: a surface was found`);
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('geometry-save').click()]);
+  const file = `${artifacts}/${download.suggestedFilename()}`;
+  await download.saveAs(file);
+  assert.equal(statSync(file).size, bytes, `${kind}: the size shown before saving is the size of the file`);
+  return { file, name: download.suggestedFilename(), bytes, vertices };
+}
+
+test('rank slider: the viewport and the readouts follow the rank', { timeout: 900_000 }, async () => {
   await withStudio(WEBGPU_FLAGS, async (page, url, errors) => {
     await openDemo(page, url);
     await page.getByTestId('model').selectOption('slimmerf');
@@ -79,6 +106,20 @@ test('rank slider: the viewport and the readouts follow the rank', { timeout: 60
     assert.equal(await page.getByTestId('rank-value').textContent(), '1 / 1');
     assert.equal(Number(await page.getByTestId('export-size').getAttribute('data-bytes')), predicted, 'the reopened scene would export to the same file size');
     await page.screenshot({ path: `${artifacts}/scene-reopened-page.png` });
+
+    // The rank-1 surface as a glb mesh and as splats: counts and size shown before saving, the
+    // saved glb valid for the Khronos validator, the splat PLY the splat count long.
+    await page.getByTestId('geometry-resolution').selectOption('64');
+    const glb = await extractAndSave(page, 'mesh-glb');
+    assert.match(glb.name, /rank1\.glb$/);
+    const report = await validator.validateBytes(new Uint8Array(readFileSync(glb.file)));
+    assert.equal(report.issues.numErrors, 0, JSON.stringify(report.issues.messages.slice(0, 5)));
+    assert.equal(report.info.totalVertexCount, glb.vertices);
+    const splats = await extractAndSave(page, 'splats');
+    const header = readFileSync(splats.file).subarray(0, 1000).toString('latin1');
+    assert.match(header, new RegExp(`element vertex ${splats.vertices}\n`));
+    console.log(`rank-1 surface: ${glb.vertices} mesh vertices (${glb.bytes} bytes glb), ${splats.vertices} splats (${splats.bytes} bytes)`);
+
     console.log(`rank ${trained}: ${topParams} params, ${topBytes}, ${topPsnr}; rank 1: ${params} params, ${bytes}, ${slimPsnr}`);
     assert.deepEqual(errors, [], errors.join('\n'));
   });

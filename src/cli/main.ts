@@ -6,6 +6,8 @@ import { encodePng } from '../data/image-node.ts';
 import { evenlySpacedViews } from '../data/views.ts';
 import { evaluate } from '../eval/evaluate.ts';
 import { evaluateRanks } from '../eval/rank-curve.ts';
+import { exportGeometry } from '../export/exports.ts';
+import { DEFAULT_LEVEL, DEFAULT_RESOLUTION } from '../export/surface.ts';
 import { MODEL_PRESETS, type PresetName } from '../field/presets.ts';
 import { decodeCheckpoint } from '../formats/checkpoint-file.ts';
 import { PRECISIONS, type Precision } from '../formats/scene-file/header.ts';
@@ -14,6 +16,7 @@ import { LimitError } from '../gpu/context.ts';
 import { nodeGpu } from '../gpu/node.ts';
 import { ViewRenderer } from '../render/view-renderer.ts';
 import { ConfigError, checkReferenceOptions, resolveConfig } from '../train/config.ts';
+import { rgbPixels } from '../view/view-images.ts';
 import { adviceForCli, loadModel, log, openDataset } from './node-io.ts';
 import { logRank, parseRanks, runTraining } from './run-training.ts';
 
@@ -27,6 +30,9 @@ const USAGE = `usage:
   npm run cli -- eval --model FILE --data DIR [--downscale K] [--test-views N] [--ranks 1,2,4,8,16]
   npm run cli -- render --model FILE --data DIR --view N --out PNG [--downscale K] [--rank K]
   npm run cli -- export --model FILE [--rank K] [--precision fp32|fp16|int8] --out FILE.slimscene
+  npm run cli -- mesh --model FILE [--rank K] [--resolution N] [--level A] --out FILE.glb|FILE.ply
+  npm run cli -- points --model FILE [--rank K] [--resolution N] [--level A] --out FILE.ply
+  npm run cli -- splats --model FILE [--rank K] [--resolution N] [--level A] --out FILE.ply
   (--model of eval, render and export takes a model file or a scene file; Ctrl-C during train
    stops after the current iteration and, with --checkpoint, saves where it stopped; --data takes a
    Blender, instant-ngp/nerfstudio or COLMAP folder or a .zip of one; --hold-out N makes every Nth
@@ -55,6 +61,8 @@ const options = {
   'checkpoint-every': { type: 'string' },
   resume: { type: 'string' },
   contract: { type: 'string' },
+  resolution: { type: 'string' },
+  level: { type: 'string' },
   help: { type: 'boolean' },
 } as const;
 
@@ -179,6 +187,11 @@ async function evalCmd(a: Record<string, string | boolean | undefined>): Promise
   return result;
 }
 
+/** A render's colours as the PNG encoder's RGBA bytes. */
+function pngBytes(rgb: Float32Array, width: number, height: number): Uint8Array {
+  return new Uint8Array(rgbPixels(rgb, width, height).rgba.buffer);
+}
+
 async function renderCmd(a: Record<string, string | boolean | undefined>): Promise<Record<string, unknown>> {
   const file = need(a.model as string, 'model');
   const data = need(a.data as string, 'data');
@@ -193,12 +206,7 @@ async function renderCmd(a: Record<string, string | boolean | undefined>): Promi
   const rank = intFlag(a.rank as string, 'rank', field.rank);
   if (rank > field.rank) throw new ConfigError(`--rank ${rank}: the model has ${field.rank} rank groups`);
   const img = await renderer.render(split.cameras[view]!, ds.whiteBackground ? 1 : 0, rank);
-  const rgba = new Uint8Array(img.width * img.height * 4);
-  for (let i = 0; i < img.width * img.height; i++) {
-    for (let c = 0; c < 3; c++) rgba[i * 4 + c] = Math.round(Math.min(1, Math.max(0, img.rgb[i * 3 + c]!)) * 255);
-    rgba[i * 4 + 3] = 255;
-  }
-  await writeFile(out, encodePng(rgba, img.width, img.height));
+  await writeFile(out, encodePng(pngBytes(img.rgb, img.width, img.height), img.width, img.height));
   return { out, view, rank, width: img.width, height: img.height };
 }
 
@@ -220,6 +228,47 @@ async function exportCmd(a: Record<string, string | boolean | undefined>): Promi
   return { out, rank, maxRank: field.maxRank, precision, params: field.parameterCountAtRank(rank), bytes: bytes.length };
 }
 
+/** mesh, points and splats: the field's surface at an opacity level, as a file other tools open. */
+function geometryCmd(kind: 'mesh' | 'points' | 'splats') {
+  return async (a: Record<string, string | boolean | undefined>): Promise<Record<string, unknown>> => {
+    const file = need(a.model as string, 'model');
+    const out = need(a.out as string, 'out');
+    const ending = out.toLowerCase().endsWith('.glb') ? 'glb' : out.toLowerCase().endsWith('.ply') ? 'ply' : null;
+    if (!ending || (kind !== 'mesh' && ending !== 'ply')) throw new ConfigError(`--out must end in ${kind === 'mesh' ? '.glb or .ply' : '.ply'}, got "${out}"`);
+    const level = a.level === undefined ? DEFAULT_LEVEL : Number(a.level);
+    if (!(level > 0 && level < 1)) throw new ConfigError(`--level must be an opacity between 0 and 1, got "${a.level}"`);
+    const resolution = intFlag(a.resolution as string, 'resolution', DEFAULT_RESOLUTION, 8);
+    if (resolution > 1024) throw new ConfigError(`--resolution ${resolution}: at most 1024 lattice points per side`);
+    const ctx = await nodeGpu();
+    const { field } = await loadModel(ctx, file);
+    const rank = intFlag(a.rank as string, 'rank', field.rank);
+    if (rank > field.rank) throw new ConfigError(`--rank ${rank}: the model has ${field.rank} rank groups`);
+    const renderer = new ViewRenderer(ctx, field, [0, 1e6]);
+    const what = kind === 'mesh' ? (ending === 'glb' ? 'mesh-glb' : 'mesh-ply') : kind;
+    let shown = '';
+    const r = await exportGeometry(field, renderer, what, {
+      resolution,
+      level,
+      rank,
+      onProgress: (step) => {
+        if (step === shown) return;
+        shown = step;
+        log(`${kind}: ${step}`);
+      },
+    });
+    await writeFile(out, r.bytes);
+    return {
+      out,
+      rank,
+      resolution,
+      level,
+      ...(kind === 'mesh' ? { vertices: r.vertices, triangles: r.triangles } : kind === 'points' ? { points: r.vertices } : { splats: r.vertices }),
+      bytes: r.bytes.length,
+      seconds: +r.seconds.toFixed(2),
+    };
+  };
+}
+
 async function main(): Promise<number> {
   const [cmd, ...rest] = process.argv.slice(2);
   const { values } = parseArgs({ args: rest, options, strict: true, allowPositionals: false });
@@ -227,7 +276,15 @@ async function main(): Promise<number> {
     log(USAGE);
     return cmd ? 0 : 2;
   }
-  const run = { train, eval: evalCmd, render: renderCmd, export: exportCmd }[cmd];
+  const run = {
+    train,
+    eval: evalCmd,
+    render: renderCmd,
+    export: exportCmd,
+    mesh: geometryCmd('mesh'),
+    points: geometryCmd('points'),
+    splats: geometryCmd('splats'),
+  }[cmd];
   if (!run) throw new ConfigError(`unknown command "${cmd}"\n${USAGE}`);
   const result = await run(values);
   process.stdout.write(`${JSON.stringify(result)}\n`);

@@ -5,6 +5,7 @@ import type { TensorField } from '../field/field.ts';
 import { componentsAtRank } from '../field/rank.ts';
 import type { GpuContext } from '../gpu/context.ts';
 import { Encoder } from '../gpu/kernel.ts';
+import { RAY_BYTES } from '../gpu/wgsl.ts';
 import { packCameras } from '../rays/gpu-split.ts';
 import { cameraRays } from '../rays/raygen.ts';
 import { RayBatch, RENDER_RAYS } from './ray-batch.ts';
@@ -62,6 +63,38 @@ export class ViewRenderer {
       ctx.destroy(cams);
     }
     return { rgb, acc, depth, width: cam.width, height: cam.height };
+  }
+
+  /**
+   * Colours of arbitrary rays: `origins` and unit `dirs` hold xyz per ray (exports colour a
+   * surface by looking at it). The same passes as a camera's render, in blocks of the batch's size.
+   */
+  async renderRays(
+    origins: Float32Array,
+    dirs: Float32Array,
+    bg: number,
+    nearFar: [number, number],
+    rank?: number,
+  ): Promise<{ rgb: Float32Array; acc: Float32Array }> {
+    const comps = componentsAtRank(this.field.settings, Math.min(rank ?? this.field.rank, this.field.rank));
+    const total = origins.length / 3;
+    const rgb = new Float32Array(total * 3);
+    const acc = new Float32Array(total);
+    const chunk = this.batch.maxRays;
+    const packed = new Float32Array(Math.min(chunk, total) * (RAY_BYTES / 4));
+    for (let first = 0; first < total; first += chunk) {
+      const n = Math.min(chunk, total - first);
+      for (let i = 0; i < n; i++) {
+        const o = (first + i) * 3;
+        packed.set([origins[o]!, origins[o + 1]!, origins[o + 2]!, 0, dirs[o]!, dirs[o + 1]!, dirs[o + 2]!, 0, 0, 0, 0, 0], i * 12);
+      }
+      this.ctx.write(this.batch.rays, packed.subarray(0, n * 12));
+      await this.batch.forward(n, { train: false, jitter: false, seed: 0, bg, rank: comps, nearFar });
+      const out = await this.batch.readOutputs(n);
+      rgb.set(out.rgb, first * 3);
+      acc.set(out.acc, first);
+    }
+    return { rgb, acc };
   }
 
   destroy(ownBatch = true): void {

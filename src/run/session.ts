@@ -14,6 +14,8 @@ import { type Camera, type Dataset, DatasetError, type SceneBox } from '../data/
 import { evenlySpacedViews } from '../data/views.ts';
 import { evaluate, groundTruthRgb, scoredPixels } from '../eval/evaluate.ts';
 import { psnr } from '../eval/metrics.ts';
+import { type ExportKind, exportGeometry, type GeometryExport } from '../export/exports.ts';
+import type { SurfaceOptions } from '../export/surface.ts';
 import type { TensorField } from '../field/field.ts';
 import type { StrivecLevel } from '../field/layouts/strivec-lattice.ts';
 import type { PresetName } from '../field/presets.ts';
@@ -32,6 +34,8 @@ import { type RunEvent, type RunOptions, type RunResult, TrainingRun } from './t
 
 export type { DatasetFingerprint } from '../data/fingerprint.ts';
 export { HOLD_OUT } from '../data/plan.ts';
+export { EXPORT_KINDS, EXPORT_SUFFIX, type ExportKind, type GeometryExport } from '../export/exports.ts';
+export { DEFAULT_LEVEL, DEFAULT_RESOLUTION } from '../export/surface.ts';
 
 /**
  * Pixels per side of the demo's images: 256 on a GPU (sharp enough to judge a model by), 48 on a
@@ -265,6 +269,17 @@ export class Session {
     if (!field) throw new Error('Nothing to export: train a model or open a scene first.');
     const values = await this.queue.run(() => field.arena.download(this.ctx));
     return exportScene({ settings: field.settings, box: field.box, grid: field.grid, values, mask: field.mask }, { rank, precision, info: this.sceneInfo() });
+  }
+
+  /**
+   * The current field's surface as a mesh, points or splats at a rank (the Export panel's
+   * geometry buttons). It holds the GPU queue for its whole run, so the viewport waits for it.
+   */
+  async exportGeometry(kind: ExportKind, opt: SurfaceOptions): Promise<GeometryExport> {
+    const field = this.field;
+    const renderer = this.renderer;
+    if (!field || !renderer) throw new Error('Nothing to export: train a model or open a scene first.');
+    return this.queue.run(() => exportGeometry(field, renderer, kind, opt));
   }
 
   /** Bytes exportScene would produce, computed without reading the GPU (8-bit: the most it can be). */

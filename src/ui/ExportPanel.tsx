@@ -1,22 +1,13 @@
 // Export: the current model as a scene file at the slider's rank and a chosen precision, with its
-// size predicted before saving; and the current view as a PNG.
+// size predicted before saving; the current view as a PNG; and the surface as a mesh, points or
+// splats (GeometryExportPanel).
 import { useState } from 'react';
 import { PRECISIONS, type Precision, SCENE_EXTENSION } from '../formats/scene-file/header.ts';
 import type { Session } from '../run/session.ts';
 import { formatBytes } from '../view/webgpu.ts';
+import { download } from './download.ts';
+import { GeometryExportPanel } from './GeometryExportPanel.tsx';
 import { useStudio } from './store.ts';
-
-/** Offers bytes as a download (the browser's save dialog or downloads folder). */
-export function download(data: Blob, name: string): void {
-  const url = URL.createObjectURL(data);
-  const a = document.createElement('a');
-  a.href = url;
-  a.download = name;
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 10_000);
-}
 
 export function ExportPanel({ session }: { session: Session }) {
   const slim = useStudio((s) => s.slim);
@@ -95,6 +86,8 @@ export function ExportPanel({ session }: { session: Session }) {
           {error}
         </p>
       )}
+      <h3>Mesh, points, splats</h3>
+      <GeometryExportPanel session={session} rank={rank} base={base} disabled={training ? 'Pause or stop training to export' : null} />
     </div>
   );
 }

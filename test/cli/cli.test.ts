@@ -146,6 +146,16 @@ test('train, save, eval and render the built-in scene; damaged model files are r
   assert.equal(readFileSync(png).subarray(1, 4).toString(), 'PNG');
   expectError(cli('render', '--model', model, '--data', 'builtin:demo', '--view', '99', '--out', png, '--downscale', '8'), /--view 99 is out of range/);
 
+  // Geometry: a small lattice is enough to check the command, its record and the file it writes.
+  const glb = join(dir, 'demo.glb');
+  const me = cli('mesh', '--model', model, '--resolution', '24', '--level', '0.05', '--out', glb);
+  assert.equal(me.code, 0, me.err);
+  const meRes = JSON.parse(me.out.trim().split('\n').at(-1)!);
+  for (const k of ['out', 'rank', 'resolution', 'level', 'vertices', 'triangles', 'bytes', 'seconds']) assert.ok(k in meRes, `mesh record has ${k}`);
+  assert.equal(readFileSync(glb).subarray(0, 4).toString(), 'glTF');
+  assert.equal(readFileSync(glb).length, meRes.bytes);
+  expectError(cli('points', '--model', model, '--out', join(dir, 'p.glb')), /--out must end in \.ply/);
+
   const cut = join(dir, 'cut.slim');
   writeFileSync(cut, readFileSync(model).subarray(0, 5000));
   expectError(cli('eval', '--model', cut, '--data', 'builtin:demo', '--downscale', '8'), /cut\.slim: .*(truncated|past the end)/);

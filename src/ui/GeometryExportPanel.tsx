@@ -1,0 +1,121 @@
+// Geometry export: the field's surface as a coloured mesh (glb or PLY), a point cloud or Gaussian
+// splats, at the slider's rank. Extraction runs first with a progress bar and Cancel; the file's
+// size and counts are shown before it is saved.
+import { useRef, useState } from 'react';
+import { DEFAULT_LEVEL, DEFAULT_RESOLUTION, EXPORT_KINDS, EXPORT_SUFFIX, type ExportKind, type GeometryExport, type Session } from '../run/session.ts';
+import { formatBytes } from '../view/webgpu.ts';
+import { download } from './download.ts';
+
+const KIND_LABEL: Record<ExportKind, string> = {
+  'mesh-glb': 'Mesh, binary glTF (.glb)',
+  'mesh-ply': 'Mesh, PLY',
+  points: 'Point cloud, PLY',
+  splats: 'Gaussian splats, 3DGS PLY',
+};
+
+/** Lattice sizes offered: coarse and quick to fine and slow (time and memory grow as the cube). */
+const RESOLUTIONS = [64, 128, DEFAULT_RESOLUTION, 384, 512];
+
+interface Progress {
+  what: string;
+  fraction: number;
+}
+
+export function GeometryExportPanel({ session, rank, base, disabled }: { session: Session; rank: number; base: string; disabled: string | null }) {
+  const [kind, setKind] = useState<ExportKind>('mesh-glb');
+  const [resolution, setResolution] = useState(DEFAULT_RESOLUTION);
+  const [progress, setProgress] = useState<Progress | null>(null);
+  const [result, setResult] = useState<(GeometryExport & { rank: number }) | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const abort = useRef<AbortController | null>(null);
+
+  const extract = () => {
+    const controller = new AbortController();
+    abort.current = controller;
+    setResult(null);
+    setError(null);
+    setProgress({ what: 'waiting for the GPU', fraction: 0 });
+    session
+      .exportGeometry(kind, {
+        resolution,
+        level: DEFAULT_LEVEL,
+        rank,
+        signal: controller.signal,
+        onProgress: (what, fraction) => setProgress({ what, fraction }),
+      })
+      .then(
+        (r) => setResult({ ...r, rank }),
+        (e: unknown) => setError(controller.signal.aborted ? 'Export cancelled.' : (e as Error).message),
+      )
+      .finally(() => {
+        abort.current = null;
+        setProgress(null);
+      });
+  };
+
+  return (
+    <div className="geometry-export" data-testid="geometry-export">
+      <div className="field-row inline">
+        <select value={kind} onChange={(e) => setKind(e.target.value as ExportKind)} data-testid="geometry-kind" aria-label="geometry format">
+          {EXPORT_KINDS.map((k) => (
+            <option key={k} value={k}>
+              {KIND_LABEL[k]}
+            </option>
+          ))}
+        </select>
+        <label className="field-row inline" title="Lattice points along the box's longest side: finer surfaces, more triangles, longer extraction">
+          lattice
+          <select value={resolution} onChange={(e) => setResolution(Number(e.target.value))} data-testid="geometry-resolution">
+            {RESOLUTIONS.map((r) => (
+              <option key={r} value={r}>
+                {r}
+              </option>
+            ))}
+          </select>
+        </label>
+      </div>
+      <div className="button-row">
+        <button type="button" data-testid="geometry-extract" disabled={progress !== null || disabled !== null} title={disabled ?? undefined} onClick={extract}>
+          Extract surface
+        </button>
+        {progress && (
+          <button type="button" data-testid="geometry-cancel" onClick={() => abort.current?.abort()}>
+            Cancel
+          </button>
+        )}
+      </div>
+      {progress && (
+        <div className="progress" data-testid="geometry-progress">
+          <progress max={1} value={progress.fraction} />
+          <div className="progress-text">{progress.what}</div>
+        </div>
+      )}
+      {result && (
+        <div className="button-row">
+          <span className="muted small" data-testid="geometry-result" data-kind={result.kind} data-bytes={result.bytes.length} data-vertices={result.vertices}>
+            {result.vertices.toLocaleString()} {result.kind === 'splats' ? 'splats' : result.kind === 'points' ? 'points' : 'vertices'}
+            {result.triangles > 0 && `, ${result.triangles.toLocaleString()} triangles`} · {formatBytes(result.bytes.length)} · rank {result.rank} ·{' '}
+            {result.seconds.toFixed(1)} s
+          </span>
+          <button
+            type="button"
+            data-testid="geometry-save"
+            onClick={() =>
+              download(
+                new Blob([result.bytes as Uint8Array<ArrayBuffer>], { type: result.kind === 'mesh-glb' ? 'model/gltf-binary' : 'application/octet-stream' }),
+                `${base}-rank${result.rank}${EXPORT_SUFFIX[result.kind]}`,
+              )
+            }
+          >
+            Save…
+          </button>
+        </div>
+      )}
+      {error && (
+        <p className="error" role="alert">
+          {error}
+        </p>
+      )}
+    </div>
+  );
+}

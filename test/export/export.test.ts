@@ -1,0 +1,144 @@
+// The geometric exports: marching cubes against an analytic sphere (closed, on the surface,
+// outward normals and winding), then a trained field's mesh, points and splats, each file read by
+// an independent reader: the Khronos glTF validator, three.js's PLY loader and PlayCanvas's
+// splat-transform (which also converts our splats to its compact formats).
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+// @ts-expect-error: the validator ships no types
+import validator from 'gltf-validator';
+import { PLYLoader } from 'three/examples/jsm/loaders/PLYLoader.js';
+import { proceduralDataset, proceduralSpheres } from '../../src/data/procedural.ts';
+import { exportGeometry } from '../../src/export/exports.ts';
+import { marchingCubes } from '../../src/export/marching-cubes.ts';
+import { extractSurface } from '../../src/export/surface.ts';
+import type { Box, Vec3 } from '../../src/field/geometry.ts';
+import { nodeGpu } from '../../src/gpu/node.ts';
+import { TrainingRun } from '../../src/run/training-run.ts';
+import { resolveConfig } from '../../src/train/config.ts';
+
+test('marching cubes: a sphere comes out closed, on the surface, with outward normals and outward winding', async () => {
+  const n = 33;
+  const box: Box = { lo: [-1, -1.2, -1], hi: [1, 1, 1.1] };
+  const r = 0.7;
+  const values = new Float32Array(n * n * n);
+  const at = (a: number, i: number) => box.lo[a]! + (i * (box.hi[a]! - box.lo[a]!)) / (n - 1);
+  for (let z = 0; z < n; z++)
+    for (let y = 0; y < n; y++) for (let x = 0; x < n; x++) values[(z * n + y) * n + x] = r - Math.hypot(at(0, x), at(1, y), at(2, z));
+  const s = await marchingCubes(values, [n, n, n], box, 0);
+  const nv = s.positions.length / 3;
+  const nt = s.indices.length / 3;
+  assert.ok(nv > 500, `${nv} vertices`);
+  // On the sphere (linear interpolation of a distance is exact along lattice edges up to its curvature).
+  for (let i = 0; i < nv; i++) {
+    const p = [s.positions[i * 3]!, s.positions[i * 3 + 1]!, s.positions[i * 3 + 2]!];
+    const d = Math.hypot(p[0]!, p[1]!, p[2]!);
+    assert.ok(Math.abs(d - r) < 0.01, `vertex ${i} at radius ${d}`);
+    const dotN = (p[0]! * s.normals[i * 3]! + p[1]! * s.normals[i * 3 + 1]! + p[2]! * s.normals[i * 3 + 2]!) / d;
+    assert.ok(dotN > 0.98, `vertex ${i}: normal not outward (${dotN})`);
+  }
+  // Closed and two-manifold: every edge in exactly two triangles, once each way; Euler characteristic 2.
+  const edges = new Map<string, number>();
+  for (let t = 0; t < nt; t++) {
+    for (let k = 0; k < 3; k++) {
+      const a = s.indices[t * 3 + k]!;
+      const b = s.indices[t * 3 + ((k + 1) % 3)]!;
+      edges.set(`${a},${b}`, (edges.get(`${a},${b}`) ?? 0) + 1);
+    }
+    // Counter-clockwise seen from outside: the face normal points away from the centre.
+    const v = [0, 1, 2].map((k) => [0, 1, 2].map((c) => s.positions[s.indices[t * 3 + k]! * 3 + c]!));
+    const e1 = [0, 1, 2].map((c) => v[1]![c]! - v[0]![c]!);
+    const e2 = [0, 1, 2].map((c) => v[2]![c]! - v[0]![c]!);
+    const fn = [e1[1]! * e2[2]! - e1[2]! * e2[1]!, e1[2]! * e2[0]! - e1[0]! * e2[2]!, e1[0]! * e2[1]! - e1[1]! * e2[0]!];
+    assert.ok(fn[0]! * v[0]![0]! + fn[1]! * v[0]![1]! + fn[2]! * v[0]![2]! > 0, `triangle ${t} winds inward`);
+  }
+  for (const [k, count] of edges) {
+    const [a, b] = k.split(',');
+    assert.equal(count, 1, `edge ${k} used ${count} times in one direction`);
+    assert.ok(edges.has(`${b},${a}`), `edge ${k} has no twin: the surface is open`);
+  }
+  assert.equal(nv - edges.size / 2 + nt, 2, 'Euler characteristic of a sphere');
+});
+
+/** A field trained briefly on the procedural scene (its spheres are the truth the exports are checked against). */
+async function trainedDemo() {
+  const ctx = await nodeGpu();
+  const ds = proceduralDataset({ size: 32, train: 40, test: 2 });
+  const cfg = resolveConfig('vm48', {
+    N_voxel_init: 16 ** 3,
+    N_voxel_final: 40 ** 3,
+    upsamp_list: [40, 80],
+    update_AlphaMask_list: [60],
+    featureC: 16,
+    batch_size: 512,
+    n_iters: 140,
+  });
+  const run = new TrainingRun(ctx, ds, cfg, { seed: 1 });
+  const result = await run.run();
+  return { ctx, run, field: result!.field, renderer: run.renderer! };
+}
+
+test('a trained field exports a coloured mesh (glb, ply), points and splats that independent readers open', async (t) => {
+  const { run, field, renderer } = await trainedDemo();
+  const dir = mkdtempSync(join(tmpdir(), 'slimfield-export-'));
+  const opt = { resolution: 48, level: 0.005 };
+  const surface = await extractSurface(field, renderer, opt);
+  const nv = surface.positions.length / 3;
+  t.diagnostic(`surface at 48: ${nv} vertices, ${surface.indices.length / 3} triangles`);
+  // The red sphere's surface: vertices near it are mostly there and mostly red.
+  const red = proceduralSpheres[0]!;
+  let near = 0;
+  const mean = [0, 0, 0];
+  for (let i = 0; i < nv; i++) {
+    const d = Math.hypot(...([0, 1, 2].map((a) => surface.positions[i * 3 + a]! - red.c[a]!) as Vec3));
+    if (Math.abs(d - red.r) > 0.08) continue;
+    near++;
+    for (let c = 0; c < 3; c++) mean[c]! += surface.colors[i * 3 + c]! / 255;
+  }
+  assert.ok(near > 100, `${near} vertices on the red sphere`);
+  const colour = mean.map((v) => v / near);
+  t.diagnostic(`red sphere: mean vertex colour ${colour.map((v) => v.toFixed(2))}, truth ${red.color}`);
+  assert.ok(colour[0]! > colour[1]! + 0.2 && colour[0]! > colour[2]! + 0.2, `red sphere coloured ${colour}`);
+
+  // glb: the Khronos validator finds no errors; the counts are ours.
+  const glb = await exportGeometry(field, renderer, 'mesh-glb', opt);
+  const report = await validator.validateBytes(glb.bytes);
+  assert.equal(report.issues.numErrors, 0, JSON.stringify(report.issues.messages.slice(0, 5)));
+  assert.equal(report.info.totalVertexCount, nv);
+  assert.equal(report.info.totalTriangleCount, surface.indices.length / 3);
+
+  // PLY mesh and points: three.js's loader reads positions, normals, colours and faces.
+  const loader = new PLYLoader();
+  const mesh = loader.parse((await exportGeometry(field, renderer, 'mesh-ply', opt)).bytes.slice().buffer);
+  assert.equal(mesh.getAttribute('position').count, nv);
+  assert.equal(mesh.getIndex()!.count, surface.indices.length);
+  assert.equal(mesh.getAttribute('color').count, nv);
+  assert.ok(Math.abs(mesh.getAttribute('normal').getX(0) - surface.normals[0]!) < 1e-6);
+  const points = loader.parse((await exportGeometry(field, renderer, 'points', opt)).bytes.slice().buffer);
+  assert.equal(points.getAttribute('position').count, nv);
+  assert.equal(points.getIndex(), null);
+
+  // Splats: splat-transform reads them as Gaussians and converts them to SPZ and compressed PLY.
+  const splats = await exportGeometry(field, renderer, 'splats', opt);
+  const file = join(dir, 'demo.splats.ply');
+  writeFileSync(file, splats.bytes);
+  const cli = join(import.meta.dirname, '../../node_modules/@playcanvas/splat-transform/bin/cli.mjs');
+  const stats = JSON.parse(execFileSync(process.execPath, [cli, '-q', file, '--stats', 'json', 'null'], { encoding: 'utf8' }));
+  assert.equal(stats.numGaussians, nv);
+  assert.equal(stats.shBands, 0);
+  const cols: string[] = stats.stats[0].columns;
+  const meanOf = (c: string) => stats.stats[0].data.mean[cols.indexOf(c)];
+  const ourMean = (a: number) => surface.positions.filter((_, i) => i % 3 === a).reduce((s, v) => s + v, 0) / nv;
+  for (const [a, c] of ['x', 'y', 'z'].entries()) assert.ok(Math.abs(meanOf(c) - ourMean(a)) < 1e-3, `mean ${c}`);
+  assert.ok(Math.abs(meanOf('opacity') - 0.9) < 1e-4, 'opacity 0.9 after the sigmoid');
+  for (const out of ['demo.spz', 'demo.compressed.ply']) {
+    execFileSync(process.execPath, [cli, '-q', '-w', file, join(dir, out)]);
+    const back = JSON.parse(execFileSync(process.execPath, [cli, '-q', join(dir, out), '--stats', 'json', 'null'], { encoding: 'utf8' }));
+    assert.equal(back.numGaussians, nv, `${out} holds every splat`);
+    assert.ok(readFileSync(join(dir, out)).length < splats.bytes.length, `${out} is smaller than our PLY`);
+  }
+  run.dispose();
+});
