@@ -14,12 +14,14 @@ const input = Object.fromEntries(pages.filter((p) => existsSync(`${root}${p}.htm
  * Nothing leaves the user's machine: both pages carry a Content-Security-Policy that lets them load
  * and connect only to their own origin (blob: and data: for images and downloads made in the
  * page). Styles may be inline (React and the viewer set them; they fetch nothing). The dev server
- * also needs its inline React-refresh preamble and its HMR socket.
+ * also needs its inline React-refresh preamble and its HMR socket. 'wasm-unsafe-eval' lets the page
+ * compile WebAssembly it carries itself (meshoptimizer's simplifier, embedded in the bundle); it
+ * allows no JavaScript eval and no fetch.
  */
 function contentSecurityPolicy(dev: boolean): string {
   return [
     "default-src 'self'",
-    `script-src 'self'${dev ? " 'unsafe-inline'" : ''}`,
+    `script-src 'self' 'wasm-unsafe-eval'${dev ? " 'unsafe-inline'" : ''}`,
     "style-src 'self' 'unsafe-inline'",
     "img-src 'self' blob: data:",
     "media-src 'self' blob:",

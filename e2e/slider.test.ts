@@ -12,8 +12,9 @@ import type { Page } from 'playwright-core';
 import { artifacts, canvasShot, difference, openDemo, renders, WEBGPU_FLAGS, withStudio } from './harness.ts';
 
 /** Extracts the surface as `kind` in the Export panel and saves it; the counts and sizes shown. */
-async function extractAndSave(page: Page, kind: string) {
+async function extractAndSave(page: Page, kind: string, simplify?: string) {
   await page.getByTestId('geometry-kind').selectOption(kind);
+  if (simplify) await page.getByTestId('geometry-simplify').selectOption(simplify);
   await page.getByTestId('geometry-extract').click();
   const result = page.locator(`[data-testid="geometry-result"][data-kind="${kind}"], .geometry-export .error`);
   await result.first().waitFor({ timeout: 300_000 });
@@ -68,6 +69,90 @@ test('rank slider: the viewport and the readouts follow the rank', { timeout: 90
     await page.waitForTimeout(500);
     const top = await canvasShot(page, 'slider-top');
 
+    // The surface at the top rank as a glb mesh (half its triangles kept) and as splats: counts and size shown before saving, the
+    // saved glb valid for the Khronos validator, the splat PLY the splat count long.
+    await page.getByTestId('geometry-resolution').selectOption('64');
+    const glb = await extractAndSave(page, 'mesh-glb', '0.5');
+    assert.match(glb.name, new RegExp(`rank${trained}\\.glb$`));
+    const report = await validator.validateBytes(new Uint8Array(readFileSync(glb.file)));
+    assert.equal(report.issues.numErrors, 0, JSON.stringify(report.issues.messages.slice(0, 5)));
+    assert.equal(report.info.totalVertexCount, glb.vertices);
+    const splats = await extractAndSave(page, 'splats');
+    const header = readFileSync(splats.file).subarray(0, 1000).toString('latin1');
+    assert.match(header, new RegExp(`element vertex ${splats.vertices}\n`));
+    console.log(`rank-${trained} surface: ${glb.vertices} mesh vertices (${glb.bytes} bytes glb), ${splats.vertices} splats (${splats.bytes} bytes)`);
+
+    // A camera path from two viewport views (kept with the dataset in local storage), then the
+    // fitted orbit rendered to a one-second video; the browser's own <video> element plays the
+    // file back at the right size.
+    await page.getByTestId('path-add').click();
+    const canvas = page.getByTestId('render-canvas');
+    const boxOf = (await canvas.boundingBox())!;
+    await page.mouse.move(boxOf.x + boxOf.width / 2, boxOf.y + boxOf.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(boxOf.x + boxOf.width / 2 + 60, boxOf.y + boxOf.height / 2, { steps: 4 });
+    await page.mouse.up();
+    await page.getByTestId('path-add').click();
+    assert.equal(await page.getByTestId('keyframes').getAttribute('data-count'), '2');
+    const kept = await page.evaluate(() =>
+      Object.keys(localStorage)
+        .filter((k) => k.startsWith('slimfield-camera-path-'))
+        .map((k) => JSON.parse(localStorage.getItem(k)!).keyframes.length),
+    );
+    assert.deepEqual(kept, [2], 'the path is kept with the dataset');
+    const pathDownload = await Promise.all([page.waitForEvent('download'), page.getByTestId('path-save').click()]);
+    const pathFile = `${artifacts}/${pathDownload[0].suggestedFilename()}`;
+    await pathDownload[0].saveAs(pathFile);
+    assert.equal(JSON.parse(readFileSync(pathFile, 'utf8')).keyframes.length, 2);
+    await page.getByTestId('path-orbit').click();
+    await page.getByTestId('path-seconds').fill('1');
+    await page.getByTestId('video-size').selectOption({ label: '320×180' });
+    await page.getByTestId('video-fps').selectOption('24');
+    await page.getByTestId('video-render').click();
+    await page.locator('[data-testid="video-result"], .video-panel .error').first().waitFor({ timeout: 300_000 });
+    assert.equal(
+      await page.locator('.video-panel .error').count(),
+      0,
+      (await page
+        .locator('.video-panel .error')
+        .textContent({ timeout: 1000 })
+        .catch(() => '')) ?? '',
+    );
+    const videoBytes = Number(await page.getByTestId('video-result').getAttribute('data-bytes'));
+    const [videoDownload] = await Promise.all([page.waitForEvent('download'), page.getByTestId('video-save').click()]);
+    const videoFile = `${artifacts}/${videoDownload.suggestedFilename()}`;
+    await videoDownload.saveAs(videoFile);
+    assert.equal(statSync(videoFile).size, videoBytes);
+    const played = await page.evaluate(
+      async ({ b64, mime }) => {
+        const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+        const v = document.createElement('video');
+        v.muted = true;
+        v.src = URL.createObjectURL(new Blob([bytes], { type: mime }));
+        await new Promise<void>((ok, fail) => {
+          v.onloadeddata = () => ok();
+          v.onerror = () => fail(new Error(`the browser cannot play the video: ${v.error?.message ?? v.error?.code}`));
+        });
+        return { width: v.videoWidth, height: v.videoHeight, duration: v.duration };
+      },
+      { b64: readFileSync(videoFile).toString('base64'), mime: videoFile.endsWith('.mp4') ? 'video/mp4' : 'video/webm' },
+    );
+    assert.deepEqual([played.width, played.height], [320, 180]);
+    assert.ok(Math.abs(played.duration - 1) < 0.1, `duration ${played.duration}`);
+    console.log(`video: ${videoDownload.suggestedFilename()}, ${videoBytes} bytes, ${await page.getByTestId('video-result').textContent()}`);
+    // Back to the starting view, where the top rank's picture was taken, for the slider's checks;
+    // its renders done before the slider moves (a render in flight would count as the slider's).
+    const beforeReset = await renders(page);
+    await page.getByTestId('reset-view').click();
+    await page.waitForFunction((n) => Number(document.querySelector('[data-testid="render-canvas"]')?.getAttribute('data-renders')) > n, beforeReset, {
+      timeout: 60_000,
+    });
+    let settled = -1;
+    while (settled !== (await renders(page))) {
+      settled = await renders(page);
+      await page.waitForTimeout(1500);
+    }
+
     const before = await renders(page);
     await page.getByTestId('rank-slider').fill('1');
     await page.getByTestId('rank-value').filter({ hasText: /^1 \// }).waitFor({ timeout: 5_000 });
@@ -106,19 +191,6 @@ test('rank slider: the viewport and the readouts follow the rank', { timeout: 90
     assert.equal(await page.getByTestId('rank-value').textContent(), '1 / 1');
     assert.equal(Number(await page.getByTestId('export-size').getAttribute('data-bytes')), predicted, 'the reopened scene would export to the same file size');
     await page.screenshot({ path: `${artifacts}/scene-reopened-page.png` });
-
-    // The rank-1 surface as a glb mesh and as splats: counts and size shown before saving, the
-    // saved glb valid for the Khronos validator, the splat PLY the splat count long.
-    await page.getByTestId('geometry-resolution').selectOption('64');
-    const glb = await extractAndSave(page, 'mesh-glb');
-    assert.match(glb.name, /rank1\.glb$/);
-    const report = await validator.validateBytes(new Uint8Array(readFileSync(glb.file)));
-    assert.equal(report.issues.numErrors, 0, JSON.stringify(report.issues.messages.slice(0, 5)));
-    assert.equal(report.info.totalVertexCount, glb.vertices);
-    const splats = await extractAndSave(page, 'splats');
-    const header = readFileSync(splats.file).subarray(0, 1000).toString('latin1');
-    assert.match(header, new RegExp(`element vertex ${splats.vertices}\n`));
-    console.log(`rank-1 surface: ${glb.vertices} mesh vertices (${glb.bytes} bytes glb), ${splats.vertices} splats (${splats.bytes} bytes)`);
 
     console.log(`rank ${trained}: ${topParams} params, ${topBytes}, ${topPsnr}; rank 1: ${params} params, ${bytes}, ${slimPsnr}`);
     assert.deepEqual(errors, [], errors.join('\n'));

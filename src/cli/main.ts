@@ -1,6 +1,7 @@
 // Slimfield command line: train, evaluate and render TensoRF fields headless (Node + Dawn).
 // Progress goes to stderr; the last line of stdout is one JSON object.
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { encodePng } from '../data/image-node.ts';
 import { evenlySpacedViews } from '../data/views.ts';
@@ -16,6 +17,17 @@ import { LimitError } from '../gpu/context.ts';
 import { nodeGpu } from '../gpu/node.ts';
 import { ViewRenderer } from '../render/view-renderer.ts';
 import { ConfigError, checkReferenceOptions, resolveConfig } from '../train/config.ts';
+import {
+  type CameraPath,
+  facesForward,
+  fittedOrbit,
+  fittedSpiral,
+  frameCamera,
+  frameCount,
+  framePose,
+  orbitPath,
+  parseCameraPath,
+} from '../view/camera-path.ts';
 import { rgbPixels } from '../view/view-images.ts';
 import { adviceForCli, loadModel, log, openDataset } from './node-io.ts';
 import { logRank, parseRanks, runTraining } from './run-training.ts';
@@ -30,9 +42,11 @@ const USAGE = `usage:
   npm run cli -- eval --model FILE --data DIR [--downscale K] [--test-views N] [--ranks 1,2,4,8,16]
   npm run cli -- render --model FILE --data DIR --view N --out PNG [--downscale K] [--rank K]
   npm run cli -- export --model FILE [--rank K] [--precision fp32|fp16|int8] --out FILE.slimscene
-  npm run cli -- mesh --model FILE [--rank K] [--resolution N] [--level A] --out FILE.glb|FILE.ply
+  npm run cli -- mesh --model FILE [--rank K] [--resolution N] [--level A] [--simplify F] --out FILE.glb|FILE.ply
   npm run cli -- points --model FILE [--rank K] [--resolution N] [--level A] --out FILE.ply
   npm run cli -- splats --model FILE [--rank K] [--resolution N] [--level A] --out FILE.ply
+  npm run cli -- video --model FILE [--path PATH.json|orbit|spiral] [--data DIR] [--width W] [--height H] [--fps F]
+                       [--seconds S] [--rank K] --out DIR   (PNG frames, and the ffmpeg line that encodes them)
   (--model of eval, render and export takes a model file or a scene file; Ctrl-C during train
    stops after the current iteration and, with --checkpoint, saves where it stopped; --data takes a
    Blender, instant-ngp/nerfstudio or COLMAP folder or a .zip of one; --hold-out N makes every Nth
@@ -63,6 +77,12 @@ const options = {
   contract: { type: 'string' },
   resolution: { type: 'string' },
   level: { type: 'string' },
+  simplify: { type: 'string' },
+  path: { type: 'string' },
+  width: { type: 'string' },
+  height: { type: 'string' },
+  fps: { type: 'string' },
+  seconds: { type: 'string' },
   help: { type: 'boolean' },
 } as const;
 
@@ -238,6 +258,9 @@ function geometryCmd(kind: 'mesh' | 'points' | 'splats') {
     const level = a.level === undefined ? DEFAULT_LEVEL : Number(a.level);
     if (!(level > 0 && level < 1)) throw new ConfigError(`--level must be an opacity between 0 and 1, got "${a.level}"`);
     const resolution = intFlag(a.resolution as string, 'resolution', DEFAULT_RESOLUTION, 8);
+    const simplify = a.simplify === undefined ? 1 : Number(a.simplify);
+    if (!(simplify > 0 && simplify <= 1)) throw new ConfigError(`--simplify must be the share of triangles to keep, in (0, 1], got "${a.simplify}"`);
+    if (kind !== 'mesh' && a.simplify !== undefined) throw new ConfigError('--simplify applies to mesh only');
     if (resolution > 1024) throw new ConfigError(`--resolution ${resolution}: at most 1024 lattice points per side`);
     const ctx = await nodeGpu();
     const { field } = await loadModel(ctx, file);
@@ -250,6 +273,7 @@ function geometryCmd(kind: 'mesh' | 'points' | 'splats') {
       resolution,
       level,
       rank,
+      simplify,
       onProgress: (step) => {
         if (step === shown) return;
         shown = step;
@@ -262,11 +286,65 @@ function geometryCmd(kind: 'mesh' | 'points' | 'splats') {
       rank,
       resolution,
       level,
-      ...(kind === 'mesh' ? { vertices: r.vertices, triangles: r.triangles } : kind === 'points' ? { points: r.vertices } : { splats: r.vertices }),
+      ...(kind === 'mesh' ? { simplify, vertices: r.vertices, triangles: r.triangles } : kind === 'points' ? { points: r.vertices } : { splats: r.vertices }),
       bytes: r.bytes.length,
       seconds: +r.seconds.toFixed(2),
     };
   };
+}
+
+/**
+ * video: the model rendered along a camera path as numbered PNG frames. The path is a saved one,
+ * or fitted to --data's cameras (an orbit, or a spiral for a forward-facing capture), or an orbit
+ * around the model's box. Node has no WebCodecs, so the frames are encoded by ffmpeg (the record
+ * gives the line) or by the studio, which encodes in the browser.
+ */
+async function videoCmd(a: Record<string, string | boolean | undefined>): Promise<Record<string, unknown>> {
+  const file = need(a.model as string, 'model');
+  const out = need(a.out as string, 'out');
+  const width = intFlag(a.width as string, 'width', 640, 16);
+  const height = intFlag(a.height as string, 'height', 360, 16);
+  if (width > 8192 || height > 8192) throw new ConfigError(`--width and --height: at most 8192 pixels, got ${width}×${height}`);
+  const fps = intFlag(a.fps as string, 'fps', 30);
+  if (fps > 240) throw new ConfigError(`--fps ${fps}: at most 240`);
+  const seconds = a.seconds === undefined ? undefined : Number(a.seconds);
+  if (seconds !== undefined && !(seconds > 0 && seconds <= 3600)) throw new ConfigError(`--seconds must be within (0, 3600], got "${a.seconds}"`);
+  const ctx = await nodeGpu();
+  const { field } = await loadModel(ctx, file);
+  const rank = intFlag(a.rank as string, 'rank', field.rank);
+  if (rank > field.rank) throw new ConfigError(`--rank ${rank}: the model has ${field.rank} rank groups`);
+  const ds = a.data ? await openDataset(a.data as string, intFlag(a.downscale as string, 'downscale', 1), ['train'], holdOutFlag(a)) : null;
+  const centre = [0, 1, 2].map((i) => (field.box.lo[i]! + field.box.hi[i]!) / 2) as [number, number, number];
+  const spec = (a.path as string | undefined) ?? 'auto';
+  let path: CameraPath;
+  let chosen = spec;
+  const cams = ds?.splits.train?.cameras ?? [];
+  if (spec === 'spiral' && cams.length < 3) throw new ConfigError('--path spiral is fitted to the cameras: give --data');
+  if (spec === 'orbit' || spec === 'spiral' || spec === 'auto') {
+    const extent = Math.max(...[0, 1, 2].map((i) => field.box.hi[i]! - field.box.lo[i]!));
+    const spiral = spec === 'spiral' || (spec === 'auto' && facesForward(cams));
+    chosen = spiral ? 'spiral' : 'orbit';
+    path = spiral ? fittedSpiral(cams, centre) : cams.length >= 3 ? fittedOrbit(cams, centre) : orbitPath(centre, 1.35 * extent, 0.45);
+  } else {
+    path = parseCameraPath(
+      await readFile(spec, 'utf8').catch((e: NodeJS.ErrnoException) => Promise.reject(new Error(`${spec}: cannot read (${e.code ?? e.message})`))),
+      spec,
+    );
+  }
+  if (seconds !== undefined) path = { ...path, seconds };
+  const renderer = new ViewRenderer(ctx, field, [0, 1e6]);
+  const background = ds ? (ds.whiteBackground ? 1 : 0) : 1;
+  await mkdir(out, { recursive: true });
+  const frames = frameCount(path, fps);
+  const t0 = performance.now();
+  for (let i = 0; i < frames; i++) {
+    const img = await renderer.render(frameCamera(framePose(path, i, frames), width, height, path.fovDeg), background, rank);
+    await writeFile(join(out, `frame-${String(i).padStart(5, '0')}.png`), encodePng(pngBytes(img.rgb, width, height), width, height));
+    if (i % 10 === 0 || i === frames - 1) log(`video: frame ${i + 1} / ${frames}`);
+  }
+  const secondsPerFrame = (performance.now() - t0) / 1000 / frames;
+  const encode = `ffmpeg -framerate ${fps} -i ${join(out, 'frame-%05d.png')} -c:v libx264 -pix_fmt yuv420p -crf 18 video.mp4`;
+  return { out, frames, width, height, fps, rank, path: chosen, secondsPerFrame: +secondsPerFrame.toFixed(3), encode };
 }
 
 async function main(): Promise<number> {
@@ -284,6 +362,7 @@ async function main(): Promise<number> {
     mesh: geometryCmd('mesh'),
     points: geometryCmd('points'),
     splats: geometryCmd('splats'),
+    video: videoCmd,
   }[cmd];
   if (!run) throw new ConfigError(`unknown command "${cmd}"\n${USAGE}`);
   const result = await run(values);

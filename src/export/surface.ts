@@ -9,6 +9,7 @@ import type { Box, Vec3 } from '../field/geometry.ts';
 import { componentsAtRank } from '../field/rank.ts';
 import type { ViewRenderer } from '../render/view-renderer.ts';
 import { marchingCubes } from './marching-cubes.ts';
+import { simplifyMesh } from './simplify.ts';
 
 /** TensoRF's mesh export level: the opacity of one step through the field (its export_mesh). */
 export const DEFAULT_LEVEL = 0.005;
@@ -22,6 +23,8 @@ export interface SurfaceOptions {
   level: number;
   /** Rank groups kept (the slider's); the trained rank when absent. */
   rank?: number;
+  /** The share of the triangles to keep (meshoptimizer's simplifier); all when absent or 1. */
+  simplify?: number;
   signal?: AbortSignal;
   /** What is being done, and the share of the whole done. */
   onProgress?: (what: string, fraction: number) => void;
@@ -70,10 +73,13 @@ export async function extractSurface(field: TensorField, renderer: ViewRenderer,
     signal: opt.signal,
     onProgress: (f) => progress('marching cubes', 0.2 + 0.5 * f),
   });
+  // Simplified before colouring: fewer vertices to render.
+  const mesh = opt.simplify !== undefined && opt.simplify < 1 ? await simplifyMesh(iso, opt.simplify) : iso;
+  opt.signal?.throwIfAborted();
   const spacing = [0, 1, 2].map((a) => (box.hi[a]! - box.lo[a]!) / (dims[a]! - 1)) as Vec3;
-  const colors = await surfaceColours(renderer, iso.positions, iso.normals, Math.max(...spacing), opt, (f) => progress('colours', 0.7 + 0.3 * f));
+  const colors = await surfaceColours(renderer, mesh.positions, mesh.normals, Math.max(...spacing), opt, (f) => progress('colours', 0.7 + 0.3 * f));
   progress('done', 1);
-  return { ...iso, colors, spacing, box };
+  return { ...mesh, colors, spacing, box };
 }
 
 /** Vertices coloured at a time: each is a ray, and the page gets the GPU back between blocks. */

@@ -410,6 +410,21 @@ export class Session {
     return this.queue.run(() => renderer.render(cam, this.view.white ? 1 : 0, this.viewRank ?? undefined, FREE_VIEW_RANGE));
   }
 
+  /**
+   * Renders one frame of a video: any camera, at `rank` (the view rank when absent), with the
+   * scene's background and the free-view ray range.
+   */
+  async renderFrame(cam: Camera, rank?: number): Promise<ImageResult> {
+    const renderer = this.renderer;
+    if (!renderer) throw new Error('Nothing to render: train a model or open a scene first.');
+    return this.queue.run(() => renderer.render(cam, this.view.white ? 1 : 0, rank ?? this.viewRank ?? undefined, FREE_VIEW_RANGE));
+  }
+
+  /** The training cameras (for fitting a camera path to them); empty without a dataset. */
+  get trainingCameras(): readonly Camera[] {
+    return this.dataset?.splits.train?.cameras ?? [];
+  }
+
   /** Training cameras the viewport can snap to. */
   get cameraCount(): number {
     return this.dataset?.splits.train?.cameras.length ?? 0;

@@ -1,6 +1,6 @@
 // Export: the current model as a scene file at the slider's rank and a chosen precision, with its
 // size predicted before saving; the current view as a PNG; and the surface as a mesh, points or
-// splats (GeometryExportPanel).
+// splats (GeometryExportPanel); a video along a camera path (VideoPanel).
 import { useState } from 'react';
 import { PRECISIONS, type Precision, SCENE_EXTENSION } from '../formats/scene-file/header.ts';
 import type { Session } from '../run/session.ts';
@@ -8,6 +8,7 @@ import { formatBytes } from '../view/webgpu.ts';
 import { download } from './download.ts';
 import { GeometryExportPanel } from './GeometryExportPanel.tsx';
 import { useStudio } from './store.ts';
+import { VideoPanel } from './VideoPanel.tsx';
 
 export function ExportPanel({ session }: { session: Session }) {
   const slim = useStudio((s) => s.slim);
@@ -88,6 +89,14 @@ export function ExportPanel({ session }: { session: Session }) {
       )}
       <h3>Mesh, points, splats</h3>
       <GeometryExportPanel session={session} rank={rank} base={base} disabled={training ? 'Pause or stop training to export' : null} />
+      <h3>Video</h3>
+      <VideoPanel
+        key={session.fingerprint?.crc ?? 'no-dataset'}
+        session={session}
+        rank={rank}
+        base={base}
+        disabled={training ? 'Pause or stop training to render a video' : null}
+      />
     </div>
   );
 }

@@ -116,7 +116,15 @@ export function FieldViewport({ session, active = true, children }: { session: S
   // biome-ignore lint/correctness/useExhaustiveDependencies: the dataset and scene names are the triggers; home() reads the session's current view.
   useEffect(() => {
     pose.current = home();
+    useStudio.getState().setViewPose(pose.current);
   }, [dataset, scene]);
+
+  // A pose asked for from outside (a keyframe, a path preview): go there and render it.
+  const poseRequest = useStudio((s) => s.poseRequest);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: the request is the trigger; moved reads refs.
+  useEffect(() => {
+    if (poseRequest) moved(poseRequest.pose, true);
+  }, [poseRequest]);
 
   // A rank, mode or camera change re-renders at once (within a frame or two of GPU time).
   // biome-ignore lint/correctness/useExhaustiveDependencies: these are the triggers; draw reads refs, and the iteration alone must not re-render.
@@ -132,6 +140,7 @@ export function FieldViewport({ session, active = true, children }: { session: S
   // A camera change: leave a snapped training camera, render small now, refine once still.
   const moved = (next: ViewPose, settleLater: boolean) => {
     pose.current = next;
+    useStudio.getState().setViewPose(next);
     if (view.current.snap !== null) setSnap(null);
     moving.current = true;
     void draw();

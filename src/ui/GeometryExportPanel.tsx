@@ -13,6 +13,9 @@ const KIND_LABEL: Record<ExportKind, string> = {
   splats: 'Gaussian splats, 3DGS PLY',
 };
 
+/** Shares of a mesh's triangles to keep (meshoptimizer's simplifier; 1 keeps them all). */
+const SIMPLIFY = [1, 0.5, 0.25, 0.1];
+
 /** Lattice sizes offered: coarse and quick to fine and slow (time and memory grow as the cube). */
 const RESOLUTIONS = [64, 128, DEFAULT_RESOLUTION, 384, 512];
 
@@ -24,6 +27,8 @@ interface Progress {
 export function GeometryExportPanel({ session, rank, base, disabled }: { session: Session; rank: number; base: string; disabled: string | null }) {
   const [kind, setKind] = useState<ExportKind>('mesh-glb');
   const [resolution, setResolution] = useState(DEFAULT_RESOLUTION);
+  const [simplify, setSimplify] = useState(1);
+  const mesh = kind.startsWith('mesh');
   const [progress, setProgress] = useState<Progress | null>(null);
   const [result, setResult] = useState<(GeometryExport & { rank: number }) | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -40,6 +45,7 @@ export function GeometryExportPanel({ session, rank, base, disabled }: { session
         resolution,
         level: DEFAULT_LEVEL,
         rank,
+        simplify: mesh ? simplify : undefined,
         signal: controller.signal,
         onProgress: (what, fraction) => setProgress({ what, fraction }),
       })
@@ -73,6 +79,18 @@ export function GeometryExportPanel({ session, rank, base, disabled }: { session
             ))}
           </select>
         </label>
+        {mesh && (
+          <label className="field-row inline" title="Share of the triangles kept by meshoptimizer's simplifier (the shape is kept within 1% of its size)">
+            triangles
+            <select value={simplify} onChange={(e) => setSimplify(Number(e.target.value))} data-testid="geometry-simplify">
+              {SIMPLIFY.map((f) => (
+                <option key={f} value={f}>
+                  {f === 1 ? 'all' : `${Math.round(f * 100)}%`}
+                </option>
+              ))}
+            </select>
+          </label>
+        )}
       </div>
       <div className="button-row">
         <button type="button" data-testid="geometry-extract" disabled={progress !== null || disabled !== null} title={disabled ?? undefined} onClick={extract}>

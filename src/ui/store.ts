@@ -2,6 +2,7 @@
 import { create } from 'zustand';
 import type { SceneBox } from '../data/types.ts';
 import { HOLD_OUT, type RankReadout } from '../run/session.ts';
+import type { ViewPose } from '../view/view-camera.ts';
 import type { AdapterInfoSummary } from '../view/webgpu.ts';
 
 import type { SavedRun } from './checkpoint-store.ts';
@@ -60,6 +61,12 @@ export interface StudioState {
   setBox: (box: SceneBox) => void;
   viewTab: ViewTab;
   setViewTab: (tab: ViewTab) => void;
+  /** The viewport's camera as it is now (what "Add keyframe" takes). */
+  viewPose: ViewPose | null;
+  setViewPose: (pose: ViewPose) => void;
+  /** A pose the viewport should move to (a keyframe clicked, a path previewed), with a counter so the same pose twice still moves. */
+  poseRequest: { pose: ViewPose; n: number } | null;
+  requestPose: (pose: ViewPose) => void;
   /** Image downscale for the next dataset opened (picker or drop). */
   downscale: number;
   setDownscale: (k: number) => void;
@@ -139,6 +146,10 @@ export const useStudio = create<StudioState>()((set) => ({
   setBox: (box) => set({ box }),
   viewTab: 'dataset',
   setViewTab: (viewTab) => set({ viewTab }),
+  viewPose: null,
+  setViewPose: (viewPose) => set({ viewPose }),
+  poseRequest: null,
+  requestPose: (pose) => set((st) => ({ poseRequest: { pose, n: (st.poseRequest?.n ?? 0) + 1 } })),
   downscale: 4,
   setDownscale: (downscale) => set({ downscale }),
   holdOut: HOLD_OUT,

@@ -82,6 +82,6 @@ export function wheelZoom(p: ViewPose, deltaY: number, home: number): ViewPose {
 }
 
 /** The engine camera for a pose: a square image of `size` pixels. */
-export function poseCamera(p: ViewPose, size: number): Camera {
-  return orbitCamera(p.azimuth, p.elevation, size, VIEW_FOV_DEG, p.distance, p.target);
+export function poseCamera(p: ViewPose, size: number, fovDeg = VIEW_FOV_DEG): Camera {
+  return orbitCamera(p.azimuth, p.elevation, size, fovDeg, p.distance, p.target);
 }

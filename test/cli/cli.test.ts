@@ -2,7 +2,7 @@
 // problem, exit code 1, no stack trace; good input ends stdout with one JSON object.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -148,13 +148,49 @@ test('train, save, eval and render the built-in scene; damaged model files are r
 
   // Geometry: a small lattice is enough to check the command, its record and the file it writes.
   const glb = join(dir, 'demo.glb');
-  const me = cli('mesh', '--model', model, '--resolution', '24', '--level', '0.05', '--out', glb);
+  const me = cli('mesh', '--model', model, '--resolution', '24', '--level', '0.05', '--simplify', '0.5', '--out', glb);
   assert.equal(me.code, 0, me.err);
   const meRes = JSON.parse(me.out.trim().split('\n').at(-1)!);
-  for (const k of ['out', 'rank', 'resolution', 'level', 'vertices', 'triangles', 'bytes', 'seconds']) assert.ok(k in meRes, `mesh record has ${k}`);
+  for (const k of ['out', 'rank', 'resolution', 'level', 'simplify', 'vertices', 'triangles', 'bytes', 'seconds'])
+    assert.ok(k in meRes, `mesh record has ${k}`);
   assert.equal(readFileSync(glb).subarray(0, 4).toString(), 'glTF');
   assert.equal(readFileSync(glb).length, meRes.bytes);
   expectError(cli('points', '--model', model, '--out', join(dir, 'p.glb')), /--out must end in \.ply/);
+
+  // Video: an orbit fitted to the dataset's cameras, as numbered PNG frames; a broken path file is
+  // refused naming the file.
+  const frames = join(dir, 'frames');
+  const vi = cli(
+    'video',
+    '--model',
+    model,
+    '--data',
+    'builtin:demo',
+    '--downscale',
+    '8',
+    '--width',
+    '32',
+    '--height',
+    '18',
+    '--fps',
+    '4',
+    '--seconds',
+    '1',
+    '--out',
+    frames,
+  );
+  assert.equal(vi.code, 0, vi.err);
+  const viRes = JSON.parse(vi.out.trim().split('\n').at(-1)!);
+  for (const k of ['out', 'frames', 'width', 'height', 'fps', 'rank', 'path', 'secondsPerFrame', 'encode']) assert.ok(k in viRes, `video record has ${k}`);
+  assert.equal(viRes.frames, 4);
+  assert.equal(viRes.path, 'orbit', "the demo's ring of cameras gets an orbit");
+  assert.deepEqual(readdirSync(frames).sort(), ['frame-00000.png', 'frame-00001.png', 'frame-00002.png', 'frame-00003.png']);
+  const first = readFileSync(join(frames, 'frame-00000.png'));
+  assert.deepEqual([first.readUInt32BE(16), first.readUInt32BE(20)], [32, 18], 'frames have the asked size');
+  const badPath = join(dir, 'path.json');
+  writeFileSync(badPath, JSON.stringify({ format: 'slimfield-camera-path', version: 1, keyframes: [], seconds: 4, fovDeg: 40, closed: false }));
+  expectError(cli('video', '--model', model, '--path', badPath, '--out', frames), /path\.json: .*keyframe/);
+  expectError(cli('video', '--model', model, '--path', 'spiral', '--out', frames), /--path spiral .*--data/);
 
   const cut = join(dir, 'cut.slim');
   writeFileSync(cut, readFileSync(model).subarray(0, 5000));

@@ -14,13 +14,15 @@ import { PLYLoader } from 'three/examples/jsm/loaders/PLYLoader.js';
 import { proceduralDataset, proceduralSpheres } from '../../src/data/procedural.ts';
 import { exportGeometry } from '../../src/export/exports.ts';
 import { marchingCubes } from '../../src/export/marching-cubes.ts';
+import { simplifyMesh } from '../../src/export/simplify.ts';
 import { extractSurface } from '../../src/export/surface.ts';
 import type { Box, Vec3 } from '../../src/field/geometry.ts';
 import { nodeGpu } from '../../src/gpu/node.ts';
 import { TrainingRun } from '../../src/run/training-run.ts';
 import { resolveConfig } from '../../src/train/config.ts';
 
-test('marching cubes: a sphere comes out closed, on the surface, with outward normals and outward winding', async () => {
+/** Marching cubes on the signed distance of a sphere of radius 0.7 about the origin. */
+async function sphereMesh() {
   const n = 33;
   const box: Box = { lo: [-1, -1.2, -1], hi: [1, 1, 1.1] };
   const r = 0.7;
@@ -28,15 +30,19 @@ test('marching cubes: a sphere comes out closed, on the surface, with outward no
   const at = (a: number, i: number) => box.lo[a]! + (i * (box.hi[a]! - box.lo[a]!)) / (n - 1);
   for (let z = 0; z < n; z++)
     for (let y = 0; y < n; y++) for (let x = 0; x < n; x++) values[(z * n + y) * n + x] = r - Math.hypot(at(0, x), at(1, y), at(2, z));
-  const s = await marchingCubes(values, [n, n, n], box, 0);
+  return marchingCubes(values, [n, n, n], box, 0);
+}
+
+/** Checks a mesh of the sphere: vertices on it within `tol`, normals outward, closed, counter-clockwise. */
+function assertSphere(s: { positions: Float32Array; normals: Float32Array; indices: Uint32Array }, tol: number) {
+  const r = 0.7;
   const nv = s.positions.length / 3;
   const nt = s.indices.length / 3;
-  assert.ok(nv > 500, `${nv} vertices`);
   // On the sphere (linear interpolation of a distance is exact along lattice edges up to its curvature).
   for (let i = 0; i < nv; i++) {
     const p = [s.positions[i * 3]!, s.positions[i * 3 + 1]!, s.positions[i * 3 + 2]!];
     const d = Math.hypot(p[0]!, p[1]!, p[2]!);
-    assert.ok(Math.abs(d - r) < 0.01, `vertex ${i} at radius ${d}`);
+    assert.ok(Math.abs(d - r) < tol, `vertex ${i} at radius ${d}`);
     const dotN = (p[0]! * s.normals[i * 3]! + p[1]! * s.normals[i * 3 + 1]! + p[2]! * s.normals[i * 3 + 2]!) / d;
     assert.ok(dotN > 0.98, `vertex ${i}: normal not outward (${dotN})`);
   }
@@ -61,6 +67,23 @@ test('marching cubes: a sphere comes out closed, on the surface, with outward no
     assert.ok(edges.has(`${b},${a}`), `edge ${k} has no twin: the surface is open`);
   }
   assert.equal(nv - edges.size / 2 + nt, 2, 'Euler characteristic of a sphere');
+}
+
+test('marching cubes: a sphere comes out closed, on the surface, with outward normals and outward winding', async () => {
+  const s = await sphereMesh();
+  assert.ok(s.positions.length / 3 > 500, `${s.positions.length / 3} vertices`);
+  assertSphere(s, 0.01);
+});
+
+test('simplification keeps a quarter of the triangles and the sphere: closed, on the surface, no unused vertices', async () => {
+  const s = await sphereMesh();
+  const t = await simplifyMesh(s, 0.25);
+  const [before, after] = [s.indices.length / 3, t.indices.length / 3];
+  assert.ok(after <= 0.26 * before && after > 0.1 * before, `${before} → ${after} triangles`);
+  assertSphere(t, 0.03);
+  const used = new Set(t.indices);
+  assert.equal(used.size, t.positions.length / 3, 'every vertex is used');
+  assert.equal(await simplifyMesh(s, 1), s, 'keep 1: the mesh itself');
 });
 
 /** A field trained briefly on the procedural scene (its spheres are the truth the exports are checked against). */
