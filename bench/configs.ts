@@ -97,6 +97,10 @@ export const BENCH_CONFIGS: Record<string, BenchConfig> = {
   // views between them): the contracted field against the box-only one.
   'environment-contracted': { scene: 'builtin:environment', downscale: 2, testViews: 8, model: 'vm192', options: slimOptions },
   'environment-box': { scene: 'builtin:environment', downscale: 2, testViews: 8, model: 'vm192', options: { ...slimOptions, contract: false } },
+  // The same surroundings seen forward-facing (LLFF's layout: 40 eyes in a patch of one image
+  // plane, one orientation, 8 test eyes between them), contracted and box-only.
+  'forward-contracted': { scene: 'builtin:forward', downscale: 2, testViews: 8, model: 'vm192', options: slimOptions },
+  'forward-box': { scene: 'builtin:forward', downscale: 2, testViews: 8, model: 'vm192', options: { ...slimOptions, contract: false } },
 };
 export const DEFAULT_BENCH = [
   'quick',
@@ -109,4 +113,6 @@ export const DEFAULT_BENCH = [
   'fox-slim-box',
   'environment-contracted',
   'environment-box',
+  'forward-contracted',
+  'forward-box',
 ];

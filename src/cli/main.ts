@@ -33,7 +33,7 @@ import { adviceForCli, loadModel, log, openDataset } from './node-io.ts';
 import { logRank, parseRanks, runTraining } from './run-training.ts';
 
 const USAGE = `usage:
-  npm run cli -- train --data DIR|builtin:demo|builtin:environment --model vm192|vm48|cp384|slimmerf16|slimmerf8|strivec [--config FILE.json]
+  npm run cli -- train --data DIR|builtin:demo|builtin:environment|builtin:forward --model vm192|vm48|cp384|slimmerf16|slimmerf8|strivec [--config FILE.json]
                        [--iters N] [--batch N] [--downscale K] [--hold-out N] [--test-views N] [--train-views N]
                        [--upsilon U] [--eta N] [--ranks 1,2,4] [--contract auto|on|off] [--out FILE]
                        [--checkpoint FILE.slimckpt [--checkpoint-every N]]
@@ -49,7 +49,7 @@ const USAGE = `usage:
                        [--seconds S] [--rank K] --out DIR   (PNG frames, and the ffmpeg line that encodes them)
   (--model of eval, render and export takes a model file or a scene file; Ctrl-C during train
    stops after the current iteration and, with --checkpoint, saves where it stopped; --data takes a
-   Blender, instant-ngp/nerfstudio or COLMAP folder or a .zip of one; --hold-out N makes every Nth
+   Blender, instant-ngp/nerfstudio, COLMAP or LLFF folder or a .zip of one; --hold-out N makes every Nth
    view of a capture without a test split a test view, 8 by default, 0 to train on all; --contract
    on models an unbounded scene's surroundings in a contracted space, off keeps the box only, auto
    (the default) contracts captures whose photos show their surroundings)`;

@@ -18,13 +18,14 @@ export const log = (msg: string) => process.stderr.write(`${msg}\n`);
 
 /**
  * `--data builtin:demo` is the procedural scene, `builtin:environment` the same standing in ground
- * and sky (an unbounded scene); a path ending in .zip an archive; anything else a dataset folder.
+ * and sky (an unbounded scene), `builtin:forward` that seen forward-facing (LLFF's layout); a path ending in .zip an archive; anything else a dataset folder.
  * `holdOut`: every Nth view of a capture without a test split is held out (0: none).
  */
 export async function openDataset(dir: string, downscale: number, splits: ('train' | 'test')[], holdOut?: number): Promise<Dataset> {
   const size = Math.max(16, Math.round(128 / downscale));
   if (dir === 'builtin:demo') return proceduralDataset({ size });
   if (dir === 'builtin:environment') return proceduralDataset({ size, background: 'environment' });
+  if (dir === 'builtin:forward') return proceduralDataset({ size, background: 'environment', layout: 'forward' });
   const limits = nodeInputLimits();
   let last = -1;
   const ds = await loadDataset(dir.toLowerCase().endsWith('.zip') ? await zipFile(dir, limits) : nodeFolderSource(dir, limits), {

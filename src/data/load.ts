@@ -6,6 +6,7 @@ import { blenderFormat } from './blender.ts';
 import { colmapFormat } from './colmap.ts';
 import { downscaleRGBA } from './downscale.ts';
 import { checkImageHeader, type InputLimits } from './input-limits.ts';
+import { llffFormat } from './llff.ts';
 import { ngpFormat } from './ngp.ts';
 import type { DatasetFormat, DatasetPlan, IntrinsicsSpec, SplitPlan } from './plan.ts';
 import { glToCv, joinLabel } from './transforms-json.ts';
@@ -30,8 +31,12 @@ export interface LoadOptions {
 /** How many images are read/decoded at once; decoders that are truly async (browser) profit from overlap. */
 const DECODE_CONCURRENCY = 4;
 
-/** The formats, in the order they are tried: each recognises its folder and plans its splits. */
-const FORMATS: DatasetFormat[] = [blenderFormat, ngpFormat, colmapFormat];
+/**
+ * The formats, in the order they are tried: each recognises its folder and plans its splits. LLFF
+ * comes before COLMAP: an LLFF folder usually keeps the sparse model its poses were made from,
+ * and poses_bounds.npy is what the LLFF protocol uses.
+ */
+const FORMATS: DatasetFormat[] = [blenderFormat, ngpFormat, llffFormat, colmapFormat];
 
 export async function loadDataset(src: FileSource, opts: LoadOptions): Promise<Dataset> {
   const downscale = opts.downscale ?? 1;
@@ -52,8 +57,8 @@ export async function loadDataset(src: FileSource, opts: LoadOptions): Promise<D
   if (!plan) {
     throw new DatasetError(
       src.label,
-      'no transforms_train.json, transforms.json or COLMAP sparse model (sparse/0/cameras.bin and images.bin, or .txt) found ' +
-        '(expected a NeRF-Synthetic/Blender folder, an instant-ngp/nerfstudio folder or a COLMAP folder)',
+      'no transforms_train.json, transforms.json, poses_bounds.npy or COLMAP sparse model (sparse/0/cameras.bin and images.bin, or .txt) found ' +
+        '(expected a NeRF-Synthetic/Blender folder, an instant-ngp/nerfstudio folder, an LLFF folder or a COLMAP folder)',
     );
   }
 

@@ -1,7 +1,7 @@
 // Node-only FileSource over a folder on disk. Kept apart from sources.ts so the
 // browser bundle never imports node:fs.
 
-import { open, stat } from 'node:fs/promises';
+import { open, readdir, stat } from 'node:fs/promises';
 import { totalmem } from 'node:os';
 import { join } from 'node:path';
 import { formatBytes } from '../gpu/context.ts';
@@ -75,6 +75,19 @@ export function nodeFolderSource(dir: string, limits: InputLimits): FileSource {
         if (e instanceof DatasetError) throw e;
         if ((e as NodeJS.ErrnoException).code === 'ELOOP') throw problem(path, e);
         return false;
+      }
+    },
+    list: async (folder) => {
+      try {
+        const entries = await readdir(folder === '' ? dir : resolve(folder), { withFileTypes: true });
+        // Files and links to them; folders are not listed.
+        return entries
+          .filter((e) => e.isFile() || e.isSymbolicLink())
+          .map((e) => e.name)
+          .sort();
+      } catch (e) {
+        if (e instanceof DatasetError) throw e;
+        return [];
       }
     },
   };

@@ -194,22 +194,49 @@ function makeSplit(cams: Camera[], prefix: string, background: ProceduralBackgro
 }
 
 /**
- * The procedural scene as a dataset: `train` views on a spiral over the upper hemisphere, `test`
- * views between them. With the environment background it is an unbounded capture: opaque images,
- * a black background colour, near/far 0.1/100 (the capture loaders' range).
+ * 'sphere': cameras all around, looking at the objects (a 360° capture); 'forward': cameras with
+ * one orientation, moved about in a patch of their image plane in front of the objects (an LLFF
+ * forward-facing capture).
  */
-export function proceduralDataset(opts: { size?: number; train?: number; test?: number; background?: ProceduralBackground } = {}): Dataset {
+export type ProceduralLayout = 'sphere' | 'forward';
+
+/** A forward-facing camera: the one orientation, its eye moved by (right, up) in its image plane. */
+function forwardCamera(right: number, up: number, size: number): Camera {
+  const base = orbitCamera(-Math.PI / 2, 0.25, size, 50, 4);
+  const c2w = Float64Array.from(base.c2w);
+  for (let r = 0; r < 3; r++) c2w[r * 4 + 3] = base.c2w[r * 4 + 3]! + right * base.c2w[r * 4]! - up * base.c2w[r * 4 + 1]!;
+  return { ...base, c2w };
+}
+
+/**
+ * The procedural scene as a dataset. Sphere layout: `train` views on a spiral over the upper
+ * hemisphere, `test` views between them. Forward layout: `train` eyes on a sunflower spiral in a
+ * 1.6 × 0.9 patch of the image plane, `test` eyes between them. With the environment background it
+ * is an unbounded capture: opaque images, a black background colour, near/far 0.1/100 (the
+ * capture loaders' range).
+ */
+export function proceduralDataset(
+  opts: { size?: number; train?: number; test?: number; background?: ProceduralBackground; layout?: ProceduralLayout } = {},
+): Dataset {
   const size = opts.size ?? 64;
   const background = opts.background ?? 'none';
   const unbounded = background === 'environment';
   const nTrain = opts.train ?? 40;
   const nTest = opts.test ?? 8;
   const golden = Math.PI * (3 - Math.sqrt(5));
+  const forward = opts.layout === 'forward';
+  const sunflower = (i: number, n: number, turn: number) => {
+    const r = Math.sqrt((i + 0.5) / n);
+    return forwardCamera(0.8 * r * Math.cos(i * golden + turn), 0.45 * r * Math.sin(i * golden + turn), size);
+  };
   const trainCams = Array.from({ length: nTrain }, (_, i) => {
+    if (forward) return sunflower(i, nTrain, 0);
     const z = 0.1 + (0.85 * (i + 0.5)) / nTrain;
     return orbitCamera(i * golden, Math.asin(z), size);
   });
-  const testCams = Array.from({ length: nTest }, (_, i) => orbitCamera((2 * Math.PI * (i + 0.5)) / nTest, 0.5, size));
+  const testCams = Array.from({ length: nTest }, (_, i) =>
+    forward ? sunflower(i, nTest, golden / 2) : orbitCamera((2 * Math.PI * (i + 0.5)) / nTest, 0.5, size),
+  );
   return {
     format: 'blender',
     name: 'procedural',

@@ -43,6 +43,13 @@ export function mapSource(files: Map<string, Uint8Array>, label: string): FileSo
     readText: async (path) => utf8.decode(get(path)),
     readBytes: async (path) => get(path),
     exists: async (path) => normalized.has(normalizePath(path)),
+    list: async (folder) => {
+      const prefix = folder === '' ? '' : `${normalizePath(folder).replace(/\/$/, '')}/`;
+      return [...normalized.keys()]
+        .filter((k) => k.startsWith(prefix) && !k.slice(prefix.length).includes('/'))
+        .map((k) => k.slice(prefix.length))
+        .sort();
+    },
   };
 }
 

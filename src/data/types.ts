@@ -53,7 +53,7 @@ export type SplitName = 'train' | 'val' | 'test';
 export type SceneBox = [[number, number, number], [number, number, number]];
 
 export interface Dataset {
-  format: 'blender' | 'instant-ngp' | 'colmap';
+  format: 'blender' | 'instant-ngp' | 'colmap' | 'llff';
   /** e.g. folder name */
   name: string;
   /** 'train' always present */
@@ -91,6 +91,8 @@ export interface FileSource {
   /** throws if missing */
   readBytes(path: string): Promise<Uint8Array>;
   exists(path: string): Promise<boolean>;
+  /** The names of the files directly in a folder ('' for the top), sorted; none when it is absent. */
+  list(folder: string): Promise<string[]>;
 }
 
 export interface DecodedImage {

@@ -249,7 +249,10 @@ function checkHeader(raw: unknown, fail: (why: string) => never): Header {
   }
   const dataset: DatasetFingerprint = {
     name: typeof d.name === 'string' ? d.name : fail('header: dataset.name must be a string'),
-    format: d.format === 'blender' || d.format === 'instant-ngp' || d.format === 'colmap' ? d.format : fail('header: dataset.format is not a known format'),
+    format:
+      d.format === 'blender' || d.format === 'instant-ngp' || d.format === 'colmap' || d.format === 'llff'
+        ? d.format
+        : fail('header: dataset.format is not a known format'),
     splits,
     crc: c.int(d.crc, 'dataset.crc', 0, 2 ** 32 - 1),
   };

@@ -72,15 +72,15 @@ export function TrainingPanel({ actions, request, setRequest }: { actions: Train
         </label>
         <label
           className="field-row inline"
-          title="For captures without a test split (COLMAP, instant-ngp): every 8th view is held out to measure PSNR on views training never saw."
+          title="For captures without a test split (COLMAP, LLFF, instant-ngp): every 8th view is held out to measure PSNR on views training never saw."
         >
           <input type="checkbox" checked={holdOut > 0} onChange={(e) => setHoldOut(e.target.checked ? HOLD_OUT : 0)} data-testid="hold-out" />
           hold out every 8th view for testing
         </label>
       </div>
       <p className="muted small">
-        Blender (transforms_train.json), instant-ngp / nerfstudio (transforms.json) or COLMAP (sparse/0, binary or text, beside images/) layouts; or drop a
-        folder, a .zip or a .slimscene on the viewport.
+        Blender (transforms_train.json), instant-ngp / nerfstudio (transforms.json) COLMAP (sparse/0, binary or text, beside images/) or LLFF (poses_bounds.npy
+        beside images/) layouts; or drop a folder, a .zip or a .slimscene on the viewport.
       </p>
       {loading && (
         <p className="muted" data-testid="loading">

@@ -6,9 +6,11 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFi
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { zipSync } from 'fflate';
 import { decodeModel } from '../../src/formats/model-file.ts';
 import { proceduralCapture } from '../fixtures/colmap.ts';
 import { blenderDataset, datasetZip, pngClaiming, rawZip, stored, zipBomb } from '../fixtures/hostile.ts';
+import { proceduralLlff } from '../fixtures/llff.ts';
 
 function cli(...args: string[]) {
   const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { encoding: 'utf8', timeout: 240_000 });
@@ -217,6 +219,39 @@ test('a COLMAP capture trains through the CLI, scored on its every-8th held-out 
   assert.equal(JSON.parse(all.out.trim().split('\n').at(-1)!).evalSplit, 'train');
   expectError(cli('train', '--data', capture, '--model', 'vm48', '--hold-out=-1'), /--hold-out must be an integer >= 0/);
   expectError(cli('train', '--data', capture, '--model', 'vm48', '--hold-out', '-1'), /Option '--hold-out' argument is ambiguous/);
+});
+
+test('an LLFF capture as a .zip trains through the CLI, contracted, scored on its held-out views; the video path is a spiral', () => {
+  const zip = join(dir, 'fern.zip');
+  writeFileSync(zip, zipSync(Object.fromEntries(proceduralLlff(17, 24).files)));
+  const cfg = join(dir, 'llff-tiny.json');
+  writeFileSync(cfg, JSON.stringify({ N_voxel_init: 4096, N_voxel_final: 8000, upsamp_list: [3], update_AlphaMask_list: [4], featureC: 8, batch_size: 64 }));
+  const model = join(dir, 'fern.slim');
+  const tr = cli('train', '--data', zip, '--model', 'vm48', '--config', cfg, '--iters', '6', '--test-views', '3', '--out', model);
+  assert.equal(tr.code, 0, tr.err);
+  const res = JSON.parse(tr.out.trim().split('\n').at(-1)!);
+  assert.equal(res.evalSplit, 'test');
+  assert.equal(res.testViews, 3, 'views 0, 8 and 16 of 17 held out');
+  assert.ok(res.contraction, 'a forward-facing capture of its surroundings trains contracted');
+  const vi = cli(
+    'video',
+    '--model',
+    model,
+    '--data',
+    zip,
+    '--width',
+    '16',
+    '--height',
+    '16',
+    '--fps',
+    '2',
+    '--seconds',
+    '1',
+    '--out',
+    join(dir, 'fern-frames'),
+  );
+  assert.equal(vi.code, 0, vi.err);
+  assert.equal(JSON.parse(vi.out.trim().split('\n').at(-1)!).path, 'spiral');
 });
 
 test('SlimmeRF through the CLI: train with TRaIn, eval --ranks prints PSNR and size per rank, render --rank', () => {

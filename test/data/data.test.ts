@@ -327,7 +327,10 @@ test('maxImages picks evenly spaced frames', async () => {
 
 test('error: no transforms file', async () => {
   const files = new Map([['readme.txt', enc.encode('hi')]]);
-  await expectDatasetError(mapSource(files, 'empty-drop'), ['empty-drop', 'no transforms_train.json, transforms.json or COLMAP sparse model']);
+  await expectDatasetError(mapSource(files, 'empty-drop'), [
+    'empty-drop',
+    'no transforms_train.json, transforms.json, poses_bounds.npy or COLMAP sparse model',
+  ]);
 });
 
 test('error: broken JSON', async () => {
