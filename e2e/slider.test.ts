@@ -11,6 +11,12 @@ import validator from 'gltf-validator';
 import type { Page } from 'playwright-core';
 import { artifacts, canvasShot, difference, openDemo, renders, WEBGPU_FLAGS, withStudio } from './harness.ts';
 
+/** Fails with the panel's error message when it shows one. */
+async function assertNoError(page: Page, selector: string) {
+  const error = page.locator(selector);
+  assert.equal(await error.count(), 0, (await error.textContent({ timeout: 1000 }).catch(() => '')) ?? '');
+}
+
 /** Extracts the surface as `kind` in the Export panel and saves it; the counts and sizes shown. */
 async function extractAndSave(page: Page, kind: string, simplify?: string) {
   await page.getByTestId('geometry-kind').selectOption(kind);
@@ -18,14 +24,7 @@ async function extractAndSave(page: Page, kind: string, simplify?: string) {
   await page.getByTestId('geometry-extract').click();
   const result = page.locator(`[data-testid="geometry-result"][data-kind="${kind}"], .geometry-export .error`);
   await result.first().waitFor({ timeout: 300_000 });
-  assert.equal(
-    await page.locator('.geometry-export .error').count(),
-    0,
-    (await page
-      .locator('.geometry-export .error')
-      .textContent({ timeout: 1000 })
-      .catch(() => '')) ?? '',
-  );
+  await assertNoError(page, '.geometry-export .error');
   const bytes = Number(await result.getAttribute('data-bytes'));
   const vertices = Number(await result.getAttribute('data-vertices'));
   assert.ok(vertices > 0, `${kind}: a surface was found`);
@@ -110,14 +109,7 @@ test('rank slider: the viewport and the readouts follow the rank', { timeout: 90
     await page.getByTestId('video-fps').selectOption('24');
     await page.getByTestId('video-render').click();
     await page.locator('[data-testid="video-result"], .video-panel .error').first().waitFor({ timeout: 300_000 });
-    assert.equal(
-      await page.locator('.video-panel .error').count(),
-      0,
-      (await page
-        .locator('.video-panel .error')
-        .textContent({ timeout: 1000 })
-        .catch(() => '')) ?? '',
-    );
+    await assertNoError(page, '.video-panel .error');
     const videoBytes = Number(await page.getByTestId('video-result').getAttribute('data-bytes'));
     const [videoDownload] = await Promise.all([page.waitForEvent('download'), page.getByTestId('video-save').click()]);
     const videoFile = `${artifacts}/${videoDownload.suggestedFilename()}`;

@@ -44,7 +44,7 @@ const USAGE = `usage:
   npm run cli -- export --model FILE [--rank K] [--precision fp32|fp16|int8] --out FILE.slimscene
   npm run cli -- mesh --model FILE [--rank K] [--resolution N] [--level A] [--simplify F] --out FILE.glb|FILE.ply
   npm run cli -- points --model FILE [--rank K] [--resolution N] [--level A] --out FILE.ply
-  npm run cli -- splats --model FILE [--rank K] [--resolution N] [--level A] --out FILE.ply
+  npm run cli -- splats --model FILE [--rank K] [--resolution N] [--level A] [--sh-degree 0|1] --out FILE.ply
   npm run cli -- video --model FILE [--path PATH.json|orbit|spiral] [--data DIR] [--width W] [--height H] [--fps F]
                        [--seconds S] [--rank K] --out DIR   (PNG frames, and the ffmpeg line that encodes them)
   (--model of eval, render and export takes a model file or a scene file; Ctrl-C during train
@@ -78,6 +78,7 @@ const options = {
   resolution: { type: 'string' },
   level: { type: 'string' },
   simplify: { type: 'string' },
+  'sh-degree': { type: 'string' },
   path: { type: 'string' },
   width: { type: 'string' },
   height: { type: 'string' },
@@ -261,6 +262,9 @@ function geometryCmd(kind: 'mesh' | 'points' | 'splats') {
     const simplify = a.simplify === undefined ? 1 : Number(a.simplify);
     if (!(simplify > 0 && simplify <= 1)) throw new ConfigError(`--simplify must be the share of triangles to keep, in (0, 1], got "${a.simplify}"`);
     if (kind !== 'mesh' && a.simplify !== undefined) throw new ConfigError('--simplify applies to mesh only');
+    const shDegree = a['sh-degree'] === undefined ? 1 : Number(a['sh-degree']);
+    if (shDegree !== 0 && shDegree !== 1) throw new ConfigError(`--sh-degree must be 0 or 1, got "${a['sh-degree']}"`);
+    if (kind !== 'splats' && a['sh-degree'] !== undefined) throw new ConfigError('--sh-degree applies to splats only');
     if (resolution > 1024) throw new ConfigError(`--resolution ${resolution}: at most 1024 lattice points per side`);
     const ctx = await nodeGpu();
     const { field } = await loadModel(ctx, file);
@@ -274,6 +278,7 @@ function geometryCmd(kind: 'mesh' | 'points' | 'splats') {
       level,
       rank,
       simplify,
+      viewDependent: shDegree === 1,
       onProgress: (step) => {
         if (step === shown) return;
         shown = step;
@@ -286,7 +291,11 @@ function geometryCmd(kind: 'mesh' | 'points' | 'splats') {
       rank,
       resolution,
       level,
-      ...(kind === 'mesh' ? { simplify, vertices: r.vertices, triangles: r.triangles } : kind === 'points' ? { points: r.vertices } : { splats: r.vertices }),
+      ...(kind === 'mesh'
+        ? { simplify, vertices: r.vertices, triangles: r.triangles }
+        : kind === 'points'
+          ? { points: r.vertices }
+          : { shDegree, splats: r.vertices }),
       bytes: r.bytes.length,
       seconds: +r.seconds.toFixed(2),
     };

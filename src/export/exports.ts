@@ -33,8 +33,15 @@ export interface GeometryExport {
 
 export async function exportGeometry(field: TensorField, renderer: ViewRenderer, kind: ExportKind, opt: SurfaceOptions): Promise<GeometryExport> {
   const t0 = performance.now();
-  // Only a mesh is simplified: points and splats want the surface evenly covered.
-  const s = await extractSurface(field, renderer, kind.startsWith('mesh') ? opt : { ...opt, simplify: undefined });
+  // Only a mesh is simplified (points and splats want the surface evenly covered); only splats
+  // carry view-dependent colour (degree-1 SH, unless asked for degree 0).
+  const s = await extractSurface(
+    field,
+    renderer,
+    kind.startsWith('mesh')
+      ? { ...opt, viewDependent: false }
+      : { ...opt, simplify: undefined, viewDependent: kind === 'splats' && opt.viewDependent !== false },
+  );
   const vertices = s.positions.length / 3;
   const bytes = kind === 'mesh-glb' ? await meshGlb(s) : kind === 'mesh-ply' ? meshPly(s) : kind === 'points' ? pointsPly(s) : splatPly(surfaceSplats(s));
   const triangles = kind.startsWith('mesh') ? s.indices.length / 3 : 0;

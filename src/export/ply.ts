@@ -95,9 +95,11 @@ export interface Splats {
   opacityLogits: Float32Array;
   /** Degree-0 spherical-harmonic coefficients (colour = 0.5 + SH_C0 · dc), rgb per Gaussian. */
   dc: Float32Array;
+  /** Degree-1 coefficients, 9 per Gaussian in f_rest order (channel by channel); absent: degree 0. */
+  rest?: Float32Array;
 }
 
-/** The 3DGS PLY: the property names and order of INRIA's reference code (without f_rest: degree 0). */
+/** The 3DGS PLY: the property names and order of INRIA's reference code (f_rest only with degree 1). */
 export function splatPly(g: Splats): Uint8Array {
   const n = g.positions.length / 3;
   const f = (name: string, a: ArrayLike<number>, k: number, stride = 3): Column => ({ name, type: 'float', values: strided(a, k, stride) });
@@ -114,6 +116,7 @@ export function splatPly(g: Splats): Uint8Array {
       f('f_dc_0', g.dc, 0),
       f('f_dc_1', g.dc, 1),
       f('f_dc_2', g.dc, 2),
+      ...(g.rest ? Array.from({ length: 9 }, (_, k) => f(`f_rest_${k}`, g.rest!, k, 9)) : []),
       { name: 'opacity', type: 'float', values: g.opacityLogits },
       f('scale_0', g.logScales, 0),
       f('scale_1', g.logScales, 1),

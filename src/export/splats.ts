@@ -3,17 +3,15 @@
 // into a closed skin, coloured by the field. The 3DGS tools and web viewers open the result
 // (ply.ts splatPly); it is a picture of the surface, not a trained splat model.
 import type { Splats } from './ply.ts';
-import type { Surface } from './surface.ts';
+import { SH_C0, SH_C1, type Surface } from './surface.ts';
 
-/** The degree-0 spherical-harmonic constant: colour = 0.5 + SH_C0 · dc. */
-export const SH_C0 = 0.28209479177387814;
 /** Standard deviations as shares of the lattice spacing: in the surface, and across it. */
 const TANGENT_SIGMA = 0.6;
 const NORMAL_SIGMA = 0.1;
 /** Every splat's opacity: nearly opaque, so a surface seen through one layer is solid. */
 const OPACITY = 0.9;
 
-export function surfaceSplats(s: Pick<Surface, 'positions' | 'normals' | 'colors' | 'spacing'>): Splats {
+export function surfaceSplats(s: Pick<Surface, 'positions' | 'normals' | 'colors' | 'spacing' | 'sh1'>): Splats {
   const n = s.positions.length / 3;
   const h = (s.spacing[0] + s.spacing[1] + s.spacing[2]) / 3;
   const logScales = new Float32Array(n * 3);
@@ -33,7 +31,13 @@ export function surfaceSplats(s: Pick<Surface, 'positions' | 'normals' | 'colors
       q.map((v) => v / len),
       i * 4,
     );
-    for (let c = 0; c < 3; c++) dc[i * 3 + c] = (s.colors[i * 3 + c]! / 255 - 0.5) / SH_C0;
+    for (let c = 0; c < 3; c++) {
+      // With degree 1, the view straight down the normal (direction −n) must show the vertex
+      // colour: the degree-1 term there is taken out of the DC term.
+      const f = s.sh1?.subarray(i * 9 + c * 3, i * 9 + c * 3 + 3);
+      const along = f ? SH_C1 * (ny * f[0]! - nz * f[1]! + nx * f[2]!) : 0;
+      dc[i * 3 + c] = (s.colors[i * 3 + c]! / 255 - along - 0.5) / SH_C0;
+    }
   }
   return {
     positions: s.positions,
@@ -41,5 +45,6 @@ export function surfaceSplats(s: Pick<Surface, 'positions' | 'normals' | 'colors
     rotations,
     opacityLogits: new Float32Array(n).fill(Math.log(OPACITY / (1 - OPACITY))),
     dc,
+    ...(s.sh1 ? { rest: s.sh1 } : {}),
   };
 }

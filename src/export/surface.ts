@@ -25,6 +25,8 @@ export interface SurfaceOptions {
   rank?: number;
   /** The share of the triangles to keep (meshoptimizer's simplifier); all when absent or 1. */
   simplify?: number;
+  /** Also fit degree-1 spherical harmonics to the colour seen from five directions (splats). */
+  viewDependent?: boolean;
   signal?: AbortSignal;
   /** What is being done, and the share of the whole done. */
   onProgress?: (what: string, fraction: number) => void;
@@ -36,6 +38,8 @@ export interface Surface {
   normals: Float32Array;
   /** RGB8 per vertex. */
   colors: Uint8Array;
+  /** Degree-1 SH per vertex (9, the 3DGS PLY's f_rest order), when asked for. */
+  sh1?: Float32Array;
   indices: Uint32Array;
   /** The lattice's spacing per axis, world units: how large a surface element is. */
   spacing: Vec3;
@@ -77,19 +81,55 @@ export async function extractSurface(field: TensorField, renderer: ViewRenderer,
   const mesh = opt.simplify !== undefined && opt.simplify < 1 ? await simplifyMesh(iso, opt.simplify) : iso;
   opt.signal?.throwIfAborted();
   const spacing = [0, 1, 2].map((a) => (box.hi[a]! - box.lo[a]!) / (dims[a]! - 1)) as Vec3;
-  const colors = await surfaceColours(renderer, mesh.positions, mesh.normals, Math.max(...spacing), opt, (f) => progress('colours', 0.7 + 0.3 * f));
+  const h = Math.max(...spacing);
+  const colourShare = opt.viewDependent ? 0.06 : 0.3;
+  const colors = await surfaceColours(renderer, mesh.positions, mesh.normals, h, opt, (f) => progress('colours', 0.7 + colourShare * f));
+  const sh1 = opt.viewDependent
+    ? await surfaceSh1(renderer, mesh.positions, mesh.normals, colors, h, opt, (f) => progress('view-dependent colours', 0.76 + 0.24 * f))
+    : undefined;
   progress('done', 1);
-  return { ...mesh, colors, spacing, box };
+  return { ...mesh, colors, ...(sh1 ? { sh1 } : {}), spacing, box };
 }
 
 /** Vertices coloured at a time: each is a ray, and the page gets the GPU back between blocks. */
 const COLOUR_BLOCK = 1 << 16;
 
 /**
- * Each vertex's colour as the field shows it seen straight down the normal from two lattice
- * spacings outside: the colour of an orthographic render of that spot, un-premultiplied by its
- * opacity, so a surface element facing the viewer gets the colour a photo of it would have.
+ * The field's colour at each vertex seen along `towardEye` (unit, from the vertex to the eye) from
+ * two lattice spacings away: an orthographic render of that spot, un-premultiplied by its opacity,
+ * so a surface element gets the colour a photo of it from there would have. RGB in [0, 1].
  */
+async function coloursFrom(
+  renderer: ViewRenderer,
+  positions: Float32Array,
+  towardEye: Float32Array,
+  spacing: number,
+  opt: SurfaceOptions,
+  progress: (fraction: number) => void,
+): Promise<Float32Array> {
+  const n = positions.length / 3;
+  const out = new Float32Array(n * 3);
+  for (let first = 0; first < n; first += COLOUR_BLOCK) {
+    const count = Math.min(COLOUR_BLOCK, n - first);
+    const origins = new Float32Array(count * 3);
+    const dirs = new Float32Array(count * 3);
+    for (let i = 0; i < count * 3; i++) {
+      const w = towardEye[first * 3 + i]!;
+      origins[i] = positions[first * 3 + i]! + 2 * spacing * w;
+      dirs[i] = -w;
+    }
+    const { rgb, acc } = await renderer.renderRays(origins, dirs, 0, [0, 4 * spacing], opt.rank);
+    for (let i = 0; i < count; i++) {
+      const a = Math.max(acc[i]!, 1e-3);
+      for (let c = 0; c < 3; c++) out[(first + i) * 3 + c] = Math.min(1, rgb[i * 3 + c]! / a);
+    }
+    opt.signal?.throwIfAborted();
+    progress((first + count) / n);
+  }
+  return out;
+}
+
+/** Each vertex's colour seen straight down its normal, as RGB8. */
 async function surfaceColours(
   renderer: ViewRenderer,
   positions: Float32Array,
@@ -98,24 +138,106 @@ async function surfaceColours(
   opt: SurfaceOptions,
   progress: (fraction: number) => void,
 ): Promise<Uint8Array> {
+  const rgb = await coloursFrom(renderer, positions, normals, spacing, opt, progress);
+  return Uint8Array.from(rgb, (v) => Math.round(255 * v));
+}
+
+/** The degree-0 and degree-1 spherical-harmonic constants of the 3DGS colour model. */
+export const SH_C0 = 0.28209479177387814;
+export const SH_C1 = 0.4886025119029199;
+/** How far the side views lean from the normal. */
+const SIDE_ANGLE = Math.PI / 4;
+
+/**
+ * Degree-1 spherical harmonics per vertex, fitted to the field's colour seen from five directions:
+ * down the normal, and leaning 45° towards each side of it. The view down the normal keeps the
+ * vertex colour exactly (the DC term is that colour), and the degree-1 term b·d (d the viewing
+ * direction, eye to vertex, as 3DGS evaluates it) is fitted by least squares to how the four side
+ * views differ from it, with a slight pull towards zero (the views span only a cone, so a
+ * direction they barely see must not swing). Returns the 9 coefficients per vertex in the 3DGS
+ * PLY's f_rest order (channel by channel).
+ */
+async function surfaceSh1(
+  renderer: ViewRenderer,
+  positions: Float32Array,
+  normals: Float32Array,
+  straight: Uint8Array,
+  spacing: number,
+  opt: SurfaceOptions,
+  progress: (fraction: number) => void,
+): Promise<Float32Array> {
   const n = positions.length / 3;
-  const colors = new Uint8Array(n * 3);
-  for (let first = 0; first < n; first += COLOUR_BLOCK) {
-    const count = Math.min(COLOUR_BLOCK, n - first);
-    const origins = new Float32Array(count * 3);
-    const dirs = new Float32Array(count * 3);
-    for (let i = 0; i < count * 3; i++) {
-      const nv = normals[first * 3 + i]!;
-      origins[i] = positions[first * 3 + i]! + 2 * spacing * nv;
-      dirs[i] = -nv;
-    }
-    const { rgb, acc } = await renderer.renderRays(origins, dirs, 0, [0, 4 * spacing], opt.rank);
-    for (let i = 0; i < count; i++) {
-      const a = Math.max(acc[i]!, 1e-3);
-      for (let c = 0; c < 3; c++) colors[(first + i) * 3 + c] = Math.round(255 * Math.min(1, rgb[i * 3 + c]! / a));
-    }
-    opt.signal?.throwIfAborted();
-    progress((first + count) / n);
+  const [cos, sin] = [Math.cos(SIDE_ANGLE), Math.sin(SIDE_ANGLE)];
+  const sides = [
+    [0, 1],
+    [0, -1],
+    [1, 1],
+    [1, -1],
+  ] as const;
+  // Directions towards the eye per side view; the change of viewing direction from straight down.
+  const towards = sides.map(() => new Float32Array(n * 3));
+  for (let i = 0; i < n; i++) {
+    const nv = [normals[i * 3]!, normals[i * 3 + 1]!, normals[i * 3 + 2]!] as Vec3;
+    const t = tangents(nv);
+    sides.forEach(([axis, sign], k) => {
+      for (let c = 0; c < 3; c++) towards[k]![i * 3 + c] = cos * nv[c]! + sign * sin * t[axis][c]!;
+    });
   }
-  return colors;
+  const seen: Float32Array[] = [];
+  for (const [k, w] of towards.entries()) seen.push(await coloursFrom(renderer, positions, w, spacing, opt, (f) => progress((k + f) / towards.length)));
+  const sh = new Float32Array(n * 9);
+  const ridge = 0.02;
+  for (let i = 0; i < n; i++) {
+    // Normal equations of (seen − straight) = b·(d − d0), with d = −towards and d0 = −normal.
+    const m = Array.from({ length: 3 }, () => new Float64Array(3));
+    const rhs = Array.from({ length: 3 }, () => new Float64Array(3));
+    for (let k = 0; k < sides.length; k++) {
+      const x = [0, 1, 2].map((c) => normals[i * 3 + c]! - towards[k]![i * 3 + c]!);
+      for (let r = 0; r < 3; r++) {
+        for (let c = 0; c < 3; c++) m[r]![c]! += x[r]! * x[c]!;
+        for (let ch = 0; ch < 3; ch++) rhs[ch]![r]! += x[r]! * (seen[k]![i * 3 + ch]! - straight[i * 3 + ch]! / 255);
+      }
+    }
+    for (let r = 0; r < 3; r++) m[r]![r]! += ridge;
+    for (let ch = 0; ch < 3; ch++) {
+      const [bx, by, bz] = solve(m, rhs[ch]!);
+      // b·d = C1·(−y·f0 + z·f1 − x·f2)
+      sh[i * 9 + ch * 3] = -by! / SH_C1;
+      sh[i * 9 + ch * 3 + 1] = bz! / SH_C1;
+      sh[i * 9 + ch * 3 + 2] = -bx! / SH_C1;
+    }
+  }
+  return sh;
+}
+
+/** Two unit tangents perpendicular to a unit normal and to each other. */
+function tangents(nv: Vec3): [Vec3, Vec3] {
+  const helper: Vec3 = Math.abs(nv[2]) < 0.9 ? [0, 0, 1] : [1, 0, 0];
+  const cross = (a: Vec3, b: Vec3): Vec3 => [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]];
+  const t1 = cross(nv, helper);
+  const l = Math.hypot(...t1);
+  const u: Vec3 = [t1[0] / l, t1[1] / l, t1[2] / l];
+  return [u, cross(nv, u)];
+}
+
+/** Solves a small linear system by Gaussian elimination with partial pivoting. */
+function solve(m: Float64Array[], b: Float64Array): number[] {
+  const n = b.length;
+  const a = m.map((row, r) => [...row, b[r]!]);
+  for (let col = 0; col < n; col++) {
+    let pivot = col;
+    for (let r = col + 1; r < n; r++) if (Math.abs(a[r]![col]!) > Math.abs(a[pivot]![col]!)) pivot = r;
+    [a[col], a[pivot]] = [a[pivot]!, a[col]!];
+    for (let r = col + 1; r < n; r++) {
+      const f = a[r]![col]! / a[col]![col]!;
+      for (let c = col; c <= n; c++) a[r]![c]! -= f * a[col]![c]!;
+    }
+  }
+  const x = new Array<number>(n).fill(0);
+  for (let r = n - 1; r >= 0; r--) {
+    let v = a[r]![n]!;
+    for (let c = r + 1; c < n; c++) v -= a[r]![c]! * x[c]!;
+    x[r] = v / a[r]![r]!;
+  }
+  return x;
 }

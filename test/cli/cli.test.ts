@@ -158,6 +158,7 @@ test('train, save, eval and render the built-in scene; damaged model files are r
   assert.equal(readFileSync(glb).subarray(0, 4).toString(), 'glTF');
   assert.equal(readFileSync(glb).length, meRes.bytes);
   expectError(cli('points', '--model', model, '--out', join(dir, 'p.glb')), /--out must end in \.ply/);
+  expectError(cli('splats', '--model', model, '--sh-degree', '2', '--out', join(dir, 's.ply')), /--sh-degree must be 0 or 1, got "2"/);
 
   // Video: an orbit fitted to the dataset's cameras, as numbered PNG frames; a broken path file is
   // refused naming the file.

@@ -15,7 +15,8 @@ import { proceduralDataset, proceduralSpheres } from '../../src/data/procedural.
 import { exportGeometry } from '../../src/export/exports.ts';
 import { marchingCubes } from '../../src/export/marching-cubes.ts';
 import { simplifyMesh } from '../../src/export/simplify.ts';
-import { extractSurface } from '../../src/export/surface.ts';
+import { surfaceSplats } from '../../src/export/splats.ts';
+import { extractSurface, SH_C0, SH_C1 } from '../../src/export/surface.ts';
 import type { Box, Vec3 } from '../../src/field/geometry.ts';
 import { nodeGpu } from '../../src/gpu/node.ts';
 import { TrainingRun } from '../../src/run/training-run.ts';
@@ -151,7 +152,10 @@ test('a trained field exports a coloured mesh (glb, ply), points and splats that
   const cli = join(import.meta.dirname, '../../node_modules/@playcanvas/splat-transform/bin/cli.mjs');
   const stats = JSON.parse(execFileSync(process.execPath, [cli, '-q', file, '--stats', 'json', 'null'], { encoding: 'utf8' }));
   assert.equal(stats.numGaussians, nv);
-  assert.equal(stats.shBands, 0);
+  assert.equal(stats.shBands, 1, 'degree-1 SH: view-dependent colour');
+  const flat = await exportGeometry(field, renderer, 'splats', { ...opt, viewDependent: false });
+  writeFileSync(join(dir, 'flat.ply'), flat.bytes);
+  assert.equal(JSON.parse(execFileSync(process.execPath, [cli, '-q', join(dir, 'flat.ply'), '--stats', 'json', 'null'], { encoding: 'utf8' })).shBands, 0);
   const cols: string[] = stats.stats[0].columns;
   const meanOf = (c: string) => stats.stats[0].data.mean[cols.indexOf(c)];
   const ourMean = (a: number) => surface.positions.filter((_, i) => i % 3 === a).reduce((s, v) => s + v, 0) / nv;
@@ -163,5 +167,57 @@ test('a trained field exports a coloured mesh (glb, ply), points and splats that
     assert.equal(back.numGaussians, nv, `${out} holds every splat`);
     assert.ok(readFileSync(join(dir, out)).length < splats.bytes.length, `${out} is smaller than our PLY`);
   }
+  run.dispose();
+});
+
+test('splat colours: degree-1 SH keep the colour seen down the normal and follow the field seen from the side better than degree 0', async (t) => {
+  const { run, field, renderer } = await trainedDemo();
+  const surface = await extractSurface(field, renderer, { resolution: 40, level: 0.005, viewDependent: true });
+  const g = surfaceSplats(surface);
+  const n = surface.positions.length / 3;
+  assert.ok(g.rest && g.rest.length === n * 9 && g.rest.every(Number.isFinite));
+  /** The splat's colour seen along `d` (eye to splat), as 3DGS evaluates it. */
+  const shade = (i: number, d: number[], degree: 0 | 1) =>
+    [0, 1, 2].map((c) => {
+      const f = g.rest!.subarray(i * 9 + c * 3, i * 9 + c * 3 + 3);
+      const one = degree ? SH_C1 * (-d[1]! * f[0]! + d[2]! * f[1]! - d[0]! * f[2]!) : 0;
+      return 0.5 + SH_C0 * g.dc[i * 3 + c]! + one;
+    });
+  // Down the normal: the vertex colour.
+  for (let i = 0; i < n; i += 7) {
+    const d = [0, 1, 2].map((c) => -surface.normals[i * 3 + c]!);
+    shade(i, d, 1).forEach((v, c) => {
+      assert.ok(Math.abs(v - surface.colors[i * 3 + c]! / 255) < 1e-4, `splat ${i}: straight colour`);
+    });
+  }
+  // From 30° off the normal, in a direction the fit did not see: the field's own colour there.
+  const picks = Array.from({ length: Math.min(400, n) }, (_, k) => Math.floor((k * n) / Math.min(400, n)));
+  const origins = new Float32Array(picks.length * 3);
+  const dirs = new Float32Array(picks.length * 3);
+  const h = Math.max(...surface.spacing);
+  picks.forEach((i, k) => {
+    const nv = [0, 1, 2].map((c) => surface.normals[i * 3 + c]!);
+    const helper = Math.abs(nv[2]!) < 0.9 ? [0, 0, 1] : [1, 0, 0];
+    const cross = (a: number[], b: number[]) => [a[1]! * b[2]! - a[2]! * b[1]!, a[2]! * b[0]! - a[0]! * b[2]!, a[0]! * b[1]! - a[1]! * b[0]!];
+    const u = cross(nv, helper);
+    const un = u.map((x) => x / Math.hypot(...u));
+    // Leaning 30° towards u + (n × u), half-way between two of the fit's side views.
+    const vn = cross(nv, un);
+    const side = [0, 1, 2].map((c) => (un[c]! + vn[c]!) / Math.SQRT2);
+    const w = [0, 1, 2].map((c) => Math.cos(Math.PI / 6) * nv[c]! + Math.sin(Math.PI / 6) * side[c]!);
+    for (let c = 0; c < 3; c++) {
+      origins[k * 3 + c] = surface.positions[i * 3 + c]! + 2 * h * w[c]!;
+      dirs[k * 3 + c] = -w[c]!;
+    }
+  });
+  const seen = await renderer.renderRays(origins, dirs, 0, [0, 4 * h]);
+  const err = [0, 0];
+  picks.forEach((i, k) => {
+    const d = [0, 1, 2].map((c) => dirs[k * 3 + c]!);
+    const truth = [0, 1, 2].map((c) => Math.min(1, seen.rgb[k * 3 + c]! / Math.max(seen.acc[k]!, 1e-3)));
+    for (const degree of [0, 1] as const) err[degree]! += shade(i, d, degree).reduce((a, v, c) => a + Math.abs(v - truth[c]!), 0) / (3 * picks.length);
+  });
+  t.diagnostic(`mean colour error seen 30° off the normal: degree 0 ${err[0]!.toFixed(4)}, degree 1 ${err[1]!.toFixed(4)}`);
+  assert.ok(err[1]! < err[0]!, `degree 1 (${err[1]}) follows the side view better than degree 0 (${err[0]})`);
   run.dispose();
 });
