@@ -105,10 +105,10 @@ test('rank slider: the viewport and the readouts follow the rank', { timeout: 90
     assert.equal(JSON.parse(readFileSync(pathFile, 'utf8')).keyframes.length, 2);
     await page.getByTestId('path-orbit').click();
     await page.getByTestId('path-seconds').fill('1');
-    await page.getByTestId('video-size').selectOption({ label: '320×180' });
+    await page.getByTestId('video-size').selectOption({ label: '160×90' });
     await page.getByTestId('video-fps').selectOption('24');
     await page.getByTestId('video-render').click();
-    await page.locator('[data-testid="video-result"], .video-panel .error').first().waitFor({ timeout: 300_000 });
+    await page.locator('[data-testid="video-result"], .video-panel .error').first().waitFor({ timeout: 600_000 });
     await assertNoError(page, '.video-panel .error');
     const videoBytes = Number(await page.getByTestId('video-result').getAttribute('data-bytes'));
     const [videoDownload] = await Promise.all([page.waitForEvent('download'), page.getByTestId('video-save').click()]);
@@ -129,7 +129,7 @@ test('rank slider: the viewport and the readouts follow the rank', { timeout: 90
       },
       { b64: readFileSync(videoFile).toString('base64'), mime: videoFile.endsWith('.mp4') ? 'video/mp4' : 'video/webm' },
     );
-    assert.deepEqual([played.width, played.height], [320, 180]);
+    assert.deepEqual([played.width, played.height], [160, 90]);
     assert.ok(Math.abs(played.duration - 1) < 0.1, `duration ${played.duration}`);
     console.log(`video: ${videoDownload.suggestedFilename()}, ${videoBytes} bytes, ${await page.getByTestId('video-result').textContent()}`);
     // Back to the starting view, where the top rank's picture was taken, for the slider's checks;

@@ -24,8 +24,9 @@ import { download } from './download.ts';
 import { keepPath, keptPath } from './path-store.ts';
 import { useStudio } from './store.ts';
 
-/** Frame sizes offered (even, as H.264 needs). */
+/** Frame sizes offered (even, as H.264 needs); the smallest is a quick draft on a slow adapter. */
 const SIZES: [number, number][] = [
+  [160, 90],
   [320, 180],
   [640, 360],
   [1280, 720],
@@ -49,7 +50,7 @@ export function VideoPanel({ session, rank, base, disabled }: { session: Session
   const [path, setPath] = useState<CameraPath | null>(() => keptPath(session.fingerprint));
   // Every change is kept with the dataset, so the path survives a closed tab.
   useEffect(() => keepPath(session.fingerprint, path), [session, path]);
-  const [size, setSize] = useState(1);
+  const [size, setSize] = useState(2);
   const [fps, setFps] = useState(30);
   const [rendering, setRendering] = useState<Rendering | null>(null);
   const [video, setVideo] = useState<{ bytes: Uint8Array; name: string; mime: string; summary: string } | null>(null);
