@@ -13,6 +13,7 @@ import { orbitCamera } from '../src/data/procedural.ts';
 import type { Camera } from '../src/data/types.ts';
 import { surfaceSplats } from '../src/export/splats.ts';
 import { DEFAULT_LEVEL, extractSurface, SH_C0 } from '../src/export/surface.ts';
+import { boxCentre, boxSize } from '../src/field/geometry.ts';
 import { nodeGpu } from '../src/gpu/node.ts';
 import { ViewRenderer } from '../src/render/view-renderer.ts';
 import { rgbPixels } from '../src/view/view-images.ts';
@@ -116,10 +117,7 @@ function drawSplats(cam: Camera, s: ReturnType<typeof surfaceSplats>): Float32Ar
 const ctx = await nodeGpu();
 const { field } = await loadModel(ctx, values.model);
 const renderer = new ViewRenderer(ctx, field, [0, 1e6]);
-const box = field.box;
-const centre = [0, 1, 2].map((a) => (box.lo[a]! + box.hi[a]!) / 2) as [number, number, number];
-const extent = Math.max(...[0, 1, 2].map((a) => box.hi[a]! - box.lo[a]!));
-const cam = orbitCamera(0.9, 0.5, size, 40, 1.6 * extent, centre);
+const cam = orbitCamera(0.9, 0.5, size, 40, 1.6 * Math.max(...boxSize(field.box)), boxCentre(field.box));
 const surface = await extractSurface(field, renderer, { resolution, level: DEFAULT_LEVEL });
 const pictures: Record<string, Float32Array> = {
   field: (await renderer.render(cam, 1)).rgb,

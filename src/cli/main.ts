@@ -9,6 +9,8 @@ import { evaluate } from '../eval/evaluate.ts';
 import { evaluateRanks } from '../eval/rank-curve.ts';
 import { exportGeometry } from '../export/exports.ts';
 import { DEFAULT_LEVEL, DEFAULT_RESOLUTION } from '../export/surface.ts';
+import type { TensorField } from '../field/field.ts';
+import { boxSize } from '../field/geometry.ts';
 import { MODEL_PRESETS, type PresetName } from '../field/presets.ts';
 import { decodeCheckpoint } from '../formats/checkpoint-file.ts';
 import { PRECISIONS, type Precision } from '../formats/scene-file/header.ts';
@@ -17,17 +19,7 @@ import { LimitError } from '../gpu/context.ts';
 import { nodeGpu } from '../gpu/node.ts';
 import { ViewRenderer } from '../render/view-renderer.ts';
 import { ConfigError, checkReferenceOptions, resolveConfig } from '../train/config.ts';
-import {
-  type CameraPath,
-  facesForward,
-  fittedOrbit,
-  fittedSpiral,
-  frameCamera,
-  frameCount,
-  framePose,
-  orbitPath,
-  parseCameraPath,
-} from '../view/camera-path.ts';
+import { type CameraPath, fittedPath, frameCamera, frameCount, framePose, parseCameraPath } from '../view/camera-path.ts';
 import { rgbPixels } from '../view/view-images.ts';
 import { adviceForCli, loadModel, log, openDataset } from './node-io.ts';
 import { logRank, parseRanks, runTraining } from './run-training.ts';
@@ -92,6 +84,13 @@ function intFlag(v: string | undefined, name: string, fallback: number, min = 1)
   const n = Number(v);
   if (!Number.isInteger(n) || n < min) throw new ConfigError(`--${name} must be an integer >= ${min}, got "${v}"`);
   return n;
+}
+
+/** --rank: rank groups to keep, the model's own by default, at most those it has. */
+function rankFlag(a: Record<string, string | boolean | undefined>, field: TensorField): number {
+  const rank = intFlag(a.rank as string, 'rank', field.rank);
+  if (rank > field.rank) throw new ConfigError(`--rank ${rank}: the model has ${field.rank} rank groups`);
+  return rank;
 }
 
 function need(v: string | undefined, name: string): string {
@@ -224,8 +223,7 @@ async function renderCmd(a: Record<string, string | boolean | undefined>): Promi
   const view = intFlag(a.view as string, 'view', 0, 0);
   if (view >= split.cameras.length) throw new ConfigError(`--view ${view} is out of range: the split has ${split.cameras.length} views`);
   const renderer = new ViewRenderer(ctx, field, ds.nearFar);
-  const rank = intFlag(a.rank as string, 'rank', field.rank);
-  if (rank > field.rank) throw new ConfigError(`--rank ${rank}: the model has ${field.rank} rank groups`);
+  const rank = rankFlag(a, field);
   const img = await renderer.render(split.cameras[view]!, ds.whiteBackground ? 1 : 0, rank);
   await writeFile(out, encodePng(pngBytes(img.rgb, img.width, img.height), img.width, img.height));
   return { out, view, rank, width: img.width, height: img.height };
@@ -238,8 +236,7 @@ async function exportCmd(a: Record<string, string | boolean | undefined>): Promi
   if (!PRECISIONS.includes(precision as Precision)) throw new ConfigError(`--precision must be one of ${PRECISIONS.join(', ')}, got "${precision}"`);
   const ctx = await nodeGpu();
   const { field } = await loadModel(ctx, file);
-  const rank = intFlag(a.rank as string, 'rank', field.rank);
-  if (rank > field.rank) throw new ConfigError(`--rank ${rank}: the model has ${field.rank} rank groups`);
+  const rank = rankFlag(a, field);
   const values = await field.arena.download(ctx);
   const bytes = exportScene(
     { settings: field.settings, box: field.box, grid: field.grid, values, mask: field.mask },
@@ -268,8 +265,7 @@ function geometryCmd(kind: 'mesh' | 'points' | 'splats') {
     if (resolution > 1024) throw new ConfigError(`--resolution ${resolution}: at most 1024 lattice points per side`);
     const ctx = await nodeGpu();
     const { field } = await loadModel(ctx, file);
-    const rank = intFlag(a.rank as string, 'rank', field.rank);
-    if (rank > field.rank) throw new ConfigError(`--rank ${rank}: the model has ${field.rank} rank groups`);
+    const rank = rankFlag(a, field);
     const renderer = new ViewRenderer(ctx, field, [0, 1e6]);
     const what = kind === 'mesh' ? (ending === 'glb' ? 'mesh-glb' : 'mesh-ply') : kind;
     let shown = '';
@@ -320,20 +316,17 @@ async function videoCmd(a: Record<string, string | boolean | undefined>): Promis
   if (seconds !== undefined && !(seconds > 0 && seconds <= 3600)) throw new ConfigError(`--seconds must be within (0, 3600], got "${a.seconds}"`);
   const ctx = await nodeGpu();
   const { field } = await loadModel(ctx, file);
-  const rank = intFlag(a.rank as string, 'rank', field.rank);
-  if (rank > field.rank) throw new ConfigError(`--rank ${rank}: the model has ${field.rank} rank groups`);
+  const rank = rankFlag(a, field);
   const ds = a.data ? await openDataset(a.data as string, intFlag(a.downscale as string, 'downscale', 1), ['train'], holdOutFlag(a)) : null;
-  const centre = [0, 1, 2].map((i) => (field.box.lo[i]! + field.box.hi[i]!) / 2) as [number, number, number];
   const spec = (a.path as string | undefined) ?? 'auto';
   let path: CameraPath;
   let chosen = spec;
   const cams = ds?.splits.train?.cameras ?? [];
   if (spec === 'spiral' && cams.length < 3) throw new ConfigError('--path spiral is fitted to the cameras: give --data');
   if (spec === 'orbit' || spec === 'spiral' || spec === 'auto') {
-    const extent = Math.max(...[0, 1, 2].map((i) => field.box.hi[i]! - field.box.lo[i]!));
-    const spiral = spec === 'spiral' || (spec === 'auto' && facesForward(cams));
-    chosen = spiral ? 'spiral' : 'orbit';
-    path = spiral ? fittedSpiral(cams, centre) : cams.length >= 3 ? fittedOrbit(cams, centre) : orbitPath(centre, 1.35 * extent, 0.45);
+    const fitted = fittedPath(spec, cams, field.box, 1.35 * Math.max(...boxSize(field.box)));
+    chosen = fitted.kind;
+    path = fitted.path;
   } else {
     path = parseCameraPath(
       await readFile(spec, 'utf8').catch((e: NodeJS.ErrnoException) => Promise.reject(new Error(`${spec}: cannot read (${e.code ?? e.message})`))),

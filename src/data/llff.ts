@@ -16,6 +16,7 @@ import { readNpy } from './npy.ts';
 import { type DatasetFormat, type DatasetPlan, type FrameSpec, heldOutSplits } from './plan.ts';
 import { joinLabel } from './transforms-json.ts';
 import { DatasetError } from './types.ts';
+import { cross, dot, sub, unit, type V3 } from './vec3.ts';
 
 const POSES_FILE = 'poses_bounds.npy';
 const PRESCALED = [2, 4, 8];
@@ -24,15 +25,6 @@ const IMAGE = /\.(jpe?g|png)$/i;
 const NEAR_AFTER_SCALING = 1 / 0.75;
 /** The inner box reaches this many times the nearest bound in front of the cameras. */
 const INNER_DEPTH = 2.5;
-
-type V3 = [number, number, number];
-const sub = (a: V3, b: V3): V3 => [a[0] - b[0], a[1] - b[1], a[2] - b[2]];
-const dot = (a: V3, b: V3) => a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
-const cross = (a: V3, b: V3): V3 => [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]];
-const unit = (a: V3): V3 => {
-  const l = Math.hypot(...a);
-  return [a[0] / l, a[1] / l, a[2] / l];
-};
 
 interface Row {
   /** Camera axes in world coordinates, LLFF's recentred world: right, up, back. */

@@ -6,15 +6,7 @@
 // checkered ground inside a painted round wall 6 units out, under a sky, all outside the box, as
 // a phone capture's room is (the unbounded test scene).
 import type { Camera, Dataset, Split } from './types.ts';
-
-type V3 = [number, number, number];
-const sub = (a: V3, b: V3): V3 => [a[0] - b[0], a[1] - b[1], a[2] - b[2]];
-const dot = (a: V3, b: V3) => a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
-const norm = (a: V3): V3 => {
-  const l = Math.hypot(a[0], a[1], a[2]);
-  return [a[0] / l, a[1] / l, a[2] / l];
-};
-const cross = (a: V3, b: V3): V3 => [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]];
+import { cross, dot, sub, unit, type V3 } from './vec3.ts';
 
 interface Hit {
   t: number;
@@ -41,7 +33,7 @@ function trace(o: V3, d: V3): Hit | null {
     const t = -b - Math.sqrt(disc);
     if (t > 1e-4 && (!best || t < best.t)) {
       const p: V3 = [o[0] + d[0] * t, o[1] + d[1] * t, o[2] + d[2] * t];
-      best = { t, n: norm(sub(p, s.c)), color: s.color };
+      best = { t, n: unit(sub(p, s.c)), color: s.color };
     }
   }
   // Slab test for the plinth, with a checker pattern so texture detail exists.
@@ -69,7 +61,7 @@ function trace(o: V3, d: V3): Hit | null {
   return best;
 }
 
-const light = norm([0.4, -0.3, 1]);
+const light = unit([0.4, -0.3, 1]);
 
 /** The environment: a ground plane at GROUND_Z inside a round wall of WALL_RADIUS and WALL_TOP, under a sky dome of SKY_RADIUS. */
 const GROUND_Z = -0.65;
@@ -115,8 +107,8 @@ export function orbitCamera(azimuth: number, elevation: number, size: number, fo
     target[1] + radius * Math.cos(elevation) * Math.sin(azimuth),
     target[2] + radius * Math.sin(elevation),
   ];
-  const z = norm(sub(target as V3, eye)); // forward
-  const x = norm(cross(z, [0, 0, 1])); // right
+  const z = unit(sub(target as V3, eye)); // forward
+  const x = unit(cross(z, [0, 0, 1])); // right
   const y = cross(z, x); // down
   const f = (0.5 * size) / Math.tan((fovDeg * Math.PI) / 360);
   const c2w = new Float64Array([x[0], y[0], z[0], eye[0], x[1], y[1], z[1], eye[1], x[2], y[2], z[2], eye[2]]);
@@ -127,8 +119,8 @@ export function orbitCamera(azimuth: number, elevation: number, size: number, fo
 export function demoSurfacePoint(cam: Camera, px: number, py: number): V3 | null {
   const m = cam.c2w;
   const o: V3 = [m[3]!, m[7]!, m[11]!];
-  const dc = norm([(px - cam.cx) / cam.fx, (py - cam.cy) / cam.fy, 1]);
-  const d = norm([
+  const dc = unit([(px - cam.cx) / cam.fx, (py - cam.cy) / cam.fy, 1]);
+  const d = unit([
     m[0]! * dc[0] + m[1]! * dc[1] + m[2]! * dc[2],
     m[4]! * dc[0] + m[5]! * dc[1] + m[6]! * dc[2],
     m[8]! * dc[0] + m[9]! * dc[1] + m[10]! * dc[2],
@@ -149,8 +141,8 @@ export function renderProcedural(cam: Camera, supersample = 2, background: Proce
         for (let sx = 0; sx < supersample; sx++) {
           const px = i + (sx + 0.5) / supersample;
           const py = j + (sy + 0.5) / supersample;
-          const dc = norm([(px - cam.cx) / cam.fx, (py - cam.cy) / cam.fy, 1]);
-          const d: V3 = norm([
+          const dc = unit([(px - cam.cx) / cam.fx, (py - cam.cy) / cam.fy, 1]);
+          const d: V3 = unit([
             m[0]! * dc[0] + m[1]! * dc[1] + m[2]! * dc[2],
             m[4]! * dc[0] + m[5]! * dc[1] + m[6]! * dc[2],
             m[8]! * dc[0] + m[9]! * dc[1] + m[10]! * dc[2],

@@ -3,6 +3,7 @@
 // marching cubes at a level, and a colour per vertex from the field itself, rendered looking at
 // the surface straight down its normal.
 
+import { cross, unit } from '../data/vec3.ts';
 import { readDensityLattice } from '../field/density-lattice.ts';
 import type { TensorField } from '../field/field.ts';
 import type { Box, Vec3 } from '../field/geometry.ts';
@@ -213,10 +214,7 @@ async function surfaceSh1(
 /** Two unit tangents perpendicular to a unit normal and to each other. */
 function tangents(nv: Vec3): [Vec3, Vec3] {
   const helper: Vec3 = Math.abs(nv[2]) < 0.9 ? [0, 0, 1] : [1, 0, 0];
-  const cross = (a: Vec3, b: Vec3): Vec3 => [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]];
-  const t1 = cross(nv, helper);
-  const l = Math.hypot(...t1);
-  const u: Vec3 = [t1[0] / l, t1[1] / l, t1[2] / l];
+  const u = unit(cross(nv, helper));
   return [u, cross(nv, u)];
 }
 

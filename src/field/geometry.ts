@@ -11,6 +11,10 @@ export function boxSize(b: Box): Vec3 {
   return [b.hi[0] - b.lo[0], b.hi[1] - b.lo[1], b.hi[2] - b.lo[2]];
 }
 
+export function boxCentre(b: Box): Vec3 {
+  return [(b.lo[0] + b.hi[0]) / 2, (b.lo[1] + b.hi[1]) / 2, (b.lo[2] + b.hi[2]) / 2];
+}
+
 /** Per-axis resolution for a voxel count over a box: v = (volume / n)^(1/3), R = floor(size / v). */
 export function resolutionForVoxels(n: number, box: Box): Vec3 {
   const s = boxSize(box);

@@ -4,6 +4,7 @@ import { useMemo } from 'react';
 import { HOLD_OUT } from '../run/session.ts';
 import { formatBytes } from '../view/webgpu.ts';
 import type { TrainingActions } from './controller.ts';
+import { formatSeconds } from './format.ts';
 import { STUDIO_MODELS, STUDIO_PRESETS, type StudioModel, type StudioPreset, type TrainRequest } from './presets.ts';
 import { CheckpointStatus, SavedRuns } from './SavedRuns.tsx';
 import { useStudio } from './store.ts';
@@ -247,9 +248,4 @@ export function TrainingPanel({ actions, request, setRequest }: { actions: Train
       {dataset && <CheckpointStatus />}
     </div>
   );
-}
-
-function formatSeconds(s: number): string {
-  if (s < 90) return `${Math.round(s)} s`;
-  return `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
 }

@@ -4,23 +4,13 @@
 // Paths are saved and loaded as JSON, the same file the CLI's `video --path` reads.
 import { useEffect, useRef, useState } from 'react';
 import type { Session } from '../run/session.ts';
-import {
-  type CameraPath,
-  cameraPathJson,
-  facesForward,
-  fittedOrbit,
-  fittedSpiral,
-  frameCamera,
-  frameCount,
-  framePose,
-  orbitPath,
-  parseCameraPath,
-} from '../view/camera-path.ts';
+import { type CameraPath, cameraPathJson, facesForward, fittedPath, frameCamera, frameCount, framePose, parseCameraPath } from '../view/camera-path.ts';
 import { VideoWriter, videoFormatFor } from '../view/video-encoder.ts';
 import { type Vec3, VIEW_FOV_DEG } from '../view/view-camera.ts';
 import { rgbPixels } from '../view/view-images.ts';
 import { formatBytes } from '../view/webgpu.ts';
 import { download } from './download.ts';
+import { formatSeconds } from './format.ts';
 import { keepPath, keptPath } from './path-store.ts';
 import { useStudio } from './store.ts';
 
@@ -42,10 +32,6 @@ interface Rendering {
   started: number;
 }
 
-function formatSeconds(s: number): string {
-  return s < 90 ? `${Math.ceil(s)} s` : `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
-}
-
 export function VideoPanel({ session, rank, base, disabled }: { session: Session; rank: number; base: string; disabled: string | null }) {
   const [path, setPath] = useState<CameraPath | null>(() => keptPath(session.fingerprint));
   // Every change is kept with the dataset, so the path survives a closed tab.
@@ -60,15 +46,10 @@ export function VideoPanel({ session, rank, base, disabled }: { session: Session
   const preview = useRef<ReturnType<typeof setInterval> | null>(null);
   const pathFile = useRef<HTMLInputElement>(null);
 
-  const centre = (): Vec3 => {
-    const box = session.field?.box;
-    return box ? ([0, 1, 2].map((i) => (box.lo[i]! + box.hi[i]!) / 2) as Vec3) : [0, 0, 0];
+  const fit = (kind: 'orbit' | 'spiral') => {
+    const box = session.field?.box ?? { lo: [0, 0, 0] as Vec3, hi: [0, 0, 0] as Vec3 };
+    setPath(fittedPath(kind, session.trainingCameras, box, session.view.radius, path?.seconds ?? 8).path);
   };
-  const orbit = () => {
-    const cams = session.trainingCameras;
-    setPath(cams.length >= 3 ? fittedOrbit(cams, centre(), path?.seconds ?? 8) : orbitPath(centre(), session.view.radius, 0.45, path?.seconds ?? 8));
-  };
-  const spiral = () => setPath(fittedSpiral(session.trainingCameras, centre(), path?.seconds ?? 8));
   const addKeyframe = () => {
     const pose = useStudio.getState().viewPose;
     if (!pose) return;
@@ -155,13 +136,13 @@ export function VideoPanel({ session, rank, base, disabled }: { session: Session
   return (
     <div className="video-panel" data-testid="video-panel">
       <div className="button-row">
-        <button type="button" data-testid="path-orbit" onClick={orbit} disabled={rendering !== null} title="A closed orbit around the scene">
+        <button type="button" data-testid="path-orbit" onClick={() => fit('orbit')} disabled={rendering !== null} title="A closed orbit around the scene">
           Orbit
         </button>
         <button
           type="button"
           data-testid="path-spiral"
-          onClick={spiral}
+          onClick={() => fit('spiral')}
           disabled={rendering !== null || session.trainingCameras.length < 3}
           title={
             session.trainingCameras.length < 3

@@ -5,6 +5,8 @@
 // turns the shorter way round between neighbours. A closed path (an orbit) wraps its neighbours.
 // No DOM here: the studio, the CLI and the tests share it.
 import type { Camera } from '../data/types.ts';
+import { cross, dot, unit } from '../data/vec3.ts';
+import { type Box, boxCentre } from '../field/geometry.ts';
 import { poseCamera, type Vec3, VIEW_FOV_DEG, type ViewPose } from './view-camera.ts';
 
 export interface CameraPath {
@@ -95,12 +97,17 @@ export function orbitPath(target: Vec3, distance: number, elevation: number, sec
  * cameras (a capture's cameras ring the object; the median ignores a stray one).
  */
 export function fittedOrbit(cameras: readonly Camera[], target: Vec3, seconds = 8): CameraPath {
-  const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
   const offsets = cameras.map((c) => [c.c2w[3]! - target[0], c.c2w[7]! - target[1], c.c2w[11]! - target[2]]);
   const dist = offsets.map((o) => Math.hypot(o[0]!, o[1]!, o[2]!));
   const elev = offsets.map((o, i) => Math.asin(Math.max(-1, Math.min(1, o[2]! / Math.max(dist[i]!, 1e-9)))));
-  const fovs = cameras.map((c) => (360 / Math.PI) * Math.atan(c.height / (2 * c.fy)));
-  return orbitPath(target, median(dist), Math.max(-1.4, Math.min(1.4, median(elev))), seconds, median(fovs));
+  return orbitPath(target, median(dist), Math.max(-1.4, Math.min(1.4, median(elev))), seconds, medianFov(cameras));
+}
+
+const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
+
+/** The cameras' median vertical field of view, in degrees. */
+function medianFov(cameras: readonly Camera[]): number {
+  return median(cameras.map((c) => (360 / Math.PI) * Math.atan(c.height / (2 * c.fy))));
 }
 
 /**
@@ -113,21 +120,12 @@ export function fittedOrbit(cameras: readonly Camera[], target: Vec3, seconds = 
 export function fittedSpiral(cameras: readonly Camera[], target: Vec3, seconds = 8, keys = 12): CameraPath {
   const n = cameras.length;
   const mean = (f: (c: Camera) => number) => cameras.reduce((a, c) => a + f(c), 0) / n;
-  const unit = (v: Vec3): Vec3 => {
-    const l = Math.hypot(...v) || 1;
-    return [v[0] / l, v[1] / l, v[2] / l];
-  };
   const centre: Vec3 = [mean((c) => c.c2w[3]!), mean((c) => c.c2w[7]!), mean((c) => c.c2w[11]!)];
   // OpenCV axes in the c2w columns: x right, y down, z forward.
   const forward = unit([mean((c) => c.c2w[2]!), mean((c) => c.c2w[6]!), mean((c) => c.c2w[10]!)]);
   const right = unit([mean((c) => c.c2w[0]!), mean((c) => c.c2w[4]!), mean((c) => c.c2w[8]!)]);
   // right × forward = −down = up.
-  const up = unit([
-    right[1] * forward[2] - right[2] * forward[1],
-    right[2] * forward[0] - right[0] * forward[2],
-    right[0] * forward[1] - right[1] * forward[0],
-  ]);
-  const dot = (a: Vec3, b: Vec3) => a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
+  const up = unit(cross(right, forward));
   const toTarget: Vec3 = [target[0] - centre[0], target[1] - centre[1], target[2] - centre[2]];
   const spread = cameras.map((c) => [c.c2w[3]! - centre[0], c.c2w[7]! - centre[1], c.c2w[11]! - centre[2]] as Vec3);
   const p90 = (v: number[]) => [...v].sort((a, b) => a - b)[Math.min(v.length - 1, Math.floor(0.9 * v.length))]!;
@@ -150,8 +148,7 @@ export function fittedSpiral(cameras: readonly Camera[], target: Vec3, seconds =
       elevation: Math.max(-1.4, Math.min(1.4, Math.asin(Math.max(-1, Math.min(1, o[2] / distance))))),
     };
   });
-  const fovs = cameras.map((c) => (360 / Math.PI) * Math.atan(c.height / (2 * c.fy)));
-  return { keyframes, seconds, fovDeg: [...fovs].sort((a, b) => a - b)[Math.floor(n / 2)]!, closed: true };
+  return { keyframes, seconds, fovDeg: medianFov(cameras), closed: true };
 }
 
 /**
@@ -165,6 +162,29 @@ export function facesForward(cameras: readonly Camera[]): boolean {
   const l = Math.hypot(f[0]!, f[1]!, f[2]!);
   if (l === 0) return false;
   return cameras.every((c) => (c.c2w[2]! * f[0]! + c.c2w[6]! * f[1]! + c.c2w[10]! * f[2]!) / l > 0.5);
+}
+
+/** The ready-made paths: 'auto' is the spiral for a forward-facing capture, the orbit otherwise. */
+export type FittedPathKind = 'orbit' | 'spiral' | 'auto';
+
+/**
+ * A ready-made path for a scene (the studio's Orbit and Spiral buttons, the CLI's `--path`): fitted
+ * to its training cameras when it has three or more, or an orbit round the box's centre at
+ * `distance` (a scene file alone). The spiral needs the cameras.
+ */
+export function fittedPath(
+  kind: FittedPathKind,
+  cameras: readonly Camera[],
+  box: Box,
+  distance: number,
+  seconds = 8,
+): { kind: 'orbit' | 'spiral'; path: CameraPath } {
+  const centre = boxCentre(box);
+  if (kind === 'spiral' || (kind === 'auto' && facesForward(cameras))) {
+    if (cameras.length < 3) throw new Error('a spiral path is fitted to the cameras: open the dataset');
+    return { kind: 'spiral', path: fittedSpiral(cameras, centre, seconds) };
+  }
+  return { kind: 'orbit', path: cameras.length >= 3 ? fittedOrbit(cameras, centre, seconds) : orbitPath(centre, distance, 0.45, seconds) };
 }
 
 /** A path as the JSON file the studio saves and the CLI's `video --path` reads. */
