@@ -441,16 +441,26 @@ export class Session {
     return { name: split.names[index] ?? `view ${index}`, image, truth, psnr: psnr(image.rgb, truth, scoredPixels(ds, split, index)) };
   }
 
+  // Buffers are destroyed through the GPU queue: a render or measurement queued before holds the
+  // old renderer and must run before its buffers go (else its submit fails, and a memory guard
+  // running meanwhile reports that failure as its own).
   private disposeScene(): void {
-    if (!this.scene) return;
-    this.scene.renderer.destroy();
-    this.scene.field.destroy();
+    const old = this.scene;
+    if (!old) return;
     this.scene = null;
+    void this.queue.run(async () => {
+      old.renderer.destroy();
+      old.field.destroy();
+    });
   }
 
   private disposeModel(): void {
-    this.run?.dispose();
+    const run = this.run;
     this.run = null;
+    if (run) {
+      run.stop();
+      void this.queue.run(async () => run.dispose());
+    }
     this.disposeScene();
   }
 
