@@ -158,8 +158,9 @@ export class GpuContext {
       void this.device.popErrorScope();
       throw e;
     }
-    const outOfMemory = await this.device.popErrorScope();
-    const invalid = await this.device.popErrorScope();
+    // Both scopes are popped before awaiting either, so work other tasks issue meanwhile cannot
+    // land in the validation scope and be blamed on this allocation.
+    const [outOfMemory, invalid] = await Promise.all([this.device.popErrorScope(), this.device.popErrorScope()]);
     if (!outOfMemory && !invalid) return made;
     const asked = this.allocatedBytes - before;
     undo(made);
