@@ -86,6 +86,51 @@ export async function dropPaths(page: Page, testId: string, paths: string[]): Pr
 /** How many times the neural viewport has drawn (its data-renders counter). */
 export const renders = async (page: Page) => Number((await page.getByTestId('render-canvas').getAttribute('data-renders')) ?? 0);
 
+/** A completed frame of a progressive canvas: its data-frame-size, the canvas's backing size, and its sharpness. */
+export interface Frame {
+  size: string;
+  backing: string;
+  /** Mean absolute luminance step between neighbouring pixels of the whole canvas. */
+  sharpness: number;
+}
+
+/**
+ * Runs `act` (a camera move) and records every frame the progressive canvas `testId` completes
+ * after it, until one fills the canvas's backing size. The record is taken in the page as each
+ * frame completes (a mutation observer on data-renders, set right after the frame's last paint).
+ */
+export async function framesUntilFull(page: Page, testId: string, act: () => Promise<void>, timeout: number): Promise<Frame[]> {
+  await page.evaluate((id) => {
+    const c = document.querySelector(`[data-testid="${id}"]`) as HTMLCanvasElement;
+    const w = window as unknown as { __frames: Frame[]; __observer?: MutationObserver };
+    w.__observer?.disconnect();
+    w.__frames = [];
+    w.__observer = new MutationObserver(() => {
+      const { data } = c.getContext('2d')!.getImageData(0, 0, c.width, c.height);
+      const lum = (i: number) => 0.299 * data[i]! + 0.587 * data[i + 1]! + 0.114 * data[i + 2]!;
+      let steps = 0;
+      for (let y = 0; y + 1 < c.height; y++) {
+        for (let x = 0; x + 1 < c.width; x++) {
+          const i = (y * c.width + x) * 4;
+          steps += Math.abs(lum(i + 4) - lum(i)) + Math.abs(lum(i + c.width * 4) - lum(i));
+        }
+      }
+      w.__frames.push({ size: c.dataset.frameSize ?? '', backing: `${c.width}x${c.height}`, sharpness: steps / (c.width * c.height) });
+    });
+    w.__observer.observe(c, { attributes: true, attributeFilter: ['data-renders'] });
+  }, testId);
+  await act();
+  await page.waitForFunction(
+    () => {
+      const f = (window as unknown as { __frames: Frame[] }).__frames.at(-1);
+      return f !== undefined && f.size === f.backing;
+    },
+    null,
+    { timeout },
+  );
+  return page.evaluate(() => (window as unknown as { __frames: Frame[] }).__frames);
+}
+
 /** Screenshot of the neural viewport, saved as an artifact and decoded. */
 export async function canvasShot(page: Page, name: string): Promise<PNG> {
   const shot = await page.getByTestId('render-canvas').screenshot();

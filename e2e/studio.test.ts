@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { PNG } from 'pngjs';
-import { artifacts, canvasShot, difference, openDemo, pixelVariance, renders, WEBGPU_FLAGS, withStudio } from './harness.ts';
+import { artifacts, canvasShot, difference, type Frame, framesUntilFull, openDemo, pixelVariance, renders, WEBGPU_FLAGS, withStudio } from './harness.ts';
 
 const iteration = async (page: Page) => Number(await page.getByTestId('iteration').textContent());
 /** Milliseconds for the page to answer a trivial evaluation: the main thread's responsiveness. */
@@ -59,6 +59,22 @@ test('demo scene: train, live viewport, orbit, pause and resume, responsive page
     await page.waitForTimeout(500);
     const orbited = await canvasShot(page, 'studio-orbited');
     assert.ok(difference(before, orbited) > 2, 'the view changes when the camera moves');
+
+    // Still, the view refines up to the canvas's full backing size (its CSS size times the
+    // device-pixel ratio): a zoom's interaction frame is small, the last fills the canvas and is sharper.
+    const frames = await framesUntilFull(page, 'render-canvas', () => page.mouse.wheel(0, -120), 240_000);
+    console.log(`# viewport frames after a zoom: ${frames.map((f) => `${f.size} (sharpness ${f.sharpness.toFixed(2)})`).join(', ')}`);
+    const shown = await page.getByTestId('render-canvas').evaluate((c: HTMLCanvasElement) => ({
+      backing: `${c.width}x${c.height}`,
+      displayed: `${Math.round(c.clientWidth * devicePixelRatio)}x${Math.round(c.clientHeight * devicePixelRatio)}`,
+    }));
+    const last = frames.at(-1)!;
+    assert.equal(last.size, shown.backing, 'the last frame fills the canvas');
+    assert.equal(shown.backing, shown.displayed, 'the canvas is backed at its displayed size');
+    const side = (f: Frame) => Number(f.size.split('x')[0]);
+    const smallest = frames.reduce((a, f) => (side(f) < side(a) ? f : a));
+    assert.ok(side(smallest) < side(last), `an interaction frame smaller than the full one (${smallest.size} < ${last.size})`);
+    assert.ok(last.sharpness > 1.2 * smallest.sharpness, `the full frame is sharper (${last.sharpness.toFixed(2)} vs ${smallest.sharpness.toFixed(2)})`);
 
     // Depth and opacity views, then a training camera beside its photo with the error heatmap.
     for (const mode of ['depth', 'accumulation'] as const) {

@@ -9,7 +9,7 @@ import { MODEL_PRESETS } from '../src/field/presets.ts';
 import type { FieldSettings } from '../src/field/settings.ts';
 import { exportScene } from '../src/formats/scene-file/writer.ts';
 import { randomNormal } from '../src/gpu/random.ts';
-import { artifacts, pixelVariance, STATUS_TIMEOUT_MS, WEBGPU_FLAGS, withStudio } from './harness.ts';
+import { artifacts, framesUntilFull, pixelVariance, STATUS_TIMEOUT_MS, WEBGPU_FLAGS, withStudio } from './harness.ts';
 
 test('viewer: streams a scene, renders it, slims it; a damaged file gets a clear message', { timeout: 300_000 }, async () => {
   await mkdir(artifacts, { recursive: true });
@@ -39,6 +39,24 @@ test('viewer: streams a scene, renders it, slims it; a damaged file gets a clear
     await page.waitForFunction(() => Number(document.querySelector('[data-testid="viewer-canvas"]')?.getAttribute('data-renders')) >= 1, null, {
       timeout: 60_000,
     });
+    // Still, the viewer refines to the canvas's full backing size; a zoom starts small again.
+    const frames = await framesUntilFull(
+      page,
+      'viewer-canvas',
+      () =>
+        page
+          .getByTestId('viewer-canvas')
+          .hover()
+          .then(() => page.mouse.wheel(0, -120)),
+      240_000,
+    );
+    console.log(`# viewer frames after a zoom: ${frames.map((f) => f.size).join(', ')}`);
+    const backing = await page.getByTestId('viewer-canvas').evaluate((c: HTMLCanvasElement) => `${c.width}x${c.height}`);
+    assert.equal(frames.at(-1)!.size, backing, 'the last frame fills the canvas');
+    assert.ok(
+      frames.some((f) => f.size !== backing),
+      'the zoom answered with a smaller interaction frame first',
+    );
     const full = await page.getByTestId('viewer-canvas').screenshot();
     await writeFile(`${artifacts}/viewer.png`, full);
     const { PNG } = await import('pngjs');

@@ -403,11 +403,18 @@ export class Session {
     return f?.settings.levels ? { levels: f.settings.levels, tables: f.lattice } : null;
   }
 
-  /** Renders the current field from a viewport camera (free-view ray range) at the view rank. */
-  async renderView(cam: Camera): Promise<ImageResult | null> {
+  /**
+   * Renders the current field from a viewport camera (free-view ray range) at the view rank; `ms`
+   * is the render's own time, without its wait behind training steps in the queue.
+   */
+  async renderView(cam: Camera): Promise<(ImageResult & { ms: number }) | null> {
     const renderer = this.renderer;
     if (!renderer) return null;
-    return this.queue.run(() => renderer.render(cam, this.view.white ? 1 : 0, this.viewRank ?? undefined, FREE_VIEW_RANGE));
+    return this.queue.run(async () => {
+      const t0 = performance.now();
+      const image = await renderer.render(cam, this.view.white ? 1 : 0, this.viewRank ?? undefined, FREE_VIEW_RANGE);
+      return { ...image, ms: performance.now() - t0 };
+    });
   }
 
   /**

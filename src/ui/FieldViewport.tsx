@@ -1,19 +1,21 @@
 // The live viewport: renders the field being trained through the engine (the same kernels as
 // training and evaluation). Orbit, pan and zoom, or fly (drag to look, WASD to move): low
-// resolution while the camera moves, refined once it stops. Colour, depth or accumulation; or
-// snap to a training camera to see the render beside its photo with the error between them.
-// Renders coalesce: one in flight, at most one queued.
+// frames sized to the measured frame time while the camera moves, refined up to the canvas's full
+// resolution once it stops (progressive-view.ts); while training, renders take a stated, adjustable
+// share of GPU time. Colour, depth or accumulation; or snap to a training camera to see the render
+// beside its photo with the error between them (those renders coalesce: one in flight, one queued).
 import { type ReactNode, useEffect, useRef, useState } from 'react';
 import type { Session } from '../run/session.ts';
 import { paintView } from '../view/paint.ts';
+import { DEFAULT_VIEW_SHARE } from '../view/progressive.ts';
+import { ProgressiveView } from '../view/progressive-view.ts';
 import { drawTensorBoxes, LEVEL_COLOURS } from '../view/tensor-overlay.ts';
 import { eyeOf, initialPose, look, move, orbit, pan, poseCamera, type ViewPose, wheelZoom } from '../view/view-camera.ts';
-import { errorHeatmap, rgbPixels, type ViewMode, viewPixels } from '../view/view-images.ts';
+import { depthRange, errorHeatmap, rgbPixels, type ViewMode, viewPixels } from '../view/view-images.ts';
 import { useStudio } from './store.ts';
 
-const MOVING_SIZE = 32;
-const STILL_SIZE = 64;
-const RENDER_EVERY = 10;
+/** The viewport's choices of GPU share while training. */
+const SHARES = [0.1, 0.25, 0.5, 1];
 const MODES: [ViewMode, string][] = [
   ['color', 'Colour'],
   ['depth', 'Depth'],
@@ -57,6 +59,8 @@ export function FieldViewport({ session, active = true, children }: { session: S
   const [comparePsnr, setComparePsnr] = useState<number | null>(null);
   // Strivec: which levels' tensor cubes are drawn over the render.
   const [boxes, setBoxes] = useState<boolean[]>([false, false, false]);
+  // The share of GPU time the viewport's renders may take while training.
+  const [share, setShare] = useState(DEFAULT_VIEW_SHARE);
   // Refs mirror the state so a queued draw uses the latest choice.
   const view = useRef({ mode, snap, boxes });
   view.current = { mode, snap, boxes };
@@ -67,40 +71,59 @@ export function FieldViewport({ session, active = true, children }: { session: S
 
   const onScreen = useRef(active);
   onScreen.current = active;
-  const draw = async () => {
-    if (!onScreen.current) return;
+  const progressive = useRef<ProgressiveView | null>(null);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: made once per canvas; the source reads refs.
+  useEffect(() => {
+    const c = canvas.current;
+    if (!c) return;
+    const p = new ProgressiveView(c, {
+      render: (cam) => (onScreen.current && view.current.snap === null ? session.renderView(cam) : Promise.resolve(null)),
+      camera: (side) => poseCamera(pose.current, side),
+      pixels: (img, first) => viewPixels(img, view.current.mode, view.current.mode === 'depth' ? depthRange(first) : undefined),
+      onFrame: (camera) => {
+        const shown = view.current.boxes;
+        const local = session.localTensors;
+        const n = local && shown.some(Boolean) ? drawTensorBoxes(c, camera, local.levels, local.tables, shown) : 0;
+        // How many tensor cubes the last frame drew (the browser test waits on it), and where
+        // the eye was (the fly test checks it moved).
+        c.dataset.boxes = String(n);
+        c.dataset.eye = eyeOf(pose.current)
+          .map((x) => x.toFixed(3))
+          .join(',');
+      },
+    });
+    progressive.current = p;
+    // A resized canvas (window, layout, device-pixel ratio) is drawn again at its new size.
+    const resized = new ResizeObserver(() => {
+      if (p.backingSide() !== c.width) p.viewChanged();
+    });
+    resized.observe(c);
+    return () => {
+      resized.disconnect();
+      p.stop();
+    };
+  }, []);
+  const training = status === 'training';
+  useEffect(() => {
+    if (progressive.current) progressive.current.share = training ? share : 1;
+  }, [training, share]);
+
+  // A training camera beside its photo: one render in flight, at most one queued.
+  const compare = async (s: number) => {
     if (inFlight.current) {
       queued.current = true;
       return;
     }
     inFlight.current = true;
     try {
-      const { mode: m, snap: s, boxes: shown } = view.current;
-      if (s !== null) {
-        const cmp = await session.compareCamera(s);
-        if (cmp) {
-          const { image, truth } = cmp;
-          paintView(canvas.current, viewPixels(image, m));
-          paintView(truthCanvas.current, rgbPixels(truth, image.width, image.height));
-          paintView(errorCanvas.current, errorHeatmap(image.rgb, truth, image.width, image.height));
-          setComparePsnr(cmp.psnr);
-        }
-      } else {
-        const size = moving.current ? MOVING_SIZE : STILL_SIZE;
-        const camera = poseCamera(pose.current, size);
-        const image = await session.renderView(camera);
-        const v = image && viewPixels(image, m);
-        if (v) paintView(canvas.current, v);
-        const local = session.localTensors;
-        if (v && canvas.current) {
-          const n = local && shown.some(Boolean) ? drawTensorBoxes(canvas.current, camera, local.levels, local.tables, shown) : 0;
-          // How many tensor cubes the last paint drew (the browser test waits on it), and where
-          // the eye was (the fly test checks it moved).
-          canvas.current.dataset.boxes = String(n);
-          canvas.current.dataset.eye = eyeOf(pose.current)
-            .map((x) => x.toFixed(3))
-            .join(',');
-        }
+      const cmp = await session.compareCamera(s);
+      if (cmp) {
+        const { image, truth } = cmp;
+        paintView(canvas.current, viewPixels(image, view.current.mode));
+        canvas.current?.setAttribute('data-frame-size', `${image.width}x${image.height}`);
+        paintView(truthCanvas.current, rgbPixels(truth, image.width, image.height));
+        paintView(errorCanvas.current, errorHeatmap(image.rgb, truth, image.width, image.height));
+        setComparePsnr(cmp.psnr);
       }
     } finally {
       inFlight.current = false;
@@ -109,6 +132,14 @@ export function FieldViewport({ session, active = true, children }: { session: S
         void draw();
       }
     }
+  };
+  /** Draws anew: the compared training camera, or the free view from an interaction frame up. */
+  const draw = async (fieldOnly = false) => {
+    if (!onScreen.current) return;
+    const s = view.current.snap;
+    if (s !== null) return compare(s);
+    if (fieldOnly) progressive.current?.contentChanged();
+    else progressive.current?.viewChanged(moving.current);
   };
 
   // A new dataset or scene starts from the home view at its own distance.
@@ -132,9 +163,10 @@ export function FieldViewport({ session, active = true, children }: { session: S
     if (rank !== undefined && (iter > 0 || scene)) void draw();
   }, [rank, scene, mode, snap, boxes, active]);
 
+  // A training step (or the run's end) changed the field: drawn again as often as the viewport's share allows.
   // biome-ignore lint/correctness/useExhaustiveDependencies: draw reads refs only; re-running on its identity would render every React update.
   useEffect(() => {
-    if (iter === 1 || iter % RENDER_EVERY === 0 || status === 'done' || status === 'paused') void draw();
+    if (iter > 0) void draw(true);
   }, [iter, status]);
 
   // A camera change: leave a snapped training camera, render small now, refine once still.
@@ -148,7 +180,7 @@ export function FieldViewport({ session, active = true, children }: { session: S
     if (settle.current) clearTimeout(settle.current);
     settle.current = setTimeout(() => {
       moving.current = false;
-      void draw();
+      progressive.current?.settled();
     }, SETTLE_MS);
   };
   const drag = useRef<{ x: number; y: number; pan: boolean } | null>(null);
@@ -186,6 +218,16 @@ export function FieldViewport({ session, active = true, children }: { session: S
               Reset view
             </button>
           </span>
+          <label className="view-share" title="How much of the GPU's time the viewport's renders may take while training; the rest trains">
+            view GPU share
+            <select value={share} data-testid="view-share" onChange={(e) => setShare(Number(e.target.value))}>
+              {SHARES.map((x) => (
+                <option key={x} value={x}>
+                  {Math.round(x * 100)}%
+                </option>
+              ))}
+            </select>
+          </label>
           {cameras > 0 && (
             <select
               value={snap ?? ''}
@@ -256,7 +298,7 @@ export function FieldViewport({ session, active = true, children }: { session: S
           onPointerUp={() => {
             drag.current = null;
             moving.current = false;
-            void draw();
+            progressive.current?.settled();
           }}
           onWheel={(e) => {
             const p = pose.current;

@@ -15,7 +15,24 @@ export interface RenderedView {
 /** Pixels that are mostly empty space get no depth (their expected depth is noise). */
 const DEPTH_MIN_ACC = 0.2;
 
-export function viewPixels(img: ImageResult, mode: ViewMode): RenderedView {
+/** Expected depth of a pixel, NaN where the ray hit mostly empty space. */
+const pixelDepth = (img: ImageResult, i: number) => (img.acc[i]! > DEPTH_MIN_ACC ? img.depth[i]! / img.acc[i]! : Number.NaN);
+
+/** The nearest and farthest surface depth in a render (the depth view's scale). */
+export function depthRange(img: ImageResult): [number, number] {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let i = 0; i < img.width * img.height; i++) {
+    const d = pixelDepth(img, i);
+    if (Number.isNaN(d)) continue;
+    lo = Math.min(lo, d);
+    hi = Math.max(hi, d);
+  }
+  return [lo, hi];
+}
+
+/** `range`: the depth view's scale (a progressive frame's bands share their first frame's). */
+export function viewPixels(img: ImageResult, mode: ViewMode, range: [number, number] = mode === 'depth' ? depthRange(img) : [0, 1]): RenderedView {
   const n = img.width * img.height;
   const rgba = new Uint8ClampedArray(n * 4);
   if (mode === 'color') {
@@ -23,20 +40,12 @@ export function viewPixels(img: ImageResult, mode: ViewMode): RenderedView {
   } else if (mode === 'accumulation') {
     for (let i = 0; i < n; i++) rgba[i * 4] = rgba[i * 4 + 1] = rgba[i * 4 + 2] = img.acc[i]! * 255;
   } else {
-    let lo = Infinity;
-    let hi = -Infinity;
-    const d = new Float32Array(n);
-    for (let i = 0; i < n; i++) {
-      d[i] = img.acc[i]! > DEPTH_MIN_ACC ? img.depth[i]! / img.acc[i]! : NaN;
-      if (!Number.isNaN(d[i]!)) {
-        lo = Math.min(lo, d[i]!);
-        hi = Math.max(hi, d[i]!);
-      }
-    }
+    const [lo, hi] = range;
     const span = hi > lo ? hi - lo : 1;
     for (let i = 0; i < n; i++) {
       // Empty pixels black; the nearest surface white, the farthest dark grey.
-      const v = Number.isNaN(d[i]!) ? 0 : 255 - ((d[i]! - lo) / span) * 200;
+      const d = pixelDepth(img, i);
+      const v = Number.isNaN(d) ? 0 : 255 - (Math.min(Math.max(d - lo, 0), span) / span) * 200;
       rgba[i * 4] = rgba[i * 4 + 1] = rgba[i * 4 + 2] = v;
     }
   }

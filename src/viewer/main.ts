@@ -1,11 +1,12 @@
 // The standalone viewer (viewer.html): opens a scene file from ?scene=URL, a picker or a drop,
 // renders it as soon as the first rank groups have arrived and refines as the rest stream in,
-// with orbit dragging, wheel zoom and a rank slider. Uses the rendering engine only, no training code.
+// with orbit dragging, wheel zoom and a rank slider; frames sized by measured frame times and
+// refined to the canvas's full resolution when still (progressive-view.ts). Uses the rendering engine only, no training code.
 import { type SceneHeader, sceneView } from '../formats/scene-file/header.ts';
 import { SceneReader } from '../formats/scene-file/reader.ts';
 import { layoutLabel } from '../run/models.ts';
 import { Session } from '../run/session.ts';
-import { paintView } from '../view/paint.ts';
+import { ProgressiveView } from '../view/progressive-view.ts';
 import { initialPose, orbit, poseCamera, type ViewPose, wheelZoom } from '../view/view-camera.ts';
 import { viewPixels } from '../view/view-images.ts';
 import { formatBytes, WEBGPU_BROWSERS } from '../view/webgpu.ts';
@@ -16,8 +17,8 @@ const slider = document.getElementById('rank') as HTMLInputElement;
 const rankLabel = document.getElementById('rank-label')!;
 const fileInput = document.getElementById('file') as HTMLInputElement;
 
-const MOVING_SIZE = 32;
-const STILL_SIZE = 96;
+/** The camera counts as still this long after the last wheel event. */
+const SETTLE_MS = 200;
 
 function say(text: string, error = false): void {
   statusEl.textContent = text;
@@ -28,13 +29,21 @@ class Viewer {
   private radius = 4;
   /** The studio's camera pose (view-camera.ts); null until a scene says how far to stand. */
   private pose: ViewPose | null = null;
-  private moving = false;
-  private busy = false;
-  private queued = false;
+  private settle: ReturnType<typeof setTimeout> | null = null;
+  private readonly view: ProgressiveView;
   /** Bumped per opened file, so a stale stream stops updating the view. */
   generation = 0;
 
-  constructor(readonly session: Session) {}
+  constructor(readonly session: Session) {
+    this.view = new ProgressiveView(canvas, {
+      render: (cam) => this.session.renderView(cam),
+      camera: (side) => poseCamera(this.pose ?? initialPose(this.radius), side),
+      pixels: (img) => viewPixels(img, 'color'),
+    });
+    new ResizeObserver(() => {
+      if (this.view.backingSide() !== canvas.width) this.view.viewChanged();
+    }).observe(canvas);
+  }
 
   /** Shows the first `reader.ranksReady` groups (replacing the previous, smaller model). */
   async show(reader: SceneReader, header: SceneHeader, name: string): Promise<void> {
@@ -46,41 +55,32 @@ class Viewer {
     const following = Number(slider.value) >= Number(slider.max);
     slider.max = String(m.rank);
     if (following) slider.value = String(m.rank);
-    void this.draw();
+    this.draw();
   }
 
-  async draw(): Promise<void> {
-    if (this.busy) {
-      this.queued = true;
+  /** Draws anew from an interaction frame; `moving` holds refinement back until the camera rests. */
+  draw(moving = false): void {
+    const rank = Number(slider.value);
+    rankLabel.textContent = `${rank} / ${slider.max}`;
+    this.session.viewRank = rank;
+    this.view.viewChanged(moving);
+  }
+
+  /** A drag (`moving`) or its end. */
+  orbit(dx: number, dy: number, moving: boolean): void {
+    if (!moving) {
+      this.view.settled();
       return;
     }
-    if (!this.session.field) return;
-    this.busy = true;
-    try {
-      const size = this.moving ? MOVING_SIZE : STILL_SIZE;
-      const rank = Number(slider.value);
-      rankLabel.textContent = `${rank} / ${slider.max}`;
-      this.session.viewRank = rank;
-      const image = await this.session.renderView(poseCamera(this.pose ?? initialPose(this.radius), size));
-      if (image) paintView(canvas, viewPixels(image, 'color'));
-    } finally {
-      this.busy = false;
-      if (this.queued) {
-        this.queued = false;
-        void this.draw();
-      }
-    }
-  }
-
-  orbit(dx: number, dy: number, moving: boolean): void {
     if (this.pose) this.pose = orbit(this.pose, -dx * 0.01, dy * 0.01);
-    this.moving = moving;
-    void this.draw();
+    this.draw(true);
   }
 
   zoom(deltaY: number): void {
     if (this.pose) this.pose = wheelZoom(this.pose, deltaY, this.radius);
-    void this.draw();
+    this.draw(true);
+    if (this.settle) clearTimeout(this.settle);
+    this.settle = setTimeout(() => this.view.settled(), SETTLE_MS);
   }
 
   /** Feeds a byte stream into a SceneReader, showing each new rank group as it arrives. */
@@ -97,7 +97,7 @@ class Viewer {
       const of = total ? ` of ${formatBytes(total)}` : '';
       say(`${name}: ${formatBytes(received)}${of} · rank groups ${reader.ranksReady}/${h?.ranks ?? '?'}`);
       // Refine when a group arrives and the previous view is on screen (coalesces fast streams).
-      if (h && reader.ranksReady > shown && !this.busy) {
+      if (h && reader.ranksReady > shown && !this.view.busy) {
         shown = reader.ranksReady;
         await this.show(reader, h, name);
       }
@@ -132,7 +132,7 @@ async function main(): Promise<void> {
   const fail = (e: unknown) => say((e as Error).message ?? String(e), true);
   const openFile = (f: File) => viewer.open(f.name, streamOf(f.stream()), f.size).catch(fail);
 
-  slider.addEventListener('input', () => void viewer.draw());
+  slider.addEventListener('input', () => viewer.draw());
   fileInput.addEventListener('change', () => {
     const f = fileInput.files?.[0];
     if (f) void openFile(f);
