@@ -218,15 +218,23 @@ export class RayBatch {
       buffers: { params_f: P, samples: this.samples, shaded_index: this.shadedIndex, counter: this.counter, app_components: this.appComponents },
       workgroups: grid1d(ctx, n, 64),
     });
-    // features = components · basisᵀ (basis is [D][W] like PyTorch's Linear weight).
-    this.gemm.run(enc, {
-      M: n,
-      N: D,
-      K: W,
-      a: { buffer: this.appComponents, offset: 0, rowStride: W, colStride: 1 },
-      b: { buffer: P, offset: field.arena.get('basis').offset, rowStride: 1, colStride: W },
-      c: { buffer: this.appFeatures, offset: 0, rowStride: D, colStride: 1 },
-    });
+    // features = components · basisᵀ (basis is [D][W] like PyTorch's Linear weight). Below the
+    // full rank only the active components of each slot are multiplied, one product per slot
+    // summed into the features, so a slimmed render costs in proportion to its rank.
+    const basis = field.arena.get('basis').offset;
+    const spans = activeSpans(field.settings.appComps, fieldU);
+    // (No active component at all: the whole, all-zero width, so the features are zeros.)
+    for (const [i, { col, k }] of (spans.length ? spans : [{ col: 0, k: W }]).entries()) {
+      this.gemm.run(enc, {
+        M: n,
+        N: D,
+        K: k,
+        a: { buffer: this.appComponents, offset: col, rowStride: W, colStride: 1 },
+        b: { buffer: P, offset: basis + col, rowStride: 1, colStride: W },
+        c: { buffer: this.appFeatures, offset: 0, rowStride: D, colStride: 1 },
+        accumulate: i > 0,
+      });
+    }
     if (single) {
       field.shading.forward(enc, n, this.appFeatures, this.shadedDirs, this.rgb);
     } else {
@@ -478,6 +486,24 @@ export class RayBatch {
       ctx.destroy(b);
     this.gemm.destroy();
   }
+}
+
+/**
+ * The appearance columns a field uniform evaluates: per slot, from its first column, its active
+ * components; adjacent spans merge (at full rank: one span of the whole width).
+ */
+export function activeSpans(appComps: readonly number[], fieldU: ParamValues): { col: number; k: number }[] {
+  const cols = fieldU.a_col as number[];
+  const active = fieldU.a_active as number[];
+  const spans: { col: number; k: number }[] = [];
+  appComps.forEach((full, m) => {
+    const k = Math.min(active[m] ?? full, full);
+    if (k === 0) return;
+    const last = spans.at(-1);
+    if (last && last.col + last.k === cols[m]) last.k += k;
+    else spans.push({ col: cols[m]!, k });
+  });
+  return spans;
 }
 
 /**
