@@ -4,21 +4,28 @@
 // table. `--only a,b` picks configurations; `--data DIR` points at another Blender scene (default
 // ../shared/data/lego); `--iters N` stops each configuration early (its schedule unchanged);
 // `--test-views N` evaluates fewer views; `--minutes M` trains each configuration at most M
-// minutes and then evaluates what it reached (marked partial); `--profile` prints GPU time per kernel.
+// minutes and then evaluates what it reached (marked partial); `--profile` prints GPU time per kernel;
+// `--render-size N` sets the side of the timed renders of the trained lego model (default 800);
+// `--app [--iters N]` runs the studio's in-app benchmark (src/run/app-benchmark.ts) instead and prints its JSON.
 //
 // On a software adapter (SwiftShader) the quick and medium runs would take hours, so they train
 // for a fixed time as speed probes and are not evaluated (see BenchConfig.softwareProbeMinutes);
 // `--full` runs them to the end anyway. The output says which rows are probes.
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { log, openDataset } from '../src/cli/node-io.ts';
+import { loadModel, log, openDataset } from '../src/cli/node-io.ts';
 import { type RankPoint, runTraining } from '../src/cli/run-training.ts';
 import type { Dataset } from '../src/data/types.ts';
+import { type RenderSpeedRow, renderSpeed } from '../src/eval/render-speed.ts';
 import { formatBytes } from '../src/gpu/context.ts';
 import { nodeGpu } from '../src/gpu/node.ts';
+import { runAppBenchmark } from '../src/run/app-benchmark.ts';
 import { resolveConfig } from '../src/train/config.ts';
 import { BENCH_CONFIGS, DEFAULT_BENCH } from './configs.ts';
+import { renderSpeedTable } from './render-speed.ts';
 
 const { values } = parseArgs({
   args: process.argv.slice(2),
@@ -30,6 +37,8 @@ const { values } = parseArgs({
     profile: { type: 'boolean' },
     full: { type: 'boolean' },
     minutes: { type: 'string' },
+    'render-size': { type: 'string' },
+    app: { type: 'boolean' },
   },
 });
 /** A configuration's dataset folder: ../shared/data/<scene>, or --data for lego. */
@@ -52,8 +61,19 @@ for (const name of names) {
   }
 }
 const ctx = await nodeGpu();
+if (values.app) {
+  const result = await runAppBenchmark(ctx, {
+    iterations: values.iters ? Number(values.iters) : undefined,
+    onProgress: (message, fraction) => log(`app benchmark: ${message} (${Math.round(fraction * 100)}%)`),
+  });
+  console.log(JSON.stringify(result));
+  process.exit(0);
+}
 log(`bench adapter: ${ctx.adapter.label}${ctx.adapter.software ? ' (software: quick and medium run as timed speed probes; --full for whole runs)' : ''}`);
 const rows: Record<string, unknown>[] = [];
+const renderRows: (RenderSpeedRow & { config: string })[] = [];
+const renderSize = Number(values['render-size'] ?? 800);
+const scratch = await mkdtemp(join(tmpdir(), 'slimfield-bench-'));
 const started = performance.now();
 const datasets = new Map<string, Dataset>();
 for (const name of names) {
@@ -78,10 +98,20 @@ for (const name of names) {
     skipEvaluation: probe,
     ranks: b.ranks,
     profile: values.profile,
+    out: b.renderRanks ? join(scratch, `${name}.slim`) : undefined,
   });
   rows.push({ config: name, ...r });
   console.log(JSON.stringify({ config: name, ...r }));
+  if (b.renderRanks) {
+    const { field } = await loadModel(ctx, join(scratch, `${name}.slim`));
+    for (const row of await renderSpeed(ctx, field, b.renderRanks, renderSize)) {
+      renderRows.push({ config: name, ...row });
+      console.log(JSON.stringify({ config: name, render: row }));
+    }
+    field.destroy();
+  }
 }
+await rm(scratch, { recursive: true, force: true });
 
 const cell = (v: unknown) => (v === undefined ? '–' : String(v));
 console.log(`\nbench finished in ${((performance.now() - started) / 60000).toFixed(1)} min on ${ctx.adapter.label}`);
@@ -108,3 +138,7 @@ if (curves.length) {
   }
 }
 process.exit(0);
+if (renderRows.length) {
+  console.log(`\nRender speed of the trained models (${renderSize}×${renderSize} from an orbit camera; bench/render-speed.ts):\n`);
+  console.log(renderSpeedTable(renderRows, ctx.adapter.label));
+}

@@ -11,6 +11,8 @@ export interface BenchConfig {
   options: Record<string, unknown>;
   /** Also evaluate these ranks (SlimmeRF slimming curve). */
   ranks?: number[];
+  /** Time an 800×800 render (`--render-size`) of the trained model at these ranks. */
+  renderRanks?: number[];
   /**
    * On a software adapter (SwiftShader) a full run of the big configurations takes hours, so they
    * train for this many minutes as speed probes (s/iteration, samples/s, memory) and skip the
@@ -83,7 +85,7 @@ export const BENCH_CONFIGS: Record<string, BenchConfig> = {
   quick,
   medium,
   'slim-slimmerf16': { downscale: 16, testViews: 5, model: 'slimmerf16', options: slimOptions, ranks: slimRanks },
-  'slim-vm192': { downscale: 16, testViews: 5, model: 'vm192', options: slimOptions, ranks: slimRanks },
+  'slim-vm192': { downscale: 16, testViews: 5, model: 'vm192', options: slimOptions, ranks: slimRanks, renderRanks: [1, 4, 8, 16] },
   'reduced-cp384': { downscale: 16, testViews: 5, model: 'cp384', options: slimOptions },
   // The reference's lego ranks per level ([32, 24, 16] density, 48 appearance) and lattices.
   'reduced-strivec': { downscale: 16, testViews: 5, model: 'strivec', options: { ...slimOptions, pre_N_iters: 100 }, ranks: [4, 8, 16, 32] },

@@ -28,6 +28,7 @@ import type { ImageResult } from '../render/view-renderer.ts';
 import { ViewRenderer } from '../render/view-renderer.ts';
 import { resolveConfig } from '../train/config.ts';
 import type { MemoryEstimate } from '../train/memory.ts';
+import { type AppBenchmarkOptions, type AppBenchmarkResult, runAppBenchmark } from './app-benchmark.ts';
 import { GpuQueue } from './gpu-queue.ts';
 import { fieldFromModel } from './models.ts';
 import { type RunEvent, type RunOptions, type RunResult, TrainingRun } from './training-run.ts';
@@ -425,6 +426,11 @@ export class Session {
     const renderer = this.renderer;
     if (!renderer) throw new Error('Nothing to render: train a model or open a scene first.');
     return this.queue.run(() => renderer.render(cam, this.view.white ? 1 : 0, rank ?? this.viewRank ?? undefined, FREE_VIEW_RANGE));
+  }
+
+  /** The in-app benchmark on this session's device (app-benchmark.ts); nothing else should run meanwhile. */
+  benchmark(opts: AppBenchmarkOptions = {}): Promise<AppBenchmarkResult> {
+    return this.queue.run(() => runAppBenchmark(this.ctx, opts));
   }
 
   /** The training cameras (for fitting a camera path to them); empty without a dataset. */
