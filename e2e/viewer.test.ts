@@ -34,6 +34,9 @@ test('viewer: streams a scene, renders it, slims it; a damaged file gets a clear
   await writeFile(`${artifacts}/viewer-damaged.slimscene`, damaged);
 
   await withStudio(WEBGPU_FLAGS, async (page, url, errors) => {
+    // A smaller window, so the full-resolution frame (this random field is dense everywhere) takes
+    // SwiftShader seconds rather than minutes.
+    await page.setViewportSize({ width: 640, height: 420 });
     await page.goto(`${url}viewer.html?scene=/test-artifacts/e2e/viewer.slimscene`);
     await page.getByTestId('viewer-status').filter({ hasText: 'rank groups 3/3' }).filter({ hasText: 'drag to orbit' }).waitFor({ timeout: STATUS_TIMEOUT_MS });
     await page.waitForFunction(() => Number(document.querySelector('[data-testid="viewer-canvas"]')?.getAttribute('data-renders')) >= 1, null, {

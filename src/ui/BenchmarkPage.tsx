@@ -1,7 +1,8 @@
 // The in-app benchmark page (index.html?bench): runs the fixed benchmark of run/app-benchmark.ts on
 // this browser's GPU, with progress, and shows iterations per second, seconds to each held-out
 // PSNR level, render speed by rank, peak memory and the adapter, and the result as JSON to copy.
-// `?bench&iters=N` stops training after N iterations (a quick run, marked partial in the JSON).
+// `?bench&iters=N` stops training after N iterations (a quick run, marked partial in the JSON);
+// `&render=N` times N×N renders instead of the configuration's 256×256.
 import { useEffect, useRef, useState } from 'react';
 import type { AppBenchmarkResult } from '../run/app-benchmark.ts';
 import { Session } from '../run/session.ts';
@@ -15,7 +16,9 @@ export function BenchmarkPage() {
   const [result, setResult] = useState<AppBenchmarkResult | null>(null);
   const [copied, setCopied] = useState(false);
   const abort = useRef<AbortController | null>(null);
-  const iters = new URLSearchParams(location.search).get('iters');
+  const query = new URLSearchParams(location.search);
+  const iters = query.get('iters');
+  const renderSize = query.get('render');
 
   useEffect(() => {
     if (!navigator.gpu) {
@@ -41,6 +44,7 @@ export function BenchmarkPage() {
       setResult(
         await s.benchmark({
           iterations: iters ? Number(iters) : undefined,
+          renderSize: renderSize ? Number(renderSize) : undefined,
           onProgress: (message, fraction) => setProgress({ message, fraction }),
           signal: abort.current.signal,
         }),

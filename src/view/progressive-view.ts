@@ -117,8 +117,8 @@ export class ProgressiveView {
   private async frame(side: number, full: number): Promise<'done' | 'stale' | 'nothing'> {
     const view = this.view;
     const cam = this.source.camera(side);
-    // The interaction frame is one piece; refinement in bands of about a frame's time.
-    const tiles: Tile[] = this.finest === 0 ? [{ x: 0, y: 0, width: side, height: side }] : tilesOf(side, side, this.timer.framePixels);
+    // The interaction frame is one piece; refinement in bands of about a frame's time (at least MIN_BAND_PIXELS).
+    const tiles: Tile[] = this.finest === 0 ? [{ x: 0, y: 0, width: side, height: side }] : tilesOf(side, side, this.timer.bandPixels);
     for (const tile of tiles) {
       await this.pace();
       if (view !== this.view) return 'stale';

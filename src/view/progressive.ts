@@ -20,29 +20,63 @@ export const TARGET_FPS = 30;
 export const DEFAULT_VIEW_SHARE = 0.25;
 
 /**
- * Measured render cost (milliseconds per pixel, a moving average of recent frames) and what it
- * allows within a frame's time.
+ * Renders below this many pixels cost about the same as this many (the renderer's ray batch, and a
+ * few GPU round trips per call), so refinement bands are never smaller.
+ */
+export const MIN_BAND_PIXELS = 4096;
+/** How many recent renders the cost model is fitted to. */
+const HISTORY = 8;
+
+/**
+ * Measured render cost, fitted to the recent renders as a fixed cost per render plus a cost per
+ * pixel (least squares): a one-row band and a whole frame tell the two apart, so neither the
+ * fixed cost inflates the per-pixel one nor the reverse.
  */
 export class FrameTimer {
-  private msPerPixel = Number.NaN;
+  private samples: [number, number][] = [];
 
   constructor(public targetFps = TARGET_FPS) {}
 
   /** A completed render of `pixels` that took `ms` (GPU queue time, not waiting behind other work). */
   record(pixels: number, ms: number): void {
     if (!(pixels > 0) || !(ms >= 0)) return;
-    const m = ms / pixels;
-    // Quick to follow: the cost changes with the view (empty sky is cheap) and with training.
-    this.msPerPixel = Number.isNaN(this.msPerPixel) ? m : 0.5 * this.msPerPixel + 0.5 * m;
+    this.samples.push([pixels, ms]);
+    if (this.samples.length > HISTORY) this.samples.shift();
   }
 
   get frameMs(): number {
     return 1000 / this.targetFps;
   }
 
-  /** Pixels one frame's time renders (unbounded before anything was measured: the caller clamps). */
+  /** [fixed ms per render, ms per pixel]; null before anything was measured. */
+  get model(): [number, number] | null {
+    const n = this.samples.length;
+    if (n === 0) return null;
+    const mx = this.samples.reduce((a, [x]) => a + x, 0) / n;
+    const my = this.samples.reduce((a, [, y]) => a + y, 0) / n;
+    let sxx = 0;
+    let sxy = 0;
+    for (const [x, y] of this.samples) {
+      sxx += (x - mx) * (x - mx);
+      sxy += (x - mx) * (y - my);
+    }
+    // One size only (or a negative slope from noise): all of the cost per pixel.
+    const slope = sxx > 0 ? sxy / sxx : 0;
+    if (!(slope > 0)) return [0, Math.max(my / mx, 1e-9)];
+    const fixed = Math.max(0, my - slope * mx);
+    return [fixed, slope];
+  }
+
+  /** Pixels one render can do within a frame's time (after its fixed cost; at least one band's worth). */
   get framePixels(): number {
-    return Number.isNaN(this.msPerPixel) ? MIN_SIDE * MIN_SIDE : this.frameMs / Math.max(this.msPerPixel, 1e-9);
+    const m = this.model;
+    if (!m) return MIN_SIDE * MIN_SIDE;
+    return Math.max(0, this.frameMs - m[0]) / m[1];
+  }
+
+  /** Pixels per refinement band: a frame's worth, but never below MIN_BAND_PIXELS. */
+  get bandPixels(): number {
+    return Math.max(MIN_BAND_PIXELS, this.framePixels);
   }
 
   /** The interaction frame's side for a square `full` pixels wide: fits one frame, at least MIN_SIDE. */

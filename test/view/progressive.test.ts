@@ -7,7 +7,7 @@ import { TensorField } from '../../src/field/field.ts';
 import { MODEL_PRESETS } from '../../src/field/presets.ts';
 import { nodeGpu } from '../../src/gpu/node.ts';
 import { ViewRenderer } from '../../src/render/view-renderer.ts';
-import { FrameTimer, MIN_SIDE, paceDelay, tileCamera, tilesOf } from '../../src/view/progressive.ts';
+import { FrameTimer, MIN_BAND_PIXELS, MIN_SIDE, paceDelay, tileCamera, tilesOf } from '../../src/view/progressive.ts';
 
 test('frame sizes follow the measured cost: a fast GPU gets the full canvas at once, a slow one a small frame', () => {
   const t = new FrameTimer(30);
@@ -29,6 +29,25 @@ test('frame sizes follow the measured cost: a fast GPU gets the full canvas at o
   slow.record(0, 5);
   slow.record(10, Number.NaN);
   assert.equal(slow.interactionSide(1000), MIN_SIDE);
+});
+
+test('the cost model separates a fixed cost per render from the cost per pixel', () => {
+  // 20 ms per render plus 0.1 µs per pixel, seen through renders of several sizes.
+  const t = new FrameTimer(30);
+  for (const px of [1000, 4096, 20_000, 100_000]) t.record(px, 20 + px * 1e-4);
+  const [fixed, perPixel] = t.model!;
+  assert.ok(Math.abs(fixed - 20) < 1e-6 && Math.abs(perPixel - 1e-4) < 1e-9, `fitted ${fixed} ms + ${perPixel} ms/pixel`);
+  // A frame (33.3 ms) leaves 13.3 ms for pixels: 133,333 of them.
+  assert.equal(Math.round(t.framePixels), 133_333);
+  // Were the fixed cost folded into the per-pixel one (one-row bands, 1000 pixels in 20.1 ms), a
+  // frame would be sized to 1,658 pixels: far too small.
+  // When the fixed cost alone exceeds a frame, the interaction frame is the smallest, and bands
+  // are still at least a batch.
+  const slow = new FrameTimer(30);
+  for (const px of [1000, 8000]) slow.record(px, 50 + px * 1e-3);
+  assert.equal(slow.framePixels, 0);
+  assert.equal(slow.interactionSide(500), MIN_SIDE);
+  assert.equal(slow.bandPixels, MIN_BAND_PIXELS);
 });
 
 test('bands cover a frame exactly once, each within the pixel budget (at least a row)', () => {
