@@ -6,7 +6,7 @@
 // `--test-views N` evaluates fewer views; `--minutes M` trains each configuration at most M
 // minutes and then evaluates what it reached (marked partial); `--profile` prints GPU time per kernel;
 // `--render-size N` sets the side of the timed renders of the trained lego model (default 800);
-// `--app [--iters N]` runs the studio's in-app benchmark (src/run/app-benchmark.ts) instead and prints its JSON.
+// `--app [--iters N] [--render-size N]` runs the studio's in-app benchmark (src/run/app-benchmark.ts) instead and prints its JSON.
 //
 // On a software adapter (SwiftShader) the quick and medium runs would take hours, so they train
 // for a fixed time as speed probes and are not evaluated (see BenchConfig.softwareProbeMinutes);
@@ -64,6 +64,7 @@ const ctx = await nodeGpu();
 if (values.app) {
   const result = await runAppBenchmark(ctx, {
     iterations: values.iters ? Number(values.iters) : undefined,
+    renderSize: values['render-size'] ? Number(values['render-size']) : undefined,
     onProgress: (message, fraction) => log(`app benchmark: ${message} (${Math.round(fraction * 100)}%)`),
   });
   console.log(JSON.stringify(result));
