@@ -5,7 +5,8 @@
 // ../shared/data/lego); `--iters N` stops each configuration early (its schedule unchanged);
 // `--test-views N` evaluates fewer views; `--minutes M` trains each configuration at most M
 // minutes and then evaluates what it reached (marked partial); `--profile` prints GPU time per kernel;
-// `--render-size N` sets the side of the timed renders of the trained lego model (default 800);
+// `--render-size N` sets the side of the timed renders of the trained lego model (default 800, 200 on
+// a software adapter);
 // `--app [--iters N] [--render-size N]` runs the studio's in-app benchmark (src/run/app-benchmark.ts) instead and prints its JSON.
 //
 // On a software adapter (SwiftShader) the quick and medium runs would take hours, so they train
@@ -71,9 +72,10 @@ if (values.app) {
   process.exit(0);
 }
 log(`bench adapter: ${ctx.adapter.label}${ctx.adapter.software ? ' (software: quick and medium run as timed speed probes; --full for whole runs)' : ''}`);
+// 800×800 renders of a dense lego model take SwiftShader minutes each: there, 200×200 by default.
+const renderSize = Number(values['render-size'] ?? (ctx.adapter.software ? 200 : 800));
 const rows: Record<string, unknown>[] = [];
 const renderRows: (RenderSpeedRow & { config: string })[] = [];
-const renderSize = Number(values['render-size'] ?? 800);
 const scratch = await mkdtemp(join(tmpdir(), 'slimfield-bench-'));
 const started = performance.now();
 const datasets = new Map<string, Dataset>();

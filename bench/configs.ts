@@ -11,7 +11,7 @@ export interface BenchConfig {
   options: Record<string, unknown>;
   /** Also evaluate these ranks (SlimmeRF slimming curve). */
   ranks?: number[];
-  /** Time an 800×800 render (`--render-size`) of the trained model at these ranks. */
+  /** Time a render of the trained model at these ranks (800×800 on a GPU, 200×200 on a software adapter; `--render-size`). */
   renderRanks?: number[];
   /**
    * On a software adapter (SwiftShader) a full run of the big configurations takes hours, so they
