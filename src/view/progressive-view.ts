@@ -9,6 +9,7 @@
 // The canvas reports its last completed frame: data-frame-size="WxH" and data-renders (a count).
 import type { Camera } from '../data/types.ts';
 import type { ImageResult } from '../render/view-renderer.ts';
+import { drawView } from './paint.ts';
 import { FrameTimer, paceDelay, type Tile, tileCamera, tilesOf } from './progressive.ts';
 import type { RenderedView } from './view-images.ts';
 
@@ -149,13 +150,6 @@ export class ProgressiveView {
       c.width = full;
       c.height = full;
     }
-    const v = this.source.pixels(img, this.first ?? img);
-    const off = document.createElement('canvas');
-    off.width = v.width;
-    off.height = v.height;
-    off.getContext('2d')!.putImageData(new ImageData(v.rgba, v.width, v.height), 0, 0);
-    const g = c.getContext('2d')!;
-    g.imageSmoothingEnabled = true;
-    g.drawImage(off, tile.x * k, tile.y * k, tile.width * k, tile.height * k);
+    drawView(c, this.source.pixels(img, this.first ?? img), tile.x * k, tile.y * k, tile.width * k, tile.height * k);
   }
 }
