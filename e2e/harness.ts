@@ -86,6 +86,21 @@ export async function dropPaths(page: Page, testId: string, paths: string[]): Pr
 /** How many times the neural viewport has drawn (its data-renders counter). */
 export const renders = async (page: Page) => Number((await page.getByTestId('render-canvas').getAttribute('data-renders')) ?? 0);
 
+/**
+ * Waits until the progressive canvas `testId` shows a completed frame at its full backing size
+ * (its CSS size times the device-pixel ratio), so screenshots compare like with like.
+ */
+export async function fullFrame(page: Page, testId = 'render-canvas', timeout = 240_000): Promise<void> {
+  await page.waitForFunction(
+    (id) => {
+      const c = document.querySelector(`[data-testid="${id}"]`) as HTMLCanvasElement | null;
+      return c !== null && c.width === Math.round(c.clientWidth * devicePixelRatio) && c.dataset.frameSize === `${c.width}x${c.height}`;
+    },
+    testId,
+    { timeout },
+  );
+}
+
 /** A completed frame of a progressive canvas: its data-frame-size, the canvas's backing size, and its sharpness. */
 export interface Frame {
   size: string;
@@ -146,6 +161,17 @@ export async function canvasShot(page: Page, name: string): Promise<PNG> {
   const shot = await page.getByTestId('render-canvas').screenshot();
   await writeFile(`${artifacts}/${name}.png`, shot);
   return PNG.sync.read(shot);
+}
+
+/**
+ * The viewport canvas's own pixels at its backing size (saved as an artifact and decoded): unlike
+ * an element screenshot, never a pixel taller or shorter when the layout puts it at a fraction.
+ */
+export async function canvasPixels(page: Page, name: string, testId = 'render-canvas'): Promise<PNG> {
+  const url = await page.getByTestId(testId).evaluate((c: HTMLCanvasElement) => c.toDataURL('image/png'));
+  const bytes = Buffer.from(url.slice(url.indexOf(',') + 1), 'base64');
+  await writeFile(`${artifacts}/${name}.png`, bytes);
+  return PNG.sync.read(bytes);
 }
 
 /** Mean absolute difference of the red and green channels per pixel. */

@@ -9,7 +9,7 @@ import { test } from 'node:test';
 // @ts-expect-error: the validator ships no types
 import validator from 'gltf-validator';
 import type { Page } from 'playwright-core';
-import { artifacts, canvasShot, difference, openDemo, renders, WEBGPU_FLAGS, withStudio } from './harness.ts';
+import { artifacts, canvasPixels, difference, fullFrame, openDemo, renders, WEBGPU_FLAGS, withStudio } from './harness.ts';
 
 /** Fails with the panel's error message when it shows one. */
 async function assertNoError(page: Page, selector: string) {
@@ -37,6 +37,9 @@ async function extractAndSave(page: Page, kind: string, simplify?: string) {
 
 test('rank slider: the viewport and the readouts follow the rank', { timeout: 900_000 }, async () => {
   await withStudio(WEBGPU_FLAGS, async (page, url, errors) => {
+    // A lower window: the viewport's full-resolution frame (326 rather than 544 pixels square), which
+    // the pictures below are compared at, takes SwiftShader under a minute.
+    await page.setViewportSize({ width: 1280, height: 480 });
     await openDemo(page, url);
     await page.getByTestId('model').selectOption('slimmerf');
     // A low TRaIn threshold (the paper's sparse-view value) grows the rank within a few dozen
@@ -65,8 +68,8 @@ test('rank slider: the viewport and the readouts follow the rank', { timeout: 90
     const topParams = await page.getByTestId('rank-params').textContent();
     const topBytes = await page.getByTestId('rank-bytes').textContent();
     const topPsnr = await page.getByTestId('rank-psnr').textContent();
-    await page.waitForTimeout(500);
-    const top = await canvasShot(page, 'slider-top');
+    await fullFrame(page);
+    const top = await canvasPixels(page, 'slider-top');
 
     // The surface at the top rank as a glb mesh (half its triangles kept) and as splats: counts and size shown before saving, the
     // saved glb valid for the Khronos validator, the splat PLY the splat count long.
@@ -152,8 +155,8 @@ test('rank slider: the viewport and the readouts follow the rank', { timeout: 90
       timeout: 60_000,
     });
     await page.getByTestId('rank-psnr').filter({ hasText: 'dB' }).waitFor({ timeout: 60_000 });
-    await page.waitForTimeout(500);
-    const slim = await canvasShot(page, 'slider-rank1');
+    await fullFrame(page);
+    const slim = await canvasPixels(page, 'slider-rank1');
     const params = await page.getByTestId('rank-params').textContent();
     const slimPsnr = await page.getByTestId('rank-psnr').textContent();
     const bytes = await page.getByTestId('rank-bytes').textContent();
@@ -177,9 +180,12 @@ test('rank slider: the viewport and the readouts follow the rank', { timeout: 90
     await page.waitForFunction((n) => Number(document.querySelector('[data-testid="render-canvas"]')?.getAttribute('data-renders')) > n, rendersBeforeOpen, {
       timeout: 60_000,
     });
-    await page.waitForTimeout(500);
-    const reopened = await canvasShot(page, 'scene-reopened');
-    assert.equal(difference(slim, reopened), 0, 'the reopened fp32 scene renders the same pixels');
+    await fullFrame(page);
+    const reopened = await canvasPixels(page, 'scene-reopened');
+    // The same pixels, up to the last bit of a colour here and there: the frame's bands (sized by
+    // measured times) need not split the same way twice, and band sizes pick the GEMM's layout.
+    const reopenDiff = difference(slim, reopened);
+    assert.ok(reopenDiff < 0.01, `the reopened fp32 scene renders the same pixels (mean difference ${reopenDiff})`);
     assert.equal(await page.getByTestId('rank-value').textContent(), '1 / 1');
     assert.equal(Number(await page.getByTestId('export-size').getAttribute('data-bytes')), predicted, 'the reopened scene would export to the same file size');
     await page.screenshot({ path: `${artifacts}/scene-reopened-page.png` });
