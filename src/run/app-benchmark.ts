@@ -91,7 +91,8 @@ export async function runAppBenchmark(ctx: GpuContext, opts: AppBenchmarkOptions
     });
     if (!result) throw new Error('The benchmark was stopped before training started.');
     say('timing renders at ranks 1, 4 and 16', 0.85);
-    const render = await run.queue.run(() => renderSpeed(ctx, result.field, B.renderRanks, opts.renderSize ?? B.renderSize));
+    // The run has finished: nothing else is queued on its field.
+    const render = await renderSpeed(ctx, result.field, B.renderRanks, opts.renderSize ?? B.renderSize);
     const reached = (level: number) => heldOut.find(([, , p]) => p >= level)?.[1] ?? null;
     const a = ctx.adapter;
     say('done', 1);

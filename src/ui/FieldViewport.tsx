@@ -93,15 +93,7 @@ export function FieldViewport({ session, active = true, children }: { session: S
       },
     });
     progressive.current = p;
-    // A resized canvas (window, layout, device-pixel ratio) is drawn again at its new size.
-    const resized = new ResizeObserver(() => {
-      if (p.backingSide() !== c.width) p.viewChanged();
-    });
-    resized.observe(c);
-    return () => {
-      resized.disconnect();
-      p.stop();
-    };
+    return () => p.stop();
   }, []);
   const training = status === 'training';
   useEffect(() => {

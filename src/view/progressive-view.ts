@@ -37,11 +37,17 @@ export class ProgressiveView {
   private first: ImageResult | null = null;
   private last = { ms: 0, end: 0 };
   private stopped = false;
+  /** A resized canvas (window, layout, device-pixel ratio) is drawn again at its new size. */
+  private readonly resized = new ResizeObserver(() => {
+    if (this.backingSide() !== this.canvas.width) this.viewChanged();
+  });
 
   constructor(
     readonly canvas: HTMLCanvasElement,
     private readonly source: ProgressiveSource,
-  ) {}
+  ) {
+    this.resized.observe(canvas);
+  }
 
   /** The camera, rank or display changed: start again from an interaction frame; `moving` holds refinement back. */
   viewChanged(moving = false): void {
@@ -68,6 +74,7 @@ export class ProgressiveView {
   stop(): void {
     this.stopped = true;
     this.view++;
+    this.resized.disconnect();
   }
 
   /** Rendering (a frame or its refinement is under way). */
@@ -76,7 +83,7 @@ export class ProgressiveView {
   }
 
   /** The canvas's full backing side: its displayed width in device pixels. */
-  backingSide(): number {
+  private backingSide(): number {
     const css = this.canvas.clientWidth;
     const dpr = globalThis.devicePixelRatio || 1;
     return css > 0 ? Math.max(1, Math.round(css * dpr)) : this.canvas.width;

@@ -40,9 +40,6 @@ class Viewer {
       camera: (side) => poseCamera(this.pose ?? initialPose(this.radius), side),
       pixels: (img) => viewPixels(img, 'color'),
     });
-    new ResizeObserver(() => {
-      if (this.view.backingSide() !== canvas.width) this.view.viewChanged();
-    }).observe(canvas);
   }
 
   /** Shows the first `reader.ranksReady` groups (replacing the previous, smaller model). */
