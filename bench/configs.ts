@@ -100,8 +100,10 @@ export const BENCH_CONFIGS: Record<string, BenchConfig> = {
   'environment-contracted': { scene: 'builtin:environment', downscale: 2, testViews: 8, model: 'vm192', options: slimOptions },
   'environment-box': { scene: 'builtin:environment', downscale: 2, testViews: 8, model: 'vm192', options: { ...slimOptions, contract: false } },
   // The same surroundings seen forward-facing (LLFF's layout: 40 eyes in a patch of one image
-  // plane, one orientation, 8 test eyes between them), contracted and box-only.
-  'forward-contracted': { scene: 'builtin:forward', downscale: 2, testViews: 8, model: 'vm192', options: slimOptions },
+  // plane, one orientation, 8 test eyes between them): in NDC (the default for such a capture, as
+  // TensoRF trains LLFF), contracted, and box-only.
+  'forward-ndc': { scene: 'builtin:forward', downscale: 2, testViews: 8, model: 'vm192', options: { ...slimOptions, contract: 'ndc' } },
+  'forward-contracted': { scene: 'builtin:forward', downscale: 2, testViews: 8, model: 'vm192', options: { ...slimOptions, contract: true } },
   'forward-box': { scene: 'builtin:forward', downscale: 2, testViews: 8, model: 'vm192', options: { ...slimOptions, contract: false } },
 };
 export const DEFAULT_BENCH = [
@@ -115,6 +117,7 @@ export const DEFAULT_BENCH = [
   'fox-slim-box',
   'environment-contracted',
   'environment-box',
+  'forward-ndc',
   'forward-contracted',
   'forward-box',
 ];

@@ -64,8 +64,11 @@ test('a COLMAP folder and a .zip: cameras, points and box in the Dataset view; t
     await space.filter({ hasText: 'Surroundings modelled' }).waitFor({ timeout: 30_000 });
     await page.getByTestId('contract').selectOption('off');
     await space.filter({ hasText: 'Box only' }).waitFor({ timeout: 30_000 });
+    // NDC is offered for forward-facing captures; this one turns all round, so auto contracts it.
+    await page.getByTestId('contract').selectOption('ndc');
+    await space.filter({ hasText: 'Surroundings modelled in NDC' }).waitFor({ timeout: 30_000 });
     await page.getByTestId('contract').selectOption('auto');
-    await space.filter({ hasText: 'Surroundings modelled' }).waitFor({ timeout: 30_000 });
+    await space.filter({ hasText: 'all of space is contracted' }).waitFor({ timeout: 30_000 });
     // Training the contracted field: the loss falls (the steps' PSNR is charted) and the viewport draws it.
     await page.getByTestId('train').click();
     await page.getByTestId('stop').waitFor({ timeout: 120_000 });

@@ -27,7 +27,7 @@ import { logRank, parseRanks, runTraining } from './run-training.ts';
 const USAGE = `usage:
   npm run cli -- train --data DIR|builtin:demo|builtin:environment|builtin:forward --model vm192|vm48|cp384|slimmerf16|slimmerf8|strivec [--config FILE.json]
                        [--iters N] [--batch N] [--downscale K] [--hold-out N] [--test-views N] [--train-views N]
-                       [--upsilon U] [--eta N] [--ranks 1,2,4] [--contract auto|on|off] [--out FILE]
+                       [--upsilon U] [--eta N] [--ranks 1,2,4] [--contract auto|on|off|ndc] [--out FILE]
                        [--checkpoint FILE.slimckpt [--checkpoint-every N]]
   npm run cli -- train --resume FILE.slimckpt --data DIR [--downscale K] [--test-views N] [--ranks 1,2,4] [--out FILE]
                        [--checkpoint FILE.slimckpt [--checkpoint-every N]]
@@ -43,8 +43,10 @@ const USAGE = `usage:
    stops after the current iteration and, with --checkpoint, saves where it stopped; --data takes a
    Blender, instant-ngp/nerfstudio, COLMAP or LLFF folder or a .zip of one; --hold-out N makes every Nth
    view of a capture without a test split a test view, 8 by default, 0 to train on all; --contract
-   on models an unbounded scene's surroundings in a contracted space, off keeps the box only, auto
-   (the default) contracts captures whose photos show their surroundings)`;
+   on models an unbounded scene's surroundings in a contracted space, ndc in the normalised device
+   coordinates of the mean camera (forward-facing captures, as TensoRF trains LLFF), off keeps the
+   box only, auto (the default) models the surroundings of captures whose photos show them: NDC
+   when every camera faces one way, the contraction otherwise)`;
 
 const options = {
   data: { type: 'string' },
@@ -156,8 +158,9 @@ async function train(a: Record<string, string | boolean | undefined>): Promise<R
     fileOpts.rank_upsilon = u;
   }
   if (a.contract !== undefined && a.contract !== 'auto') {
-    if (a.contract !== 'on' && a.contract !== 'off') throw new ConfigError(`--contract must be auto, on or off, got "${a.contract}"`);
-    fileOpts.contract = a.contract === 'on';
+    if (a.contract !== 'on' && a.contract !== 'off' && a.contract !== 'ndc')
+      throw new ConfigError(`--contract must be auto, on, off or ndc, got "${a.contract}"`);
+    fileOpts.contract = a.contract === 'ndc' ? 'ndc' : a.contract === 'on';
   }
   return runTraining({ ...common, preset, cfg: resolveConfig(preset, fileOpts) });
 }

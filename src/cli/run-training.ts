@@ -171,6 +171,8 @@ function trainingRecord(args: TrainingArgs, result: RunResult, adapter: string):
     ...(result.trainViews !== null ? { trainViews: result.trainViews } : {}),
     // The scene contraction's inner box (unbounded scenes); absent when the field is the box only.
     ...(field.settings.contraction ? { contraction: field.settings.contraction } : {}),
+    // The NDC reference camera (forward-facing captures); absent unless the field is in NDC.
+    ...(field.settings.ndc ? { ndc: field.settings.ndc } : {}),
     samplesPerSecond: Math.round(result.samplesProcessed / result.trainSeconds),
     submissionsPerIteration: result.submissionsPerIteration,
     readbacksPerIteration: result.readbacksPerIteration,

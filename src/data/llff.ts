@@ -9,8 +9,8 @@
 // so the smallest near bound is 1/0.75. The world is then turned so the capture's up is +z and it
 // looks along +y (every format here has z up), and placed like a COLMAP capture: the inner box
 // spans the cameras and what they see from the near bound to 2.5 times it, centred and scaled to
-// at most [-1.5, 1.5]. Forward-facing captures see far beyond that box, so they train with the
-// scene contracted (the reference uses NDC rays instead; see docs/ARCHITECTURE.md). Every 8th
+// at most [-1.5, 1.5]. Forward-facing captures see far beyond that box, so they train in NDC, as
+// the reference does, its near plane at 3/4 of the nearest bound (train/scene-frame.ts). Every 8th
 // image is held out, the LLFF protocol.
 import { readNpy } from './npy.ts';
 import { type DatasetFormat, type DatasetPlan, type FrameSpec, heldOutSplits } from './plan.ts';
@@ -84,6 +84,7 @@ export const llffFormat: DatasetFormat = {
       splits: heldOutSplits(frames, POSES_FILE, request),
       aabb: world.box,
       nearFar: [0.05, 100],
+      nearestDepth: world.nearestDepth,
       whiteBackground: false,
     };
   },
@@ -164,6 +165,8 @@ function placement(rows: Row[]) {
   const place = (p: V3): V3 => [0, 1, 2].map((k) => (p[k]! - mid[k]!) * s) as V3;
   return {
     box: [place(lo), place(hi)] as DatasetPlan['aabb'],
+    /** The nearest bound in the placed world (the NDC near plane is 3/4 of it, as the reference's). */
+    nearestDepth: near * s,
     /** Camera-to-world, row-major 3x4, OpenGL axes (right, up, back) as FrameSpec keeps them. */
     pose(r: Row): Float64Array {
       const [a, b, c] = [turn(r.right), turn(r.up), turn(r.back)];

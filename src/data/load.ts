@@ -85,6 +85,7 @@ export async function loadDataset(src: FileSource, opts: LoadOptions): Promise<D
     // transparent renders) is unbounded, and trains with the scene contracted.
     ...(!plan.whiteBackground && !masked ? { unbounded: true } : {}),
     ...(plan.points ? { points: plan.points } : {}),
+    ...(plan.nearestDepth !== undefined ? { nearestDepth: plan.nearestDepth } : {}),
   };
 }
 

@@ -48,6 +48,7 @@ export interface DatasetPlan {
   splits: SplitPlan[];
   aabb: Dataset['aabb'];
   nearFar: Dataset['nearFar'];
+  nearestDepth?: Dataset['nearestDepth'];
   whiteBackground: boolean;
   /** Sparse points in the dataset's world (COLMAP's points3D), with their colours. */
   points?: Dataset['points'];

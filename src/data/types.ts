@@ -73,6 +73,11 @@ export interface Dataset {
    * everything outside the box is the background colour (Blender's transparent renders, masked captures).
    */
   unbounded?: boolean;
+  /**
+   * The nearest depth any image sees, world units, where the capture says (LLFF's near bounds):
+   * a forward-facing capture's NDC near plane is three quarters of it, as TensoRF's (train/scene-frame.ts).
+   */
+  nearestDepth?: number;
   /** e.g. skipped frames with missing images */
   warnings: string[];
   /** Sparse points of the capture (COLMAP's), xyz per point in the dataset's world, with RGB8 colours. */

@@ -1,6 +1,6 @@
 // Choosing views of a split: evenly spaced indices (the test views an evaluation renders, the
 // training views of sparse-view mode) and the split made of them.
-import type { Split } from './types.ts';
+import type { Camera, Split } from './types.ts';
 
 /** Evenly spaced view indices: 0, s, 2s, ... with s = floor(count / n). */
 export function evenlySpacedViews(count: number, n: number): number[] {
@@ -19,4 +19,19 @@ export function pickEvenly<T>(items: T[], max: number | undefined): T[] {
 export function subsetViews(split: Split, n: number): Split {
   const idx = evenlySpacedViews(split.cameras.length, n);
   return { ...split, cameras: idx.map((i) => split.cameras[i]!), images: idx.map((i) => split.images[i]!), names: idx.map((i) => split.names[i]!) };
+}
+
+/**
+ * Whether a capture faces forward: every camera looks within `maxDegrees` of the mean view
+ * direction (60° by default: its video path is a spiral, not an orbit; train/scene-frame.ts asks
+ * for 30° before it trains in NDC, as LLFF's captures are).
+ */
+export function facesForward(cameras: readonly Camera[], maxDegrees = 60): boolean {
+  if (cameras.length < 3) return false;
+  const f = [0, 0, 0];
+  for (const c of cameras) for (let i = 0; i < 3; i++) f[i]! += c.c2w[i * 4 + 2]!;
+  const l = Math.hypot(f[0]!, f[1]!, f[2]!);
+  if (l === 0) return false;
+  const minCos = Math.cos((maxDegrees * Math.PI) / 180);
+  return cameras.every((c) => (c.c2w[2]! * f[0]! + c.c2w[6]! * f[1]! + c.c2w[10]! * f[2]!) / l > minCos);
 }

@@ -6,7 +6,7 @@
 import { cross, unit } from '../data/vec3.ts';
 import { readDensityLattice } from '../field/density-lattice.ts';
 import type { TensorField } from '../field/field.ts';
-import type { Box, Vec3 } from '../field/geometry.ts';
+import { type Box, type SpaceWarp, toField, toWorld, type Vec3 } from '../field/geometry.ts';
 import { componentsAtRank } from '../field/rank.ts';
 import type { ViewRenderer } from '../render/view-renderer.ts';
 import { marchingCubes } from './marching-cubes.ts';
@@ -55,8 +55,18 @@ export function latticeDims(box: Box, resolution: number): Vec3 {
   return size.map((s) => Math.max(2, Math.round(((resolution - 1) * s) / longest) + 1)) as Vec3;
 }
 
-/** The region a surface is extracted from: the field's box, within the inner box of a contracted field (world space there). */
+/**
+ * NDC depth out to which an NDC field's surface is extracted: 0.8 is ten times the near plane's
+ * depth. Beyond it NDC's lattice cells grow with the square of the depth, too coarse for a mesh.
+ */
+export const NDC_SURFACE_DEPTH = 0.8;
+
+/**
+ * The region a surface is extracted from, in field space: the field's box, within the inner box of
+ * a contracted field (world space there), or an NDC field's box out to NDC_SURFACE_DEPTH.
+ */
 export function surfaceRegion(field: TensorField): Box {
+  if (field.settings.ndc) return { lo: field.box.lo, hi: [field.box.hi[0], field.box.hi[1], Math.min(field.box.hi[2], NDC_SURFACE_DEPTH)] };
   const inner = field.settings.contraction;
   if (!inner) return field.box;
   return {
@@ -79,9 +89,13 @@ export async function extractSurface(field: TensorField, renderer: ViewRenderer,
     onProgress: (f) => progress('marching cubes', 0.2 + 0.5 * f),
   });
   // Simplified before colouring: fewer vertices to render.
-  const mesh = opt.simplify !== undefined && opt.simplify < 1 ? await simplifyMesh(iso, opt.simplify) : iso;
+  const simplified = opt.simplify !== undefined && opt.simplify < 1 ? await simplifyMesh(iso, opt.simplify) : iso;
   opt.signal?.throwIfAborted();
-  const spacing = [0, 1, 2].map((a) => (box.hi[a]! - box.lo[a]!) / (dims[a]! - 1)) as Vec3;
+  // An NDC field's lattice is not world space: its vertices go back to the world, with normals
+  // mapped as covectors and the median edge as the element size.
+  const ndc = field.settings.ndc;
+  const mesh = ndc ? meshToWorld(simplified, field.settings) : simplified;
+  const spacing = ndc ? medianEdges(mesh) : ([0, 1, 2].map((a) => (box.hi[a]! - box.lo[a]!) / (dims[a]! - 1)) as Vec3);
   const h = Math.max(...spacing);
   const colourShare = opt.viewDependent ? 0.06 : 0.3;
   const colors = await surfaceColours(renderer, mesh.positions, mesh.normals, h, opt, (f) => progress('colours', 0.7 + colourShare * f));
@@ -90,6 +104,54 @@ export async function extractSurface(field: TensorField, renderer: ViewRenderer,
     : undefined;
   progress('done', 1);
   return { ...mesh, colors, ...(sh1 ? { sh1 } : {}), spacing, box };
+}
+
+type Mesh = { positions: Float32Array; normals: Float32Array; indices: Uint32Array };
+
+/**
+ * A field-space mesh in world space. A level set's normal is a gradient, so it maps as a covector:
+ * n_world ∝ Jᵀ n_field with J = ∂field/∂world (by central differences at the world point).
+ */
+function meshToWorld(mesh: Mesh, warp: SpaceWarp): Mesh {
+  const n = mesh.positions.length / 3;
+  const positions = new Float32Array(n * 3);
+  const normals = new Float32Array(n * 3);
+  for (let i = 0; i < n; i++) {
+    const w = toWorld(warp, mesh.positions.subarray(i * 3, i * 3 + 3));
+    positions.set(w, i * 3);
+    const eps = 1e-4 * Math.max(1, Math.hypot(...w));
+    const nf = mesh.normals.subarray(i * 3, i * 3 + 3);
+    const nw = [0, 1, 2].map((a) => {
+      const plus = [...w] as Vec3;
+      const minus = [...w] as Vec3;
+      plus[a] += eps;
+      minus[a] -= eps;
+      const [fp, fm] = [toField(warp, plus), toField(warp, minus)];
+      // Column a of J, dotted with the field normal: row a of Jᵀ n.
+      return [0, 1, 2].reduce((sum, k) => sum + ((fp[k]! - fm[k]!) / (2 * eps)) * nf[k]!, 0);
+    }) as Vec3;
+    normals.set(Math.hypot(...nw) > 0 ? unit(nw) : [0, 0, 1], i * 3);
+  }
+  return { positions, normals, indices: mesh.indices };
+}
+
+/**
+ * The median triangle edge length of a mesh, on each axis: its typical surface element (the median,
+ * since an NDC surface's far elements are far larger than its near ones).
+ */
+function medianEdges(mesh: Mesh): Vec3 {
+  const q = mesh.positions;
+  const lengths = new Float64Array(mesh.indices.length);
+  for (let t = 0; t < mesh.indices.length; t += 3) {
+    for (let e = 0; e < 3; e++) {
+      const a = mesh.indices[t + e]! * 3;
+      const b = mesh.indices[t + ((e + 1) % 3)]! * 3;
+      lengths[t + e] = Math.hypot(q[a]! - q[b]!, q[a + 1]! - q[b + 1]!, q[a + 2]! - q[b + 2]!);
+    }
+  }
+  lengths.sort();
+  const h = lengths.length ? lengths[lengths.length >> 1]! : 1e-3;
+  return [h, h, h];
 }
 
 /** Vertices coloured at a time: each is a ray, and the page gets the GPU back between blocks. */

@@ -3,7 +3,7 @@
 // the notes (1.2, 1.7, 2.1). Tests compare the GPU kernels with it and take finite differences of
 // it to check every gradient.
 import { type MlpWeights, shadingForwardRef } from '../shading/shading.ref.ts';
-import { contractPoint, gridUnits, marchStep, rayBoxSpan, samplesPerRay, stepSize, uncontractPoint, type Vec3 } from './geometry.ts';
+import { gridUnits, isWarped, marchStart, marchStep, rayBoxSpan, samplesPerRay, stepSize, toField, toWorld, type Vec3 } from './geometry.ts';
 import { layoutOf } from './layout.ts';
 import type { FieldModel } from './settings.ts';
 
@@ -54,21 +54,22 @@ export const INSIDE_EPS = 1e-5;
  */
 export function refSamples(model: RefModel, ray: RefRay, near: number, far: number, margin = INSIDE_EPS): { u: Vec3; delta: number }[] {
   const { box, grid, settings } = model;
-  const inner = settings.contraction;
+  const warped = isWarped(settings);
   const step = stepSize(box, grid, settings.stepRatio);
   const n = samplesPerRay(grid, settings.stepRatio);
   const units = gridUnits(box, grid);
-  // Bounded: from the box entry, evenly; contracted: from the near plane, steps growing beyond the inner box.
-  const t0 = inner ? near : Math.min(Math.max(rayBoxSpan(ray.o, ray.d, box).enter, near), far);
+  // Bounded: from the box entry, evenly; warped (contracted or NDC): from the near plane (NDC's,
+  // when that is further), with steps that grow with the distance.
+  const t0 = warped ? marchStart(settings, ray.o, ray.d, near) : Math.min(Math.max(rayBoxSpan(ray.o, ray.d, box).enter, near), far);
   const out: { u: Vec3; delta: number }[] = [];
   let t = t0;
   for (let k = 0; k < n; k++) {
-    if (!inner) t = t0 + step * k;
+    if (!warped) t = t0 + step * k;
     else if (t > far) break;
     const w = [0, 1, 2].map((a) => ray.o[a]! + ray.d[a]! * t);
-    const delta = marchStep(inner, w, step);
+    const delta = marchStep(settings, w, step);
     t += delta;
-    const p = inner ? contractPoint(inner, w) : w;
+    const p = toField(settings, w);
     if (p.some((v, a) => v < box.lo[a]! - margin || v > box.hi[a]! + margin)) continue;
     out.push({ u: p.map((v, a) => (v - box.lo[a]!) / units[a]!) as Vec3, delta: k === n - 1 ? 0 : delta });
   }
@@ -112,7 +113,7 @@ export function refRender(
       const w = alpha * T;
       acc += w;
       const q = s.u.map((g, a) => model.box.lo[a]! + g * units[a]!);
-      const p = st.contraction ? uncontractPoint(st.contraction, q) : q;
+      const p = toWorld(st, q);
       depth += w * p.reduce((sum, v, a) => sum + (v - ray.o[a]!) * ray.d[a]!, 0);
       if (w > st.rayMarchWeightThres) {
         const a = refAppComponents(model, s.u);

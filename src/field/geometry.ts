@@ -86,12 +86,107 @@ export function contractedBox(inner: Box): Box {
 }
 
 /**
+ * Forward-facing captures (LLFF's layout): the normalised device coordinates of one reference
+ * camera, as TensoRF trains LLFF scenes (its ndc_rays_blender, notes §7.2). With the point in the
+ * camera's frame (x right, y down, z forward, z > 0 in front), field space is
+ * (ax·x/z, ay·y/z, 1 − 2·near/z): the image plane spans about [-1, 1]² and depth from the near
+ * plane to infinity spans z ∈ [-1, 1), linear in disparity. The field's box is NDC_BOX.
+ */
+export interface NdcFrame {
+  /** The reference camera's centre and its axes (unit, orthogonal), in world units. */
+  centre: Vec3;
+  right: Vec3;
+  down: Vec3;
+  forward: Vec3;
+  /** 2·fx / width and 2·fy / height of the reference camera. */
+  ax: number;
+  ay: number;
+  /** Depth of the near plane (NDC z = −1); nothing nearer is modelled. */
+  near: number;
+}
+
+/** The box of an NDC field: TensoRF's LLFF scene box (a margin around the image for other cameras). */
+export const NDC_BOX: Box = { lo: [-1.5, -1.67, -1], hi: [1.5, 1.67, 1] };
+
+/**
+ * How world space maps into a field's box (FieldSettings carries these): the identity for a
+ * bounded scene, the L∞ contraction around an inner box for an unbounded one, or a reference
+ * camera's NDC for a forward-facing one. Every sampler, depth and export goes through toField,
+ * toWorld, marchStart and marchStep; their WGSL twins are `contraction` in gpu/wgsl.ts.
+ */
+export interface SpaceWarp {
+  contraction?: Box;
+  ndc?: NdcFrame;
+}
+
+const dot3 = (a: ArrayLike<number>, b: ArrayLike<number>) => a[0]! * b[0]! + a[1]! * b[1]! + a[2]! * b[2]!;
+
+/** The point in the NDC frame's camera coordinates (x right, y down, z forward). */
+function ndcCamera(f: NdcFrame, p: ArrayLike<number>): Vec3 {
+  const v = [p[0]! - f.centre[0], p[1]! - f.centre[1], p[2]! - f.centre[2]];
+  return [dot3(f.right, v), dot3(f.down, v), dot3(f.forward, v)];
+}
+
+/** World to NDC; a point on or behind the camera plane lands outside the box (z = −2). */
+export function ndcPoint(f: NdcFrame, p: ArrayLike<number>): Vec3 {
+  const [x, y, z] = ndcCamera(f, p);
+  if (z <= 1e-6 * f.near) return [0, 0, -2];
+  return [(f.ax * x) / z, (f.ay * y) / z, 1 - (2 * f.near) / z];
+}
+
+/** NDC back to world, finite at the far edge (z = 1 is infinitely far). */
+export function unNdcPoint(f: NdcFrame, q: ArrayLike<number>): Vec3 {
+  const z = (2 * f.near) / Math.max(1 - q[2]!, 1e-4);
+  const x = (q[0]! * z) / f.ax;
+  const y = (q[1]! * z) / f.ay;
+  return [0, 1, 2].map((a) => f.centre[a]! + x * f.right[a]! + y * f.down[a]! + z * f.forward[a]!) as Vec3;
+}
+
+/** World to field space. */
+export function toField(w: SpaceWarp, p: ArrayLike<number>): Vec3 {
+  if (w.ndc) return ndcPoint(w.ndc, p);
+  if (w.contraction) return contractPoint(w.contraction, p);
+  return [p[0]!, p[1]!, p[2]!];
+}
+
+/** Field space back to world (depths, exports). */
+export function toWorld(w: SpaceWarp, q: ArrayLike<number>): Vec3 {
+  if (w.ndc) return unNdcPoint(w.ndc, q);
+  if (w.contraction) return uncontractPoint(w.contraction, q);
+  return [q[0]!, q[1]!, q[2]!];
+}
+
+/** Whether world and field space differ (rays are marched from the near plane, not a box entry). */
+export function isWarped(w: SpaceWarp): boolean {
+  return !!(w.contraction || w.ndc);
+}
+
+/**
+ * Where a warped field's march along o + t·d starts: the near plane of the run, and for NDC no
+ * nearer than the frame's near plane (Infinity when the ray never gets in front of it).
+ */
+export function marchStart(w: SpaceWarp, o: ArrayLike<number>, d: ArrayLike<number>, near: number): number {
+  if (!w.ndc) return near;
+  const dz = dot3(w.ndc.forward, d);
+  const z0 = ndcCamera(w.ndc, o)[2];
+  if (dz <= 1e-6) return z0 >= w.ndc.near ? near : Infinity;
+  return Math.max(near, (w.ndc.near - z0) / dz);
+}
+
+/**
  * The world step along a ray at p that moves about `step` in field space. Beyond the inner box the
  * contraction shrinks radial distances by 1/r^2, so steps grow as r^2: samples are evenly spaced
  * in contracted space (spaced in disparity, like mip-NeRF 360's), and a ray reaches the edge of
- * the contracted box in about 1/step samples however far it goes.
+ * the contracted box in about 1/step samples however far it goes. NDC's depth shrinks by
+ * 2·near/z², so its steps grow as z²/(2·near): evenly spaced in NDC depth, as TensoRF's LLFF
+ * samples are (rays at an angle to the axis move a little less than `step` in NDC depth).
  */
-export function marchStep(inner: Box | undefined, p: ArrayLike<number>, step: number): number {
+export function marchStep(w: SpaceWarp | undefined, p: ArrayLike<number>, step: number): number {
+  if (w?.ndc) {
+    const z = Math.max(ndcCamera(w.ndc, p)[2], w.ndc.near);
+    return (step * z * z) / (2 * w.ndc.near);
+  }
+  const inner = w?.contraction;
   if (!inner) return step;
   let r = 1;
   for (let a = 0; a < 3; a++) r = Math.max(r, Math.abs((2 * p[a]! - inner.lo[a]! - inner.hi[a]!) / (inner.hi[a]! - inner.lo[a]!)));

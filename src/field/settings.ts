@@ -2,7 +2,7 @@
 // slot, the shading and the reference's constants) and the tensors they imply. Types only, plus
 // the arithmetic every stage shares.
 import type { ShadingConfig } from '../shading/shading.ts';
-import type { Box, Vec3 } from './geometry.ts';
+import type { Box, NdcFrame, Vec3 } from './geometry.ts';
 import type { StrivecLevel } from './layouts/strivec-lattice.ts';
 
 /** The factor layouts (field/layouts): TensoRF's VM and CP, Strivec's local tensors. */
@@ -28,6 +28,11 @@ export interface FieldSettings {
    * units; the field's box then covers the contracted space around it. Absent: the box only.
    */
   contraction?: Box;
+  /**
+   * Forward-facing scenes: the reference camera whose normalised device coordinates the field's box
+   * (geometry.ts NDC_BOX) spans. Absent: no NDC. At most one of contraction and ndc is set.
+   */
+  ndc?: NdcFrame;
   /** Strivec: the local tensors' lattices, coarsest first (set once the coarse pass has placed them). */
   levels?: StrivecLevel[];
 }

@@ -279,7 +279,9 @@ function checkTrainOptions(c: JsonChecks, raw: unknown): TrainOptions {
     } else out[key] = c.num(v, what, 0);
   }
   // The one optional option: absent means the dataset decided.
-  if (o.contract !== undefined) out.contract = typeof o.contract === 'boolean' ? o.contract : c.fail('header: train.contract must be true or false');
+  if (o.contract !== undefined) {
+    out.contract = typeof o.contract === 'boolean' || o.contract === 'ndc' ? o.contract : c.fail('header: train.contract must be true, false or "ndc"');
+  }
   const unknown = Object.keys(o).filter((k) => !(k in DEFAULT_TRAIN) && k !== 'contract');
   if (unknown.length) c.fail(`header: unknown training options ${unknown.join(', ')}`);
   const t = out as unknown as TrainOptions;

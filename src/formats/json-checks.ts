@@ -1,7 +1,7 @@
 // Checking the JSON header of a file we read (scene files, checkpoints): every field a reader
 // trusts is checked for type and range, and a failure names the field. The one check of a model's
 // settings both formats share.
-import type { Box, Vec3 } from '../field/geometry.ts';
+import type { Box, NdcFrame, Vec3 } from '../field/geometry.ts';
 import { layoutOf, MODEL_KINDS } from '../field/layout.ts';
 import { MAX_LEVELS } from '../field/layouts/strivec.ts';
 import type { StrivecLevel } from '../field/layouts/strivec-lattice.ts';
@@ -51,6 +51,32 @@ export class JsonChecks {
     return { lo: lo as Vec3, hi: hi as Vec3 };
   }
 
+  /** An NDC reference camera: finite, with unit orthogonal axes and a positive near plane. */
+  ndc(v: unknown, what: string): NdcFrame {
+    const o = this.obj(v, what);
+    const vec = (a: unknown, name: string) =>
+      (Array.isArray(a) && a.length === 3
+        ? a.map((x, i) => this.num(x, `${what}.${name}[${i}]`, -1e6, 1e6))
+        : this.fail(`header: ${what}.${name} must list 3 numbers`)) as Vec3;
+    const frame: NdcFrame = {
+      centre: vec(o.centre, 'centre'),
+      right: vec(o.right, 'right'),
+      down: vec(o.down, 'down'),
+      forward: vec(o.forward, 'forward'),
+      ax: this.num(o.ax, `${what}.ax`, 1e-6, 1e6),
+      ay: this.num(o.ay, `${what}.ay`, 1e-6, 1e6),
+      near: this.num(o.near, `${what}.near`, 1e-9, 1e6),
+    };
+    const axes = [frame.right, frame.down, frame.forward];
+    const dot = (a: Vec3, b: Vec3) => a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
+    for (const [i, a] of axes.entries()) {
+      for (const [j, b] of axes.entries()) {
+        if (Math.abs(dot(a, b) - (i === j ? 1 : 0)) > 1e-4) this.fail(`header: ${what}'s axes must be unit length and orthogonal`);
+      }
+    }
+    return frame;
+  }
+
   /** A model's settings (any layout), every field checked. */
   settings(raw: unknown): FieldSettings {
     const s = this.obj(raw, 'settings');
@@ -70,6 +96,7 @@ export class JsonChecks {
       featureC: this.int(sh.featureC, 'settings.shading.featureC', mode === 'SH' ? 0 : 1, 4096),
     } as const;
     if (mode === 'SH' && shading.appDim !== 27) this.fail('header: SH shading needs appDim 27');
+    if (s.contraction !== undefined && s.ndc !== undefined) this.fail('header: settings has both a contraction and an NDC frame');
     return {
       kind,
       densityComps: this.ints(s.densityComps, 'settings.densityComps', slots, 1, 4096),
@@ -83,6 +110,7 @@ export class JsonChecks {
       initStd: this.num(s.initStd, 'settings.initStd', 0, 100),
       ...(s.slimmable === true ? { slimmable: true } : {}),
       ...(s.contraction !== undefined ? { contraction: this.box(s.contraction, 'settings.contraction') } : {}),
+      ...(s.ndc !== undefined ? { ndc: this.ndc(s.ndc, 'settings.ndc') } : {}),
       ...(levels ? { levels } : {}),
     };
   }

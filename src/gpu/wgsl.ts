@@ -121,32 +121,62 @@ fn camera_ray(cam: Cam, px: f32, py: f32) -> Ray {
 export const CAMERA_FLOATS = 28;
 
 /**
- * Scene contraction (field/geometry.ts contractPoint, its f64 twin): inner box lo, hi; lo.w = 1
- * when the field is contracted. contract_point maps world to field space, uncontract_point back
- * (depth), march_step is the world step that moves about `step` in field space.
+ * How world space maps into the field's box (field/geometry.ts SpaceWarp, its f64 twin). lo.w is
+ * the kind: 0 none (bounded), 1 the L∞ contraction around the inner box lo.xyz-hi.xyz, 2 NDC of a
+ * reference camera whose world-to-camera rows are r0 (right), r1 (down), r2 (forward), each with
+ * its translation in w, and ndc = (ax, ay, near, 0). contract_point maps world to field space,
+ * uncontract_point back (depth), march_start is where a warped field's march begins and
+ * march_step the world step that moves about `step` in field space.
  */
 export const contraction = /* wgsl */ `
-struct Contraction { lo: vec4f, hi: vec4f, }
+struct Contraction { lo: vec4f, hi: vec4f, r0: vec4f, r1: vec4f, r2: vec4f, ndc: vec4f, }
 fn contraction_radius(c: Contraction, p: vec3f) -> vec4f {
   let u = (2.0 * p - c.lo.xyz - c.hi.xyz) / (c.hi.xyz - c.lo.xyz);
   return vec4f(u, max(max(abs(u.x), abs(u.y)), abs(u.z)));
 }
+fn ndc_camera(c: Contraction, p: vec3f) -> vec3f {
+  return vec3f(dot(c.r0.xyz, p) + c.r0.w, dot(c.r1.xyz, p) + c.r1.w, dot(c.r2.xyz, p) + c.r2.w);
+}
 fn contract_point(c: Contraction, p: vec3f) -> vec3f {
   if (c.lo.w == 0.0) { return p; }
+  if (c.lo.w == 2.0) {
+    let x = ndc_camera(c, p);
+    // On or behind the camera plane: outside the box.
+    if (x.z <= 1e-6 * c.ndc.z) { return vec3f(0.0, 0.0, -2.0); }
+    return vec3f(c.ndc.x * x.x / x.z, c.ndc.y * x.y / x.z, 1.0 - 2.0 * c.ndc.z / x.z);
+  }
   let u = contraction_radius(c, p);
   if (u.w <= 1.0) { return p; }
   return 0.5 * (c.lo.xyz + c.hi.xyz) + 0.5 * (c.hi.xyz - c.lo.xyz) * u.xyz * ((2.0 - 1.0 / u.w) / u.w);
 }
 fn uncontract_point(c: Contraction, q: vec3f) -> vec3f {
   if (c.lo.w == 0.0) { return q; }
+  if (c.lo.w == 2.0) {
+    let z = 2.0 * c.ndc.z / max(1.0 - q.z, 1e-4);
+    let x = vec3f(q.x * z / c.ndc.x, q.y * z / c.ndc.y, z);
+    // The rows are orthonormal: the camera centre is -(R^T t).
+    let centre = -(c.r0.w * c.r0.xyz + c.r1.w * c.r1.xyz + c.r2.w * c.r2.xyz);
+    return centre + x.x * c.r0.xyz + x.y * c.r1.xyz + x.z * c.r2.xyz;
+  }
   let u = contraction_radius(c, q);
   if (u.w <= 1.0) { return q; }
   // radius s = 2 - 1/r in field space: r = 1 / (2 - s), kept finite at the edge.
   let r = 1.0 / max(2.0 - u.w, 1e-4);
   return 0.5 * (c.lo.xyz + c.hi.xyz) + 0.5 * (c.hi.xyz - c.lo.xyz) * u.xyz * (r / u.w);
 }
+fn march_start(c: Contraction, o: vec3f, d: vec3f, near: f32) -> f32 {
+  if (c.lo.w != 2.0) { return near; }
+  let dz = dot(c.r2.xyz, d);
+  let z0 = dot(c.r2.xyz, o) + c.r2.w;
+  if (dz <= 1e-6) { return select(3.0e38, near, z0 >= c.ndc.z); }
+  return max(near, (c.ndc.z - z0) / dz);
+}
 fn march_step(c: Contraction, p: vec3f, step: f32) -> f32 {
   if (c.lo.w == 0.0) { return step; }
+  if (c.lo.w == 2.0) {
+    let z = max(dot(c.r2.xyz, p) + c.r2.w, c.ndc.z);
+    return step * z * z / (2.0 * c.ndc.z);
+  }
   let r = max(contraction_radius(c, p).w, 1.0);
   return step * r * r;
 }

@@ -7,9 +7,9 @@ import { boxSlab, contraction, linearId, occupancy, random, rayStruct } from '..
  * AABB and the alpha mask; each ray's kept samples are written contiguously at a base taken with
  * one atomicAdd on counter[0], so no prefix-sum pass is needed. Output positions are field grid
  * coordinates; w is the segment length. ray_info[b] = (first sample, sample count, -, -).
- * A contracted field (unbounded scene) is marched from the near plane with steps that grow with
- * the distance beyond the inner box (march_step), its samples contracted into field space, up to
- * the far plane; w is then the world length of the step.
+ * A warped field (contracted or NDC) is marched from the near plane (march_start) with steps that
+ * grow with the distance (march_step), its samples mapped into field space, up to the far plane;
+ * w is then the world length of the step.
  */
 export const sampleWgsl = /* wgsl */ `
 struct Params {
@@ -52,7 +52,7 @@ fn keep(p: vec3f) -> bool {
   let n = params.grid.w;
   let c = params.contraction;
   let bounded = c.lo.w == 0.0;
-  var t0 = params.near_far.x;
+  var t0 = march_start(c, o, d, params.near_far.x);
   if (bounded) { t0 = clamp(slab(o, d, lo, hi).x, params.near_far.x, params.near_far.y); }
   var u = 0.0;
   if (params.aabb_hi.w > 0.0) { u = rand01(params.seed, b, 7u); }

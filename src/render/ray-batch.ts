@@ -313,7 +313,7 @@ export class RayBatch {
           jitter: opt.jitter,
           seed: opt.seed,
           nearFar: opt.nearFar ?? this.nearFar,
-          contraction: st.contraction,
+          warp: st,
         },
         { rays: this.rays, counter: this.counter, rayInfo: this.rayInfo, samples: this.samples, capacity: this.sampleCap },
       );
@@ -387,7 +387,7 @@ export class RayBatch {
           weight_thres: st.rayMarchWeightThres,
           aabb_lo: [...field.box.lo, 0],
           unit: [...field.units, 0],
-          contraction: contractionUniform(st.contraction),
+          contraction: contractionUniform(st),
         },
         buffers: {
           rays: this.rays,

@@ -92,7 +92,7 @@ export async function filterRays(
           far: nearFar[1],
           masked: masked ? 1 : 0,
           mask: field.maskUniform(),
-          contraction: contractionUniform(field.settings.contraction),
+          contraction: contractionUniform(field.settings),
         },
         buffers: { cams: img.cams, mask_bits: field.maskBuffer, valid: rays.valid, pixels: img.pixels },
         workgroups: grid1d(ctx, count, 64),

@@ -75,12 +75,12 @@ ${linearId}
   let c = params.contraction;
   let bounded = c.lo.w == 0.0;
   let tt = slab(o, d, params.aabb_lo.xyz, params.aabb_hi.xyz);
-  // A contracted field covers all of space: every ray enters it.
+  // A warped field (contracted or NDC) covers all of space in front of it: every ray is kept.
   var keep = tt.y > tt.x || !bounded;
   if (params.mode == 1u) {
     keep = false;
     // The sampling kernel's march (rays/sample.wgsl.ts), unjittered.
-    let t0 = select(params.near, clamp(tt.x, params.near, params.far), bounded);
+    let t0 = select(march_start(c, o, d, params.near), clamp(tt.x, params.near, params.far), bounded);
     var t = t0;
     for (var k = 0u; k < params.n_samples && (bounded || t <= params.far); k++) {
       if (bounded) { t = t0 + params.aabb_lo.w * f32(k); }

@@ -33,8 +33,12 @@ export interface TrainOptions {
   /** Strivec: lattice spacing and tensor half-size per level, world units; empty = the reference's, scaled to the box. */
   voxRange: number[];
   localRange: number[];
-  /** Contract the scene (unbounded scenes, train/scene-frame.ts); absent: decided by the dataset's scene kind. */
-  contract?: boolean;
+  /**
+   * The space the field covers (train/scene-frame.ts): true contracts the scene, false keeps the
+   * box only, 'ndc' trains in the NDC of the mean camera (forward-facing captures); absent:
+   * decided by the dataset's scene kind.
+   */
+  contract?: boolean | 'ndc';
 }
 
 export const DEFAULT_TRAIN: TrainOptions = {
@@ -92,8 +96,8 @@ const KEYS = {
   pre_N_iters: 'int',
   vox_range: 'nums',
   local_range: 'nums',
-  // Slimfield: contract the scene (true), keep the box only (false); absent: from the dataset.
-  contract: 'bool',
+  // Slimfield: contract the scene (true), keep the box only (false), NDC ("ndc"); absent: from the dataset.
+  contract: 'space',
 } as const;
 export type ReferenceOptions = { [K in keyof typeof KEYS]?: unknown };
 
@@ -114,8 +118,8 @@ export function checkReferenceOptions(raw: unknown, where: string): Record<strin
             ? Array.isArray(v) && v.every((x) => Number.isInteger(x) && x >= 0)
             : type === 'nums'
               ? Array.isArray(v) && v.every((x) => typeof x === 'number' && Number.isFinite(x) && x > 0)
-              : type === 'bool'
-                ? typeof v === 'boolean'
+              : type === 'space'
+                ? typeof v === 'boolean' || v === 'ndc'
                 : v === 'MLP_Fea' || v === 'SH';
     if (!ok) {
       const want =
@@ -127,8 +131,8 @@ export function checkReferenceOptions(raw: unknown, where: string): Record<strin
               ? 'a list of non-negative integers'
               : type === 'nums'
                 ? 'a list of positive numbers'
-                : type === 'bool'
-                  ? 'true or false'
+                : type === 'space'
+                  ? 'true, false or "ndc"'
                   : '"MLP_Fea" or "SH"';
       throw new ConfigError(`${where}: option "${k}" must be ${want}, got ${JSON.stringify(v)}`);
     }
@@ -195,7 +199,7 @@ export function resolveConfig(preset: PresetName, opts: Record<string, unknown>)
     coarseIters: o.pre_N_iters ?? DEFAULT_TRAIN.coarseIters,
     voxRange: o.vox_range ?? [],
     localRange: o.local_range ?? [],
-    ...(typeof o.contract === 'boolean' ? { contract: o.contract } : {}),
+    ...(typeof o.contract === 'boolean' || o.contract === 'ndc' ? { contract: o.contract } : {}),
   };
   if (layout.localTensors && train.coarseIters < 1) throw new ConfigError(`option "pre_N_iters" (the coarse pass) must be at least 1 for ${layout.label}`);
   if (train.batchSize < 1 || train.nIters < 1) throw new ConfigError('n_iters and batch_size must be at least 1');

@@ -7,7 +7,18 @@
 // The studio shows it beside the Train button; the CLI prints it and refuses a run whose arena
 // cannot fit one binding, naming what to change.
 import type { Camera, Dataset } from '../data/types.ts';
-import { type Box, marchStep, rayBoxSpan, resolutionForVoxels, samplesPerRay, stepSize, type Vec3 } from '../field/geometry.ts';
+import {
+  type Box,
+  isWarped,
+  marchStart,
+  marchStep,
+  rayBoxSpan,
+  resolutionForVoxels,
+  type SpaceWarp,
+  samplesPerRay,
+  stepSize,
+  type Vec3,
+} from '../field/geometry.ts';
 import { fieldSegments, layoutOf } from '../field/layout.ts';
 import { appWidthOf, type FieldSettings } from '../field/settings.ts';
 import { formatBytes, type LimitAdvice } from '../gpu/context.ts';
@@ -39,8 +50,10 @@ export interface MemoryEstimate {
   problem: { message: string; advice: LimitAdvice[] } | null;
   /** What the estimate cannot know yet; null when it is complete. */
   note: string | null;
-  /** The run contracts the scene (its surroundings are modelled, train/scene-frame.ts). */
+  /** The run models the scene's surroundings, contracted or in NDC (train/scene-frame.ts). */
   contracted: boolean;
+  /** ... in the NDC of the mean camera (a forward-facing capture). */
+  ndc: boolean;
 }
 
 export function estimateTrainingMemory(settings: FieldSettings, opt: TrainOptions, ds: Dataset, maxBinding: number): MemoryEstimate {
@@ -59,7 +72,7 @@ export function estimateTrainingMemory(settings: FieldSettings, opt: TrainOption
     ds.nearFar,
     stepSize(box, finalGrid, settings.stepRatio),
     samplesPerRay(finalGrid, settings.stepRatio),
-    frame.settings.contraction,
+    frame.settings,
   );
   const appWidth = appWidthOf(settings);
   const s = settings.shading;
@@ -97,7 +110,17 @@ export function estimateTrainingMemory(settings: FieldSettings, opt: TrainOption
   }
   // Local tensors are counted once the coarse pass has placed them; createTrainingField checks again then.
   const note = layout.localTensors && !settings.levels ? `${layout.label}'s local tensors are counted once the coarse pass has placed them` : null;
-  return { finalGrid, parameters, images, batch, total: parameters + images + batch, problem, note, contracted: !!frame.settings.contraction };
+  return {
+    finalGrid,
+    parameters,
+    images,
+    batch,
+    total: parameters + images + batch,
+    problem,
+    note,
+    contracted: isWarped(frame.settings),
+    ndc: !!frame.settings.ndc,
+  };
 }
 
 /**
@@ -112,8 +135,8 @@ export function samplesPerRayStats(
   nearFar: [number, number],
   step: number,
   cap: number,
-  /** A contracted field's inner box: every ray is marched from the near plane, as the kernel does. */
-  contraction?: Box,
+  /** How world maps to the field: a warped (contracted or NDC) field marches every ray from the near plane, as the kernel does. */
+  warp: SpaceWarp = {},
 ): { mean: number; std: number; meanOfHits: number } {
   const LATTICE = 16;
   const stride = Math.max(1, Math.floor(cameras.length / 64));
@@ -132,10 +155,10 @@ export function samplesPerRayStats(
         const len = Math.hypot(x, y, 1);
         const d = [0, 1, 2].map((r) => (m[4 * r]! * x + m[4 * r + 1]! * y + m[4 * r + 2]!) / len);
         let n = 0;
-        if (contraction) {
-          for (let t = nearFar[0]; n < cap && t <= nearFar[1]; n++)
+        if (isWarped(warp)) {
+          for (let t = marchStart(warp, o, d, nearFar[0]); n < cap && t <= nearFar[1]; n++)
             t += marchStep(
-              contraction,
+              warp,
               [0, 1, 2].map((a) => o[a]! + d[a]! * t),
               step,
             );

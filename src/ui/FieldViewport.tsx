@@ -10,7 +10,7 @@ import { paintView } from '../view/paint.ts';
 import { DEFAULT_VIEW_SHARE } from '../view/progressive.ts';
 import { ProgressiveView } from '../view/progressive-view.ts';
 import { drawTensorBoxes, LEVEL_COLOURS } from '../view/tensor-overlay.ts';
-import { eyeOf, initialPose, look, move, orbit, pan, poseCamera, type ViewPose, wheelZoom } from '../view/view-camera.ts';
+import { eyeOf, homePose, look, move, orbit, pan, poseCamera, type ViewPose, wheelZoom } from '../view/view-camera.ts';
 import { depthRange, errorHeatmap, rgbPixels, type ViewMode, viewPixels } from '../view/view-images.ts';
 import { useStudio } from './store.ts';
 
@@ -47,7 +47,7 @@ export function FieldViewport({ session, active = true, children }: { session: S
   const truthCanvas = useRef<HTMLCanvasElement>(null);
   const errorCanvas = useRef<HTMLCanvasElement>(null);
   // The camera: a pose (target, distance, azimuth, elevation) every navigation acts on.
-  const home = () => initialPose(session.view.radius);
+  const home = () => homePose(session.view.radius, { cameras: session.trainingCameras, ndc: session.field?.settings.ndc });
   const pose = useRef<ViewPose>(home());
   const moving = useRef(false);
   const settle = useRef<ReturnType<typeof setTimeout> | null>(null);

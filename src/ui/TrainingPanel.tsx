@@ -153,7 +153,10 @@ export function TrainingPanel({ actions, request, setRequest }: { actions: Train
           />
         </label>
       )}
-      <label className="field-row" title="What the model covers: the box around the object, or all of space with the surroundings contracted around it">
+      <label
+        className="field-row"
+        title="What the model covers: the box around the object, all of space with the surroundings contracted around it, or what a forward-facing capture sees in front of it (NDC)"
+      >
         Surroundings
         <select
           value={request.contract}
@@ -163,6 +166,7 @@ export function TrainingPanel({ actions, request, setRequest }: { actions: Train
         >
           <option value="auto">Automatic (model them for captures with a background)</option>
           <option value="on">Model them (scene contraction)</option>
+          <option value="ndc">Model them in front (NDC, forward-facing captures)</option>
           <option value="off">Box only (plain background)</option>
         </select>
       </label>
@@ -188,9 +192,11 @@ export function TrainingPanel({ actions, request, setRequest }: { actions: Train
       )}
       {mem && (
         <p className="muted small" data-testid="scene-space">
-          {mem.contracted
-            ? 'Surroundings modelled: all of space is contracted around the box, the grid covering twice its size.'
-            : 'Box only: what lies outside the box is the plain background colour.'}
+          {mem.ndc
+            ? "Surroundings modelled in NDC: the mean camera's view from its near plane to infinity, spaced in disparity (forward-facing captures)."
+            : mem.contracted
+              ? 'Surroundings modelled: all of space is contracted around the box, the grid covering twice its size.'
+              : 'Box only: what lies outside the box is the plain background colour.'}
         </p>
       )}
       {mem && mem.sized.length > 0 && (

@@ -74,8 +74,11 @@ export interface TrainRequest {
   trainViews: number;
   /** SlimmeRF's TRaIn threshold υ (notes 4.3): lower grows the rank sooner. */
   upsilon: number;
-  /** The scene's surroundings: 'auto' contracts unbounded captures, 'on' always, 'off' keeps the box only. */
-  contract: 'auto' | 'on' | 'off';
+  /**
+   * The scene's surroundings: 'auto' models them for unbounded captures (NDC when forward-facing,
+   * contracted otherwise), 'on' contracts, 'ndc' uses NDC, 'off' keeps the box only.
+   */
+  contract: 'auto' | 'on' | 'off' | 'ndc';
 }
 
 /** The engine preset and reference options a request asks for (fitted to the adapter by the run). */
@@ -89,7 +92,7 @@ export function requestedRun(req: TrainRequest): { preset: PresetName; options: 
       ...extra,
       train_views: req.trainViews,
       rank_upsilon: req.upsilon,
-      ...(req.contract === 'auto' ? {} : { contract: req.contract === 'on' }),
+      ...(req.contract === 'auto' ? {} : { contract: req.contract === 'ndc' ? 'ndc' : req.contract === 'on' }),
     },
   };
 }

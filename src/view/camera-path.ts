@@ -6,6 +6,7 @@
 // No DOM here: the studio, the CLI and the tests share it.
 import type { Camera } from '../data/types.ts';
 import { cross, dot, unit } from '../data/vec3.ts';
+import { facesForward } from '../data/views.ts';
 import { type Box, boxCentre } from '../field/geometry.ts';
 import { poseCamera, type Vec3, VIEW_FOV_DEG, type ViewPose } from './view-camera.ts';
 
@@ -151,18 +152,7 @@ export function fittedSpiral(cameras: readonly Camera[], target: Vec3, seconds =
   return { keyframes, seconds, fovDeg: medianFov(cameras), closed: true };
 }
 
-/**
- * Whether a capture faces forward (every camera looks within 60° of the mean view direction), so
- * the spiral suits it better than an orbit.
- */
-export function facesForward(cameras: readonly Camera[]): boolean {
-  if (cameras.length < 3) return false;
-  const f = [0, 0, 0];
-  for (const c of cameras) for (let i = 0; i < 3; i++) f[i]! += c.c2w[i * 4 + 2]!;
-  const l = Math.hypot(f[0]!, f[1]!, f[2]!);
-  if (l === 0) return false;
-  return cameras.every((c) => (c.c2w[2]! * f[0]! + c.c2w[6]! * f[1]! + c.c2w[10]! * f[2]!) / l > 0.5);
-}
+export { facesForward };
 
 /** The ready-made paths: 'auto' is the spiral for a forward-facing capture, the orbit otherwise. */
 export type FittedPathKind = 'orbit' | 'spiral' | 'auto';

@@ -5,6 +5,8 @@
 // two modes can be switched at any time without the view jumping. No DOM here: unit-tested.
 import { orbitCamera } from '../data/procedural.ts';
 import type { Camera } from '../data/types.ts';
+import { facesForward } from '../data/views.ts';
+import type { NdcFrame } from '../field/geometry.ts';
 
 export type Vec3 = [number, number, number];
 
@@ -28,6 +30,30 @@ function outward(azimuth: number, elevation: number): Vec3 {
 
 export function initialPose(distance: number): ViewPose {
   return { target: [0, 0, 0], distance, azimuth: 0.6, elevation: 0.45 };
+}
+
+/** The pose whose eye is at `eye` looking along `forward` (unit) at a target `distance` ahead. */
+export function poseLookingFrom(eye: Vec3, forward: Vec3, distance: number): ViewPose {
+  const target = [0, 1, 2].map((a) => eye[a]! + distance * forward[a]!) as Vec3;
+  return { target, distance, azimuth: Math.atan2(-forward[1], -forward[0]), elevation: clampElevation(Math.asin(Math.max(-1, Math.min(1, -forward[2])))) };
+}
+
+/**
+ * Where a view starts. A forward-facing capture (or a model in a camera's NDC, which holds only
+ * what lies in front of that camera) from its mean camera, looking where the capture looks;
+ * anything else from the orbit at `radius` around the origin.
+ */
+export function homePose(radius: number, from: { cameras?: readonly Camera[]; ndc?: NdcFrame } = {}): ViewPose {
+  if (from.ndc) return poseLookingFrom(from.ndc.centre, from.ndc.forward, (2 * from.ndc.near) / 0.75);
+  const cams = from.cameras ?? [];
+  if (!facesForward(cams)) return initialPose(radius);
+  const mean = (col: number) => [0, 1, 2].map((r) => cams.reduce((s, c) => s + c.c2w[r * 4 + col]!, 0) / cams.length) as Vec3;
+  const eye = mean(3);
+  const f = mean(2);
+  const l = Math.hypot(...f);
+  const forward = f.map((v) => v / l) as Vec3;
+  const ahead = -(eye[0] * forward[0] + eye[1] * forward[1] + eye[2] * forward[2]);
+  return poseLookingFrom(eye, forward, Math.max(ahead, 0.25 * Math.hypot(...eye), 1e-3));
 }
 
 export function eyeOf(p: ViewPose): Vec3 {

@@ -7,7 +7,7 @@ import { SceneReader } from '../formats/scene-file/reader.ts';
 import { layoutLabel } from '../run/models.ts';
 import { Session } from '../run/session.ts';
 import { ProgressiveView } from '../view/progressive-view.ts';
-import { initialPose, orbit, poseCamera, type ViewPose, wheelZoom } from '../view/view-camera.ts';
+import { homePose, orbit, poseCamera, type ViewPose, wheelZoom } from '../view/view-camera.ts';
 import { viewPixels } from '../view/view-images.ts';
 import { formatBytes, WEBGPU_BROWSERS } from '../view/webgpu.ts';
 
@@ -27,6 +27,8 @@ function say(text: string, error = false): void {
 
 class Viewer {
   private radius = 4;
+  /** What the starting view is fitted to: a model in a camera's NDC starts from that camera. */
+  private homeFrom: Parameters<typeof homePose>[1] = {};
   /** The studio's camera pose (view-camera.ts); null until a scene says how far to stand. */
   private pose: ViewPose | null = null;
   private settle: ReturnType<typeof setTimeout> | null = null;
@@ -37,7 +39,7 @@ class Viewer {
   constructor(readonly session: Session) {
     this.view = new ProgressiveView(canvas, {
       render: (cam) => this.session.renderView(cam),
-      camera: (side) => poseCamera(this.pose ?? initialPose(this.radius), side),
+      camera: (side) => poseCamera(this.pose ?? homePose(this.radius, this.homeFrom), side),
       pixels: (img) => viewPixels(img, 'color'),
     });
   }
@@ -47,7 +49,8 @@ class Viewer {
     const m = reader.model();
     const view = sceneView(header.info);
     this.radius = view.radius;
-    this.pose ??= initialPose(view.radius);
+    this.homeFrom = m.settings.ndc ? { ndc: m.settings.ndc } : {};
+    this.pose ??= homePose(view.radius, this.homeFrom);
     await this.session.showModel(m, view, null, name);
     const following = Number(slider.value) >= Number(slider.max);
     slider.max = String(m.rank);

@@ -11,6 +11,8 @@ import { readNpy } from '../../src/data/npy.ts';
 import { proceduralDataset } from '../../src/data/procedural.ts';
 import { mapSource } from '../../src/data/sources.ts';
 import { type Camera, DatasetError } from '../../src/data/types.ts';
+import { MODEL_PRESETS } from '../../src/field/presets.ts';
+import { sceneSpace, trainingFrame } from '../../src/train/scene-frame.ts';
 import { facesForward } from '../../src/view/camera-path.ts';
 import { LLFF_NAME, llffFiles, llffRow, proceduralLlff, writeNpy } from '../fixtures/llff.ts';
 import { apply, assertSameRig, similarity } from '../fixtures/rig.ts';
@@ -56,8 +58,15 @@ test('an LLFF capture: poses recentred up to a similarity, up +z, looking along 
     assert.ok(Math.abs(c.c2w[6]! - 1) < 1e-9, `forward ${[c.c2w[2]!, c.c2w[6]!, c.c2w[10]!]}`);
   }
   assert.ok(facesForward(cams), 'a forward-facing capture: the video path is a spiral');
+  // It trains in NDC by default, the near plane at 3/4 of the nearest bound (2.5 in the truth's units).
+  const s = similarity(cams, names.map(truthOf));
+  assert.ok(Math.abs(ds.nearestDepth! - 2.5 * s.scale) < 1e-9 * s.scale, `nearest depth ${ds.nearestDepth} vs ${2.5 * s.scale}`);
+  assert.equal(sceneSpace(ds, {}), 'ndc');
+  const ndc = trainingFrame(ds, MODEL_PRESETS.vm48, {}).settings.ndc!;
+  assert.ok(Math.abs(ndc.near - 0.75 * ds.nearestDepth!) < 1e-12);
+  assert.ok(Math.abs(ndc.forward[1] - 1) < 1e-9, `NDC looks along +y: ${ndc.forward}`);
   // The objects (at the scene's origin) are in the box, which spans 1.5 at most.
-  const at = similarity(cams, names.map(truthOf)).map([0, 0, 0]);
+  const at = s.map([0, 0, 0]);
   const [lo, hi] = ds.aabb;
   assert.ok(
     [0, 1, 2].every((k) => at[k]! > lo[k]! && at[k]! < hi[k]!),

@@ -88,10 +88,15 @@ test('simplification keeps a quarter of the triangles and the sphere: closed, on
 });
 
 /** A field trained briefly on the procedural scene (its spheres are the truth the exports are checked against). */
-async function trainedDemo() {
+async function trainedDemo(layout: 'sphere' | 'forward' = 'sphere') {
   const ctx = await nodeGpu();
-  const ds = proceduralDataset({ size: 32, train: 40, test: 2 });
+  // Forward-facing: the objects in their surroundings, trained in NDC.
+  const ds =
+    layout === 'forward'
+      ? proceduralDataset({ size: 32, train: 40, test: 2, layout, background: 'environment' })
+      : proceduralDataset({ size: 32, train: 40, test: 2 });
   const cfg = resolveConfig('vm48', {
+    ...(layout === 'forward' ? { contract: 'ndc' } : {}),
     N_voxel_init: 16 ** 3,
     N_voxel_final: 40 ** 3,
     upsamp_list: [40, 80],
@@ -167,6 +172,45 @@ test('a trained field exports a coloured mesh (glb, ply), points and splats that
     assert.equal(back.numGaussians, nv, `${out} holds every splat`);
     assert.ok(readFileSync(join(dir, out)).length < splats.bytes.length, `${out} is smaller than our PLY`);
   }
+  run.dispose();
+});
+
+test("an NDC field's surface comes back to the world: vertices on the red sphere's visible side, normals outward", async (t) => {
+  const { run, field, renderer } = await trainedDemo('forward');
+  assert.ok(field.settings.ndc);
+  const surface = await extractSurface(field, renderer, { resolution: 64, level: 0.005 });
+  const nv = surface.positions.length / 3;
+  const red = proceduralSpheres[0]!;
+  let near = 0;
+  let outward = 0;
+  for (let i = 0; i < nv; i++) {
+    const v = [0, 1, 2].map((a) => surface.positions[i * 3 + a]! - red.c[a]!) as Vec3;
+    const d = Math.hypot(...v);
+    if (Math.abs(d - red.r) > 0.1) continue;
+    near++;
+    if (v.reduce((sum, x, a) => sum + x * surface.normals[i * 3 + a]!, 0) / d > 0.5) outward++;
+  }
+  // The mapped normals agree with the world triangles around them (NDC keeps the winding).
+  const faces = new Float64Array(nv * 3);
+  for (let f = 0; f < surface.indices.length; f += 3) {
+    const [a, b, c] = [0, 1, 2].map((k) => surface.indices[f + k]!);
+    const p = (v: number, k: number) => surface.positions[v * 3 + k]!;
+    const e1 = [0, 1, 2].map((k) => p(b!, k) - p(a!, k));
+    const e2 = [0, 1, 2].map((k) => p(c!, k) - p(a!, k));
+    const n = [e1[1]! * e2[2]! - e1[2]! * e2[1]!, e1[2]! * e2[0]! - e1[0]! * e2[2]!, e1[0]! * e2[1]! - e1[1]! * e2[0]!];
+    for (const v of [a!, b!, c!]) for (let k = 0; k < 3; k++) faces[v * 3 + k]! += n[k]!;
+  }
+  let agree = 0;
+  for (let i = 0; i < nv; i++) if ([0, 1, 2].reduce((sum, k) => sum + faces[i * 3 + k]! * surface.normals[i * 3 + k]!, 0) > 0) agree++;
+  t.diagnostic(
+    `NDC surface at 64: ${nv} vertices, normals agreeing with their triangles ${agree}; ${near} on the red sphere, ${outward} of them with outward normals; element ${surface.spacing[0].toFixed(4)}`,
+  );
+  assert.ok(agree > 0.95 * nv, `${agree} of ${nv} normals agree with their triangles`);
+  assert.ok(near > 50, `${near} vertices on the red sphere`);
+  // A short run from the front only: the sphere's surface is there, with some floaters about it.
+  assert.ok(outward > 0.6 * near, `${outward} of ${near} normals outward`);
+  // The median element: NDC cells grow with depth (~0.1 at the objects, 4 away, ~0.25 at the walls).
+  assert.ok(surface.spacing[0] > 0.02 && surface.spacing[0] < 0.5, `surface element ${surface.spacing[0]}`);
   run.dispose();
 });
 

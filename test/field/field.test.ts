@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { recordDensityLattice } from '../../src/field/density-lattice.ts';
 import { type RefModel, type RefRay, refDensityFeature, refRender, refSamples } from '../../src/field/field.ref.ts';
 import { TensorField } from '../../src/field/field.ts';
-import { type Box, contractedBox, type Vec3 } from '../../src/field/geometry.ts';
+import { type Box, contractedBox, NDC_BOX, type NdcFrame, type Vec3 } from '../../src/field/geometry.ts';
 import { fieldKernel } from '../../src/field/kernels.ts';
 import { placeTensors } from '../../src/field/layouts/strivec-lattice.ts';
 import type { FieldSettings } from '../../src/field/settings.ts';
@@ -45,16 +45,19 @@ function settings(kind: 'vm' | 'cp' | 'strivec', shading: 'MLP_Fea' | 'SH'): Fie
  * Random rays through the middle of the box. Rays with a sample near the edge of the inside tolerance are
  * dropped: there f32 (GPU) and f64 (reference) may disagree on inside/outside.
  */
-function randomRays(n: number, seed: number): RefRay[] {
+function randomRays(n: number, seed: number, ndc?: { frame: NdcFrame; grid: Vec3 }): RefRay[] {
   const r = randomNormal(n * 18, 1, seed);
-  const grid: Vec3 = [7, 6, 5];
-  const model = { settings: settings('vm', 'SH'), box, grid, values: new Map() };
+  const model = ndc
+    ? { settings: { ...settings('vm', 'SH'), ndc: ndc.frame }, box: NDC_BOX, grid: ndc.grid, values: new Map() }
+    : { settings: settings('vm', 'SH'), box, grid: [7, 6, 5] as Vec3, values: new Map() };
   const all = Array.from({ length: 2 * n }, (_, i) => {
     const target: Vec3 = [r[i * 9]! * 0.3, r[i * 9 + 1]! * 0.3, r[i * 9 + 2]! * 0.3];
     const dir = [r[i * 9 + 3]!, r[i * 9 + 4]!, r[i * 9 + 5]!];
-    const l = Math.hypot(dir[0]!, dir[1]!, dir[2]!);
-    const d = dir.map((v) => v / l) as Vec3;
-    const o = target.map((v, a) => v - 3 * d[a]!) as Vec3;
+    // NDC: rays from about the reference camera towards the middle, as a forward-facing capture's.
+    const from = ndc ? ndc.frame.centre.map((c, a) => c + 0.3 * dir[a]!) : null;
+    const along = from ? target.map((v, a) => v - from[a]!) : dir;
+    const d = along.map((v) => v / Math.hypot(along[0]!, along[1]!, along[2]!)) as Vec3;
+    const o = (from ?? target.map((v, a) => v - 3 * d[a]!)) as Vec3;
     const rgb = [0, 1, 2].map((c) => 1 / (1 + Math.exp(-r[i * 9 + 6 + c]!))) as Vec3;
     return { o, d, rgb };
   });
@@ -72,33 +75,57 @@ function packRays(rays: RefRay[]): Float32Array {
 
 /** A contracted field's inner box (unbounded scenes): its field box is the contracted space around it. */
 const inner: Box = { lo: [-0.5, -0.6, -0.45], hi: [0.55, 0.5, 0.5] };
+/** An NDC field's reference camera (forward-facing scenes): 2.5 in front of the middle, looking along +y, tilted. */
+const ndcFrame: NdcFrame = (() => {
+  const forward: Vec3 = [0.1, 0.99, -0.1].map((v, _, a) => v / Math.hypot(...a)) as Vec3;
+  const right: Vec3 = [forward[1], -forward[0], 0].map((v, _, a) => v / Math.hypot(...a)) as Vec3;
+  const down: Vec3 = [
+    forward[1] * right[2] - forward[2] * right[1],
+    forward[2] * right[0] - forward[0] * right[2],
+    forward[0] * right[1] - forward[1] * right[0],
+  ];
+  return { centre: forward.map((v) => -2.5 * v) as Vec3, right, down, forward, ax: 1.2, ay: 1.1, near: 1.2 };
+})();
+const NDC_GRID: Vec3 = [12, 13, 9];
 
-async function setup(kind: 'vm' | 'cp' | 'strivec', shading: 'MLP_Fea' | 'SH', grid: Vec3, contracted = false) {
+type Space = 'box' | 'contract' | 'ndc';
+
+async function setup(kind: 'vm' | 'cp' | 'strivec', shading: 'MLP_Fea' | 'SH', grid: Vec3, space: Space = 'box') {
   const ctx = await nodeGpu();
   const tables = kind === 'strivec' ? new Map(lattice.tables.map((t, l) => [`lattice.level${l}`, t] as const)) : undefined;
   const st = settings(kind, shading);
-  const field = contracted
-    ? new TensorField(ctx, { ...st, contraction: inner }, contractedBox(inner), grid, 7, tables)
-    : new TensorField(ctx, st, box, grid, 7, tables);
+  const field =
+    space === 'contract'
+      ? new TensorField(ctx, { ...st, contraction: inner }, contractedBox(inner), grid, 7, tables)
+      : space === 'ndc'
+        ? new TensorField(ctx, { ...st, ndc: ndcFrame }, NDC_BOX, grid, 7, tables)
+        : new TensorField(ctx, st, box, grid, 7, tables);
   const values = await field.arena.download(ctx);
   const model: RefModel = { settings: field.settings, box: field.box, grid: field.grid, values };
   return { ctx, field, values, model };
 }
 
-for (const [kind, shading, chunk, contracted] of [
-  ['vm', 'MLP_Fea', Infinity, false],
-  ['cp', 'MLP_Fea', Infinity, false],
-  ['strivec', 'MLP_Fea', Infinity, false],
-  ['vm', 'SH', Infinity, false],
-  ['vm', 'MLP_Fea', 7, false],
-  ['vm', 'MLP_Fea', Infinity, true],
+for (const [kind, shading, chunk, space] of [
+  ['vm', 'MLP_Fea', Infinity, 'box'],
+  ['cp', 'MLP_Fea', Infinity, 'box'],
+  ['strivec', 'MLP_Fea', Infinity, 'box'],
+  ['vm', 'SH', Infinity, 'box'],
+  ['vm', 'MLP_Fea', 7, 'box'],
+  ['vm', 'MLP_Fea', Infinity, 'contract'],
+  ['vm', 'MLP_Fea', Infinity, 'ndc'],
 ] as const) {
   const chunked = chunk < Infinity ? `, shaded in chunks of ${chunk}` : '';
-  const space = contracted ? ', scene contracted (rays marched out to the far plane)' : '';
-  test(`${kind.toUpperCase()} ${shading}${chunked}${space}: batch colours, losses and all gradients match the f64 reference`, async () => {
+  const where =
+    space === 'contract'
+      ? ', scene contracted (rays marched out to the far plane)'
+      : space === 'ndc'
+        ? ", in a camera's NDC (forward-facing; rays from its near plane)"
+        : '';
+  test(`${kind.toUpperCase()} ${shading}${chunked}${where}: batch colours, losses and all gradients match the f64 reference`, async () => {
     // The contracted box is twice the inner box: a finer grid keeps as many samples per ray.
-    const { ctx, field, values, model } = await setup(kind, shading, contracted ? [14, 12, 10] : [7, 6, 5], contracted);
-    const rays = randomRays(24, kind === 'vm' ? 3 : kind === 'cp' ? 4 : 6);
+    const grid: Vec3 = space === 'contract' ? [14, 12, 10] : space === 'ndc' ? NDC_GRID : [7, 6, 5];
+    const { ctx, field, values, model } = await setup(kind, shading, grid, space);
+    const rays = randomRays(24, space === 'ndc' ? 8 : kind === 'vm' ? 3 : kind === 'cp' ? 4 : 6, space === 'ndc' ? { frame: ndcFrame, grid } : undefined);
     const batch = new RayBatch(ctx, field, rays.length, 4, chunk);
     batch.nearFar = [0.1, 10];
     ctx.write(batch.rays, packRays(rays));

@@ -8,11 +8,17 @@ import {
   contractPoint,
   cropLine,
   cropPlane,
+  marchStart,
   marchStep,
+  NDC_BOX,
+  type NdcFrame,
+  ndcPoint,
   resizeLine,
   resizePlane,
   resolutionForVoxels,
   samplesPerRay,
+  toField,
+  toWorld,
   uncontractPoint,
 } from '../../src/field/geometry.ts';
 import { upsampleVoxelCounts } from '../../src/train/schedule.ts';
@@ -81,7 +87,39 @@ test('scene contraction: identity in the inner box, all of space inside the doub
   }
   // Radius 2 in normalised units (x = 1 + 2*2 = 5): contracted radius 1.5, the world step 4x.
   assert.deepEqual(contractPoint(inner, [5, 0, 0.5]), [4, 0, 0.5]);
-  assert.equal(marchStep(inner, [5, 0, 0.5], 0.1), 0.4);
-  assert.equal(marchStep(inner, [1, 0, 0.5], 0.1), 0.1);
+  assert.equal(marchStep({ contraction: inner }, [5, 0, 0.5], 0.1), 0.4);
+  assert.equal(marchStep({ contraction: inner }, [1, 0, 0.5], 0.1), 0.1);
   assert.equal(marchStep(undefined, [50, 0, 0.5], 0.1), 0.1);
+});
+
+test("NDC: the image's edge at x = ±1 at every depth, the near plane at z = −1, infinity at z = 1, the inverse undoes it, steps grow as depth²", () => {
+  // A camera at (0, -4, 0) looking along +y (z up): right = +x, down = -z; a 90° × 60° view.
+  const f: NdcFrame = { centre: [0, -4, 0], right: [1, 0, 0], down: [0, 0, -1], forward: [0, 1, 0], ax: 1, ay: Math.sqrt(3), near: 0.5 };
+  const close = (a: readonly number[], b: readonly number[], tol = 1e-9) => a.every((v, i) => Math.abs(v - b[i]!) < tol);
+  for (const depth of [0.5, 2, 40]) {
+    // 45° to the right and 30° up at this depth: the image's right and top edges.
+    const edge = ndcPoint(f, [depth, -4 + depth, depth * Math.tan(Math.PI / 6)]);
+    assert.ok(close(edge, [1, -1, 1 - 1 / depth]), `depth ${depth}: ${edge}`);
+  }
+  assert.ok(close(ndcPoint(f, [0, -3.5, 0]), [0, 0, -1]), 'the near plane');
+  assert.ok(ndcPoint(f, [0, 1e9, 0])[2] > 0.999999, 'infinity');
+  assert.deepEqual(ndcPoint(f, [0, -5, 0]), [0, 0, -2], 'behind the camera: outside the box');
+  for (const p of [
+    [0.3, -3, 0.2],
+    [-5, 20, 3],
+    [1, -3.9, -0.01],
+  ]) {
+    const w = { ndc: f };
+    assert.ok(close(toWorld(w, toField(w, p)), p, 1e-9 * Math.max(...p.map(Math.abs))), `${p} round trip`);
+  }
+  // Depth 3 = 6 near planes: the NDC depth moves 2·near/depth² per world unit, so the step is depth²/(2·near) times.
+  assert.ok(Math.abs(marchStep({ ndc: f }, [0, -1, 0], 0.01) - 0.09) < 1e-12);
+  // Nearer than the near plane: the near plane's step.
+  assert.ok(Math.abs(marchStep({ ndc: f }, [0, -3.9, 0], 0.01) - 0.0025) < 1e-12);
+  // The march starts at the near plane, or the run's near when that is further; a ray looking away never starts.
+  assert.ok(Math.abs(marchStart({ ndc: f }, [0, -4, 0], [0, 1, 0], 0.1) - 0.5) < 1e-12);
+  assert.ok(Math.abs(marchStart({ ndc: f }, [0, -4, 0], [0.6, 0.8, 0], 0.1) - 0.625) < 1e-12);
+  assert.equal(marchStart({ ndc: f }, [0, -4, 0], [0, 1, 0], 2), 2);
+  assert.equal(marchStart({ ndc: f }, [0, -4, 0], [0, -1, 0], 0.1), Infinity);
+  assert.equal(marchStart({ contraction: NDC_BOX }, [0, -4, 0], [0, -1, 0], 0.1), 0.1);
 });

@@ -76,10 +76,38 @@ test('checkpoint file: a contracted run (unbounded scene) keeps its inner box an
         withHeader(bytes, (h) => ((h.train as Record<string, unknown>).contract = 'yes')),
         'run.slimckpt',
       ),
-    /train\.contract must be true or false/,
+    /train\.contract must be true, false or "ndc"/,
   );
 });
 
+test('checkpoint file: an NDC run (forward-facing scene) keeps its frame and option; a frame with skewed axes is refused', async () => {
+  const fwd = proceduralDataset({ size: 16, train: 6, test: 1, background: 'environment', layout: 'forward' });
+  const bytes = await checkpointBytes(fwd, { contract: 'ndc' });
+  const cp = decodeCheckpoint(bytes, 'run.slimckpt');
+  assert.equal(cp.train.contract, 'ndc');
+  assert.ok(cp.settings.ndc && !cp.settings.contraction);
+  assert.ok(cp.settings.ndc.near > 0 && Math.abs(Math.hypot(...cp.settings.ndc.forward) - 1) < 1e-9);
+  assert.ok(
+    [...cp.box.lo, ...cp.box.hi].every((v) => Math.abs(v) <= 1.67),
+    `the NDC box or what the shrink kept: ${JSON.stringify(cp.box)}`,
+  );
+  assert.throws(
+    () =>
+      decodeCheckpoint(
+        withHeader(bytes, (h) => (((h.settings as Record<string, unknown>).ndc as { down: number[] }).down = [0, 0, 1])),
+        'run.slimckpt',
+      ),
+    /run\.slimckpt: .*settings\.ndc's axes must be unit length and orthogonal/,
+  );
+  assert.throws(
+    () =>
+      decodeCheckpoint(
+        withHeader(bytes, (h) => ((h.settings as Record<string, unknown>).contraction = { lo: [0, 0, 0], hi: [1, 1, 1] })),
+        'run.slimckpt',
+      ),
+    /both a contraction and an NDC frame/,
+  );
+});
 test('checkpoint file: damaged, truncated, foreign and hostile files are refused, naming the file and the problem', async () => {
   const bytes = await checkpointBytes();
   const refuse = (b: Uint8Array, pattern: RegExp) =>

@@ -73,6 +73,16 @@ test('An unbounded scene: the contracted field models the surroundings the box-o
   assert.ok(contracted.after.psnr > box.after.psnr + 0.4, `contracted ${contracted.after.psnr.toFixed(2)} dB vs box only ${box.after.psnr.toFixed(2)} dB`);
 });
 
+test('A forward-facing capture trains in NDC by default, and models the surroundings the box-only field paints black', async (t) => {
+  // LLFF's layout: every camera looks one way from a patch of one image plane.
+  const ds = proceduralDataset({ size: 24, train: 30, test: 6, background: 'environment', layout: 'forward' });
+  const box = await trainAndEvaluate(ds, 'vm48', 100, 3, { contract: false });
+  const ndc = await trainAndEvaluate(ds, 'vm48', 100, 3);
+  t.diagnostic(`forward-facing scene, VM-48: box only ${box.after.psnr.toFixed(2)} dB, NDC ${ndc.after.psnr.toFixed(2)} dB`);
+  assert.ok(ndc.settings.ndc && !ndc.settings.contraction, 'the default for a forward-facing capture is NDC');
+  assert.ok(ndc.after.psnr > box.after.psnr + 2, `NDC ${ndc.after.psnr.toFixed(2)} dB vs box only ${box.after.psnr.toFixed(2)} dB`);
+});
+
 test('CP trains the procedural scene', async (t) => {
   const ds = proceduralDataset({ size: 24, train: 30, test: 8 });
   const { before, after } = await trainAndEvaluate(ds, 'cp384', 60, 2, { upsamp_list: [20, 40], update_AlphaMask_list: [30, 50] });
