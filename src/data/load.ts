@@ -158,18 +158,8 @@ async function loadSplit(
     return { fullW: w ?? img.width * pre, fullH: h ?? img.height * pre, small };
   });
 
-  // Every image of a split must share one size (the Split stores a single width/height).
+  // Images may differ in size (a COLMAP model with several cameras): each camera carries its own.
   const first = loaded[0];
-  for (let i = 1; i < loaded.length; i++) {
-    const cur = loaded[i];
-    if (cur.fullW !== first.fullW || cur.fullH !== first.fullH) {
-      throw new DatasetError(
-        where(plan.frames[i].imagePath),
-        `image is ${cur.fullW}x${cur.fullH} but the first image of the ${plan.name} split ` +
-          `(${plan.frames[0].imagePath}) is ${first.fullW}x${first.fullH}; all images in a split must have the same size`,
-      );
-    }
-  }
 
   const cameras = plan.frames.map((f, i) => {
     const { fullW, fullH, small } = loaded[i];

@@ -41,8 +41,12 @@ export interface Fisheye {
 export interface Split {
   names: string[];
   cameras: Camera[];
-  /** RGBA8, row-major, width*height*4, NOT composited (alpha kept) */
+  /** RGBA8, row-major, its camera's width*height*4, NOT composited (alpha kept) */
   images: Uint8Array[];
+  /**
+   * The first image's size. Images may differ in size (a COLMAP model with several cameras, a
+   * phone's portrait and landscape shots): each camera's width and height are its image's.
+   */
   width: number;
   height: number;
 }

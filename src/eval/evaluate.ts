@@ -6,7 +6,7 @@ import { psnr, ssim } from './metrics.ts';
 /** Ground truth of an image as RGB floats, composited on white when the dataset says so. */
 export function groundTruthRgb(split: Split, index: number, white: boolean): Float32Array {
   const img = split.images[index]!;
-  const n = split.width * split.height;
+  const n = img.length / 4;
   const out = new Float32Array(n * 3);
   for (let i = 0; i < n; i++) {
     const a = white ? img[i * 4 + 3]! / 255 : 1;

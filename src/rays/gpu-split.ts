@@ -25,43 +25,62 @@ export function downscaleToFit(bytes: number, maxBinding: number): number {
   return Math.max(2, 2 ** Math.ceil(Math.log2(Math.sqrt(bytes / maxBinding))));
 }
 
+/**
+ * Where each image's pixels start in a split's pixel buffer, and each image's width: images may
+ * differ in size (a COLMAP model with several cameras), so a pixel index finds its image by a
+ * binary search over the starts (`pixelView` in raygen.wgsl.ts). Entry n is (total pixels, 0).
+ */
+export function viewTable(cameras: readonly Camera[]): Uint32Array {
+  const out = new Uint32Array((cameras.length + 1) * 2);
+  let start = 0;
+  cameras.forEach((c, i) => {
+    out[i * 2] = start;
+    out[i * 2 + 1] = c.width;
+    start += c.width * c.height;
+  });
+  out[cameras.length * 2] = start;
+  return out;
+}
+
 export class GpuSplit {
   readonly pixels: GPUBuffer;
   readonly cams: GPUBuffer;
-  readonly width: number;
-  readonly height: number;
+  /** viewTable(): each image's first pixel and width. */
+  readonly views: GPUBuffer;
   readonly count: number;
+  /** Pixels of all images together. */
+  readonly pixelCount: number;
 
   constructor(
     readonly ctx: GpuContext,
     split: Split,
     label: string,
   ) {
-    this.width = split.width;
-    this.height = split.height;
     this.count = split.cameras.length;
-    const bytes = this.count * this.width * this.height * 4;
-    if (bytes > ctx.maxBinding) {
+    const table = viewTable(split.cameras);
+    this.pixelCount = table[this.count * 2]!;
+    const bytes = this.pixelCount * 4;
+    if (this.pixelCount >= 2 ** 32 || bytes > ctx.maxBinding) {
       throw new LimitError(
-        `${label}: ${this.count} images of ${this.width}x${this.height} need ${formatBytes(bytes)} on the GPU, ` +
+        `${label}: ${this.count} images of ${(this.pixelCount / 1e6).toFixed(1)} megapixels in all need ${formatBytes(bytes)} on the GPU, ` +
           `more than one buffer may hold here (${formatBytes(ctx.maxBinding)})`,
         [{ change: 'downscale', factor: downscaleToFit(bytes, ctx.maxBinding) }, { change: 'fewer-views' }],
       );
     }
     const all = new Uint8Array(bytes);
     split.images.forEach((img, i) => {
-      all.set(img, i * this.width * this.height * 4);
+      const c = split.cameras[i]!;
+      if (img.length !== c.width * c.height * 4) throw new Error(`${label}: image ${i} holds ${img.length} bytes, its camera is ${c.width}x${c.height}`);
+      all.set(img, table[i * 2]! * 4);
     });
     this.pixels = ctx.upload(`${label}.pixels`, all);
     this.cams = ctx.upload(`${label}.cameras`, packCameras(split.cameras));
-  }
-
-  get pixelCount(): number {
-    return this.count * this.width * this.height;
+    this.views = ctx.upload(`${label}.views`, table);
   }
 
   destroy(): void {
     this.ctx.destroy(this.pixels);
     this.ctx.destroy(this.cams);
+    this.ctx.destroy(this.views);
   }
 }

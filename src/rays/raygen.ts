@@ -36,13 +36,12 @@ export class TrainingRays {
         params: {
           seed,
           n_rays: n,
-          width: img.width,
-          height: img.height,
+          total: img.pixelCount,
           n_images: img.count,
           white_bg: this.whiteBackground ? 1 : 0,
           use_valid: this.filtered ? 1 : 0,
         },
-        buffers: { cams: img.cams, pixels: img.pixels, valid: this.valid, rays },
+        buffers: { cams: img.cams, pixels: img.pixels, valid: this.valid, rays, views: img.views },
         workgroups: grid1d(this.ctx, n, 64),
       },
     );

@@ -4,31 +4,51 @@
 import { cameraRay, linearId, random } from '../gpu/wgsl.ts';
 
 /**
+ * The image a pixel of a split belongs to, and its column and row: `views` is gpu-split.ts's
+ * viewTable (each image's first pixel and width, then the total), searched by bisection since
+ * images may differ in size.
+ */
+export const pixelView = /* wgsl */ `
+fn pixel_view(idx: u32, n_images: u32) -> vec3u {
+  var lo = 0u;
+  var hi = n_images;
+  while (hi - lo > 1u) {
+    let mid = (lo + hi) / 2u;
+    if (views[mid].x <= idx) { lo = mid; } else { hi = mid; }
+  }
+  let pix = idx - views[lo].x;
+  let w = views[lo].y;
+  return vec3u(lo, pix % w, pix / w);
+}
+`;
+
+/**
  * Training rays: random (image, pixel) pairs from a PCG hash of (seed, lane), rejection-sampled
  * against the valid-ray bits (set by the ray filter of train/alpha-mask.ts), with the pixel's
  * colour composited on white when the dataset says so.
  */
 export const trainingRaysWgsl = /* wgsl */ `
 struct Params {
-  seed: u32, n_rays: u32, width: u32, height: u32,
+  seed: u32, n_rays: u32, total: u32,
   n_images: u32, white_bg: u32, use_valid: u32,
 }
 ${cameraRay}
 ${random}
 ${linearId}
+${pixelView}
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> cams: array<Cam>;
 @group(0) @binding(2) var<storage, read> pixels: array<u32>;
 @group(0) @binding(3) var<storage, read> valid: array<u32>;
 @group(0) @binding(4) var<storage, read_write> rays: array<Ray>;
+@group(0) @binding(5) var<storage, read> views: array<vec2u>;
 fn unpack_rgba(p: u32) -> vec4f {
   return vec4f(f32(p & 255u), f32((p >> 8u) & 255u), f32((p >> 16u) & 255u), f32(p >> 24u)) / 255.0;
 }
 @compute @workgroup_size(64) fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let b = linear_id(gid, nwg, 64u);
   if (b >= params.n_rays) { return; }
-  let per_image = params.width * params.height;
-  let total = per_image * params.n_images;
+  let total = params.total;
   // Rejection sampling: up to 16 draws until a ray that passed filtering; the last draw is kept
   // otherwise (a ray through empty space only teaches background).
   var idx = 0u;
@@ -36,8 +56,8 @@ fn unpack_rgba(p: u32) -> vec4f {
     idx = pcg(pcg(params.seed * 16u + t) ^ pcg(b + 0x9e3779b9u)) % total;
     if (params.use_valid == 0u || (valid[idx >> 5u] & (1u << (idx & 31u))) != 0u) { break; }
   }
-  let pix = idx % per_image;
-  var ray = camera_ray(cams[idx / per_image], f32(pix % params.width), f32(pix / params.width));
+  let at = pixel_view(idx, params.n_images);
+  var ray = camera_ray(cams[at.x], f32(at.y), f32(at.z));
   let c = unpack_rgba(pixels[idx]);
   var rgb = c.rgb;
   if (params.white_bg == 1u) { rgb = rgb * c.a + (1.0 - c.a); }

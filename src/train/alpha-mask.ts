@@ -82,8 +82,7 @@ export async function filterRays(
         params: {
           aabb_lo: [...field.box.lo, field.step],
           aabb_hi: [...field.box.hi, 0],
-          width: img.width,
-          height: img.height,
+          n_images: img.count,
           first,
           count,
           mode: mode === 'box' ? 0 : 1,
@@ -94,7 +93,7 @@ export async function filterRays(
           mask: field.maskUniform(),
           contraction: contractionUniform(field.settings),
         },
-        buffers: { cams: img.cams, mask_bits: field.maskBuffer, valid: rays.valid, pixels: img.pixels },
+        buffers: { cams: img.cams, mask_bits: field.maskBuffer, valid: rays.valid, pixels: img.pixels, views: img.views },
         workgroups: grid1d(ctx, count, 64),
       },
     );

@@ -2,6 +2,7 @@
 // (field/field.wgsl.ts's densityGrid), and the filter that marks which training rays are worth
 // drawing.
 import { boxSlab, cameraRay, contraction, linearId, occupancy } from '../gpu/wgsl.ts';
+import { pixelView } from '../rays/raygen.wgsl.ts';
 
 /**
  * Alpha mask: 3x3x3 max-pool of the lattice alphas, threshold, bits, and the occupied box
@@ -46,7 +47,7 @@ ${linearId}
 export const rayFilterWgsl = /* wgsl */ `
 struct Params {
   aabb_lo: vec4f, aabb_hi: vec4f,   // lo.w = step
-  width: u32, height: u32, first: u32, count: u32,
+  n_images: u32, first: u32, count: u32,
   mode: u32, n_samples: u32, near: f32, far: f32,
   masked: u32,
   mask: Mask,
@@ -54,6 +55,7 @@ struct Params {
 }
 ${contraction}
 ${cameraRay}
+${pixelView}
 ${occupancy}
 ${boxSlab}
 ${linearId}
@@ -62,14 +64,14 @@ ${linearId}
 @group(0) @binding(2) var<storage, read> mask_bits: array<u32>;
 @group(0) @binding(3) var<storage, read_write> valid: array<atomic<u32>>;
 @group(0) @binding(4) var<storage, read> pixels: array<u32>;
+@group(0) @binding(5) var<storage, read> views: array<vec2u>;
 @compute @workgroup_size(64) fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let li = linear_id(gid, nwg, 64u);
   if (li >= params.count) { return; }
   let idx = params.first + li;
   if (params.masked == 1u && (pixels[idx] >> 24u) < 128u) { return; }
-  let per_image = params.width * params.height;
-  let pix = idx % per_image;
-  let ray = camera_ray(cams[idx / per_image], f32(pix % params.width), f32(pix / params.width));
+  let at = pixel_view(idx, params.n_images);
+  let ray = camera_ray(cams[at.x], f32(at.y), f32(at.z));
   let o = ray.o.xyz;
   let d = ray.d.xyz;
   let c = params.contraction;

@@ -64,7 +64,8 @@ export function estimateTrainingMemory(settings: FieldSettings, opt: TrainOption
   const parameters = floats * 4 * 4;
   const train = ds.splits.train!;
   const views = opt.trainViews > 0 ? Math.min(opt.trainViews, train.cameras.length) : train.cameras.length;
-  const images = views * train.width * train.height * 4;
+  // The images' mean size (they may differ) times the views trained on.
+  const images = Math.round((views * train.cameras.reduce((s, c) => s + c.width * c.height * 4, 0)) / train.cameras.length);
 
   const perRay = samplesPerRayStats(
     train.cameras,

@@ -32,7 +32,10 @@ export function DatasetPane({ dataset, onBox, loadedBox, editable }: DatasetPane
   const test = dataset.splits.test;
   const [selected, setSelected] = useState(0);
   const thumbs = useMemo(
-    () => train.images.map((img, i) => (i < MAX_TEXTURED ? thumbnailPixels(img, train.width, train.height, dataset.whiteBackground, THUMB_SIDE) : null)),
+    () =>
+      train.images.map((img, i) =>
+        i < MAX_TEXTURED ? thumbnailPixels(img, train.cameras[i]!.width, train.cameras[i]!.height, dataset.whiteBackground, THUMB_SIDE) : null,
+      ),
     [dataset, train],
   );
   return (
@@ -93,15 +96,15 @@ function Thumbnail({ view, name, selected, onClick }: { view: RenderedView | nul
 function SelectedPhoto({ dataset, index }: { dataset: Dataset; index: number }) {
   const train = dataset.splits.train!;
   const canvas = useRef<HTMLCanvasElement>(null);
-  const view = useMemo(() => thumbnailPixels(train.images[index]!, train.width, train.height, dataset.whiteBackground, PHOTO_SIDE), [dataset, train, index]);
-  useEffect(() => paintView(canvas.current, view), [view]);
   const cam = train.cameras[index]!;
+  const view = useMemo(() => thumbnailPixels(train.images[index]!, cam.width, cam.height, dataset.whiteBackground, PHOTO_SIDE), [dataset, train, index, cam]);
+  useEffect(() => paintView(canvas.current, view), [view]);
   const fov = (2 * Math.atan(cam.height / 2 / cam.fy) * 180) / Math.PI;
   return (
     <figure className="selected-photo" data-testid="selected-photo">
       <canvas ref={canvas} width={view.width} height={view.height} />
       <figcaption>
-        {train.names[index]} · {train.width}×{train.height} · vertical field of view {fov.toFixed(1)}°{cam.distortion ? ' · lens distortion' : ''}
+        {train.names[index]} · {cam.width}×{cam.height} · vertical field of view {fov.toFixed(1)}°{cam.distortion ? ' · lens distortion' : ''}
       </figcaption>
     </figure>
   );

@@ -253,7 +253,10 @@ export function trainingActions(session: { current: Session | null }): TrainingA
           // Masked pixels are neither trained nor scored: say so, it changes what the PSNR means. An
           // unbounded scene trains with its surroundings contracted around the box.
           const kind = (ds.masked ? ', masked' : '') + (ds.unbounded ? ', unbounded' : '');
-          st().setDataset(`${label} (${train.cameras.length} views${test}, ${train.width}×${train.height}${kind})`, ds.warnings, s.loadedBox!);
+          // Images may differ in size (several cameras): name the sizes.
+          const sizes = [...new Set(train.cameras.map((c) => `${c.width}×${c.height}`))];
+          const size = sizes.length === 1 ? sizes[0] : `${sizes.length} image sizes: ${sizes.slice(0, 3).join(', ')}${sizes.length > 3 ? '…' : ''}`;
+          st().setDataset(`${label} (${train.cameras.length} views${test}, ${size}${kind})`, ds.warnings, s.loadedBox!);
           datasetOpened(s);
         } catch (e) {
           fail(e);

@@ -9,9 +9,12 @@ import { decodeImageNode, encodePng } from '../../src/data/image-node.ts';
 import { inputLimits } from '../../src/data/input-limits.ts';
 import { type LoadOptions, loadDataset } from '../../src/data/load.ts';
 import { nodeFolderSource } from '../../src/data/node-source.ts';
-import { proceduralDataset } from '../../src/data/procedural.ts';
+import { proceduralDataset, renderProcedural } from '../../src/data/procedural.ts';
 import { mapSource, zipSource } from '../../src/data/sources.ts';
 import { type Camera, type Dataset, DatasetError, type FileSource } from '../../src/data/types.ts';
+import { nodeGpu } from '../../src/gpu/node.ts';
+import { TrainingRun } from '../../src/run/training-run.ts';
+import { resolveConfig } from '../../src/train/config.ts';
 import { type FixtureModel, imagePose, modelFiles, modelOf, modelText } from '../fixtures/colmap.ts';
 import { apply, assertSameRig } from '../fixtures/rig.ts';
 
@@ -177,6 +180,50 @@ test('pre-downscaled images_2 are read at downscale 2 (intrinsics of the full si
   // At another downscale the full-size images are read and downscaled.
   const four = await load(files, { downscale: 4, holdOut: 0 });
   assert.equal(four.splits.train!.names[0], `images/${NAME(0)}`);
+});
+
+test('images of several sizes in one model (two cameras): each camera keeps its own size; the capture trains and is scored', async () => {
+  // Every odd view through a second, wider camera of another size and focal length.
+  const wide = (c: Camera): Camera => ({ ...c, width: 18, height: 12, fx: 13, fy: 13, cx: 9, cy: 6 });
+  const cams = SCENE.cameras.map((c, i) => (i % 2 ? wide(c) : c));
+  const model: FixtureModel = {
+    cameras: [
+      { id: 1, model: 'PINHOLE', width: 12, height: 12, params: [SCENE.cameras[0]!.fx, SCENE.cameras[0]!.fy, SCENE.cameras[0]!.cx, SCENE.cameras[0]!.cy] },
+      { id: 2, model: 'PINHOLE', width: 18, height: 12, params: [13, 13, 9, 6] },
+    ],
+    images: cams.map((c, i) => ({ id: i + 1, ...imagePose(moved(c).c2w), cameraId: (i % 2) + 1, name: NAME(i) })),
+    points: scenePoints(),
+  };
+  const files = new Map([
+    ...modelFiles(model, 'sparse/0/', 'bin'),
+    ...cams.map((c, i) => [`images/${NAME(i)}`, encodePng(renderProcedural(c), c.width, c.height)] as const),
+  ]);
+  // Every third view held out, so both sizes are scored.
+  const ds = await load(files, { holdOut: 3 });
+  assert.deepEqual(new Set(ds.splits.test!.cameras.map((c) => c.width)), new Set([12, 18]));
+  const train = ds.splits.train!;
+  const sizes = train.cameras.map((c) => `${c.width}x${c.height}`);
+  assert.deepEqual(new Set(sizes), new Set(['12x12', '18x12']));
+  train.cameras.forEach((c, i) => {
+    assert.equal(train.images[i]!.length, c.width * c.height * 4, `${train.names[i]}: its own size`);
+    assert.equal(c.fx, c.width === 18 ? 13 : SCENE.cameras[0]!.fx);
+  });
+  // Training draws from both sizes and the held-out views are scored.
+  const ctx = await nodeGpu();
+  const cfg = resolveConfig('vm48', {
+    N_voxel_init: 16 ** 3,
+    N_voxel_final: 24 ** 3,
+    upsamp_list: [40],
+    update_AlphaMask_list: [50],
+    featureC: 16,
+    batch_size: 256,
+    n_iters: 80,
+  });
+  const run = new TrainingRun(ctx, ds, cfg, { seed: 1, evaluation: { views: 2 } });
+  const result = await run.run();
+  const psnr = result!.evaluation!.psnr;
+  run.dispose();
+  assert.ok(psnr > 12 && Number.isFinite(psnr), `held-out PSNR ${psnr}`);
 });
 
 test('camera models: the pinhole, radial, OpenCV and fisheye ones become intrinsics and a lens; FOV and THIN_PRISM_FISHEYE are refused by name', async () => {

@@ -6,7 +6,7 @@ import type { Camera } from '../../src/data/types.ts';
 import { Encoder } from '../../src/gpu/kernel.ts';
 import { nodeGpu } from '../../src/gpu/node.ts';
 import { packCameras } from '../../src/rays/gpu-split.ts';
-import { cameraRays } from '../../src/rays/raygen.ts';
+import { cameraRays, TrainingRays } from '../../src/rays/raygen.ts';
 
 async function raysOf(cam: Camera): Promise<Float32Array> {
   const ctx = await nodeGpu();
@@ -80,3 +80,47 @@ for (const [lens, extra] of LENSES) {
     }
   });
 }
+
+test('training rays from images of several sizes: each ray carries its own image, pixel and colour', async () => {
+  const ctx = await nodeGpu();
+  // Three cameras of different sizes; each pixel's colour encodes (image, column, row).
+  const cams: Camera[] = [
+    { ...base, width: 9, height: 7 },
+    { ...base, width: 5, height: 11, cx: 2.5, cy: 5.5, c2w: Float64Array.from(base.c2w).map((v, i) => (i === 3 ? v + 1 : v)) },
+    { ...base, width: 6, height: 6, cx: 3, cy: 3, c2w: Float64Array.from(base.c2w).map((v, i) => (i === 7 ? v - 1 : v)) },
+  ];
+  const images = cams.map((c, v) => {
+    const img = new Uint8Array(c.width * c.height * 4);
+    for (let j = 0; j < c.height; j++) for (let i = 0; i < c.width; i++) img.set([v * 60, i * 20, j * 20, 255], (j * c.width + i) * 4);
+    return img;
+  });
+  const rays = new TrainingRays(ctx, { names: ['a', 'b', 'c'], cameras: cams, images, width: 9, height: 7 }, false);
+  assert.equal(rays.images.pixelCount, 9 * 7 + 5 * 11 + 6 * 6);
+  const n = 2000;
+  const out = ctx.buffer('t.rays', n * 48);
+  const enc = new Encoder(ctx);
+  rays.draw(enc, out, n, 7);
+  enc.submit();
+  const r = await ctx.readF32(out, n * 12);
+  const seen = new Set<string>();
+  for (let b = 0; b < n; b++) {
+    const ray = r.subarray(b * 12, b * 12 + 12);
+    const [v, i, j] = [(ray[8]! * 255) / 60, (ray[9]! * 255) / 20, (ray[10]! * 255) / 20].map(Math.round);
+    const cam = cams[v!]!;
+    assert.ok(v! < 3 && i! < cam.width && j! < cam.height, `ray ${b}: image ${v}, pixel ${i},${j}`);
+    seen.add(`${v},${i},${j}`);
+    // The ray leaves that image's camera through that pixel's centre.
+    assert.deepEqual(
+      [ray[0]!, ray[1]!, ray[2]!].map((x) => +x.toFixed(5)),
+      [cam.c2w[3]!, cam.c2w[7]!, cam.c2w[11]!].map((x) => +x.toFixed(5)),
+    );
+    const d = [ray[4]!, ray[5]!, ray[6]!];
+    const c = [0, 1, 2].map((a) => R[a]! * d[0]! + R[3 + a]! * d[1]! + R[6 + a]! * d[2]!);
+    assert.ok(Math.abs((cam.fx * c[0]!) / c[2]! + cam.cx - (i! + 0.5)) < 2e-3, `ray ${b}: column`);
+    assert.ok(Math.abs((cam.fy * c[1]!) / c[2]! + cam.cy - (j! + 0.5)) < 2e-3, `ray ${b}: row`);
+  }
+  // 2,000 draws of 154 pixels reach nearly all of them, in every image.
+  assert.ok(seen.size > 140, `${seen.size} distinct pixels drawn`);
+  rays.destroy();
+  ctx.destroy(out);
+});
