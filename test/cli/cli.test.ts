@@ -222,7 +222,7 @@ test('a COLMAP capture trains through the CLI, scored on its every-8th held-out 
   expectError(cli('train', '--data', capture, '--model', 'vm48', '--hold-out', '-1'), /Option '--hold-out' argument is ambiguous/);
 });
 
-test('an LLFF capture as a .zip trains through the CLI, contracted, scored on its held-out views; the video path is a spiral', () => {
+test('an LLFF capture as a .zip trains through the CLI in NDC, scored on its held-out views; the video path is a spiral', () => {
   const zip = join(dir, 'fern.zip');
   writeFileSync(zip, zipSync(Object.fromEntries(proceduralLlff(17, 24).files)));
   const cfg = join(dir, 'llff-tiny.json');
@@ -233,7 +233,7 @@ test('an LLFF capture as a .zip trains through the CLI, contracted, scored on it
   const res = JSON.parse(tr.out.trim().split('\n').at(-1)!);
   assert.equal(res.evalSplit, 'test');
   assert.equal(res.testViews, 3, 'views 0, 8 and 16 of 17 held out');
-  assert.ok(res.contraction, 'a forward-facing capture of its surroundings trains contracted');
+  assert.ok(res.ndc && !res.contraction, 'a forward-facing capture of its surroundings trains in NDC');
   const vi = cli(
     'video',
     '--model',

@@ -381,9 +381,12 @@ test('error: instant-ngp with no images at all', async () => {
   await expectDatasetError(mapSource(files, 'ngp'), ['transforms.json', 'none of the 1 images', 'a.jpg']);
 });
 
-test('error: wrong-size image', async () => {
+test('image sizes: a split may mix them (each camera keeps its own); a size that contradicts the declared w, h is refused', async () => {
   const files = blenderFiles((_, fs) => fs.set('train/r_1.png', png(6, 5)));
-  await expectDatasetError(mapSource(files, 'ds'), ['ds/train/r_1.png', 'is 6x5', 'train/r_0.png', 'is 8x8']);
+  const mixed = await loadDataset(mapSource(files, 'ds'), opts());
+  const cams = mixed.splits.train!.cameras;
+  assert.deepEqual([cams[0]!.width, cams[0]!.height, cams[1]!.width, cams[1]!.height], [8, 8, 6, 5]);
+  assert.equal(mixed.splits.train!.images[1]!.length, 6 * 5 * 4);
 
   const ngp = new Map([
     ['transforms.json', enc.encode(JSON.stringify({ fl_x: 5, w: 8, h: 4, frames: [{ file_path: 'a.png', transform_matrix: pose(0) }] }))],

@@ -2,9 +2,9 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { orbitCamera } from '../../src/data/procedural.ts';
+import { orbitCamera, proceduralDataset } from '../../src/data/procedural.ts';
 import type { Camera } from '../../src/data/types.ts';
-import { axesOf, eyeOf, initialPose, look, move, orbit, pan, poseCamera, type Vec3, zoom } from '../../src/view/view-camera.ts';
+import { axesOf, eyeOf, homePose, initialPose, look, move, orbit, pan, poseCamera, type Vec3, zoom } from '../../src/view/view-camera.ts';
 
 const dot = (a: Vec3, b: Vec3) => a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
 const sub = (a: Vec3, b: Vec3): Vec3 => [a[0] - b[0], a[1] - b[1], a[2] - b[2]];
@@ -91,4 +91,22 @@ test('zoom changes the distance within its bounds and keeps the target', () => {
   assert.deepEqual(z.target, p.target);
   assert.equal(zoom(p, 0.01, 1, 10).distance, 1);
   assert.equal(zoom(p, 100, 1, 10).distance, 10);
+});
+
+test('the starting view: the orbit for a 360° capture; from the mean camera for a forward-facing one or an NDC model', () => {
+  assert.deepEqual(homePose(4, { cameras: [0, 1, 2, 3, 4, 5].map((i) => orbitCamera(i, 0.3, 64, 45, 4)) }), initialPose(4));
+  const fwd = proceduralDataset({ size: 8, train: 9, test: 1, layout: 'forward', background: 'environment' }).splits.train!.cameras;
+  const pose = homePose(4, { cameras: fwd });
+  const { forward } = axesOf(pose);
+  const eye = eyeOf(pose);
+  const mean = [3, 7, 11].map((k) => fwd.reduce((s, c) => s + c.c2w[k]!, 0) / fwd.length);
+  assert.ok(
+    eye.every((v, a) => Math.abs(v - mean[a]!) < 1e-9),
+    `eye ${eye} at the mean camera ${mean}`,
+  );
+  assert.ok(Math.abs(forward[0] * fwd[0]!.c2w[2]! + forward[1] * fwd[0]!.c2w[6]! + forward[2] * fwd[0]!.c2w[10]! - 1) < 1e-9, 'looking as the capture looks');
+  const ndc = { centre: [1, 2, 3] as Vec3, right: [1, 0, 0] as Vec3, down: [0, 0, -1] as Vec3, forward: [0, 1, 0] as Vec3, ax: 2, ay: 2, near: 0.6 };
+  const fromNdc = homePose(4, { ndc });
+  assert.ok(eyeOf(fromNdc).every((v, a) => Math.abs(v - ndc.centre[a]!) < 1e-9));
+  assert.ok(Math.abs(axesOf(fromNdc).forward[1] - 1) < 1e-9);
 });
