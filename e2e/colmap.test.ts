@@ -5,32 +5,21 @@
 // surroundings (ground and sky all round): it opens as unbounded and trains with the scene
 // contracted, unless the user asks for the box only.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { zipSync } from 'fflate';
 import { proceduralCapture } from '../test/fixtures/colmap.ts';
-import { artifacts, STATUS_TIMEOUT_MS, WEBGPU_FLAGS, withStudio } from './harness.ts';
+import { artifacts, captureFolder, openFolder, WEBGPU_FLAGS, withStudio } from './harness.ts';
 
 test('a COLMAP folder and a .zip: cameras, points and box in the Dataset view; training with held-out PSNR', { timeout: 420_000 }, async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'slimfield-colmap-'));
-  const folder = join(dir, 'colmap-capture');
-  for (const [p, bytes] of proceduralCapture(24, 32, 'bin')) {
-    mkdirSync(join(folder, p, '..'), { recursive: true });
-    writeFileSync(join(folder, p), bytes);
-  }
-  const zip = join(dir, 'colmap-text.zip');
+  const folder = captureFolder('colmap-capture', proceduralCapture(24, 32, 'bin'));
+  const zip = join(folder, '..', 'colmap-text.zip');
   writeFileSync(zip, zipSync(Object.fromEntries(proceduralCapture(16, 32, 'txt', 'environment'))));
 
   await withStudio(WEBGPU_FLAGS, async (page, url, errors) => {
-    mkdirSync(artifacts, { recursive: true });
-    await page.goto(url);
-    await page.getByTestId('webgpu-status').filter({ hasText: 'WebGPU ready' }).waitFor({ timeout: STATUS_TIMEOUT_MS });
-    await page.getByTestId('downscale').selectOption('1');
-
     // The folder: 24 views, every 8th (0, 8, 16) held out.
-    await page.getByTestId('open-folder').setInputFiles(folder);
+    await openFolder(page, url, folder);
     const name = page.getByTestId('dataset-name');
     await name.filter({ hasText: 'colmap-capture' }).waitFor({ timeout: 60_000 });
     // The procedural renders are transparent around the object: their alpha is the capture's mask.

@@ -1,9 +1,11 @@
 // Shared browser-test harness: an in-process Vite dev server and Debian's chromium driven by
 // playwright-core, with WebGPU on SwiftShader (CPU), so no GPU is needed. Never downloads a
 // browser: set SLIMFIELD_CHROMIUM to use a chromium other than /usr/bin/chromium.
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { PNG } from 'pngjs';
@@ -68,6 +70,28 @@ export async function openDemo(page: Page, url: string): Promise<void> {
   await page.getByTestId('webgpu-status').filter({ hasText: 'WebGPU ready' }).waitFor({ timeout: STATUS_TIMEOUT_MS });
   await page.getByTestId('load-demo').click();
   await page.getByTestId('dataset-name').waitFor({ timeout: 60_000 });
+}
+
+/**
+ * Writes a capture's files (relative paths) into a new folder `name` under the system's temporary
+ * folder, and returns the folder's path.
+ */
+export function captureFolder(name: string, files: Iterable<readonly [string, Uint8Array]>): string {
+  const folder = join(mkdtempSync(join(tmpdir(), 'slimfield-')), name);
+  for (const [p, bytes] of files) {
+    mkdirSync(join(folder, p, '..'), { recursive: true });
+    writeFileSync(join(folder, p), bytes);
+  }
+  return folder;
+}
+
+/** Opens the studio, waits for WebGPU and opens a capture folder at full size (artifacts folder ready). */
+export async function openFolder(page: Page, url: string, folder: string): Promise<void> {
+  await mkdir(artifacts, { recursive: true });
+  await page.goto(url);
+  await page.getByTestId('webgpu-status').filter({ hasText: 'WebGPU ready' }).waitFor({ timeout: STATUS_TIMEOUT_MS });
+  await page.getByTestId('downscale').selectOption('1');
+  await page.getByTestId('open-folder').setInputFiles(folder);
 }
 
 /**

@@ -2,26 +2,14 @@
 // capture, trains in NDC by default (the Surroundings setting says so), the viewport starts from
 // the capture's mean camera and draws the trained field, and held-out PSNR is measured.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { test } from 'node:test';
 import { proceduralLlff } from '../test/fixtures/llff.ts';
-import { artifacts, STATUS_TIMEOUT_MS, WEBGPU_FLAGS, withStudio } from './harness.ts';
+import { artifacts, captureFolder, openFolder, WEBGPU_FLAGS, withStudio } from './harness.ts';
 
 test('an LLFF folder trains in NDC: the surroundings modelled in front of the mean camera, held-out PSNR measured', { timeout: 420_000 }, async () => {
-  const folder = join(mkdtempSync(join(tmpdir(), 'slimfield-llff-')), 'llff-capture');
-  for (const [p, bytes] of proceduralLlff(17, 32).files) {
-    mkdirSync(join(folder, p, '..'), { recursive: true });
-    writeFileSync(join(folder, p), bytes);
-  }
-
+  const folder = captureFolder('llff-capture', proceduralLlff(17, 32).files);
   await withStudio(WEBGPU_FLAGS, async (page, url, errors) => {
-    mkdirSync(artifacts, { recursive: true });
-    await page.goto(url);
-    await page.getByTestId('webgpu-status').filter({ hasText: 'WebGPU ready' }).waitFor({ timeout: STATUS_TIMEOUT_MS });
-    await page.getByTestId('downscale').selectOption('1');
-    await page.getByTestId('open-folder').setInputFiles(folder);
+    await openFolder(page, url, folder);
     const name = page.getByTestId('dataset-name');
     await name.filter({ hasText: 'llff-capture' }).waitFor({ timeout: 60_000 });
     // 17 views, every 8th (0, 8, 16) held out.
