@@ -13,7 +13,7 @@
 // for a fixed time as speed probes and are not evaluated (see BenchConfig.softwareProbeMinutes);
 // `--full` runs them to the end anyway. The output says which rows are probes.
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -25,6 +25,7 @@ import { formatBytes } from '../src/gpu/context.ts';
 import { nodeGpu } from '../src/gpu/node.ts';
 import { runAppBenchmark } from '../src/run/app-benchmark.ts';
 import { resolveConfig } from '../src/train/config.ts';
+import { modelFiles, ngpAsColmap } from '../test/fixtures/colmap.ts';
 import { BENCH_CONFIGS, DEFAULT_BENCH } from './configs.ts';
 import { renderSpeedTable } from './render-speed.ts';
 
@@ -42,8 +43,27 @@ const { values } = parseArgs({
     app: { type: 'boolean' },
   },
 });
-/** A configuration's dataset folder: ../shared/data/<scene>, or --data for lego. */
-const dataOf = (scene = 'lego') => (scene.startsWith('builtin:') ? scene : resolve(scene === 'lego' && values.data ? values.data : `../shared/data/${scene}`));
+/**
+ * A configuration's dataset folder: ../shared/data/<scene>, or --data for lego. `fox-colmap` is the
+ * fox (see foxAsColmap).
+ */
+const dataOf = (scene = 'lego') =>
+  scene.startsWith('builtin:') ? scene : resolve(scene === 'lego' && values.data ? values.data : `../shared/data/${scene === 'fox-colmap' ? 'fox' : scene}`);
+
+/**
+ * The fox's transforms.json written as a COLMAP binary model in a temporary folder, its images/
+ * a link to the capture's (nothing copied): the same photos and poses through the COLMAP reader.
+ */
+async function foxAsColmap(fox: string): Promise<string> {
+  const dir = join(await mkdtemp(join(tmpdir(), 'slimfield-')), 'fox-colmap');
+  const json = JSON.parse(await readFile(join(fox, 'transforms.json'), 'utf8'));
+  for (const [path, bytes] of modelFiles(ngpAsColmap(json), 'sparse/0/', 'bin')) {
+    await mkdir(join(dir, path, '..'), { recursive: true });
+    await writeFile(join(dir, path), bytes);
+  }
+  await symlink(join(fox, 'images'), join(dir, 'images'));
+  return dir;
+}
 const minutes = values.minutes === undefined ? undefined : Number(values.minutes);
 if (minutes !== undefined && !(minutes > 0)) {
   console.error(`bench: --minutes takes a positive number, not "${values.minutes}"`);
@@ -87,8 +107,8 @@ for (const name of names) {
   );
   const cfg = resolveConfig(b.model, { ...b.options });
   const data = dataOf(b.scene);
-  const key = `${data}/${b.downscale}`;
-  if (!datasets.has(key)) datasets.set(key, await openDataset(data, b.downscale, ['train', 'test']));
+  const key = `${b.scene === 'fox-colmap' ? 'fox-colmap' : data}/${b.downscale}`;
+  if (!datasets.has(key)) datasets.set(key, await openDataset(b.scene === 'fox-colmap' ? await foxAsColmap(data) : data, b.downscale, ['train', 'test']));
   const r = await runTraining({
     dataset: datasets.get(key),
     data,

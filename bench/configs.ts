@@ -95,6 +95,9 @@ export const BENCH_CONFIGS: Record<string, BenchConfig> = {
   // keeps the box [-1.5, 1.5]^3 only, as before the contraction existed.
   'fox-slim': { scene: 'fox', downscale: 8, testViews: 7, model: 'vm192', options: slimOptions },
   'fox-slim-box': { scene: 'fox', downscale: 8, testViews: 7, model: 'vm192', options: { ...slimOptions, contract: false } },
+  // The same photos and poses written as a COLMAP model (one OPENCV camera, no sparse points), read
+  // by the COLMAP reader: it places the capture in its own frame and box.
+  'fox-slim-colmap': { scene: 'fox-colmap', downscale: 8, testViews: 7, model: 'vm192', options: slimOptions },
   // The procedural scene standing in ground and sky (64x64 renders, 40 views around it, 8 test
   // views between them): the contracted field against the box-only one.
   'environment-contracted': { scene: 'builtin:environment', downscale: 2, testViews: 8, model: 'vm192', options: slimOptions },
@@ -115,6 +118,7 @@ export const DEFAULT_BENCH = [
   'reduced-strivec',
   'fox-slim',
   'fox-slim-box',
+  'fox-slim-colmap',
   'environment-contracted',
   'environment-box',
   'forward-ndc',

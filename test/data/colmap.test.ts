@@ -15,7 +15,7 @@ import { type Camera, type Dataset, DatasetError, type FileSource } from '../../
 import { nodeGpu } from '../../src/gpu/node.ts';
 import { TrainingRun } from '../../src/run/training-run.ts';
 import { resolveConfig } from '../../src/train/config.ts';
-import { type FixtureModel, imagePose, modelFiles, modelOf, modelText } from '../fixtures/colmap.ts';
+import { type FixtureModel, imagePose, modelFiles, modelOf, modelText, ngpAsColmap } from '../fixtures/colmap.ts';
 import { apply, assertSameRig } from '../fixtures/rig.ts';
 
 const LIMITS = inputLimits(8 * 2 ** 30, 'in this test');
@@ -182,7 +182,7 @@ test('pre-downscaled images_2 are read at downscale 2 (intrinsics of the full si
   assert.equal(four.splits.train!.names[0], `images/${NAME(0)}`);
 });
 
-test('images of several sizes in one model (two cameras): each camera keeps its own size; the capture trains and is scored', async () => {
+test('images of several sizes in one model (two cameras): each camera keeps its own size; the capture trains and is scored', async (t) => {
   // Every odd view through a second, wider camera of another size and focal length.
   const wide = (c: Camera): Camera => ({ ...c, width: 18, height: 12, fx: 13, fy: 13, cx: 9, cy: 6 });
   const cams = SCENE.cameras.map((c, i) => (i % 2 ? wide(c) : c));
@@ -223,6 +223,7 @@ test('images of several sizes in one model (two cameras): each camera keeps its 
   const result = await run.run();
   const psnr = result!.evaluation!.psnr;
   run.dispose();
+  t.diagnostic(`two cameras, 12×12 and 18×12: held-out PSNR ${psnr.toFixed(2)} dB after 80 iterations`);
   assert.ok(psnr > 12 && Number.isFinite(psnr), `held-out PSNR ${psnr}`);
 });
 
@@ -297,15 +298,7 @@ test('the fox phone capture converted to a COLMAP model (OPENCV camera) reads as
   const ngp = await loadDataset(nodeFolderSource(FOX, LIMITS), opts({ downscale: 8, holdOut: 0 }));
   const byName = new Map(ngp.splits.train!.names.map((n, i) => [n, ngp.splits.train!.cameras[i]!]));
   // Every listed frame, present or not: the 17 missing images must be skipped and named.
-  const model: FixtureModel = {
-    cameras: [{ id: 1, model: 'OPENCV', width: json.w, height: json.h, params: [json.fl_x, json.fl_y, json.cx, json.cy, json.k1, json.k2, json.p1, json.p2] }],
-    images: json.frames.map((f: { file_path: string; transform_matrix: number[][] }, i: number) => {
-      const gl = f.transform_matrix;
-      const cv = Float64Array.from([0, 1, 2].flatMap((r) => [gl[r]![0]!, -gl[r]![1]!, -gl[r]![2]!, gl[r]![3]!]));
-      return { id: i + 1, ...imagePose(cv), cameraId: 1, name: f.file_path.replace(/^(\.\/)?images\//, '') };
-    }),
-    points: { xyz: [], rgb: [] },
-  };
+  const model = ngpAsColmap(json);
   // The model in memory over the capture's own folder (nothing copied), its transforms.json hidden.
   const overlay = (files: Map<string, Uint8Array>, below: FileSource): FileSource => {
     const top = mapSource(files, 'fox-colmap');
