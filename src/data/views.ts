@@ -1,6 +1,7 @@
 // Choosing views of a split: evenly spaced indices (the test views an evaluation renders, the
 // training views of sparse-view mode) and the split made of them.
 import type { Camera, Split } from './types.ts';
+import { cross, dot, unit, type V3 } from './vec3.ts';
 
 /** Evenly spaced view indices: 0, s, 2s, ... with s = floor(count / n). */
 export function evenlySpacedViews(count: number, n: number): number[] {
@@ -34,4 +35,21 @@ export function facesForward(cameras: readonly Camera[], maxDegrees = 60): boole
   if (l === 0) return false;
   const minCos = Math.cos((maxDegrees * Math.PI) / 180);
   return cameras.every((c) => (c.c2w[2]! * f[0]! + c.c2w[6]! * f[1]! + c.c2w[10]! * f[2]!) / l > minCos);
+}
+
+/**
+ * The capture's mean camera (TensoRF's average pose for LLFF): the cameras' mean centre, the unit
+ * mean view direction, the mean right direction made orthogonal to it, and down = forward × right
+ * (OpenCV axes).
+ */
+export function meanCamera(cameras: readonly Camera[]): { centre: V3; right: V3; down: V3; forward: V3 } {
+  const mean = (col: number): V3 => {
+    const s: V3 = [0, 0, 0];
+    for (const c of cameras) for (let r = 0; r < 3; r++) s[r] += c.c2w[r * 4 + col]! / cameras.length;
+    return s;
+  };
+  const forward = unit(mean(2));
+  const x = mean(0);
+  const right = unit([0, 1, 2].map((r) => x[r]! - dot(x, forward) * forward[r]!) as V3);
+  return { centre: mean(3), right, down: cross(forward, right), forward };
 }

@@ -1,6 +1,7 @@
 // Checking the JSON header of a file we read (scene files, checkpoints): every field a reader
 // trusts is checked for type and range, and a failure names the field. The one check of a model's
 // settings both formats share.
+import { dot } from '../data/vec3.ts';
 import type { Box, NdcFrame, Vec3 } from '../field/geometry.ts';
 import { layoutOf, MODEL_KINDS } from '../field/layout.ts';
 import { MAX_LEVELS } from '../field/layouts/strivec.ts';
@@ -39,36 +40,34 @@ export class JsonChecks {
       : this.fail(`header: ${what} must list at most ${max} integers`);
   }
 
+  /** Three numbers in [-1e6, 1e6] (a point or a direction). */
+  vec3(v: unknown, what: string): Vec3 {
+    return (
+      Array.isArray(v) && v.length === 3 ? v.map((x, i) => this.num(x, `${what}[${i}]`, -1e6, 1e6)) : this.fail(`header: ${what} must list 3 numbers`)
+    ) as Vec3;
+  }
+
   box(v: unknown, what: string): Box {
     const b = this.obj(v, what);
-    const coords = (a: unknown, end: string) =>
-      Array.isArray(a) && a.length === 3
-        ? a.map((x, i) => this.num(x, `${what}.${end}[${i}]`, -1e6, 1e6))
-        : this.fail(`header: ${what}.${end} must list 3 numbers`);
-    const lo = coords(b.lo, 'lo');
-    const hi = coords(b.hi, 'hi');
+    const lo = this.vec3(b.lo, `${what}.lo`);
+    const hi = this.vec3(b.hi, `${what}.hi`);
     if (lo.some((x, i) => !(x < hi[i]!))) this.fail(`header: ${what} is empty or inverted`);
-    return { lo: lo as Vec3, hi: hi as Vec3 };
+    return { lo, hi };
   }
 
   /** An NDC reference camera: finite, with unit orthogonal axes and a positive near plane. */
   ndc(v: unknown, what: string): NdcFrame {
     const o = this.obj(v, what);
-    const vec = (a: unknown, name: string) =>
-      (Array.isArray(a) && a.length === 3
-        ? a.map((x, i) => this.num(x, `${what}.${name}[${i}]`, -1e6, 1e6))
-        : this.fail(`header: ${what}.${name} must list 3 numbers`)) as Vec3;
     const frame: NdcFrame = {
-      centre: vec(o.centre, 'centre'),
-      right: vec(o.right, 'right'),
-      down: vec(o.down, 'down'),
-      forward: vec(o.forward, 'forward'),
+      centre: this.vec3(o.centre, `${what}.centre`),
+      right: this.vec3(o.right, `${what}.right`),
+      down: this.vec3(o.down, `${what}.down`),
+      forward: this.vec3(o.forward, `${what}.forward`),
       ax: this.num(o.ax, `${what}.ax`, 1e-6, 1e6),
       ay: this.num(o.ay, `${what}.ay`, 1e-6, 1e6),
       near: this.num(o.near, `${what}.near`, 1e-9, 1e6),
     };
     const axes = [frame.right, frame.down, frame.forward];
-    const dot = (a: Vec3, b: Vec3) => a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
     for (const [i, a] of axes.entries()) {
       for (const [j, b] of axes.entries()) {
         if (Math.abs(dot(a, b) - (i === j ? 1 : 0)) > 1e-4) this.fail(`header: ${what}'s axes must be unit length and orthogonal`);

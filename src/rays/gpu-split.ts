@@ -57,8 +57,8 @@ export class GpuSplit {
     label: string,
   ) {
     this.count = split.cameras.length;
-    const table = viewTable(split.cameras);
-    this.pixelCount = table[this.count * 2]!;
+    // Summed here, not read from the u32 table, whose total would wrap past 2^32 pixels.
+    this.pixelCount = split.cameras.reduce((n, c) => n + c.width * c.height, 0);
     const bytes = this.pixelCount * 4;
     if (this.pixelCount >= 2 ** 32 || bytes > ctx.maxBinding) {
       throw new LimitError(
@@ -67,6 +67,8 @@ export class GpuSplit {
         [{ change: 'downscale', factor: downscaleToFit(bytes, ctx.maxBinding) }, { change: 'fewer-views' }],
       );
     }
+    // Within the u32 range now: the table's starts are exact.
+    const table = viewTable(split.cameras);
     const all = new Uint8Array(bytes);
     split.images.forEach((img, i) => {
       const c = split.cameras[i]!;

@@ -1,5 +1,4 @@
 // Host side of the sampling kernel (sample.wgsl.ts): where along each ray the field is evaluated.
-
 import type { GpuContext } from '../gpu/context.ts';
 import { cachedKernel, type Encoder, grid1d, type ParamValues } from '../gpu/kernel.ts';
 import { sampleWgsl } from './sample.wgsl.ts';

@@ -3,7 +3,8 @@
 // capture, the normalised device coordinates of its mean camera (geometry.ts NdcFrame), so the
 // background is modelled instead of painted in one colour.
 import type { Camera, Dataset } from '../data/types.ts';
-import { facesForward } from '../data/views.ts';
+import { dot, sub } from '../data/vec3.ts';
+import { facesForward, meanCamera } from '../data/views.ts';
 import { type Box, boxCentre, contractedBox, NDC_BOX, type NdcFrame, type Vec3 } from '../field/geometry.ts';
 import type { FieldSettings } from '../field/settings.ts';
 import type { TrainOptions } from './config.ts';
@@ -30,11 +31,6 @@ export function sceneSpace(ds: Pick<Dataset, 'unbounded' | 'splits'>, opt: Pick<
   return facesForward(ds.splits.train?.cameras ?? [], NDC_MAX_ANGLE_DEG) ? 'ndc' : 'contract';
 }
 
-/** Whether a run models the scene's surroundings (contracted or NDC). */
-export function contracts(ds: Pick<Dataset, 'unbounded' | 'splits'>, opt: Pick<TrainOptions, 'contract'>): boolean {
-  return sceneSpace(ds, opt) !== 'box';
-}
-
 /** The settings (with the contraction's inner box or the NDC frame) and the box of a new field. */
 export function trainingFrame(ds: Dataset, settings: FieldSettings, opt: Pick<TrainOptions, 'contract'>): { settings: FieldSettings; box: Box } {
   const inner: Box = { lo: ds.aabb[0], hi: ds.aabb[1] };
@@ -46,12 +42,6 @@ export function trainingFrame(ds: Dataset, settings: FieldSettings, opt: Pick<Tr
   return { settings: { ...settings, ndc: ndcFrame(cams, inner, ds.nearestDepth) }, box: NDC_BOX };
 }
 
-const norm = (v: Vec3): Vec3 => {
-  const l = Math.hypot(...v);
-  return [v[0] / l, v[1] / l, v[2] / l];
-};
-const dot = (a: Vec3, b: Vec3) => a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
-
 /**
  * The NDC frame of a forward-facing capture: the mean camera (centre, and axes from the mean view
  * and right directions, as TensoRF's LLFF recentring does), the median camera's focal lengths, and a
@@ -61,27 +51,13 @@ const dot = (a: Vec3, b: Vec3) => a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
  * inside the box.
  */
 export function ndcFrame(cameras: readonly Camera[], inner: Box, nearestDepth?: number): NdcFrame {
-  const mean = (col: number): Vec3 => {
-    const s: Vec3 = [0, 0, 0];
-    for (const c of cameras) for (let r = 0; r < 3; r++) s[r] += c.c2w[r * 4 + col]! / cameras.length;
-    return s;
-  };
-  const centre = mean(3);
-  const forward = norm(mean(2));
-  const x = mean(0);
-  const right = norm([0, 1, 2].map((r) => x[r]! - dot(x, forward) * forward[r]!) as Vec3);
-  // OpenCV axes: z × x = y (down).
-  const down: Vec3 = [
-    forward[1] * right[2] - forward[2] * right[1],
-    forward[2] * right[0] - forward[0] * right[2],
-    forward[0] * right[1] - forward[1] * right[0],
-  ];
+  const { centre, right, down, forward } = meanCamera(cameras);
   const byWidth = [...cameras].sort((a, b) => a.fx / a.width - b.fx / b.width);
   const median = byWidth[Math.floor(byWidth.length / 2)]!;
   let depth = nearestDepth;
   if (depth === undefined || !(depth > 0)) {
     const corners = [0, 1, 2, 3, 4, 5, 6, 7].map((i) => [0, 1, 2].map((a) => ((i >> a) & 1 ? inner.hi[a]! : inner.lo[a]!)) as Vec3);
-    const depthOf = (p: Vec3) => dot(forward, [p[0] - centre[0], p[1] - centre[1], p[2] - centre[2]]);
+    const depthOf = (p: Vec3) => dot(forward, sub(p, centre));
     const nearest = Math.min(...corners.map(depthOf));
     depth = nearest > 0 ? nearest : 0.1 * Math.max(depthOf(boxCentre(inner)), 1e-3);
   }

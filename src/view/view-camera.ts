@@ -5,7 +5,8 @@
 // two modes can be switched at any time without the view jumping. No DOM here: unit-tested.
 import { orbitCamera } from '../data/procedural.ts';
 import type { Camera } from '../data/types.ts';
-import { facesForward } from '../data/views.ts';
+import { dot } from '../data/vec3.ts';
+import { facesForward, meanCamera } from '../data/views.ts';
 import type { NdcFrame } from '../field/geometry.ts';
 
 export type Vec3 = [number, number, number];
@@ -47,12 +48,9 @@ export function homePose(radius: number, from: { cameras?: readonly Camera[]; nd
   if (from.ndc) return poseLookingFrom(from.ndc.centre, from.ndc.forward, (2 * from.ndc.near) / 0.75);
   const cams = from.cameras ?? [];
   if (!facesForward(cams)) return initialPose(radius);
-  const mean = (col: number) => [0, 1, 2].map((r) => cams.reduce((s, c) => s + c.c2w[r * 4 + col]!, 0) / cams.length) as Vec3;
-  const eye = mean(3);
-  const f = mean(2);
-  const l = Math.hypot(...f);
-  const forward = f.map((v) => v / l) as Vec3;
-  const ahead = -(eye[0] * forward[0] + eye[1] * forward[1] + eye[2] * forward[2]);
+  const { centre: eye, forward } = meanCamera(cams);
+  // The target where the view meets the plane through the origin (the scene's centre) facing it.
+  const ahead = -dot(eye, forward);
   return poseLookingFrom(eye, forward, Math.max(ahead, 0.25 * Math.hypot(...eye), 1e-3));
 }
 
