@@ -2,10 +2,9 @@
 // ns-process-data): a sparse model (binary or text) in sparse/N, sparse, colmap/sparse/N or the
 // top level, beside an images folder (pre-downscaled images_2, images_4, images_8 are used when the
 // downscale matches). Where there are several models, the one with the most registered images is
-// taken and the choice is said. The world is turned so the cameras' mean up is +z, centred on the
-// sparse points' robust box (2nd to 98th percentile per axis, so a stray point or an outlier camera
-// cannot blow it up) and scaled so that box spans at most [-1.5, 1.5]; the points come along for
-// the Dataset view. Every 8th image (by name) is held out for testing, the LLFF protocol.
+// taken and the choice is said. The poses and sparse points stay in the model's world; the loader
+// places them (placement.ts: mean up +z, the points' robust box within [-1.5, 1.5]), and the points
+// come along for the Dataset view. Every 8th image (by name) is held out for testing, the LLFF protocol.
 import {
   type ColmapCamera,
   type ColmapImage,
@@ -93,7 +92,6 @@ async function planModel(src: FileSource, files: ModelFiles, model: ColmapModel,
   const root = files.dir.startsWith('colmap/') ? '' : files.dir.replace(/sparse\/(\d+\/)?$/, '');
   const folders = [...new Set([`${root}images/`, 'images/', root])];
 
-  const world = normalization(model);
   const present: FrameSpec[] = [];
   const missing: string[] = [];
   const sorted = [...model.images].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
@@ -113,7 +111,7 @@ async function planModel(src: FileSource, files: ModelFiles, model: ColmapModel,
       maskPath: await findMask(src, found.path, name),
       preScaled: found.preScaled,
       // The same axis flip turns OpenCV axes into OpenGL ones.
-      c2wGL: glToCv(world.pose(img)),
+      c2wGL: glToCv(cameraToWorld(img)),
       intrinsics: intrinsicsOf(cam, camerasLabel),
     });
   }
@@ -131,10 +129,11 @@ async function planModel(src: FileSource, files: ModelFiles, model: ColmapModel,
   return {
     format: 'colmap',
     splits: heldOutSplits(present, imagesFile, request),
-    aabb: world.box,
+    // No box: the loader places the capture from its cameras and points (placement.ts).
+    capturePoses: present.map((f) => glToCv(f.c2wGL)),
     nearFar: [0.05, 100],
     whiteBackground: false,
-    points: world.points,
+    ...(model.points.xyz.length > 0 ? { points: model.points } : {}),
   };
 }
 
@@ -194,12 +193,10 @@ function intrinsicsOf(cam: ColmapCamera, file: string): IntrinsicsSpec {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Orientation, centre and scale
-
-type Mat3 = [number, number, number, number, number, number, number, number, number];
+// Poses
 
 /** Row-major rotation of a unit quaternion (w, x, y, z), as COLMAP's QuaternionToRotationMatrix. */
-function rotation([w, x, y, z]: ColmapImage['q']): Mat3 {
+function rotation([w, x, y, z]: ColmapImage['q']): number[] {
   return [
     1 - 2 * (y * y + z * z),
     2 * (x * y - w * z),
@@ -213,79 +210,13 @@ function rotation([w, x, y, z]: ColmapImage['q']): Mat3 {
   ];
 }
 
-const mul = (a: Mat3, v: ArrayLike<number>): [number, number, number] => [
-  a[0] * v[0]! + a[1] * v[1]! + a[2] * v[2]!,
-  a[3] * v[0]! + a[4] * v[1]! + a[5] * v[2]!,
-  a[6] * v[0]! + a[7] * v[1]! + a[8] * v[2]!,
-];
-const transpose = (a: Mat3): Mat3 => [a[0], a[3], a[6], a[1], a[4], a[7], a[2], a[5], a[8]];
-function matmul(a: Mat3, b: Mat3): Mat3 {
-  const out = new Array(9).fill(0) as Mat3;
-  for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) for (let k = 0; k < 3; k++) out[i * 3 + j] += a[i * 3 + k]! * b[k * 3 + j]!;
+/** An image's camera-to-world, row-major 3x4, OpenCV axes, in the model's world: [Rᵀ | −Rᵀt]. */
+function cameraToWorld(img: ColmapImage): Float64Array {
+  const r = rotation(img.q);
+  const out = new Float64Array(12);
+  for (let i = 0; i < 3; i++) {
+    for (let j = 0; j < 3; j++) out[i * 4 + j] = r[j * 3 + i]!;
+    out[i * 4 + 3] = -(r[i]! * img.t[0] + r[3 + i]! * img.t[1] + r[6 + i]! * img.t[2]);
+  }
   return out;
-}
-
-/** The rotation taking unit vector `u` to +z (Rodrigues; a half turn about x when u is -z). */
-function toUp(u: [number, number, number]): Mat3 {
-  const [x, y, z] = u;
-  if (z < -1 + 1e-9) return [1, 0, 0, 0, -1, 0, 0, 0, -1];
-  // Axis u × z = (y, -x, 0), angle acos(z): R = I + [k]× + [k]×² / (1 + z).
-  const k = 1 / (1 + z);
-  return [1 - x * x * k, -x * y * k, -x, -x * y * k, 1 - y * y * k, -y, x, y, z];
-}
-
-/** The 2nd and 98th percentiles of a coordinate (or the extremes when there are few values). */
-function robustRange(values: number[]): [number, number] {
-  const s = [...values].sort((a, b) => a - b);
-  if (s.length < 20) return [s[0]!, s.at(-1)!];
-  return [s[Math.floor(0.02 * (s.length - 1))]!, s[Math.ceil(0.98 * (s.length - 1))]!];
-}
-
-/**
- * How the model's world becomes the dataset's: turned so the cameras' mean up is +z, centred on
- * the robust box of the sparse points (of the camera centres when there are none), scaled so its
- * longest half-side is 1.5. Returns each image's camera-to-world in OpenCV axes, the box and the
- * points in the new world.
- */
-function normalization(model: ColmapModel) {
-  const poses = new Map(
-    model.images.map((img) => {
-      const r = transpose(rotation(img.q)); // camera-to-world rotation
-      const t = mul(r, img.t);
-      return [img, { r, centre: [-t[0], -t[1], -t[2]] as [number, number, number] }] as const;
-    }),
-  );
-  // A camera's up is its -y axis (OpenCV); their mean is the capture's up.
-  const up = [...poses.values()].reduce((s, p) => [s[0] - p.r[1], s[1] - p.r[4], s[2] - p.r[7]], [0, 0, 0]);
-  const len = Math.hypot(...up);
-  const turn = len > 1e-9 ? toUp([up[0] / len, up[1] / len, up[2] / len]) : ([1, 0, 0, 0, 1, 0, 0, 0, 1] as Mat3);
-  const n = model.points.xyz.length / 3;
-  const anchor =
-    n > 0 ? Array.from({ length: n }, (_, i) => mul(turn, model.points.xyz.subarray(i * 3, i * 3 + 3))) : [...poses.values()].map((p) => mul(turn, p.centre));
-  // The robust range of each axis, 5% wider (the percentiles cut the object's rim too), and at
-  // least a tenth of the longest (a flat capture still gets a box with depth).
-  const raw = [0, 1, 2].map((k) => robustRange(anchor.map((p) => p[k]!)));
-  const longest = Math.max(...raw.map(([lo, hi]) => hi - lo), 1e-9);
-  const ranges = raw.map(([lo, hi]) => {
-    const pad = Math.max(0.05 * (hi - lo), (0.1 * longest - (hi - lo)) / 2);
-    return [lo - pad, hi + pad] as const;
-  });
-  const centre = ranges.map(([lo, hi]) => (lo + hi) / 2);
-  const half = Math.max(...ranges.map(([lo, hi]) => (hi - lo) / 2));
-  const scale = 1.5 / half;
-  const place = (p: readonly number[]) => [0, 1, 2].map((k) => (p[k]! - centre[k]!) * scale);
-  const box = ranges.map(([lo, hi], k) => [(lo - centre[k]!) * scale, (hi - centre[k]!) * scale]);
-  // The points in the new world (without points, the anchors were the cameras: nothing to keep).
-  const xyz = n > 0 ? Float32Array.from(anchor.flatMap(place)) : null;
-  return {
-    box: [box.map((b) => b[0]!), box.map((b) => b[1]!)] as DatasetPlan['aabb'],
-    points: xyz ? { xyz, rgb: model.points.rgb } : undefined,
-    /** Camera-to-world of an image, row-major 3x4, OpenCV axes, in the new world. */
-    pose(img: ColmapImage): Float64Array {
-      const { r, centre: c } = poses.get(img)!;
-      const rr = matmul(turn, r);
-      const t = place(mul(turn, c));
-      return Float64Array.from([rr[0], rr[1], rr[2], t[0]!, rr[3], rr[4], rr[5], t[1]!, rr[6], rr[7], rr[8], t[2]!]);
-    },
-  };
 }

@@ -8,6 +8,7 @@ import { downscaleRGBA } from './downscale.ts';
 import { checkImageHeader, type InputLimits } from './input-limits.ts';
 import { llffFormat } from './llff.ts';
 import { ngpFormat } from './ngp.ts';
+import { placeCapture, placePoints, placePose } from './placement.ts';
 import type { DatasetFormat, DatasetPlan, IntrinsicsSpec, SplitPlan } from './plan.ts';
 import { glToCv, joinLabel } from './transforms-json.ts';
 import { type Camera, type Dataset, DatasetError, type DecodedImage, type FileSource, type ImageDecoder, type Split, type SplitName } from './types.ts';
@@ -72,11 +73,23 @@ export async function loadDataset(src: FileSource, opts: LoadOptions): Promise<D
   // object on a cleared background); Blender's alpha is composited on white instead.
   const masked =
     !plan.whiteBackground && (plan.splits.some((s) => s.frames.some((f) => f.maskPath)) || Object.values(splits).some((s) => s!.images.some(hasTransparency)));
+  // Where the files state no box, the capture is placed from its cameras and points, one rule for
+  // every format (placement.ts); the cameras of every split move with it.
+  let aabb = plan.aabb;
+  let points: Dataset['points'];
+  if (aabb) {
+    if (plan.points) points = { xyz: Float32Array.from(plan.points.xyz), rgb: plan.points.rgb };
+  } else {
+    const placement = placeCapture(plan.capturePoses ?? [], plan.points?.xyz, masked);
+    for (const s of Object.values(splits)) for (const c of s!.cameras) c.c2w = placePose(placement, c.c2w);
+    aabb = placement.box;
+    if (plan.points) points = { xyz: placePoints(placement, plan.points.xyz), rgb: plan.points.rgb };
+  }
   return {
     format: plan.format,
     name: datasetName(src.label),
     splits,
-    aabb: plan.aabb,
+    aabb,
     nearFar: plan.nearFar,
     whiteBackground: plan.whiteBackground,
     warnings,
@@ -84,7 +97,7 @@ export async function loadDataset(src: FileSource, opts: LoadOptions): Promise<D
     // Scene kind: a capture whose photos show their surroundings (not masked, not Blender's
     // transparent renders) is unbounded, and trains with the scene contracted.
     ...(!plan.whiteBackground && !masked ? { unbounded: true } : {}),
-    ...(plan.points ? { points: plan.points } : {}),
+    ...(points ? { points } : {}),
     ...(plan.nearestDepth !== undefined ? { nearestDepth: plan.nearestDepth } : {}),
   };
 }

@@ -3,7 +3,7 @@
 // are skipped with a warning (exports often list deleted shots).
 import { type DatasetFormat, type FrameSpec, heldOutSplits, type IntrinsicsSpec } from './plan.ts';
 import { normalizePath } from './sources.ts';
-import { checkAngle, frameList, hasExtension, type Json, joinLabel, parseFrames, parseJson, readNumber } from './transforms-json.ts';
+import { checkAngle, frameList, glToCv, hasExtension, type Json, joinLabel, parseFrames, parseJson, readNumber } from './transforms-json.ts';
 import { DatasetError, type FileSource } from './types.ts';
 
 export const ngpFormat: DatasetFormat = {
@@ -33,10 +33,11 @@ export const ngpFormat: DatasetFormat = {
       const more = missing.length > 20 ? `, and ${missing.length - 20} more` : '';
       warnings.push(`${file}: skipped ${missing.length} of ${frames.length} frames whose images are missing: ${shown}${more}`);
     }
+    const aabb = objectBox(json, file);
     return {
       format: 'instant-ngp',
       splits: heldOutSplits(present, jsonPath, request),
-      aabb: objectBox(json, file),
+      ...(aabb ? { aabb } : { capturePoses: present.map((f) => glToCv(f.c2wGL)) }),
       nearFar: [0.05, 100],
       whiteBackground: false,
     };
@@ -44,19 +45,16 @@ export const ngpFormat: DatasetFormat = {
 };
 
 /**
- * The object region in the json's coordinates. instant-ngp maps a json position p to
- * p * scale + offset (then cycles the axes) and keeps the object in its unit cube [0, 1]^3, so the
- * region is ([0, 1] - offset) / scale per axis. Without either key (instant-ngp's defaults are 0.33
- * and 0.5) it is [-1.5, 1.5]^3, the Blender box. aabb_scale only enlarges the background region,
- * which a box-bounded field does not model.
+ * The object region in the json's coordinates, where the json states it. instant-ngp maps a json
+ * position p to p * scale + offset (then cycles the axes) and keeps the object in its unit cube
+ * [0, 1]^3, so the region is ([0, 1] - offset) / scale per axis. Without either key the json's
+ * coordinates say nothing (nerfstudio keeps COLMAP's; instant-ngp's defaults 0.33 and 0.5 assume
+ * colmap2nerf's scaling), so the loader places the capture from its cameras as it places a COLMAP
+ * model's (placement.ts), and the same capture makes the same model in either format. aabb_scale
+ * only enlarges the background region, which the contraction covers.
  */
-function objectBox(json: Json, file: string): [[number, number, number], [number, number, number]] {
-  if (json.scale === undefined && json.offset === undefined) {
-    return [
-      [-1.5, -1.5, -1.5],
-      [1.5, 1.5, 1.5],
-    ];
-  }
+function objectBox(json: Json, file: string): [[number, number, number], [number, number, number]] | undefined {
+  if (json.scale === undefined && json.offset === undefined) return undefined;
   const scale = readNumber(json, 'scale', file, 'top level') ?? 0.33;
   if (!(scale > 0)) throw new DatasetError(file, `'scale' at top level must be a positive number, got ${scale}`);
   const offset = json.offset ?? [0.5, 0.5, 0.5];

@@ -46,12 +46,22 @@ export interface SplitPlan {
 export interface DatasetPlan {
   format: Dataset['format'];
   splits: SplitPlan[];
-  aabb: Dataset['aabb'];
+  /**
+   * The scene's box where the files state one (Blender's, instant-ngp's scale and offset, LLFF's
+   * recentred bounds); absent where their coordinates are arbitrary (COLMAP, nerfstudio): the loader
+   * then places the capture from its cameras and points (placement.ts).
+   */
+  aabb?: Dataset['aabb'];
   nearFar: Dataset['nearFar'];
   nearestDepth?: Dataset['nearestDepth'];
   whiteBackground: boolean;
-  /** Sparse points in the dataset's world (COLMAP's points3D), with their colours. */
-  points?: Dataset['points'];
+  /**
+   * Where `aabb` is absent: every present frame's camera-to-world (OpenCV axes), whichever splits and
+   * how many images were asked for, so the capture is placed the same way on every request.
+   */
+  capturePoses?: Float64Array[];
+  /** Sparse points in the files' world (COLMAP's points3D), xyz per point, with their RGB8 colours. */
+  points?: { xyz: Float64Array; rgb: Uint8Array };
 }
 
 /** What the caller asked for, and where a format's planner reports what it skipped. */
