@@ -47,7 +47,9 @@ export class FactorBlur {
     const width = 2 * MAX_RADIUS + 1;
     const kernels = tensors.map((t) => gaussianTaps(t.sigma));
     const host = new Float32Array(Math.max(1, tensors.length) * width);
-    kernels.forEach((k, i) => host.set(k, i * width));
+    kernels.forEach((k, i) => {
+      host.set(k, i * width);
+    });
     if (!this.taps || this.taps.size < host.byteLength) {
       this.ctx.destroy(this.taps);
       this.taps = this.ctx.buffer('blur.taps', host.byteLength);
