@@ -18,6 +18,7 @@ import { exportScene } from '../formats/scene-file/writer.ts';
 import { LimitError } from '../gpu/context.ts';
 import { nodeGpu } from '../gpu/node.ts';
 import { ViewRenderer } from '../render/view-renderer.ts';
+import { BLUR_SCHEDULE_BLENDER } from '../train/coarse-to-fine.ts';
 import { ConfigError, checkReferenceOptions, resolveConfig } from '../train/config.ts';
 import { type CameraPath, fittedPath, frameCamera, frameCount, framePose, parseCameraPath } from '../view/camera-path.ts';
 import { rgbPixels } from '../view/view-images.ts';
@@ -27,7 +28,7 @@ import { logRank, parseRanks, runTraining } from './run-training.ts';
 const USAGE = `usage:
   npm run cli -- train --data DIR|builtin:demo|builtin:environment|builtin:forward --model vm192|vm48|cp384|slimmerf16|slimmerf8|strivec [--config FILE.json]
                        [--iters N] [--batch N] [--downscale K] [--hold-out N] [--test-views N] [--train-views N]
-                       [--upsilon U] [--eta N] [--ranks 1,2,4] [--contract auto|on|off|ndc] [--out FILE]
+                       [--upsilon U] [--eta N] [--ranks 1,2,4] [--contract auto|on|off|ndc] [--coarse-to-fine] [--out FILE]
                        [--checkpoint FILE.slimckpt [--checkpoint-every N]]
   npm run cli -- train --resume FILE.slimckpt --data DIR [--downscale K] [--test-views N] [--ranks 1,2,4] [--out FILE]
                        [--checkpoint FILE.slimckpt [--checkpoint-every N]]
@@ -46,7 +47,9 @@ const USAGE = `usage:
    on models an unbounded scene's surroundings in a contracted space, ndc in the normalised device
    coordinates of the mean camera (forward-facing captures, as TensoRF trains LLFF), off keeps the
    box only, auto (the default) models the surroundings of captures whose photos show them: NDC
-   when every camera faces one way, the contraction otherwise)`;
+   when every camera faces one way, the contraction otherwise; --coarse-to-fine blurs the field with a
+   Gaussian that narrows to nothing by 30% of training, the schedule of joint pose refinement's
+   reference (Blender's widths; blur_schedule in --config sets others))`;
 
 const options = {
   data: { type: 'string' },
@@ -69,6 +72,7 @@ const options = {
   'checkpoint-every': { type: 'string' },
   resume: { type: 'string' },
   contract: { type: 'string' },
+  'coarse-to-fine': { type: 'boolean' },
   resolution: { type: 'string' },
   level: { type: 'string' },
   simplify: { type: 'string' },
@@ -123,7 +127,7 @@ async function train(a: Record<string, string | boolean | undefined>): Promise<R
   if (a['checkpoint-every'] && !a.checkpoint) throw new ConfigError('--checkpoint-every needs --checkpoint FILE');
   if (a.resume) {
     // The checkpoint's own configuration continues; flags that would change it are refused.
-    const changes = ['model', 'config', 'iters', 'batch', 'train-views', 'eta', 'upsilon', 'contract'].filter((f) => a[f] !== undefined);
+    const changes = ['model', 'config', 'iters', 'batch', 'train-views', 'eta', 'upsilon', 'contract', 'coarse-to-fine'].filter((f) => a[f] !== undefined);
     if (changes.length) throw new ConfigError(`--resume continues the saved run's own configuration: drop ${changes.map((f) => `--${f}`).join(', ')}`);
     const file = a.resume as string;
     const cp = decodeCheckpoint(await readBytes(file), file);
@@ -162,6 +166,7 @@ async function train(a: Record<string, string | boolean | undefined>): Promise<R
       throw new ConfigError(`--contract must be auto, on, off or ndc, got "${a.contract}"`);
     fileOpts.contract = a.contract === 'ndc' ? 'ndc' : a.contract === 'on';
   }
+  if (a['coarse-to-fine'] && fileOpts.blur_schedule === undefined) fileOpts.blur_schedule = BLUR_SCHEDULE_BLENDER;
   return runTraining({ ...common, preset, cfg: resolveConfig(preset, fileOpts) });
 }
 

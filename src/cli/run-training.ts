@@ -173,6 +173,8 @@ function trainingRecord(args: TrainingArgs, result: RunResult, adapter: string):
     ...(field.settings.contraction ? { contraction: field.settings.contraction } : {}),
     // The NDC reference camera (forward-facing captures); absent unless the field is in NDC.
     ...(field.settings.ndc ? { ndc: field.settings.ndc } : {}),
+    // The coarse-to-fine blur widths (world units, knots over training); absent without the blur.
+    ...(cfg.train.blurSchedule.some((w) => w > 0) ? { blurSchedule: cfg.train.blurSchedule } : {}),
     samplesPerSecond: Math.round(result.samplesProcessed / result.trainSeconds),
     submissionsPerIteration: result.submissionsPerIteration,
     readbacksPerIteration: result.readbacksPerIteration,

@@ -40,10 +40,12 @@ export class FactorBlur {
 
   /**
    * Writes blur(src) (or, with `adjoint`, blurᵀ(src)) into dst at each tensor's offset; src and dst
-   * are distinct buffers laid out alike. Encodes into `enc`; the taps are written to the queue now,
-   * so submit `enc` before the next call.
+   * are distinct buffers laid out alike, src in fixed point with `srcFixed` (the factors' gradient
+   * sums). Encodes into `enc`; the taps are written to the queue now, so submit `enc` before the
+   * next call.
    */
-  encode(enc: Encoder, tensors: readonly BlurTensor[], src: GPUBuffer, dst: GPUBuffer, adjoint = false): void {
+  encode(enc: Encoder, tensors: readonly BlurTensor[], src: GPUBuffer, dst: GPUBuffer, opt: { adjoint?: boolean; srcFixed?: boolean } = {}): void {
+    const adjoint = opt.adjoint === true;
     const width = 2 * MAX_RADIUS + 1;
     const kernels = tensors.map((t) => gaussianTaps(t.sigma));
     const host = new Float32Array(Math.max(1, tensors.length) * width);
@@ -71,7 +73,15 @@ export class FactorBlur {
         const from = n === 0 ? { buf: src, offset: t.offset } : { buf: this.scratch!, offset: 0 };
         const to = n === order.length - 1 ? { buf: dst, offset: t.offset } : { buf: this.scratch!, offset: 0 };
         enc.dispatch(kernel, {
-          params: { src_offset: from.offset, dst_offset: to.offset, ...p, radius, taps_offset: i * width, adjoint: adjoint ? 1 : 0 },
+          params: {
+            src_offset: from.offset,
+            dst_offset: to.offset,
+            ...p,
+            radius,
+            taps_offset: i * width,
+            adjoint: adjoint ? 1 : 0,
+            src_fixed: n === 0 && opt.srcFixed ? 1 : 0,
+          },
           buffers: { src: from.buf, taps: this.taps!, dst: to.buf },
           workgroups: grid1d(this.ctx, p.outer * p.len * p.inner, 256),
         });

@@ -236,6 +236,7 @@ function checkHeader(raw: unknown, fail: (why: string) => never): Header {
     ranks,
     samplesProcessed: c.num(t.samplesProcessed, 'trainer.samplesProcessed', 0),
     raysFiltered: typeof t.raysFiltered === 'boolean' ? t.raysFiltered : fail('header: trainer.raysFiltered must be true or false'),
+    ...(t.blurRngState === undefined ? {} : { blurRngState: c.int(t.blurRngState, 'trainer.blurRngState', 1, 2 ** 32 - 1) }),
   };
   const d = c.obj(h.dataset, 'dataset');
   const splits: DatasetFingerprint['splits'] = {};
@@ -266,6 +267,9 @@ function checkHeader(raw: unknown, fail: (why: string) => never): Header {
   return { format: 'slimfield-checkpoint', created, settings, train, box, grid, mask, segments, validWords, trainer, dataset, progress };
 }
 
+/** Training options checkpoints made before them do not have. */
+const ADDED_OPTIONS = new Set(['blurSchedule']);
+
 /** Training options: exactly the keys of DEFAULT_TRAIN, each of its type. */
 function checkTrainOptions(c: JsonChecks, raw: unknown): TrainOptions {
   const o = c.obj(raw, 'train');
@@ -273,6 +277,11 @@ function checkTrainOptions(c: JsonChecks, raw: unknown): TrainOptions {
   for (const [key, def] of Object.entries(DEFAULT_TRAIN)) {
     const v = o[key];
     const what = `train.${key}`;
+    // Options added since the first checkpoints: absent means their default.
+    if (v === undefined && ADDED_OPTIONS.has(key)) {
+      out[key] = def;
+      continue;
+    }
     if (typeof def === 'boolean') out[key] = typeof v === 'boolean' ? v : c.fail(`header: ${what} must be true or false`);
     else if (Array.isArray(def)) {
       out[key] = Array.isArray(v) && v.length <= 4096 ? v.map((x, i) => c.num(x, `${what}[${i}]`, 0)) : c.fail(`header: ${what} must be a list of numbers`);

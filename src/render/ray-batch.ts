@@ -32,6 +32,12 @@ export interface BatchOptions {
   rank?: ComponentCounts;
   /** Ray range [near, far] for this batch; default: the batch's own (the dataset's). */
   nearFar?: [number, number];
+  /**
+   * The buffer the factor kernels read, laid out as the arena: its params by default, their
+   * blurred copy in coarse-to-fine training (train/coarse-to-fine.ts). Backward scatters the
+   * factors' gradients for these values; the basis and shading weights always come from the arena.
+   */
+  factors?: GPUBuffer;
 }
 
 export interface BatchStats {
@@ -88,6 +94,7 @@ interface ForwardState {
   chunk: number;
   fieldU: ParamValues;
   bg: number;
+  factors: GPUBuffer;
 }
 
 export class RayBatch {
@@ -208,14 +215,14 @@ export class RayBatch {
    * Appearance forward of shaded samples [first, first + n): components, basis projection and
    * shading, leaving the colours in `rgb` at `first`.
    */
-  private shadeForward(enc: Encoder, first: number, n: number, single: boolean, fieldU: ParamValues): void {
+  private shadeForward(enc: Encoder, first: number, n: number, single: boolean, fieldU: ParamValues, factors: GPUBuffer): void {
     const { ctx, field } = this;
     const W = field.appWidth;
     const D = field.settings.shading.appDim;
     const P = field.arena.params!;
     enc.dispatch(fieldKernel(ctx, field.settings, 'appForward'), {
       params: { field: fieldU, count: n, first },
-      buffers: { params_f: P, samples: this.samples, shaded_index: this.shadedIndex, counter: this.counter, app_components: this.appComponents },
+      buffers: { params_f: factors, samples: this.samples, shaded_index: this.shadedIndex, counter: this.counter, app_components: this.appComponents },
       workgroups: grid1d(ctx, n, 64),
     });
     // features = components · basisᵀ (basis is [D][W] like PyTorch's Linear weight). Below the
@@ -245,7 +252,7 @@ export class RayBatch {
   }
 
   /** Appearance backward of shaded samples [first, first + n) after its shadeForward. */
-  private shadeBackward(enc: Encoder, first: number, n: number, single: boolean, fieldU: ParamValues): void {
+  private shadeBackward(enc: Encoder, first: number, n: number, single: boolean, fieldU: ParamValues, factors: GPUBuffer): void {
     const { ctx, field } = this;
     const W = field.appWidth;
     const D = field.settings.shading.appDim;
@@ -279,7 +286,14 @@ export class RayBatch {
     });
     enc.dispatch(fieldKernel(ctx, field.settings, 'appBackward'), {
       params: { field: fieldU, count: n, first },
-      buffers: { params_f: P, grads: G, samples: this.samples, shaded_index: this.shadedIndex, counter: this.counter, d_app_components: this.dAppComponents },
+      buffers: {
+        params_f: factors,
+        grads: G,
+        samples: this.samples,
+        shaded_index: this.shadedIndex,
+        counter: this.counter,
+        d_app_components: this.dAppComponents,
+      },
       workgroups: grid1d(ctx, n, 64),
     });
   }
@@ -292,6 +306,7 @@ export class RayBatch {
     const { ctx, field } = this;
     const fieldU = field.fieldUniform(opt.rank);
     const st = field.settings;
+    const factors = opt.factors ?? field.arena.params!;
     this.pending = null;
 
     // 1. Samples (grow and redo when the batch needs more than the buffers hold).
@@ -332,7 +347,7 @@ export class RayBatch {
     if (nSamples > 0) {
       weigh.dispatch(fieldKernel(ctx, st, 'densityForward'), {
         params: { field: fieldU, count: nSamples, shift: st.densityShift, dist_scale: st.distanceScale },
-        buffers: { params_f: field.arena.params!, samples: this.samples, counter: this.counter, sample_alpha: this.sampleAlpha },
+        buffers: { params_f: factors, samples: this.samples, counter: this.counter, sample_alpha: this.sampleAlpha },
         workgroups: grid1d(ctx, nSamples, 64),
       });
     }
@@ -376,7 +391,7 @@ export class RayBatch {
       },
     );
     for (let first = 0; first < nShaded; first += chunk) {
-      this.shadeForward(enc, first, Math.min(chunk, nShaded - first), nShaded <= chunk, fieldU);
+      this.shadeForward(enc, first, Math.min(chunk, nShaded - first), nShaded <= chunk, fieldU, factors);
     }
     enc.dispatch(
       cachedKernel(ctx, 'compositeColour', () => compositeColourWgsl),
@@ -402,7 +417,7 @@ export class RayBatch {
       },
     );
     enc.submit();
-    if (opt.train) this.pending = { nRays, nSamples, nShaded, chunk, fieldU, bg: opt.bg };
+    if (opt.train) this.pending = { nRays, nSamples, nShaded, chunk, fieldU, bg: opt.bg, factors };
     return { samples: nSamples, shaded: nShaded };
   }
 
@@ -438,13 +453,13 @@ export class RayBatch {
     const single = s.nShaded <= s.chunk;
     for (let first = 0; first < s.nShaded; first += s.chunk) {
       const n = Math.min(s.chunk, s.nShaded - first);
-      if (!single) this.shadeForward(enc, first, n, single, s.fieldU);
-      this.shadeBackward(enc, first, n, single, s.fieldU);
+      if (!single) this.shadeForward(enc, first, n, single, s.fieldU, s.factors);
+      this.shadeBackward(enc, first, n, single, s.fieldU, s.factors);
     }
     if (s.nSamples > 0) {
       enc.dispatch(fieldKernel(ctx, st, 'densityBackward'), {
         params: { field: s.fieldU, count: s.nSamples },
-        buffers: { params_f: field.arena.params!, grads: field.arena.grads!, samples: this.samples, counter: this.counter, d_density: this.dDensity },
+        buffers: { params_f: s.factors, grads: field.arena.grads!, samples: this.samples, counter: this.counter, d_density: this.dDensity },
         workgroups: grid1d(ctx, s.nSamples, 64),
       });
     }

@@ -34,6 +34,11 @@ export interface TrainOptions {
   voxRange: number[];
   localRange: number[];
   /**
+   * Coarse-to-fine (notes §5): the Gaussian blur width of the factors, world units, as knots
+   * evenly spread over training (coarse-to-fine.ts BLUR_SCHEDULE_BLENDER); empty: no blur.
+   */
+  blurSchedule: number[];
+  /**
    * The space the field covers (train/scene-frame.ts): true contracts the scene, false keeps the
    * box only, 'ndc' trains in the NDC of the mean camera (forward-facing captures); absent:
    * decided by the dataset's scene kind.
@@ -63,6 +68,7 @@ export const DEFAULT_TRAIN: TrainOptions = {
   coarseIters: 1000,
   voxRange: [],
   localRange: [],
+  blurSchedule: [],
 };
 
 /** The reference option names this tool understands, with the types they must have. */
@@ -98,6 +104,8 @@ const KEYS = {
   local_range: 'nums',
   // Slimfield: contract the scene (true), keep the box only (false), NDC ("ndc"); absent: from the dataset.
   contract: 'space',
+  // Joint-TensoRF's coarse-to-fine blur widths (world units), knots over training; [] for none.
+  blur_schedule: 'widths',
 } as const;
 export type ReferenceOptions = { [K in keyof typeof KEYS]?: unknown };
 
@@ -118,7 +126,9 @@ export function checkReferenceOptions(raw: unknown, where: string): Record<strin
             ? Array.isArray(v) && v.every((x) => Number.isInteger(x) && x >= 0)
             : type === 'nums'
               ? Array.isArray(v) && v.every((x) => typeof x === 'number' && Number.isFinite(x) && x > 0)
-              : type === 'space'
+              : type === 'widths'
+                ? Array.isArray(v) && v.length <= 1000 && v.every((x) => typeof x === 'number' && Number.isFinite(x) && x >= 0)
+                : type === 'space'
                 ? typeof v === 'boolean' || v === 'ndc'
                 : v === 'MLP_Fea' || v === 'SH';
     if (!ok) {
@@ -131,7 +141,9 @@ export function checkReferenceOptions(raw: unknown, where: string): Record<strin
               ? 'a list of non-negative integers'
               : type === 'nums'
                 ? 'a list of positive numbers'
-                : type === 'space'
+                : type === 'widths'
+                  ? 'a list of at most 1000 non-negative numbers'
+                  : type === 'space'
                   ? 'true, false or "ndc"'
                   : '"MLP_Fea" or "SH"';
       throw new ConfigError(`${where}: option "${k}" must be ${want}, got ${JSON.stringify(v)}`);
@@ -199,6 +211,7 @@ export function resolveConfig(preset: PresetName, opts: Record<string, unknown>)
     coarseIters: o.pre_N_iters ?? DEFAULT_TRAIN.coarseIters,
     voxRange: o.vox_range ?? [],
     localRange: o.local_range ?? [],
+    blurSchedule: o.blur_schedule ?? [],
     ...(typeof o.contract === 'boolean' || o.contract === 'ndc' ? { contract: o.contract } : {}),
   };
   if (layout.localTensors && train.coarseIters < 1) throw new ConfigError(`option "pre_N_iters" (the coarse pass) must be at least 1 for ${layout.label}`);

@@ -19,8 +19,8 @@ export function l1WeightOf(field: TensorField, seg: Segment, weight: number): nu
 /**
  * Adds the TV gradients of the layout's TV tensors (VM planes with the reference's extra 1e-2,
  * CP lines with 1e-3); the weights decay by `decay` (the lr factor, never reset). Gradients are
- * kept as per-ray sums until Adam divides by the ray count, hence `nRays`. Returns the segments
- * whose gradients are now f32.
+ * kept as per-ray sums until Adam divides by the ray count, hence `nRays`. `f32` names the
+ * segments whose gradients are f32 already. Returns the segments whose gradients are now f32.
  */
 export function addTotalVariation(
   ctx: GpuContext,
@@ -29,8 +29,9 @@ export function addTotalVariation(
   weights: { density: number; app: number },
   decay: number,
   nRays: number,
+  f32: ReadonlySet<string> = new Set(),
 ): Set<string> {
-  const done = new Set<string>();
+  const done = new Set<string>(f32);
   for (const t of field.layout.tvTensors(field.settings, field.grid)) {
     const w = t.segment.startsWith('density.') ? weights.density : weights.app;
     if (w <= 0) continue;
@@ -38,7 +39,14 @@ export function addTotalVariation(
     enc.dispatch(
       cachedKernel(ctx, 'tv', () => tvWgsl),
       {
-        params: { offset: seg.offset, width: t.width, height: t.height, k: seg.components, weight: w * t.scale * decay * nRays },
+        params: {
+          offset: seg.offset,
+          width: t.width,
+          height: t.height,
+          k: seg.components,
+          weight: w * t.scale * decay * nRays,
+          grads_f32: f32.has(seg.name) ? 1 : 0,
+        },
         buffers: { p: field.arena.params!, grads: field.arena.grads! },
         workgroups: grid1d(ctx, seg.count, 256),
       },

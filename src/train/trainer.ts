@@ -14,6 +14,7 @@ import { TrainingRays } from '../rays/raygen.ts';
 import { RayBatch, RENDER_RAYS } from '../render/ray-batch.ts';
 import { Adam } from './adam.ts';
 import { buildAlphaMask, filterRays } from './alpha-mask.ts';
+import { CoarseToFine } from './coarse-to-fine.ts';
 import type { TrainOptions } from './config.ts';
 import { readMeanLoss, recordLoss } from './loss.ts';
 import { addTotalVariation, l1WeightOf } from './regularizers.ts';
@@ -47,6 +48,8 @@ export interface TrainerState {
   ranks: RankIncrementerState | null;
   samplesProcessed: number;
   raysFiltered: boolean;
+  /** The coarse-to-fine blur's generator (its density strengths); absent when the run has no blur. */
+  blurRngState?: number;
 }
 
 export class Trainer {
@@ -63,6 +66,8 @@ export class Trainer {
   private readonly voxelSteps: number[];
   private readonly rng: Xorshift;
   private readonly ranks: RankIncrementer | null;
+  /** The coarse-to-fine blur (notes §5) when the options schedule one. */
+  private readonly coarseToFine: CoarseToFine | null;
 
   constructor(
     readonly ctx: GpuContext,
@@ -82,6 +87,12 @@ export class Trainer {
     this.rng = new Xorshift(opt.seed);
     if (opt.rankIncremental) field.rank = 1;
     this.ranks = opt.rankIncremental ? new RankIncrementer(field.rank, field.maxRank, opt.rankUpsilon, opt.rankEta) : null;
+    if (opt.blurSchedule.some((w) => w > 0) && field.layout.localTensors) {
+      // Strivec's local lines each have their own voxel size, and a blur along them is not a blur
+      // of the field where tensors overlap: not offered until it is worked out.
+      throw new Error(`the coarse-to-fine blur (blur_schedule) works on VM and CP fields; ${field.layout.label} trains without it`);
+    }
+    this.coarseToFine = opt.blurSchedule.some((w) => w > 0) ? new CoarseToFine(ctx, opt.blurSchedule, opt.seed) : null;
   }
 
   /** One training iteration, including any mask update or upsample scheduled after it. */
@@ -94,27 +105,36 @@ export class Trainer {
     // Rays: a seeded random batch of training pixels with their colours.
     const draw = new Encoder(ctx);
     this.rays.draw(draw, this.batch.rays, n, (opt.seed + this.iter * 7919) >>> 0);
+    // Coarse to fine: while the blur is wide enough, the passes read a blurred copy of the factors.
+    const blurred = this.coarseToFine?.prepare(draw, field, this.iter, opt.nIters) ?? null;
     draw.submit();
 
     // Forward: samples, opacities, weights, shading and colours. White datasets always composite
     // on white; others on white in half the batches (as the reference).
     const bg = this.dataset.whiteBackground || this.rng.next() < 0.5 ? 1 : 0;
-    const stats = await this.batch.forward(n, { train: true, jitter: field.layout.training.jitter, seed: this.iter + 1, bg });
+    const stats = await this.batch.forward(n, {
+      train: true,
+      jitter: field.layout.training.jitter,
+      seed: this.iter + 1,
+      bg,
+      ...(blurred ? { factors: blurred.factors } : {}),
+    });
     this.samplesProcessed += stats.samples;
 
     // Loss, backward, regularizers and Adam: one submission.
     const enc = new Encoder(ctx);
     recordLoss(ctx, enc, this.batch, n);
     this.batch.backward(enc);
+    const sharpened = blurred ? this.coarseToFine!.backward(enc, field, blurred.tensors) : new Set<string>();
     const decay = lrDecay(opt.lrDecayTargetRatio, opt.nIters, this.iter);
-    const tvSegments = addTotalVariation(ctx, enc, field, { density: opt.TVWeightDensity, app: opt.TVWeightApp }, decay, n);
+    const f32Segments = addTotalVariation(ctx, enc, field, { density: opt.TVWeightDensity, app: opt.TVWeightApp }, decay, n, sharpened);
     const lr = lrDecay(opt.lrDecayTargetRatio, opt.nIters, this.iter - this.lastReset);
     this.adam.update(enc, field.arena, (s) => (s.group === 'factor' ? opt.lrInit : opt.lrBasis) * lr, {
       gradScale: 1 / n,
       l1For: (s) => l1WeightOf(field, s, this.l1Weight),
       // Masked Adam (Strivec's lines): entries no sample reached keep their state (notes 3.6).
       skipZeroFor: (s) => field.layout.training.maskedAdam && s.group === 'factor',
-      fixedPointFor: (s) => s.fixedPoint && !tvSegments.has(s.name),
+      fixedPointFor: (s) => s.fixedPoint && !f32Segments.has(s.name),
       // Rank groups not yet unlocked keep their init and zero moments (SlimmeRF's ε-masks, notes 4.2).
       activeFor: (s) => (s.group === 'factor' ? segmentComponentsAtRank(s.name, s.components, field.rank) : s.components),
     });
@@ -190,6 +210,7 @@ export class Trainer {
       ranks: this.ranks?.state ?? null,
       samplesProcessed: this.samplesProcessed,
       raysFiltered: this.rays.filtered,
+      ...(this.coarseToFine ? { blurRngState: this.coarseToFine.rng.state } : {}),
     };
   }
 
@@ -210,6 +231,7 @@ export class Trainer {
     this.field.rank = s.rank;
     if (this.ranks && s.ranks) this.ranks.state = s.ranks;
     this.samplesProcessed = s.samplesProcessed;
+    if (this.coarseToFine && s.blurRngState !== undefined) this.coarseToFine.rng.state = s.blurRngState;
     this.ctx.write(this.rays.valid, validRays);
     this.rays.filtered = s.raysFiltered;
   }
@@ -217,5 +239,6 @@ export class Trainer {
   destroy(): void {
     this.batch.destroy();
     this.rays.destroy();
+    this.coarseToFine?.destroy();
   }
 }

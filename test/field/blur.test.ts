@@ -10,6 +10,7 @@ import type { GpuContext } from '../../src/gpu/context.ts';
 import { Encoder } from '../../src/gpu/kernel.ts';
 import { nodeGpu } from '../../src/gpu/node.ts';
 import { randomNormal } from '../../src/gpu/random.ts';
+import { GRAD_SCALE } from '../../src/gpu/wgsl.ts';
 
 const close = (got: ArrayLike<number>, want: ArrayLike<number>, tol: number, what: string) => {
   assert.equal(got.length, want.length, `${what}: length`);
@@ -29,12 +30,12 @@ test("the kernel's taps: the reference's analytic Gaussian, an impulse as the wi
 });
 
 /** Runs FactorBlur over tensors packed in one buffer (at their offsets), forward or adjoint. */
-async function gpuBlur(ctx: GpuContext, tensors: BlurTensor[], data: Float32Array, adjoint: boolean): Promise<Float32Array> {
-  const src = ctx.upload('blur.test.src', data);
+async function gpuBlur(ctx: GpuContext, tensors: BlurTensor[], data: Float32Array, adjoint: boolean, srcFixed = false): Promise<Float32Array> {
+  const src = ctx.upload('blur.test.src', srcFixed ? Int32Array.from(data, (v) => Math.round(v * GRAD_SCALE)) : data);
   const dst = ctx.upload('blur.test.dst', new Float32Array(data.length).fill(-7));
   const blur = new FactorBlur(ctx);
   const enc = new Encoder(ctx);
-  blur.encode(enc, tensors, src, dst, adjoint);
+  blur.encode(enc, tensors, src, dst, { adjoint, srcFixed });
   enc.submit();
   const out = await ctx.readF32(dst, data.length);
   blur.destroy();
@@ -64,8 +65,13 @@ test('the GPU passes and their adjoint match the reference: planes, lines, Striv
     return t;
   });
   const data = randomNormal(offset, 1, 3);
-  for (const adjoint of [false, true]) {
-    const got = await gpuBlur(ctx, tensors, data, adjoint);
+  // The adjoint also as training runs it, from the fixed-point gradient sums.
+  for (const [adjoint, srcFixed] of [
+    [false, false],
+    [true, false],
+    [true, true],
+  ] as const) {
+    const got = await gpuBlur(ctx, tensors, data, adjoint, srcFixed);
     const f = adjoint ? blurAxisAdjoint : blurAxis;
     for (const t of tensors) {
       const x = data.subarray(t.offset, t.offset + t.shape.count);

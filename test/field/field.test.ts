@@ -3,6 +3,8 @@
 // differences of the reference loss. Small random VM and CP fields, small random rays.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { blurAxis, gaussianTaps } from '../../src/field/blur.ref.ts';
+import { type BlurTensor, blurPasses } from '../../src/field/blur.ts';
 import { recordDensityLattice } from '../../src/field/density-lattice.ts';
 import { type RefModel, type RefRay, refDensityFeature, refRender, refSamples } from '../../src/field/field.ref.ts';
 import { TensorField } from '../../src/field/field.ts';
@@ -15,6 +17,7 @@ import { nodeGpu } from '../../src/gpu/node.ts';
 import { randomNormal } from '../../src/gpu/random.ts';
 import { GRAD_SCALE } from '../../src/gpu/wgsl.ts';
 import { RayBatch } from '../../src/render/ray-batch.ts';
+import { CoarseToFine } from '../../src/train/coarse-to-fine.ts';
 import { readRayLosses, recordLoss } from '../../src/train/loss.ts';
 
 const box: Box = { lo: [-1, -1.2, -0.9], hi: [1.1, 1, 1] };
@@ -107,16 +110,31 @@ async function setup(kind: 'vm' | 'cp' | 'strivec', shading: 'MLP_Fea' | 'SH', g
   return { ctx, field, values, model };
 }
 
-for (const [kind, shading, chunk, space] of [
-  ['vm', 'MLP_Fea', Infinity, 'box'],
-  ['cp', 'MLP_Fea', Infinity, 'box'],
-  ['strivec', 'MLP_Fea', Infinity, 'box'],
-  ['vm', 'SH', Infinity, 'box'],
-  ['vm', 'MLP_Fea', 7, 'box'],
-  ['vm', 'MLP_Fea', Infinity, 'contract'],
-  ['vm', 'MLP_Fea', Infinity, 'ndc'],
+/** The factors blurred as field/blur.ts does (its passes, in f64), for the reference's loss. */
+function blurredValues(values: Map<string, ArrayLike<number>>, tensors: readonly BlurTensor[]): Map<string, ArrayLike<number>> {
+  const out = new Map(values);
+  for (const t of tensors) {
+    const taps = gaussianTaps(t.sigma);
+    out.set(
+      t.shape.name,
+      blurPasses(t.shape).reduce<ArrayLike<number>>((x, p) => blurAxis(x, p.outer, p.len, p.inner, taps), values.get(t.shape.name)!),
+    );
+  }
+  return out;
+}
+
+for (const [kind, shading, chunk, space, blur] of [
+  ['vm', 'MLP_Fea', Infinity, 'box', false],
+  ['cp', 'MLP_Fea', Infinity, 'box', false],
+  ['strivec', 'MLP_Fea', Infinity, 'box', false],
+  ['vm', 'SH', Infinity, 'box', false],
+  ['vm', 'MLP_Fea', 7, 'box', false],
+  ['vm', 'MLP_Fea', Infinity, 'contract', false],
+  ['vm', 'MLP_Fea', Infinity, 'ndc', false],
+  ['vm', 'MLP_Fea', Infinity, 'box', true],
+  ['cp', 'MLP_Fea', Infinity, 'box', true],
 ] as const) {
-  const chunked = chunk < Infinity ? `, shaded in chunks of ${chunk}` : '';
+  const chunked = (chunk < Infinity ? `, shaded in chunks of ${chunk}` : '') + (blur ? ', through the coarse-to-fine blur (gradients of the sharp factors)' : '');
   const where =
     space === 'contract'
       ? ', scene contracted (rays marched out to the far plane)'
@@ -132,17 +150,26 @@ for (const [kind, shading, chunk, space] of [
     batch.nearFar = [0.1, 10];
     ctx.write(batch.rays, packRays(rays));
     ctx.write(field.arena.grads!, new Float32Array(field.arena.total));
+    // The blur as training applies it: a constant 0.25-unit width (about 0.7 voxels here).
+    const c2f = blur ? new CoarseToFine(ctx, [0.25], 3) : null;
+    const prep = new Encoder(ctx);
+    const blurred = c2f?.prepare(prep, field, 0, 1) ?? null;
+    prep.submit();
+    const tensors = blurred?.tensors ?? [];
+    if (blur) assert.ok(tensors.some((t) => t.shape.name.startsWith('density.') && t.sigma > 0.3), 'the density is blurred this step');
+    const seen = blur ? blurredValues(values, tensors) : values;
     // Forward, loss, backward: the training step's order.
-    const stats = await batch.forward(rays.length, { train: true, jitter: false, seed: 1, bg: 1 });
+    const stats = await batch.forward(rays.length, { train: true, jitter: false, seed: 1, bg: 1, ...(blurred ? { factors: blurred.factors } : {}) });
     assert.ok(stats.samples > 100 && stats.shaded > 20, `enough samples (${stats.samples}) and shaded samples (${stats.shaded})`);
     const enc = new Encoder(ctx);
     recordLoss(ctx, enc, batch, rays.length);
     batch.backward(enc);
+    const sharpened = c2f ? c2f.backward(enc, field, tensors) : new Set<string>();
     enc.submit();
     const out = await batch.readOutputs(rays.length);
     const loss = await readRayLosses(ctx, batch, rays.length);
     if (space === 'ndc') assert.ok(out.acc.filter((a) => a < 0.99).length >= 6, `rays not saturated: ${[...out.acc].map((a) => a.toFixed(3))}`);
-    const ref = refRender(model, rays, 1, 0.1, 10);
+    const ref = refRender({ ...model, values: seen }, rays, 1, 0.1, 10);
     for (let i = 0; i < rays.length; i++) {
       for (let c = 0; c < 3; c++) assert.ok(Math.abs(out.rgb[i * 3 + c]! - ref.rgb[i]![c]!) < 2e-4, `ray ${i} colour`);
       assert.ok(Math.abs(loss[i]! - ref.loss[i]!) < 2e-4, `ray ${i} loss`);
@@ -154,7 +181,8 @@ for (const [kind, shading, chunk, space] of [
     const gradBits = await ctx.read(field.arena.grads!);
     const gi = new Int32Array(gradBits);
     const gf = new Float32Array(gradBits);
-    const lossOf = (vals: Map<string, ArrayLike<number>>) => refRender({ ...model, values: vals }, rays, 1, 0.1, 10).loss.reduce((a, b) => a + b, 0);
+    const lossOf = (vals: Map<string, ArrayLike<number>>) =>
+      refRender({ ...model, values: blur ? blurredValues(vals, tensors) : vals }, rays, 1, 0.1, 10).loss.reduce((a, b) => a + b, 0);
     let checked = 0;
     let skipped = 0;
     for (const seg of field.arena.segments.filter((x) => x.group !== 'index')) {
@@ -165,7 +193,7 @@ for (const [kind, shading, chunk, space] of [
         assert.ok(any, `${seg.name} received gradient`);
       }
       // Entries with the largest gradients, plus a few at random.
-      const grad = (i: number) => (seg.fixedPoint ? gi[seg.offset + i]! / GRAD_SCALE : gf[seg.offset + i]!);
+      const grad = (i: number) => (seg.fixedPoint && !sharpened.has(seg.name) ? gi[seg.offset + i]! / GRAD_SCALE : gf[seg.offset + i]!);
       const order = Array.from({ length: seg.count }, (_, i) => i).sort((a, b) => Math.abs(grad(b)) - Math.abs(grad(a)));
       const pick = [
         ...order.slice(0, 6),
@@ -198,6 +226,7 @@ for (const [kind, shading, chunk, space] of [
     }
     assert.ok(skipped <= checked / 10, `${skipped} non-smooth points skipped, ${checked} checked`);
     assert.ok(checked > 60, `checked ${checked} gradients`);
+    c2f?.destroy();
     batch.destroy();
     field.destroy();
   });

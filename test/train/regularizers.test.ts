@@ -26,41 +26,42 @@ for (const [w, h, k] of [
   [7, 5, 3],
   [1, 9, 2],
 ] as const) {
-  test(`TV gradient on a ${h}x${w}x${k} tensor matches finite differences; fixed-point gradient kept`, async () => {
-    const ctx = await nodeGpu();
-    const n = w * h * k;
-    const offset = 64;
-    const x = randomNormal(n, 1, w * 100 + h);
-    const all = new Float32Array(offset + n);
-    all.set(x, offset);
-    const params = ctx.upload('tv.params', all);
-    const fixed = new Int32Array(offset + n);
-    for (let i = 0; i < n; i++) fixed[offset + i] = Math.round(0.25 * (i % 3) * GRAD_SCALE);
-    const grads = ctx.upload('tv.grads', fixed);
-    const weight = 0.7;
-    const enc = new Encoder(ctx);
-    enc.dispatch(
-      cachedKernel(ctx, 'tv', () => tvWgsl),
-      {
-        params: { offset, width: w, height: h, k, weight },
-        buffers: { p: params, grads },
-        workgroups: grid1d(ctx, n, 256),
-      },
-    );
-    enc.submit();
-    const got = await ctx.readF32(grads, n, offset);
-    const x64 = Float64Array.from(x);
-    for (let i = 0; i < n; i++) {
-      const eps = 1e-5;
-      const p = Float64Array.from(x64);
-      p[i]! += eps;
-      const m = Float64Array.from(x64);
-      m[i]! -= eps;
-      const fd = (weight * (tvLoss(p, w, h, k) - tvLoss(m, w, h, k))) / (2 * eps);
-      const want = 0.25 * (i % 3) + fd;
-      assert.ok(Math.abs(got[i]! - want) < 1e-4 + 1e-3 * Math.abs(want), `entry ${i}: ${got[i]} vs ${want}`);
-    }
-    ctx.destroy(params);
-    ctx.destroy(grads);
-  });
+  for (const f32 of [false, true])
+    test(`TV gradient on a ${h}x${w}x${k} tensor matches finite differences; the ${f32 ? 'f32' : 'fixed-point'} gradient before it kept`, async () => {
+      const ctx = await nodeGpu();
+      const n = w * h * k;
+      const offset = 64;
+      const x = randomNormal(n, 1, w * 100 + h);
+      const all = new Float32Array(offset + n);
+      all.set(x, offset);
+      const params = ctx.upload('tv.params', all);
+      const before = f32 ? new Float32Array(offset + n) : new Int32Array(offset + n);
+      for (let i = 0; i < n; i++) before[offset + i] = f32 ? 0.25 * (i % 3) : Math.round(0.25 * (i % 3) * GRAD_SCALE);
+      const grads = ctx.upload('tv.grads', before);
+      const weight = 0.7;
+      const enc = new Encoder(ctx);
+      enc.dispatch(
+        cachedKernel(ctx, 'tv', () => tvWgsl),
+        {
+          params: { offset, width: w, height: h, k, weight, grads_f32: f32 ? 1 : 0 },
+          buffers: { p: params, grads },
+          workgroups: grid1d(ctx, n, 256),
+        },
+      );
+      enc.submit();
+      const got = await ctx.readF32(grads, n, offset);
+      const x64 = Float64Array.from(x);
+      for (let i = 0; i < n; i++) {
+        const eps = 1e-5;
+        const p = Float64Array.from(x64);
+        p[i]! += eps;
+        const m = Float64Array.from(x64);
+        m[i]! -= eps;
+        const fd = (weight * (tvLoss(p, w, h, k) - tvLoss(m, w, h, k))) / (2 * eps);
+        const want = 0.25 * (i % 3) + fd;
+        assert.ok(Math.abs(got[i]! - want) < 1e-4 + 1e-3 * Math.abs(want), `entry ${i}: ${got[i]} vs ${want}`);
+      }
+      ctx.destroy(params);
+      ctx.destroy(grads);
+    });
 }

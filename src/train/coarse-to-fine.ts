@@ -1,0 +1,94 @@
+// Coarse-to-fine training (notes §5, Joint-TensoRF): early on, the field is seen through a
+// Gaussian blur that narrows to nothing, so it cannot learn high frequencies before the coarse
+// structure (and, with pose refinement, the poses) have settled. The blur is applied to the factors
+// (field/blur.ts: exactly a 3-D blur of a VM or CP field) in a copy that the forward and backward
+// passes read; the adjoint carries the copy's gradient back to the sharp factors Adam updates.
+import { type BlurTensor, FactorBlur } from '../field/blur.ts';
+import type { TensorField } from '../field/field.ts';
+import { fieldSegments } from '../field/layout.ts';
+import type { GpuContext } from '../gpu/context.ts';
+import type { Encoder } from '../gpu/kernel.ts';
+import { Xorshift } from '../gpu/random.ts';
+
+/** The reference's Blender schedule of blur widths (world units), knots evenly spread over training. */
+export const BLUR_SCHEDULE_BLENDER = [0.3, 0.15, 0.07, 0, 0, 0, 0, 0, 0, 0, 0];
+/** Its LLFF schedule (forward-facing captures, trained in NDC). */
+export const BLUR_SCHEDULE_LLFF = [0.4, 0.2, 0.1, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+
+/** Below this width (world units) the blur is dropped, as the reference does. */
+const NEGLIGIBLE = 0.001;
+
+/** Each step the density kernel's width is scaled by one of these, drawn at random (the colour kernel's is not). */
+const DENSITY_STRENGTHS = [0, 0.2, 0.4, 0.6, 0.8, 1];
+
+/** The blur width at training progress t ∈ [0, 1]: the knots, evenly spaced over [0, 1], interpolated linearly. */
+export function blurWidthAt(knots: readonly number[], t: number): number {
+  if (knots.length === 0) return 0;
+  if (knots.length === 1) return knots[0]!;
+  const x = Math.min(Math.max(t, 0), 1) * (knots.length - 1);
+  const i = Math.min(Math.floor(x), knots.length - 2);
+  return knots[i]! + (x - i) * (knots[i + 1]! - knots[i]!);
+}
+
+export class CoarseToFine {
+  private readonly blur: FactorBlur;
+  private blurred: GPUBuffer | null = null;
+  /** Draws the density kernel's strength; its state is a part of the trainer's. */
+  readonly rng: Xorshift;
+
+  constructor(
+    private readonly ctx: GpuContext,
+    private readonly knots: readonly number[],
+    seed: number,
+  ) {
+    this.blur = new FactorBlur(ctx);
+    // Its own generator, so runs without the blur draw exactly what they drew before.
+    this.rng = new Xorshift((seed ^ 0x5bd1e995) >>> 0 || 1);
+  }
+
+  /**
+   * Encodes the blurred copy of the factors for iteration `iter` of `nIters` and returns it with the
+   * tensors it blurred, or null when the blur is negligible by now (train on the sharp factors).
+   */
+  prepare(enc: Encoder, field: TensorField, iter: number, nIters: number): { factors: GPUBuffer; tensors: BlurTensor[] } | null {
+    const width = blurWidthAt(this.knots, iter / nIters);
+    if (width < NEGLIGIBLE) return null;
+    const strength = DENSITY_STRENGTHS[Math.floor(this.rng.next() * DENSITY_STRENGTHS.length)]!;
+    // World widths in voxels of the current grid (the reference's mean over axes of R / extent).
+    const perVoxel = field.units.reduce((s, u) => s + 1 / u, 0) / 3;
+    const tensors = fieldSegments(field.settings, field.box, field.grid)
+      .filter((s) => s.group === 'factor')
+      .map((shape) => ({
+        shape,
+        offset: field.arena.get(shape.name).offset,
+        sigma: width * perVoxel * (shape.name.startsWith('density.') ? strength : 1),
+      }));
+    const arena = field.arena.params!;
+    if (!this.blurred || this.blurred.size !== arena.size) {
+      this.ctx.destroy(this.blurred);
+      this.blurred = this.ctx.buffer('coarse-to-fine.factors', arena.size);
+    }
+    // The dense tensors (basis, shading weights) come along unchanged.
+    enc.copy(arena, 0, this.blurred, 0, arena.size);
+    this.blur.encode(enc, tensors, arena, this.blurred);
+    return { factors: this.blurred, tensors };
+  }
+
+  /**
+   * After the backward pass: turns the blurred factors' gradient (fixed-point sums in the arena's
+   * grads) into the sharp factors' (f32, in place). Returns the segments whose gradient is now f32.
+   */
+  backward(enc: Encoder, field: TensorField, tensors: readonly BlurTensor[]): Set<string> {
+    const grads = field.arena.grads!;
+    // The blurred copy has served its forward and backward: its buffer takes the adjoint's result.
+    this.blur.encode(enc, tensors, grads, this.blurred!, { adjoint: true, srcFixed: true });
+    for (const t of tensors) enc.copy(this.blurred!, t.offset * 4, grads, t.offset * 4, t.shape.count * 4);
+    return new Set(tensors.map((t) => t.shape.name));
+  }
+
+  destroy(): void {
+    this.blur.destroy();
+    this.ctx.destroy(this.blurred);
+    this.blurred = null;
+  }
+}
