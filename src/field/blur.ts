@@ -93,5 +93,6 @@ export class FactorBlur {
     this.ctx.destroy(this.taps);
     this.ctx.destroy(this.scratch);
     this.taps = this.scratch = null;
+    this.scratchFloats = 0;
   }
 }

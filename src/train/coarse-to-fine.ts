@@ -52,7 +52,11 @@ export class CoarseToFine {
    */
   prepare(enc: Encoder, field: TensorField, iter: number, nIters: number): { factors: GPUBuffer; tensors: BlurTensor[] } | null {
     const width = blurWidthAt(this.knots, iter / nIters);
-    if (width < NEGLIGIBLE) return null;
+    if (width < NEGLIGIBLE) {
+      // The blur is over (it narrows monotonically in the reference's schedules): free its memory.
+      this.destroy();
+      return null;
+    }
     const strength = DENSITY_STRENGTHS[Math.floor(this.rng.next() * DENSITY_STRENGTHS.length)]!;
     // World widths in voxels of the current grid (the reference's mean over axes of R / extent).
     const perVoxel = field.units.reduce((s, u) => s + 1 / u, 0) / 3;
@@ -86,6 +90,7 @@ export class CoarseToFine {
     return new Set(tensors.map((t) => t.shape.name));
   }
 
+  /** Frees the copy and the blur's buffers (made again if a later step blurs). */
   destroy(): void {
     this.blur.destroy();
     this.ctx.destroy(this.blurred);

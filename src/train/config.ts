@@ -129,8 +129,8 @@ export function checkReferenceOptions(raw: unknown, where: string): Record<strin
               : type === 'widths'
                 ? Array.isArray(v) && v.length <= 1000 && v.every((x) => typeof x === 'number' && Number.isFinite(x) && x >= 0)
                 : type === 'space'
-                ? typeof v === 'boolean' || v === 'ndc'
-                : v === 'MLP_Fea' || v === 'SH';
+                  ? typeof v === 'boolean' || v === 'ndc'
+                  : v === 'MLP_Fea' || v === 'SH';
     if (!ok) {
       const want =
         type === 'int'
@@ -144,8 +144,8 @@ export function checkReferenceOptions(raw: unknown, where: string): Record<strin
                 : type === 'widths'
                   ? 'a list of at most 1000 non-negative numbers'
                   : type === 'space'
-                  ? 'true, false or "ndc"'
-                  : '"MLP_Fea" or "SH"';
+                    ? 'true, false or "ndc"'
+                    : '"MLP_Fea" or "SH"';
       throw new ConfigError(`${where}: option "${k}" must be ${want}, got ${JSON.stringify(v)}`);
     }
     out[k] = v;

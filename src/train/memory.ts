@@ -61,7 +61,9 @@ export function estimateTrainingMemory(settings: FieldSettings, opt: TrainOption
   const box = frame.box;
   const finalGrid = resolutionForVoxels(opt.nVoxelFinal, box);
   const floats = fieldSegments(settings, box, finalGrid).reduce((n, s) => n + Math.ceil(s.count / 64) * 64, 0);
-  const parameters = floats * 4 * 4;
+  // Params, gradients and Adam's two moments; coarse-to-fine training adds a blurred copy of the
+  // params (and a plane-sized scratch, within the copy's rounding) while its blur lasts.
+  const parameters = floats * 4 * (opt.blurSchedule.some((w) => w > 0) ? 5 : 4);
   const train = ds.splits.train!;
   const views = opt.trainViews > 0 ? Math.min(opt.trainViews, train.cameras.length) : train.cameras.length;
   // The images' mean size (they may differ) times the views trained on.

@@ -134,7 +134,8 @@ for (const [kind, shading, chunk, space, blur] of [
   ['vm', 'MLP_Fea', Infinity, 'box', true],
   ['cp', 'MLP_Fea', Infinity, 'box', true],
 ] as const) {
-  const chunked = (chunk < Infinity ? `, shaded in chunks of ${chunk}` : '') + (blur ? ', through the coarse-to-fine blur (gradients of the sharp factors)' : '');
+  const chunked =
+    (chunk < Infinity ? `, shaded in chunks of ${chunk}` : '') + (blur ? ', through the coarse-to-fine blur (gradients of the sharp factors)' : '');
   const where =
     space === 'contract'
       ? ', scene contracted (rays marched out to the far plane)'
@@ -156,7 +157,11 @@ for (const [kind, shading, chunk, space, blur] of [
     const blurred = c2f?.prepare(prep, field, 0, 1) ?? null;
     prep.submit();
     const tensors = blurred?.tensors ?? [];
-    if (blur) assert.ok(tensors.some((t) => t.shape.name.startsWith('density.') && t.sigma > 0.3), 'the density is blurred this step');
+    if (blur)
+      assert.ok(
+        tensors.some((t) => t.shape.name.startsWith('density.') && t.sigma > 0.3),
+        'the density is blurred this step',
+      );
     const seen = blur ? blurredValues(values, tensors) : values;
     // Forward, loss, backward: the training step's order.
     const stats = await batch.forward(rays.length, { train: true, jitter: false, seed: 1, bg: 1, ...(blurred ? { factors: blurred.factors } : {}) });

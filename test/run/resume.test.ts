@@ -72,13 +72,17 @@ test('a run resumed at any iteration ends bit-identical to the uninterrupted run
   }
 });
 
-test('with the coarse-to-fine blur (its own random density strengths), a resumed run ends bit-identical too; the blur changes the result', { timeout: 600_000 }, async () => {
+test('with the coarse-to-fine blur (its own random density strengths), a resumed run ends bit-identical too; the blur changes the result', {
+  timeout: 600_000,
+}, async () => {
   const ctx = await nodeGpu();
   // VM-48 for 24 iterations, the blur narrowing to nothing at the end; an upsample at 10.
   const base = { N_voxel_init: 12 ** 3, N_voxel_final: 18 ** 3, upsamp_list: [10], update_AlphaMask_list: [], featureC: 8, batch_size: 256, n_iters: 24 };
   const blurred = resolveConfig('vm48', { ...base, blur_schedule: [0.3, 0.15, 0.07, 0] });
   const saved = new Map<number, Uint8Array>();
-  const ref = await finalValues(new TrainingRun(ctx, ds, blurred, { seed: 1, checkpoint: { everyIterations: 1, sink: async (b, iter) => void saved.set(iter, b) } }));
+  const ref = await finalValues(
+    new TrainingRun(ctx, ds, blurred, { seed: 1, checkpoint: { everyIterations: 1, sink: async (b, iter) => void saved.set(iter, b) } }),
+  );
   for (const k of [5, 10, 17]) {
     const cp = decodeCheckpoint(saved.get(k)!, `iteration ${k}`);
     assert.ok(cp.trainer.blurRngState !== undefined, 'the blur generator is saved');
