@@ -87,11 +87,7 @@ export class Trainer {
     this.rng = new Xorshift(opt.seed);
     if (opt.rankIncremental) field.rank = 1;
     this.ranks = opt.rankIncremental ? new RankIncrementer(field.rank, field.maxRank, opt.rankUpsilon, opt.rankEta) : null;
-    if (opt.blurSchedule.some((w) => w > 0) && field.layout.localTensors) {
-      // Strivec's local lines each have their own voxel size, and a blur along them is not a blur
-      // of the field where tensors overlap: not offered until it is worked out.
-      throw new Error(`the coarse-to-fine blur (blur_schedule) works on VM and CP fields; ${field.layout.label} trains without it`);
-    }
+    // (VM and CP only: train/config.ts refuses the blur for Strivec.)
     this.coarseToFine = opt.blurSchedule.some((w) => w > 0) ? new CoarseToFine(ctx, opt.blurSchedule, opt.seed) : null;
   }
 

@@ -37,6 +37,14 @@ test('config errors name the file and the option', () => {
   expectError(cli('train', '--data', 'builtin:demo', '--model', 'vm48', '--config', wrong), /option "upsamp_list" must be a list/);
   expectError(cli('train', '--data', 'builtin:demo', '--model', 'vm999'), /--model must be one of vm192, vm48, cp384, slimmerf16, slimmerf8/);
   expectError(cli('train', '--data', 'builtin:demo', '--model', 'vm48', '--iters', 'ten'), /--iters must be an integer/);
+  // The coarse-to-fine blur: VM and CP only; widths are non-negative numbers.
+  expectError(cli('train', '--data', 'builtin:demo', '--model', 'strivec', '--coarse-to-fine'), /blur_schedule.*VM and CP.*Strivec/);
+  const widths = join(dir, 'widths.json');
+  writeFileSync(widths, '{"blur_schedule": [0.3, -1]}');
+  expectError(
+    cli('train', '--data', 'builtin:demo', '--model', 'vm48', '--config', widths),
+    /option "blur_schedule" must be a list of at most 1000 non-negative numbers/,
+  );
 });
 
 test('dataset errors name the file: missing folder, NaN pose', () => {
