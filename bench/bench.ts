@@ -20,6 +20,7 @@ import { parseArgs } from 'node:util';
 import { loadModel, log, openDataset } from '../src/cli/node-io.ts';
 import { type RankPoint, runTraining } from '../src/cli/run-training.ts';
 import type { Dataset } from '../src/data/types.ts';
+import { perturbCameras, poseError } from '../src/eval/poses.ts';
 import { type RenderSpeedRow, renderSpeed } from '../src/eval/render-speed.ts';
 import { formatBytes } from '../src/gpu/context.ts';
 import { nodeGpu } from '../src/gpu/node.ts';
@@ -63,6 +64,18 @@ async function foxAsColmap(fox: string): Promise<string> {
   }
   await symlink(join(fox, 'images'), join(dir, 'images'));
   return dir;
+}
+/** The dataset with its training cameras perturbed (pose refinement's harness), and their error. */
+function withPoseNoise(ds: Dataset, sigma: number | undefined): { dataset: Dataset; poseNoise: Record<string, unknown> } {
+  if (sigma === undefined) return { dataset: ds, poseNoise: {} };
+  const train = ds.splits.train!;
+  const cameras = perturbCameras(train.cameras, sigma, 1);
+  const e = poseError(cameras, train.cameras);
+  log(`training poses perturbed by σ = ${sigma} in se(3): ${e.rotationDeg.toFixed(2)}° and ${e.translation.toFixed(3)} units per camera on average`);
+  return {
+    dataset: { ...ds, splits: { ...ds.splits, train: { ...train, cameras } } },
+    poseNoise: { poseNoise: { sigma, rotationDeg: +e.rotationDeg.toFixed(3), translation: +e.translation.toFixed(4) } },
+  };
 }
 const minutes = values.minutes === undefined ? undefined : Number(values.minutes);
 if (minutes !== undefined && !(minutes > 0)) {
@@ -109,8 +122,9 @@ for (const name of names) {
   const data = dataOf(b.scene);
   const key = `${b.scene === 'fox-colmap' ? 'fox-colmap' : data}/${b.downscale}`;
   if (!datasets.has(key)) datasets.set(key, await openDataset(b.scene === 'fox-colmap' ? await foxAsColmap(data) : data, b.downscale, ['train', 'test']));
+  const { dataset, poseNoise } = withPoseNoise(datasets.get(key)!, b.poseNoise);
   const r = await runTraining({
-    dataset: datasets.get(key),
+    dataset,
     data,
     preset: b.model,
     cfg,
@@ -123,8 +137,8 @@ for (const name of names) {
     profile: values.profile,
     out: b.renderRanks ? join(scratch, `${name}.slim`) : undefined,
   });
-  rows.push({ config: name, ...r });
-  console.log(JSON.stringify({ config: name, ...r }));
+  rows.push({ config: name, ...r, ...poseNoise });
+  console.log(JSON.stringify({ config: name, ...r, ...poseNoise }));
   if (b.renderRanks) {
     const { field } = await loadModel(ctx, join(scratch, `${name}.slim`));
     for (const row of await renderSpeed(ctx, field, b.renderRanks, renderSize)) {

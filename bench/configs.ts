@@ -20,6 +20,11 @@ export interface BenchConfig {
    * evaluation; configurations without it run to the end everywhere.
    */
   softwareProbeMinutes?: number;
+  /**
+   * Pose refinement's harness: the training cameras get BARF's synthetic noise of this σ in se(3)
+   * (eval/poses.ts perturbCameras; the test cameras stay true), and the row reports their error.
+   */
+  poseNoise?: number;
 }
 
 /** Shading and regularizers of both comparison runs (the reference's lego settings). */
@@ -90,6 +95,9 @@ export const BENCH_CONFIGS: Record<string, BenchConfig> = {
   // slim-vm192 with the coarse-to-fine blur of joint pose refinement (the reference's Blender
   // widths, gone by 30% of training): what the blur costs per iteration and in PSNR on true poses.
   'slim-vm192-c2f': { downscale: 16, testViews: 5, model: 'vm192', options: { ...slimOptions, blur_schedule: BLUR_SCHEDULE_BLENDER } },
+  // slim-vm192 trained on poses with BARF's Blender noise (σ = 0.15 in se(3), ~14° and ~0.6 units
+  // per camera), scored at the true test poses: what pose error costs before any refinement.
+  'slim-vm192-noisy-poses': { downscale: 16, testViews: 5, model: 'vm192', options: slimOptions, poseNoise: 0.15 },
   'reduced-cp384': { downscale: 16, testViews: 5, model: 'cp384', options: slimOptions },
   // The reference's lego ranks per level ([32, 24, 16] density, 48 appearance) and lattices.
   'reduced-strivec': { downscale: 16, testViews: 5, model: 'strivec', options: { ...slimOptions, pre_N_iters: 100 }, ranks: [4, 8, 16, 32] },
@@ -119,6 +127,7 @@ export const DEFAULT_BENCH = [
   'slim-slimmerf16',
   'slim-vm192',
   'slim-vm192-c2f',
+  'slim-vm192-noisy-poses',
   'reduced-cp384',
   'reduced-strivec',
   'fox-slim',
