@@ -13,15 +13,17 @@ const near = (a: number, b: number, tol = 1e-9) => Math.abs(a - b) <= tol;
 test('se(3) exponential: Rodrigues for the rotation, V u for the translation, also near zero', () => {
   const { r, t } = se3Exp([0, 0, 0.3, 1, 2, 3]);
   const [c, s] = [Math.cos(0.3), Math.sin(0.3)];
-  [c, -s, 0, s, c, 0, 0, 0, 1].forEach((v, k) => assert.ok(near(r[k]!, v), `R[${k}]`));
+  assert.ok(
+    [c, -s, 0, s, c, 0, 0, 0, 1].every((v, k) => near(r[k]!, v)),
+    `R ${r}`,
+  );
   // About z, V maps (1, 2, 3) to (sin θ/θ, (1 − cos θ)/θ) mixes of x and y, and keeps z.
   assert.ok(near(t[2], 3));
   assert.ok(near(t[0], (s / 0.3) * 1 - ((1 - c) / 0.3) * 2) && near(t[1], ((1 - c) / 0.3) * 1 + (s / 0.3) * 2), `t ${t}`);
   // Continuous across the series switch at θ = 1e-4.
   const a = se3Exp([0.99e-4, 0.3e-4, 0, 0.5, 0.1, -0.2]);
   const b = se3Exp([1.01e-4, 0.3e-4, 0, 0.5, 0.1, -0.2]);
-  a.r.forEach((v, k) => assert.ok(near(v, b.r[k]!, 1e-5)));
-  a.t.forEach((v, k) => assert.ok(near(v, b.t[k]!, 1e-5)));
+  assert.ok(a.r.every((v, k) => near(v, b.r[k]!, 1e-5)) && a.t.every((v, k) => near(v, b.t[k]!, 1e-5)));
 });
 
 /** Cameras moved by a similarity x ↦ s R x + t (rotations turned by R). */
@@ -29,8 +31,12 @@ function moved(cams: readonly Camera[], s: number, r: number[], t: V3): Camera[]
   const ap = (v: number[]) => [0, 1, 2].map((i) => r[i * 3]! * v[0]! + r[i * 3 + 1]! * v[1]! + r[i * 3 + 2]! * v[2]!);
   return cams.map((cam) => {
     const c2w = new Float64Array(12);
-    for (let col = 0; col < 3; col++) ap([cam.c2w[col]!, cam.c2w[4 + col]!, cam.c2w[8 + col]!]).forEach((v, row) => (c2w[row * 4 + col] = v));
-    ap([cam.c2w[3]!, cam.c2w[7]!, cam.c2w[11]!]).forEach((v, row) => (c2w[row * 4 + 3] = s * v + t[row]!));
+    for (let col = 0; col < 3; col++) {
+      const axis = ap([cam.c2w[col]!, cam.c2w[4 + col]!, cam.c2w[8 + col]!]);
+      for (let row = 0; row < 3; row++) c2w[row * 4 + col] = axis[row]!;
+    }
+    const centre = ap([cam.c2w[3]!, cam.c2w[7]!, cam.c2w[11]!]);
+    for (let row = 0; row < 3; row++) c2w[row * 4 + 3] = s * centre[row]! + t[row]!;
     return { ...cam, c2w };
   });
 }
@@ -42,7 +48,10 @@ test('the similarity alignment recovers a known similarity; poses differing only
   const { s, r, t } = similarityAlign(shifted.map(centre), CAMS.map(centre));
   assert.ok(near(s, 1 / 2.3, 1e-9), `scale ${s}`);
   // r should be Rᵀ.
-  [0, 1, 2].forEach((i) => [0, 1, 2].forEach((j) => assert.ok(near(r[i * 3 + j]!, R[j * 3 + i]!, 1e-9), `r[${i}][${j}]`)));
+  assert.ok(
+    [0, 1, 2].every((i) => [0, 1, 2].every((j) => near(r[i * 3 + j]!, R[j * 3 + i]!, 1e-9))),
+    `r ${r} is not Rᵀ`,
+  );
   assert.ok(t.every(Number.isFinite));
   const e = poseError(shifted, CAMS);
   assert.ok(e.rotationDeg < 1e-6 && e.translation < 1e-9, JSON.stringify(e));
@@ -61,7 +70,10 @@ test('the similarity alignment recovers a known similarity; poses differing only
 
 test("BARF's pose noise: none at σ = 0; at σ = 0.15 rotations stay rotations and err by about 14° on average", () => {
   const same = perturbCameras(CAMS, 0, 1);
-  same.forEach((c, i) => c.c2w.forEach((v, k) => assert.ok(near(v, CAMS[i]!.c2w[k]!, 1e-12))));
+  assert.ok(
+    same.every((c, i) => c.c2w.every((v, k) => near(v, CAMS[i]!.c2w[k]!, 1e-12))),
+    'σ = 0 changes nothing',
+  );
   const noisy = perturbCameras(CAMS, 0.15, 1);
   for (const c of noisy) {
     for (let a = 0; a < 3; a++) assert.ok(near(Math.hypot(c.c2w[a]!, c.c2w[4 + a]!, c.c2w[8 + a]!), 1, 1e-12), 'unit axes');
