@@ -315,12 +315,14 @@ test('the fox phone capture converted to a COLMAP model (OPENCV camera) reads as
   const train = colmap.splits.train!;
   assert.deepEqual([...train.names].sort(), [...ngp.splits.train!.names].sort());
   // One placement rule for both formats: the same world, not merely the same rig up to a similarity.
+  // (To 1e-5: transforms.json's rotations are orthonormal only to 1.2e-6, and a COLMAP model's
+  // quaternions make them exact, which moves the cameras' mean up by as much.)
   for (let k = 0; k < 2; k++)
-    for (let a = 0; a < 3; a++) assert.ok(Math.abs(colmap.aabb[k]![a]! - ngp.aabb[k]![a]!) < 1e-9, `box ${colmap.aabb} vs ${ngp.aabb}`);
+    for (let a = 0; a < 3; a++) assert.ok(Math.abs(colmap.aabb[k]![a]! - ngp.aabb[k]![a]!) < 1e-5, `box ${colmap.aabb} vs ${ngp.aabb}`);
   train.cameras.forEach((cam, i) => {
     const truth = byName.get(train.names[i]!)!;
     assert.ok(
-      cam.c2w.every((v, j) => Math.abs(v - truth.c2w[j]!) < 1e-9),
+      cam.c2w.every((v, j) => Math.abs(v - truth.c2w[j]!) < 1e-5),
       `${train.names[i]}: ${Array.from(cam.c2w)} vs ${Array.from(truth.c2w)}`,
     );
     assert.deepEqual(cam.distortion, truth.distortion);
