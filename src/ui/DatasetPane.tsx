@@ -143,7 +143,8 @@ function BoxEditor({ box, loadedBox, onBox, editable }: { box: SceneBox; loadedB
     <fieldset className="box-editor" disabled={!editable} data-testid="box-editor">
       <legend>Scene box</legend>
       <p className="muted small">
-        The field fills this box; cameras and photos outside it are background. {editable ? 'Change it before training.' : 'Fixed while training runs.'}
+        The field is finest inside this box. Outside it the surroundings are either modelled coarser or shown as plain background (Surroundings, in the training
+        panel). {editable ? 'Change it before training.' : 'Fixed while training runs.'}
       </p>
       <table>
         <thead>
