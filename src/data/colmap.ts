@@ -20,6 +20,7 @@ import { type DatasetFormat, type DatasetPlan, type FrameSpec, heldOutSplits, ty
 import { normalizePath } from './sources.ts';
 import { glToCv, joinLabel } from './transforms-json.ts';
 import { DatasetError, type FileSource } from './types.ts';
+import { quaternionToRotation } from './vec3.ts';
 
 /** Folders a sparse model is looked for in, in order of preference on a tie. */
 const MODEL_DIRS = [...Array.from({ length: 10 }, (_, i) => `sparse/${i}/`), 'sparse/', ...Array.from({ length: 10 }, (_, i) => `colmap/sparse/${i}/`), ''];
@@ -195,24 +196,9 @@ function intrinsicsOf(cam: ColmapCamera, file: string): IntrinsicsSpec {
 // ---------------------------------------------------------------------------------------------
 // Poses
 
-/** Row-major rotation of a unit quaternion (w, x, y, z), as COLMAP's QuaternionToRotationMatrix. */
-function rotation([w, x, y, z]: ColmapImage['q']): number[] {
-  return [
-    1 - 2 * (y * y + z * z),
-    2 * (x * y - w * z),
-    2 * (x * z + w * y),
-    2 * (x * y + w * z),
-    1 - 2 * (x * x + z * z),
-    2 * (y * z - w * x),
-    2 * (x * z - w * y),
-    2 * (y * z + w * x),
-    1 - 2 * (x * x + y * y),
-  ];
-}
-
 /** An image's camera-to-world, row-major 3x4, OpenCV axes, in the model's world: [Rᵀ | −Rᵀt]. */
 function cameraToWorld(img: ColmapImage): Float64Array {
-  const r = rotation(img.q);
+  const r = quaternionToRotation(img.q);
   const out = new Float64Array(12);
   for (let i = 0; i < 3; i++) {
     for (let j = 0; j < 3; j++) out[i * 4 + j] = r[j * 3 + i]!;

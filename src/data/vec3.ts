@@ -1,5 +1,6 @@
-// Three-vectors as tuples, for the camera geometry of the data stage and the stages above it
-// (the procedural scene's ray tracer, LLFF's recentring, camera paths, surface tangents).
+// Three-vectors as tuples, and rotations, for the camera geometry of the data stage and the stages
+// above it (the procedural scene's ray tracer, LLFF's recentring, COLMAP's quaternions, camera
+// paths, surface tangents, pose alignment).
 export type V3 = [number, number, number];
 
 export const sub = (a: V3, b: V3): V3 => [a[0] - b[0], a[1] - b[1], a[2] - b[2]];
@@ -10,4 +11,19 @@ export const cross = (a: V3, b: V3): V3 => [a[1] * b[2] - a[2] * b[1], a[2] * b[
 export function unit(a: V3): V3 {
   const l = Math.hypot(a[0], a[1], a[2]) || 1;
   return [a[0] / l, a[1] / l, a[2] / l];
+}
+
+/** Row-major rotation of a unit quaternion (w, x, y, z), as COLMAP's QuaternionToRotationMatrix. */
+export function quaternionToRotation([w, x, y, z]: readonly [number, number, number, number]): number[] {
+  return [
+    1 - 2 * (y * y + z * z),
+    2 * (x * y - w * z),
+    2 * (x * z + w * y),
+    2 * (x * y + w * z),
+    1 - 2 * (x * x + z * z),
+    2 * (y * z - w * x),
+    2 * (x * z - w * y),
+    2 * (y * z + w * x),
+    1 - 2 * (x * x + y * y),
+  ];
 }

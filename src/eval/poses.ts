@@ -3,7 +3,7 @@
 // best aligns their camera centres with the true ones (Umeyama), since a scene refined from its
 // photos alone is only defined up to such a transform.
 import type { Camera } from '../data/types.ts';
-import { dot, type V3 } from '../data/vec3.ts';
+import { dot, quaternionToRotation, type V3 } from '../data/vec3.ts';
 import { randomNormal } from '../gpu/random.ts';
 
 type Mat3 = number[];
@@ -79,18 +79,7 @@ export function similarityAlign(from: readonly V3[], to: readonly V3[]): { s: nu
     [zx! - xz!, xy! + yx!, -xx! + yy! - zz!, yz! + zy!],
     [xy! - yx!, zx! + xz!, yz! + zy!, -xx! - yy! + zz!],
   ];
-  const [w, x, y, z] = largestEigenvector(N);
-  const r = [
-    1 - 2 * (y * y + z * z),
-    2 * (x * y - w * z),
-    2 * (x * z + w * y),
-    2 * (x * y + w * z),
-    1 - 2 * (x * x + z * z),
-    2 * (y * z - w * x),
-    2 * (x * z - w * y),
-    2 * (y * z + w * x),
-    1 - 2 * (x * x + y * y),
-  ];
+  const r = quaternionToRotation(largestEigenvector(N));
   let num = 0;
   let den = 0;
   for (let i = 0; i < n; i++) {
