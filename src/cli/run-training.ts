@@ -8,7 +8,7 @@ import { formatBytes } from '../gpu/context.ts';
 import { nodeGpu } from '../gpu/node.ts';
 import { type RunResult, TrainingRun } from '../run/training-run.ts';
 import type { Checkpoint } from '../train/checkpoint.ts';
-import type { ResolvedConfig } from '../train/config.ts';
+import { blursFactors, type ResolvedConfig } from '../train/config.ts';
 import { log, openDataset } from './node-io.ts';
 
 export type { RankPoint };
@@ -174,7 +174,7 @@ function trainingRecord(args: TrainingArgs, result: RunResult, adapter: string):
     // The NDC reference camera (forward-facing captures); absent unless the field is in NDC.
     ...(field.settings.ndc ? { ndc: field.settings.ndc } : {}),
     // The coarse-to-fine blur widths (world units, knots over training); absent without the blur.
-    ...(cfg.train.blurSchedule.some((w) => w > 0) ? { blurSchedule: cfg.train.blurSchedule } : {}),
+    ...(blursFactors(cfg.train) ? { blurSchedule: cfg.train.blurSchedule } : {}),
     samplesPerSecond: Math.round(result.samplesProcessed / result.trainSeconds),
     submissionsPerIteration: result.submissionsPerIteration,
     readbacksPerIteration: result.readbacksPerIteration,

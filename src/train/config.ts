@@ -46,6 +46,9 @@ export interface TrainOptions {
   contract?: boolean | 'ndc';
 }
 
+/** Whether the options train through the coarse-to-fine blur (a schedule with some width above 0). */
+export const blursFactors = (opt: Pick<TrainOptions, 'blurSchedule'>): boolean => opt.blurSchedule.some((w) => w > 0);
+
 export const DEFAULT_TRAIN: TrainOptions = {
   nIters: 30000,
   batchSize: 4096,
@@ -214,7 +217,7 @@ export function resolveConfig(preset: PresetName, opts: Record<string, unknown>)
     blurSchedule: o.blur_schedule ?? [],
     ...(typeof o.contract === 'boolean' || o.contract === 'ndc' ? { contract: o.contract } : {}),
   };
-  if (layout.localTensors && train.blurSchedule.some((w) => w > 0)) {
+  if (layout.localTensors && blursFactors(train)) {
     // Strivec's local lines each have their own voxel size and overlap: a blur along them is not a
     // blur of the field. Not offered until that is worked out.
     throw new ConfigError(`option "blur_schedule" (--coarse-to-fine) blurs VM and CP fields; ${layout.label} trains without it`);

@@ -35,7 +35,7 @@ import {
   shadeChunkRows,
 } from '../render/ray-batch.ts';
 import { activationBytesPerRow } from '../shading/shading.ts';
-import type { TrainOptions } from './config.ts';
+import { blursFactors, type TrainOptions } from './config.ts';
 import { trainingFrame } from './scene-frame.ts';
 
 export interface MemoryEstimate {
@@ -63,7 +63,7 @@ export function estimateTrainingMemory(settings: FieldSettings, opt: TrainOption
   const floats = fieldSegments(settings, box, finalGrid).reduce((n, s) => n + Math.ceil(s.count / 64) * 64, 0);
   // Params, gradients and Adam's two moments; coarse-to-fine training adds a blurred copy of the
   // params (and a plane-sized scratch, within the copy's rounding) while its blur lasts.
-  const parameters = floats * 4 * (opt.blurSchedule.some((w) => w > 0) ? 5 : 4);
+  const parameters = floats * 4 * (blursFactors(opt) ? 5 : 4);
   const train = ds.splits.train!;
   const views = opt.trainViews > 0 ? Math.min(opt.trainViews, train.cameras.length) : train.cameras.length;
   // The images' mean size (they may differ) times the views trained on.

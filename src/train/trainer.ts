@@ -15,7 +15,7 @@ import { RayBatch, RENDER_RAYS } from '../render/ray-batch.ts';
 import { Adam } from './adam.ts';
 import { buildAlphaMask, filterRays } from './alpha-mask.ts';
 import { CoarseToFine } from './coarse-to-fine.ts';
-import type { TrainOptions } from './config.ts';
+import { blursFactors, type TrainOptions } from './config.ts';
 import { readMeanLoss, recordLoss } from './loss.ts';
 import { addTotalVariation, l1WeightOf } from './regularizers.ts';
 import { lrDecay, RankIncrementer, type RankIncrementerState, upsampleVoxelCounts } from './schedule.ts';
@@ -88,7 +88,7 @@ export class Trainer {
     if (opt.rankIncremental) field.rank = 1;
     this.ranks = opt.rankIncremental ? new RankIncrementer(field.rank, field.maxRank, opt.rankUpsilon, opt.rankEta) : null;
     // (VM and CP only: train/config.ts refuses the blur for Strivec.)
-    this.coarseToFine = opt.blurSchedule.some((w) => w > 0) ? new CoarseToFine(ctx, opt.blurSchedule, opt.seed) : null;
+    this.coarseToFine = blursFactors(opt) ? new CoarseToFine(ctx, opt.blurSchedule, opt.seed) : null;
   }
 
   /** One training iteration, including any mask update or upsample scheduled after it. */
