@@ -11,7 +11,7 @@
 //   cameras look at, its half-side 0.375 of their mean distance to it (instant-ngp's convention:
 //   colmap2nerf puts the cameras 4 units from that point, the object in [-1.5, 1.5]^3).
 import type { SceneBox } from './types.ts';
-import { sub, type V3 } from './vec3.ts';
+import { mat3Apply, sub, type V3 } from './vec3.ts';
 
 type Mat3 = [number, number, number, number, number, number, number, number, number];
 
@@ -33,12 +33,6 @@ const DEFAULT_BOX: SceneBox = [
 const OBJECT_TO_DISTANCE = 0.375;
 
 const IDENTITY: Mat3 = [1, 0, 0, 0, 1, 0, 0, 0, 1];
-
-const mul = (a: Mat3, v: ArrayLike<number>): V3 => [
-  a[0] * v[0]! + a[1] * v[1]! + a[2] * v[2]!,
-  a[3] * v[0]! + a[4] * v[1]! + a[5] * v[2]!,
-  a[6] * v[0]! + a[7] * v[1]! + a[8] * v[2]!,
-];
 
 /** The rotation taking unit vector `u` to +z (Rodrigues; a half turn about x when u is -z). */
 function toUp([x, y, z]: V3): Mat3 {
@@ -98,7 +92,7 @@ export function focusPoint(c2ws: readonly ArrayLike<number>[]): V3 | null {
     a[1] * a[6] - a[0] * a[7],
     a[0] * a[4] - a[1] * a[3],
   ].map((v) => v / det) as Mat3;
-  const p = mul(inv, b);
+  const p = mat3Apply(inv, b);
   const ahead = c2ws.filter((m) => (p[0] - m[3]!) * m[2]! + (p[1] - m[7]!) * m[6]! + (p[2] - m[11]!) * m[10]! > 0).length;
   return ahead * 2 > n ? p : null;
 }
@@ -120,13 +114,13 @@ export function placeCapture(c2ws: readonly ArrayLike<number>[], points: ArrayLi
   let ranges: [number, number][];
   const focus = nPoints === 0 && masked ? focusPoint(c2ws) : null;
   if (nPoints > 0) {
-    ranges = robustBox(Array.from({ length: nPoints }, (_, i) => mul(turn, [points![i * 3]!, points![i * 3 + 1]!, points![i * 3 + 2]!])));
+    ranges = robustBox(Array.from({ length: nPoints }, (_, i) => mat3Apply(turn, [points![i * 3]!, points![i * 3 + 1]!, points![i * 3 + 2]!])));
   } else if (focus) {
-    const f = mul(turn, focus);
+    const f = mat3Apply(turn, focus);
     const half = OBJECT_TO_DISTANCE * (centres.reduce((s, c) => s + Math.hypot(...sub(c, focus)), 0) / centres.length);
     ranges = [0, 1, 2].map((k) => [f[k]! - half, f[k]! + half]);
   } else {
-    ranges = robustBox(centres.map((c) => mul(turn, c)));
+    ranges = robustBox(centres.map((c) => mat3Apply(turn, c)));
   }
   const centre = ranges.map(([lo, hi]) => (lo + hi) / 2) as V3;
   const scale = 1.5 / Math.max(...ranges.map(([lo, hi]) => (hi - lo) / 2));
@@ -136,7 +130,7 @@ export function placeCapture(c2ws: readonly ArrayLike<number>[], points: ArrayLi
 
 /** A point of the capture's world in the model's. */
 export function placePoint(pl: Placement, p: ArrayLike<number>): V3 {
-  const q = mul(pl.turn, p);
+  const q = mat3Apply(pl.turn, p);
   return [(q[0] - pl.centre[0]) * pl.scale, (q[1] - pl.centre[1]) * pl.scale, (q[2] - pl.centre[2]) * pl.scale];
 }
 
@@ -151,7 +145,7 @@ export function placePoints(pl: Placement, xyz: Float64Array): Float32Array {
 export function placePose(pl: Placement, c2w: ArrayLike<number>): Float64Array {
   const out = new Float64Array(12);
   for (let col = 0; col < 3; col++) {
-    const v = mul(pl.turn, [c2w[col]!, c2w[4 + col]!, c2w[8 + col]!]);
+    const v = mat3Apply(pl.turn, [c2w[col]!, c2w[4 + col]!, c2w[8 + col]!]);
     for (let r = 0; r < 3; r++) out[r * 4 + col] = v[r];
   }
   const t = placePoint(pl, [c2w[3]!, c2w[7]!, c2w[11]!]);

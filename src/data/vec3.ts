@@ -13,6 +13,13 @@ export function unit(a: V3): V3 {
   return [a[0] / l, a[1] / l, a[2] / l];
 }
 
+/** A row-major 3×3 matrix times a vector. */
+export const mat3Apply = (m: ArrayLike<number>, v: ArrayLike<number>): V3 => [
+  m[0]! * v[0]! + m[1]! * v[1]! + m[2]! * v[2]!,
+  m[3]! * v[0]! + m[4]! * v[1]! + m[5]! * v[2]!,
+  m[6]! * v[0]! + m[7]! * v[1]! + m[8]! * v[2]!,
+];
+
 /** Row-major rotation of a unit quaternion (w, x, y, z), as COLMAP's QuaternionToRotationMatrix. */
 export function quaternionToRotation([w, x, y, z]: readonly [number, number, number, number]): number[] {
   return [

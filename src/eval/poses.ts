@@ -3,7 +3,7 @@
 // best aligns their camera centres with the true ones (Umeyama), since a scene refined from its
 // photos alone is only defined up to such a transform.
 import type { Camera } from '../data/types.ts';
-import { dot, quaternionToRotation, type V3 } from '../data/vec3.ts';
+import { dot, mat3Apply, quaternionToRotation, type V3 } from '../data/vec3.ts';
 import { randomNormal } from '../gpu/random.ts';
 
 type Mat3 = number[];
@@ -11,7 +11,6 @@ type Mat3 = number[];
 const mul = (a: Mat3, b: Mat3): Mat3 =>
   [0, 1, 2].flatMap((i) => [0, 1, 2].map((j) => a[i * 3]! * b[j]! + a[i * 3 + 1]! * b[3 + j]! + a[i * 3 + 2]! * b[6 + j]!));
 const transpose = (a: Mat3): Mat3 => [a[0]!, a[3]!, a[6]!, a[1]!, a[4]!, a[7]!, a[2]!, a[5]!, a[8]!];
-const apply = (a: Mat3, v: ArrayLike<number>): V3 => [0, 1, 2].map((i) => a[i * 3]! * v[0]! + a[i * 3 + 1]! * v[1]! + a[i * 3 + 2]! * v[2]!) as V3;
 const rotationOf = (c2w: ArrayLike<number>): Mat3 => [c2w[0]!, c2w[1]!, c2w[2]!, c2w[4]!, c2w[5]!, c2w[6]!, c2w[8]!, c2w[9]!, c2w[10]!];
 const centreOf = (c2w: ArrayLike<number>): V3 => [c2w[3]!, c2w[7]!, c2w[11]!];
 const hat = ([x, y, z]: V3): Mat3 => [0, -z, y, z, 0, -x, -y, x, 0];
@@ -33,7 +32,7 @@ export function se3Exp(xi: ArrayLike<number>): { r: Mat3; t: V3 } {
   const I = [1, 0, 0, 0, 1, 0, 0, 0, 1];
   const r = I.map((v, k) => v + a * W[k]! + b * W2[k]!);
   const V = I.map((v, k) => v + b * W[k]! + c * W2[k]!);
-  return { r, t: apply(V, u) };
+  return { r, t: mat3Apply(V, u) };
 }
 
 /**
@@ -48,7 +47,7 @@ export function perturbCameras(cameras: readonly Camera[], sigma: number, seed: 
     // c2w' = exp(σξ)⁻¹ · c2w: rotation rᵀ·R, centre rᵀ·(c − t).
     const rt = transpose(r);
     const rot = mul(rt, rotationOf(cam.c2w));
-    const c = apply(
+    const c = mat3Apply(
       rt,
       centreOf(cam.c2w).map((v, k) => v - t[k]!),
     );
@@ -83,11 +82,11 @@ export function similarityAlign(from: readonly V3[], to: readonly V3[]): { s: nu
   let num = 0;
   let den = 0;
   for (let i = 0; i < n; i++) {
-    num += dot(B[i]!, apply(r, A[i]!));
+    num += dot(B[i]!, mat3Apply(r, A[i]!));
     den += dot(A[i]!, A[i]!);
   }
   const s = den > 0 ? num / den : 1;
-  const rm = apply(r, mf);
+  const rm = mat3Apply(r, mf);
   return { s, r, t: [0, 1, 2].map((k) => mt[k]! - s * rm[k]!) as V3 };
 }
 
@@ -153,7 +152,7 @@ export function poseError(estimated: readonly Camera[], truth: readonly Camera[]
     const rel = mul(transpose(aligned), rotationOf(truth[i]!.c2w));
     const cos = Math.min(1, Math.max(-1, (rel[0]! + rel[4]! + rel[8]! - 1) / 2));
     rot += (Math.acos(cos) * 180) / Math.PI;
-    const c = apply(r, centreOf(cam.c2w)).map((v, k) => s * v + t[k]!);
+    const c = mat3Apply(r, centreOf(cam.c2w)).map((v, k) => s * v + t[k]!);
     trans += Math.hypot(...c.map((v, k) => v - centreOf(truth[i]!.c2w)[k]!));
   });
   return { rotationDeg: rot / estimated.length, translation: trans / estimated.length };

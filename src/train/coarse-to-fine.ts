@@ -59,13 +59,13 @@ export class CoarseToFine {
     }
     const strength = DENSITY_STRENGTHS[Math.floor(this.rng.next() * DENSITY_STRENGTHS.length)]!;
     // World widths in voxels of the current grid (the reference's mean over axes of R / extent).
-    const perVoxel = field.units.reduce((s, u) => s + 1 / u, 0) / 3;
+    const voxelsPerUnit = field.units.reduce((s, u) => s + 1 / u, 0) / 3;
     const tensors = fieldSegments(field.settings, field.box, field.grid)
       .filter((s) => s.group === 'factor')
       .map((shape) => ({
         shape,
         offset: field.arena.get(shape.name).offset,
-        sigma: width * perVoxel * (shape.name.startsWith('density.') ? strength : 1),
+        sigma: width * voxelsPerUnit * (shape.name.startsWith('density.') ? strength : 1),
       }));
     const arena = field.arena.params!;
     if (!this.blurred || this.blurred.size !== arena.size) {
