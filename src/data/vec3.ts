@@ -20,6 +20,30 @@ export const mat3Apply = (m: ArrayLike<number>, v: ArrayLike<number>): V3 => [
   m[6]! * v[0]! + m[7]! * v[1]! + m[8]! * v[2]!,
 ];
 
+/**
+ * Row-major rotation exp([ω]×) of a rotation vector ω (Rodrigues), with Taylor series near θ = 0
+ * where the closed forms lose precision.
+ */
+export function axisAngleToRotation(w: ArrayLike<number>): number[] {
+  const [x, y, z] = [w[0]!, w[1]!, w[2]!];
+  const t2 = x * x + y * y + z * z;
+  const th = Math.sqrt(t2);
+  const a = th < 1e-4 ? 1 - t2 / 6 : Math.sin(th) / th;
+  const b = th < 1e-4 ? 0.5 - t2 / 24 : (1 - Math.cos(th)) / t2;
+  // I + a [ω]× + b [ω]×², with [ω]×² = ω ωᵀ − θ² I.
+  return [
+    1 + b * (x * x - t2),
+    -a * z + b * x * y,
+    a * y + b * x * z,
+    a * z + b * x * y,
+    1 + b * (y * y - t2),
+    -a * x + b * y * z,
+    -a * y + b * x * z,
+    a * x + b * y * z,
+    1 + b * (z * z - t2),
+  ];
+}
+
 /** Row-major rotation of a unit quaternion (w, x, y, z), as COLMAP's QuaternionToRotationMatrix. */
 export function quaternionToRotation([w, x, y, z]: readonly [number, number, number, number]): number[] {
   return [

@@ -3,7 +3,7 @@
 // best aligns their camera centres with the true ones (Umeyama), since a scene refined from its
 // photos alone is only defined up to such a transform.
 import type { Camera } from '../data/types.ts';
-import { dot, mat3Apply, quaternionToRotation, type V3 } from '../data/vec3.ts';
+import { axisAngleToRotation, dot, mat3Apply, quaternionToRotation, type V3 } from '../data/vec3.ts';
 import { randomNormal } from '../gpu/random.ts';
 
 type Mat3 = number[];
@@ -26,13 +26,11 @@ export function se3Exp(xi: ArrayLike<number>): { r: Mat3; t: V3 } {
   const W = hat(w);
   const W2 = mul(W, W);
   // Taylor series near θ = 0, where the closed forms lose precision.
-  const a = th < 1e-4 ? 1 - (th * th) / 6 : Math.sin(th) / th;
   const b = th < 1e-4 ? 0.5 - (th * th) / 24 : (1 - Math.cos(th)) / (th * th);
   const c = th < 1e-4 ? 1 / 6 - (th * th) / 120 : (th - Math.sin(th)) / (th * th * th);
   const I = [1, 0, 0, 0, 1, 0, 0, 0, 1];
-  const r = I.map((v, k) => v + a * W[k]! + b * W2[k]!);
   const V = I.map((v, k) => v + b * W[k]! + c * W2[k]!);
-  return { r, t: mat3Apply(V, u) };
+  return { r: axisAngleToRotation(w), t: mat3Apply(V, u) };
 }
 
 /**

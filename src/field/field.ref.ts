@@ -13,6 +13,8 @@ export interface RefRay {
   o: Vec3;
   d: Vec3;
   rgb: Vec3;
+  /** The direction the shading sees, when it is not d (pose-gradient tests hold it fixed). */
+  view?: Vec3;
 }
 
 /** Density feature of a point outside some slot's tensors (the kernels' UNCOVERED). */
@@ -92,6 +94,8 @@ export function refRender(
   bg: number,
   near: number,
   far: number,
+  /** The samples of a ray: by default TensoRF's (refSamples); tests may hold them elsewhere. */
+  samplesOf: (ray: RefRay) => { u: Vec3; delta: number }[] = (ray) => refSamples(model, ray, near, far),
 ): { rgb: Vec3[]; loss: number[]; acc: number[]; depth: number[] } {
   const st = model.settings;
   const D = st.shading.appDim;
@@ -107,7 +111,7 @@ export function refRender(
     let acc = 0;
     let depth = 0;
     const c = [0, 0, 0];
-    for (const s of refSamples(model, ray, near, far)) {
+    for (const s of samplesOf(ray)) {
       const sigma = softplus(refDensityFeature(model, s.u) + st.densityShift);
       const alpha = 1 - Math.exp(-sigma * s.delta * st.distanceScale);
       const w = alpha * T;
@@ -118,7 +122,7 @@ export function refRender(
       if (w > st.rayMarchWeightThres) {
         const a = refAppComponents(model, s.u);
         const feat = Array.from({ length: D }, (_, o) => a.reduce((sum, v, i) => sum + basis[o * a.length + i]! * v, 0));
-        const rgb = shadingForwardRef(st.shading, weights, 1, feat, [...ray.d, 0]);
+        const rgb = shadingForwardRef(st.shading, weights, 1, feat, [...(ray.view ?? ray.d), 0]);
         for (let ch = 0; ch < 3; ch++) c[ch]! += w * rgb[ch]!;
       }
       T *= 1 - alpha + 1e-10;

@@ -11,6 +11,12 @@ import { tapScatter } from './taps.wgsl.ts';
 export interface LayoutWgsl {
   eval: string;
   scatter: string;
+  /**
+   * `comp_grad(m, b, t, k, r) -> vec3f`: a component's gradient in grid coordinates, for the
+   * samples' position gradients of pose refinement. Absent for layouts refinement does not support
+   * (Strivec: see train/config.ts).
+   */
+  grad?: string;
 }
 
 /** Shared uniform block describing the field. Positions are continuous grid indices u = (p - a0) / unit. */
@@ -202,6 +208,82 @@ ${linearId}
       if (g != 0.0) { comp_scatter(b, t, k, r, g); }
     }
   }
+}
+`;
+
+/** A layout's gradient snippet, or why there is none. */
+function gradOf(layout: LayoutWgsl): string {
+  if (!layout.grad) throw new Error('this model has no spatial gradient kernels (pose refinement supports VM and CP)');
+  return layout.grad;
+}
+
+/**
+ * Position gradients, appearance part: dL/du of shaded samples first + j from their component
+ * gradients (row j of d_app_components), written (not added) to their sample's slot of
+ * d_position. Shaded samples are distinct samples, so no two threads write one slot; the density
+ * part adds its share afterwards.
+ */
+export const appPositionWgsl = (layout: LayoutWgsl) => /* wgsl */ `
+struct Params { field: Field, count: u32, first: u32, }
+${fieldBindings(false)}
+@group(0) @binding(2) var<storage, read> samples: array<vec4f>;
+@group(0) @binding(3) var<storage, read> shaded_index: array<u32>;
+@group(0) @binding(4) var<storage, read> counter: array<u32>;
+@group(0) @binding(5) var<storage, read> d_app_components: array<f32>;
+@group(0) @binding(6) var<storage, read_write> d_position: array<vec4f>;
+var<private> field: Field;
+${fieldEval(layout)}
+${gradOf(layout)}
+${linearId}
+@compute @workgroup_size(64) fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  field = params.field;
+  let j = linear_id(gid, nwg, 64u);
+  if (j >= params.count || params.first + j >= counter[1]) { return; }
+  let i = shaded_index[params.first + j];
+  let u = samples[i].xyz;
+  let row = j * field.a_col.w;
+  var g = vec3f(0.0);
+  for (var m = 0u; m < n_slots(); m++) {
+    let t = slot_taps(m, u);
+    let b = family_bases(1u, m);
+    let k = field.a_k[m];
+    let col = row + field.a_col[m];
+    for (var r = 0u; r < field.a_active[m]; r++) {
+      let gc = d_app_components[col + r];
+      if (gc != 0.0) { g += gc * comp_grad(m, b, t, k, r); }
+    }
+  }
+  d_position[i] = vec4f(g, 0.0);
+}
+`;
+
+/** Position gradients, density part: dL/d(density feature) times its gradient, added to d_position. */
+export const densityPositionWgsl = (layout: LayoutWgsl) => /* wgsl */ `
+struct Params { field: Field, count: u32, }
+${fieldBindings(false)}
+@group(0) @binding(2) var<storage, read> samples: array<vec4f>;
+@group(0) @binding(3) var<storage, read> counter: array<u32>;
+@group(0) @binding(4) var<storage, read> d_density: array<f32>;
+@group(0) @binding(5) var<storage, read_write> d_position: array<vec4f>;
+var<private> field: Field;
+${fieldEval(layout)}
+${gradOf(layout)}
+${linearId}
+@compute @workgroup_size(64) fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  field = params.field;
+  let i = linear_id(gid, nwg, 64u);
+  if (i >= min(counter[0], params.count)) { return; }
+  let gd = d_density[i];
+  if (gd == 0.0) { return; }
+  let u = samples[i].xyz;
+  var g = vec3f(0.0);
+  for (var m = 0u; m < n_slots(); m++) {
+    let t = slot_taps(m, u);
+    let b = family_bases(0u, m);
+    let k = field.d_k[m];
+    for (var r = 0u; r < field.d_active[m]; r++) { g += comp_grad(m, b, t, k, r); }
+  }
+  d_position[i] += vec4f(gd * g, 0.0);
 }
 `;
 

@@ -1,7 +1,16 @@
 // The field kernels (field.wgsl.ts) of a model: one compiled variant per factor layout and device.
 import type { GpuContext } from '../gpu/context.ts';
 import { cachedKernel, type Kernel } from '../gpu/kernel.ts';
-import { appBackwardWgsl, appForwardWgsl, densityBackwardWgsl, densityForwardWgsl, densityGridWgsl, type LayoutWgsl } from './field.wgsl.ts';
+import {
+  appBackwardWgsl,
+  appForwardWgsl,
+  appPositionWgsl,
+  densityBackwardWgsl,
+  densityForwardWgsl,
+  densityGridWgsl,
+  densityPositionWgsl,
+  type LayoutWgsl,
+} from './field.wgsl.ts';
 import { layoutOf } from './layout.ts';
 import type { FieldSettings } from './settings.ts';
 
@@ -11,6 +20,8 @@ const SOURCES = {
   densityGrid: densityGridWgsl,
   appForward: appForwardWgsl,
   appBackward: appBackwardWgsl,
+  appPosition: appPositionWgsl,
+  densityPosition: densityPositionWgsl,
 } satisfies Record<string, (layout: LayoutWgsl) => string>;
 
 export type FieldKernelName = keyof typeof SOURCES;

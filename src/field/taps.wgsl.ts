@@ -29,6 +29,27 @@ fn line_at(base: u32, t: Taps1, k: u32, r: u32) -> f32 {
 }
 `;
 
+/**
+ * Slopes of the same interpolation along its coordinates (per grid unit), for the field's spatial
+ * gradient (pose refinement moves the samples). Beyond the grid's edge the taps extrapolate, so
+ * the slope is that of the edge cell, as in the reads. Needs tapReads.
+ */
+export const tapSlopes = /* wgsl */ `
+// (d/dx, d/dy) of plane_at: the fractions are recovered from the bilinear weights.
+fn plane_slope(base: u32, t: Taps2, k: u32, r: u32) -> vec2f {
+  let v00 = params_f[base + t.i00 * k + r];
+  let v01 = params_f[base + t.i01 * k + r];
+  let v10 = params_f[base + t.i10 * k + r];
+  let v11 = params_f[base + t.i11 * k + r];
+  let fy = t.w.z + t.w.w;
+  let fx = t.w.y + t.w.w;
+  return vec2f((1.0 - fy) * (v01 - v00) + fy * (v11 - v10), (1.0 - fx) * (v10 - v00) + fx * (v11 - v01));
+}
+fn line_slope(base: u32, t: Taps1, k: u32, r: u32) -> f32 {
+  return params_f[base + t.i1 * k + r] - params_f[base + t.i0 * k + r];
+}
+`;
+
 /** Gradient scatter through the same taps (fixed-point atomics). Needs `grads`. */
 export const tapScatter = /* wgsl */ `
 ${fixedPoint}

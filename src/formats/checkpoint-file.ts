@@ -16,6 +16,7 @@ import { fieldSegments } from '../field/layout.ts';
 import { maxRankOf } from '../field/rank.ts';
 import type { Checkpoint, RunProgress } from '../train/checkpoint.ts';
 import { DEFAULT_TRAIN, type TrainOptions } from '../train/config.ts';
+import type { PoseState } from '../train/pose-refinement.ts';
 import type { TrainerState } from '../train/trainer.ts';
 import { headerBytes, PREAMBLE, writeContainer } from './container.ts';
 import { JsonChecks } from './json-checks.ts';
@@ -237,6 +238,7 @@ function checkHeader(raw: unknown, fail: (why: string) => never): Header {
     samplesProcessed: c.num(t.samplesProcessed, 'trainer.samplesProcessed', 0),
     raysFiltered: typeof t.raysFiltered === 'boolean' ? t.raysFiltered : fail('header: trainer.raysFiltered must be true or false'),
     ...(t.blurRngState === undefined ? {} : { blurRngState: c.int(t.blurRngState, 'trainer.blurRngState', 1, 2 ** 32 - 1) }),
+    ...(t.poses === undefined ? {} : { poses: checkPoses(c, t.poses, iter) }),
   };
   const d = c.obj(h.dataset, 'dataset');
   const splits: DatasetFingerprint['splits'] = {};
@@ -268,7 +270,25 @@ function checkHeader(raw: unknown, fail: (why: string) => never): Header {
 }
 
 /** Training options checkpoints made before them do not have. */
-const ADDED_OPTIONS = new Set(['blurSchedule']);
+const ADDED_OPTIONS = new Set(['blurSchedule', 'refinePoses', 'lrPoseInit', 'lrPoseFinal']);
+
+/** Pose refinement's saved corrections and Adam moments: three lists of six numbers per camera. */
+function checkPoses(c: JsonChecks, raw: unknown, iter: number): PoseState {
+  const p = c.obj(raw, 'trainer.poses');
+  const list = (v: unknown, what: string) =>
+    Array.isArray(v) && v.length % 6 === 0 && v.length <= 6e6
+      ? v.map((x, i) => c.num(x, `trainer.poses.${what}[${i}]`))
+      : c.fail(`header: trainer.poses.${what} must list six numbers per camera`);
+  const out: PoseState = {
+    step: c.int(p.step, 'trainer.poses.step', 0, iter),
+    correction: list(p.correction, 'correction'),
+    adamM: list(p.adamM, 'adamM'),
+    adamV: list(p.adamV, 'adamV'),
+  };
+  if (out.adamM.length !== out.correction.length || out.adamV.length !== out.correction.length) c.fail('header: trainer.poses lists differ in length');
+  if (out.adamV.some((v) => v < 0)) c.fail('header: trainer.poses.adamV must not be negative');
+  return out;
+}
 
 /** Training options: exactly the keys of DEFAULT_TRAIN, each of its type. */
 function checkTrainOptions(c: JsonChecks, raw: unknown): TrainOptions {

@@ -36,7 +36,8 @@ fn rand01(seed: u32, lane: u32, stream: u32) -> f32 {
 
 /**
  * A ray as the stages pass it on: origin, unit direction and the colour of its pixel (training
- * rays; w = 1 when set). 48 bytes: RAY_BYTES on the host.
+ * rays; w = 1 when set). A training ray's o.w is the index of its image in the training split
+ * (pose refinement sums its gradients per camera). 48 bytes: RAY_BYTES on the host.
  */
 export const rayStruct = /* wgsl */ `
 struct Ray { o: vec4f, d: vec4f, rgb: vec4f, }
@@ -148,6 +149,32 @@ fn contract_point(c: Contraction, p: vec3f) -> vec3f {
   let u = contraction_radius(c, p);
   if (u.w <= 1.0) { return p; }
   return 0.5 * (c.lo.xyz + c.hi.xyz) + 0.5 * (c.hi.xyz - c.lo.xyz) * u.xyz * ((2.0 - 1.0 / u.w) / u.w);
+}
+// J(p)^T g for contract_point's Jacobian J at world point p: a field-space gradient g taken back
+// to world space (pose refinement). NDC: q = (ax x/z, ay y/z, 1 - 2 near/z) of the camera point
+// x = R p + t. Contraction: q = centre + h u s(r) with u = (p - centre)/h, r = max |u_k| and
+// s(r) = 2/r - 1/r^2, so only the largest axis k carries the radius term.
+fn contract_vjp(c: Contraction, p: vec3f, g: vec3f) -> vec3f {
+  if (c.lo.w == 0.0) { return g; }
+  if (c.lo.w == 2.0) {
+    let x = ndc_camera(c, p);
+    if (x.z <= 1e-6 * c.ndc.z) { return vec3f(0.0); }
+    let iz = 1.0 / x.z;
+    let gx = vec3f(c.ndc.x * iz * g.x, c.ndc.y * iz * g.y,
+                   (2.0 * c.ndc.z * g.z - c.ndc.x * x.x * g.x - c.ndc.y * x.y * g.y) * iz * iz);
+    return gx.x * c.r0.xyz + gx.y * c.r1.xyz + gx.z * c.r2.xyz;
+  }
+  let u = contraction_radius(c, p);
+  if (u.w <= 1.0) { return g; }
+  let h = 0.5 * (c.hi.xyz - c.lo.xyz);
+  let r = u.w;
+  var out = g * ((2.0 - 1.0 / r) / r);
+  let radial = dot(h * u.xyz, g) * (2.0 - 2.0 * r) / (r * r * r);
+  let a = abs(u.xyz);
+  if (a.x >= a.y && a.x >= a.z) { out.x += sign(u.x) * radial / h.x; }
+  else if (a.y >= a.z) { out.y += sign(u.y) * radial / h.y; }
+  else { out.z += sign(u.z) * radial / h.z; }
+  return out;
 }
 fn uncontract_point(c: Contraction, q: vec3f) -> vec3f {
   if (c.lo.w == 0.0) { return q; }

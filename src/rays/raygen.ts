@@ -17,6 +17,11 @@ export class TrainingRays {
   readonly valid: GPUBuffer;
   /** Whether `valid` has been filled (draws are rejection-sampled against it). */
   filtered = false;
+  /**
+   * The cameras rays are drawn from, packed as images.cams: those cameras, or their refined
+   * poses while pose refinement trains them (train/pose-refinement.ts).
+   */
+  cams: GPUBuffer;
 
   constructor(
     readonly ctx: GpuContext,
@@ -25,6 +30,7 @@ export class TrainingRays {
   ) {
     this.images = new GpuSplit(ctx, split, 'train');
     this.valid = ctx.buffer('train.validRays', Math.ceil(this.images.pixelCount / 32) * 4);
+    this.cams = this.images.cams;
   }
 
   /** Draws `n` random rays (seeded: the same seed draws the same rays) into `rays`. */
@@ -41,7 +47,7 @@ export class TrainingRays {
           white_bg: this.whiteBackground ? 1 : 0,
           use_valid: this.filtered ? 1 : 0,
         },
-        buffers: { cams: img.cams, pixels: img.pixels, valid: this.valid, rays, views: img.views },
+        buffers: { cams: this.cams, pixels: img.pixels, valid: this.valid, rays, views: img.views },
         workgroups: grid1d(this.ctx, n, 64),
       },
     );

@@ -62,6 +62,7 @@ fn unpack_rgba(p: u32) -> vec4f {
   var rgb = c.rgb;
   if (params.white_bg == 1u) { rgb = rgb * c.a + (1.0 - c.a); }
   ray.rgb = vec4f(rgb, 1.0);
+  ray.o.w = f32(at.x);
   rays[b] = ray;
 }
 `;

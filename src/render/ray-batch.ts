@@ -19,6 +19,7 @@ import { contractionUniform, sampleRays } from '../rays/sample.ts';
 import { mlpInputWidth } from '../shading/shading.ts';
 import { RAY_OUT_BYTES, type RayOutputs, readRayOutputs } from './batch-output.ts';
 import { compositeBackwardWgsl, compositeColourWgsl, compositeWeightsWgsl, shadedListWgsl } from './composite.wgsl.ts';
+import { rayGradWgsl } from './ray-grad.wgsl.ts';
 
 export interface BatchOptions {
   /** Keep what the backward pass needs (training). */
@@ -51,6 +52,9 @@ export interface BatchStats {
 const RAY_BUFFER_BYTES = { rays: RAY_BYTES, rayInfo: 16, shadedBase: 4, output: RAY_OUT_BYTES, dColour: 16 };
 /** Per-sample buffers: position and length, opacity and its derivative, transmittance, density gradient. */
 const SAMPLE_BUFFER_BYTES = { samples: 16, sampleAlpha: 8, transmittance: 4, dDensity: 4 };
+/** Per-sample and per-ray buffers of the position gradients (pose refinement): dL/du, and dL/do with dL/dd. */
+export const POSITION_SAMPLE_BYTES = 16;
+export const POSITION_RAY_BYTES = 32;
 /** Per-shaded-sample buffers: sample index, direction, colour and its gradient. */
 const SHADED_BUFFER_BYTES = { shadedIndex: 4, shadedDirs: 16, rgb: 16, dRgb: 16 };
 /** Per-chunk-row buffers: appearance components and features with their gradients, and the
@@ -129,6 +133,13 @@ export class RayBatch {
   private chunkRgb!: GPUBuffer;
   private chunkDRgb!: GPUBuffer;
   private pending: ForwardState | null = null;
+  /** dL/du per sample, when position gradients are on (enablePositionGrads). */
+  private dPosition: GPUBuffer | null = null;
+  /**
+   * Per ray of the last backward, when position gradients are on: dL/d(origin) then
+   * dL/d(direction) (two vec4f), with the samples' depths held fixed (render/ray-grad.wgsl.ts).
+   */
+  rayGrads: GPUBuffer | null = null;
 
   constructor(
     readonly ctx: GpuContext,
@@ -188,6 +199,21 @@ export class RayBatch {
       },
     );
     this.installSet(set);
+  }
+
+  /** The per-sample buffers: with dPosition when position gradients are on. */
+  private get sampleTable(): Record<string, number> {
+    return this.dPosition ? { ...SAMPLE_BUFFER_BYTES, dPosition: POSITION_SAMPLE_BYTES } : SAMPLE_BUFFER_BYTES;
+  }
+
+  /**
+   * From now on backward() also takes the loss's gradient back to each ray's origin and direction
+   * (rayGrads), through the field's spatial gradient at every sample (VM and CP).
+   */
+  enablePositionGrads(): void {
+    if (this.dPosition) return;
+    this.dPosition = this.ctx.buffer('batch.dPosition', this.sampleCap * POSITION_SAMPLE_BYTES);
+    this.rayGrads = this.ctx.buffer('batch.rayGrads', this.maxRays * POSITION_RAY_BYTES);
   }
 
   private get chunkTable(): Record<string, number> {
@@ -296,6 +322,20 @@ export class RayBatch {
       },
       workgroups: grid1d(ctx, n, 64),
     });
+    if (this.dPosition) {
+      enc.dispatch(fieldKernel(ctx, field.settings, 'appPosition'), {
+        params: { field: fieldU, count: n, first },
+        buffers: {
+          params_f: factors,
+          samples: this.samples,
+          shaded_index: this.shadedIndex,
+          counter: this.counter,
+          d_app_components: this.dAppComponents,
+          d_position: this.dPosition,
+        },
+        workgroups: grid1d(ctx, n, 64),
+      });
+    }
   }
 
   /**
@@ -336,7 +376,7 @@ export class RayBatch {
       nSamples = (await ctx.readU32(this.counter, 1))[0]!;
       if (nSamples <= this.sampleCap) break;
       const n = Math.ceil(nSamples * GROWTH_HEADROOM);
-      await this.grow('samples', SAMPLE_BUFFER_BYTES, n);
+      await this.grow('samples', this.sampleTable, n);
       this.sampleCap = n;
     }
 
@@ -450,6 +490,9 @@ export class RayBatch {
         workgroups: grid1d(ctx, s.nRays, 64),
       },
     );
+    // The appearance part of the position gradients writes the shaded samples' slots; the others
+    // start from zero.
+    if (this.dPosition) enc.clear(this.dPosition, 0, s.nSamples * POSITION_SAMPLE_BYTES);
     const single = s.nShaded <= s.chunk;
     for (let first = 0; first < s.nShaded; first += s.chunk) {
       const n = Math.min(s.chunk, s.nShaded - first);
@@ -462,6 +505,23 @@ export class RayBatch {
         buffers: { params_f: s.factors, grads: field.arena.grads!, samples: this.samples, counter: this.counter, d_density: this.dDensity },
         workgroups: grid1d(ctx, s.nSamples, 64),
       });
+    }
+    if (this.dPosition && this.rayGrads) {
+      if (s.nSamples > 0) {
+        enc.dispatch(fieldKernel(ctx, st, 'densityPosition'), {
+          params: { field: s.fieldU, count: s.nSamples },
+          buffers: { params_f: s.factors, samples: this.samples, counter: this.counter, d_density: this.dDensity, d_position: this.dPosition },
+          workgroups: grid1d(ctx, s.nSamples, 64),
+        });
+      }
+      enc.dispatch(
+        cachedKernel(ctx, 'rayGrad', () => rayGradWgsl),
+        {
+          params: { aabb_lo: [...field.box.lo, 0], unit: [...field.units, 0], n_rays: s.nRays, contraction: contractionUniform(st) },
+          buffers: { rays: this.rays, ray_info: this.rayInfo, samples: this.samples, d_position: this.dPosition, ray_grads: this.rayGrads },
+          workgroups: grid1d(ctx, s.nRays, 64),
+        },
+      );
     }
   }
 
@@ -497,6 +557,8 @@ export class RayBatch {
       this.chunkDirs,
       this.chunkRgb,
       this.chunkDRgb,
+      this.dPosition ?? undefined,
+      this.rayGrads ?? undefined,
     ])
       ctx.destroy(b);
     this.gemm.destroy();

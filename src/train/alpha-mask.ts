@@ -93,7 +93,7 @@ export async function filterRays(
           mask: field.maskUniform(),
           contraction: contractionUniform(field.settings),
         },
-        buffers: { cams: img.cams, mask_bits: field.maskBuffer, valid: rays.valid, pixels: img.pixels, views: img.views },
+        buffers: { cams: rays.cams, mask_bits: field.maskBuffer, valid: rays.valid, pixels: img.pixels, views: img.views },
         workgroups: grid1d(ctx, count, 64),
       },
     );

@@ -52,7 +52,7 @@ export async function captureCheckpoint(trainer: Trainer, dataset: DatasetFinger
     adamM: await arena.download(ctx, 'adamM'),
     adamV: await arena.download(ctx, 'adamV'),
     validRays: await ctx.readU32(trainer.rays.valid, Math.ceil(trainer.rays.images.pixelCount / 32)),
-    trainer: trainer.state,
+    trainer: await trainer.fullState(),
     dataset,
     progress,
   };

@@ -39,6 +39,13 @@ export interface TrainOptions {
    */
   blurSchedule: number[];
   /**
+   * Pose refinement (notes §5): train a correction of every training camera with the field,
+   * with its own learning rate going exponentially from lrPoseInit to lrPoseFinal (BARF's).
+   */
+  refinePoses: boolean;
+  lrPoseInit: number;
+  lrPoseFinal: number;
+  /**
    * The space the field covers (train/scene-frame.ts): true contracts the scene, false keeps the
    * box only, 'ndc' trains in the NDC of the mean camera (forward-facing captures); absent:
    * decided by the dataset's scene kind.
@@ -72,6 +79,9 @@ export const DEFAULT_TRAIN: TrainOptions = {
   voxRange: [],
   localRange: [],
   blurSchedule: [],
+  refinePoses: false,
+  lrPoseInit: 1e-3,
+  lrPoseFinal: 1e-4,
 };
 
 /** The reference option names this tool understands, with the types they must have. */
@@ -109,6 +119,10 @@ const KEYS = {
   contract: 'space',
   // Joint-TensoRF's coarse-to-fine blur widths (world units), knots over training; [] for none.
   blur_schedule: 'widths',
+  // Joint-TensoRF's (BARF's) pose refinement and its learning-rate range.
+  refine_poses: 'bool',
+  lr_pose_init: 'num',
+  lr_pose_final: 'num',
 } as const;
 export type ReferenceOptions = { [K in keyof typeof KEYS]?: unknown };
 
@@ -133,7 +147,9 @@ export function checkReferenceOptions(raw: unknown, where: string): Record<strin
                 ? Array.isArray(v) && v.length <= 1000 && v.every((x) => typeof x === 'number' && Number.isFinite(x) && x >= 0)
                 : type === 'space'
                   ? typeof v === 'boolean' || v === 'ndc'
-                  : v === 'MLP_Fea' || v === 'SH';
+                  : type === 'bool'
+                    ? typeof v === 'boolean'
+                    : v === 'MLP_Fea' || v === 'SH';
     if (!ok) {
       const want =
         type === 'int'
@@ -148,7 +164,9 @@ export function checkReferenceOptions(raw: unknown, where: string): Record<strin
                   ? 'a list of at most 1000 non-negative numbers'
                   : type === 'space'
                     ? 'true, false or "ndc"'
-                    : '"MLP_Fea" or "SH"';
+                    : type === 'bool'
+                      ? 'true or false'
+                      : '"MLP_Fea" or "SH"';
       throw new ConfigError(`${where}: option "${k}" must be ${want}, got ${JSON.stringify(v)}`);
     }
     out[k] = v;
@@ -215,6 +233,9 @@ export function resolveConfig(preset: PresetName, opts: Record<string, unknown>)
     voxRange: o.vox_range ?? [],
     localRange: o.local_range ?? [],
     blurSchedule: o.blur_schedule ?? [],
+    refinePoses: (o.refine_poses as unknown as boolean | undefined) ?? false,
+    lrPoseInit: o.lr_pose_init ?? DEFAULT_TRAIN.lrPoseInit,
+    lrPoseFinal: o.lr_pose_final ?? DEFAULT_TRAIN.lrPoseFinal,
     ...(typeof o.contract === 'boolean' || o.contract === 'ndc' ? { contract: o.contract } : {}),
   };
   if (layout.localTensors && blursFactors(train)) {
@@ -222,6 +243,12 @@ export function resolveConfig(preset: PresetName, opts: Record<string, unknown>)
     // blur of the field. Not offered until that is worked out.
     throw new ConfigError(`option "blur_schedule" (--coarse-to-fine) blurs VM and CP fields; ${layout.label} trains without it`);
   }
+  if (train.refinePoses && !layout.wgsl.grad) {
+    // The poses learn through the field's spatial gradient, which Strivec's blended local tensors
+    // do not provide yet (see docs/ARCHITECTURE.md, pose refinement).
+    throw new ConfigError(`option "refine_poses" (--refine-poses) refines poses with VM and CP fields; ${layout.label} trains without it`);
+  }
+  if (train.refinePoses && (train.lrPoseInit <= 0 || train.lrPoseFinal <= 0)) throw new ConfigError('lr_pose_init and lr_pose_final must be above 0');
   if (layout.localTensors && train.coarseIters < 1) throw new ConfigError(`option "pre_N_iters" (the coarse pass) must be at least 1 for ${layout.label}`);
   if (train.batchSize < 1 || train.nIters < 1) throw new ConfigError('n_iters and batch_size must be at least 1');
   return { settings, train };

@@ -2,7 +2,7 @@
 // rays -> forward -> loss -> backward -> regularizers -> Adam -> schedule. The schedule's events
 // (SlimmeRF's rank growth, alpha-mask updates with the box shrink and ray filtering, log-linear
 // upsampling with an optimizer reset) run after the iteration that triggers them.
-import type { Dataset } from '../data/types.ts';
+import type { Camera, Dataset } from '../data/types.ts';
 import { evenlySpacedViews, subsetViews } from '../data/views.ts';
 import type { TensorField } from '../field/field.ts';
 import { resolutionForVoxels } from '../field/geometry.ts';
@@ -17,6 +17,7 @@ import { buildAlphaMask, filterRays } from './alpha-mask.ts';
 import { CoarseToFine } from './coarse-to-fine.ts';
 import { blursFactors, type TrainOptions } from './config.ts';
 import { readMeanLoss, recordLoss } from './loss.ts';
+import { PoseRefiner, type PoseState, refineCamera } from './pose-refinement.ts';
 import { addTotalVariation, l1WeightOf } from './regularizers.ts';
 import { lrDecay, RankIncrementer, type RankIncrementerState, upsampleVoxelCounts } from './schedule.ts';
 
@@ -50,6 +51,8 @@ export interface TrainerState {
   raysFiltered: boolean;
   /** The coarse-to-fine blur's generator (its density strengths); absent when the run has no blur. */
   blurRngState?: number;
+  /** Pose refinement's corrections and their Adam state; absent when the run does not refine poses. */
+  poses?: PoseState;
 }
 
 export class Trainer {
@@ -68,6 +71,8 @@ export class Trainer {
   private readonly ranks: RankIncrementer | null;
   /** The coarse-to-fine blur (notes §5) when the options schedule one. */
   private readonly coarseToFine: CoarseToFine | null;
+  /** Pose refinement (notes §5) when the options ask for it. */
+  readonly poses: PoseRefiner | null;
 
   constructor(
     readonly ctx: GpuContext,
@@ -89,6 +94,26 @@ export class Trainer {
     this.ranks = opt.rankIncremental ? new RankIncrementer(field.rank, field.maxRank, opt.rankUpsilon, opt.rankEta) : null;
     // (VM and CP only: train/config.ts refuses the blur for Strivec.)
     this.coarseToFine = blursFactors(opt) ? new CoarseToFine(ctx, opt.blurSchedule, opt.seed) : null;
+    // (VM and CP only: train/config.ts refuses pose refinement for Strivec.) Rays are drawn from
+    // the refined cameras, which start as the dataset's.
+    this.poses = opt.refinePoses ? new PoseRefiner(ctx, this.rays.images.cams, this.rays.images.count) : null;
+    if (this.poses) {
+      this.batch.enablePositionGrads();
+      this.rays.cams = this.poses.refined;
+      this.writeRefinedCameras();
+    }
+  }
+
+  private writeRefinedCameras(): void {
+    const enc = new Encoder(this.ctx);
+    this.poses!.record(enc, null, 0, 0, 0);
+    enc.submit();
+  }
+
+  /** The pose learning rate at the current iteration: exponential from lrPoseInit to lrPoseFinal. */
+  private get poseLr(): number {
+    const { lrPoseInit, lrPoseFinal, nIters } = this.opt;
+    return lrPoseInit * (lrPoseFinal / lrPoseInit) ** Math.min(1, this.iter / nIters);
   }
 
   /** One training iteration, including any mask update or upsample scheduled after it. */
@@ -123,6 +148,8 @@ export class Trainer {
     this.batch.backward(enc);
     const sharpened = blurred ? this.coarseToFine!.backward(enc, field, blurred.tensors) : new Set<string>();
     const decay = lrDecay(opt.lrDecayTargetRatio, opt.nIters, this.iter);
+    // Pose refinement: each camera's share of the ray gradients, an Adam step, the refined cameras.
+    this.poses?.record(enc, this.batch, n, this.poseLr, 1 / n);
     const f32Segments = addTotalVariation(ctx, enc, field, { density: opt.TVWeightDensity, app: opt.TVWeightApp }, decay, n, sharpened);
     const lr = lrDecay(opt.lrDecayTargetRatio, opt.nIters, this.iter - this.lastReset);
     this.adam.update(enc, field.arena, (s) => (s.group === 'factor' ? opt.lrInit : opt.lrBasis) * lr, {
@@ -210,6 +237,24 @@ export class Trainer {
     };
   }
 
+  /** The state with pose refinement's corrections (read from the GPU), as checkpoints keep it. */
+  async fullState(): Promise<TrainerState> {
+    const s = this.state;
+    return this.poses ? { ...s, poses: await this.poses.read() } : s;
+  }
+
+  /**
+   * The training cameras as refined so far (the dataset's when poses are not refined), in the
+   * order of the training split the trainer draws from.
+   */
+  async refinedCameras(): Promise<Camera[]> {
+    const all = this.dataset.splits.train!.cameras;
+    const cams = this.trainViewIndices ? this.trainViewIndices.map((i) => all[i]!) : all;
+    if (!this.poses) return cams;
+    const { correction } = await this.poses.read();
+    return cams.map((c, i) => refineCamera(c, correction.slice(i * 6, i * 6 + 6)));
+  }
+
   /**
    * Continues from a saved state: the field must already hold the saved tensors, moments and mask
    * (train/checkpoint.ts), and `validRays` is the saved valid-ray bits.
@@ -228,6 +273,11 @@ export class Trainer {
     if (this.ranks && s.ranks) this.ranks.state = s.ranks;
     this.samplesProcessed = s.samplesProcessed;
     if (this.coarseToFine && s.blurRngState !== undefined) this.coarseToFine.rng.state = s.blurRngState;
+    if ((s.poses === undefined) !== (this.poses === null)) throw new Error('the saved run and this one disagree on pose refinement');
+    if (this.poses && s.poses) {
+      this.poses.restore(s.poses);
+      this.writeRefinedCameras();
+    }
     this.ctx.write(this.rays.valid, validRays);
     this.rays.filtered = s.raysFiltered;
   }
@@ -236,5 +286,6 @@ export class Trainer {
     this.batch.destroy();
     this.rays.destroy();
     this.coarseToFine?.destroy();
+    this.poses?.destroy();
   }
 }

@@ -3,12 +3,14 @@
 // differences of the reference loss. Small random VM and CP fields, small random rays.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import type { Camera } from '../../src/data/types.ts';
+import { cross, dot, mat3Apply, sub, unit } from '../../src/data/vec3.ts';
 import { blurAxis, gaussianTaps } from '../../src/field/blur.ref.ts';
 import { type BlurTensor, blurPasses } from '../../src/field/blur.ts';
 import { recordDensityLattice } from '../../src/field/density-lattice.ts';
 import { type RefModel, type RefRay, refDensityFeature, refRender, refSamples } from '../../src/field/field.ref.ts';
 import { TensorField } from '../../src/field/field.ts';
-import { type Box, contractedBox, NDC_BOX, type NdcFrame, type Vec3 } from '../../src/field/geometry.ts';
+import { type Box, contractedBox, gridUnits, NDC_BOX, type NdcFrame, toField, toWorld, type Vec3 } from '../../src/field/geometry.ts';
 import { fieldKernel } from '../../src/field/kernels.ts';
 import { placeTensors } from '../../src/field/layouts/strivec-lattice.ts';
 import type { FieldSettings } from '../../src/field/settings.ts';
@@ -16,9 +18,11 @@ import { Encoder } from '../../src/gpu/kernel.ts';
 import { nodeGpu } from '../../src/gpu/node.ts';
 import { randomNormal } from '../../src/gpu/random.ts';
 import { GRAD_SCALE } from '../../src/gpu/wgsl.ts';
+import { packCameras } from '../../src/rays/gpu-split.ts';
 import { RayBatch } from '../../src/render/ray-batch.ts';
 import { CoarseToFine } from '../../src/train/coarse-to-fine.ts';
 import { readRayLosses, recordLoss } from '../../src/train/loss.ts';
+import { PoseRefiner, refineCamera } from '../../src/train/pose-refinement.ts';
 
 const box: Box = { lo: [-1, -1.2, -0.9], hi: [1.1, 1, 1] };
 
@@ -339,3 +343,144 @@ test('Strivec: a level may hold more than 32,767 tensors (the reference int16 li
   for (const b of [samples, counter, sa]) ctx.destroy(b);
   field.destroy();
 });
+
+/**
+ * A camera at `centre` looking at `target` (OpenCV axes: x right, y down, z forward), as pose
+ * refinement's tests need them: only the pose matters, the rays are made here.
+ */
+function lookAt(centre: Vec3, target: Vec3): Camera {
+  const f = unit(sub(target, centre));
+  const right = unit(cross(f, [0, 0, 1]));
+  const down = cross(f, right);
+  const c2w = Float64Array.from([right[0], down[0], f[0], centre[0], right[1], down[1], f[1], centre[1], right[2], down[2], f[2], centre[2]]);
+  return { width: 8, height: 8, fx: 8, fy: 8, cx: 4, cy: 4, c2w };
+}
+
+const rotationOfC2w = (c2w: ArrayLike<number>) => [c2w[0]!, c2w[1]!, c2w[2]!, c2w[4]!, c2w[5]!, c2w[6]!, c2w[8]!, c2w[9]!, c2w[10]!];
+
+for (const [kind, shading, space] of [
+  ['vm', 'MLP_Fea', 'box'],
+  ['cp', 'SH', 'box'],
+  ['vm', 'SH', 'contract'],
+  ['vm', 'MLP_Fea', 'ndc'],
+] as const) {
+  test(`pose refinement, ${kind.toUpperCase()} ${shading} ${space}: each camera's gradient matches central differences of the f64 reference loss`, async () => {
+    const grid: Vec3 = space === 'contract' ? [14, 12, 10] : space === 'ndc' ? NDC_GRID : [7, 6, 5];
+    const { ctx, field, model } = await setup(kind, shading, grid, space);
+    // Three cameras around the middle (NDC: near its reference camera), with corrections already
+    // under way, so the rotation's Jacobian is not the identity.
+    const centres: Vec3[] =
+      space === 'ndc'
+        ? [0, 1, 2].map((k) => ndcFrame.centre.map((c, a) => c + 0.2 * (k - 1) * ndcFrame.right[a]!) as Vec3)
+        : [
+            [3, 0.5, 0.4],
+            [-0.6, 3, -0.5],
+            [0.4, -0.8, 3],
+          ];
+    const cameras = centres.map((c) => lookAt(c, [0.05, 0.02, -0.03]));
+    const noise = randomNormal(18, 0.04, 17);
+    const correction = Array.from(noise);
+    const refined = cameras.map((c, k) => refineCamera(c, correction.slice(k * 6, k * 6 + 6)));
+    const originals = ctx.upload('test.cameras', packCameras(cameras));
+    const poses = new PoseRefiner(ctx, originals, cameras.length);
+    poses.restore({ step: 0, correction, adamM: new Array(18).fill(0), adamV: new Array(18).fill(0) });
+    const init = new Encoder(ctx);
+    poses.record(init, null, 0, 0, 0);
+    init.submit();
+    // The kernel's refined cameras are the host's.
+    const gpuCams = await ctx.readF32(poses.refined);
+    const hostCams = packCameras(refined);
+    for (let i = 0; i < hostCams.length; i++)
+      assert.ok(Math.abs(gpuCams[i]! - hostCams[i]!) < 2e-6, `refined camera float ${i}: ${gpuCams[i]} vs ${hostCams[i]}`);
+
+    // Rays of each refined camera through random pixels near the middle of its view, kept where
+    // f32 and f64 agree on which samples are inside (as randomRays).
+    const r = randomNormal(3 * 40 * 6, 1, 23);
+    const rays: (RefRay & { cam: number; dc: Vec3 })[] = [];
+    for (let k = 0; k < 3; k++) {
+      const R = rotationOfC2w(refined[k]!.c2w);
+      const o: Vec3 = [refined[k]!.c2w[3]!, refined[k]!.c2w[7]!, refined[k]!.c2w[11]!];
+      for (let i = 0, kept = 0; i < 40 && kept < 8; i++) {
+        const at = (k * 40 + i) * 6;
+        const dc = unit([0.12 * r[at]!, 0.12 * r[at + 1]!, 1]);
+        const ray = { o, d: mat3Apply(R, dc), rgb: [0, 1, 2].map((c) => 1 / (1 + Math.exp(-r[at + 3 + c]!))) as Vec3, cam: k, dc };
+        if (refSamples(model, ray, 0.1, 10, 1.5e-5).length !== refSamples(model, ray, 0.1, 10, 0.5e-5).length) continue;
+        if (refSamples(model, ray, 0.1, 10).length < 3) continue;
+        rays.push(ray);
+        kept++;
+      }
+    }
+    const batch = new RayBatch(ctx, field, rays.length, 4);
+    batch.nearFar = [0.1, 10];
+    batch.enablePositionGrads();
+    const packed = packRays(rays);
+    rays.forEach((ray, i) => {
+      packed[i * 12 + 3] = ray.cam;
+    });
+    ctx.write(batch.rays, packed);
+    ctx.write(field.arena.grads!, new Float32Array(field.arena.total));
+    await batch.forward(rays.length, { train: true, jitter: false, seed: 1, bg: 1 });
+    const enc = new Encoder(ctx);
+    recordLoss(ctx, enc, batch, rays.length);
+    batch.backward(enc);
+    poses.record(enc, batch, rays.length, 0, 1);
+    enc.submit();
+    const grads = await ctx.readF32(poses.grads);
+
+    // The reference: each ray's samples at the depths of its unperturbed samples (they do not move
+    // with the camera), its shading direction held (the pose gradient leaves it out), and camera
+    // k's rays regenerated from its correction moved by ±h in one coordinate.
+    const units = gridUnits(model.box, model.grid);
+    const depths = rays.map((ray) =>
+      refSamples(model, ray, 0.1, 10).map((s) => {
+        const p = toWorld(
+          model.settings,
+          s.u.map((v, a) => model.box.lo[a]! + v * units[a]!),
+        );
+        return { t: dot(sub(p as Vec3, ray.o), ray.d), delta: s.delta };
+      }),
+    );
+    const lossOf = (k: number, corr: number[]) => {
+      const cam = refineCamera(cameras[k]!, corr);
+      const R = rotationOfC2w(cam.c2w);
+      const o: Vec3 = [cam.c2w[3]!, cam.c2w[7]!, cam.c2w[11]!];
+      const mine = rays.map((ray, i) => ({ ray, i })).filter((x) => x.ray.cam === k);
+      const moved = mine.map(({ ray }) => ({ o, d: mat3Apply(R, ray.dc), rgb: ray.rgb, view: ray.d }));
+      const samplesOf = (ray: RefRay) => {
+        const i = mine[moved.indexOf(ray as (typeof moved)[number])]!.i;
+        return depths[i]!.map(({ t, delta }) => ({
+          u: toField(
+            model.settings,
+            [0, 1, 2].map((a) => ray.o[a]! + t * ray.d[a]!),
+          ).map((v, a) => (v - model.box.lo[a]!) / units[a]!) as Vec3,
+          delta,
+        }));
+      };
+      return refRender(model, moved, 1, 0.1, 10, samplesOf).loss.reduce((a, b) => a + b, 0);
+    };
+    let checked = 0;
+    for (let k = 0; k < 3; k++) {
+      const base = correction.slice(k * 6, k * 6 + 6);
+      const gpu = [0, 1, 2, 4, 5, 6].map((j) => grads[k * 8 + j]!);
+      const fd = [0, 1, 2, 3, 4, 5].map((j) => {
+        const h = 1e-4;
+        const plus = [...base];
+        plus[j]! += h;
+        const minus = [...base];
+        minus[j]! -= h;
+        return (lossOf(k, plus) - lossOf(k, minus)) / (2 * h);
+      });
+      const scale = Math.max(...fd.map(Math.abs));
+      assert.ok(scale > 1e-3, `camera ${k} has a pose gradient (${fd.map((v) => v.toExponential(2))})`);
+      for (let j = 0; j < 6; j++) {
+        assert.ok(Math.abs(gpu[j]! - fd[j]!) < 1e-4 + 2e-2 * scale, `camera ${k} ${j < 3 ? 'ω' : 'τ'}${j % 3}: GPU ${gpu[j]} vs finite difference ${fd[j]}`);
+        checked++;
+      }
+    }
+    assert.equal(checked, 18);
+    poses.destroy();
+    ctx.destroy(originals);
+    batch.destroy();
+    field.destroy();
+  });
+}

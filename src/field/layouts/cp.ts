@@ -4,7 +4,7 @@
 import type { Vec3 } from '../geometry.ts';
 import type { SegmentShape } from '../settings.ts';
 import { lin } from '../taps.ref.ts';
-import { cpEval, cpScatter } from './cp.wgsl.ts';
+import { cpEval, cpGrad, cpScatter } from './cp.wgsl.ts';
 import type { FieldLayout } from './field-layout.ts';
 
 /** Grid axis of line m (line 0 runs along z, 1 along y, 2 along x). */
@@ -18,7 +18,7 @@ export function cpLineLength(m: number, grid: Vec3): number {
 export const cpLayout: FieldLayout = {
   kind: 'cp',
   label: 'CP',
-  wgsl: { eval: cpEval, scatter: cpScatter },
+  wgsl: { eval: cpEval, scatter: cpScatter, grad: cpGrad },
   slotsFor: () => 1,
   problem: (s) => (s.densityComps.length !== 1 || s.appComps.length !== 1 ? 'CP models take one density and one appearance component count' : null),
   factorSegments(s, _box, grid): SegmentShape[] {

@@ -1,6 +1,6 @@
 // TensoRF-CP in WGSL: one "slot" of three lines (along z, y and x, the reference's vecMode
 // [2,1,0]); a component is the product of the three lines.
-import { tapReads } from '../taps.wgsl.ts';
+import { tapReads, tapSlopes } from '../taps.wgsl.ts';
 
 export const cpEval = /* wgsl */ `
 ${tapReads}
@@ -31,5 +31,16 @@ fn comp_scatter(b: vec3u, t: SlotTaps, k: u32, r: u32, g: f32) {
   add_line(b.x, t.tl, k, r, g * l1 * l2);
   add_line(b.y, t.tx, k, r, g * l0 * l2);
   add_line(b.z, t.ty, k, r, g * l0 * l1);
+}
+`;
+
+// d(component r)/du: the product rule (the lines lie along z, y and x).
+export const cpGrad = /* wgsl */ `
+${tapSlopes}
+fn comp_grad(m: u32, b: vec3u, t: SlotTaps, k: u32, r: u32) -> vec3f {
+  let lz = line_at(b.x, t.tl, k, r);
+  let ly = line_at(b.y, t.tx, k, r);
+  let lx = line_at(b.z, t.ty, k, r);
+  return vec3f(lz * ly * line_slope(b.z, t.ty, k, r), lz * line_slope(b.y, t.tx, k, r) * lx, line_slope(b.x, t.tl, k, r) * ly * lx);
 }
 `;

@@ -6,7 +6,7 @@ import type { Vec3 } from '../geometry.ts';
 import type { FieldSettings, SegmentShape } from '../settings.ts';
 import { bilin, lin } from '../taps.ref.ts';
 import type { FieldLayout } from './field-layout.ts';
-import { vmEval, vmScatter } from './vm.wgsl.ts';
+import { vmEval, vmGrad, vmScatter } from './vm.wgsl.ts';
 
 /** (plane width, plane height, line length) of slot m. */
 export function slotDims(m: number, grid: Vec3): Vec3 {
@@ -31,7 +31,7 @@ const slotOf = (segment: string) => Number(segment.at(-1));
 export const vmLayout: FieldLayout = {
   kind: 'vm',
   label: 'VM',
-  wgsl: { eval: vmEval, scatter: vmScatter },
+  wgsl: { eval: vmEval, scatter: vmScatter, grad: vmGrad },
   slotsFor: () => 3,
   problem: (s) =>
     s.densityComps.length !== 3 || s.appComps.length !== 3 ? 'VM models take three density and three appearance component counts (one per slot)' : null,

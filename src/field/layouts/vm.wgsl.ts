@@ -1,6 +1,6 @@
 // TensoRF-VM in WGSL: slot m pairs a plane with a line (the reference's matMode
 // [[0,1],[0,2],[1,2]] and vecMode [2,1,0]); a component is plane · line.
-import { tapReads } from '../taps.wgsl.ts';
+import { tapReads, tapSlopes } from '../taps.wgsl.ts';
 
 export const vmEval = /* wgsl */ `
 ${tapReads}
@@ -42,5 +42,20 @@ fn comp_scatter(b: vec3u, t: SlotTaps, k: u32, r: u32, g: f32) {
   let l = line_at(b.y, t.tl, k, r);
   add_plane(b.x, t.tp, k, r, g * l);
   add_line(b.y, t.tl, k, r, g * p);
+}
+`;
+
+// d(component r)/du: the product rule, with slot m's (plane x, plane y, line) put back on the
+// grid axes (the inverse of slot_coords).
+export const vmGrad = /* wgsl */ `
+${tapSlopes}
+fn comp_grad(m: u32, b: vec3u, t: SlotTaps, k: u32, r: u32) -> vec3f {
+  let p = plane_at(b.x, t.tp, k, r);
+  let l = line_at(b.y, t.tl, k, r);
+  let dp = plane_slope(b.x, t.tp, k, r);
+  let g = vec3f(dp.x * l, dp.y * l, p * line_slope(b.y, t.tl, k, r));
+  if (m == 0u) { return g; }
+  if (m == 1u) { return vec3f(g.x, g.z, g.y); }
+  return vec3f(g.z, g.x, g.y);
 }
 `;

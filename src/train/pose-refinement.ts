@@ -1,0 +1,141 @@
+// Pose refinement (notes §5): a correction per training camera trained jointly with the field. The
+// batch's backward pass takes the loss to every ray's origin and direction through the field's
+// spatial gradient (render/ray-batch.ts enablePositionGrads); one kernel per step sums each
+// camera's rays, takes an Adam step on its correction and writes the refined cameras that the
+// next batch's rays are drawn from (pose-refinement.wgsl.ts has the parametrisation). Everything
+// stays on the GPU: the corrections are read back only for checkpoints, exports and the studio.
+import type { Camera } from '../data/types.ts';
+import { axisAngleToRotation, mat3Apply } from '../data/vec3.ts';
+import type { GpuContext } from '../gpu/context.ts';
+import { cachedKernel, type Encoder, grid1d } from '../gpu/kernel.ts';
+import type { RayBatch } from '../render/ray-batch.ts';
+import { poseStepWgsl } from './pose-refinement.wgsl.ts';
+
+/** BARF's Adam for poses (PyTorch's defaults), not the field's β2 = 0.99. */
+const POSE_BETA1 = 0.9;
+const POSE_BETA2 = 0.999;
+const POSE_EPS = 1e-8;
+/** Floats per camera in each state buffer: ω and τ, each padded to a vec4f. */
+const FLOATS_PER_CAMERA = 8;
+
+/** The corrections and their Adam state, as checkpoints keep them. */
+export interface PoseState {
+  /** Adam steps taken. */
+  step: number;
+  /** Per training camera: ω (3), τ (3). */
+  correction: number[];
+  adamM: number[];
+  adamV: number[];
+}
+
+/** Camera `cam` with correction (ω, τ) applied: rotation R·exp([ω]×), centre c + R·τ. */
+export function refineCamera(cam: Camera, correction: ArrayLike<number>): Camera {
+  const c = cam.c2w;
+  const R = [c[0]!, c[1]!, c[2]!, c[4]!, c[5]!, c[6]!, c[8]!, c[9]!, c[10]!];
+  const W = axisAngleToRotation([correction[0]!, correction[1]!, correction[2]!]);
+  const t = mat3Apply(R, [correction[3]!, correction[4]!, correction[5]!]);
+  const c2w = new Float64Array(12);
+  for (let i = 0; i < 3; i++) {
+    for (let j = 0; j < 3; j++) c2w[i * 4 + j] = R[i * 3]! * W[j]! + R[i * 3 + 1]! * W[3 + j]! + R[i * 3 + 2]! * W[6 + j]!;
+    c2w[i * 4 + 3] = c[i * 4 + 3]! + t[i]!;
+  }
+  return { ...cam, c2w };
+}
+
+export class PoseRefiner {
+  /** The training cameras as refined so far, packed as rays/gpu-split.ts packs them: what the rays are drawn from. */
+  readonly refined: GPUBuffer;
+  /** Per camera the last step's gradient of (ω, τ), batch-mean scaled (tests and diagnostics). */
+  readonly grads: GPUBuffer;
+  step = 0;
+  private readonly pose: GPUBuffer;
+  private readonly adamM: GPUBuffer;
+  private readonly adamV: GPUBuffer;
+
+  /** `cameras`: the training cameras as the dataset gives them, `nCams` of them packed by packCameras. */
+  constructor(
+    readonly ctx: GpuContext,
+    private readonly cameras: GPUBuffer,
+    private readonly nCams: number,
+  ) {
+    const bytes = nCams * FLOATS_PER_CAMERA * 4;
+    this.refined = ctx.buffer('poses.refined', cameras.size);
+    this.pose = ctx.buffer('poses.correction', bytes);
+    this.adamM = ctx.buffer('poses.adamM', bytes);
+    this.adamV = ctx.buffer('poses.adamV', bytes);
+    this.grads = ctx.buffer('poses.grads', bytes);
+  }
+
+  /**
+   * Records the step: given a batch, an Adam step (learning rate `lr`) on the corrections from the
+   * ray gradients of its first `nRays` rays; always the refined cameras from the corrections.
+   * Without a batch it only writes the cameras (before the first batch, after a restore).
+   */
+  record(enc: Encoder, batch: RayBatch | null, nRays: number, lr: number, gradScale: number): void {
+    const update = batch?.rayGrads ? 1 : 0;
+    if (update) this.step++;
+    const t = Math.max(this.step, 1);
+    enc.dispatch(
+      cachedKernel(this.ctx, 'poseStep', () => poseStepWgsl),
+      {
+        params: {
+          n_cams: this.nCams,
+          n_rays: update ? nRays : 0,
+          update,
+          grad_scale: gradScale,
+          step_size: lr / (1 - POSE_BETA1 ** t),
+          inv_sqrt_bc2: 1 / Math.sqrt(1 - POSE_BETA2 ** t),
+          beta1: POSE_BETA1,
+          beta2: POSE_BETA2,
+          eps: POSE_EPS,
+        },
+        buffers: {
+          cams: this.cameras,
+          refined: this.refined,
+          // (Without an update the kernel reads no rays: the read-only camera table stands in.)
+          rays: batch?.rays ?? this.cameras,
+          ray_grads: batch?.rayGrads ?? this.cameras,
+          pose: this.pose,
+          adam_m: this.adamM,
+          adam_v: this.adamV,
+          pose_grads: this.grads,
+        },
+        workgroups: grid1d(this.ctx, this.nCams, 64),
+      },
+    );
+  }
+
+  /** The corrections and Adam's state (reads the GPU). */
+  async read(): Promise<PoseState> {
+    const unpad = (f: Float32Array) => Array.from({ length: this.nCams * 6 }, (_, i) => f[Math.floor(i / 3) * 4 + (i % 3)]!);
+    return {
+      step: this.step,
+      correction: unpad(await this.ctx.readF32(this.pose)),
+      adamM: unpad(await this.ctx.readF32(this.adamM)),
+      adamV: unpad(await this.ctx.readF32(this.adamV)),
+    };
+  }
+
+  /** Continues from saved state; the refined cameras follow on the next record(). */
+  restore(s: PoseState): void {
+    const n = this.nCams * 6;
+    if (s.correction.length !== n || s.adamM.length !== n || s.adamV.length !== n) {
+      throw new Error(`the saved pose corrections cover ${s.correction.length / 6} cameras, the training split has ${this.nCams}`);
+    }
+    const pad = (v: number[]) => {
+      const out = new Float32Array(this.nCams * FLOATS_PER_CAMERA);
+      v.forEach((x, i) => {
+        out[Math.floor(i / 3) * 4 + (i % 3)] = x;
+      });
+      return out;
+    };
+    this.step = s.step;
+    this.ctx.write(this.pose, pad(s.correction));
+    this.ctx.write(this.adamM, pad(s.adamM));
+    this.ctx.write(this.adamV, pad(s.adamV));
+  }
+
+  destroy(): void {
+    for (const b of [this.refined, this.pose, this.adamM, this.adamV, this.grads]) this.ctx.destroy(b);
+  }
+}
