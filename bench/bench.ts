@@ -19,7 +19,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadModel, log, openDataset } from '../src/cli/node-io.ts';
 import { type RankPoint, runTraining } from '../src/cli/run-training.ts';
-import type { Dataset } from '../src/data/types.ts';
+import type { Camera, Dataset } from '../src/data/types.ts';
 import { perturbCameras, poseError } from '../src/eval/poses.ts';
 import { type RenderSpeedRow, renderSpeed } from '../src/eval/render-speed.ts';
 import { formatBytes } from '../src/gpu/context.ts';
@@ -66,7 +66,7 @@ async function foxAsColmap(fox: string): Promise<string> {
   return dir;
 }
 /** The dataset with its training cameras perturbed (pose refinement's harness), and their error. */
-function withPoseNoise(ds: Dataset, sigma: number | undefined): { dataset: Dataset; poseNoise: Record<string, unknown> } {
+function withPoseNoise(ds: Dataset, sigma: number | undefined): { dataset: Dataset; poseNoise: Record<string, unknown>; truePoses?: Camera[] } {
   if (sigma === undefined) return { dataset: ds, poseNoise: {} };
   const train = ds.splits.train!;
   const cameras = perturbCameras(train.cameras, sigma, 1);
@@ -75,6 +75,7 @@ function withPoseNoise(ds: Dataset, sigma: number | undefined): { dataset: Datas
   return {
     dataset: { ...ds, splits: { ...ds.splits, train: { ...train, cameras } } },
     poseNoise: { poseNoise: { sigma, rotationDeg: +e.rotationDeg.toFixed(3), translation: +e.translation.toFixed(4) } },
+    truePoses: train.cameras,
   };
 }
 const minutes = values.minutes === undefined ? undefined : Number(values.minutes);
@@ -122,7 +123,7 @@ for (const name of names) {
   const data = dataOf(b.scene);
   const key = `${b.scene === 'fox-colmap' ? 'fox-colmap' : data}/${b.downscale}`;
   if (!datasets.has(key)) datasets.set(key, await openDataset(b.scene === 'fox-colmap' ? await foxAsColmap(data) : data, b.downscale, ['train', 'test']));
-  const { dataset, poseNoise } = withPoseNoise(datasets.get(key)!, b.poseNoise);
+  const { dataset, poseNoise, truePoses } = withPoseNoise(datasets.get(key)!, b.poseNoise);
   const r = await runTraining({
     dataset,
     data,
@@ -136,6 +137,7 @@ for (const name of names) {
     ranks: b.ranks,
     profile: values.profile,
     out: b.renderRanks ? join(scratch, `${name}.slim`) : undefined,
+    truePoses,
   });
   rows.push({ config: name, ...r, ...poseNoise });
   console.log(JSON.stringify({ config: name, ...r, ...poseNoise }));

@@ -98,6 +98,17 @@ export const BENCH_CONFIGS: Record<string, BenchConfig> = {
   // slim-vm192 trained on poses with BARF's Blender noise (σ = 0.15 in se(3), ~14° and ~0.6 units
   // per camera), scored at the true test poses: what pose error costs before any refinement.
   'slim-vm192-noisy-poses': { downscale: 16, testViews: 5, model: 'vm192', options: slimOptions, poseNoise: 0.15 },
+  // The same noisy poses refined jointly with the field (notes §5): with the coarse-to-fine blur,
+  // and without it (the paper's claim is that the blur is what makes refinement converge). Test
+  // views are rendered from their true poses aligned to the refined cameras (eval/poses.ts).
+  'slim-vm192-refine': {
+    downscale: 16,
+    testViews: 5,
+    model: 'vm192',
+    options: { ...slimOptions, refine_poses: true, blur_schedule: BLUR_SCHEDULE_BLENDER },
+    poseNoise: 0.15,
+  },
+  'slim-vm192-refine-noblur': { downscale: 16, testViews: 5, model: 'vm192', options: { ...slimOptions, refine_poses: true }, poseNoise: 0.15 },
   'reduced-cp384': { downscale: 16, testViews: 5, model: 'cp384', options: slimOptions },
   // The reference's lego ranks per level ([32, 24, 16] density, 48 appearance) and lattices.
   'reduced-strivec': { downscale: 16, testViews: 5, model: 'strivec', options: { ...slimOptions, pre_N_iters: 100 }, ranks: [4, 8, 16, 32] },

@@ -29,9 +29,9 @@ const USAGE = `usage:
   npm run cli -- train --data DIR|builtin:demo|builtin:environment|builtin:forward --model vm192|vm48|cp384|slimmerf16|slimmerf8|strivec [--config FILE.json]
                        [--iters N] [--batch N] [--downscale K] [--hold-out N] [--test-views N] [--train-views N]
                        [--upsilon U] [--eta N] [--ranks 1,2,4] [--contract auto|on|off|ndc] [--coarse-to-fine] [--out FILE]
-                       [--checkpoint FILE.slimckpt [--checkpoint-every N]]
+                       [--refine-poses [--export-poses DIR]] [--checkpoint FILE.slimckpt [--checkpoint-every N]]
   npm run cli -- train --resume FILE.slimckpt --data DIR [--downscale K] [--test-views N] [--ranks 1,2,4] [--out FILE]
-                       [--checkpoint FILE.slimckpt [--checkpoint-every N]]
+                       [--export-poses DIR] [--checkpoint FILE.slimckpt [--checkpoint-every N]]
   npm run cli -- eval --model FILE --data DIR [--downscale K] [--test-views N] [--ranks 1,2,4,8,16]
   npm run cli -- render --model FILE --data DIR --view N --out PNG [--downscale K] [--rank K]
   npm run cli -- export --model FILE [--rank K] [--precision fp32|fp16|int8] --out FILE.slimscene
@@ -49,7 +49,11 @@ const USAGE = `usage:
    box only, auto (the default) models the surroundings of captures whose photos show them: NDC
    when every camera faces one way, the contraction otherwise; --coarse-to-fine blurs the field with a
    Gaussian that narrows to nothing by 30% of training, the schedule of joint pose refinement's
-   reference (Blender's widths; blur_schedule in --config sets others))`;
+   reference (Blender's widths; blur_schedule in --config sets others); --refine-poses trains a
+   correction of every training camera with the field (VM and CP), through that blur unless --config
+   gives blur_schedule, and evaluates the test views aligned to the refined cameras; --export-poses
+   writes the training images with their refined cameras to DIR as transforms.json, a COLMAP text
+   model (sparse/0) and images/, a capture that opens again)`;
 
 const options = {
   data: { type: 'string' },
@@ -73,6 +77,8 @@ const options = {
   resume: { type: 'string' },
   contract: { type: 'string' },
   'coarse-to-fine': { type: 'boolean' },
+  'refine-poses': { type: 'boolean' },
+  'export-poses': { type: 'string' },
   resolution: { type: 'string' },
   level: { type: 'string' },
   simplify: { type: 'string' },
@@ -119,6 +125,7 @@ async function train(a: Record<string, string | boolean | undefined>): Promise<R
     holdOut: holdOutFlag(a),
     testViews: intFlag(a['test-views'] as string, 'test-views', 25),
     out: a.out as string | undefined,
+    exportPoses: a['export-poses'] as string | undefined,
     ranks: a.ranks ? ranksFlag(a.ranks as string) : undefined,
     checkpoint: a.checkpoint
       ? { file: a.checkpoint as string, every: intFlag(a['checkpoint-every'] as string, 'checkpoint-every', CHECKPOINT_EVERY) }
@@ -127,10 +134,13 @@ async function train(a: Record<string, string | boolean | undefined>): Promise<R
   if (a['checkpoint-every'] && !a.checkpoint) throw new ConfigError('--checkpoint-every needs --checkpoint FILE');
   if (a.resume) {
     // The checkpoint's own configuration continues; flags that would change it are refused.
-    const changes = ['model', 'config', 'iters', 'batch', 'train-views', 'eta', 'upsilon', 'contract', 'coarse-to-fine'].filter((f) => a[f] !== undefined);
+    const changes = ['model', 'config', 'iters', 'batch', 'train-views', 'eta', 'upsilon', 'contract', 'coarse-to-fine', 'refine-poses'].filter(
+      (f) => a[f] !== undefined,
+    );
     if (changes.length) throw new ConfigError(`--resume continues the saved run's own configuration: drop ${changes.map((f) => `--${f}`).join(', ')}`);
     const file = a.resume as string;
     const cp = decodeCheckpoint(await readBytes(file), file);
+    if (common.exportPoses && !cp.train.refinePoses) throw new ConfigError(`--export-poses: the run saved in ${file} does not refine poses`);
     return runTraining({ ...common, preset: cp.settings.kind, cfg: { settings: cp.settings, train: cp.train }, resumeFrom: cp });
   }
   const preset = need(a.model as string, 'model') as PresetName;
@@ -167,7 +177,14 @@ async function train(a: Record<string, string | boolean | undefined>): Promise<R
     fileOpts.contract = a.contract === 'ndc' ? 'ndc' : a.contract === 'on';
   }
   if (a['coarse-to-fine'] && fileOpts.blur_schedule === undefined) fileOpts.blur_schedule = BLUR_SCHEDULE_BLENDER;
-  return runTraining({ ...common, preset, cfg: resolveConfig(preset, fileOpts) });
+  // Refinement comes with the blur that makes it converge (notes §5), unless the config sets one.
+  if (a['refine-poses']) {
+    fileOpts.refine_poses = true;
+    if (fileOpts.blur_schedule === undefined) fileOpts.blur_schedule = BLUR_SCHEDULE_BLENDER;
+  }
+  const cfg = resolveConfig(preset, fileOpts);
+  if (common.exportPoses && !cfg.train.refinePoses) throw new ConfigError('--export-poses needs --refine-poses (or refine_poses in --config)');
+  return runTraining({ ...common, preset, cfg });
 }
 
 async function readBytes(file: string): Promise<Uint8Array> {

@@ -1,12 +1,15 @@
 // `train` for the CLI and the bench: the one training run (run/training-run.ts) watched on
 // stderr, and its result as the JSON record reviewers script against (field names are stable:
 // add, never rename).
-import { rename, writeFile } from 'node:fs/promises';
-import type { Dataset } from '../data/types.ts';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { encodePng } from '../data/image-node.ts';
+import type { Camera, Dataset } from '../data/types.ts';
 import type { RankPoint } from '../eval/rank-curve.ts';
+import { refinedCaptureFiles } from '../export/refined-capture.ts';
 import { formatBytes } from '../gpu/context.ts';
 import { nodeGpu } from '../gpu/node.ts';
-import { type RunResult, TrainingRun } from '../run/training-run.ts';
+import { type PoseErrors, type RunResult, TrainingRun } from '../run/training-run.ts';
 import type { Checkpoint } from '../train/checkpoint.ts';
 import { blursFactors, type ResolvedConfig } from '../train/config.ts';
 import { log, openDataset } from './node-io.ts';
@@ -38,6 +41,10 @@ export interface TrainingArgs {
   checkpoint?: { file: string; every: number };
   /** Continue this checkpoint's run. */
   resumeFrom?: Checkpoint;
+  /** Pose refinement: write the refined capture into this folder (export/refined-capture.ts). */
+  exportPoses?: string;
+  /** Pose refinement: the training cameras' true poses, when the dataset's are perturbed (the bench). */
+  truePoses?: Camera[];
 }
 
 /** Writes `bytes` to `file` atomically: a crash mid-write leaves the previous file intact. */
@@ -77,6 +84,7 @@ export async function runTraining(args: TrainingArgs): Promise<Record<string, un
       : undefined,
     checkpoint: args.checkpoint ? { everyIterations: args.checkpoint.every, sink: (bytes) => writeAtomically(args.checkpoint!.file, bytes) } : undefined,
     resumeFrom: args.resumeFrom,
+    truePoses: args.truePoses,
   });
   // Ctrl-C stops after the current iteration (saving a checkpoint when asked to); a second one quits.
   const interrupt = () => {
@@ -143,9 +151,33 @@ export async function runTraining(args: TrainingArgs): Promise<Record<string, un
     r.bytes = result.savedBytes;
     log(`saved ${args.out}`);
   }
+  if (result.poses) {
+    const p = result.poses;
+    const against = args.truePoses ? 'the true poses' : "the dataset's poses";
+    log(
+      `poses against ${against}: ${p.before.rotationDeg.toFixed(3)}° and ${p.before.translation.toFixed(4)} units before refinement, ${p.after.rotationDeg.toFixed(3)}° and ${p.after.translation.toFixed(4)} after`,
+    );
+    if (args.exportPoses) {
+      const train = ds.splits.train!;
+      const capture = refinedCaptureFiles(
+        p.refined,
+        p.views.map((v) => train.images[v]!),
+        encodePng,
+      );
+      for (const [path, bytes] of capture.files) {
+        await mkdir(join(args.exportPoses, dirname(path)), { recursive: true });
+        await writeFile(join(args.exportPoses, path), bytes);
+      }
+      for (const n of capture.notes) log(`note: ${n}`);
+      log(`refined cameras of ${p.refined.length} training views written to ${args.exportPoses} (transforms.json, sparse/0 and images/)`);
+      (r.poses as Record<string, unknown>).exported = args.exportPoses;
+    }
+  }
   run.dispose();
   return r;
 }
+
+const roundErrors = (e: PoseErrors) => ({ rotationDeg: +e.rotationDeg.toFixed(4), translation: +e.translation.toFixed(5) });
 
 /** The JSON record of a training run (the CLI's last stdout line, a bench row, a model file's info). */
 function trainingRecord(args: TrainingArgs, result: RunResult, adapter: string): Record<string, unknown> {
@@ -175,6 +207,18 @@ function trainingRecord(args: TrainingArgs, result: RunResult, adapter: string):
     ...(field.settings.ndc ? { ndc: field.settings.ndc } : {}),
     // The coarse-to-fine blur widths (world units, knots over training); absent without the blur.
     ...(blursFactors(cfg.train) ? { blurSchedule: cfg.train.blurSchedule } : {}),
+    // Pose refinement: the refined cameras' errors against the true poses (the bench's) or the
+    // dataset's (how far refinement moved them), before and after; absent without refinement.
+    ...(result.poses
+      ? {
+          poses: {
+            cameras: result.poses.refined.length,
+            reference: args.truePoses ? 'truth' : 'dataset',
+            before: roundErrors(result.poses.before),
+            after: roundErrors(result.poses.after),
+          },
+        }
+      : {}),
     samplesPerSecond: Math.round(result.samplesProcessed / result.trainSeconds),
     submissionsPerIteration: result.submissionsPerIteration,
     readbacksPerIteration: result.readbacksPerIteration,

@@ -292,3 +292,78 @@ function checkImage(img: ColmapImage, file: string, at = ''): ColmapImage {
   if (img.name.trim() === '') throw new DatasetError(file, `${where} has no file name`);
   return { ...img, q: img.q.map((v) => v / norm) as ColmapImage['q'] };
 }
+
+// Writing: a model as COLMAP's text files (as src/colmap/scene/reconstruction_io.cc writes them),
+// for the refined cameras of pose refinement (export/refined-capture.ts) and the tests' fixtures.
+
+/** A model to write: cameras with their parameters in the model's file order. */
+export interface ColmapSpecCamera {
+  id: number;
+  model: CameraModelName;
+  width: number;
+  height: number;
+  params: number[];
+}
+
+export interface ColmapSpecImage {
+  id: number;
+  /** World-to-camera quaternion (w, x, y, z) and translation. */
+  q: number[];
+  t: number[];
+  cameraId: number;
+  name: string;
+}
+
+export interface ColmapModelSpec {
+  cameras: ColmapSpecCamera[];
+  images: ColmapSpecImage[];
+  /** xyz per point, with RGB colours. */
+  points: { xyz: number[]; rgb: number[] };
+}
+
+/** Unit quaternion (w, x, y, z) of a row-major rotation matrix (Shepperd's method). */
+export function quaternionOf(r: ArrayLike<number>): number[] {
+  const [m00, m01, m02, m10, m11, m12, m20, m21, m22] = Array.from(r);
+  const tr = m00! + m11! + m22!;
+  let q: number[];
+  if (tr > 0) {
+    const s = Math.sqrt(tr + 1) * 2;
+    q = [0.25 * s, (m21! - m12!) / s, (m02! - m20!) / s, (m10! - m01!) / s];
+  } else if (m00! > m11! && m00! > m22!) {
+    const s = Math.sqrt(1 + m00! - m11! - m22!) * 2;
+    q = [(m21! - m12!) / s, 0.25 * s, (m01! + m10!) / s, (m02! + m20!) / s];
+  } else if (m11! > m22!) {
+    const s = Math.sqrt(1 + m11! - m00! - m22!) * 2;
+    q = [(m02! - m20!) / s, (m01! + m10!) / s, 0.25 * s, (m12! + m21!) / s];
+  } else {
+    const s = Math.sqrt(1 + m22! - m00! - m11!) * 2;
+    q = [(m10! - m01!) / s, (m02! + m20!) / s, (m12! + m21!) / s, 0.25 * s];
+  }
+  return q;
+}
+
+/** COLMAP's image pose (world-to-camera) of an OpenCV camera-to-world. */
+export function imagePose(c2w: Float64Array): { q: number[]; t: number[] } {
+  const r = [c2w[0]!, c2w[4]!, c2w[8]!, c2w[1]!, c2w[5]!, c2w[9]!, c2w[2]!, c2w[6]!, c2w[10]!]; // Rᵀ
+  const c = [c2w[3]!, c2w[7]!, c2w[11]!];
+  const t = [0, 1, 2].map((i) => -(r[i * 3]! * c[0]! + r[i * 3 + 1]! * c[1]! + r[i * 3 + 2]! * c[2]!));
+  return { q: quaternionOf(r), t };
+}
+
+export function colmapModelText(m: ColmapModelSpec): { cameras: string; images: string; points: string } {
+  const cameras = ['# Camera list with one line of data per camera:', '#   CAMERA_ID, MODEL, WIDTH, HEIGHT, PARAMS[]']
+    .concat(m.cameras.map((c) => [c.id, c.model, c.width, c.height, ...c.params].join(' ')))
+    .join('\n');
+  const images = [
+    '# Image list with two lines of data per image:',
+    '#   IMAGE_ID, QW, QX, QY, QZ, TX, TY, TZ, CAMERA_ID, NAME',
+    '#   POINTS2D[] as (X, Y, POINT3D_ID)',
+  ]
+    .concat(m.images.flatMap((im) => [[im.id, ...im.q, ...im.t, im.cameraId, im.name].join(' '), '']))
+    .join('\n');
+  const n = m.points.xyz.length / 3;
+  const points = ['# 3D point list with one line of data per point:']
+    .concat(Array.from({ length: n }, (_, i) => [i + 1, ...m.points.xyz.slice(i * 3, i * 3 + 3), ...m.points.rgb.slice(i * 3, i * 3 + 3), 0.5, 1, 0].join(' ')))
+    .join('\n');
+  return { cameras: `${cameras}\n`, images: `${images}\n`, points: `${points}\n` };
+}

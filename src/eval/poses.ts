@@ -155,3 +155,22 @@ export function poseError(estimated: readonly Camera[], truth: readonly Camera[]
   });
   return { rotationDeg: rot / estimated.length, translation: trans / estimated.length };
 }
+
+/**
+ * Cameras of the frame `given` lives in, moved into the frame of `refined` (the same cameras after
+ * pose refinement): by the similarity that best takes the given centres onto the refined ones.
+ * A field trained with refinement may have drifted as a whole (the photos fix the scene only up
+ * to such a transform), so held-out views are rendered from their aligned cameras, the alignment
+ * half of BARF's evaluation protocol (BARF then also optimises each test pose; we do not).
+ */
+export function alignToRefined(cameras: readonly Camera[], given: readonly Camera[], refined: readonly Camera[]): Camera[] {
+  const { s, r, t } = similarityAlign(
+    given.map((c) => centreOf(c.c2w)),
+    refined.map((c) => centreOf(c.c2w)),
+  );
+  return cameras.map((cam) => {
+    const rot = mul(r, rotationOf(cam.c2w));
+    const c = mat3Apply(r, centreOf(cam.c2w)).map((v, k) => s * v + t[k]!);
+    return { ...cam, c2w: Float64Array.from([rot[0]!, rot[1]!, rot[2]!, c[0]!, rot[3]!, rot[4]!, rot[5]!, c[1]!, rot[6]!, rot[7]!, rot[8]!, c[2]!]) };
+  });
+}

@@ -4,9 +4,10 @@
 // and save. Every front end watches the same events and words them its own way; the one training
 // loop is here (trainSteps), and the coarse pass borrows it.
 import { type DatasetFingerprint, datasetFingerprint, fingerprintMismatch } from '../data/fingerprint.ts';
-import type { Dataset } from '../data/types.ts';
+import type { Camera, Dataset } from '../data/types.ts';
 import { evenlySpacedViews } from '../data/views.ts';
 import { type EvalResult, evaluate } from '../eval/evaluate.ts';
+import { alignToRefined, poseError } from '../eval/poses.ts';
 import { evaluateRanks, type RankPoint } from '../eval/rank-curve.ts';
 import type { TensorField } from '../field/field.ts';
 import { CheckpointError, encodeCheckpoint } from '../formats/checkpoint-file.ts';
@@ -53,6 +54,17 @@ export interface RunOptions {
   checkpoint?: { everyIterations?: number; everySeconds?: number; sink: (bytes: Uint8Array, iter: number) => Promise<void> };
   /** Continue this checkpoint's run: its settings, options, tensors and state replace the configuration's. */
   resumeFrom?: Checkpoint;
+  /**
+   * Pose refinement: the training cameras' true poses, in the frame of the test cameras, when they
+   * are known apart from the dataset's (the bench's perturbed poses). Default: the dataset's own.
+   */
+  truePoses?: Camera[];
+}
+
+/** Mean rotation error (degrees) and camera-centre error (world units) after a similarity alignment. */
+export interface PoseErrors {
+  rotationDeg: number;
+  translation: number;
 }
 
 export type RunEvent =
@@ -104,6 +116,11 @@ export interface RunResult {
   /** The iteration this run continued from (null for a fresh run), and the checkpoints it wrote. */
   resumedFrom: number | null;
   checkpoints: number;
+  /**
+   * Pose refinement: the refined training cameras (of training views `views`), and their error against the true poses
+   * (RunOptions.truePoses, else the dataset's) before and after refinement. Null without refinement.
+   */
+  poses: { refined: Camera[]; views: number[]; before: PoseErrors; after: PoseErrors } | null;
 }
 
 /** Thrown inside the run when it is stopped while the field is being prepared. */
@@ -259,7 +276,10 @@ export class TrainingRun {
     const seconds = progress().seconds;
     const trained = trainSeconds();
 
-    const { evaluation, rankCurve } = opts.evaluation ? await this.evaluateField(field, opts.evaluation, onEvent) : { evaluation: null, rankCurve: null };
+    const poses = trainer.poses ? await this.queue.run(() => this.refinedPoses(trainer)) : null;
+    const { evaluation, rankCurve } = opts.evaluation
+      ? await this.evaluateField(field, opts.evaluation, onEvent, poses?.refined ?? null)
+      : { evaluation: null, rankCurve: null };
     let kernelMs: Record<string, number> | null = null;
     if (ctx.profiler) {
       const rep = await ctx.profiler.report();
@@ -286,6 +306,7 @@ export class TrainingRun {
       savedBytes: null,
       resumedFrom: cp?.trainer.iter ?? null,
       checkpoints: this.saved.count,
+      poses,
     };
     if (opts.save) {
       const bytes = await this.queue.run(() => modelBytes(field, opts.save!.info(result)));
@@ -321,15 +342,35 @@ export class TrainingRun {
     if (this.stopped) throw new Stopped(`stopped during the ${label}`);
   }
 
-  /** PSNR and SSIM on test views (training views when there are none), and at each rank asked for. */
+  /** The true training poses: the run's truePoses (in the trainer's view order) or the dataset's. */
+  private truePoses(trainer: Trainer): Camera[] {
+    const truth = this.opts.truePoses;
+    if (!truth) return trainer.givenCameras;
+    return trainer.trainViewIndices ? trainer.trainViewIndices.map((i) => truth[i]!) : truth;
+  }
+
+  /** The refined training cameras and their errors before and after refinement. */
+  private async refinedPoses(trainer: Trainer): Promise<NonNullable<RunResult['poses']>> {
+    const refined = await trainer.refinedCameras();
+    const truth = this.truePoses(trainer);
+    const views = trainer.trainViewIndices ?? refined.map((_, i) => i);
+    return { refined, views, before: poseError(trainer.givenCameras, truth), after: poseError(refined, truth) };
+  }
+
+  /**
+   * PSNR and SSIM on test views (training views when there are none), and at each rank asked for.
+   * After pose refinement the test cameras are aligned to the refined frame (eval/poses.ts alignToRefined).
+   */
   private async evaluateField(
     field: TensorField,
     want: NonNullable<RunOptions['evaluation']>,
     onEvent: (e: RunEvent) => void,
+    refined: Camera[] | null,
   ): Promise<Pick<RunResult, 'evaluation' | 'rankCurve'>> {
     const ds = this.dataset;
     const renderer = this.renderer!;
-    const split = ds.splits.test ?? ds.splits.train!;
+    const given = ds.splits.test ?? ds.splits.train!;
+    const split = refined ? { ...given, cameras: alignToRefined(given.cameras, this.truePoses(this.trainer!), refined) } : given;
     if (!ds.splits.test) onEvent({ type: 'note', message: 'the dataset has no test split; evaluating on training views' });
     const views = evenlySpacedViews(split.cameras.length, want.views);
     const ev = await this.queue.run(() => evaluate(renderer, ds, split, views, undefined, (view, n) => onEvent({ type: 'evaluating', view, views: n })));

@@ -238,15 +238,15 @@ export function resolveConfig(preset: PresetName, opts: Record<string, unknown>)
     lrPoseFinal: o.lr_pose_final ?? DEFAULT_TRAIN.lrPoseFinal,
     ...(typeof o.contract === 'boolean' || o.contract === 'ndc' ? { contract: o.contract } : {}),
   };
-  if (layout.localTensors && blursFactors(train)) {
-    // Strivec's local lines each have their own voxel size and overlap: a blur along them is not a
-    // blur of the field. Not offered until that is worked out.
-    throw new ConfigError(`option "blur_schedule" (--coarse-to-fine) blurs VM and CP fields; ${layout.label} trains without it`);
-  }
   if (train.refinePoses && !layout.wgsl.grad) {
     // The poses learn through the field's spatial gradient, which Strivec's blended local tensors
     // do not provide yet (see docs/ARCHITECTURE.md, pose refinement).
     throw new ConfigError(`option "refine_poses" (--refine-poses) refines poses with VM and CP fields; ${layout.label} trains without it`);
+  }
+  if (layout.localTensors && blursFactors(train)) {
+    // Strivec's local lines each have their own voxel size and overlap: a blur along them is not a
+    // blur of the field. Not offered until that is worked out.
+    throw new ConfigError(`option "blur_schedule" (--coarse-to-fine) blurs VM and CP fields; ${layout.label} trains without it`);
   }
   if (train.refinePoses && (train.lrPoseInit <= 0 || train.lrPoseFinal <= 0)) throw new ConfigError('lr_pose_init and lr_pose_final must be above 0');
   if (layout.localTensors && train.coarseIters < 1) throw new ConfigError(`option "pre_N_iters" (the coarse pass) must be at least 1 for ${layout.label}`);

@@ -237,6 +237,12 @@ export class Trainer {
     };
   }
 
+  /** The training cameras as the dataset gives them, in the order the trainer draws from. */
+  get givenCameras(): Camera[] {
+    const all = this.dataset.splits.train!.cameras;
+    return this.trainViewIndices ? this.trainViewIndices.map((i) => all[i]!) : all;
+  }
+
   /** The state with pose refinement's corrections (read from the GPU), as checkpoints keep it. */
   async fullState(): Promise<TrainerState> {
     const s = this.state;
@@ -248,8 +254,7 @@ export class Trainer {
    * order of the training split the trainer draws from.
    */
   async refinedCameras(): Promise<Camera[]> {
-    const all = this.dataset.splits.train!.cameras;
-    const cams = this.trainViewIndices ? this.trainViewIndices.map((i) => all[i]!) : all;
+    const cams = this.givenCameras;
     if (!this.poses) return cams;
     const { correction } = await this.poses.read();
     return cams.map((c, i) => refineCamera(c, correction.slice(i * 6, i * 6 + 6)));

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { zipSync } from 'fflate';
+import { openDataset } from '../../src/cli/node-io.ts';
 import { decodeModel } from '../../src/formats/model-file.ts';
 import { proceduralCapture } from '../fixtures/colmap.ts';
 import { blenderDataset, datasetZip, pngClaiming, rawZip, stored, zipBomb } from '../fixtures/hostile.ts';
@@ -261,6 +262,64 @@ test('an LLFF capture as a .zip trains through the CLI in NDC, scored on its hel
   );
   assert.equal(vi.code, 0, vi.err);
   assert.equal(JSON.parse(vi.out.trim().split('\n').at(-1)!).path, 'spiral');
+});
+
+test('train --refine-poses on a COLMAP capture: pose errors in the JSON, --export-poses writes a capture that opens again through both its formats', async () => {
+  const capture = join(dir, 'refine-capture');
+  for (const [path, bytes] of proceduralCapture(12, 24)) {
+    mkdirSync(join(capture, path, '..'), { recursive: true });
+    writeFileSync(join(capture, path), bytes);
+  }
+  const cfg = join(dir, 'refine-tiny.json');
+  writeFileSync(cfg, JSON.stringify({ N_voxel_init: 4096, N_voxel_final: 8000, upsamp_list: [3], update_AlphaMask_list: [4], featureC: 8, batch_size: 64 }));
+  const out = join(dir, 'refined');
+  const tr = cli(
+    'train',
+    '--data',
+    capture,
+    '--model',
+    'vm48',
+    '--config',
+    cfg,
+    '--iters',
+    '6',
+    '--test-views',
+    '2',
+    '--hold-out',
+    '4',
+    '--refine-poses',
+    '--export-poses',
+    out,
+  );
+  assert.equal(tr.code, 0, tr.err);
+  const res = JSON.parse(tr.out.trim().split('\n').at(-1)!);
+  assert.deepEqual(res.blurSchedule, [0.3, 0.15, 0.07, 0, 0, 0, 0, 0, 0, 0, 0], 'refinement trains through the blur by default');
+  assert.equal(res.poses.cameras, 9, 'the 9 training views (3 of 12 held out)');
+  assert.equal(res.poses.reference, 'dataset');
+  assert.equal(res.poses.before.rotationDeg, 0);
+  assert.ok(res.poses.after.rotationDeg > 0 && res.poses.after.rotationDeg < 1, `refinement moved the cameras a little (${res.poses.after.rotationDeg}°)`);
+  assert.equal(res.poses.exported, out);
+  assert.match(tr.err, /refined cameras of 9 training views written to/);
+  // The export opens as a capture, through transforms.json and (without it) through the COLMAP
+  // model, with the same cameras.
+  const viaJson = await openDataset(out, 1, ['train'], 0);
+  const colmapOnly = join(dir, 'refined-colmap');
+  mkdirSync(colmapOnly);
+  symlinkSync(join(out, 'images'), join(colmapOnly, 'images'));
+  symlinkSync(join(out, 'sparse'), join(colmapOnly, 'sparse'));
+  const viaColmap = await openDataset(colmapOnly, 1, ['train'], 0);
+  assert.equal(viaJson.format, 'instant-ngp');
+  assert.equal(viaColmap.format, 'colmap');
+  const a = viaJson.splits.train!;
+  const b = viaColmap.splits.train!;
+  assert.equal(a.cameras.length, 9);
+  assert.equal(b.cameras.length, 9);
+  for (let i = 0; i < 9; i++) {
+    for (let k = 0; k < 12; k++) assert.ok(Math.abs(a.cameras[i]!.c2w[k]! - b.cameras[i]!.c2w[k]!) < 1e-5, `view ${i} pose entry ${k}`);
+    assert.deepEqual(a.images[i], b.images[i]);
+  }
+  expectError(cli('train', '--data', capture, '--model', 'vm48', '--export-poses', out), /--export-poses needs --refine-poses/);
+  expectError(cli('train', '--data', 'builtin:demo', '--model', 'strivec', '--refine-poses'), /refine_poses.*VM and CP.*Strivec/);
 });
 
 test('SlimmeRF through the CLI: train with TRaIn, eval --ranks prints PSNR and size per rank, render --rank', () => {

@@ -32,6 +32,8 @@ async function finalValues(run: TrainingRun): Promise<Map<string, Float32Array>>
   const values = await result!.field.arena.download(ctx);
   const moments = await result!.field.arena.download(ctx, 'adamM');
   for (const [k, v] of moments) values.set(`${k}#m`, v);
+  // Pose refinement: the refined cameras too.
+  if (result!.poses) values.set('poses#c2w', Float32Array.from(result!.poses.refined.flatMap((c) => [...c.c2w])));
   run.dispose();
   return values;
 }
@@ -72,13 +74,13 @@ test('a run resumed at any iteration ends bit-identical to the uninterrupted run
   }
 });
 
-test('with the coarse-to-fine blur (its own random density strengths), a resumed run ends bit-identical too; the blur changes the result', {
+test('with the coarse-to-fine blur (its own random density strengths) and pose refinement, a resumed run ends bit-identical too, cameras included; the blur changes the result', {
   timeout: 600_000,
 }, async () => {
   const ctx = await nodeGpu();
   // VM-48 for 24 iterations, the blur narrowing to nothing at the end; an upsample at 10.
   const base = { N_voxel_init: 12 ** 3, N_voxel_final: 18 ** 3, upsamp_list: [10], update_AlphaMask_list: [], featureC: 8, batch_size: 256, n_iters: 24 };
-  const blurred = resolveConfig('vm48', { ...base, blur_schedule: [0.3, 0.15, 0.07, 0] });
+  const blurred = resolveConfig('vm48', { ...base, blur_schedule: [0.3, 0.15, 0.07, 0], refine_poses: true });
   const saved = new Map<number, Uint8Array>();
   const ref = await finalValues(
     new TrainingRun(ctx, ds, blurred, { seed: 1, checkpoint: { everyIterations: 1, sink: async (b, iter) => void saved.set(iter, b) } }),
@@ -86,10 +88,12 @@ test('with the coarse-to-fine blur (its own random density strengths), a resumed
   for (const k of [5, 10, 17]) {
     const cp = decodeCheckpoint(saved.get(k)!, `iteration ${k}`);
     assert.ok(cp.trainer.blurRngState !== undefined, 'the blur generator is saved');
+    assert.equal(cp.trainer.poses?.step, k, 'the pose corrections and their Adam state are saved');
     assertSame(ref, await finalValues(new TrainingRun(ctx, ds, blurred, { seed: 1, resumeFrom: cp })), `blurred run resumed at ${k}`);
   }
   const sharp = await finalValues(new TrainingRun(ctx, ds, resolveConfig('vm48', base), { seed: 1 }));
   assert.notDeepEqual(sharp.get('density.plane0'), ref.get('density.plane0'), 'the blur changed the training');
+  assert.ok(ref.has('poses#c2w') && !sharp.has('poses#c2w'), 'only the refining run has refined cameras');
 });
 
 test('a run stopped by the user keeps its last state; continued, it ends as if never stopped', { timeout: 600_000 }, async () => {
