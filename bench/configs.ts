@@ -105,10 +105,16 @@ export const BENCH_CONFIGS: Record<string, BenchConfig> = {
     downscale: 16,
     testViews: 5,
     model: 'vm192',
-    options: { ...slimOptions, refine_poses: true, blur_schedule: BLUR_SCHEDULE_BLENDER },
+    options: { ...slimOptions, refine_poses: true, blur_schedule: BLUR_SCHEDULE_BLENDER, lr_pose_init: 0.01, lr_pose_final: 0.001 },
     poseNoise: 0.15,
   },
-  'slim-vm192-refine-noblur': { downscale: 16, testViews: 5, model: 'vm192', options: { ...slimOptions, refine_poses: true }, poseNoise: 0.15 },
+  'slim-vm192-refine-noblur': {
+    downscale: 16,
+    testViews: 5,
+    model: 'vm192',
+    options: { ...slimOptions, refine_poses: true, blur_schedule: [] },
+    poseNoise: 0.15,
+  },
   'reduced-cp384': { downscale: 16, testViews: 5, model: 'cp384', options: slimOptions },
   // The reference's lego ranks per level ([32, 24, 16] density, 48 appearance) and lattices.
   'reduced-strivec': { downscale: 16, testViews: 5, model: 'strivec', options: { ...slimOptions, pre_N_iters: 100 }, ranks: [4, 8, 16, 32] },

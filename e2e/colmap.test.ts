@@ -1,14 +1,15 @@
 // A COLMAP capture in the studio: a folder with sparse/0 (binary) and images/, as COLMAP writes
 // it, opened with the folder picker and as a dropped .zip of the text model: the Dataset view shows
 // the cameras, the sparse points and the box; every 8th view is held out, so training shows a
-// held-out PSNR; unticking the hold-out trains on every view. The .zip's photos show the scene's
+// held-out PSNR, and with "Refine camera poses" the refined cameras are drawn and downloadable;
+// unticking the hold-out trains on every view. The .zip's photos show the scene's
 // surroundings (ground and sky all round): it opens as unbounded and trains with the scene
 // contracted, unless the user asks for the box only.
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { zipSync } from 'fflate';
+import { unzipSync, zipSync } from 'fflate';
 import { proceduralCapture } from '../test/fixtures/colmap.ts';
 import { artifacts, captureFolder, openFolder, WEBGPU_FLAGS, withStudio } from './harness.ts';
 
@@ -33,7 +34,8 @@ test('a COLMAP folder and a .zip: cameras, points and box in the Dataset view; t
     await page.waitForTimeout(1500);
     await page.screenshot({ path: `${artifacts}/colmap-dataset.png` });
 
-    // Training measures PSNR on the held-out views.
+    // Training measures PSNR on the held-out views; the cameras' poses are refined with the field.
+    await page.getByTestId('refine-poses').check();
     await page.getByTestId('train').click();
     await page.getByTestId('test-psnr').waitFor({ timeout: 240_000 });
     const heldOut = Number(await page.getByTestId('test-psnr').textContent());
@@ -41,6 +43,23 @@ test('a COLMAP folder and a .zip: cameras, points and box in the Dataset view; t
     await page.getByTestId('stop').click();
     await page.getByTestId('train').waitFor({ timeout: 60_000 });
     await page.screenshot({ path: `${artifacts}/colmap-trained.png` });
+    // The Dataset view draws each training camera's refined frustum beside its given one, and the
+    // refined cameras download as a capture (transforms.json, COLMAP text model, images).
+    await page.getByTestId('tab-dataset').click();
+    const refined = page.getByTestId('refined-poses');
+    await refined.waitFor({ timeout: 30_000 });
+    assert.equal(await refined.getAttribute('data-cameras'), '21');
+    const moved = Number(await refined.getAttribute('data-degrees'));
+    assert.ok(moved > 0 && moved < 5, `the refined cameras turned a little from the given ones (${moved}°)`);
+    assert.equal(await page.getByTestId('dataset-3d').getAttribute('data-refined'), '21');
+    await page.waitForTimeout(1500);
+    await page.screenshot({ path: `${artifacts}/colmap-refined-poses.png` });
+    await page.getByTestId('tab-render').click();
+    const [poses] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-poses').click()]);
+    assert.match(poses.suggestedFilename(), /refined-poses\.zip$/);
+    const files = unzipSync(new Uint8Array(readFileSync((await poses.path())!)));
+    assert.ok(files['transforms.json'] && files['sparse/0/images.txt'] && files['images/0020.png'], Object.keys(files).join(', '));
+    assert.equal(JSON.parse(new TextDecoder().decode(files['transforms.json'])).frames.length, 21);
 
     // The text model as a .zip, training on every view.
     await page.getByTestId('hold-out').uncheck();

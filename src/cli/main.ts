@@ -177,11 +177,8 @@ async function train(a: Record<string, string | boolean | undefined>): Promise<R
     fileOpts.contract = a.contract === 'ndc' ? 'ndc' : a.contract === 'on';
   }
   if (a['coarse-to-fine'] && fileOpts.blur_schedule === undefined) fileOpts.blur_schedule = BLUR_SCHEDULE_BLENDER;
-  // Refinement comes with the blur that makes it converge (notes §5), unless the config sets one.
-  if (a['refine-poses']) {
-    fileOpts.refine_poses = true;
-    if (fileOpts.blur_schedule === undefined) fileOpts.blur_schedule = BLUR_SCHEDULE_BLENDER;
-  }
+  // (Refinement comes with the blur unless the config sets a schedule: train/config.ts.)
+  if (a['refine-poses']) fileOpts.refine_poses = true;
   const cfg = resolveConfig(preset, fileOpts);
   if (common.exportPoses && !cfg.train.refinePoses) throw new ConfigError('--export-poses needs --refine-poses (or refine_poses in --config)');
   return runTraining({ ...common, preset, cfg });

@@ -159,7 +159,7 @@ export async function runTraining(args: TrainingArgs): Promise<Record<string, un
     );
     if (args.exportPoses) {
       const train = ds.splits.train!;
-      const capture = refinedCaptureFiles(
+      const capture = await refinedCaptureFiles(
         p.refined,
         p.views.map((v) => train.images[v]!),
         encodePng,

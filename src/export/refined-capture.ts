@@ -53,20 +53,19 @@ function transformsFrame(c: Camera, filePath: string): Record<string, unknown> |
 }
 
 /**
- * The refined capture's files: images/NNNN.png (each `images[i]` encoded by `encodePng`),
+ * The refined capture's files: images/NNNN.png (each `images[i]` encoded by `encodePng`: Node's
+ * pngjs for the CLI, the browser's canvas for the studio),
  * transforms.json and sparse/0/{cameras,images,points3D}.txt for `cameras[i]`.
  */
-export function refinedCaptureFiles(
+export async function refinedCaptureFiles(
   cameras: readonly Camera[],
   images: readonly Uint8Array[],
-  encodePng: (rgba: Uint8Array, width: number, height: number) => Uint8Array,
-): RefinedCapture {
+  encodePng: (rgba: Uint8Array, width: number, height: number) => Uint8Array | Promise<Uint8Array>,
+): Promise<RefinedCapture> {
   const files = new Map<string, Uint8Array>();
   const notes: string[] = [];
   const names = cameras.map((_, i) => `${String(i).padStart(4, '0')}.png`);
-  cameras.forEach((c, i) => {
-    files.set(`images/${names[i]}`, encodePng(images[i]!, c.width, c.height));
-  });
+  for (const [i, c] of cameras.entries()) files.set(`images/${names[i]}`, await encodePng(images[i]!, c.width, c.height));
   const text = new TextEncoder();
   const frames = cameras.map((c, i) => transformsFrame(c, `images/${names[i]}`));
   if (frames.every((f) => f !== null)) files.set('transforms.json', text.encode(`${JSON.stringify({ frames }, null, 1)}\n`));

@@ -15,6 +15,7 @@ import { evenlySpacedViews } from '../data/views.ts';
 import { evaluate, groundTruthRgb, scoredPixels } from '../eval/evaluate.ts';
 import { psnr } from '../eval/metrics.ts';
 import { type ExportKind, exportGeometry, type GeometryExport } from '../export/exports.ts';
+import { type RefinedCapture, refinedCaptureFiles } from '../export/refined-capture.ts';
 import type { SurfaceOptions } from '../export/surface.ts';
 import type { TensorField } from '../field/field.ts';
 import type { StrivecLevel } from '../field/layouts/strivec-lattice.ts';
@@ -431,6 +432,38 @@ export class Session {
   /** The in-app benchmark on this session's device (app-benchmark.ts); nothing else should run meanwhile. */
   benchmark(opts: AppBenchmarkOptions = {}): Promise<AppBenchmarkResult> {
     return this.queue.run(() => runAppBenchmark(this.ctx, opts));
+  }
+
+  /** Whether the current run refines camera poses. */
+  get refinesPoses(): boolean {
+    return !!this.run?.trainer?.poses && this.run.dataset === this.dataset;
+  }
+
+  /**
+   * Pose refinement: the training cameras as refined so far and the training views they belong
+   * to; null when the current run does not refine poses.
+   */
+  async refinedCameras(): Promise<{ cameras: Camera[]; views: number[] } | null> {
+    const trainer = this.run?.trainer;
+    // (A run on another dataset than the one open now has no cameras of it.)
+    if (!trainer?.poses || this.run?.dataset !== this.dataset) return null;
+    const cameras = await this.queue.run(() => trainer.refinedCameras());
+    return { cameras, views: trainer.trainViewIndices ?? cameras.map((_, i) => i) };
+  }
+
+  /**
+   * Pose refinement's result as a capture that opens again (export/refined-capture.ts): its files
+   * by path, the images encoded by `encodePng` (the page's canvas).
+   */
+  async refinedCapture(encodePng: (rgba: Uint8Array, width: number, height: number) => Promise<Uint8Array>): Promise<RefinedCapture> {
+    const refined = await this.refinedCameras();
+    const train = this.dataset?.splits.train;
+    if (!refined || !train) throw new Error('No refined cameras: train with "Refine camera poses" first.');
+    return refinedCaptureFiles(
+      refined.cameras,
+      refined.views.map((v) => train.images[v]!),
+      encodePng,
+    );
   }
 
   /** The training cameras (for fitting a camera path to them); empty without a dataset. */

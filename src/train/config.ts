@@ -4,6 +4,7 @@ import { layoutOf } from '../field/layout.ts';
 import { MAX_SLOTS } from '../field/layouts/field-layout.ts';
 import { MODEL_PRESETS, PRESET_OPTIONS, type PresetName } from '../field/presets.ts';
 import type { FieldSettings } from '../field/settings.ts';
+import { BLUR_SCHEDULE_BLENDER } from './coarse-to-fine.ts';
 
 /** Training options, named after the reference's options (camelCase of opt.py). */
 export interface TrainOptions {
@@ -232,7 +233,9 @@ export function resolveConfig(preset: PresetName, opts: Record<string, unknown>)
     coarseIters: o.pre_N_iters ?? DEFAULT_TRAIN.coarseIters,
     voxRange: o.vox_range ?? [],
     localRange: o.local_range ?? [],
-    blurSchedule: o.blur_schedule ?? [],
+    // Pose refinement trains through the blur that makes it converge (notes §5) unless the
+    // options set a schedule ([] for none).
+    blurSchedule: o.blur_schedule ?? (o.refine_poses ? BLUR_SCHEDULE_BLENDER : []),
     refinePoses: (o.refine_poses as unknown as boolean | undefined) ?? false,
     lrPoseInit: o.lr_pose_init ?? DEFAULT_TRAIN.lrPoseInit,
     lrPoseFinal: o.lr_pose_final ?? DEFAULT_TRAIN.lrPoseFinal,

@@ -25,7 +25,7 @@ export function App() {
   const tab = useStudio((s) => s.viewTab);
   const trainStatus = useStudio((s) => s.trainStatus);
   const session = useRef<Session | null>(null);
-  const [request, setRequest] = useState<TrainRequest>({ model: 'vm', preset: 'preview', trainViews: 0, upsilon: 0.4, contract: 'auto' });
+  const [request, setRequest] = useState<TrainRequest>({ model: 'vm', preset: 'preview', trainViews: 0, upsilon: 0.4, contract: 'auto', refinePoses: false });
   const actions = useMemo(() => trainingActions(session), []);
 
   // `?demo` (the README's first command) opens the built-in scene as soon as WebGPU is ready.
@@ -86,6 +86,7 @@ export function App() {
                       <ViewTabs />
                       {tab === 'dataset' && (
                         <DatasetPane
+                          session={session.current}
                           dataset={session.current.dataset}
                           loadedBox={session.current.loadedBox!}
                           onBox={actions.setBox}

@@ -2,8 +2,8 @@
 // loaded lazily), a strip of thumbnails, the selected photo, and the box editor. The box is what
 // the field will fill; it can be changed until training starts.
 import { lazy, Suspense, useEffect, useMemo, useRef, useState } from 'react';
-import type { Dataset, SceneBox } from '../data/types.ts';
-import { boxProblem } from '../run/session.ts';
+import type { Camera, Dataset, SceneBox } from '../data/types.ts';
+import { boxProblem, type Session } from '../run/session.ts';
 import { paintView } from '../view/paint.ts';
 import { type RenderedView, thumbnailPixels } from '../view/view-images.ts';
 import { useStudio } from './store.ts';
@@ -17,6 +17,7 @@ const PHOTO_SIDE = 256;
 const MAX_TEXTURED = 300;
 
 export interface DatasetPaneProps {
+  session: Session;
   dataset: Dataset;
   /** Applies an edited box (throws with a message when it cannot). */
   onBox: (box: SceneBox) => void;
@@ -26,11 +27,62 @@ export interface DatasetPaneProps {
   editable: boolean;
 }
 
-export function DatasetPane({ dataset, onBox, loadedBox, editable }: DatasetPaneProps) {
+/** Seconds between reads of the refined cameras while a run refines them. */
+const REFINED_EVERY_MS = 3000;
+
+/**
+ * Pose refinement's cameras of the current run, read now, after each status change and every few
+ * seconds while it trains; null when the run does not refine poses.
+ */
+function useRefinedCameras(session: Session, dataset: Dataset): { cameras: Camera[]; views: number[] } | null {
+  const status = useStudio((s) => s.trainStatus);
+  const [refined, setRefined] = useState<{ cameras: Camera[]; views: number[] } | null>(null);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: a new dataset or run status is what makes new cameras.
+  useEffect(() => {
+    let live = true;
+    const read = () =>
+      session
+        .refinedCameras()
+        .then((r) => live && setRefined(r))
+        .catch(() => {});
+    void read();
+    const timer = status === 'training' ? setInterval(read, REFINED_EVERY_MS) : null;
+    return () => {
+      live = false;
+      if (timer) clearInterval(timer);
+    };
+  }, [session, dataset, status]);
+  return refined;
+}
+
+/** Mean rotation (degrees) and centre distance between given and refined cameras. */
+function refinementShift(given: readonly Camera[], refined: readonly Camera[]): { deg: number; dist: number } {
+  let deg = 0;
+  let dist = 0;
+  refined.forEach((r, i) => {
+    const g = given[i]!.c2w;
+    const m = r.c2w;
+    // trace(Rgᵀ Rr) = 1 + 2 cos θ.
+    let trace = 0;
+    for (let a = 0; a < 3; a++) for (let b = 0; b < 3; b++) trace += g[b * 4 + a]! * m[b * 4 + a]!;
+    deg += (Math.acos(Math.min(1, Math.max(-1, (trace - 1) / 2))) * 180) / Math.PI;
+    dist += Math.hypot(m[3]! - g[3]!, m[7]! - g[7]!, m[11]! - g[11]!);
+  });
+  return { deg: deg / Math.max(1, refined.length), dist: dist / Math.max(1, refined.length) };
+}
+
+export function DatasetPane({ session, dataset, onBox, loadedBox, editable }: DatasetPaneProps) {
   const box = useStudio((s) => s.box) ?? loadedBox;
   const train = dataset.splits.train!;
   const test = dataset.splits.test;
   const [selected, setSelected] = useState(0);
+  const refined = useRefinedCameras(session, dataset);
+  const shift = refined
+    ? refinementShift(
+        refined.views.map((v) => train.cameras[v]!),
+        refined.cameras,
+      )
+    : null;
   const thumbs = useMemo(
     () =>
       train.images.map((img, i) =>
@@ -49,17 +101,31 @@ export function DatasetPane({ dataset, onBox, loadedBox, editable }: DatasetPane
               thumbs={thumbs}
               box={box}
               points={dataset.points ?? null}
+              refined={refined?.cameras ?? []}
               selected={selected}
               onSelect={setSelected}
             />
           </Suspense>
           <div className="viewport-hint">
             <span className="legend-train">■</span> training cameras · <span className="legend-test">■</span> test cameras ·{' '}
-            <span className="legend-box">■</span> scene box{dataset.points ? ` · ${(dataset.points.xyz.length / 3).toLocaleString()} sparse points` : ''} · drag
-            to orbit, right-drag to pan, wheel to zoom · click a photo to select it
+            <span className="legend-box">■</span> scene box
+            {refined ? (
+              <>
+                {' '}
+                · <span className="legend-refined">■</span> refined cameras
+              </>
+            ) : null}
+            {dataset.points ? ` · ${(dataset.points.xyz.length / 3).toLocaleString()} sparse points` : ''} · drag to orbit, right-drag to pan, wheel to zoom ·
+            click a photo to select it
           </div>
         </div>
         <aside className="dataset-side">
+          {refined && shift && (
+            <p className="muted small" data-testid="refined-poses" data-cameras={refined.cameras.length} data-degrees={shift.deg} data-distance={shift.dist}>
+              Refined poses: {refined.cameras.length} cameras moved {shift.deg.toFixed(2)}° and {shift.dist.toPrecision(2)} units on average from the given
+              ones.
+            </p>
+          )}
           <SelectedPhoto dataset={dataset} index={selected} />
           <BoxEditor box={box} loadedBox={loadedBox} onBox={onBox} editable={editable} />
         </aside>

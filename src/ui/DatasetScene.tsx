@@ -15,6 +15,7 @@ const TRAIN_COLOUR = '#58a6ff';
 const TEST_COLOUR = '#f0883e';
 const SELECTED_COLOUR = '#ffd33d';
 const BOX_COLOUR = '#3fb950';
+const REFINED_COLOUR = '#d2a8ff';
 /** Frustum depth as a share of the cameras' distance from the box centre. */
 const FRUSTUM_SHARE = 0.12;
 
@@ -26,11 +27,13 @@ export interface DatasetSceneProps {
   box: SceneBox;
   /** Sparse points of the capture, or null. */
   points: Dataset['points'] | null;
+  /** Pose refinement's cameras (empty without refinement), drawn beside the given ones. */
+  refined: readonly Camera[];
   selected: number;
   onSelect: (index: number) => void;
 }
 
-export default function DatasetScene({ train, test, thumbs, box, points, selected, onSelect }: DatasetSceneProps) {
+export default function DatasetScene({ train, test, thumbs, box, points, refined, selected, onSelect }: DatasetSceneProps) {
   const spread = cameraSpread(train, box);
   const depth = FRUSTUM_SHARE * spread;
   const centre = box[0].map((lo, i) => (lo + box[1][i]!) / 2) as [number, number, number];
@@ -47,12 +50,14 @@ export default function DatasetScene({ train, test, thumbs, box, points, selecte
       data-frustums={train.length + test.length}
       data-points={points ? points.xyz.length / 3 : 0}
       data-box={box.flat().join(',')}
+      data-refined={refined.length}
     >
       <Canvas frameloop="demand" flat dpr={[1, 2]} camera={{ position: start, up: [0, 0, 1], fov: 45, near: 0.01 * spread, far: 100 * spread }}>
         <color attach="background" args={['#0d1117']} />
         <OrbitControls makeDefault target={centre} enableDamping={false} />
         <Frustums cams={train} depth={depth} colour={TRAIN_COLOUR} />
         <Frustums cams={test} depth={depth} colour={TEST_COLOUR} />
+        <Frustums cams={refined} depth={depth} colour={REFINED_COLOUR} />
         {train[selected] && <Frustums cams={[train[selected]]} depth={depth * 1.5} colour={SELECTED_COLOUR} />}
         {train.map((cam, i) =>
           // biome-ignore lint/suspicious/noArrayIndexKey: a dataset's cameras never change order: the index is the view.

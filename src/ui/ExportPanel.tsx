@@ -1,6 +1,7 @@
 // Export: the current model as a scene file at the slider's rank and a chosen precision, with its
 // size predicted before saving; the current view as a PNG; and the surface as a mesh, points or
 // splats (GeometryExportPanel); a video along a camera path (VideoPanel).
+import { zipSync } from 'fflate';
 import { useState } from 'react';
 import { PRECISIONS, type Precision, SCENE_EXTENSION } from '../formats/scene-file/header.ts';
 import type { Session } from '../run/session.ts';
@@ -9,6 +10,13 @@ import { download } from './download.ts';
 import { GeometryExportPanel } from './GeometryExportPanel.tsx';
 import { useStudio } from './store.ts';
 import { VideoPanel } from './VideoPanel.tsx';
+
+/** RGBA pixels as PNG bytes through the page's canvas encoder. */
+async function encodePng(rgba: Uint8Array, width: number, height: number): Promise<Uint8Array> {
+  const canvas = new OffscreenCanvas(width, height);
+  canvas.getContext('2d')!.putImageData(new ImageData(new Uint8ClampedArray(rgba), width, height), 0, 0);
+  return new Uint8Array(await (await canvas.convertToBlob({ type: 'image/png' })).arrayBuffer());
+}
 
 export function ExportPanel({ session }: { session: Session }) {
   const slim = useStudio((s) => s.slim);
@@ -81,6 +89,35 @@ export function ExportPanel({ session }: { session: Session }) {
         >
           Save view as PNG
         </button>
+        {session.refinesPoses && (
+          <button
+            type="button"
+            data-testid="export-poses"
+            disabled={busy || training}
+            title={
+              training
+                ? 'Pause or stop training to export'
+                : 'The training photos with their refined cameras as a capture that opens again: transforms.json, a COLMAP text model (sparse/0) and images/'
+            }
+            onClick={() => {
+              setBusy(true);
+              setError(null);
+              session
+                .refinedCapture(encodePng)
+                .then(
+                  ({ files }) =>
+                    download(
+                      new Blob([zipSync(Object.fromEntries(files), { level: 0 }) as Uint8Array<ArrayBuffer>], { type: 'application/zip' }),
+                      `${base}-refined-poses.zip`,
+                    ),
+                  (e: unknown) => setError((e as Error).message),
+                )
+                .finally(() => setBusy(false));
+            }}
+          >
+            Refined cameras (.zip)
+          </button>
+        )}
       </div>
       {error && (
         <p className="error" role="alert">

@@ -170,6 +170,23 @@ export function TrainingPanel({ actions, request, setRequest }: { actions: Train
           <option value="off">Box only (plain background)</option>
         </select>
       </label>
+      <label
+        className="field-row inline"
+        title={
+          request.model === 'strivec'
+            ? 'Pose refinement needs the spatial gradient of a VM or CP field; Strivec trains without it'
+            : "Train a correction of every camera's pose with the field, through a blur that narrows over the first 30% of training (for captures whose poses are a little off: phones, hand alignment)"
+        }
+      >
+        <input
+          type="checkbox"
+          checked={request.refinePoses && request.model !== 'strivec'}
+          disabled={running || request.model === 'strivec'}
+          data-testid="refine-poses"
+          onChange={(e) => setRequest({ ...request, refinePoses: e.target.checked })}
+        />
+        Refine camera poses
+      </label>
       <label className="field-row inline" title="Sparse-view mode: train on only some of the views, evenly spaced">
         Training views
         <input

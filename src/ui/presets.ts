@@ -79,6 +79,8 @@ export interface TrainRequest {
    * contracted otherwise), 'on' contracts, 'ndc' uses NDC, 'off' keeps the box only.
    */
   contract: 'auto' | 'on' | 'off' | 'ndc';
+  /** Pose refinement: train a correction of every camera with the field (VM and CP), through the coarse-to-fine blur. */
+  refinePoses: boolean;
 }
 
 /** The engine preset and reference options a request asks for (fitted to the adapter by the run). */
@@ -93,6 +95,7 @@ export function requestedRun(req: TrainRequest): { preset: PresetName; options: 
       train_views: req.trainViews,
       rank_upsilon: req.upsilon,
       ...(req.contract === 'auto' ? {} : { contract: req.contract === 'ndc' ? 'ndc' : req.contract === 'on' }),
+      ...(req.refinePoses && req.model !== 'strivec' ? { refine_poses: true } : {}),
     },
   };
 }
