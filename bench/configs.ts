@@ -145,6 +145,8 @@ export const DEFAULT_BENCH = [
   'slim-vm192',
   'slim-vm192-c2f',
   'slim-vm192-noisy-poses',
+  'slim-vm192-refine',
+  'slim-vm192-refine-noblur',
   'reduced-cp384',
   'reduced-strivec',
   'fox-slim',
