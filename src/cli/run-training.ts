@@ -207,6 +207,9 @@ function trainingRecord(args: TrainingArgs, result: RunResult, adapter: string):
     ...(field.settings.ndc ? { ndc: field.settings.ndc } : {}),
     // The coarse-to-fine blur widths (world units, knots over training); absent without the blur.
     ...(blursFactors(cfg.train) ? { blurSchedule: cfg.train.blurSchedule } : {}),
+    // Pose refinement's supervision: the images' blur widths and the edge-guided loss; absent when off.
+    ...(cfg.train.imageBlurSchedule.some((w) => w > 0) ? { imageBlurSchedule: cfg.train.imageBlurSchedule } : {}),
+    ...(cfg.train.edgeLoss ? { edgeLoss: true } : {}),
     // Pose refinement: the refined cameras' errors against the true poses (the bench's) or the
     // dataset's (how far refinement moved them), before and after; absent without refinement.
     ...(result.poses

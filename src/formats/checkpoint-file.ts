@@ -270,7 +270,7 @@ function checkHeader(raw: unknown, fail: (why: string) => never): Header {
 }
 
 /** Training options checkpoints made before them do not have. */
-const ADDED_OPTIONS = new Set(['blurSchedule', 'refinePoses', 'lrPoseInit', 'lrPoseFinal']);
+const ADDED_OPTIONS = new Set(['blurSchedule', 'refinePoses', 'lrPoseInit', 'lrPoseFinal', 'imageBlurSchedule', 'edgeLoss']);
 
 /** Pose refinement's saved corrections and Adam moments: three lists of six numbers per camera. */
 function checkPoses(c: JsonChecks, raw: unknown, iter: number): PoseState {

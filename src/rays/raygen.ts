@@ -33,9 +33,30 @@ export class TrainingRays {
     this.cams = this.images.cams;
   }
 
-  /** Draws `n` random rays (seeded: the same seed draws the same rays) into `rays`. */
-  draw(enc: Encoder, rays: GPUBuffer, n: number, seed: number): void {
+  /** Edge bits of the training pixels (rays/edges.ts), for the edge-guided loss; null until set. */
+  private edges: GPUBuffer | null = null;
+
+  /** Uploads the edge bits the edge-guided loss weighs rays by. */
+  setEdges(bits: Uint32Array): void {
+    this.ctx.destroy(this.edges);
+    this.edges = this.ctx.upload('train.edges', bits);
+  }
+
+  /**
+   * Draws `n` random rays (seeded: the same seed draws the same rays) into `rays`. `supervision`
+   * (pose refinement, notes §5): the colours blurred by a Gaussian of `blur` · (W + H) / 2 pixels,
+   * and each ray's loss weight [on an edge, off one] (needs setEdges).
+   */
+  draw(
+    enc: Encoder,
+    rays: GPUBuffer,
+    n: number,
+    seed: number,
+    supervision: { blur: number; edgeWeights: [number, number] | null } = { blur: 0, edgeWeights: null },
+  ): void {
     const img = this.images;
+    const edges = supervision.edgeWeights;
+    if (edges && !this.edges) throw new Error('TrainingRays.draw: edge weights asked for before setEdges');
     enc.dispatch(
       cachedKernel(this.ctx, 'trainingRays', () => trainingRaysWgsl),
       {
@@ -46,8 +67,13 @@ export class TrainingRays {
           n_images: img.count,
           white_bg: this.whiteBackground ? 1 : 0,
           use_valid: this.filtered ? 1 : 0,
+          blur_frac: supervision.blur,
+          use_edges: edges ? 1 : 0,
+          edge_w: edges?.[0] ?? 1,
+          rest_w: edges?.[1] ?? 1,
         },
-        buffers: { cams: this.cams, pixels: img.pixels, valid: this.valid, rays, views: img.views },
+        // (Without edge bits the valid bits stand in: the kernel does not read them.)
+        buffers: { cams: this.cams, pixels: img.pixels, valid: this.valid, rays, views: img.views, edges: this.edges ?? this.valid },
         workgroups: grid1d(this.ctx, n, 64),
       },
     );
@@ -56,6 +82,7 @@ export class TrainingRays {
   destroy(): void {
     this.images.destroy();
     this.ctx.destroy(this.valid);
+    this.ctx.destroy(this.edges);
   }
 }
 

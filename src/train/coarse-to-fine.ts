@@ -15,6 +15,42 @@ export const BLUR_SCHEDULE_BLENDER = [0.3, 0.15, 0.07, 0, 0, 0, 0, 0, 0, 0, 0];
 /** Its LLFF schedule (forward-facing captures, trained in NDC). */
 export const BLUR_SCHEDULE_LLFF = [0.4, 0.2, 0.1, 0, 0, 0, 0, 0, 0, 0, 0, 0];
 
+/**
+ * The matching blur of the supervision (notes §5): Gaussian widths as a fraction of an image's
+ * (W + H) / 2, knots over training; the reference's Blender and LLFF schedules.
+ */
+export const IMAGE_BLUR_SCHEDULE_BLENDER = [0.025, 0.0125, 0.00625, 0, 0, 0, 0, 0, 0, 0, 0];
+export const IMAGE_BLUR_SCHEDULE_LLFF = [0.07, 0.035, 0.015, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+/** Each step the supervision's blur is scaled by one of these, drawn at random (the reference's copies). */
+const IMAGE_BLUR_SCALES = [0, 0.25, 0.5, 0.75, 1];
+/** The edge-guided loss: during the first 20% of training (the reference's 8000 of 40000), on every other step, edge rays weigh 1.5 and the rest 0.5. */
+export const EDGE_LOSS = { until: 0.2, edge: 1.5, rest: 0.5 } as const;
+
+/** A uniform number in [0, 1) from an integer (a stateless hash, so a resumed run draws the same). */
+function hash01(a: number): number {
+  let x = a >>> 0;
+  x = Math.imul(x ^ (x >>> 16), 0x7feb352d);
+  x = Math.imul(x ^ (x >>> 15), 0x846ca68b);
+  x ^= x >>> 16;
+  return (x >>> 0) / 2 ** 32;
+}
+
+/**
+ * What iteration `iter` of `nIters` supervises with: the image blur (a fraction of (W + H) / 2,
+ * 0 for none; its random scale drawn from a hash of the seed and the iteration) and the
+ * edge-guided loss's weights [on an edge, off one] (null on the steps without it).
+ */
+export function supervisionAt(
+  opt: { imageBlurSchedule: readonly number[]; edgeLoss: boolean; seed: number },
+  iter: number,
+  nIters: number,
+): { blur: number; edgeWeights: [number, number] | null } {
+  const width = blurWidthAt(opt.imageBlurSchedule, iter / nIters);
+  const scale = IMAGE_BLUR_SCALES[Math.floor(hash01((opt.seed ^ 0x27d4eb2d) + Math.imul(iter, 0x9e3779b9)) * IMAGE_BLUR_SCALES.length)]!;
+  const edges = opt.edgeLoss && iter < EDGE_LOSS.until * nIters && iter % 2 === 0;
+  return { blur: width * scale, edgeWeights: edges ? [EDGE_LOSS.edge, EDGE_LOSS.rest] : null };
+}
+
 /** Below this width (world units) the blur is dropped, as the reference does. */
 const NEGLIGIBLE = 0.001;
 

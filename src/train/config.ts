@@ -4,7 +4,7 @@ import { layoutOf } from '../field/layout.ts';
 import { MAX_SLOTS } from '../field/layouts/field-layout.ts';
 import { MODEL_PRESETS, PRESET_OPTIONS, type PresetName } from '../field/presets.ts';
 import type { FieldSettings } from '../field/settings.ts';
-import { BLUR_SCHEDULE_BLENDER } from './coarse-to-fine.ts';
+import { BLUR_SCHEDULE_BLENDER, IMAGE_BLUR_SCHEDULE_BLENDER } from './coarse-to-fine.ts';
 
 /** Training options, named after the reference's options (camelCase of opt.py). */
 export interface TrainOptions {
@@ -47,6 +47,13 @@ export interface TrainOptions {
   lrPoseInit: number;
   lrPoseFinal: number;
   /**
+   * The supervision's Gaussian blur (notes §5), widths as a fraction of an image's (W + H) / 2,
+   * knots over training (coarse-to-fine.ts IMAGE_BLUR_SCHEDULE_BLENDER); empty: none.
+   */
+  imageBlurSchedule: number[];
+  /** The edge-guided loss (coarse-to-fine.ts EDGE_LOSS). */
+  edgeLoss: boolean;
+  /**
    * The space the field covers (train/scene-frame.ts): true contracts the scene, false keeps the
    * box only, 'ndc' trains in the NDC of the mean camera (forward-facing captures); absent:
    * decided by the dataset's scene kind.
@@ -83,6 +90,8 @@ export const DEFAULT_TRAIN: TrainOptions = {
   refinePoses: false,
   lrPoseInit: 1e-3,
   lrPoseFinal: 1e-4,
+  imageBlurSchedule: [],
+  edgeLoss: false,
 };
 
 /** The reference option names this tool understands, with the types they must have. */
@@ -124,6 +133,9 @@ const KEYS = {
   refine_poses: 'bool',
   lr_pose_init: 'num',
   lr_pose_final: 'num',
+  // Its supervision: the images' blur (fractions of (W + H) / 2, knots over training) and the edge-guided loss.
+  image_blur_schedule: 'widths',
+  edge_loss: 'bool',
 } as const;
 export type ReferenceOptions = { [K in keyof typeof KEYS]?: unknown };
 
@@ -239,8 +251,16 @@ export function resolveConfig(preset: PresetName, opts: Record<string, unknown>)
     refinePoses: (o.refine_poses as unknown as boolean | undefined) ?? false,
     lrPoseInit: o.lr_pose_init ?? DEFAULT_TRAIN.lrPoseInit,
     lrPoseFinal: o.lr_pose_final ?? DEFAULT_TRAIN.lrPoseFinal,
+    imageBlurSchedule: o.image_blur_schedule ?? [],
+    edgeLoss: (o.edge_loss as unknown as boolean | undefined) ?? false,
     ...(typeof o.contract === 'boolean' || o.contract === 'ndc' ? { contract: o.contract } : {}),
   };
+  // Refinement through the factor blur is the joint method of notes §5, which also blurs the
+  // supervision and weighs edges, unless the options say otherwise.
+  if (train.refinePoses && blursFactors(train)) {
+    if (o.image_blur_schedule === undefined) train.imageBlurSchedule = IMAGE_BLUR_SCHEDULE_BLENDER;
+    if (o.edge_loss === undefined) train.edgeLoss = true;
+  }
   if (train.refinePoses && !layout.wgsl.grad) {
     // The poses learn through the field's spatial gradient, which Strivec's blended local tensors
     // do not provide yet (see docs/ARCHITECTURE.md, pose refinement).

@@ -4,8 +4,9 @@ import { linearId, rayStruct } from '../gpu/wgsl.ts';
 import { rayOutStruct } from '../render/composite.wgsl.ts';
 
 /**
- * loss[b] = (dL/dC.rgb, L) with L = |C - target|² / 3. Gradients are of the per-ray summed loss;
- * the optimizer divides by the ray count.
+ * loss[b] = (dL/dC.rgb, L) with L = |C - target|² / 3. Gradients are of the per-ray summed loss,
+ * each ray's weighted by its rgb.w (1, or the edge-guided loss's weight); the optimizer divides
+ * by the ray count. L itself is unweighted: it is what the training PSNR reports.
  */
 export const lossWgsl = /* wgsl */ `
 struct Params { n_rays: u32, }
@@ -20,6 +21,6 @@ ${rayOutStruct}
   let b = linear_id(gid, nwg, 64u);
   if (b >= params.n_rays) { return; }
   let err = ray_out[b].rgb.rgb - rays[b].rgb.rgb;
-  loss[b] = vec4f(2.0 * err / 3.0, dot(err, err) / 3.0);
+  loss[b] = vec4f(rays[b].rgb.w * 2.0 * err / 3.0, dot(err, err) / 3.0);
 }
 `;

@@ -10,11 +10,12 @@ import { segmentComponentsAtRank } from '../field/rank.ts';
 import type { GpuContext } from '../gpu/context.ts';
 import { Encoder } from '../gpu/kernel.ts';
 import { Xorshift } from '../gpu/random.ts';
+import { edgeBits } from '../rays/edges.ts';
 import { TrainingRays } from '../rays/raygen.ts';
 import { RayBatch, RENDER_RAYS } from '../render/ray-batch.ts';
 import { Adam } from './adam.ts';
 import { buildAlphaMask, filterRays } from './alpha-mask.ts';
-import { CoarseToFine } from './coarse-to-fine.ts';
+import { CoarseToFine, supervisionAt } from './coarse-to-fine.ts';
 import { blursFactors, type TrainOptions } from './config.ts';
 import { readMeanLoss, recordLoss } from './loss.ts';
 import { PoseRefiner, type PoseState, refineCamera } from './pose-refinement.ts';
@@ -82,7 +83,9 @@ export class Trainer {
   ) {
     const all = dataset.splits.train;
     if (!all) throw new Error(`${dataset.name}: no training split`);
-    this.rays = new TrainingRays(ctx, opt.trainViews > 0 ? subsetViews(all, opt.trainViews) : all, dataset.whiteBackground);
+    const split = opt.trainViews > 0 ? subsetViews(all, opt.trainViews) : all;
+    this.rays = new TrainingRays(ctx, split, dataset.whiteBackground);
+    if (opt.edgeLoss) this.rays.setEdges(edgeBits(split));
     this.trainViewIndices = opt.trainViews > 0 ? evenlySpacedViews(all.cameras.length, opt.trainViews) : null;
     this.batch = new RayBatch(ctx, field, Math.max(opt.batchSize, RENDER_RAYS));
     this.batch.nearFar = dataset.nearFar;
@@ -123,9 +126,10 @@ export class Trainer {
     // Before the first iteration, drop the rays that miss the box, as the reference does.
     if (this.iter === 0 && !this.rays.filtered) await filterRays(ctx, field, this.rays, 'box', this.dataset.nearFar, this.dataset.masked);
 
-    // Rays: a seeded random batch of training pixels with their colours.
+    // Rays: a seeded random batch of training pixels with their colours (with pose refinement
+    // blurred and weighed as its supervision schedule says).
     const draw = new Encoder(ctx);
-    this.rays.draw(draw, this.batch.rays, n, (opt.seed + this.iter * 7919) >>> 0);
+    this.rays.draw(draw, this.batch.rays, n, (opt.seed + this.iter * 7919) >>> 0, supervisionAt(opt, this.iter, opt.nIters));
     // Coarse to fine: while the blur is wide enough, the passes read a blurred copy of the factors.
     const blurred = this.coarseToFine?.prepare(draw, field, this.iter, opt.nIters) ?? null;
     draw.submit();

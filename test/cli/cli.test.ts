@@ -294,6 +294,8 @@ test('train --refine-poses on a COLMAP capture: pose errors in the JSON, --expor
   assert.equal(tr.code, 0, tr.err);
   const res = JSON.parse(tr.out.trim().split('\n').at(-1)!);
   assert.deepEqual(res.blurSchedule, [0.3, 0.15, 0.07, 0, 0, 0, 0, 0, 0, 0, 0], 'refinement trains through the blur by default');
+  assert.deepEqual(res.imageBlurSchedule, [0.025, 0.0125, 0.00625, 0, 0, 0, 0, 0, 0, 0, 0], 'with the supervision blurred to match');
+  assert.equal(res.edgeLoss, true, 'and the edge-guided loss');
   assert.equal(res.poses.cameras, 9, 'the 9 training views (3 of 12 held out)');
   assert.equal(res.poses.reference, 'dataset');
   assert.equal(res.poses.before.rotationDeg, 0);

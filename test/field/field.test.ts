@@ -52,7 +52,7 @@ function settings(kind: 'vm' | 'cp' | 'strivec', shading: 'MLP_Fea' | 'SH'): Fie
  * Random rays through the middle of the box. Rays with a sample near the edge of the inside tolerance are
  * dropped: there f32 (GPU) and f64 (reference) may disagree on inside/outside.
  */
-function randomRays(n: number, seed: number, ndc?: { frame: NdcFrame; grid: Vec3 }): RefRay[] {
+function randomRays(n: number, seed: number, ndc?: { frame: NdcFrame; grid: Vec3 }): WeightedRay[] {
   const r = randomNormal(n * 18, 1, seed);
   const model = ndc
     ? { settings: { ...settings('vm', 'SH'), ndc: ndc.frame }, box: NDC_BOX, grid: ndc.grid, values: new Map() }
@@ -66,19 +66,26 @@ function randomRays(n: number, seed: number, ndc?: { frame: NdcFrame; grid: Vec3
     const d = along.map((v) => v / Math.hypot(along[0]!, along[1]!, along[2]!)) as Vec3;
     const o = (from ?? target.map((v, a) => v - 3 * d[a]!)) as Vec3;
     const rgb = [0, 1, 2].map((c) => 1 / (1 + Math.exp(-r[i * 9 + 6 + c]!))) as Vec3;
-    return { o, d, rgb };
+    // Loss weights as the edge-guided loss gives them (and 1).
+    return { o, d, rgb, weight: [1, 1.5, 0.5][i % 3]! };
   });
   const clear = (ray: RefRay) => refSamples(model, ray, 0.1, 10, 1.5e-5).length === refSamples(model, ray, 0.1, 10, 0.5e-5).length;
   return all.filter(clear).slice(0, n);
 }
 
-function packRays(rays: RefRay[]): Float32Array {
+/** A ray with its loss weight (rgb.w on the GPU: the edge-guided loss's, else 1). */
+type WeightedRay = RefRay & { weight?: number };
+
+function packRays(rays: WeightedRay[]): Float32Array {
   const out = new Float32Array(rays.length * 12);
   rays.forEach((r, i) => {
-    out.set([...r.o, 0, ...r.d, 0, ...r.rgb, 1], i * 12);
+    out.set([...r.o, 0, ...r.d, 0, ...r.rgb, r.weight ?? 1], i * 12);
   });
   return out;
 }
+
+/** The loss the gradients are of: each ray's loss times its weight, summed. */
+const weightedSum = (rays: WeightedRay[], losses: number[]) => losses.reduce((sum, l, i) => sum + (rays[i]!.weight ?? 1) * l, 0);
 
 /** A contracted field's inner box (unbounded scenes): its field box is the contracted space around it. */
 const inner: Box = { lo: [-0.5, -0.6, -0.45], hi: [0.55, 0.5, 0.5] };
@@ -191,7 +198,7 @@ for (const [kind, shading, chunk, space, blur] of [
     const gi = new Int32Array(gradBits);
     const gf = new Float32Array(gradBits);
     const lossOf = (vals: Map<string, ArrayLike<number>>) =>
-      refRender({ ...model, values: blur ? blurredValues(vals, tensors) : vals }, rays, 1, 0.1, 10).loss.reduce((a, b) => a + b, 0);
+      weightedSum(rays, refRender({ ...model, values: blur ? blurredValues(vals, tensors) : vals }, rays, 1, 0.1, 10).loss);
     let checked = 0;
     let skipped = 0;
     for (const seg of field.arena.segments.filter((x) => x.group !== 'index')) {

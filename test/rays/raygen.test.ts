@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import type { Camera } from '../../src/data/types.ts';
 import { Encoder } from '../../src/gpu/kernel.ts';
 import { nodeGpu } from '../../src/gpu/node.ts';
+import { edgeBits } from '../../src/rays/edges.ts';
 import { packCameras } from '../../src/rays/gpu-split.ts';
 import { cameraRays, TrainingRays } from '../../src/rays/raygen.ts';
 
@@ -121,6 +122,78 @@ test('training rays from images of several sizes: each ray carries its own image
   }
   // 2,000 draws of 154 pixels reach nearly all of them, in every image.
   assert.ok(seen.size > 140, `${seen.size} distinct pixels drawn`);
+  rays.destroy();
+  ctx.destroy(out);
+});
+
+/** The reference of the kernel's blurred colour: a Gaussian of σ pixels, cut at 3σ, every `stride`-th pixel past 16 a side, replicate padding. */
+function blurredRef(img: Uint8Array, w: number, h: number, x: number, y: number, sigma: number): number[] {
+  const reach = Math.ceil(3 * sigma);
+  const stride = Math.max(1, Math.floor((reach + 15) / 16));
+  const r = stride * Math.ceil(reach / stride);
+  const acc = [0, 0, 0];
+  let total = 0;
+  for (let dy = -r; dy <= r; dy += stride) {
+    for (let dx = -r; dx <= r; dx += stride) {
+      const px = Math.min(w - 1, Math.max(0, x + dx));
+      const py = Math.min(h - 1, Math.max(0, y + dy));
+      const wt = Math.exp(-(dx * dx + dy * dy) / (2 * sigma * sigma));
+      for (let c = 0; c < 3; c++) acc[c]! += (wt * img[(py * w + px) * 4 + c]!) / 255;
+      total += wt;
+    }
+  }
+  return acc.map((v) => v / total);
+}
+
+test("pose refinement's supervision: blurred colours and edge weights match the reference", async () => {
+  const ctx = await nodeGpu();
+  // Two images of different sizes, each a bright square on a dark ground with a gentle ramp (its
+  // border the edges), the second large enough for a strided kernel.
+  const cams: Camera[] = [
+    { ...base, width: 12, height: 10 },
+    { ...base, width: 90, height: 70, cx: 45, cy: 35, fx: 80, fy: 80, c2w: Float64Array.from(base.c2w).map((v, i) => (i === 3 ? v + 1 : v)) },
+  ];
+  const images = cams.map((c, v) => {
+    const img = new Uint8Array(c.width * c.height * 4);
+    for (let j = 0; j < c.height; j++)
+      for (let i = 0; i < c.width; i++) {
+        const inside = 3 * i > c.width && 3 * i < 2 * c.width && 3 * j > c.height && 3 * j < 2 * c.height;
+        img.set([inside ? 220 : 30 + v * 20, inside ? 180 : 40, Math.round((100 * i) / c.width), 255], (j * c.width + i) * 4);
+      }
+    return img;
+  });
+  const split = { names: ['a', 'b'], cameras: cams, images, width: 12, height: 10 };
+  const rays = new TrainingRays(ctx, split, false);
+  const bits = edgeBits(split);
+  rays.setEdges(bits);
+  const edgeCount = [...bits].reduce((n, w) => n + w.toString(2).replaceAll('0', '').length, 0);
+  assert.ok(edgeCount > 100 && edgeCount < 0.3 * (12 * 10 + 90 * 70), `the squares' borders are edges (${edgeCount} pixels)`);
+  const n = 600;
+  const out = ctx.buffer('t.rays', n * 48);
+  const frac = 0.2;
+  const enc = new Encoder(ctx);
+  rays.draw(enc, out, n, 3, { blur: frac, edgeWeights: [1.5, 0.5] });
+  enc.submit();
+  const r = await ctx.readF32(out, n * 12);
+  let edgesSeen = 0;
+  for (let b = 0; b < n; b++) {
+    const ray = r.subarray(b * 12, b * 12 + 12);
+    const v = ray[3]!;
+    const cam = cams[v]!;
+    // The pixel, from the ray's direction through the camera.
+    const d = [ray[4]!, ray[5]!, ray[6]!];
+    const c = [0, 1, 2].map((a) => R[a]! * d[0]! + R[3 + a]! * d[1]! + R[6 + a]! * d[2]!);
+    const i = Math.round((cam.fx * c[0]!) / c[2]! + cam.cx - 0.5);
+    const j = Math.round((cam.fy * c[1]!) / c[2]! + cam.cy - 0.5);
+    const want = blurredRef(images[v]!, cam.width, cam.height, i, j, frac * 0.5 * (cam.width + cam.height));
+    for (let ch = 0; ch < 3; ch++)
+      assert.ok(Math.abs(ray[8 + ch]! - want[ch]!) < 1e-4, `ray ${b} (image ${v}, pixel ${i},${j}) channel ${ch}: ${ray[8 + ch]} vs ${want[ch]}`);
+    const p = (v === 0 ? 0 : 120) + j * cam.width + i;
+    const edge = (bits[p >>> 5]! >>> (p & 31)) & 1;
+    edgesSeen += edge;
+    assert.equal(ray[11], edge ? 1.5 : 0.5, `ray ${b}: its loss weight`);
+  }
+  assert.ok(edgesSeen > 10 && edgesSeen < n - 100, `both kinds of pixel drawn (${edgesSeen} edges)`);
   rays.destroy();
   ctx.destroy(out);
 });
