@@ -29,6 +29,8 @@ import {
   GROWTH_HEADROOM,
   PER_RAY_BYTES,
   PER_SAMPLE_BYTES,
+  POSITION_RAY_BYTES,
+  POSITION_SAMPLE_BYTES,
   PER_SHADED_BYTES,
   RENDER_CHUNK_ROWS,
   RENDER_RAYS,
@@ -84,14 +86,17 @@ export function estimateTrainingMemory(settings: FieldSettings, opt: TrainOption
   // A training batch of random rays takes at most its mean plus four standard deviations of a
   // batch mean; a rendering pass is a block of one image, which may lie wholly over the box.
   // (A training batch's per-ray buffers hold a rendering pass's rays too: the CLI evaluates with it.)
-  const batchOf = (samplesPerBatch: number, rayBuffers: number, chunkCap: number) => {
+  // Pose refinement's position gradients add a vec4 per sample and two per ray to the training batch.
+  const batchOf = (samplesPerBatch: number, rayBuffers: number, chunkCap: number, positions: boolean) => {
     const samples = Math.ceil(GROWTH_HEADROOM * samplesPerBatch);
     const rows = Math.min(samples, chunkCap);
-    return { rows, bytes: rayBuffers * PER_RAY_BYTES + samples * (PER_SAMPLE_BYTES + PER_SHADED_BYTES) + rows * chunkRowBytes(appWidth, s.appDim) };
+    const perSample = PER_SAMPLE_BYTES + PER_SHADED_BYTES + (positions ? POSITION_SAMPLE_BYTES : 0);
+    const perRay = PER_RAY_BYTES + (positions ? POSITION_RAY_BYTES : 0);
+    return { rows, bytes: rayBuffers * perRay + samples * perSample + rows * chunkRowBytes(appWidth, s.appDim) };
   };
   const B = opt.batchSize;
-  const trainBatch = batchOf(B * perRay.mean + 4 * perRay.std * Math.sqrt(B), Math.max(B, RENDER_RAYS), chunkRows);
-  const renderBatch = batchOf(RENDER_RAYS * perRay.meanOfHits, RENDER_RAYS, Math.min(chunkRows, RENDER_CHUNK_ROWS));
+  const trainBatch = batchOf(B * perRay.mean + 4 * perRay.std * Math.sqrt(B), Math.max(B, RENDER_RAYS), chunkRows, opt.refinePoses);
+  const renderBatch = batchOf(RENDER_RAYS * perRay.meanOfHits, RENDER_RAYS, Math.min(chunkRows, RENDER_CHUNK_ROWS), false);
   // The shading activations are the field's, shared by both batches; each batch has a GEMM scratch.
   const shading = Math.max(trainBatch.rows, renderBatch.rows) * activationBytesPerRow(s);
   const batch = trainBatch.bytes + renderBatch.bytes + shading + 3 * SCRATCH_BYTES;
