@@ -1,5 +1,6 @@
 // The training loss (loss.wgsl.ts): per ray the squared colour error and its gradient, written
-// into the batch's `dColour` buffer that the backward pass starts from; the batch mean on the host.
+// into the batch's `dColour` buffer that the backward pass starts from; the batch mean on the host,
+// read at once (readMeanLoss) or a step or so later without waiting (PipelinedLoss).
 import type { GpuContext } from '../gpu/context.ts';
 import { cachedKernel, type Encoder, grid1d } from '../gpu/kernel.ts';
 import type { RayBatch } from '../render/ray-batch.ts';
@@ -29,8 +30,67 @@ export async function readRayLosses(ctx: GpuContext, batch: RayBatch, n: number)
 
 /** The mean loss of the first `n` rays (summed in f64 in ray order, so runs reproduce exactly). */
 export async function readMeanLoss(ctx: GpuContext, batch: RayBatch, n: number): Promise<number> {
-  const losses = await readRayLosses(ctx, batch, n);
+  return meanOf(await ctx.readF32(batch.dColour, n * LOSS_FLOATS), n);
+}
+
+/** The mean of per-ray losses as the loss buffer holds them (f64, in ray order). */
+function meanOf(values: Float32Array, n: number): number {
   let sum = 0;
-  for (const l of losses) sum += l;
+  for (let i = 0; i < n; i++) sum += values[i * LOSS_FLOATS + LOSS]!;
   return sum / n;
+}
+
+/**
+ * The batch's mean loss without a blocking round trip: each step's per-ray losses are copied,
+ * inside the step's own submission, into a buffer the host maps when the GPU has got there (a step
+ * or so later, while the next step runs), then summed as readMeanLoss sums them. `latest` is the
+ * newest loss that has arrived. Mapped buffers are reused once read.
+ */
+export class PipelinedLoss {
+  latest: { iter: number; loss: number } | null = null;
+  private free: GPUBuffer[] = [];
+  private all: GPUBuffer[] = [];
+  private inFlight = new Set<Promise<void>>();
+
+  constructor(private readonly ctx: GpuContext) {}
+
+  /** Records the copy of the first `n` rays' losses of iteration `iter`; call the returned function once `enc` is submitted. */
+  record(enc: Encoder, batch: RayBatch, n: number, iter: number): () => void {
+    const bytes = n * LOSS_FLOATS * 4;
+    let staging = this.free.pop();
+    if (!staging) {
+      staging = this.ctx.device.createBuffer({ label: 'loss.staging', size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+      this.all.push(staging);
+    }
+    const mapped = staging;
+    enc.copy(batch.dColour, 0, staging, 0, bytes);
+    return () => {
+      const read = mapped.mapAsync(GPUMapMode.READ, 0, bytes).then(
+        () => {
+          const values = new Float32Array(mapped.getMappedRange(0, bytes).slice(0));
+          mapped.unmap();
+          this.free.push(mapped);
+          if (!this.latest || iter > this.latest.iter) this.latest = { iter, loss: meanOf(values, n) };
+        },
+        // A lost device or a destroyed trainer: the loss is not needed any more.
+        () => {},
+      );
+      this.inFlight.add(read);
+      void read.finally(() => this.inFlight.delete(read));
+    };
+  }
+
+  /** Waits for every loss recorded so far (a blocking wait: counted as a readback). */
+  async flush(): Promise<void> {
+    if (this.inFlight.size === 0) return;
+    this.ctx.counts.readbacks++;
+    await Promise.all(this.inFlight);
+  }
+
+  /** Frees the mapped buffers (one still in flight rejects its read, which is dropped). */
+  destroy(): void {
+    for (const b of this.all) b.destroy();
+    this.all = [];
+    this.free = [];
+  }
 }

@@ -17,14 +17,19 @@ import { Adam } from './adam.ts';
 import { buildAlphaMask, filterRays } from './alpha-mask.ts';
 import { CoarseToFine, supervisionAt } from './coarse-to-fine.ts';
 import { blursFactors, type TrainOptions } from './config.ts';
-import { readMeanLoss, recordLoss } from './loss.ts';
+import { PipelinedLoss, readMeanLoss, recordLoss } from './loss.ts';
 import { PoseRefiner, type PoseState, refineCamera } from './pose-refinement.ts';
 import { addTotalVariation, l1WeightOf } from './regularizers.ts';
 import { lrDecay, RankIncrementer, type RankIncrementerState, upsampleVoxelCounts } from './schedule.ts';
 
 export interface StepInfo {
   iter: number;
+  /**
+   * The batch's mean loss of iteration `lossIter`: this one with TRaIn (its rule decides on it),
+   * otherwise the newest that has arrived without waiting (PipelinedLoss), usually the previous.
+   */
   loss: number;
+  lossIter: number;
   psnr: number;
   samples: number;
   shaded: number;
@@ -74,6 +79,8 @@ export class Trainer {
   private readonly coarseToFine: CoarseToFine | null;
   /** Pose refinement (notes §5) when the options ask for it. */
   readonly poses: PoseRefiner | null;
+  /** The loss read without waiting (all runs but TRaIn's). */
+  private readonly losses: PipelinedLoss;
 
   constructor(
     readonly ctx: GpuContext,
@@ -99,6 +106,7 @@ export class Trainer {
     this.coarseToFine = blursFactors(opt) ? new CoarseToFine(ctx, opt.blurSchedule, opt.seed) : null;
     // (VM and CP only: train/config.ts refuses pose refinement for Strivec.) Rays are drawn from
     // the refined cameras, which start as the dataset's.
+    this.losses = new PipelinedLoss(ctx);
     this.poses = opt.refinePoses ? new PoseRefiner(ctx, this.rays.images.cams, this.rays.images.count) : null;
     if (this.poses) {
       this.batch.enablePositionGrads();
@@ -165,8 +173,18 @@ export class Trainer {
       // Rank groups not yet unlocked keep their init and zero moments (SlimmeRF's ε-masks, notes 4.2).
       activeFor: (s) => (s.group === 'factor' ? segmentComponentsAtRank(s.name, s.components, field.rank) : s.components),
     });
+    // The loss: TRaIn decides on this step's, so it waits for it; otherwise it is read without
+    // waiting and the newest to have arrived is reported (the first step waits for its own).
+    const afterSubmit = this.ranks ? null : this.losses.record(enc, this.batch, n, this.iter + 1);
     enc.submit();
-    const loss = await readMeanLoss(ctx, this.batch, n);
+    afterSubmit?.();
+    let loss: number;
+    let lossIter = this.iter + 1;
+    if (this.ranks) loss = await readMeanLoss(ctx, this.batch, n);
+    else {
+      if (!this.losses.latest) await this.losses.flush();
+      ({ loss, iter: lossIter } = this.losses.latest ?? { loss: Number.NaN, iter: lossIter });
+    }
     this.iter++;
 
     // Schedule: rank growth, alpha-mask updates, upsampling.
@@ -188,6 +206,7 @@ export class Trainer {
     return {
       iter: this.iter,
       loss,
+      lossIter,
       psnr: -10 * Math.log10(loss),
       samples: stats.samples,
       shaded: stats.shaded,
@@ -296,5 +315,6 @@ export class Trainer {
     this.rays.destroy();
     this.coarseToFine?.destroy();
     this.poses?.destroy();
+    this.losses.destroy();
   }
 }

@@ -210,14 +210,26 @@ test('train, save, eval and render the built-in scene; damaged model files are r
   expectError(cli('eval', '--model', join(dir, 'missing.slim'), '--data', 'builtin:demo'), /missing\.slim: cannot read \(ENOENT\)/);
 });
 
-test('a COLMAP capture trains through the CLI, scored on its every-8th held-out views (or on training views with --hold-out 0)', () => {
-  const capture = join(dir, 'colmap-capture');
-  for (const [path, bytes] of proceduralCapture(24, 24)) {
+/** A COLMAP capture of the procedural scene (`views` views of 24×24) written into the test folder. */
+function colmapCapture(name: string, views: number): string {
+  const capture = join(dir, name);
+  for (const [path, bytes] of proceduralCapture(views, 24)) {
     mkdirSync(join(capture, path, '..'), { recursive: true });
     writeFileSync(join(capture, path), bytes);
   }
-  const cfg = join(dir, 'colmap-tiny.json');
+  return capture;
+}
+
+/** A config file for a few quick iterations on such a capture. */
+function tinyCaptureConfig(): string {
+  const cfg = join(dir, 'capture-tiny.json');
   writeFileSync(cfg, JSON.stringify({ N_voxel_init: 4096, N_voxel_final: 8000, upsamp_list: [3], update_AlphaMask_list: [4], featureC: 8, batch_size: 64 }));
+  return cfg;
+}
+
+test('a COLMAP capture trains through the CLI, scored on its every-8th held-out views (or on training views with --hold-out 0)', () => {
+  const capture = colmapCapture('colmap-capture', 24);
+  const cfg = tinyCaptureConfig();
   const tr = cli('train', '--data', capture, '--model', 'vm48', '--config', cfg, '--iters', '6', '--test-views', '3');
   assert.equal(tr.code, 0, tr.err);
   const res = JSON.parse(tr.out.trim().split('\n').at(-1)!);
@@ -265,13 +277,8 @@ test('an LLFF capture as a .zip trains through the CLI in NDC, scored on its hel
 });
 
 test('train --refine-poses on a COLMAP capture: pose errors in the JSON, --export-poses writes a capture that opens again through both its formats', async () => {
-  const capture = join(dir, 'refine-capture');
-  for (const [path, bytes] of proceduralCapture(12, 24)) {
-    mkdirSync(join(capture, path, '..'), { recursive: true });
-    writeFileSync(join(capture, path), bytes);
-  }
-  const cfg = join(dir, 'refine-tiny.json');
-  writeFileSync(cfg, JSON.stringify({ N_voxel_init: 4096, N_voxel_final: 8000, upsamp_list: [3], update_AlphaMask_list: [4], featureC: 8, batch_size: 64 }));
+  const capture = colmapCapture('refine-capture', 12);
+  const cfg = tinyCaptureConfig();
   const out = join(dir, 'refined');
   const tr = cli(
     'train',
