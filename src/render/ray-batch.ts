@@ -39,6 +39,8 @@ export interface BatchOptions {
    * factors' gradients for these values; the basis and shading weights always come from the arena.
    */
   factors?: GPUBuffer;
+  /** Work recorded before the batch (its rays), submitted with its sampling: one submission fewer. */
+  prelude?: Encoder;
 }
 
 export interface BatchStats {
@@ -351,8 +353,10 @@ export class RayBatch {
 
     // 1. Samples (grow and redo when the batch needs more than the buffers hold).
     let nSamples = 0;
+    let prelude = opt.prelude;
     for (;;) {
-      const enc = new Encoder(ctx);
+      const enc = prelude ?? new Encoder(ctx);
+      prelude = undefined;
       enc.clear(this.counter);
       sampleRays(
         ctx,

@@ -140,7 +140,6 @@ export class Trainer {
     this.rays.draw(draw, this.batch.rays, n, (opt.seed + this.iter * 7919) >>> 0, supervisionAt(opt, this.iter, opt.nIters));
     // Coarse to fine: while the blur is wide enough, the passes read a blurred copy of the factors.
     const blurred = this.coarseToFine?.prepare(draw, field, this.iter, opt.nIters) ?? null;
-    draw.submit();
 
     // Forward: samples, opacities, weights, shading and colours. White datasets always composite
     // on white; others on white in half the batches (as the reference).
@@ -151,6 +150,8 @@ export class Trainer {
       seed: this.iter + 1,
       bg,
       ...(blurred ? { factors: blurred.factors } : {}),
+      // (The rays and the blurred factors go in the sampling's submission.)
+      prelude: draw,
     });
     this.samplesProcessed += stats.samples;
 
