@@ -14,6 +14,9 @@ const transpose = (a: Mat3): Mat3 => [a[0]!, a[3]!, a[6]!, a[1]!, a[4]!, a[7]!, 
 const rotationOf = (c2w: ArrayLike<number>): Mat3 => [c2w[0]!, c2w[1]!, c2w[2]!, c2w[4]!, c2w[5]!, c2w[6]!, c2w[8]!, c2w[9]!, c2w[10]!];
 const centreOf = (c2w: ArrayLike<number>): V3 => [c2w[3]!, c2w[7]!, c2w[11]!];
 const hat = ([x, y, z]: V3): Mat3 => [0, -z, y, z, 0, -x, -y, x, 0];
+/** A row-major 3x4 camera-to-world from its rotation and centre. */
+const c2wOf = (r: Mat3, c: ArrayLike<number>): Float64Array =>
+  Float64Array.from([r[0]!, r[1]!, r[2]!, c[0]!, r[3]!, r[4]!, r[5]!, c[1]!, r[6]!, r[7]!, r[8]!, c[2]!]);
 
 /**
  * The rigid transform exp(ξ) of a twist ξ = (ω, u) (rotation first, as BARF's se3_to_SE3):
@@ -49,8 +52,7 @@ export function perturbCameras(cameras: readonly Camera[], sigma: number, seed: 
       rt,
       centreOf(cam.c2w).map((v, k) => v - t[k]!),
     );
-    const c2w = Float64Array.from([rot[0]!, rot[1]!, rot[2]!, c[0], rot[3]!, rot[4]!, rot[5]!, c[1], rot[6]!, rot[7]!, rot[8]!, c[2]]);
-    return { ...cam, c2w };
+    return { ...cam, c2w: c2wOf(rot, c) };
   });
 }
 
@@ -171,6 +173,6 @@ export function alignToRefined(cameras: readonly Camera[], given: readonly Camer
   return cameras.map((cam) => {
     const rot = mul(r, rotationOf(cam.c2w));
     const c = mat3Apply(r, centreOf(cam.c2w)).map((v, k) => s * v + t[k]!);
-    return { ...cam, c2w: Float64Array.from([rot[0]!, rot[1]!, rot[2]!, c[0]!, rot[3]!, rot[4]!, rot[5]!, c[1]!, rot[6]!, rot[7]!, rot[8]!, c[2]!]) };
+    return { ...cam, c2w: c2wOf(rot, c) };
   });
 }

@@ -448,7 +448,7 @@ export class Session {
     // (A run on another dataset than the one open now has no cameras of it.)
     if (!trainer?.poses || this.run?.dataset !== this.dataset) return null;
     const cameras = await this.queue.run(() => trainer.refinedCameras());
-    return { cameras, views: trainer.trainViewIndices ?? cameras.map((_, i) => i) };
+    return { cameras, views: trainer.trainViews };
   }
 
   /**

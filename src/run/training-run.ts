@@ -345,16 +345,14 @@ export class TrainingRun {
   /** The true training poses: the run's truePoses (in the trainer's view order) or the dataset's. */
   private truePoses(trainer: Trainer): Camera[] {
     const truth = this.opts.truePoses;
-    if (!truth) return trainer.givenCameras;
-    return trainer.trainViewIndices ? trainer.trainViewIndices.map((i) => truth[i]!) : truth;
+    return truth ? trainer.trainViews.map((i) => truth[i]!) : trainer.givenCameras;
   }
 
   /** The refined training cameras and their errors before and after refinement. */
   private async refinedPoses(trainer: Trainer): Promise<NonNullable<RunResult['poses']>> {
     const refined = await trainer.refinedCameras();
     const truth = this.truePoses(trainer);
-    const views = trainer.trainViewIndices ?? refined.map((_, i) => i);
-    return { refined, views, before: poseError(trainer.givenCameras, truth), after: poseError(refined, truth) };
+    return { refined, views: trainer.trainViews, before: poseError(trainer.givenCameras, truth), after: poseError(refined, truth) };
   }
 
   /**

@@ -105,15 +105,20 @@ export class PoseRefiner {
     );
   }
 
+  /** Six numbers per camera (ω, τ) of a state buffer, read from the GPU. */
+  private async unpadded(buf: GPUBuffer): Promise<number[]> {
+    const f = await this.ctx.readF32(buf);
+    return Array.from({ length: this.nCams * 6 }, (_, i) => f[Math.floor(i / 3) * 4 + (i % 3)]!);
+  }
+
+  /** The corrections alone (what the refined cameras need: one readback). */
+  corrections(): Promise<number[]> {
+    return this.unpadded(this.pose);
+  }
+
   /** The corrections and Adam's state (reads the GPU). */
   async read(): Promise<PoseState> {
-    const unpad = (f: Float32Array) => Array.from({ length: this.nCams * 6 }, (_, i) => f[Math.floor(i / 3) * 4 + (i % 3)]!);
-    return {
-      step: this.step,
-      correction: unpad(await this.ctx.readF32(this.pose)),
-      adamM: unpad(await this.ctx.readF32(this.adamM)),
-      adamV: unpad(await this.ctx.readF32(this.adamV)),
-    };
+    return { step: this.step, correction: await this.corrections(), adamM: await this.unpadded(this.adamM), adamV: await this.unpadded(this.adamV) };
   }
 
   /** Continues from saved state; the refined cameras follow on the next record(). */

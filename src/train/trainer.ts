@@ -261,10 +261,15 @@ export class Trainer {
     };
   }
 
+  /** The training split's views the trainer draws from, in its order (all of them unless sparse). */
+  get trainViews(): number[] {
+    return this.trainViewIndices ?? this.dataset.splits.train!.cameras.map((_, i) => i);
+  }
+
   /** The training cameras as the dataset gives them, in the order the trainer draws from. */
   get givenCameras(): Camera[] {
     const all = this.dataset.splits.train!.cameras;
-    return this.trainViewIndices ? this.trainViewIndices.map((i) => all[i]!) : all;
+    return this.trainViews.map((i) => all[i]!);
   }
 
   /** The state with pose refinement's corrections (read from the GPU), as checkpoints keep it. */
@@ -280,7 +285,7 @@ export class Trainer {
   async refinedCameras(): Promise<Camera[]> {
     const cams = this.givenCameras;
     if (!this.poses) return cams;
-    const { correction } = await this.poses.read();
+    const correction = await this.poses.corrections();
     return cams.map((c, i) => refineCamera(c, correction.slice(i * 6, i * 6 + 6)));
   }
 
