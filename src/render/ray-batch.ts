@@ -3,15 +3,18 @@
 // arena's gradient buffer. Used by training, evaluation and the viewport alike, so all three run
 // the same kernels.
 //
-// Sample and shaded-sample counts vary per batch. Each is read back once (two small syncs per
-// batch) to size the following dispatches exactly and to grow the buffers when a batch needs
-// more than they hold; nothing is ever silently dropped.
+// Sample and shaded-sample counts vary per batch. The sample buffers hold every sample the rays
+// could take, so the per-sample kernels are dispatched over the count the sampling left on the
+// GPU (indirect dispatch), in the same submission. The shaded count sizes the shading's matrix
+// products: it is read back once per batch, and the shaded buffers grow when a batch needs more
+// than they hold; nothing is ever silently dropped.
 
 import type { TensorField } from '../field/field.ts';
 import { fieldKernel } from '../field/kernels.ts';
 import { appWidthOf, type ComponentCounts, type FieldSettings } from '../field/settings.ts';
-import type { GpuContext, LimitAdvice } from '../gpu/context.ts';
+import { formatBytes, type GpuContext, type LimitAdvice, LimitError } from '../gpu/context.ts';
 import { Gemm } from '../gpu/gemm.ts';
+import { dispatchArgsBuffer, recordDispatchArgs } from '../gpu/indirect.ts';
 import { cachedKernel, Encoder, grid1d, type ParamValues } from '../gpu/kernel.ts';
 import { exclusivePrefixSum } from '../gpu/prefix-sum.ts';
 import { RAY_BYTES } from '../gpu/wgsl.ts';
@@ -41,6 +44,11 @@ export interface BatchOptions {
   factors?: GPUBuffer;
   /** Work recorded before the batch (its rays), submitted with its sampling: one submission fewer. */
   prelude?: Encoder;
+  /**
+   * The encoder the shading and the colours are recorded into, left for the caller to submit:
+   * training records its loss and backward after them, in the same submission.
+   */
+  finishIn?: Encoder;
 }
 
 export interface BatchStats {
@@ -56,6 +64,8 @@ const RAY_BUFFER_BYTES = { rays: RAY_BYTES, rayInfo: 16, shadedBase: 4, output: 
 const SAMPLE_BUFFER_BYTES = { samples: 16, sampleAlpha: 8, transmittance: 4, dDensity: 4 };
 /** Per-sample and per-ray buffers of the position gradients (pose refinement): dL/du, and dL/do with dL/dd. */
 export const POSITION_SAMPLE_BYTES = 16;
+/** Bytes per sample of the widest per-sample buffer (positions, and dL/du: a vec4f each). */
+export const LARGEST_SAMPLE_BYTES = 16;
 export const POSITION_RAY_BYTES = 32;
 /** Per-shaded-sample buffers: sample index, direction, colour and its gradient. */
 const SHADED_BUFFER_BYTES = { shadedIndex: 4, shadedDirs: 16, rgb: 16, dRgb: 16 };
@@ -114,6 +124,8 @@ export class RayBatch {
   private readonly rayInfo: GPUBuffer;
   private readonly shadedBase: GPUBuffer;
   private readonly counter: GPUBuffer;
+  /** Workgroups of the per-sample kernels, written on the GPU from the sample count. */
+  private readonly sampleArgs: GPUBuffer;
   private sampleCap = 0;
   private appCap = 0;
   /** Shaded rows per chunk: the widest per-row buffer must fit one binding (see shadeChunkRows). */
@@ -147,7 +159,6 @@ export class RayBatch {
     readonly ctx: GpuContext,
     readonly field: TensorField,
     readonly maxRays: number,
-    initialSamplesPerRay = 16,
     /** Upper bound on shaded rows per chunk (below what the limits allow); tests lower it. */
     maxShadeChunk = Infinity,
   ) {
@@ -158,9 +169,10 @@ export class RayBatch {
     this.output = ctx.buffer('batch.output', maxRays * RAY_BUFFER_BYTES.output);
     this.dColour = ctx.buffer('batch.dColour', maxRays * RAY_BUFFER_BYTES.dColour);
     this.counter = ctx.buffer('batch.counter', 16);
+    this.sampleArgs = dispatchArgsBuffer(ctx, 'batch.sampleArgs');
     this.chunkRows = Math.min(shadeChunkRows(field.settings, ctx.maxBinding), maxShadeChunk);
     // The first buffers are made in the caller's out-of-memory scope (the trainer's, the renderer's).
-    this.sampleCap = maxRays * initialSamplesPerRay;
+    this.sampleCap = this.raysPerPass * field.nSamples;
     this.installSet(this.makeSet(SAMPLE_BUFFER_BYTES, this.sampleCap));
     this.appCap = Math.max(1024, maxRays * 8);
     this.installSet(this.makeSet(SHADED_BUFFER_BYTES, this.appCap));
@@ -201,6 +213,14 @@ export class RayBatch {
       },
     );
     this.installSet(set);
+  }
+
+  /**
+   * Rays one forward() may take: all it holds, unless the samples they could take at the field's
+   * samples per ray would overrun one binding (renders pass fewer rays at a time then).
+   */
+  get raysPerPass(): number {
+    return Math.max(1, Math.min(this.maxRays, Math.floor(this.ctx.maxBinding / (this.field.nSamples * LARGEST_SAMPLE_BYTES))));
   }
 
   /** The per-sample buffers: with dPosition when position gradients are on. */
@@ -351,51 +371,53 @@ export class RayBatch {
     const factors = opt.factors ?? field.arena.params!;
     this.pending = null;
 
-    // 1. Samples (grow and redo when the batch needs more than the buffers hold).
-    let nSamples = 0;
-    let prelude = opt.prelude;
-    for (;;) {
-      const enc = prelude ?? new Encoder(ctx);
-      prelude = undefined;
-      enc.clear(this.counter);
-      sampleRays(
-        ctx,
-        enc,
-        nRays,
-        {
-          box: field.box,
-          grid: field.grid,
-          step: field.step,
-          samplesPerRay: field.nSamples,
-          mask: field.maskUniform(),
-          maskBits: field.maskBuffer,
-          jitter: opt.jitter,
-          seed: opt.seed,
-          nearFar: opt.nearFar ?? this.nearFar,
-          warp: st,
-        },
-        { rays: this.rays, counter: this.counter, rayInfo: this.rayInfo, samples: this.samples, capacity: this.sampleCap },
+    // 1. Samples. The buffers hold every sample the rays could take (maxRays x samples per ray),
+    // so no batch overflows them; they grow only when the samples per ray do (an upsample).
+    if (nRays > this.raysPerPass) {
+      throw new LimitError(
+        `a batch of ${nRays.toLocaleString()} rays may take ${(nRays * field.nSamples).toLocaleString()} samples, ` +
+          `more than one ${formatBytes(ctx.maxBinding)} binding holds`,
+        GROWTH_ADVICE,
       );
-      enc.submit();
-      nSamples = (await ctx.readU32(this.counter, 1))[0]!;
-      if (nSamples <= this.sampleCap) break;
-      const n = Math.ceil(nSamples * GROWTH_HEADROOM);
-      await this.grow('samples', this.sampleTable, n);
-      this.sampleCap = n;
     }
+    const worstCase = this.raysPerPass * field.nSamples;
+    if (worstCase > this.sampleCap) {
+      await this.grow('samples', this.sampleTable, worstCase);
+      this.sampleCap = worstCase;
+    }
+    const enc = opt.prelude ?? new Encoder(ctx);
+    enc.clear(this.counter);
+    sampleRays(
+      ctx,
+      enc,
+      nRays,
+      {
+        box: field.box,
+        grid: field.grid,
+        step: field.step,
+        samplesPerRay: field.nSamples,
+        mask: field.maskUniform(),
+        maskBits: field.maskBuffer,
+        jitter: opt.jitter,
+        seed: opt.seed,
+        nearFar: opt.nearFar ?? this.nearFar,
+        warp: st,
+      },
+      { rays: this.rays, counter: this.counter, rayInfo: this.rayInfo, samples: this.samples, capacity: this.sampleCap },
+    );
+    // The per-sample kernels are dispatched over the count the sampling left on the GPU, without
+    // waiting for it (gpu/indirect.ts).
+    recordDispatchArgs(ctx, enc, this.counter, 0, this.sampleCap, 64, this.sampleArgs);
 
     // 2. Opacity and transmittance; which samples to shade: counted per ray, and turned into each
     // ray's first row of the shaded list by a prefix sum, so the list is in ray order whatever
     // order the threads ran in (the weight gradients sum over it: runs reproduce exactly).
-    const weigh = new Encoder(ctx);
-    if (nSamples > 0) {
-      weigh.dispatch(fieldKernel(ctx, st, 'densityForward'), {
-        params: { field: fieldU, count: nSamples, shift: st.densityShift, dist_scale: st.distanceScale },
-        buffers: { params_f: factors, samples: this.samples, counter: this.counter, sample_alpha: this.sampleAlpha },
-        workgroups: grid1d(ctx, nSamples, 64),
-      });
-    }
-    weigh.dispatch(
+    enc.dispatch(fieldKernel(ctx, st, 'densityForward'), {
+      params: { field: fieldU, count: this.sampleCap, shift: st.densityShift, dist_scale: st.distanceScale },
+      buffers: { params_f: factors, samples: this.samples, counter: this.counter, sample_alpha: this.sampleAlpha },
+      workgroups: { indirect: this.sampleArgs },
+    });
+    enc.dispatch(
       cachedKernel(ctx, 'compositeWeights', () => compositeWeightsWgsl),
       {
         params: { n_rays: nRays, weight_thres: st.rayMarchWeightThres },
@@ -403,9 +425,10 @@ export class RayBatch {
         workgroups: grid1d(ctx, nRays, 64),
       },
     );
-    exclusivePrefixSum(ctx, weigh, this.shadedBase, nRays, this.counter, 1);
-    weigh.submit();
-    const nShaded = (await ctx.readU32(this.counter, 1, 1))[0]!;
+    exclusivePrefixSum(ctx, enc, this.shadedBase, nRays, this.counter, 1);
+    enc.submit();
+    // The shaded count sizes the shading's products, so it is read back (with the sample count).
+    const [nSamples, nShaded] = await ctx.readU32(this.counter, 2);
     // Never more shaded rows than samples: a batch cannot shade more than it sampled.
     if (nShaded > this.appCap) {
       const n = Math.min(Math.ceil(nShaded * GROWTH_HEADROOM), this.sampleCap);
@@ -417,8 +440,8 @@ export class RayBatch {
     // holds, see RENDER_CHUNK_ROWS), then each ray's colour.
     const chunk = this.chunkLimit(opt.train);
     if (Math.min(nShaded, chunk) > this.chunkCap) await this.ensureChunk(Math.min(Math.ceil(nShaded * GROWTH_HEADROOM), chunk, this.appCap));
-    const enc = new Encoder(ctx);
-    enc.dispatch(
+    const shade = opt.finishIn ?? new Encoder(ctx);
+    shade.dispatch(
       cachedKernel(ctx, 'shadedList', () => shadedListWgsl),
       {
         params: { n_rays: nRays, app_capacity: this.appCap, weight_thres: st.rayMarchWeightThres },
@@ -435,9 +458,9 @@ export class RayBatch {
       },
     );
     for (let first = 0; first < nShaded; first += chunk) {
-      this.shadeForward(enc, first, Math.min(chunk, nShaded - first), nShaded <= chunk, fieldU, factors);
+      this.shadeForward(shade, first, Math.min(chunk, nShaded - first), nShaded <= chunk, fieldU, factors);
     }
-    enc.dispatch(
+    shade.dispatch(
       cachedKernel(ctx, 'compositeColour', () => compositeColourWgsl),
       {
         params: {
@@ -460,7 +483,7 @@ export class RayBatch {
         workgroups: grid1d(ctx, nRays, 64),
       },
     );
-    enc.submit();
+    if (!opt.finishIn) shade.submit();
     if (opt.train) this.pending = { nRays, nSamples, nShaded, chunk, fieldU, bg: opt.bg, factors };
     return { samples: nSamples, shaded: nShaded };
   }
@@ -546,6 +569,7 @@ export class RayBatch {
       this.output,
       this.dColour,
       this.counter,
+      this.sampleArgs,
       this.samples,
       this.sampleAlpha,
       this.transmittance,

@@ -46,7 +46,7 @@ export class ViewRenderer {
     const rgb = new Float32Array(total * 3);
     const acc = new Float32Array(total);
     const depth = new Float32Array(total);
-    const chunk = this.batch.maxRays;
+    const chunk = this.batch.raysPerPass;
     try {
       for (let first = 0; first < total; first += chunk) {
         const n = Math.min(chunk, total - first);
@@ -80,7 +80,7 @@ export class ViewRenderer {
     const total = origins.length / 3;
     const rgb = new Float32Array(total * 3);
     const acc = new Float32Array(total);
-    const chunk = this.batch.maxRays;
+    const chunk = this.batch.raysPerPass;
     const packed = new Float32Array(Math.min(chunk, total) * (RAY_BYTES / 4));
     for (let first = 0; first < total; first += chunk) {
       const n = Math.min(chunk, total - first);

@@ -27,6 +27,7 @@ import { downscaleToFit } from '../rays/gpu-split.ts';
 import {
   chunkRowBytes,
   GROWTH_HEADROOM,
+  LARGEST_SAMPLE_BYTES,
   PER_RAY_BYTES,
   PER_SAMPLE_BYTES,
   PER_SHADED_BYTES,
@@ -82,21 +83,26 @@ export function estimateTrainingMemory(settings: FieldSettings, opt: TrainOption
   const appWidth = appWidthOf(settings);
   const s = settings.shading;
   const chunkRows = shadeChunkRows(settings, maxBinding);
-  // One batch's buffers: rays, samples and shaded samples with growth headroom, chunk buffers.
-  // A training batch of random rays takes at most its mean plus four standard deviations of a
-  // batch mean; a rendering pass is a block of one image, which may lie wholly over the box.
-  // (A training batch's per-ray buffers hold a rendering pass's rays too: the CLI evaluates with it.)
-  // Pose refinement's position gradients add a vec4 per sample and two per ray to the training batch.
-  const batchOf = (samplesPerBatch: number, rayBuffers: number, chunkCap: number, positions: boolean) => {
-    const samples = Math.ceil(GROWTH_HEADROOM * samplesPerBatch);
-    const rows = Math.min(samples, chunkCap);
-    const perSample = PER_SAMPLE_BYTES + PER_SHADED_BYTES + (positions ? POSITION_SAMPLE_BYTES : 0);
+  // One batch's buffers: rays; samples for every sample its rays could take (a batch's per-sample
+  // kernels are sized on the GPU, render/ray-batch.ts); shaded samples with growth headroom; chunk
+  // buffers. A training batch of random rays shades at most its mean plus four standard
+  // deviations of a batch mean; a rendering pass is a block of one image, which may lie wholly
+  // over the box. (A training batch's per-ray buffers hold a rendering pass's rays too: the CLI
+  // evaluates with it.) Pose refinement's position gradients add a vec4 per sample and two per ray
+  // to the training batch.
+  const spr = samplesPerRay(finalGrid, settings.stepRatio);
+  const batchOf = (rayBuffers: number, shadedPerBatch: number, chunkCap: number, positions: boolean) => {
+    const rays = Math.max(1, Math.min(rayBuffers, Math.floor(maxBinding / (spr * LARGEST_SAMPLE_BYTES))));
+    const samples = rays * spr;
+    const shaded = Math.min(Math.ceil(GROWTH_HEADROOM * shadedPerBatch), samples);
+    const rows = Math.min(shaded, chunkCap);
+    const perSample = PER_SAMPLE_BYTES + (positions ? POSITION_SAMPLE_BYTES : 0);
     const perRay = PER_RAY_BYTES + (positions ? POSITION_RAY_BYTES : 0);
-    return { rows, bytes: rayBuffers * perRay + samples * perSample + rows * chunkRowBytes(appWidth, s.appDim) };
+    return { rows, bytes: rayBuffers * perRay + samples * perSample + shaded * PER_SHADED_BYTES + rows * chunkRowBytes(appWidth, s.appDim) };
   };
   const B = opt.batchSize;
-  const trainBatch = batchOf(B * perRay.mean + 4 * perRay.std * Math.sqrt(B), Math.max(B, RENDER_RAYS), chunkRows, opt.refinePoses);
-  const renderBatch = batchOf(RENDER_RAYS * perRay.meanOfHits, RENDER_RAYS, Math.min(chunkRows, RENDER_CHUNK_ROWS), false);
+  const trainBatch = batchOf(Math.max(B, RENDER_RAYS), B * perRay.mean + 4 * perRay.std * Math.sqrt(B), chunkRows, opt.refinePoses);
+  const renderBatch = batchOf(RENDER_RAYS, RENDER_RAYS * perRay.meanOfHits, Math.min(chunkRows, RENDER_CHUNK_ROWS), false);
   // The shading activations are the field's, shared by both batches; each batch has a GEMM scratch.
   const shading = Math.max(trainBatch.rows, renderBatch.rows) * activationBytesPerRow(s);
   const batch = trainBatch.bytes + renderBatch.bytes + shading + 3 * SCRATCH_BYTES;
@@ -187,8 +193,6 @@ export function samplesPerRayStats(
   return { mean, std: Math.sqrt(Math.max(0, squares / rays - mean * mean)), meanOfHits: hits > 0 ? total / hits : 0 };
 }
 
-/** Bytes a sample takes in the largest per-sample buffer (positions, vec4f). */
-const LARGEST_SAMPLE_BYTES = 16;
 /** The final grid shrinks by this factor in voxels per step while it does not fit. */
 const GRID_STEP = 0.8;
 const MIN_BATCH = 256;

@@ -144,19 +144,20 @@ export class Trainer {
     // Forward: samples, opacities, weights, shading and colours. White datasets always composite
     // on white; others on white in half the batches (as the reference).
     const bg = this.dataset.whiteBackground || this.rng.next() < 0.5 ? 1 : 0;
+    const enc = new Encoder(ctx);
     const stats = await this.batch.forward(n, {
       train: true,
       jitter: field.layout.training.jitter,
       seed: this.iter + 1,
       bg,
       ...(blurred ? { factors: blurred.factors } : {}),
-      // (The rays and the blurred factors go in the sampling's submission.)
+      // The rays and the blurred factors go in the sampling's submission; the shading and the
+      // colours in the one that follows, with the loss, backward, regularizers and Adam.
       prelude: draw,
+      finishIn: enc,
     });
     this.samplesProcessed += stats.samples;
 
-    // Loss, backward, regularizers and Adam: one submission.
-    const enc = new Encoder(ctx);
     recordLoss(ctx, enc, this.batch, n);
     this.batch.backward(enc);
     const sharpened = blurred ? this.coarseToFine!.backward(enc, field, blurred.tensors) : new Set<string>();

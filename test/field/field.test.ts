@@ -158,7 +158,7 @@ for (const [kind, shading, chunk, space, blur] of [
     const grid: Vec3 = space === 'contract' ? [14, 12, 10] : space === 'ndc' ? NDC_GRID : [7, 6, 5];
     const { ctx, field, values, model } = await setup(kind, shading, grid, space);
     const rays = randomRays(24, kind === 'vm' ? 3 : kind === 'cp' ? 4 : 6, space === 'ndc' ? { frame: ndcFrame, grid } : undefined);
-    const batch = new RayBatch(ctx, field, rays.length, 4, chunk);
+    const batch = new RayBatch(ctx, field, rays.length, chunk);
     batch.nearFar = [0.1, 10];
     ctx.write(batch.rays, packRays(rays));
     ctx.write(field.arena.grads!, new Float32Array(field.arena.total));
@@ -252,7 +252,7 @@ test('density feature on lattice points and at slimmed rank matches the referenc
   const { ctx, field, model } = await setup('vm', 'MLP_Fea', [5, 4, 6]);
   // Rank 1 of slot 0, all of the others: the same kernel path as full rank.
   const rays = randomRays(8, 11);
-  const batch = new RayBatch(ctx, field, rays.length, 4);
+  const batch = new RayBatch(ctx, field, rays.length);
   batch.nearFar = [0.1, 10];
   ctx.write(batch.rays, packRays(rays));
   const rank = { density: [1, 2, 1], app: [1, 1, 1] };
@@ -417,7 +417,7 @@ for (const [kind, shading, space] of [
         kept++;
       }
     }
-    const batch = new RayBatch(ctx, field, rays.length, 4);
+    const batch = new RayBatch(ctx, field, rays.length);
     batch.nearFar = [0.1, 10];
     batch.enablePositionGrads();
     const packed = packRays(rays);

@@ -120,11 +120,13 @@ test('a ray batch that cannot grow refuses the batch and renders the same image 
   const cfg = resolveConfig('vm48', tiny);
   const field = await TensorField.make(ctx, cfg.settings, { lo: ds.aabb[0], hi: ds.aabb[1] }, [12, 12, 12], 3);
   const cam = ds.splits.test!.cameras[0]!;
+  // A batch made for the coarse grid: after the upsample its rays may take more samples, so the
+  // first render has to grow the sample buffers.
+  const renderer = new ViewRenderer(ctx, field, ds.nearFar, 256, new RayBatch(ctx, field, 256));
+  await field.upsample([24, 24, 24]);
   const reference = new ViewRenderer(ctx, field, ds.nearFar);
   const expected = await reference.render(cam, 1);
   reference.destroy();
-  // One sample per ray to start with: the first render has to grow the sample buffers.
-  const renderer = new ViewRenderer(ctx, field, ds.nearFar, 256, new RayBatch(ctx, field, 256, 1));
   restore = starve(ctx, 'batch.samples');
   await assert.rejects(renderer.render(cam, 1), (e: Error) => {
     assert.ok(e instanceof LimitError, e.message);
