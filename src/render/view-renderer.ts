@@ -8,7 +8,11 @@ import { Encoder } from '../gpu/kernel.ts';
 import { RAY_BYTES } from '../gpu/wgsl.ts';
 import { packCameras } from '../rays/gpu-split.ts';
 import { cameraRays } from '../rays/raygen.ts';
+import { RAY_OUT_BYTES, type RayOutputs, readRayOutputs } from './batch-output.ts';
 import { RayBatch, RENDER_RAYS } from './ray-batch.ts';
+
+/** Rays whose outputs a render gathers on the GPU between readbacks (32 bytes each: 16 MiB). */
+export const RENDER_GATHER_RAYS = 1 << 19;
 
 export interface ImageResult {
   rgb: Float32Array;
@@ -40,34 +44,19 @@ export class ViewRenderer {
    */
   async render(cam: Camera, bg: number, rank?: number, nearFar?: [number, number]): Promise<ImageResult> {
     const { ctx } = this;
-    const comps = componentsAtRank(this.field.settings, Math.min(rank ?? this.field.rank, this.field.rank));
     const cams = ctx.upload('render.camera', packCameras([cam]));
-    const total = cam.width * cam.height;
-    const rgb = new Float32Array(total * 3);
-    const acc = new Float32Array(total);
-    const depth = new Float32Array(total);
-    const chunk = this.batch.raysPerPass;
     try {
-      for (let first = 0; first < total; first += chunk) {
-        const n = Math.min(chunk, total - first);
-        const enc = new Encoder(ctx);
-        cameraRays(ctx, enc, cams, cam, first, n, this.batch.rays);
-        enc.submit();
-        await this.batch.forward(n, { train: false, jitter: false, seed: 0, bg, rank: comps, nearFar });
-        const out = await this.batch.readOutputs(n);
-        rgb.set(out.rgb, first * 3);
-        acc.set(out.acc, first);
-        depth.set(out.depth, first);
-      }
+      const total = cam.width * cam.height;
+      const out = await this.passes(total, (enc, first, n) => cameraRays(ctx, enc, cams, cam, first, n, this.batch.rays), bg, rank, nearFar);
+      return { ...out, width: cam.width, height: cam.height };
     } finally {
       ctx.destroy(cams);
     }
-    return { rgb, acc, depth, width: cam.width, height: cam.height };
   }
 
   /**
    * Colours of arbitrary rays: `origins` and unit `dirs` hold xyz per ray (exports colour a
-   * surface by looking at it). The same passes as a camera's render, in blocks of the batch's size.
+   * surface by looking at it). The same passes as a camera's render.
    */
   async renderRays(
     origins: Float32Array,
@@ -76,25 +65,68 @@ export class ViewRenderer {
     nearFar: [number, number],
     rank?: number,
   ): Promise<{ rgb: Float32Array; acc: Float32Array }> {
-    const comps = componentsAtRank(this.field.settings, Math.min(rank ?? this.field.rank, this.field.rank));
     const total = origins.length / 3;
+    const packed = new Float32Array(Math.min(this.batch.raysPerPass, total) * (RAY_BYTES / 4));
+    const { rgb, acc } = await this.passes(
+      total,
+      (_enc, first, n) => {
+        for (let i = 0; i < n; i++) {
+          const o = (first + i) * 3;
+          packed.set([origins[o]!, origins[o + 1]!, origins[o + 2]!, 0, dirs[o]!, dirs[o + 1]!, dirs[o + 2]!, 0, 0, 0, 0, 0], i * 12);
+        }
+        // (Written in queue order: after the previous pass's submissions, before this one's.)
+        this.ctx.write(this.batch.rays, packed.subarray(0, n * 12));
+      },
+      bg,
+      rank,
+      nearFar,
+    );
+    return { rgb, acc };
+  }
+
+  /**
+   * Outputs of `total` rays in passes of the batch's size; `rays` records (or writes) a pass's
+   * rays. Each pass is two submissions (rays, samples and weights; shading and colours) and one
+   * small readback (its shaded count); its outputs are copied into a gather buffer on the GPU,
+   * read back once per RENDER_GATHER_RAYS rays rather than once per pass.
+   */
+  private async passes(
+    total: number,
+    rays: (enc: Encoder, first: number, n: number) => void,
+    bg: number,
+    rank: number | undefined,
+    nearFar: [number, number] | undefined,
+  ): Promise<RayOutputs> {
+    const { ctx } = this;
+    const comps = componentsAtRank(this.field.settings, Math.min(rank ?? this.field.rank, this.field.rank));
     const rgb = new Float32Array(total * 3);
     const acc = new Float32Array(total);
-    const chunk = this.batch.raysPerPass;
-    const packed = new Float32Array(Math.min(chunk, total) * (RAY_BYTES / 4));
-    for (let first = 0; first < total; first += chunk) {
-      const n = Math.min(chunk, total - first);
-      for (let i = 0; i < n; i++) {
-        const o = (first + i) * 3;
-        packed.set([origins[o]!, origins[o + 1]!, origins[o + 2]!, 0, dirs[o]!, dirs[o + 1]!, dirs[o + 2]!, 0, 0, 0, 0, 0], i * 12);
+    const depth = new Float32Array(total);
+    const gatherRays = Math.min(total, RENDER_GATHER_RAYS);
+    const gather = ctx.buffer('render.gather', gatherRays * RAY_OUT_BYTES);
+    try {
+      for (let block = 0; block < total; block += gatherRays) {
+        const blockRays = Math.min(gatherRays, total - block);
+        for (let at = 0; at < blockRays; ) {
+          // (Read per pass: a pass may have grown the batch for more samples per ray.)
+          const n = Math.min(this.batch.raysPerPass, blockRays - at);
+          const prelude = new Encoder(ctx);
+          rays(prelude, block + at, n);
+          const finish = new Encoder(ctx);
+          await this.batch.forward(n, { train: false, jitter: false, seed: 0, bg, rank: comps, ...(nearFar ? { nearFar } : {}), prelude, finishIn: finish });
+          finish.copy(this.batch.output, 0, gather, at * RAY_OUT_BYTES, n * RAY_OUT_BYTES);
+          finish.submit();
+          at += n;
+        }
+        const out = await readRayOutputs(ctx, gather, blockRays);
+        rgb.set(out.rgb, block * 3);
+        acc.set(out.acc, block);
+        depth.set(out.depth, block);
       }
-      this.ctx.write(this.batch.rays, packed.subarray(0, n * 12));
-      await this.batch.forward(n, { train: false, jitter: false, seed: 0, bg, rank: comps, nearFar });
-      const out = await this.batch.readOutputs(n);
-      rgb.set(out.rgb, first * 3);
-      acc.set(out.acc, first);
+    } finally {
+      ctx.destroy(gather);
     }
-    return { rgb, acc };
+    return { rgb, acc, depth };
   }
 
   destroy(ownBatch = true): void {

@@ -24,6 +24,7 @@ import { appWidthOf, type FieldSettings } from '../field/settings.ts';
 import { formatBytes, type LimitAdvice } from '../gpu/context.ts';
 import { SCRATCH_BYTES } from '../gpu/gemm.ts';
 import { downscaleToFit } from '../rays/gpu-split.ts';
+import { RAY_OUT_BYTES } from '../render/batch-output.ts';
 import {
   chunkRowBytes,
   GROWTH_HEADROOM,
@@ -37,6 +38,7 @@ import {
   RENDER_RAYS,
   shadeChunkRows,
 } from '../render/ray-batch.ts';
+import { RENDER_GATHER_RAYS } from '../render/view-renderer.ts';
 import { activationBytesPerRow } from '../shading/shading.ts';
 import { blursFactors, type TrainOptions } from './config.ts';
 import { trainingFrame } from './scene-frame.ts';
@@ -105,7 +107,9 @@ export function estimateTrainingMemory(settings: FieldSettings, opt: TrainOption
   const renderBatch = batchOf(RENDER_RAYS, RENDER_RAYS * perRay.meanOfHits, Math.min(chunkRows, RENDER_CHUNK_ROWS), false);
   // The shading activations are the field's, shared by both batches; each batch has a GEMM scratch.
   const shading = Math.max(trainBatch.rows, renderBatch.rows) * activationBytesPerRow(s);
-  const batch = trainBatch.bytes + renderBatch.bytes + shading + 3 * SCRATCH_BYTES;
+  // A render gathers its passes' outputs on the GPU (at most RENDER_GATHER_RAYS of them) between readbacks.
+  const gather = RENDER_GATHER_RAYS * RAY_OUT_BYTES;
+  const batch = trainBatch.bytes + renderBatch.bytes + shading + 3 * SCRATCH_BYTES + gather;
 
   const layout = layoutOf(settings.kind);
   let problem: MemoryEstimate['problem'] = null;
