@@ -239,6 +239,7 @@ function checkHeader(raw: unknown, fail: (why: string) => never): Header {
     raysFiltered: typeof t.raysFiltered === 'boolean' ? t.raysFiltered : fail('header: trainer.raysFiltered must be true or false'),
     ...(t.blurRngState === undefined ? {} : { blurRngState: c.int(t.blurRngState, 'trainer.blurRngState', 1, 2 ** 32 - 1) }),
     ...(t.poses === undefined ? {} : { poses: checkPoses(c, t.poses, iter) }),
+    ...(t.lastLoss === undefined ? {} : { lastLoss: c.num(t.lastLoss, 'trainer.lastLoss', 0) }),
   };
   const d = c.obj(h.dataset, 'dataset');
   const splits: DatasetFingerprint['splits'] = {};

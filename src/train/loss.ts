@@ -1,11 +1,13 @@
 // The training loss (loss.wgsl.ts): per ray the squared colour error and its gradient, written
 // into the batch's `dColour` buffer that the backward pass starts from; the batch mean on the host,
-// read at once (readMeanLoss) or a step or so later without waiting (PipelinedLoss).
+// read a step or so later without waiting (PipelinedLoss).
 import type { GpuContext } from '../gpu/context.ts';
 import { cachedKernel, type Encoder, grid1d } from '../gpu/kernel.ts';
 import type { RayBatch } from '../render/ray-batch.ts';
 import { lossWgsl } from './loss.wgsl.ts';
 
+/** How many of the last iterations' losses PipelinedLoss keeps for lossOf. */
+const RECENT_ITERS = 4;
 /** Floats per ray of the loss buffer: dL/dC (rgb), then the ray's loss. */
 const LOSS_FLOATS = 4;
 const LOSS = 3;
@@ -28,11 +30,6 @@ export async function readRayLosses(ctx: GpuContext, batch: RayBatch, n: number)
   return Float32Array.from({ length: n }, (_, i) => out[i * LOSS_FLOATS + LOSS]!);
 }
 
-/** The mean loss of the first `n` rays (summed in f64 in ray order, so runs reproduce exactly). */
-export async function readMeanLoss(ctx: GpuContext, batch: RayBatch, n: number): Promise<number> {
-  return meanOf(await ctx.readF32(batch.dColour, n * LOSS_FLOATS), n);
-}
-
 /** The mean of per-ray losses as the loss buffer holds them (f64, in ray order). */
 function meanOf(values: Float32Array, n: number): number {
   let sum = 0;
@@ -43,7 +40,7 @@ function meanOf(values: Float32Array, n: number): number {
 /**
  * The batch's mean loss without a blocking round trip: each step's per-ray losses are copied,
  * inside the step's own submission, into a buffer the host maps when the GPU has got there (a step
- * or so later, while the next step runs), then summed as readMeanLoss sums them. `latest` is the
+ * or so later, while the next step runs), then summed in f64 in ray order (runs reproduce exactly). `latest` is the
  * newest loss that has arrived. Mapped buffers are reused once read.
  */
 export class PipelinedLoss {
@@ -51,6 +48,8 @@ export class PipelinedLoss {
   private free: GPUBuffer[] = [];
   private all: GPUBuffer[] = [];
   private inFlight = new Set<Promise<void>>();
+  /** The recent iterations' losses, arrived or on their way (lossOf). */
+  private recent = new Map<number, { loss: number | null; read: Promise<void> }>();
 
   constructor(private readonly ctx: GpuContext) {}
 
@@ -65,19 +64,38 @@ export class PipelinedLoss {
     const mapped = staging;
     enc.copy(batch.dColour, 0, staging, 0, bytes);
     return () => {
+      const entry: { loss: number | null; read: Promise<void> } = { loss: null, read: Promise.resolve() };
       const read = mapped.mapAsync(GPUMapMode.READ, 0, bytes).then(
         () => {
           const values = new Float32Array(mapped.getMappedRange(0, bytes).slice(0));
           mapped.unmap();
           this.free.push(mapped);
-          if (!this.latest || iter > this.latest.iter) this.latest = { iter, loss: meanOf(values, n) };
+          entry.loss = meanOf(values, n);
+          if (!this.latest || iter > this.latest.iter) this.latest = { iter, loss: entry.loss };
         },
         // A lost device or a destroyed trainer: the loss is not needed any more.
         () => {},
       );
+      entry.read = read;
+      this.recent.set(iter, entry);
+      for (const old of this.recent.keys()) if (old <= iter - RECENT_ITERS) this.recent.delete(old);
       this.inFlight.add(read);
       void read.finally(() => this.inFlight.delete(read));
     };
+  }
+
+  /**
+   * Iteration `iter`'s loss, one of the last few recorded; undefined when it was not recorded here.
+   * Waits only when it has not arrived yet (a blocking wait: counted as a readback).
+   */
+  async lossOf(iter: number): Promise<number | undefined> {
+    const entry = this.recent.get(iter);
+    if (!entry) return undefined;
+    if (entry.loss === null) {
+      this.ctx.counts.readbacks++;
+      await entry.read;
+    }
+    return entry.loss ?? undefined;
   }
 
   /** Waits for every loss recorded so far (a blocking wait: counted as a readback). */

@@ -17,7 +17,7 @@ import { Adam } from './adam.ts';
 import { buildAlphaMask, filterRays } from './alpha-mask.ts';
 import { CoarseToFine, supervisionAt } from './coarse-to-fine.ts';
 import { blursFactors, type TrainOptions } from './config.ts';
-import { PipelinedLoss, readMeanLoss, recordLoss } from './loss.ts';
+import { PipelinedLoss, recordLoss } from './loss.ts';
 import { PoseRefiner, type PoseState, refineCamera } from './pose-refinement.ts';
 import { addTotalVariation, l1WeightOf } from './regularizers.ts';
 import { lrDecay, RankIncrementer, type RankIncrementerState, upsampleVoxelCounts } from './schedule.ts';
@@ -59,6 +59,8 @@ export interface TrainerState {
   blurRngState?: number;
   /** Pose refinement's corrections and their Adam state; absent when the run does not refine poses. */
   poses?: PoseState;
+  /** The loss of iteration `iter`, which TRaIn observes at the next step (SlimmeRF, after the first iteration). */
+  lastLoss?: number;
 }
 
 export class Trainer {
@@ -81,6 +83,8 @@ export class Trainer {
   readonly poses: PoseRefiner | null;
   /** The loss read without waiting (all runs but TRaIn's). */
   private readonly losses: PipelinedLoss;
+  /** The loss a resumed run's checkpoint kept for TRaIn's first observation (see TrainerState.lastLoss). */
+  private savedLoss: { iter: number; loss: number } | null = null;
 
   constructor(
     readonly ctx: GpuContext,
@@ -175,24 +179,23 @@ export class Trainer {
       // Rank groups not yet unlocked keep their init and zero moments (SlimmeRF's ε-masks, notes 4.2).
       activeFor: (s) => (s.group === 'factor' ? segmentComponentsAtRank(s.name, s.components, field.rank) : s.components),
     });
-    // The loss: TRaIn decides on this step's, so it waits for it; otherwise it is read without
-    // waiting and the newest to have arrived is reported (the first step waits for its own).
-    const afterSubmit = this.ranks ? null : this.losses.record(enc, this.batch, n, this.iter + 1);
+    // The loss is read without waiting: the newest to have arrived is reported (the first step
+    // waits for its own).
+    const afterSubmit = this.losses.record(enc, this.batch, n, this.iter + 1);
     enc.submit();
-    afterSubmit?.();
-    let loss: number;
-    let lossIter = this.iter + 1;
-    if (this.ranks) loss = await readMeanLoss(ctx, this.batch, n);
-    else {
-      if (!this.losses.latest) await this.losses.flush();
-      ({ loss, iter: lossIter } = this.losses.latest ?? { loss: Number.NaN, iter: lossIter });
-    }
+    afterSubmit();
+    if (!this.losses.latest) await this.losses.flush();
+    const { loss, iter: lossIter } = this.losses.latest ?? { loss: Number.NaN, iter: this.iter + 1 };
+    // TRaIn (SlimmeRF) decides on the previous step's loss, which has arrived by now (this step's
+    // shaded count waited for the GPU to pass it), so it costs no wait of its own; a rank it grows
+    // applies from the next step, one step later than the reference (ARCHITECTURE.md).
+    const decided = this.ranks ? await this.observePreviousLoss() : false;
     this.iter++;
 
     // Schedule: rank growth, alpha-mask updates, upsampling.
     const events: string[] = [];
-    if (this.ranks?.observe(this.iter, loss)) {
-      field.rank = this.ranks.rank;
+    if (decided) {
+      field.rank = this.ranks!.rank;
       events.push(`rank grew to ${field.rank} of ${field.maxRank}`);
     }
     const maskAt = opt.updateAlphaMaskList.indexOf(this.iter);
@@ -246,6 +249,18 @@ export class Trainer {
     return msg;
   }
 
+  /**
+   * Feeds TRaIn the loss of the iteration before this step (the saved one on the first step of a
+   * resumed run); true when the rank grew.
+   */
+  private async observePreviousLoss(): Promise<boolean> {
+    const previous = this.iter;
+    if (previous === 0) return false;
+    const loss = this.savedLoss?.iter === previous ? this.savedLoss.loss : await this.losses.lossOf(previous);
+    this.savedLoss = null;
+    return loss !== undefined && this.ranks!.observe(previous, loss);
+  }
+
   /** The trainer's state between iterations (see TrainerState). */
   get state(): TrainerState {
     return {
@@ -276,7 +291,9 @@ export class Trainer {
   /** The state with pose refinement's corrections (read from the GPU), as checkpoints keep it. */
   async fullState(): Promise<TrainerState> {
     const s = this.state;
-    return this.poses ? { ...s, poses: await this.poses.read() } : s;
+    // TRaIn observes the last iteration's loss at the next step, so a checkpoint keeps it.
+    const lastLoss = this.ranks && s.iter > 0 ? (this.savedLoss?.iter === s.iter ? this.savedLoss.loss : await this.losses.lossOf(s.iter)) : undefined;
+    return { ...s, ...(lastLoss !== undefined ? { lastLoss } : {}), ...(this.poses ? { poses: await this.poses.read() } : {}) };
   }
 
   /**
@@ -306,6 +323,7 @@ export class Trainer {
     this.rng.state = s.rngState;
     this.field.rank = s.rank;
     if (this.ranks && s.ranks) this.ranks.state = s.ranks;
+    this.savedLoss = s.lastLoss !== undefined ? { iter: s.iter, loss: s.lastLoss } : null;
     this.samplesProcessed = s.samplesProcessed;
     if (this.coarseToFine && s.blurRngState !== undefined) this.coarseToFine.rng.state = s.blurRngState;
     if ((s.poses === undefined) !== (this.poses === null)) throw new Error('the saved run and this one disagree on pose refinement');
