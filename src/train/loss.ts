@@ -40,8 +40,9 @@ function meanOf(values: Float32Array, n: number): number {
 /**
  * The batch's mean loss without a blocking round trip: each step's per-ray losses are copied,
  * inside the step's own submission, into a buffer the host maps when the GPU has got there (a step
- * or so later, while the next step runs), then summed in f64 in ray order (runs reproduce exactly). `latest` is the
- * newest loss that has arrived. Mapped buffers are reused once read.
+ * or so later, while the next step runs), then summed in f64 in ray order (runs reproduce
+ * exactly). `latest` is the newest loss that has arrived; lossOf gives a recent iteration's.
+ * Mapped buffers are reused once read.
  */
 export class PipelinedLoss {
   latest: { iter: number; loss: number } | null = null;

@@ -81,7 +81,7 @@ export class Trainer {
   private readonly coarseToFine: CoarseToFine | null;
   /** Pose refinement (notes §5) when the options ask for it. */
   readonly poses: PoseRefiner | null;
-  /** The loss read without waiting (all runs but TRaIn's). */
+  /** The loss, read without waiting (TRaIn's too, a step later: observePreviousLoss). */
   private readonly losses: PipelinedLoss;
   /** The loss a resumed run's checkpoint kept for TRaIn's first observation (see TrainerState.lastLoss). */
   private savedLoss: { iter: number; loss: number } | null = null;

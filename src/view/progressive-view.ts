@@ -116,6 +116,10 @@ export class ProgressiveView {
         const done = await this.frame(side, full);
         if (done === 'nothing') return;
       }
+    } catch (e) {
+      // A render that failed ends this pass (a lost device: the session reports it, replaces the
+      // device and the view renders again on the next change); never an unhandled rejection.
+      console.warn('The view could not render:', e);
     } finally {
       this.running = false;
     }
