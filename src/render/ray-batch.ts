@@ -172,7 +172,7 @@ export class RayBatch {
     this.sampleArgs = dispatchArgsBuffer(ctx, 'batch.sampleArgs');
     this.chunkRows = Math.min(shadeChunkRows(field.settings, ctx.maxBinding), maxShadeChunk);
     // The first buffers are made in the caller's out-of-memory scope (the trainer's, the renderer's).
-    this.sampleCap = this.raysPerPass * field.nSamples;
+    this.sampleCap = this.sampleBound;
     this.installSet(this.makeSet(SAMPLE_BUFFER_BYTES, this.sampleCap));
     this.appCap = Math.max(1024, maxRays * 8);
     this.installSet(this.makeSet(SHADED_BUFFER_BYTES, this.appCap));
@@ -220,7 +220,12 @@ export class RayBatch {
    * samples per ray would overrun one binding (renders pass fewer rays at a time then).
    */
   get raysPerPass(): number {
-    return Math.max(1, Math.min(this.maxRays, Math.floor(this.ctx.maxBinding / (this.field.nSamples * LARGEST_SAMPLE_BYTES))));
+    return raysPerPass(this.maxRays, this.field.nSamples, this.ctx.maxBinding);
+  }
+
+  /** Samples the sample buffers must hold: every sample a pass's rays could take. */
+  private get sampleBound(): number {
+    return this.raysPerPass * this.field.nSamples;
   }
 
   /** The per-sample buffers: with dPosition when position gradients are on. */
@@ -371,8 +376,8 @@ export class RayBatch {
     const factors = opt.factors ?? field.arena.params!;
     this.pending = null;
 
-    // 1. Samples. The buffers hold every sample the rays could take (maxRays x samples per ray),
-    // so no batch overflows them; they grow only when the samples per ray do (an upsample).
+    // 1. Samples. The buffers hold every sample the rays could take (raysPerPass x samples per
+    // ray), so no batch overflows them; they grow only when the samples per ray do (an upsample).
     if (nRays > this.raysPerPass) {
       throw new LimitError(
         `a batch of ${nRays.toLocaleString()} rays may take ${(nRays * field.nSamples).toLocaleString()} samples, ` +
@@ -380,10 +385,10 @@ export class RayBatch {
         GROWTH_ADVICE,
       );
     }
-    const worstCase = this.raysPerPass * field.nSamples;
-    if (worstCase > this.sampleCap) {
-      await this.grow('samples', this.sampleTable, worstCase);
-      this.sampleCap = worstCase;
+    const bound = this.sampleBound;
+    if (bound > this.sampleCap) {
+      await this.grow('samples', this.sampleTable, bound);
+      this.sampleCap = bound;
     }
     const enc = opt.prelude ?? new Encoder(ctx);
     enc.clear(this.counter);
@@ -609,6 +614,14 @@ export function activeSpans(appComps: readonly number[], fieldU: ParamValues): {
     else spans.push({ col: cols[m]!, k });
   });
   return spans;
+}
+
+/**
+ * Rays one pass may take: at most `maxRays`, and no more than the samples they could take
+ * (`samplesPerRay` each) fit the widest per-sample buffer in one binding.
+ */
+export function raysPerPass(maxRays: number, samplesPerRay: number, maxBinding: number): number {
+  return Math.max(1, Math.min(maxRays, Math.floor(maxBinding / (samplesPerRay * LARGEST_SAMPLE_BYTES))));
 }
 
 /**

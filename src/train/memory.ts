@@ -36,6 +36,7 @@ import {
   POSITION_SAMPLE_BYTES,
   RENDER_CHUNK_ROWS,
   RENDER_RAYS,
+  raysPerPass,
   shadeChunkRows,
 } from '../render/ray-batch.ts';
 import { RENDER_GATHER_RAYS } from '../render/view-renderer.ts';
@@ -94,8 +95,7 @@ export function estimateTrainingMemory(settings: FieldSettings, opt: TrainOption
   // to the training batch.
   const spr = samplesPerRay(finalGrid, settings.stepRatio);
   const batchOf = (rayBuffers: number, shadedPerBatch: number, chunkCap: number, positions: boolean) => {
-    const rays = Math.max(1, Math.min(rayBuffers, Math.floor(maxBinding / (spr * LARGEST_SAMPLE_BYTES))));
-    const samples = rays * spr;
+    const samples = raysPerPass(rayBuffers, spr, maxBinding) * spr;
     const shaded = Math.min(Math.ceil(GROWTH_HEADROOM * shadedPerBatch), samples);
     const rows = Math.min(shaded, chunkCap);
     const perSample = PER_SAMPLE_BYTES + (positions ? POSITION_SAMPLE_BYTES : 0);

@@ -256,9 +256,13 @@ export class Trainer {
   private async observePreviousLoss(): Promise<boolean> {
     const previous = this.iter;
     if (previous === 0) return false;
-    const loss = this.savedLoss?.iter === previous ? this.savedLoss.loss : await this.losses.lossOf(previous);
-    this.savedLoss = null;
+    const loss = await this.lossOf(previous);
     return loss !== undefined && this.ranks!.observe(previous, loss);
+  }
+
+  /** A recent iteration's loss: the checkpoint's for the iteration a resumed run started at, else as read (PipelinedLoss.lossOf). */
+  private lossOf(iter: number): Promise<number | undefined> {
+    return this.savedLoss?.iter === iter ? Promise.resolve(this.savedLoss.loss) : this.losses.lossOf(iter);
   }
 
   /** The trainer's state between iterations (see TrainerState). */
@@ -292,7 +296,7 @@ export class Trainer {
   async fullState(): Promise<TrainerState> {
     const s = this.state;
     // TRaIn observes the last iteration's loss at the next step, so a checkpoint keeps it.
-    const lastLoss = this.ranks && s.iter > 0 ? (this.savedLoss?.iter === s.iter ? this.savedLoss.loss : await this.losses.lossOf(s.iter)) : undefined;
+    const lastLoss = this.ranks && s.iter > 0 ? await this.lossOf(s.iter) : undefined;
     return { ...s, ...(lastLoss !== undefined ? { lastLoss } : {}), ...(this.poses ? { poses: await this.poses.read() } : {}) };
   }
 
