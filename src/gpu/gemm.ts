@@ -9,6 +9,7 @@
 // (a and b, both read-only, may share a buffer). run() checks this and throws.
 import type { GpuContext } from './context.ts';
 import { GEMM_LAYOUTS, type GemmLayout, type GemmLayoutName, gemmReduceShader, gemmShader, gemmTileM, gemmTileN } from './gemm.wgsl.ts';
+import { type GpuRows, ROWS_AT, recordSizes } from './indirect.ts';
 import { cachedKernel, type Encoder, grid1d, type Kernel } from './kernel.ts';
 
 /** A matrix view into a buffer: element (r, c) is at float index offset + r·rowStride + c·colStride. */
@@ -41,6 +42,12 @@ export interface GemmArgs {
    * long-K, few-tile products (weight gradients over many samples) are split.
    */
   splitK?: number;
+  /**
+   * M or K is a row count only the GPU knows (rows of a chunk of shaded samples); args.M or args.K
+   * is then its maximum, which sizes the grid and the K splits. Over GPU rows M, the M tiles are
+   * dispatched indirectly; over GPU rows K, splits past the rows add zeros.
+   */
+  gpuRows?: { dim: 'M' | 'K'; rows: GpuRows };
 }
 
 const ACT_CODE: Record<Activation, number> = { none: 0, relu: 1, sigmoid: 2 };
@@ -138,7 +145,9 @@ export class Gemm {
     const layout = GEMM_LAYOUTS[layoutName];
     const mTiles = Math.ceil(M / gemmTileM(layout));
     const nTiles = Math.ceil(N / gemmTileN(layout));
-    const splits = this.chooseSplits(args, mTiles * nTiles);
+    const dynamicM = args.gpuRows?.dim === 'M';
+    // Over GPU rows M the grid is indirect, one split (such products have short K anyway).
+    const splits = dynamicM ? 1 : this.chooseSplits(args, mTiles * nTiles);
     const kChunk = splits > 1 ? Math.ceil(Math.ceil(K / splits) / K_CHUNK_ALIGN) * K_CHUNK_ALIGN : Math.max(K, 1);
     // Recompute from the rounded chunk so no split is empty.
     const realSplits = splits > 1 ? Math.ceil(K / kChunk) : 1;
@@ -156,7 +165,12 @@ export class Gemm {
         : { buffer: c.buffer, off: c.offset, rs: c.rowStride, cs: c.colStride, split: 0 };
 
     const [gy, gz] = this.foldY(mTiles * realSplits);
+    const gpuRows = args.gpuRows;
+    // The rows the GPU counted replace M or K in the params (the tile count stays the maximum's:
+    // the kernel only divides by it, and an indirect grid never exceeds it).
+    const sizes = gpuRows ? recordSizes(this.ctx, enc, gpuRows.rows, { wg: gemmTileM(layout), lead: nTiles }) : null;
     enc.dispatch(this.kernel(layoutName), {
+      patch: sizes ? { [gpuRows!.dim]: [sizes.buffer, sizes.offset + ROWS_AT] } : {},
       params: {
         M,
         N,
@@ -177,7 +191,7 @@ export class Gemm {
         ...(realSplits > 1 ? { bias_off: 0, has_bias: 0, act: 0, accumulate: 0 } : epilogue),
       },
       buffers: { A: args.a.buffer, B: args.b.buffer, bias: bias.buffer, C: target.buffer },
-      workgroups: [nTiles, gy, gz],
+      workgroups: dynamicM ? { indirect: sizes!.buffer, offset: sizes!.offset } : [nTiles, gy, gz],
     });
     if (realSplits > 1) {
       enc.dispatch(this.reduce, {

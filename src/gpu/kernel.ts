@@ -9,7 +9,7 @@
 //   webgpu-utils), and a missing, extra or misspelled name throws, naming the kernel;
 // - 1-D work uses `linear_id(gid, nwg)` from gpu/wgsl.ts so dispatches larger than
 //   maxComputeWorkgroupsPerDimension are folded into a 2-D grid (see `grid1d`).
-import { makeShaderDataDefinitions, makeStructuredView, type StructuredView } from 'webgpu-utils';
+import { makeShaderDataDefinitions, makeStructuredView, type StructDefinition, type StructuredView } from 'webgpu-utils';
 import type { GpuContext } from './context.ts';
 
 export type ParamValue = number | ArrayLike<number> | readonly ParamValue[] | { [field: string]: ParamValue };
@@ -19,6 +19,8 @@ export class Kernel {
   readonly pipeline: GPUComputePipeline;
   readonly label: string;
   private readonly uniformView: StructuredView | null;
+  /** Byte offset of each top-level params field (for fields the GPU fills in, DispatchArgs.patch). */
+  private readonly fieldOffsets: ReadonlyMap<string, number>;
   /** Storage bindings of group 0 by WGSL variable name. */
   readonly storages: ReadonlyMap<string, number>;
 
@@ -33,6 +35,8 @@ export class Kernel {
     const defs = makeShaderDataDefinitions(code);
     const u = defs.uniforms.params;
     this.uniformView = u ? makeStructuredView(u) : null;
+    const fields = u && 'fields' in u.typeDefinition ? (u.typeDefinition as StructDefinition).fields : {};
+    this.fieldOffsets = new Map(Object.entries(fields).map(([name, f]) => [name, f.offset]));
     this.storages = new Map(Object.entries(defs.storages).map(([name, d]) => [name, d.binding]));
     const bindings = [...(u ? [u.binding] : []), ...this.storages.values()].sort((a, b) => a - b);
     if (u && u.binding !== 0) throw new Error(`${label}: the params uniform must be @binding(0)`);
@@ -42,6 +46,13 @@ export class Kernel {
   /** Bytes of the params struct (0 when the kernel has none). */
   get uniformSize(): number {
     return this.uniformView ? this.uniformView.arrayBuffer.byteLength : 0;
+  }
+
+  /** Byte offset of a top-level params field; throws naming the kernel when it has none. */
+  fieldOffset(name: string): number {
+    const at = this.fieldOffsets.get(name);
+    if (at === undefined) throw new Error(`${this.label}: no params field "${name}"`);
+    return at;
   }
 
   packParams(values: ParamValues): Uint8Array {
@@ -101,7 +112,18 @@ export interface DispatchArgs {
   buffers: Readonly<Record<string, BufferBinding>>;
   /** Workgroup counts, or an indirect-args buffer (3 u32) with its byte offset. */
   workgroups: [number, number?, number?] | { indirect: GPUBuffer; offset?: number };
+  /**
+   * Params fields (u32) the GPU fills in just before the dispatch: field name -> the word a kernel
+   * wrote earlier in the same submission (buffer, byte offset). Counts the host never reads back
+   * size a kernel this way (gpu/indirect.ts); `params` gives the other fields and a placeholder.
+   */
+  patch?: Readonly<Record<string, readonly [GPUBuffer, number]>>;
 }
+
+/** Bytes of one slot of GPU-written dispatch sizes (Encoder.sizeSlot). */
+export const SIZE_SLOT_BYTES = 32;
+/** Slots per size buffer; an encoder takes more buffers when it needs more slots. */
+const SIZE_SLOTS_PER_BUFFER = 512;
 
 const UNIFORM_ALIGN = 256;
 
@@ -118,6 +140,8 @@ export class Encoder {
   private static arenas = new WeakMap<GPUDevice, GPUBuffer[]>();
   private arenaIndex = 0;
   private uniforms: GPUBuffer[];
+  private static sizeBuffers = new WeakMap<GPUDevice, GPUBuffer[]>();
+  private sizeSlots = 0;
 
   constructor(private readonly ctx: GpuContext) {
     this.enc = ctx.device.createCommandEncoder();
@@ -144,6 +168,25 @@ export class Encoder {
 
   private pendingWrites: { buf: GPUBuffer; data: Uint8Array }[] = [];
 
+  /**
+   * A slot of SIZE_SLOT_BYTES for dispatch sizes a kernel writes and later commands of this
+   * encoder read (indirect arguments, patched params). Slots are shared by every encoder of the
+   * device and reused from the start by each: a slot is written and read within one submission,
+   * and submissions run in queue order.
+   */
+  sizeSlot(): { buffer: GPUBuffer; offset: number } {
+    let list = Encoder.sizeBuffers.get(this.ctx.device);
+    if (!list) {
+      list = [];
+      Encoder.sizeBuffers.set(this.ctx.device, list);
+    }
+    const index = Math.floor(this.sizeSlots / SIZE_SLOTS_PER_BUFFER);
+    while (list.length <= index) list.push(this.ctx.buffer(`size-slots-${list.length}`, SIZE_SLOTS_PER_BUFFER * SIZE_SLOT_BYTES, GPUBufferUsage.INDIRECT));
+    const offset = (this.sizeSlots % SIZE_SLOTS_PER_BUFFER) * SIZE_SLOT_BYTES;
+    this.sizeSlots++;
+    return { buffer: list[index]!, offset };
+  }
+
   dispatch(kernel: Kernel, args: DispatchArgs): void {
     const entries = kernel.storageEntries(args.buffers);
     if (kernel.uniformSize > 0) {
@@ -152,8 +195,14 @@ export class Encoder {
       const size = Math.ceil(data.byteLength / UNIFORM_ALIGN) * UNIFORM_ALIGN;
       if (this.used + size > this.staging.byteLength) this.flushArena();
       this.staging.set(data, this.used);
-      entries.push({ binding: 0, resource: { buffer: this.arena(this.arenaIndex), offset: this.used, size: data.byteLength } });
+      const arena = this.arena(this.arenaIndex);
+      entries.push({ binding: 0, resource: { buffer: arena, offset: this.used, size: data.byteLength } });
+      // The arena is written at submit, before this encoder's commands run, so these copies land
+      // on top of the host's values.
+      for (const [field, [src, at]] of Object.entries(args.patch ?? {})) this.copy(src, at, arena, this.used + kernel.fieldOffset(field), 4);
       this.used += size;
+    } else if (args.patch) {
+      throw new Error(`${kernel.label} takes no params to patch`);
     }
     const group = this.ctx.device.createBindGroup({
       label: kernel.label,
