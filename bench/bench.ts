@@ -154,13 +154,15 @@ await rm(scratch, { recursive: true, force: true });
 
 const cell = (v: unknown) => (v === undefined ? '–' : String(v));
 console.log(`\nbench finished in ${((performance.now() - started) / 60000).toFixed(1)} min on ${ctx.adapter.label}`);
-console.log('\n| config | model | iters | seconds | s/iter | PSNR | SSIM | params | samples/s | peak GPU memory | submits/iter | readbacks/iter | adapter |');
-console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+console.log(
+  '\n| config | model | iters | seconds | s/iter | PSNR | SSIM | params | samples/s | peak GPU memory | submits/iter | readbacks/iter | throttles/iter | adapter |',
+);
+console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
 for (const r of rows) {
   console.log(
     `| ${r.config} | ${r.model} | ${r.iters}${r.partial ? ` (${r.partial})` : ''} | ${r.seconds} | ${r.secondsPerIteration} | ${cell(r.psnr)} | ${cell(r.ssim)} | ` +
       `${Number(r.params).toLocaleString()} | ${Number(r.samplesPerSecond).toLocaleString()} | ${formatBytes(Number(r.peakGpuBytes))} | ` +
-      `${r.submissionsPerIteration} | ${r.readbacksPerIteration} | ${r.adapter} |`,
+      `${r.submissionsPerIteration} | ${r.readbacksPerIteration} | ${cell(r.throttlesPerIteration)} | ${r.adapter} |`,
   );
 }
 const curves = rows.filter((r) => r.rankCurve) as (Record<string, unknown> & { rankCurve: RankPoint[] })[];

@@ -225,6 +225,7 @@ function trainingRecord(args: TrainingArgs, result: RunResult, adapter: string):
     samplesPerSecond: Math.round(result.samplesProcessed / result.trainSeconds),
     submissionsPerIteration: result.submissionsPerIteration,
     readbacksPerIteration: result.readbacksPerIteration,
+    throttlesPerIteration: result.throttlesPerIteration,
     grid: field.grid,
     peakGpuBytes: result.peakGpuBytes,
     adapter,

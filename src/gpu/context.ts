@@ -20,10 +20,12 @@ export class GpuContext {
   allocatedBytes = 0;
   peakBytes = 0;
   /**
-   * Queue submissions, and blocking readbacks (a copy to a mapped buffer awaited by the host),
-   * since the context was made: what a step costs in round trips on a fast GPU.
+   * Queue submissions, blocking readbacks (a copy to a mapped buffer awaited by the host before
+   * the GPU has it: the GPU runs dry meanwhile), and throttles (the host waiting for older work
+   * while newer work keeps the GPU busy: training keeps a step queued ahead) since the context
+   * was made: what a step costs in round trips on a fast GPU.
    */
-  readonly counts = { submissions: 0, readbacks: 0 };
+  readonly counts = { submissions: 0, readbacks: 0, throttles: 0 };
   private sizes = new WeakMap<GPUBuffer, number>();
 
   /** When set, every dispatch is timed with GPU timestamps (see KernelProfiler). */

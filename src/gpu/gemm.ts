@@ -9,7 +9,7 @@
 // (a and b, both read-only, may share a buffer). run() checks this and throws.
 import type { GpuContext } from './context.ts';
 import { GEMM_LAYOUTS, type GemmLayout, type GemmLayoutName, gemmReduceShader, gemmShader, gemmTileM, gemmTileN } from './gemm.wgsl.ts';
-import { type GpuRows, ROWS_AT, recordSizes } from './indirect.ts';
+import { type GpuRows, ROWS_AT, RUNS_AT, recordSizes } from './indirect.ts';
 import { cachedKernel, type Encoder, grid1d, type Kernel } from './kernel.ts';
 
 /** A matrix view into a buffer: element (r, c) is at float index offset + r·rowStride + c·colStride. */
@@ -44,8 +44,10 @@ export interface GemmArgs {
   splitK?: number;
   /**
    * M or K is a row count only the GPU knows (rows of a chunk of shaded samples); args.M or args.K
-   * is then its maximum, which sizes the grid and the K splits. Over GPU rows M, the M tiles are
-   * dispatched indirectly; over GPU rows K, splits past the rows add zeros.
+   * is then its maximum, which sizes the K splits. The grid is indirect: over GPU rows M, the M
+   * tiles the rows need; over GPU rows K, the splits the rows reach (the reduce adds those only).
+   * No rows at all leave C as it was unless K is split (the reduce then writes the empty sum):
+   * gradients are zeroed after each Adam step anyway.
    */
   gpuRows?: { dim: 'M' | 'K'; rows: GpuRows };
 }
@@ -167,8 +169,11 @@ export class Gemm {
     const [gy, gz] = this.foldY(mTiles * realSplits);
     const gpuRows = args.gpuRows;
     // The rows the GPU counted replace M or K in the params (the tile count stays the maximum's:
-    // the kernel only divides by it, and an indirect grid never exceeds it).
-    const sizes = gpuRows ? recordSizes(this.ctx, enc, gpuRows.rows, { wg: gemmTileM(layout), lead: nTiles }) : null;
+    // the kernel only divides by it, and an indirect grid never exceeds it). Over K the grid is
+    // the M tiles times the splits the rows reach: splits of kChunk rows each, as the host cut them.
+    const sizes = gpuRows
+      ? recordSizes(this.ctx, enc, gpuRows.rows, dynamicM ? { wg: gemmTileM(layout), lead: nTiles } : { wg: kChunk, lead: nTiles, mult: mTiles })
+      : null;
     enc.dispatch(this.kernel(layoutName), {
       patch: sizes ? { [gpuRows!.dim]: [sizes.buffer, sizes.offset + ROWS_AT] } : {},
       params: {
@@ -191,10 +196,11 @@ export class Gemm {
         ...(realSplits > 1 ? { bias_off: 0, has_bias: 0, act: 0, accumulate: 0 } : epilogue),
       },
       buffers: { A: args.a.buffer, B: args.b.buffer, bias: bias.buffer, C: target.buffer },
-      workgroups: dynamicM ? { indirect: sizes!.buffer, offset: sizes!.offset } : [nTiles, gy, gz],
+      workgroups: sizes ? { indirect: sizes.buffer, offset: sizes.offset } : [nTiles, gy, gz],
     });
     if (realSplits > 1) {
       enc.dispatch(this.reduce, {
+        ...(sizes ? { patch: { splits: [sizes.buffer, sizes.offset + RUNS_AT] } } : {}),
         params: {
           M,
           N,

@@ -20,12 +20,13 @@ export interface GpuRows {
 
 /**
  * One invocation writes the sizes of a dispatch over a GpuRows: at `base` (a word index), the
- * workgroups x, y, z of `per_row` threads per row in workgroups of `wg` (folded into a 2-D grid
- * past the per-dimension limit exactly as grid1d folds them; with `lead` > 0 the grid is (lead,
- * groups folded into y and z), the GEMM's), then the rows and the threads.
+ * workgroups x, y, z of `per_row` threads per row in workgroups of `wg`, times `mult` (folded into
+ * a 2-D grid past the per-dimension limit exactly as grid1d folds them; with `lead` > 0 the grid
+ * is (lead, groups folded into y and z), the GEMM's), then the rows, the threads, and the
+ * workgroups before `mult`.
  */
 const sizesWgsl = /* wgsl */ `
-struct Params { word: u32, first: u32, max: u32, above: u32, per_row: u32, wg: u32, max_dim: u32, lead: u32, base: u32, }
+struct Params { word: u32, first: u32, max: u32, above: u32, per_row: u32, wg: u32, max_dim: u32, lead: u32, base: u32, mult: u32, }
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> counts: array<u32>;
 @group(0) @binding(2) var<storage, read_write> sizes: array<u32>;
@@ -34,7 +35,8 @@ struct Params { word: u32, first: u32, max: u32, above: u32, per_row: u32, wg: u
   var rows = 0u;
   if (count > params.above && count > params.first) { rows = min(count - params.first, params.max); }
   let threads = rows * params.per_row;
-  let groups = (threads + params.wg - 1u) / params.wg;
+  let runs = (threads + params.wg - 1u) / params.wg;
+  let groups = runs * params.mult;
   var fold = 1u;
   if (groups > params.max_dim) { fold = (groups + params.max_dim - 1u) / params.max_dim; }
   let b = params.base;
@@ -49,6 +51,7 @@ struct Params { word: u32, first: u32, max: u32, above: u32, per_row: u32, wg: u
   }
   sizes[b + 3u] = rows;
   sizes[b + 4u] = threads;
+  sizes[b + 5u] = runs;
 }`;
 
 /** How a dispatch over GPU rows is shaped. */
@@ -59,6 +62,8 @@ export interface RowsShape {
   perRow?: number;
   /** x workgroups of a (lead, rows) grid (the GEMM's column tiles); left out, a 1-D grid. */
   lead?: number;
+  /** The workgroups over the rows are repeated this many times (the GEMM's row tiles per K split). */
+  mult?: number;
   /** Params field that gets the rows, and one that gets the threads (rows x perRow). */
   rowsField?: string;
   threadsField?: string;
@@ -69,9 +74,10 @@ export function dispatchArgsBuffer(ctx: GpuContext, label: string): GPUBuffer {
   return ctx.buffer(label, SIZE_SLOT_BYTES, GPUBufferUsage.INDIRECT);
 }
 
-/** Word offsets in a sizes slot of the rows and of the threads (after the x, y, z workgroups). */
+/** Byte offsets in a sizes slot of the rows, the threads and the workgroups before `mult` (after the x, y, z workgroups). */
 export const ROWS_AT = 12;
 export const THREADS_AT = 16;
+export const RUNS_AT = 20;
 
 /**
  * Records the one-thread kernel that writes a dispatch's sizes over `rows` into `out` (default: a
@@ -98,6 +104,7 @@ export function recordSizes(
         max_dim: ctx.limits.maxComputeWorkgroupsPerDimension,
         lead: shape.lead ?? 0,
         base: out.offset / 4,
+        mult: shape.mult ?? 1,
       },
       buffers: { counts: rows.counts, sizes: out.buffer },
       workgroups: [1],

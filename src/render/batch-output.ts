@@ -20,7 +20,11 @@ export interface RayOutputs {
 
 /** Reads the outputs of the first `n` rays of a batch's `output` buffer. */
 export async function readRayOutputs(ctx: GpuContext, output: GPUBuffer, n: number): Promise<RayOutputs> {
-  const out = await ctx.readF32(output, n * FLOATS);
+  return rayOutputsOf(await ctx.readF32(output, n * FLOATS), n);
+}
+
+/** The outputs of the first `n` rays in RayOut structs read back. */
+export function rayOutputsOf(out: Float32Array, n: number): RayOutputs {
   const rgb = new Float32Array(n * 3);
   const acc = new Float32Array(n);
   const depth = new Float32Array(n);

@@ -3,19 +3,20 @@
 // arena's gradient buffer. Used by training, evaluation and the viewport alike, so all three run
 // the same kernels.
 //
-// Sample and shaded-sample counts vary per batch. The sample buffers hold every sample the rays
-// could take, so the per-sample kernels are dispatched over the count the sampling left on the
-// GPU (indirect dispatch), in the same submission. The shaded count sizes the shading's matrix
-// products: it is read back once per batch, and the shaded buffers grow when a batch needs more
-// than they hold; nothing is ever silently dropped.
+// Sample and shaded-sample counts vary per batch, and the host never reads them back: the sample
+// and shaded buffers hold every sample the rays could take, and every kernel after the sampling is
+// sized on the GPU from the counts it left (indirect dispatch, gpu/indirect.ts), in the same
+// submissions. The shading runs in chunks of a fixed number of rows (the activations of one chunk
+// must fit the binding size and the memory budget): as many chunks as the sample bound could
+// need are recorded, and those past the shaded count dispatch no work. Nothing is ever dropped.
 
 import type { TensorField } from '../field/field.ts';
 import { fieldKernel } from '../field/kernels.ts';
 import { appWidthOf, type ComponentCounts, type FieldSettings } from '../field/settings.ts';
 import { formatBytes, type GpuContext, type LimitAdvice, LimitError } from '../gpu/context.ts';
 import { Gemm } from '../gpu/gemm.ts';
-import { dispatchArgsBuffer, recordDispatchArgs } from '../gpu/indirect.ts';
-import { cachedKernel, Encoder, grid1d, type ParamValues } from '../gpu/kernel.ts';
+import { dispatchArgsBuffer, dispatchOverRows, type GpuRows, recordDispatchArgs } from '../gpu/indirect.ts';
+import { cachedKernel, Encoder, grid1d, type Kernel, type ParamValues } from '../gpu/kernel.ts';
 import { exclusivePrefixSum } from '../gpu/prefix-sum.ts';
 import { RAY_BYTES } from '../gpu/wgsl.ts';
 import { contractionUniform, sampleRays } from '../rays/sample.ts';
@@ -49,6 +50,13 @@ export interface BatchOptions {
    * training records its loss and backward after them, in the same submission.
    */
   finishIn?: Encoder;
+  /**
+   * Renders only: the chunks of the shaded list to shade (the first ones), when the caller has
+   * learned how many its passes need; rows past them are left unshaded, so the caller checks the
+   * shaded count and renders again with all of them when it was more (ViewRenderer). Default:
+   * every chunk the sample bound could need.
+   */
+  chunks?: number;
 }
 
 export interface BatchStats {
@@ -69,17 +77,13 @@ export const LARGEST_SAMPLE_BYTES = 16;
 export const POSITION_RAY_BYTES = 32;
 /** Per-shaded-sample buffers: sample index, direction, colour and its gradient. */
 const SHADED_BUFFER_BYTES = { shadedIndex: 4, shadedDirs: 16, rgb: 16, dRgb: 16 };
-/** Per-chunk-row buffers: appearance components and features with their gradients, and the
- * chunk's copies of direction, colour and colour gradient. */
+/** Per-chunk-row buffers: appearance components and features with their gradients. */
 function chunkBufferBytes(appWidth: number, appDim: number) {
   return {
     appComponents: 4 * appWidth,
     appFeatures: 4 * appDim,
     dAppFeatures: 4 * appDim,
     dAppComponents: 4 * appWidth,
-    chunkDirs: 16,
-    chunkRgb: 16,
-    chunkDRgb: 16,
   };
 }
 const sumOf = (table: Record<string, number>) => Object.values(table).reduce((a, b) => a + b, 0);
@@ -87,16 +91,17 @@ export const PER_RAY_BYTES = sumOf(RAY_BUFFER_BYTES);
 export const PER_SAMPLE_BYTES = sumOf(SAMPLE_BUFFER_BYTES);
 export const PER_SHADED_BYTES = sumOf(SHADED_BUFFER_BYTES);
 export const chunkRowBytes = (appWidth: number, appDim: number) => sumOf(chunkBufferBytes(appWidth, appDim));
-/** Buffers grow to this multiple of what a batch needed, so that slightly larger batches fit. */
+/** The training statistic of shaded rows per batch is raised by this much for a chunk's rows. */
 export const GROWTH_HEADROOM = 1.25;
+/** A chunk's first row is a multiple of this: its rows of directions and colours are bound at an aligned offset. */
+export const CHUNK_ALIGN = 16;
 /** What to lower when the GPU cannot hold a batch's buffers (samples per ray grow with the grid). */
 const GROWTH_ADVICE: LimitAdvice[] = [{ change: 'batch' }, { change: 'final-grid' }];
 type BufferSet = Record<string, GPUBuffer>;
 /**
  * Shaded rows per chunk when rendering (no backward pass, so chunking costs nothing but dispatch
- * size): a render never grows the chunk buffers, or the shading activations the field shares with
- * training, beyond this or what training already holds. Without it the 4096-ray passes of a live
- * view during the density bootstrap (every sample shaded) would hold ~4x a training batch's rows.
+ * size), the default of a RayBatch: the chunk buffers, and the shading activations the field
+ * shares with training, stay this small for renders.
  */
 export const RENDER_CHUNK_ROWS = 32768;
 /** Rays per pass of a rendered image (viewports, evaluation); training batches hold at least as many. */
@@ -105,9 +110,6 @@ export const RENDER_RAYS = 4096;
 /** What a training forward leaves for its backward. */
 interface ForwardState {
   nRays: number;
-  nSamples: number;
-  nShaded: number;
-  chunk: number;
   fieldU: ParamValues;
   bg: number;
   factors: GPUBuffer;
@@ -123,14 +125,15 @@ export class RayBatch {
   readonly dColour: GPUBuffer;
   private readonly rayInfo: GPUBuffer;
   private readonly shadedBase: GPUBuffer;
-  private readonly counter: GPUBuffer;
+  /** The last forward's counts, on the GPU: samples (word 0) and shaded samples (word 1). */
+  readonly counter: GPUBuffer;
   /** Workgroups of the per-sample kernels, written on the GPU from the sample count. */
   private readonly sampleArgs: GPUBuffer;
   private sampleCap = 0;
+  /** Rows of the shaded buffers: whole chunks covering the sample bound. */
   private appCap = 0;
-  /** Shaded rows per chunk: the widest per-row buffer must fit one binding (see shadeChunkRows). */
-  private readonly chunkRows: number;
-  private chunkCap = 0;
+  /** Shaded rows per chunk, fixed: a multiple of CHUNK_ALIGN whose widest per-row buffer fits one binding. */
+  readonly chunkRows: number;
   private samples!: GPUBuffer;
   private sampleAlpha!: GPUBuffer;
   private transmittance!: GPUBuffer;
@@ -143,9 +146,6 @@ export class RayBatch {
   private appFeatures!: GPUBuffer;
   private dAppFeatures!: GPUBuffer;
   private dAppComponents!: GPUBuffer;
-  private chunkDirs!: GPUBuffer;
-  private chunkRgb!: GPUBuffer;
-  private chunkDRgb!: GPUBuffer;
   private pending: ForwardState | null = null;
   /** dL/du per sample, when position gradients are on (enablePositionGrads). */
   private dPosition: GPUBuffer | null = null;
@@ -159,8 +159,12 @@ export class RayBatch {
     readonly ctx: GpuContext,
     readonly field: TensorField,
     readonly maxRays: number,
-    /** Upper bound on shaded rows per chunk (below what the limits allow); tests lower it. */
-    maxShadeChunk = Infinity,
+    /**
+     * Shaded rows per chunk (rounded down to CHUNK_ALIGN, and to what one binding holds): the
+     * trainer's statistic of a batch's shaded samples (memory.ts); tests lower it to exercise
+     * several chunks. Left out, a render's (renderChunkRows).
+     */
+    shadeChunk?: number,
   ) {
     this.gemm = new Gemm(ctx);
     this.rays = ctx.buffer('batch.rays', maxRays * RAY_BUFFER_BYTES.rays);
@@ -170,15 +174,15 @@ export class RayBatch {
     this.dColour = ctx.buffer('batch.dColour', maxRays * RAY_BUFFER_BYTES.dColour);
     this.counter = ctx.buffer('batch.counter', 16);
     this.sampleArgs = dispatchArgsBuffer(ctx, 'batch.sampleArgs');
-    this.chunkRows = Math.min(shadeChunkRows(field.settings, ctx.maxBinding), maxShadeChunk);
+    this.chunkRows =
+      shadeChunk === undefined ? renderChunkRows(field.settings, ctx.maxBinding, this.sampleBound) : chunkRowsOf(field.settings, ctx.maxBinding, shadeChunk);
     // The first buffers are made in the caller's out-of-memory scope (the trainer's, the renderer's).
     this.sampleCap = this.sampleBound;
     this.installSet(this.makeSet(SAMPLE_BUFFER_BYTES, this.sampleCap));
-    this.appCap = Math.max(1024, maxRays * 8);
+    this.appCap = this.shadedBound;
     this.installSet(this.makeSet(SHADED_BUFFER_BYTES, this.appCap));
-    this.chunkCap = Math.min(this.appCap, RENDER_CHUNK_ROWS, this.chunkRows);
-    this.installSet(this.makeSet(this.chunkTable, this.chunkCap));
-    field.shading.ensureCapacity(this.chunkCap);
+    this.installSet(this.makeSet(chunkBufferBytes(field.appWidth, field.settings.shading.appDim), this.chunkRows));
+    field.shading.ensureCapacity(this.chunkRows);
   }
 
   /** Buffers named after a table's keys (the fields they go in), each `n` times its bytes. */
@@ -228,6 +232,11 @@ export class RayBatch {
     return this.raysPerPass * this.field.nSamples;
   }
 
+  /** Rows the shaded buffers must hold: the sample bound in whole chunks. */
+  private get shadedBound(): number {
+    return Math.ceil(this.sampleBound / this.chunkRows) * this.chunkRows;
+  }
+
   /** The per-sample buffers: with dPosition when position gradients are on. */
   private get sampleTable(): Record<string, number> {
     return this.dPosition ? { ...SAMPLE_BUFFER_BYTES, dPosition: POSITION_SAMPLE_BYTES } : SAMPLE_BUFFER_BYTES;
@@ -243,40 +252,34 @@ export class RayBatch {
     this.rayGrads = this.ctx.buffer('batch.rayGrads', this.maxRays * POSITION_RAY_BYTES);
   }
 
-  private get chunkTable(): Record<string, number> {
-    return chunkBufferBytes(this.field.appWidth, this.field.settings.shading.appDim);
+  /**
+   * The rows of chunk `i` of the shaded list (`above`: none unless the list spans several chunks).
+   * Only the GPU knows how many there are.
+   */
+  private chunk(i: number, above?: number): GpuRows {
+    return { counts: this.counter, word: 1, first: i * this.chunkRows, max: this.chunkRows, ...(above !== undefined ? { above } : {}) };
   }
 
-  /** Shaded rows per chunk: all that fit the binding size in training, fewer when rendering. */
-  private chunkLimit(train: boolean): number {
-    return train ? this.chunkRows : Math.min(this.chunkRows, Math.max(this.chunkCap, RENDER_CHUNK_ROWS));
-  }
-
-  /** Makes the chunk buffers and the field's shading activations hold `rows` rows. */
-  private async ensureChunk(rows: number): Promise<void> {
-    if (rows <= this.chunkCap) return;
-    const shading = this.field.shading;
-    await this.grow('rows per shading chunk', this.chunkTable, rows, () => shading.ensureCapacity(rows)).catch((e) => {
-      // The activations may have been replaced by ones that failed: back to the size that worked.
-      shading.reallocate(this.chunkCap);
-      throw e;
-    });
-    this.chunkCap = rows;
+  /** A per-row appearance kernel over a chunk's rows (they bound themselves by the count too). */
+  private overChunk(enc: Encoder, kernel: Kernel, rows: GpuRows, fieldU: ParamValues, buffers: Record<string, GPUBuffer>): void {
+    dispatchOverRows(this.ctx, enc, kernel, { params: { field: fieldU, count: rows.max, first: rows.first! }, buffers }, rows, { wg: 64 });
   }
 
   /**
-   * Appearance forward of shaded samples [first, first + n): components, basis projection and
-   * shading, leaving the colours in `rgb` at `first`.
+   * Appearance forward of a chunk of shaded samples: components, basis projection and shading,
+   * leaving the colours in `rgb` at the chunk's first row.
    */
-  private shadeForward(enc: Encoder, first: number, n: number, single: boolean, fieldU: ParamValues, factors: GPUBuffer): void {
+  private shadeForward(enc: Encoder, rows: GpuRows, fieldU: ParamValues, factors: GPUBuffer): void {
     const { ctx, field } = this;
     const W = field.appWidth;
     const D = field.settings.shading.appDim;
     const P = field.arena.params!;
-    enc.dispatch(fieldKernel(ctx, field.settings, 'appForward'), {
-      params: { field: fieldU, count: n, first },
-      buffers: { params_f: factors, samples: this.samples, shaded_index: this.shadedIndex, counter: this.counter, app_components: this.appComponents },
-      workgroups: grid1d(ctx, n, 64),
+    this.overChunk(enc, fieldKernel(ctx, field.settings, 'appForward'), rows, fieldU, {
+      params_f: factors,
+      samples: this.samples,
+      shaded_index: this.shadedIndex,
+      counter: this.counter,
+      app_components: this.appComponents,
     });
     // features = components · basisᵀ (basis is [D][W] like PyTorch's Linear weight). Below the
     // full rank only the active components of each slot are multiplied, one product per slot
@@ -286,90 +289,69 @@ export class RayBatch {
     // (No active component at all: the whole, all-zero width, so the features are zeros.)
     for (const [i, { col, k }] of (spans.length ? spans : [{ col: 0, k: W }]).entries()) {
       this.gemm.run(enc, {
-        M: n,
+        M: rows.max,
         N: D,
         K: k,
         a: { buffer: this.appComponents, offset: col, rowStride: W, colStride: 1 },
         b: { buffer: P, offset: basis + col, rowStride: 1, colStride: W },
         c: { buffer: this.appFeatures, offset: 0, rowStride: D, colStride: 1 },
         accumulate: i > 0,
+        gpuRows: { dim: 'M', rows },
       });
     }
-    if (single) {
-      field.shading.forward(enc, n, this.appFeatures, this.shadedDirs, this.rgb);
-    } else {
-      enc.copy(this.shadedDirs, first * 16, this.chunkDirs, 0, n * 16);
-      field.shading.forward(enc, n, this.appFeatures, this.chunkDirs, this.chunkRgb);
-      enc.copy(this.chunkRgb, 0, this.rgb, first * 16, n * 16);
-    }
+    const row = rows.first!;
+    field.shading.forward(enc, rows, this.appFeatures, { buffer: this.shadedDirs, row }, { buffer: this.rgb, row });
   }
 
-  /** Appearance backward of shaded samples [first, first + n) after its shadeForward. */
-  private shadeBackward(enc: Encoder, first: number, n: number, single: boolean, fieldU: ParamValues, factors: GPUBuffer): void {
+  /** Appearance backward of a chunk of shaded samples after its shadeForward. */
+  private shadeBackward(enc: Encoder, rows: GpuRows, fieldU: ParamValues, factors: GPUBuffer): void {
     const { ctx, field } = this;
     const W = field.appWidth;
     const D = field.settings.shading.appDim;
     const P = field.arena.params!;
     const G = field.arena.grads!;
     const basis = field.arena.get('basis');
-    const accumulate = first > 0;
-    if (single) {
-      field.shading.backward(enc, n, this.dRgb, this.dAppFeatures, accumulate);
-    } else {
-      enc.copy(this.dRgb, first * 16, this.chunkDRgb, 0, n * 16);
-      field.shading.backward(enc, n, this.chunkDRgb, this.dAppFeatures, accumulate);
-    }
+    const row = rows.first!;
+    // The first chunk's weight gradients overwrite their slots, the others add to them.
+    const accumulate = row > 0;
+    field.shading.backward(enc, rows, { buffer: this.rgb, row }, { buffer: this.dRgb, row }, this.dAppFeatures, accumulate);
     // dBasis = dFeaturesᵀ · components (summed over chunks), dComponents = dFeatures · basis.
     this.gemm.run(enc, {
       M: D,
       N: W,
-      K: n,
+      K: rows.max,
       a: { buffer: this.dAppFeatures, offset: 0, rowStride: 1, colStride: D },
       b: { buffer: this.appComponents, offset: 0, rowStride: W, colStride: 1 },
       c: { buffer: G, offset: basis.offset, rowStride: W, colStride: 1 },
       accumulate,
+      gpuRows: { dim: 'K', rows },
     });
     this.gemm.run(enc, {
-      M: n,
+      M: rows.max,
       N: W,
       K: D,
       a: { buffer: this.dAppFeatures, offset: 0, rowStride: D, colStride: 1 },
       b: { buffer: P, offset: basis.offset, rowStride: W, colStride: 1 },
       c: { buffer: this.dAppComponents, offset: 0, rowStride: W, colStride: 1 },
+      gpuRows: { dim: 'M', rows },
     });
-    enc.dispatch(fieldKernel(ctx, field.settings, 'appBackward'), {
-      params: { field: fieldU, count: n, first },
-      buffers: {
-        params_f: factors,
-        grads: G,
-        samples: this.samples,
-        shaded_index: this.shadedIndex,
-        counter: this.counter,
-        d_app_components: this.dAppComponents,
-      },
-      workgroups: grid1d(ctx, n, 64),
-    });
-    if (this.dPosition) {
-      enc.dispatch(fieldKernel(ctx, field.settings, 'appPosition'), {
-        params: { field: fieldU, count: n, first },
-        buffers: {
-          params_f: factors,
-          samples: this.samples,
-          shaded_index: this.shadedIndex,
-          counter: this.counter,
-          d_app_components: this.dAppComponents,
-          d_position: this.dPosition,
-        },
-        workgroups: grid1d(ctx, n, 64),
-      });
-    }
+    const common = { params_f: factors, samples: this.samples, shaded_index: this.shadedIndex, counter: this.counter, d_app_components: this.dAppComponents };
+    this.overChunk(enc, fieldKernel(ctx, field.settings, 'appBackward'), rows, fieldU, { ...common, grads: G });
+    if (this.dPosition) this.overChunk(enc, fieldKernel(ctx, field.settings, 'appPosition'), rows, fieldU, { ...common, d_position: this.dPosition });
+  }
+
+  /** Chunks of the shaded list the shaded buffers can hold (most of them empty in a typical batch). */
+  get chunks(): number {
+    return this.appCap / this.chunkRows;
   }
 
   /**
    * The forward pass of the first `nRays` rays already in `rays`: samples, opacities, weights,
-   * shading and each ray's colour in `output`. In training it keeps what backward() needs.
+   * shading and each ray's colour in `output`. In training it keeps what backward() needs. It never
+   * waits for the GPU (it may, rarely, to grow the sample buffers after an upsample); the counts
+   * stay in `counter` (readCounts).
    */
-  async forward(nRays: number, opt: BatchOptions): Promise<BatchStats> {
+  async forward(nRays: number, opt: BatchOptions): Promise<void> {
     const { ctx, field } = this;
     const fieldU = field.fieldUniform(opt.rank);
     const st = field.settings;
@@ -389,6 +371,11 @@ export class RayBatch {
     if (bound > this.sampleCap) {
       await this.grow('samples', this.sampleTable, bound);
       this.sampleCap = bound;
+    }
+    if (this.shadedBound > this.appCap) {
+      const rows = this.shadedBound;
+      await this.grow('shaded samples', SHADED_BUFFER_BYTES, rows);
+      this.appCap = rows;
     }
     const enc = opt.prelude ?? new Encoder(ctx);
     enc.clear(this.counter);
@@ -432,19 +419,8 @@ export class RayBatch {
     );
     exclusivePrefixSum(ctx, enc, this.shadedBase, nRays, this.counter, 1);
     enc.submit();
-    // The shaded count sizes the shading's products, so it is read back (with the sample count).
-    const [nSamples, nShaded] = await ctx.readU32(this.counter, 2);
-    // Never more shaded rows than samples: a batch cannot shade more than it sampled.
-    if (nShaded > this.appCap) {
-      const n = Math.min(Math.ceil(nShaded * GROWTH_HEADROOM), this.sampleCap);
-      await this.grow('shaded samples', SHADED_BUFFER_BYTES, n);
-      this.appCap = n;
-    }
 
-    // 3. Shading, in chunks that fit the binding size (renders in chunks of at most what training
-    // holds, see RENDER_CHUNK_ROWS), then each ray's colour.
-    const chunk = this.chunkLimit(opt.train);
-    if (Math.min(nShaded, chunk) > this.chunkCap) await this.ensureChunk(Math.min(Math.ceil(nShaded * GROWTH_HEADROOM), chunk, this.appCap));
+    // 3. Shading, chunk by chunk (those past the shaded count do nothing), then each ray's colour.
     const shade = opt.finishIn ?? new Encoder(ctx);
     shade.dispatch(
       cachedKernel(ctx, 'shadedList', () => shadedListWgsl),
@@ -462,9 +438,9 @@ export class RayBatch {
         workgroups: grid1d(ctx, nRays, 64),
       },
     );
-    for (let first = 0; first < nShaded; first += chunk) {
-      this.shadeForward(shade, first, Math.min(chunk, nShaded - first), nShaded <= chunk, fieldU, factors);
-    }
+    if (opt.train && opt.chunks !== undefined) throw new Error('RayBatch.forward: a training batch shades every chunk');
+    const chunks = Math.min(opt.chunks ?? this.chunks, this.chunks);
+    for (let i = 0; i < chunks; i++) this.shadeForward(shade, this.chunk(i), fieldU, factors);
     shade.dispatch(
       cachedKernel(ctx, 'compositeColour', () => compositeColourWgsl),
       {
@@ -489,15 +465,21 @@ export class RayBatch {
       },
     );
     if (!opt.finishIn) shade.submit();
-    if (opt.train) this.pending = { nRays, nSamples, nShaded, chunk, fieldU, bg: opt.bg, factors };
-    return { samples: nSamples, shaded: nShaded };
+    if (opt.train) this.pending = { nRays, fieldU, bg: opt.bg, factors };
+  }
+
+  /** The last forward's sample and shaded counts, read back (a blocking wait: tests and diagnostics). */
+  async readCounts(): Promise<BatchStats> {
+    const [samples, shaded] = await this.ctx.readU32(this.counter, 2);
+    return { samples: samples!, shaded: shaded! };
   }
 
   /**
    * The backward pass of the last training forward, from dL/dC in `dColour` (the loss): the
    * gradients of the per-ray summed loss are accumulated into field.arena.grads (factors as fixed
-   * point). With several shading chunks each chunk's forward is recomputed first: the shading
-   * module keeps the activations of one chunk only.
+   * point). When the shaded list spans several chunks each chunk's forward is recomputed first
+   * (the shading module keeps the activations of one chunk only); that recomputation is sized on
+   * the GPU to nothing when one chunk held them all.
    */
   backward(enc: Encoder): void {
     const s = this.pending;
@@ -524,28 +506,23 @@ export class RayBatch {
     );
     // The appearance part of the position gradients writes the shaded samples' slots; the others
     // start from zero.
-    if (this.dPosition) enc.clear(this.dPosition, 0, s.nSamples * POSITION_SAMPLE_BYTES);
-    const single = s.nShaded <= s.chunk;
-    for (let first = 0; first < s.nShaded; first += s.chunk) {
-      const n = Math.min(s.chunk, s.nShaded - first);
-      if (!single) this.shadeForward(enc, first, n, single, s.fieldU, s.factors);
-      this.shadeBackward(enc, first, n, single, s.fieldU, s.factors);
+    if (this.dPosition) enc.clear(this.dPosition);
+    for (let i = 0; i < this.chunks; i++) {
+      this.shadeForward(enc, this.chunk(i, this.chunkRows), s.fieldU, s.factors);
+      this.shadeBackward(enc, this.chunk(i), s.fieldU, s.factors);
     }
-    if (s.nSamples > 0) {
-      enc.dispatch(fieldKernel(ctx, st, 'densityBackward'), {
-        params: { field: s.fieldU, count: s.nSamples },
-        buffers: { params_f: s.factors, grads: field.arena.grads!, samples: this.samples, counter: this.counter, d_density: this.dDensity },
-        workgroups: grid1d(ctx, s.nSamples, 64),
-      });
-    }
+    // The per-sample kernels over the forward's sample count (its dispatch sizes are still there).
+    enc.dispatch(fieldKernel(ctx, st, 'densityBackward'), {
+      params: { field: s.fieldU, count: this.sampleCap },
+      buffers: { params_f: s.factors, grads: field.arena.grads!, samples: this.samples, counter: this.counter, d_density: this.dDensity },
+      workgroups: { indirect: this.sampleArgs },
+    });
     if (this.dPosition && this.rayGrads) {
-      if (s.nSamples > 0) {
-        enc.dispatch(fieldKernel(ctx, st, 'densityPosition'), {
-          params: { field: s.fieldU, count: s.nSamples },
-          buffers: { params_f: s.factors, samples: this.samples, counter: this.counter, d_density: this.dDensity, d_position: this.dPosition },
-          workgroups: grid1d(ctx, s.nSamples, 64),
-        });
-      }
+      enc.dispatch(fieldKernel(ctx, st, 'densityPosition'), {
+        params: { field: s.fieldU, count: this.sampleCap },
+        buffers: { params_f: s.factors, samples: this.samples, counter: this.counter, d_density: this.dDensity, d_position: this.dPosition },
+        workgroups: { indirect: this.sampleArgs },
+      });
       enc.dispatch(
         cachedKernel(ctx, 'rayGrad', () => rayGradWgsl),
         {
@@ -587,9 +564,6 @@ export class RayBatch {
       this.dRgb,
       this.dAppFeatures,
       this.dAppComponents,
-      this.chunkDirs,
-      this.chunkRgb,
-      this.chunkDRgb,
       this.dPosition ?? undefined,
       this.rayGrads ?? undefined,
     ])
@@ -625,7 +599,7 @@ export function raysPerPass(maxRays: number, samplesPerRay: number, maxBinding: 
 }
 
 /**
- * Shaded rows per chunk: the widest per-row buffer (component vector, MLP input or hidden
+ * Shaded rows per chunk at most: the widest per-row buffer (component vector, MLP input or hidden
  * layer) must fit one storage binding.
  */
 export function shadeChunkRows(settings: FieldSettings, maxBinding: number): number {
@@ -633,4 +607,18 @@ export function shadeChunkRows(settings: FieldSettings, maxBinding: number): num
   const widest = Math.max(appWidthOf(settings), s.mode === 'MLP_Fea' ? mlpInputWidth(s) : 0, s.featureC, s.appDim, 4);
   const byLimit = Math.floor(maxBinding / (4 * widest));
   return Math.max(1, Math.min(byLimit, 1 << 20));
+}
+
+/**
+ * Rows per chunk of a render's batch: RENDER_CHUNK_ROWS, or fewer when its passes can take fewer
+ * samples (`sampleBound`), within what one binding holds.
+ */
+export function renderChunkRows(settings: FieldSettings, maxBinding: number, sampleBound: number): number {
+  return chunkRowsOf(settings, maxBinding, Math.min(RENDER_CHUNK_ROWS, Math.ceil(sampleBound / CHUNK_ALIGN) * CHUNK_ALIGN));
+}
+
+/** A batch's rows per chunk: `wanted`, within what one binding holds, in whole CHUNK_ALIGN rows. */
+export function chunkRowsOf(settings: FieldSettings, maxBinding: number, wanted: number): number {
+  const rows = Math.min(wanted, shadeChunkRows(settings, maxBinding));
+  return Math.max(CHUNK_ALIGN, Math.floor(rows / CHUNK_ALIGN) * CHUNK_ALIGN);
 }

@@ -8,8 +8,8 @@ import { Encoder } from '../gpu/kernel.ts';
 import { RAY_BYTES } from '../gpu/wgsl.ts';
 import { packCameras } from '../rays/gpu-split.ts';
 import { cameraRays } from '../rays/raygen.ts';
-import { RAY_OUT_BYTES, type RayOutputs, readRayOutputs } from './batch-output.ts';
-import { RayBatch, RENDER_RAYS } from './ray-batch.ts';
+import { RAY_OUT_BYTES, type RayOutputs, rayOutputsOf, readRayOutputs } from './batch-output.ts';
+import { GROWTH_HEADROOM, RayBatch, RENDER_RAYS } from './ray-batch.ts';
 
 /** Rays whose outputs a render gathers on the GPU between readbacks (32 bytes each: 16 MiB). */
 export const RENDER_GATHER_RAYS = 1 << 19;
@@ -85,10 +85,26 @@ export class ViewRenderer {
   }
 
   /**
+   * Shaded samples of the most shaded pass this renderer has counted (-1: none yet). A pass
+   * shades the chunks that needs, with headroom, instead of every chunk its sample bound could
+   * need (most of them empty, each costing its dispatches).
+   */
+  private shadedSeen = -1;
+
+  /** Chunks a pass shades: all until a pass was counted, then what the most shaded one needed with headroom. */
+  private chunksPerPass(): number {
+    const all = this.batch.chunks;
+    if (this.shadedSeen < 0) return all;
+    return Math.min(all, Math.max(1, Math.ceil((this.shadedSeen * GROWTH_HEADROOM) / this.batch.chunkRows)));
+  }
+
+  /**
    * Outputs of `total` rays in passes of the batch's size; `rays` records (or writes) a pass's
-   * rays. Each pass is two submissions (rays, samples and weights; shading and colours) and one
-   * small readback (its shaded count); its outputs are copied into a gather buffer on the GPU,
-   * read back once per RENDER_GATHER_RAYS rays rather than once per pass.
+   * rays. Each pass is two submissions (rays, samples and weights; shading and colours) and never
+   * waits: its outputs and its shaded count are copied into a gather buffer on the GPU, read back
+   * once per RENDER_GATHER_RAYS rays. A pass that shaded more rows than the chunks it recorded
+   * (chunksPerPass) is rendered again with all of them, so no sample is dropped. A renderer's very
+   * first pass is counted at once (one readback in its life).
    */
   private async passes(
     total: number,
@@ -97,31 +113,59 @@ export class ViewRenderer {
     rank: number | undefined,
     nearFar: [number, number] | undefined,
   ): Promise<RayOutputs> {
-    const { ctx } = this;
+    const { ctx, batch } = this;
     const comps = componentsAtRank(this.field.settings, Math.min(rank ?? this.field.rank, this.field.rank));
     const rgb = new Float32Array(total * 3);
     const acc = new Float32Array(total);
     const depth = new Float32Array(total);
     const gatherRays = Math.min(total, RENDER_GATHER_RAYS);
-    const gather = ctx.buffer('render.gather', gatherRays * RAY_OUT_BYTES);
+    // The samples per ray (so the rays per pass) stay as they are while the field renders.
+    const perPass = batch.raysPerPass;
+    const outBytes = gatherRays * RAY_OUT_BYTES;
+    const gather = ctx.buffer('render.gather', outBytes + Math.ceil(gatherRays / perPass) * 4);
+    const options = (chunks: number | undefined) => ({
+      train: false,
+      jitter: false,
+      seed: 0,
+      bg,
+      rank: comps,
+      ...(nearFar ? { nearFar } : {}),
+      ...(chunks !== undefined ? { chunks } : {}),
+    });
+    const place = (out: RayOutputs, first: number) => {
+      rgb.set(out.rgb, first * 3);
+      acc.set(out.acc, first);
+      depth.set(out.depth, first);
+    };
     try {
       for (let block = 0; block < total; block += gatherRays) {
         const blockRays = Math.min(gatherRays, total - block);
-        for (let at = 0; at < blockRays; ) {
-          // (Read per pass: a pass may have grown the batch for more samples per ray.)
-          const n = Math.min(this.batch.raysPerPass, blockRays - at);
+        const recorded: { at: number; n: number; chunks: number }[] = [];
+        for (let at = 0; at < blockRays; at += perPass) {
+          const n = Math.min(perPass, blockRays - at);
+          const chunks = this.chunksPerPass();
           const prelude = new Encoder(ctx);
           rays(prelude, block + at, n);
           const finish = new Encoder(ctx);
-          await this.batch.forward(n, { train: false, jitter: false, seed: 0, bg, rank: comps, ...(nearFar ? { nearFar } : {}), prelude, finishIn: finish });
-          finish.copy(this.batch.output, 0, gather, at * RAY_OUT_BYTES, n * RAY_OUT_BYTES);
+          await batch.forward(n, { ...options(chunks), prelude, finishIn: finish });
+          finish.copy(batch.output, 0, gather, at * RAY_OUT_BYTES, n * RAY_OUT_BYTES);
+          finish.copy(batch.counter, 4, gather, outBytes + recorded.length * 4, 4);
           finish.submit();
-          at += n;
+          recorded.push({ at, n, chunks });
+          if (this.shadedSeen < 0) this.shadedSeen = (await batch.readCounts()).shaded;
         }
-        const out = await readRayOutputs(ctx, gather, blockRays);
-        rgb.set(out.rgb, block * 3);
-        acc.set(out.acc, block);
-        depth.set(out.depth, block);
+        const bytes = await ctx.read(gather, outBytes + recorded.length * 4);
+        const shaded = new Uint32Array(bytes, outBytes, recorded.length);
+        place(rayOutputsOf(new Float32Array(bytes, 0, blockRays * (RAY_OUT_BYTES / 4)), blockRays), block);
+        for (const [i, pass] of recorded.entries()) {
+          this.shadedSeen = Math.max(this.shadedSeen, shaded[i]!);
+          if (shaded[i]! <= pass.chunks * batch.chunkRows) continue;
+          // More shaded rows than the pass's chunks held: again, with every chunk.
+          const prelude = new Encoder(ctx);
+          rays(prelude, block + pass.at, pass.n);
+          await batch.forward(pass.n, { ...options(undefined), prelude });
+          place(await readRayOutputs(ctx, batch.output, pass.n), block + pass.at);
+        }
       }
     } finally {
       ctx.destroy(gather);

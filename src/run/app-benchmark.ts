@@ -52,6 +52,7 @@ export interface AppBenchmarkResult {
   peakGpuBytes: number;
   submissionsPerIteration: number;
   readbacksPerIteration: number;
+  throttlesPerIteration: number;
 }
 
 export interface AppBenchmarkOptions {
@@ -116,6 +117,7 @@ export async function runAppBenchmark(ctx: GpuContext, opts: AppBenchmarkOptions
       peakGpuBytes: result.peakGpuBytes,
       submissionsPerIteration: result.submissionsPerIteration,
       readbacksPerIteration: result.readbacksPerIteration,
+      throttlesPerIteration: result.throttlesPerIteration,
     };
   } finally {
     opts.signal?.removeEventListener('abort', stop);

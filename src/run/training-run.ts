@@ -99,10 +99,12 @@ export interface RunResult {
   samplesProcessed: number;
   /**
    * Per training iteration (this session's, scheduled events and checkpoints included): queue
-   * submissions and blocking readbacks, each a GPU round trip the host waits on.
+   * submissions and blocking readbacks, each a GPU round trip the host waits on; throttles, the
+   * waits for older steps while the GPU still has a newer one queued (GPU-bound training).
    */
   submissionsPerIteration: number;
   readbacksPerIteration: number;
+  throttlesPerIteration: number;
   /** Sparse-view mode: the training views used. */
   trainViews: number | null;
   /** SlimmeRF: the iterations after which the rank grew. */
@@ -297,6 +299,7 @@ export class TrainingRun {
       samplesProcessed: trainer.samplesProcessed,
       submissionsPerIteration: perIteration(ctx.counts.submissions - counted.submissions),
       readbacksPerIteration: perIteration(ctx.counts.readbacks - counted.readbacks),
+      throttlesPerIteration: perIteration(ctx.counts.throttles - counted.throttles),
       trainViews: trainer.trainViewIndices?.length ?? null,
       rankSteps,
       peakGpuBytes: ctx.peakBytes - peakBefore,

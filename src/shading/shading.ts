@@ -8,13 +8,21 @@
 //
 // Buffer conventions (all f32, row-major, one row per sample):
 //   feat  n x appDim      dirs  n x 4 (unit xyz + pad)      rgb / dRgb  n x 4 (rgb + pad)
+// dirs, rgb and dRgb may start at a row of a larger buffer (a chunk of a batch's shaded list; the
+// row a multiple of 16, storage-binding alignment).
 //
-// forward() keeps the activations the backward pass needs in buffers owned by this module, so one
-// backward() must follow its forward() before the next forward(); backward() also reuses one of
-// them as scratch, so it may run only once per forward().
+// The rows are a count the host knows, or rows only the GPU counted (GpuRows: a chunk of the
+// shaded samples, whose number is never read back): then every dispatch is sized on the GPU
+// (gpu/indirect.ts) and the maximum sizes the buffers.
+//
+// forward() keeps the activations the backward pass needs in buffers owned by this module, and
+// reads its own output (rgb) back, so one backward() must follow its forward() before the next
+// forward(), with the same rgb; backward() also reuses one of them as scratch, so it may run only
+// once per forward().
 import type { GpuContext } from '../gpu/context.ts';
 import { Gemm, type Operand } from '../gpu/gemm.ts';
-import { cachedKernel, type Encoder, grid1d, type Kernel } from '../gpu/kernel.ts';
+import { dispatchOverRows, type GpuRows } from '../gpu/indirect.ts';
+import { type BufferBinding, cachedKernel, type Encoder, grid1d, type Kernel, type ParamValues } from '../gpu/kernel.ts';
 import type { ParamArena, Segment } from '../gpu/param-arena.ts';
 import { linearInit } from '../gpu/random.ts';
 import { encodeBackwardShader, encodeShader, reluMaskShader, shBackwardShader, shForwardShader, sigmoidBackwardShader } from './shading.wgsl.ts';
@@ -40,10 +48,10 @@ export function mlpInputWidth(cfg: Pick<ShadingConfig, 'appDim' | 'viewPe' | 'fe
 
 /** Floats per sample row of each activation buffer (see Activations). */
 export function activationWidths(cfg: ShadingConfig): Record<string, number> {
-  if (cfg.mode === 'SH') return { Y: 4, basis: 9 };
+  if (cfg.mode === 'SH') return { basis: 9 };
   const W = mlpInputWidth(cfg);
   const C = cfg.featureC;
-  return { Y: 4, X: W, H1: C, H2: C, G: C, dX: W, dZ: 3 };
+  return { X: W, H1: C, H2: C, G: C, dX: W, dZ: 3 };
 }
 
 /** Bytes of activation storage per shaded row: what the memory estimate and chunk sizes use. */
@@ -90,8 +98,23 @@ interface Activations {
   dZ?: GPUBuffer;
   /** SH: n x 9 basis values. */
   basis?: GPUBuffer;
-  /** Both: n x 4 output rows (rgb + zero pad), copied to the caller's rgb buffer. */
-  Y: GPUBuffer;
+}
+
+/** Rows shaded: a count the host knows, or rows only the GPU counted (at most their `max`). */
+export type ShadeRows = number | GpuRows;
+
+/** Rows of 4 floats (a direction, a colour): a whole buffer, or from a row of one. */
+export type RowView = GPUBuffer | { buffer: GPUBuffer; row: number };
+
+const maxRows = (rows: ShadeRows) => (typeof rows === 'number' ? rows : rows.max);
+const viewOf = (v: RowView) => ('row' in v ? v : { buffer: v, row: 0 });
+
+/** The binding of `n` rows of 4 floats from a view (at least one row, within the buffer). */
+function rowBinding(v: RowView, n: number): BufferBinding {
+  const { buffer, row } = viewOf(v);
+  if (row === 0) return buffer;
+  const at = row * 16;
+  return [buffer, at, Math.min(Math.max(n, 1) * 16, buffer.size - at)];
 }
 
 export class ShadingModule {
@@ -171,88 +194,123 @@ export class ShadingModule {
     this.ensureCapacity(n);
   }
 
-  forward(enc: Encoder, n: number, feat: GPUBuffer, dirs: GPUBuffer, rgb: GPUBuffer): void {
+  /**
+   * A dispatch over rows (`perRow` threads each): sized on the host for a known count, on the GPU
+   * for GpuRows, with the rows (`rowsField`) or the threads (`threadsField`) in its params.
+   */
+  private over(
+    enc: Encoder,
+    kernel: Kernel,
+    rows: ShadeRows,
+    shape: { perRow: number; wg: number; rowsField?: string; threadsField?: string },
+    args: { params: ParamValues; buffers: Record<string, BufferBinding> },
+  ): void {
+    if (typeof rows === 'number') {
+      const params = { ...args.params };
+      if (shape.rowsField) params[shape.rowsField] = rows;
+      if (shape.threadsField) params[shape.threadsField] = rows * shape.perRow;
+      enc.dispatch(kernel, { params, buffers: args.buffers, workgroups: grid1d(this.ctx, rows * shape.perRow, shape.wg) });
+    } else {
+      dispatchOverRows(this.ctx, enc, kernel, args, rows, shape);
+    }
+  }
+
+  forward(enc: Encoder, rows: ShadeRows, feat: GPUBuffer, dirs: RowView, rgb: RowView): void {
+    const n = maxRows(rows);
     const acts = this.requireCapacity(n);
     this.lastN = n;
     if (n === 0) return;
+    // The colours go straight to the caller's rgb, which backward reads (sigmoid and SH derivatives).
     if (this.cfg.mode === 'SH') {
-      enc.dispatch(this.kernels.shForward!, {
-        params: { n },
-        buffers: { feat, dirs, Y: acts.Y, basis: acts.basis! },
-        workgroups: grid1d(this.ctx, n, 64),
-      });
+      this.over(
+        enc,
+        this.kernels.shForward!,
+        rows,
+        { perRow: 1, wg: 64, rowsField: 'n' },
+        { params: { n }, buffers: { feat, dirs: rowBinding(dirs, n), Y: rowBinding(rgb, n), basis: acts.basis! } },
+      );
     } else {
-      this.mlpForward(enc, n, feat, dirs, acts);
+      this.mlpForward(enc, rows, feat, dirs, rgb, acts);
     }
-    // Y stays here for the backward (sigmoid / ReLU derivative); the caller gets a copy.
-    enc.copy(acts.Y, 0, rgb, 0, n * 16);
   }
 
   /**
    * Backward of the last forward. Weight gradients overwrite their arena slots, or add to them
    * with `accumulate` (a batch shaded in several chunks).
    */
-  backward(enc: Encoder, n: number, dRgb: GPUBuffer, dFeat: GPUBuffer, accumulate = false): void {
+  backward(enc: Encoder, rows: ShadeRows, rgb: RowView, dRgb: RowView, dFeat: GPUBuffer, accumulate = false): void {
+    const n = maxRows(rows);
     const acts = this.requireCapacity(n);
     if (n !== this.lastN) throw new Error(`ShadingModule: backward on ${n} rows after a forward on ${this.lastN}`);
     this.lastN = -1; // backward overwrites saved activations; a second backward would be wrong
     if (this.cfg.mode === 'SH') {
       if (n === 0) return;
-      enc.dispatch(this.kernels.shBackward!, {
-        params: { n },
-        buffers: { dRgb, Y: acts.Y, basis: acts.basis!, dFeat },
-        workgroups: grid1d(this.ctx, n * 27, 256),
-      });
+      this.over(
+        enc,
+        this.kernels.shBackward!,
+        rows,
+        { perRow: 27, wg: 256, rowsField: 'n' },
+        { params: { n }, buffers: { dRgb: rowBinding(dRgb, n), Y: rowBinding(rgb, n), basis: acts.basis!, dFeat } },
+      );
       return;
     }
-    this.mlpBackward(enc, n, dRgb, dFeat, acts, accumulate);
+    this.mlpBackward(enc, rows, rgb, dRgb, dFeat, acts, accumulate);
   }
 
-  private mlpForward(enc: Encoder, n: number, feat: GPUBuffer, dirs: GPUBuffer, acts: Activations): void {
+  private mlpForward(enc: Encoder, rows: ShadeRows, feat: GPUBuffer, dirs: RowView, rgb: RowView, acts: Activations): void {
+    const n = maxRows(rows);
+    const overRows = (dim: 'M' | 'K') => (typeof rows === 'number' ? {} : { gpuRows: { dim, rows } });
+    const out = viewOf(rgb);
     const { appDim: A, feaPe, viewPe, featureC: C } = this.cfg;
     const W = this.inWidth;
     const s = this.segs!;
     const P = this.arena.params!;
     const gemm = this.gemm!;
-    enc.dispatch(this.kernels.encode!, {
-      params: { n, app_dim: A, fea_pe: feaPe, view_pe: viewPe, width: W },
-      buffers: { feat, dirs, X: acts.X! },
-      workgroups: grid1d(this.ctx, n * W, 256),
-    });
+    this.over(
+      enc,
+      this.kernels.encode!,
+      rows,
+      { perRow: W, wg: 256, rowsField: 'n' },
+      { params: { n, app_dim: A, fea_pe: feaPe, view_pe: viewPe, width: W }, buffers: { feat, dirs: rowBinding(dirs, n), X: acts.X! } },
+    );
     // h = act(x · Wᵀ + b): B = Wᵀ is the [out][in] weight read with swapped strides.
     gemm.run(enc, {
       M: n,
       N: C,
       K: W,
-      a: rows(acts.X!, W),
+      a: byRows(acts.X!, W),
       b: transposedWeight(P, s.w0, W),
-      c: rows(acts.H1!, C),
+      c: byRows(acts.H1!, C),
       bias: { buffer: P, offset: s.b0.offset },
       act: 'relu',
+      ...overRows('M'),
     });
     gemm.run(enc, {
       M: n,
       N: C,
       K: C,
-      a: rows(acts.H1!, C),
+      a: byRows(acts.H1!, C),
       b: transposedWeight(P, s.w1, C),
-      c: rows(acts.H2!, C),
+      c: byRows(acts.H2!, C),
       bias: { buffer: P, offset: s.b1.offset },
       act: 'relu',
+      ...overRows('M'),
     });
     gemm.run(enc, {
       M: n,
       N: 3,
       K: C,
-      a: rows(acts.H2!, C),
+      a: byRows(acts.H2!, C),
       b: transposedWeight(P, s.w2, C),
-      c: rows(acts.Y, 4),
+      c: { buffer: out.buffer, offset: out.row * 4, rowStride: 4, colStride: 1 },
       bias: { buffer: P, offset: s.b2.offset },
       act: 'sigmoid',
+      ...overRows('M'),
     });
   }
 
-  private mlpBackward(enc: Encoder, n: number, dRgb: GPUBuffer, dFeat: GPUBuffer, acts: Activations, accumulate: boolean): void {
+  private mlpBackward(enc: Encoder, rows: ShadeRows, rgb: RowView, dRgb: RowView, dFeat: GPUBuffer, acts: Activations, accumulate: boolean): void {
+    const n = maxRows(rows);
     const { appDim: A, feaPe, viewPe, featureC: C } = this.cfg;
     const W = this.inWidth;
     const s = this.segs!;
@@ -266,6 +324,8 @@ export class ShadingModule {
       G = acts.G!,
       dX = acts.dX!,
       dZ = acts.dZ!;
+    // Products over the rows: M = rows (per-row outputs) or K = rows (weight gradients, summed).
+    const overRows = (dim: 'M' | 'K') => (typeof rows === 'number' ? {} : { gpuRows: { dim, rows } });
 
     if (n === 0) {
       // No samples: the gradients are exactly zero (overwrite semantics), dFeat has no rows.
@@ -274,41 +334,42 @@ export class ShadingModule {
     }
 
     // Layer 2 (sigmoid): dZ = dRgb · y(1 − y); dW2 = dZᵀ·H2, db2 = 1ᵀ·dZ, dH2 = dZ·W2.
-    enc.dispatch(this.kernels.sigmoidBackward!, {
-      params: { n },
-      buffers: { dRgb, Y: acts.Y, dZ },
-      workgroups: grid1d(this.ctx, n * 3, 256),
-    });
-    gemm.run(enc, { M: 3, N: C, K: n, a: cols(dZ, 3), b: rows(H2, C), c: weightGrad(Gr, s.w2, C), accumulate });
-    gemm.run(enc, { M: 1, N: 3, K: n, a: ones, b: rows(dZ, 3), c: weightGrad(Gr, s.b2, 3), accumulate });
-    gemm.run(enc, { M: n, N: C, K: 3, a: rows(dZ, 3), b: weight(P, s.w2, C), c: rows(G, C) });
-    this.reluMask(enc, H2, G, n * C);
+    this.over(
+      enc,
+      this.kernels.sigmoidBackward!,
+      rows,
+      { perRow: 3, wg: 256, rowsField: 'n' },
+      { params: { n }, buffers: { dRgb: rowBinding(dRgb, n), Y: rowBinding(rgb, n), dZ } },
+    );
+    gemm.run(enc, { M: 3, N: C, K: n, a: byCols(dZ, 3), b: byRows(H2, C), c: weightGrad(Gr, s.w2, C), accumulate, ...overRows('K') });
+    gemm.run(enc, { M: 1, N: 3, K: n, a: ones, b: byRows(dZ, 3), c: weightGrad(Gr, s.b2, 3), accumulate, ...overRows('K') });
+    gemm.run(enc, { M: n, N: C, K: 3, a: byRows(dZ, 3), b: weight(P, s.w2, C), c: byRows(G, C), ...overRows('M') });
+    this.reluMask(enc, H2, G, rows, C);
 
     // Layer 1: G = dZ1. H2 is no longer needed, so dH1 = dZ1·W1 is written over it.
-    gemm.run(enc, { M: C, N: C, K: n, a: cols(G, C), b: rows(H1, C), c: weightGrad(Gr, s.w1, C), accumulate });
-    gemm.run(enc, { M: 1, N: C, K: n, a: ones, b: rows(G, C), c: weightGrad(Gr, s.b1, C), accumulate });
-    gemm.run(enc, { M: n, N: C, K: C, a: rows(G, C), b: weight(P, s.w1, C), c: rows(H2, C) });
-    this.reluMask(enc, H1, H2, n * C);
+    gemm.run(enc, { M: C, N: C, K: n, a: byCols(G, C), b: byRows(H1, C), c: weightGrad(Gr, s.w1, C), accumulate, ...overRows('K') });
+    gemm.run(enc, { M: 1, N: C, K: n, a: ones, b: byRows(G, C), c: weightGrad(Gr, s.b1, C), accumulate, ...overRows('K') });
+    gemm.run(enc, { M: n, N: C, K: C, a: byRows(G, C), b: weight(P, s.w1, C), c: byRows(H2, C), ...overRows('M') });
+    this.reluMask(enc, H1, H2, rows, C);
 
     // Layer 0: H2 = dZ0. Only the input columns that lead back to feat (feat, dir, PE(feat)) are
     // formed; the PE(dir) columns at the end of the row have no use (no gradient to dirs).
-    gemm.run(enc, { M: C, N: W, K: n, a: cols(H2, C), b: rows(X, W), c: weightGrad(Gr, s.w0, W), accumulate });
-    gemm.run(enc, { M: 1, N: C, K: n, a: ones, b: rows(H2, C), c: weightGrad(Gr, s.b0, C), accumulate });
+    gemm.run(enc, { M: C, N: W, K: n, a: byCols(H2, C), b: byRows(X, W), c: weightGrad(Gr, s.w0, W), accumulate, ...overRows('K') });
+    gemm.run(enc, { M: 1, N: C, K: n, a: ones, b: byRows(H2, C), c: weightGrad(Gr, s.b0, C), accumulate, ...overRows('K') });
     const needed = W - 6 * viewPe;
-    gemm.run(enc, { M: n, N: needed, K: C, a: rows(H2, C), b: weight(P, s.w0, W), c: rows(dX, W) });
-    enc.dispatch(this.kernels.encodeBackward!, {
-      params: { n, app_dim: A, fea_pe: feaPe, width: W },
-      buffers: { dX, X, dFeat },
-      workgroups: grid1d(this.ctx, n * A, 256),
-    });
+    gemm.run(enc, { M: n, N: needed, K: C, a: byRows(H2, C), b: weight(P, s.w0, W), c: byRows(dX, W), ...overRows('M') });
+    this.over(
+      enc,
+      this.kernels.encodeBackward!,
+      rows,
+      { perRow: A, wg: 256, rowsField: 'n' },
+      { params: { n, app_dim: A, fea_pe: feaPe, width: W }, buffers: { dX, X, dFeat } },
+    );
   }
 
-  private reluMask(enc: Encoder, act: GPUBuffer, grad: GPUBuffer, count: number): void {
-    enc.dispatch(this.kernels.reluMask!, {
-      params: { count },
-      buffers: { act, grad },
-      workgroups: grid1d(this.ctx, count, 256),
-    });
+  /** Zeroes the gradient where the ReLU was inactive, over `width` floats of each row. */
+  private reluMask(enc: Encoder, act: GPUBuffer, grad: GPUBuffer, rows: ShadeRows, width: number): void {
+    this.over(enc, this.kernels.reluMask!, rows, { perRow: width, wg: 256, threadsField: 'count' }, { params: { count: 0 }, buffers: { act, grad } });
   }
 
   private requireCapacity(n: number): Activations {
@@ -335,12 +396,12 @@ export class ShadingModule {
 }
 
 /** Row-major matrix with `width` columns starting at the buffer's beginning. */
-function rows(buffer: GPUBuffer, width: number): Operand {
+function byRows(buffer: GPUBuffer, width: number): Operand {
   return { buffer, offset: 0, rowStride: width, colStride: 1 };
 }
 
 /** Transpose of a row-major matrix with `width` columns (rows of the view walk its columns). */
-function cols(buffer: GPUBuffer, width: number): Operand {
+function byCols(buffer: GPUBuffer, width: number): Operand {
   return { buffer, offset: 0, rowStride: 1, colStride: width };
 }
 

@@ -37,42 +37,60 @@ function meanOf(values: Float32Array, n: number): number {
   return sum / n;
 }
 
+/** What a training step leaves for the host, read without a blocking round trip. */
+export interface StepRecord {
+  iter: number;
+  loss: number;
+  /** The batch's samples and shaded samples. */
+  samples: number;
+  shaded: number;
+}
+
 /**
- * The batch's mean loss without a blocking round trip: each step's per-ray losses are copied,
- * inside the step's own submission, into a buffer the host maps when the GPU has got there (a step
- * or so later, while the next step runs), then summed in f64 in ray order (runs reproduce
- * exactly). `latest` is the newest loss that has arrived; lossOf gives a recent iteration's.
- * Mapped buffers are reused once read.
+ * The batch's mean loss and counts without a blocking round trip: each step's per-ray losses and
+ * the batch's counts are copied, inside the step's own submission, into a buffer the host maps
+ * when the GPU has got there (a step or so later, while the next step runs); the losses are summed
+ * in f64 in ray order (runs reproduce exactly). `latest` is the newest record that has arrived;
+ * lossOf gives a recent iteration's loss. Mapped buffers are reused once read.
  */
 export class PipelinedLoss {
-  latest: { iter: number; loss: number } | null = null;
+  latest: StepRecord | null = null;
+  /** Samples of every step whose record has arrived. */
+  samplesArrived = 0;
   private free: GPUBuffer[] = [];
   private all: GPUBuffer[] = [];
-  private inFlight = new Set<Promise<void>>();
+  /** Reads in flight, oldest first. */
+  private inFlight: Promise<void>[] = [];
   /** The recent iterations' losses, arrived or on their way (lossOf). */
   private recent = new Map<number, { loss: number | null; read: Promise<void> }>();
 
   constructor(private readonly ctx: GpuContext) {}
 
-  /** Records the copy of the first `n` rays' losses of iteration `iter`; call the returned function once `enc` is submitted. */
+  /** Records the copy of the first `n` rays' losses of iteration `iter` and the batch's counts; call the returned function once `enc` is submitted. */
   record(enc: Encoder, batch: RayBatch, n: number, iter: number): () => void {
-    const bytes = n * LOSS_FLOATS * 4;
+    const lossBytes = n * LOSS_FLOATS * 4;
+    const bytes = lossBytes + 8;
     let staging = this.free.pop();
-    if (!staging) {
+    if (!staging || staging.size < bytes) {
+      staging?.destroy();
       staging = this.ctx.device.createBuffer({ label: 'loss.staging', size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
       this.all.push(staging);
     }
     const mapped = staging;
-    enc.copy(batch.dColour, 0, staging, 0, bytes);
+    enc.copy(batch.dColour, 0, staging, 0, lossBytes);
+    enc.copy(batch.counter, 0, staging, lossBytes, 8);
     return () => {
       const entry: { loss: number | null; read: Promise<void> } = { loss: null, read: Promise.resolve() };
       const read = mapped.mapAsync(GPUMapMode.READ, 0, bytes).then(
         () => {
-          const values = new Float32Array(mapped.getMappedRange(0, bytes).slice(0));
+          const range = mapped.getMappedRange(0, bytes);
+          const values = new Float32Array(range.slice(0, lossBytes));
+          const [samples, shaded] = new Uint32Array(range.slice(lossBytes, bytes));
           mapped.unmap();
           this.free.push(mapped);
           entry.loss = meanOf(values, n);
-          if (!this.latest || iter > this.latest.iter) this.latest = { iter, loss: entry.loss };
+          this.samplesArrived += samples!;
+          if (!this.latest || iter > this.latest.iter) this.latest = { iter, loss: entry.loss, samples: samples!, shaded: shaded! };
         },
         // A lost device or a destroyed trainer: the loss is not needed any more.
         () => {},
@@ -80,9 +98,22 @@ export class PipelinedLoss {
       entry.read = read;
       this.recent.set(iter, entry);
       for (const old of this.recent.keys()) if (old <= iter - RECENT_ITERS) this.recent.delete(old);
-      this.inFlight.add(read);
-      void read.finally(() => this.inFlight.delete(read));
+      this.inFlight.push(read);
+      void read.finally(() => {
+        this.inFlight = this.inFlight.filter((r) => r !== read);
+      });
     };
+  }
+
+  /**
+   * Waits until at most `ahead` recorded steps are still on their way: the host records the next
+   * step while the GPU still has those queued, so the wait never leaves the GPU idle (counted as a
+   * throttle, not a readback). Without it the host would run ahead of the GPU without bound.
+   */
+  async throttle(ahead: number): Promise<void> {
+    if (this.inFlight.length <= ahead) return;
+    this.ctx.counts.throttles++;
+    while (this.inFlight.length > ahead) await this.inFlight[0];
   }
 
   /**
@@ -99,9 +130,9 @@ export class PipelinedLoss {
     return entry.loss ?? undefined;
   }
 
-  /** Waits for every loss recorded so far (a blocking wait: counted as a readback). */
+  /** Waits for every record so far (a blocking wait: counted as a readback). */
   async flush(): Promise<void> {
-    if (this.inFlight.size === 0) return;
+    if (this.inFlight.length === 0) return;
     this.ctx.counts.readbacks++;
     await Promise.all(this.inFlight);
   }

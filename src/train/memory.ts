@@ -27,6 +27,7 @@ import { downscaleToFit } from '../rays/gpu-split.ts';
 import { RAY_OUT_BYTES } from '../render/batch-output.ts';
 import {
   chunkRowBytes,
+  chunkRowsOf,
   GROWTH_HEADROOM,
   LARGEST_SAMPLE_BYTES,
   PER_RAY_BYTES,
@@ -34,10 +35,9 @@ import {
   PER_SHADED_BYTES,
   POSITION_RAY_BYTES,
   POSITION_SAMPLE_BYTES,
-  RENDER_CHUNK_ROWS,
   RENDER_RAYS,
   raysPerPass,
-  shadeChunkRows,
+  renderChunkRows,
 } from '../render/ray-batch.ts';
 import { RENDER_GATHER_RAYS } from '../render/view-renderer.ts';
 import { activationBytesPerRow } from '../shading/shading.ts';
@@ -51,6 +51,8 @@ export interface MemoryEstimate {
   images: number;
   /** Buffers of a training batch and a rendering pass while every sample is shaded. */
   batch: number;
+  /** Shaded rows per chunk of a training batch: its statistic of shaded samples with headroom (render/ray-batch.ts). */
+  trainChunkRows: number;
   total: number;
   /** Why the run cannot fit and what would make it fit (front ends word the advice); null when it can. */
   problem: { message: string; advice: LimitAdvice[] } | null;
@@ -85,26 +87,25 @@ export function estimateTrainingMemory(settings: FieldSettings, opt: TrainOption
   );
   const appWidth = appWidthOf(settings);
   const s = settings.shading;
-  const chunkRows = shadeChunkRows(settings, maxBinding);
-  // One batch's buffers: rays; samples for every sample its rays could take (a batch's per-sample
-  // kernels are sized on the GPU, render/ray-batch.ts); shaded samples with growth headroom; chunk
-  // buffers. A training batch of random rays shades at most its mean plus four standard
-  // deviations of a batch mean; a rendering pass is a block of one image, which may lie wholly
-  // over the box. (A training batch's per-ray buffers hold a rendering pass's rays too: the CLI
-  // evaluates with it.) Pose refinement's position gradients add a vec4 per sample and two per ray
-  // to the training batch.
+  // One batch's buffers: rays; samples, and shaded rows in whole chunks, for every sample its rays
+  // could take (a batch's kernels are sized on the GPU, render/ray-batch.ts); chunk buffers. A
+  // training batch's chunk holds the shaded samples of a batch of random rays (at most its mean
+  // plus four standard deviations of a batch mean, with headroom), so that one chunk takes a
+  // typical batch; a rendering pass shades in chunks of RENDER_CHUNK_ROWS at most. (A training
+  // batch's per-ray buffers hold a rendering pass's rays too: the CLI evaluates with it.) Pose
+  // refinement's position gradients add a vec4 per sample and two per ray to the training batch.
   const spr = samplesPerRay(finalGrid, settings.stepRatio);
-  const batchOf = (rayBuffers: number, shadedPerBatch: number, chunkCap: number, positions: boolean) => {
+  const batchOf = (rayBuffers: number, rows: number, positions: boolean) => {
     const samples = raysPerPass(rayBuffers, spr, maxBinding) * spr;
-    const shaded = Math.min(Math.ceil(GROWTH_HEADROOM * shadedPerBatch), samples);
-    const rows = Math.min(shaded, chunkCap);
+    const shaded = Math.ceil(samples / rows) * rows;
     const perSample = PER_SAMPLE_BYTES + (positions ? POSITION_SAMPLE_BYTES : 0);
     const perRay = PER_RAY_BYTES + (positions ? POSITION_RAY_BYTES : 0);
     return { rows, bytes: rayBuffers * perRay + samples * perSample + shaded * PER_SHADED_BYTES + rows * chunkRowBytes(appWidth, s.appDim) };
   };
   const B = opt.batchSize;
-  const trainBatch = batchOf(Math.max(B, RENDER_RAYS), B * perRay.mean + 4 * perRay.std * Math.sqrt(B), chunkRows, opt.refinePoses);
-  const renderBatch = batchOf(RENDER_RAYS, RENDER_RAYS * perRay.meanOfHits, Math.min(chunkRows, RENDER_CHUNK_ROWS), false);
+  const trainChunkRows = chunkRowsOf(settings, maxBinding, Math.ceil(GROWTH_HEADROOM * (B * perRay.mean + 4 * perRay.std * Math.sqrt(B))));
+  const trainBatch = batchOf(Math.max(B, RENDER_RAYS), trainChunkRows, opt.refinePoses);
+  const renderBatch = batchOf(RENDER_RAYS, renderChunkRows(settings, maxBinding, RENDER_RAYS * spr), false);
   // The shading activations are the field's, shared by both batches; each batch has a GEMM scratch.
   const shading = Math.max(trainBatch.rows, renderBatch.rows) * activationBytesPerRow(s);
   // A render gathers its passes' outputs on the GPU (at most RENDER_GATHER_RAYS of them) between readbacks.
@@ -133,6 +134,7 @@ export function estimateTrainingMemory(settings: FieldSettings, opt: TrainOption
     parameters,
     images,
     batch,
+    trainChunkRows,
     total: parameters + images + batch,
     problem,
     note,

@@ -18,6 +18,7 @@ import { buildAlphaMask, filterRays } from './alpha-mask.ts';
 import { CoarseToFine, supervisionAt } from './coarse-to-fine.ts';
 import { blursFactors, type TrainOptions } from './config.ts';
 import { PipelinedLoss, recordLoss } from './loss.ts';
+import { estimateTrainingMemory } from './memory.ts';
 import { PoseRefiner, type PoseState, refineCamera } from './pose-refinement.ts';
 import { addTotalVariation, l1WeightOf } from './regularizers.ts';
 import { lrDecay, RankIncrementer, type RankIncrementerState, upsampleVoxelCounts } from './schedule.ts';
@@ -59,9 +60,17 @@ export interface TrainerState {
   blurRngState?: number;
   /** Pose refinement's corrections and their Adam state; absent when the run does not refine poses. */
   poses?: PoseState;
-  /** The loss of iteration `iter`, which TRaIn observes at the next step (SlimmeRF, after the first iteration). */
+  /** The loss of iteration `iter`, which TRaIn observes two steps later (SlimmeRF, after the first iteration). */
   lastLoss?: number;
+  /** The loss of iteration `iter` − 1, which TRaIn observes at the next step (SlimmeRF, after the second iteration). */
+  lossBefore?: number;
 }
+
+/**
+ * Training steps the host records ahead of the GPU: it records step i + 1 while step i runs, and
+ * waits (a throttle) only for step i − 1, so the GPU always has work queued.
+ */
+const STEPS_AHEAD = 1;
 
 export class Trainer {
   readonly batch: RayBatch;
@@ -70,7 +79,8 @@ export class Trainer {
   /** Indices of the training views used in sparse-view mode; null when all are used. */
   readonly trainViewIndices: number[] | null;
   iter = 0;
-  samplesProcessed = 0;
+  /** Samples of a resumed run's earlier iterations (samplesProcessed adds the ones read since). */
+  private samplesBefore = 0;
   /** The iteration the learning rate last restarted its decay (upsampling resets it). */
   private lastReset = 0;
   private l1Weight: number;
@@ -81,10 +91,10 @@ export class Trainer {
   private readonly coarseToFine: CoarseToFine | null;
   /** Pose refinement (notes §5) when the options ask for it. */
   readonly poses: PoseRefiner | null;
-  /** The loss, read without waiting (TRaIn's too, a step later: observePreviousLoss). */
+  /** The loss and the batch's counts, read without waiting (TRaIn's loss too, two steps later: observeLoss). */
   private readonly losses: PipelinedLoss;
-  /** The loss a resumed run's checkpoint kept for TRaIn's first observation (see TrainerState.lastLoss). */
-  private savedLoss: { iter: number; loss: number } | null = null;
+  /** The losses a resumed run's checkpoint kept for TRaIn's first observations (see TrainerState.lastLoss). */
+  private savedLosses = new Map<number, number>();
 
   constructor(
     readonly ctx: GpuContext,
@@ -98,7 +108,9 @@ export class Trainer {
     this.rays = new TrainingRays(ctx, split, dataset.whiteBackground);
     if (opt.edgeLoss) this.rays.setEdges(edgeBits(split));
     this.trainViewIndices = opt.trainViews > 0 ? evenlySpacedViews(all.cameras.length, opt.trainViews) : null;
-    this.batch = new RayBatch(ctx, field, Math.max(opt.batchSize, RENDER_RAYS));
+    // One shading chunk takes a typical batch's shaded samples (the memory estimate's statistic).
+    const chunkRows = estimateTrainingMemory(field.settings, opt, dataset, ctx.maxBinding).trainChunkRows;
+    this.batch = new RayBatch(ctx, field, Math.max(opt.batchSize, RENDER_RAYS), chunkRows);
     this.batch.nearFar = dataset.nearFar;
     this.adam = new Adam(ctx);
     this.l1Weight = opt.L1WeightInitial;
@@ -149,7 +161,7 @@ export class Trainer {
     // on white; others on white in half the batches (as the reference).
     const bg = this.dataset.whiteBackground || this.rng.next() < 0.5 ? 1 : 0;
     const enc = new Encoder(ctx);
-    const stats = await this.batch.forward(n, {
+    await this.batch.forward(n, {
       train: true,
       jitter: field.layout.training.jitter,
       seed: this.iter + 1,
@@ -160,7 +172,6 @@ export class Trainer {
       prelude: draw,
       finishIn: enc,
     });
-    this.samplesProcessed += stats.samples;
 
     recordLoss(ctx, enc, this.batch, n);
     this.batch.backward(enc);
@@ -179,17 +190,19 @@ export class Trainer {
       // Rank groups not yet unlocked keep their init and zero moments (SlimmeRF's ε-masks, notes 4.2).
       activeFor: (s) => (s.group === 'factor' ? segmentComponentsAtRank(s.name, s.components, field.rank) : s.components),
     });
-    // The loss is read without waiting: the newest to have arrived is reported (the first step
-    // waits for its own).
+    // The loss and the counts are read without waiting: the newest to have arrived is reported
+    // (the first step waits for its own). The host then waits until the GPU has only this step
+    // left to run (a throttle: it keeps one step queued ahead, never running dry).
     const afterSubmit = this.losses.record(enc, this.batch, n, this.iter + 1);
     enc.submit();
     afterSubmit();
     if (!this.losses.latest) await this.losses.flush();
-    const { loss, iter: lossIter } = this.losses.latest ?? { loss: Number.NaN, iter: this.iter + 1 };
-    // TRaIn (SlimmeRF) decides on the previous step's loss, which has arrived by now (this step's
-    // shaded count waited for the GPU to pass it), so it costs no wait of its own; a rank it grows
-    // applies from the next step, one step later than the reference (ARCHITECTURE.md).
-    const decided = this.ranks ? await this.observePreviousLoss() : false;
+    await this.losses.throttle(STEPS_AHEAD);
+    const latest = this.losses.latest ?? { loss: Number.NaN, iter: this.iter + 1, samples: 0, shaded: 0 };
+    // TRaIn (SlimmeRF) decides on the loss of the step before the previous one, which the throttle
+    // has seen arrive, so it costs no wait of its own; a rank it grows applies two steps later
+    // than the reference's (ARCHITECTURE.md).
+    const decided = this.ranks ? await this.observeLoss() : false;
     this.iter++;
 
     // Schedule: rank growth, alpha-mask updates, upsampling.
@@ -210,11 +223,11 @@ export class Trainer {
     }
     return {
       iter: this.iter,
-      loss,
-      lossIter,
-      psnr: -10 * Math.log10(loss),
-      samples: stats.samples,
-      shaded: stats.shaded,
+      loss: latest.loss,
+      lossIter: latest.iter,
+      psnr: -10 * Math.log10(latest.loss),
+      samples: latest.samples,
+      shaded: latest.shaded,
       rank: field.rank,
       event: events.length ? events.join('; ') : undefined,
     };
@@ -250,19 +263,25 @@ export class Trainer {
   }
 
   /**
-   * Feeds TRaIn the loss of the iteration before this step (the saved one on the first step of a
-   * resumed run); true when the rank grew.
+   * Feeds TRaIn the loss of the iteration two before this step's (saved ones on the first steps
+   * of a resumed run); true when the rank grew.
    */
-  private async observePreviousLoss(): Promise<boolean> {
-    const previous = this.iter;
-    if (previous === 0) return false;
-    const loss = await this.lossOf(previous);
-    return loss !== undefined && this.ranks!.observe(previous, loss);
+  private async observeLoss(): Promise<boolean> {
+    const observed = this.iter - 1;
+    if (observed <= 0) return false;
+    const loss = await this.lossOf(observed);
+    return loss !== undefined && this.ranks!.observe(observed, loss);
   }
 
-  /** A recent iteration's loss: the checkpoint's for the iteration a resumed run started at, else as read (PipelinedLoss.lossOf). */
+  /** A recent iteration's loss: the checkpoint's for the iterations a resumed run started at, else as read (PipelinedLoss.lossOf). */
   private lossOf(iter: number): Promise<number | undefined> {
-    return this.savedLoss?.iter === iter ? Promise.resolve(this.savedLoss.loss) : this.losses.lossOf(iter);
+    const saved = this.savedLosses.get(iter);
+    return saved !== undefined ? Promise.resolve(saved) : this.losses.lossOf(iter);
+  }
+
+  /** Samples taken by every iteration so far whose counts have arrived (all of them after fullState). */
+  get samplesProcessed(): number {
+    return this.samplesBefore + this.losses.samplesArrived;
   }
 
   /** The trainer's state between iterations (see TrainerState). */
@@ -294,10 +313,18 @@ export class Trainer {
 
   /** The state with pose refinement's corrections (read from the GPU), as checkpoints keep it. */
   async fullState(): Promise<TrainerState> {
+    // Every step's counts (samplesProcessed) and losses arrive first.
+    await this.losses.flush();
     const s = this.state;
-    // TRaIn observes the last iteration's loss at the next step, so a checkpoint keeps it.
+    // TRaIn observes the last two iterations' losses at the next steps, so a checkpoint keeps them.
     const lastLoss = this.ranks && s.iter > 0 ? await this.lossOf(s.iter) : undefined;
-    return { ...s, ...(lastLoss !== undefined ? { lastLoss } : {}), ...(this.poses ? { poses: await this.poses.read() } : {}) };
+    const lossBefore = this.ranks && s.iter > 1 ? await this.lossOf(s.iter - 1) : undefined;
+    return {
+      ...s,
+      ...(lastLoss !== undefined ? { lastLoss } : {}),
+      ...(lossBefore !== undefined ? { lossBefore } : {}),
+      ...(this.poses ? { poses: await this.poses.read() } : {}),
+    };
   }
 
   /**
@@ -327,8 +354,10 @@ export class Trainer {
     this.rng.state = s.rngState;
     this.field.rank = s.rank;
     if (this.ranks && s.ranks) this.ranks.state = s.ranks;
-    this.savedLoss = s.lastLoss !== undefined ? { iter: s.iter, loss: s.lastLoss } : null;
-    this.samplesProcessed = s.samplesProcessed;
+    this.savedLosses = new Map();
+    if (s.lastLoss !== undefined) this.savedLosses.set(s.iter, s.lastLoss);
+    if (s.lossBefore !== undefined) this.savedLosses.set(s.iter - 1, s.lossBefore);
+    this.samplesBefore = s.samplesProcessed - this.losses.samplesArrived;
     if (this.coarseToFine && s.blurRngState !== undefined) this.coarseToFine.rng.state = s.blurRngState;
     if ((s.poses === undefined) !== (this.poses === null)) throw new Error('the saved run and this one disagree on pose refinement');
     if (this.poses && s.poses) {

@@ -122,7 +122,8 @@ export function BenchmarkPage() {
               <tr>
                 <th>per iteration</th>
                 <td>
-                  {result.submissionsPerIteration} submissions, {result.readbacksPerIteration} blocking readbacks
+                  {result.submissionsPerIteration} submissions, {result.readbacksPerIteration} blocking readbacks, {result.throttlesPerIteration} waits with the
+                  GPU busy
                 </td>
               </tr>
             </tbody>

@@ -139,7 +139,7 @@ for (const [kind, shading, chunk, space, blur] of [
   ['cp', 'MLP_Fea', Infinity, 'box', false],
   ['strivec', 'MLP_Fea', Infinity, 'box', false],
   ['vm', 'SH', Infinity, 'box', false],
-  ['vm', 'MLP_Fea', 7, 'box', false],
+  ['vm', 'MLP_Fea', 16, 'box', false],
   ['vm', 'MLP_Fea', Infinity, 'contract', false],
   ['vm', 'MLP_Fea', Infinity, 'ndc', false],
   ['vm', 'MLP_Fea', Infinity, 'box', true],
@@ -158,7 +158,7 @@ for (const [kind, shading, chunk, space, blur] of [
     const grid: Vec3 = space === 'contract' ? [14, 12, 10] : space === 'ndc' ? NDC_GRID : [7, 6, 5];
     const { ctx, field, values, model } = await setup(kind, shading, grid, space);
     const rays = randomRays(24, kind === 'vm' ? 3 : kind === 'cp' ? 4 : 6, space === 'ndc' ? { frame: ndcFrame, grid } : undefined);
-    const batch = new RayBatch(ctx, field, rays.length, chunk);
+    const batch = chunk < Infinity ? new RayBatch(ctx, field, rays.length, chunk) : new RayBatch(ctx, field, rays.length);
     batch.nearFar = [0.1, 10];
     ctx.write(batch.rays, packRays(rays));
     ctx.write(field.arena.grads!, new Float32Array(field.arena.total));
@@ -175,7 +175,9 @@ for (const [kind, shading, chunk, space, blur] of [
       );
     const seen = blur ? blurredValues(values, tensors) : values;
     // Forward, loss, backward: the training step's order.
-    const stats = await batch.forward(rays.length, { train: true, jitter: false, seed: 1, bg: 1, ...(blurred ? { factors: blurred.factors } : {}) });
+    await batch.forward(rays.length, { train: true, jitter: false, seed: 1, bg: 1, ...(blurred ? { factors: blurred.factors } : {}) });
+    const stats = await batch.readCounts();
+    if (chunk < Infinity) assert.ok(stats.shaded > 2 * batch.chunkRows, `${stats.shaded} shaded samples span three chunks or more`);
     assert.ok(stats.samples > 100 && stats.shaded > 20, `enough samples (${stats.samples}) and shaded samples (${stats.shaded})`);
     const enc = new Encoder(ctx);
     recordLoss(ctx, enc, batch, rays.length);

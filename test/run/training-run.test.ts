@@ -45,9 +45,9 @@ test('a run reports memory, start, every step, held-out PSNR and the result; eva
   assert.equal(heldOut.at(-1), 16, `held-out PSNR measured at the end (${heldOut})`);
   assert.ok(heldOut.length >= 2 && heldOut.every((i) => i % 5 === 0 || i === 16), `held-out at ${heldOut}`);
   assert.ok(result && result.iters === 16 && result.stoppedEarly === null);
-  // Each step waits on the GPU once (the shaded count); the held-out renders every 5 steps, the
-  // scheduled events and the first step's loss add their own.
-  assert.ok(result.readbacksPerIteration >= 1 && result.readbacksPerIteration < 10, `${result.readbacksPerIteration} readbacks per iteration`);
+  // Steps never wait for the GPU to run dry; the held-out renders every 5 steps, the scheduled
+  // events and the first step's loss do.
+  assert.ok(result.readbacksPerIteration > 0 && result.readbacksPerIteration < 10, `${result.readbacksPerIteration} readbacks per iteration`);
   assert.ok(result.submissionsPerIteration >= result.readbacksPerIteration, `${result.submissionsPerIteration} submissions per iteration`);
   assert.ok(result.evaluation && result.evaluation.views === 2 && result.evaluation.split === 'test' && result.evaluation.psnr > 5);
   assert.deepEqual(
