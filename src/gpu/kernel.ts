@@ -181,7 +181,16 @@ export class Encoder {
       Encoder.sizeBuffers.set(this.ctx.device, list);
     }
     const index = Math.floor(this.sizeSlots / SIZE_SLOTS_PER_BUFFER);
-    while (list.length <= index) list.push(this.ctx.buffer(`size-slots-${list.length}`, SIZE_SLOTS_PER_BUFFER * SIZE_SLOT_BYTES, GPUBufferUsage.INDIRECT));
+    // Made like the uniform arenas: device-wide scratch that lives with the device, not counted.
+    while (list.length <= index) {
+      list.push(
+        this.ctx.device.createBuffer({
+          label: `size-slots-${list.length}`,
+          size: SIZE_SLOTS_PER_BUFFER * SIZE_SLOT_BYTES,
+          usage: GPUBufferUsage.STORAGE | GPUBufferUsage.INDIRECT | GPUBufferUsage.COPY_SRC,
+        }),
+      );
+    }
     const offset = (this.sizeSlots % SIZE_SLOTS_PER_BUFFER) * SIZE_SLOT_BYTES;
     this.sizeSlots++;
     return { buffer: list[index]!, offset };

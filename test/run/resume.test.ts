@@ -12,14 +12,14 @@ import { TrainingRun } from '../../src/run/training-run.ts';
 import { resolveConfig } from '../../src/train/config.ts';
 
 const ds = proceduralDataset({ size: 16, train: 8, test: 2 });
-// Upsampling at 10 and 20, masks at 32 (the box shrinks to 5x8x8) and 40 (rays filtered); TRaIn with a
+// Upsampling at 10 and 20, masks at 34 (the box shrinks to 11x10x12) and 40 (rays filtered); TRaIn with a
 // low threshold grows the rank in the first ten iterations.
 const ITERS = 44;
 const cfg = resolveConfig('slimmerf8', {
   N_voxel_init: 12 ** 3,
   N_voxel_final: 18 ** 3,
   upsamp_list: [10, 20],
-  update_AlphaMask_list: [32, 40],
+  update_AlphaMask_list: [34, 40],
   featureC: 8,
   batch_size: 256,
   n_iters: ITERS,
@@ -52,7 +52,7 @@ test('a run resumed at any iteration ends bit-identical to the uninterrupted run
   const result = await whole.run((e) => {
     if (e.type === 'step' && e.step.event) events.push(`${e.step.iter}: ${e.step.event}`);
   });
-  assert.ok(events.some((e) => /^32: .*box shrunk/.test(e)) && events.some((e) => /^40: .*rays kept/.test(e)), events.join('; '));
+  assert.ok(events.some((e) => /^34: .*box shrunk/.test(e)) && events.some((e) => /^40: .*rays kept/.test(e)), events.join('; '));
   rankSteps = result!.rankSteps;
   const ref = await (async () => {
     const values = await result!.field.arena.download(ctx);
@@ -65,7 +65,7 @@ test('a run resumed at any iteration ends bit-identical to the uninterrupted run
   assert.ok(rankSteps.length >= 2, `the rank grew (at ${rankSteps})`);
   // Around each upsample, each mask update and a rank increment; and the last iteration.
   const r = rankSteps[1]!;
-  const points = [...new Set([9, 10, 19, 20, 31, 32, 39, 40, r - 1, r, ITERS - 1])].filter((k) => k >= 1 && k < ITERS).sort((a, b) => a - b);
+  const points = [...new Set([9, 10, 19, 20, 33, 34, 39, 40, r - 1, r, ITERS - 1])].filter((k) => k >= 1 && k < ITERS).sort((a, b) => a - b);
   for (const k of points) {
     const cp = decodeCheckpoint(saved.get(k)!, `iteration ${k}`);
     assert.equal(cp.trainer.iter, k);
