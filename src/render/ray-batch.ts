@@ -91,8 +91,8 @@ export const PER_RAY_BYTES = sumOf(RAY_BUFFER_BYTES);
 export const PER_SAMPLE_BYTES = sumOf(SAMPLE_BUFFER_BYTES);
 export const PER_SHADED_BYTES = sumOf(SHADED_BUFFER_BYTES);
 export const chunkRowBytes = (appWidth: number, appDim: number) => sumOf(chunkBufferBytes(appWidth, appDim));
-/** The training statistic of shaded rows per batch is raised by this much for a chunk's rows. */
-export const GROWTH_HEADROOM = 1.25;
+/** Chunks hold this multiple of the shaded rows a statistic (training) or a count seen (renders) says a batch needs. */
+export const CHUNK_HEADROOM = 1.25;
 /** A chunk's first row is a multiple of this: its rows of directions and colours are bound at an aligned offset. */
 export const CHUNK_ALIGN = 16;
 /** What to lower when the GPU cannot hold a batch's buffers (samples per ray grow with the grid). */
@@ -104,6 +104,11 @@ type BufferSet = Record<string, GPUBuffer>;
  * shares with training, stay this small for renders.
  */
 export const RENDER_CHUNK_ROWS = 32768;
+/**
+ * Shaded samples per ray a training batch's chunk holds at most (memory.ts): a trained field shades
+ * fewer near its surfaces, the density bootstrap (every sample shaded) more, in several chunks.
+ */
+export const TRAIN_SHADED_PER_RAY = 64;
 /** Rays per pass of a rendered image (viewports, evaluation); training batches hold at least as many. */
 export const RENDER_RAYS = 4096;
 

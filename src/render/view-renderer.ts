@@ -9,7 +9,7 @@ import { RAY_BYTES } from '../gpu/wgsl.ts';
 import { packCameras } from '../rays/gpu-split.ts';
 import { cameraRays } from '../rays/raygen.ts';
 import { RAY_OUT_BYTES, type RayOutputs, rayOutputsOf, readRayOutputs } from './batch-output.ts';
-import { GROWTH_HEADROOM, RayBatch, RENDER_RAYS } from './ray-batch.ts';
+import { CHUNK_HEADROOM, RayBatch, RENDER_RAYS } from './ray-batch.ts';
 
 /** Rays whose outputs a render gathers on the GPU between readbacks (32 bytes each: 16 MiB). */
 export const RENDER_GATHER_RAYS = 1 << 19;
@@ -95,7 +95,7 @@ export class ViewRenderer {
   private chunksPerPass(): number {
     const all = this.batch.chunks;
     if (this.shadedSeen < 0) return all;
-    return Math.min(all, Math.max(1, Math.ceil((this.shadedSeen * GROWTH_HEADROOM) / this.batch.chunkRows)));
+    return Math.min(all, Math.max(1, Math.ceil((this.shadedSeen * CHUNK_HEADROOM) / this.batch.chunkRows)));
   }
 
   /**

@@ -26,9 +26,9 @@ import { SCRATCH_BYTES } from '../gpu/gemm.ts';
 import { downscaleToFit } from '../rays/gpu-split.ts';
 import { RAY_OUT_BYTES } from '../render/batch-output.ts';
 import {
+  CHUNK_HEADROOM,
   chunkRowBytes,
   chunkRowsOf,
-  GROWTH_HEADROOM,
   LARGEST_SAMPLE_BYTES,
   PER_RAY_BYTES,
   PER_SAMPLE_BYTES,
@@ -38,6 +38,7 @@ import {
   RENDER_RAYS,
   raysPerPass,
   renderChunkRows,
+  TRAIN_SHADED_PER_RAY,
 } from '../render/ray-batch.ts';
 import { RENDER_GATHER_RAYS } from '../render/view-renderer.ts';
 import { activationBytesPerRow } from '../shading/shading.ts';
@@ -89,9 +90,9 @@ export function estimateTrainingMemory(settings: FieldSettings, opt: TrainOption
   const s = settings.shading;
   // One batch's buffers: rays; samples, and shaded rows in whole chunks, for every sample its rays
   // could take (a batch's kernels are sized on the GPU, render/ray-batch.ts); chunk buffers. A
-  // training batch's chunk holds the shaded samples of a batch of random rays (at most its mean
-  // plus four standard deviations of a batch mean, with headroom), so that one chunk takes a
-  // typical batch; a rendering pass shades in chunks of RENDER_CHUNK_ROWS at most. (A training
+  // training batch's chunk holds the shaded samples of a batch of random rays when every sample
+  // is shaded (at most its mean plus four standard deviations of a batch mean, with headroom), or
+  // TRAIN_SHADED_PER_RAY a ray if fewer; a rendering pass shades in chunks of RENDER_CHUNK_ROWS at most. (A training
   // batch's per-ray buffers hold a rendering pass's rays too: the CLI evaluates with it.) Pose
   // refinement's position gradients add a vec4 per sample and two per ray to the training batch.
   const spr = samplesPerRay(finalGrid, settings.stepRatio);
@@ -103,7 +104,11 @@ export function estimateTrainingMemory(settings: FieldSettings, opt: TrainOption
     return { rows, bytes: rayBuffers * perRay + samples * perSample + shaded * PER_SHADED_BYTES + rows * chunkRowBytes(appWidth, s.appDim) };
   };
   const B = opt.batchSize;
-  const trainChunkRows = chunkRowsOf(settings, maxBinding, Math.ceil(GROWTH_HEADROOM * (B * perRay.mean + 4 * perRay.std * Math.sqrt(B))));
+  // A batch's shaded samples, all of them shaded (the density bootstrap), at most; a chunk holds
+  // that or TRAIN_SHADED_PER_RAY a ray, the fewer: batches that shade more (mostly the bootstrap)
+  // span several chunks and recompute their forward, rather than every batch holding the worst case.
+  const bootstrapRows = Math.ceil(CHUNK_HEADROOM * (B * perRay.mean + 4 * perRay.std * Math.sqrt(B)));
+  const trainChunkRows = chunkRowsOf(settings, maxBinding, Math.min(bootstrapRows, B * TRAIN_SHADED_PER_RAY));
   const trainBatch = batchOf(Math.max(B, RENDER_RAYS), trainChunkRows, opt.refinePoses);
   const renderBatch = batchOf(RENDER_RAYS, renderChunkRows(settings, maxBinding, RENDER_RAYS * spr), false);
   // The shading activations are the field's, shared by both batches; each batch has a GEMM scratch.
