@@ -115,6 +115,8 @@ export const RENDER_RAYS = 4096;
 /** What a training forward leaves for its backward. */
 interface ForwardState {
   nRays: number;
+  /** Chunks of the shaded list the forward shaded. */
+  chunks: number;
   fieldU: ParamValues;
   bg: number;
   factors: GPUBuffer;
@@ -350,6 +352,11 @@ export class RayBatch {
     return this.appCap / this.chunkRows;
   }
 
+  /** Chunks the shaded list of `nRays` rays could need: every sample they could take shaded. */
+  chunksFor(nRays: number): number {
+    return Math.min(this.chunks, Math.ceil((nRays * this.field.nSamples) / this.chunkRows));
+  }
+
   /**
    * The forward pass of the first `nRays` rays already in `rays`: samples, opacities, weights,
    * shading and each ray's colour in `output`. In training it keeps what backward() needs. It never
@@ -444,7 +451,9 @@ export class RayBatch {
       },
     );
     if (opt.train && opt.chunks !== undefined) throw new Error('RayBatch.forward: a training batch shades every chunk');
-    const chunks = Math.min(opt.chunks ?? this.chunks, this.chunks);
+    // Only the chunks this batch's rays could fill (a training batch's 256 rays need far fewer
+    // than the 4,096 its buffers hold for evaluation).
+    const chunks = Math.min(opt.chunks ?? Infinity, this.chunksFor(nRays));
     for (let i = 0; i < chunks; i++) this.shadeForward(shade, this.chunk(i), fieldU, factors);
     shade.dispatch(
       cachedKernel(ctx, 'compositeColour', () => compositeColourWgsl),
@@ -470,7 +479,7 @@ export class RayBatch {
       },
     );
     if (!opt.finishIn) shade.submit();
-    if (opt.train) this.pending = { nRays, fieldU, bg: opt.bg, factors };
+    if (opt.train) this.pending = { nRays, chunks, fieldU, bg: opt.bg, factors };
   }
 
   /** The last forward's sample and shaded counts, read back (a blocking wait: tests and diagnostics). */
@@ -512,7 +521,7 @@ export class RayBatch {
     // The appearance part of the position gradients writes the shaded samples' slots; the others
     // start from zero.
     if (this.dPosition) enc.clear(this.dPosition);
-    for (let i = 0; i < this.chunks; i++) {
+    for (let i = 0; i < s.chunks; i++) {
       this.shadeForward(enc, this.chunk(i, this.chunkRows), s.fieldU, s.factors);
       this.shadeBackward(enc, this.chunk(i), s.fieldU, s.factors);
     }

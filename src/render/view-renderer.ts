@@ -91,9 +91,9 @@ export class ViewRenderer {
    */
   private shadedSeen = -1;
 
-  /** Chunks a pass shades: all until a pass was counted, then what the most shaded one needed with headroom. */
-  private chunksPerPass(): number {
-    const all = this.batch.chunks;
+  /** Chunks a pass of `n` rays shades: all it could need until a pass was counted, then what the most shaded one needed with headroom. */
+  private chunksPerPass(n: number): number {
+    const all = this.batch.chunksFor(n);
     if (this.shadedSeen < 0) return all;
     return Math.min(all, Math.max(1, Math.ceil((this.shadedSeen * CHUNK_HEADROOM) / this.batch.chunkRows)));
   }
@@ -143,7 +143,7 @@ export class ViewRenderer {
         const recorded: { at: number; n: number; chunks: number }[] = [];
         for (let at = 0; at < blockRays; at += perPass) {
           const n = Math.min(perPass, blockRays - at);
-          const chunks = this.chunksPerPass();
+          const chunks = this.chunksPerPass(n);
           const prelude = new Encoder(ctx);
           rays(prelude, block + at, n);
           const finish = new Encoder(ctx);
