@@ -19,6 +19,7 @@ import { dispatchArgsBuffer, dispatchOverRows, type GpuRows, recordDispatchArgs 
 import { cachedKernel, Encoder, grid1d, type Kernel, type ParamValues } from '../gpu/kernel.ts';
 import { exclusivePrefixSum } from '../gpu/prefix-sum.ts';
 import { RAY_BYTES } from '../gpu/wgsl.ts';
+import { yieldIfLong } from '../gpu/yield.ts';
 import { contractionUniform, sampleRays } from '../rays/sample.ts';
 import { mlpInputWidth } from '../shading/shading.ts';
 import { RAY_OUT_BYTES, type RayOutputs, readRayOutputs } from './batch-output.ts';
@@ -431,6 +432,8 @@ export class RayBatch {
     );
     exclusivePrefixSum(ctx, enc, this.shadedBase, nRays, this.counter, 1);
     enc.submit();
+    // (The GPU starts on the sampling; a page gets a chance to handle input before the shading is recorded.)
+    await yieldIfLong();
 
     // 3. Shading, chunk by chunk (those past the shaded count do nothing), then each ray's colour.
     const shade = opt.finishIn ?? new Encoder(ctx);

@@ -6,6 +6,7 @@ import { componentsAtRank } from '../field/rank.ts';
 import type { GpuContext } from '../gpu/context.ts';
 import { Encoder } from '../gpu/kernel.ts';
 import { RAY_BYTES } from '../gpu/wgsl.ts';
+import { yieldIfLong } from '../gpu/yield.ts';
 import { packCameras } from '../rays/gpu-split.ts';
 import { cameraRays } from '../rays/raygen.ts';
 import { RAY_OUT_BYTES, type RayOutputs, rayOutputsOf, readRayOutputs } from './batch-output.ts';
@@ -153,6 +154,8 @@ export class ViewRenderer {
           finish.submit();
           recorded.push({ at, n, chunks });
           if (this.shadedSeen < 0) this.shadedSeen = (await batch.readCounts()).shaded;
+          // Passes no longer wait for the GPU: a page handles input between them.
+          await yieldIfLong();
         }
         const bytes = await ctx.read(gather, outBytes + recorded.length * 4);
         const shaded = new Uint32Array(bytes, outBytes, recorded.length);
