@@ -108,7 +108,8 @@ export class Trainer {
     this.rays = new TrainingRays(ctx, split, dataset.whiteBackground);
     if (opt.edgeLoss) this.rays.setEdges(edgeBits(split));
     this.trainViewIndices = opt.trainViews > 0 ? evenlySpacedViews(all.cameras.length, opt.trainViews) : null;
-    // One shading chunk takes a typical batch's shaded samples (the memory estimate's statistic).
+    // One shading chunk takes a trained field's batch: the memory estimate's statistic of its
+    // shaded samples, at most TRAIN_SHADED_PER_RAY a ray (the density bootstrap may span several).
     const chunkRows = estimateTrainingMemory(field.settings, opt, dataset, ctx.maxBinding).trainChunkRows;
     this.batch = new RayBatch(ctx, field, Math.max(opt.batchSize, RENDER_RAYS), chunkRows);
     this.batch.nearFar = dataset.nearFar;
