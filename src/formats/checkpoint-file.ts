@@ -240,7 +240,6 @@ function checkHeader(raw: unknown, fail: (why: string) => never): Header {
     ...(t.blurRngState === undefined ? {} : { blurRngState: c.int(t.blurRngState, 'trainer.blurRngState', 1, 2 ** 32 - 1) }),
     ...(t.poses === undefined ? {} : { poses: checkPoses(c, t.poses, iter) }),
     ...(t.lastLoss === undefined ? {} : { lastLoss: c.num(t.lastLoss, 'trainer.lastLoss', 0) }),
-    ...(t.lossBefore === undefined ? {} : { lossBefore: c.num(t.lossBefore, 'trainer.lossBefore', 0) }),
   };
   const d = c.obj(h.dataset, 'dataset');
   const splits: DatasetFingerprint['splits'] = {};

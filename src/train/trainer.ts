@@ -26,8 +26,8 @@ import { lrDecay, RankIncrementer, type RankIncrementerState, upsampleVoxelCount
 export interface StepInfo {
   iter: number;
   /**
-   * The batch's mean loss of iteration `lossIter`: this one with TRaIn (its rule decides on it),
-   * otherwise the newest that has arrived without waiting (PipelinedLoss), usually the previous.
+   * The batch's mean loss of iteration `lossIter`: the newest that has arrived without waiting
+   * (PipelinedLoss), usually the previous iteration's (this one's on a run's first step).
    */
   loss: number;
   lossIter: number;
@@ -60,10 +60,8 @@ export interface TrainerState {
   blurRngState?: number;
   /** Pose refinement's corrections and their Adam state; absent when the run does not refine poses. */
   poses?: PoseState;
-  /** The loss of iteration `iter`, which TRaIn observes two steps later (SlimmeRF, after the first iteration). */
+  /** The loss of iteration `iter`, which TRaIn observes at the next step (SlimmeRF, after the first iteration). */
   lastLoss?: number;
-  /** The loss of iteration `iter` − 1, which TRaIn observes at the next step (SlimmeRF, after the second iteration). */
-  lossBefore?: number;
 }
 
 /**
@@ -91,10 +89,10 @@ export class Trainer {
   private readonly coarseToFine: CoarseToFine | null;
   /** Pose refinement (notes §5) when the options ask for it. */
   readonly poses: PoseRefiner | null;
-  /** The loss and the batch's counts, read without waiting (TRaIn's loss too, two steps later: observeLoss). */
+  /** The loss and the batch's counts, read without waiting (TRaIn's loss too, a step later: observeLoss). */
   private readonly losses: PipelinedLoss;
-  /** The losses a resumed run's checkpoint kept for TRaIn's first observations (see TrainerState.lastLoss). */
-  private savedLosses = new Map<number, number>();
+  /** The loss a resumed run's checkpoint kept for TRaIn's first observation (see TrainerState.lastLoss). */
+  private savedLoss: { iter: number; loss: number } | null = null;
 
   constructor(
     readonly ctx: GpuContext,
@@ -200,9 +198,9 @@ export class Trainer {
     if (!this.losses.latest) await this.losses.flush();
     await this.losses.throttle(STEPS_AHEAD);
     const latest = this.losses.latest ?? { loss: Number.NaN, iter: this.iter + 1, samples: 0, shaded: 0 };
-    // TRaIn (SlimmeRF) decides on the loss of the step before the previous one, which the throttle
-    // has seen arrive, so it costs no wait of its own; a rank it grows applies two steps later
-    // than the reference's (ARCHITECTURE.md).
+    // TRaIn (SlimmeRF) decides on the previous step's loss, which the throttle has seen arrive
+    // (only this step is left on the GPU), so it costs no wait of its own; a rank it grows
+    // applies a step later than the reference's (ARCHITECTURE.md).
     const decided = this.ranks ? await this.observeLoss() : false;
     this.iter++;
 
@@ -263,21 +261,17 @@ export class Trainer {
     return msg;
   }
 
-  /**
-   * Feeds TRaIn the loss of the iteration two before this step's (saved ones on the first steps
-   * of a resumed run); true when the rank grew.
-   */
+  /** Feeds TRaIn the previous step's loss (the saved one on a resumed run's first step); true when the rank grew. */
   private async observeLoss(): Promise<boolean> {
-    const observed = this.iter - 1;
-    if (observed <= 0) return false;
-    const loss = await this.lossOf(observed);
-    return loss !== undefined && this.ranks!.observe(observed, loss);
+    const previous = this.iter;
+    if (previous === 0) return false;
+    const loss = await this.lossOf(previous);
+    return loss !== undefined && this.ranks!.observe(previous, loss);
   }
 
-  /** A recent iteration's loss: the checkpoint's for the iterations a resumed run started at, else as read (PipelinedLoss.lossOf). */
+  /** A recent iteration's loss: the checkpoint's for the iteration a resumed run started at, else as read (PipelinedLoss.lossOf). */
   private lossOf(iter: number): Promise<number | undefined> {
-    const saved = this.savedLosses.get(iter);
-    return saved !== undefined ? Promise.resolve(saved) : this.losses.lossOf(iter);
+    return this.savedLoss?.iter === iter ? Promise.resolve(this.savedLoss.loss) : this.losses.lossOf(iter);
   }
 
   /** Samples taken by every iteration so far whose counts have arrived (all of them after fullState). */
@@ -317,13 +311,11 @@ export class Trainer {
     // Every step's counts (samplesProcessed) and losses arrive first.
     await this.losses.flush();
     const s = this.state;
-    // TRaIn observes the last two iterations' losses at the next steps, so a checkpoint keeps them.
+    // TRaIn observes the last iteration's loss at the next step, so a checkpoint keeps it.
     const lastLoss = this.ranks && s.iter > 0 ? await this.lossOf(s.iter) : undefined;
-    const lossBefore = this.ranks && s.iter > 1 ? await this.lossOf(s.iter - 1) : undefined;
     return {
       ...s,
       ...(lastLoss !== undefined ? { lastLoss } : {}),
-      ...(lossBefore !== undefined ? { lossBefore } : {}),
       ...(this.poses ? { poses: await this.poses.read() } : {}),
     };
   }
@@ -355,9 +347,7 @@ export class Trainer {
     this.rng.state = s.rngState;
     this.field.rank = s.rank;
     if (this.ranks && s.ranks) this.ranks.state = s.ranks;
-    this.savedLosses = new Map();
-    if (s.lastLoss !== undefined) this.savedLosses.set(s.iter, s.lastLoss);
-    if (s.lossBefore !== undefined) this.savedLosses.set(s.iter - 1, s.lossBefore);
+    this.savedLoss = s.lastLoss !== undefined ? { iter: s.iter, loss: s.lastLoss } : null;
     this.samplesBefore = s.samplesProcessed - this.losses.samplesArrived;
     if (this.coarseToFine && s.blurRngState !== undefined) this.coarseToFine.rng.state = s.blurRngState;
     if ((s.poses === undefined) !== (this.poses === null)) throw new Error('the saved run and this one disagree on pose refinement');
