@@ -1,5 +1,5 @@
 // The standalone viewer page: streams a scene file from ?scene=URL, renders it, slims it with its
-// rank slider, and names the problem when a file is damaged.
+// rank slider, and names the problem when a file is damaged or the GPU cannot hold a render.
 
 import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -11,7 +11,7 @@ import { exportScene } from '../src/formats/scene-file/writer.ts';
 import { randomNormal } from '../src/gpu/random.ts';
 import { artifacts, framesUntilFull, pixelVariance, STATUS_TIMEOUT_MS, WEBGPU_FLAGS, withStudio } from './harness.ts';
 
-test('viewer: streams a scene, renders it, slims it; a damaged file gets a clear message', { timeout: 300_000 }, async () => {
+test('viewer: streams a scene, renders it, slims it; a damaged file and a render the GPU cannot hold get clear messages', { timeout: 300_000 }, async () => {
   await mkdir(artifacts, { recursive: true });
   // A small SlimmeRF-shaped field with random factors: opaque enough to show colour.
   const settings: FieldSettings = {
@@ -76,6 +76,35 @@ test('viewer: streams a scene, renders it, slims it; a damaged file gets a clear
     await page.goto(`${url}viewer.html?scene=/test-artifacts/e2e/viewer-damaged.slimscene`);
     await page.locator('[data-testid="viewer-status"].error').waitFor({ timeout: STATUS_TIMEOUT_MS });
     assert.match((await page.getByTestId('viewer-status').textContent())!, /viewer-damaged\.slimscene: rank group 3: checksum mismatch/);
+
+    // A GPU that cannot hold a render's outputs: the driver's own refusal (SwiftShader cannot
+    // allocate its whole maxBufferSize, which the gather buffer asks for while `window.starve`
+    // names it) is said under the canvas; once memory allows, the next frame renders and clears it.
+    await page.addInitScript(() => {
+      const create = GPUDevice.prototype.createBuffer;
+      GPUDevice.prototype.createBuffer = function (this: GPUDevice, d: GPUBufferDescriptor) {
+        const prefix = (window as unknown as { starve?: string | null }).starve;
+        return create.call(this, prefix && d.label?.startsWith(prefix) ? { ...d, size: this.limits.maxBufferSize } : d);
+      };
+      Object.assign(window, { starve: 'render.gather' });
+    });
+    await page.goto(`${url}viewer.html?scene=/test-artifacts/e2e/viewer.slimscene`);
+    await page.getByTestId('viewer-render-error').waitFor({ timeout: STATUS_TIMEOUT_MS });
+    assert.match(
+      (await page.getByTestId('viewer-render-error').textContent())!,
+      /^The view could not render: The GPU ran out of memory gathering a render's outputs \([\d.]+ [KMG]?i?B asked for, .* already in use\)$/,
+    );
+    assert.ok(await page.getByTestId('viewer-canvas').getAttribute('data-render-error'), 'the canvas says its render failed');
+    await page.screenshot({ path: `${artifacts}/viewer-render-error.png` });
+    await page.evaluate(() => Object.assign(window, { starve: null }));
+    await page.getByTestId('viewer-canvas').hover();
+    await page.mouse.wheel(0, -120);
+    await page.waitForFunction(() => Number(document.querySelector('[data-testid="viewer-canvas"]')?.getAttribute('data-renders')) >= 1, null, {
+      timeout: 60_000,
+    });
+    await page.getByTestId('viewer-render-error').waitFor({ state: 'hidden', timeout: 30_000 });
+    assert.equal(await page.getByTestId('viewer-canvas').getAttribute('data-render-error'), null, 'a completed frame clears the failure');
+    await page.screenshot({ path: `${artifacts}/viewer-recovered.png` });
     assert.deepEqual(errors, [], errors.join('\n'));
   });
 });

@@ -85,6 +85,28 @@ export class ViewRenderer {
     return { rgb, acc };
   }
 
+  /** The gather buffer, kept between renders and grown to the largest block a render asked for. */
+  private gather: GPUBuffer | null = null;
+
+  /**
+   * A gather buffer of at least `bytes`, grown in an out-of-memory scope: a GPU that cannot hold
+   * it says so (a LimitError), and the renderer keeps the one it has. It at least doubles (up to a
+   * whole gather's outputs), so a view refined band by band grows it a few times, not per band.
+   */
+  private async gatherOf(bytes: number): Promise<GPUBuffer> {
+    if (this.gather && this.gather.size >= bytes) return this.gather;
+    const size = Math.max(bytes, Math.min(2 * (this.gather?.size ?? 0), RENDER_GATHER_RAYS * RAY_OUT_BYTES));
+    const made = await this.ctx.guardMemory(
+      `gathering a render's outputs`,
+      [],
+      () => this.ctx.buffer('render.gather', size),
+      (b) => this.ctx.destroy(b),
+    );
+    this.ctx.destroy(this.gather ?? undefined);
+    this.gather = made;
+    return made;
+  }
+
   /**
    * Shaded samples of the most shaded pass this renderer has counted (-1: none yet). A pass
    * shades the chunks that needs, with headroom, instead of every chunk its sample bound could
@@ -123,7 +145,7 @@ export class ViewRenderer {
     // The samples per ray (so the rays per pass) stay as they are while the field renders.
     const perPass = batch.raysPerPass;
     const outBytes = gatherRays * RAY_OUT_BYTES;
-    const gather = ctx.buffer('render.gather', outBytes + Math.ceil(gatherRays / perPass) * 4);
+    const gather = await this.gatherOf(outBytes + Math.ceil(gatherRays / perPass) * 4);
     const options = (chunks: number | undefined) => ({
       train: false,
       jitter: false,
@@ -138,45 +160,43 @@ export class ViewRenderer {
       acc.set(out.acc, first);
       depth.set(out.depth, first);
     };
-    try {
-      for (let block = 0; block < total; block += gatherRays) {
-        const blockRays = Math.min(gatherRays, total - block);
-        const recorded: { at: number; n: number; chunks: number }[] = [];
-        for (let at = 0; at < blockRays; at += perPass) {
-          const n = Math.min(perPass, blockRays - at);
-          const chunks = this.chunksPerPass(n);
-          const prelude = new Encoder(ctx);
-          rays(prelude, block + at, n);
-          const finish = new Encoder(ctx);
-          await batch.forward(n, { ...options(chunks), prelude, finishIn: finish });
-          finish.copy(batch.output, 0, gather, at * RAY_OUT_BYTES, n * RAY_OUT_BYTES);
-          finish.copy(batch.counter, 4, gather, outBytes + recorded.length * 4, 4);
-          finish.submit();
-          recorded.push({ at, n, chunks });
-          if (this.shadedSeen < 0) this.shadedSeen = (await batch.readCounts()).shaded;
-          // Passes no longer wait for the GPU: a page handles input between them.
-          await yieldIfLong();
-        }
-        const bytes = await ctx.read(gather, outBytes + recorded.length * 4);
-        const shaded = new Uint32Array(bytes, outBytes, recorded.length);
-        place(rayOutputsOf(new Float32Array(bytes, 0, blockRays * (RAY_OUT_BYTES / 4)), blockRays), block);
-        for (const [i, pass] of recorded.entries()) {
-          this.shadedSeen = Math.max(this.shadedSeen, shaded[i]!);
-          if (shaded[i]! <= pass.chunks * batch.chunkRows) continue;
-          // More shaded rows than the pass's chunks held: again, with every chunk.
-          const prelude = new Encoder(ctx);
-          rays(prelude, block + pass.at, pass.n);
-          await batch.forward(pass.n, { ...options(undefined), prelude });
-          place(await readRayOutputs(ctx, batch.output, pass.n), block + pass.at);
-        }
+    for (let block = 0; block < total; block += gatherRays) {
+      const blockRays = Math.min(gatherRays, total - block);
+      const recorded: { at: number; n: number; chunks: number }[] = [];
+      for (let at = 0; at < blockRays; at += perPass) {
+        const n = Math.min(perPass, blockRays - at);
+        const chunks = this.chunksPerPass(n);
+        const prelude = new Encoder(ctx);
+        rays(prelude, block + at, n);
+        const finish = new Encoder(ctx);
+        await batch.forward(n, { ...options(chunks), prelude, finishIn: finish });
+        finish.copy(batch.output, 0, gather, at * RAY_OUT_BYTES, n * RAY_OUT_BYTES);
+        finish.copy(batch.counter, 4, gather, outBytes + recorded.length * 4, 4);
+        finish.submit();
+        recorded.push({ at, n, chunks });
+        if (this.shadedSeen < 0) this.shadedSeen = (await batch.readCounts()).shaded;
+        // Passes no longer wait for the GPU: a page handles input between them.
+        await yieldIfLong();
       }
-    } finally {
-      ctx.destroy(gather);
+      const bytes = await ctx.read(gather, outBytes + recorded.length * 4);
+      const shaded = new Uint32Array(bytes, outBytes, recorded.length);
+      place(rayOutputsOf(new Float32Array(bytes, 0, blockRays * (RAY_OUT_BYTES / 4)), blockRays), block);
+      for (const [i, pass] of recorded.entries()) {
+        this.shadedSeen = Math.max(this.shadedSeen, shaded[i]!);
+        if (shaded[i]! <= pass.chunks * batch.chunkRows) continue;
+        // More shaded rows than the pass's chunks held: again, with every chunk.
+        const prelude = new Encoder(ctx);
+        rays(prelude, block + pass.at, pass.n);
+        await batch.forward(pass.n, { ...options(undefined), prelude });
+        place(await readRayOutputs(ctx, batch.output, pass.n), block + pass.at);
+      }
     }
     return { rgb, acc, depth };
   }
 
   destroy(ownBatch = true): void {
+    this.ctx.destroy(this.gather);
+    this.gather = null;
     if (ownBatch) this.batch.destroy();
   }
 }

@@ -57,6 +57,8 @@ export function FieldViewport({ session, active = true, children }: { session: S
   const [mode, setMode] = useState<ViewMode>('color');
   const [snap, setSnap] = useState<number | null>(null);
   const [comparePsnr, setComparePsnr] = useState<number | null>(null);
+  // Why the last render failed, until a frame completes.
+  const [renderError, setRenderError] = useState<string | null>(null);
   // Strivec: which levels' tensor cubes are drawn over the render.
   const [boxes, setBoxes] = useState<boolean[]>([false, false, false]);
   // The share of GPU time the viewport's renders may take while training.
@@ -80,7 +82,9 @@ export function FieldViewport({ session, active = true, children }: { session: S
       render: (cam) => (onScreen.current && view.current.snap === null ? session.renderView(cam) : Promise.resolve(null)),
       camera: (side) => poseCamera(pose.current, side),
       pixels: (img, first) => viewPixels(img, view.current.mode, view.current.mode === 'depth' ? depthRange(first) : undefined),
+      onError: setRenderError,
       onFrame: (camera) => {
+        setRenderError(null);
         const shown = view.current.boxes;
         const local = session.localTensors;
         const n = local && shown.some(Boolean) ? drawTensorBoxes(c, camera, local.levels, local.tables, shown) : 0;
@@ -257,6 +261,11 @@ export function FieldViewport({ session, active = true, children }: { session: S
             </span>
           )}
         </div>
+        {renderError && (
+          <p className="error" role="alert" data-testid="viewport-render-error">
+            {renderError}
+          </p>
+        )}
         <canvas
           ref={canvas}
           width={384}

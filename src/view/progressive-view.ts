@@ -6,7 +6,8 @@
 // reached, and every render is paced to a share of GPU time. The plan's arithmetic is
 // progressive.ts; what to render and how to show it comes from the caller.
 //
-// The canvas reports its last completed frame: data-frame-size="WxH" and data-renders (a count).
+// The canvas reports its last completed frame: data-frame-size="WxH" and data-renders (a count);
+// and why the last render failed (data-render-error) until a frame completes.
 import type { Camera } from '../data/types.ts';
 import type { ImageResult } from '../render/view-renderer.ts';
 import { drawView } from './paint.ts';
@@ -22,6 +23,8 @@ export interface ProgressiveSource {
   pixels(img: ImageResult, first: ImageResult): RenderedView;
   /** After each completed frame (overlays drawn over it), with the frame's camera at the canvas's size. */
   onFrame?(camera: Camera): void;
+  /** A render failed (the GPU could not hold it, or the device was lost); the next completed frame clears it. */
+  onError?(message: string): void;
 }
 
 export class ProgressiveView {
@@ -117,9 +120,13 @@ export class ProgressiveView {
         if (done === 'nothing') return;
       }
     } catch (e) {
-      // A render that failed ends this pass (a lost device: the session reports it, replaces the
-      // device and the view renders again on the next change); never an unhandled rejection.
-      console.warn('The view could not render:', e);
+      // A render that failed ends this pass, and the caller shows why (a lost device: the session
+      // also replaces the device); the view renders again on the next change. Never an unhandled
+      // rejection. The canvas says so too (data-render-error) until a frame completes.
+      const message = `The view could not render: ${e instanceof Error ? e.message : String(e)}`;
+      this.canvas.dataset.renderError = message;
+      if (this.source.onError) this.source.onError(message);
+      else console.warn(message);
     } finally {
       this.running = false;
     }
@@ -143,6 +150,7 @@ export class ProgressiveView {
       this.paint(img, tile, full / side, full);
     }
     this.finest = side;
+    delete this.canvas.dataset.renderError;
     this.canvas.dataset.frameSize = `${side}x${side}`;
     this.canvas.dataset.renders = String(Number(this.canvas.dataset.renders ?? 0) + 1);
     this.source.onFrame?.(this.source.camera(full));

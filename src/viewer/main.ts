@@ -12,6 +12,7 @@ import { viewPixels } from '../view/view-images.ts';
 import { formatBytes, WEBGPU_BROWSERS } from '../view/webgpu.ts';
 
 const statusEl = document.getElementById('status')!;
+const renderErrorEl = document.getElementById('render-error')!;
 const canvas = document.getElementById('view') as HTMLCanvasElement;
 const slider = document.getElementById('rank') as HTMLInputElement;
 const rankLabel = document.getElementById('rank-label')!;
@@ -23,6 +24,12 @@ const SETTLE_MS = 200;
 function say(text: string, error = false): void {
   statusEl.textContent = text;
   statusEl.classList.toggle('error', error);
+}
+
+/** Why the last render failed, shown under the canvas until a frame completes (null: clears it). */
+function renderFailed(message: string | null): void {
+  renderErrorEl.textContent = message ?? '';
+  renderErrorEl.hidden = message === null;
 }
 
 class Viewer {
@@ -41,6 +48,8 @@ class Viewer {
       render: (cam) => this.session.renderView(cam),
       camera: (side) => poseCamera(this.pose ?? homePose(this.radius, this.homeFrom), side),
       pixels: (img) => viewPixels(img, 'color'),
+      onError: renderFailed,
+      onFrame: () => renderFailed(null),
     });
   }
 

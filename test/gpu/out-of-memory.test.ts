@@ -144,6 +144,27 @@ test('a ray batch that cannot grow refuses the batch and renders the same image 
   field.destroy();
 });
 
+test('a render whose gather buffer cannot be allocated is refused, and renders the same image once memory allows', async () => {
+  const ctx = await nodeGpu();
+  const cfg = resolveConfig('vm48', tiny);
+  const field = await TensorField.make(ctx, cfg.settings, { lo: ds.aabb[0], hi: ds.aabb[1] }, [12, 12, 12], 3);
+  const cam = ds.splits.test!.cameras[0]!;
+  const renderer = new ViewRenderer(ctx, field, ds.nearFar);
+  restore = starve(ctx, 'render.gather');
+  await assert.rejects(renderer.render(cam, 1), (e: Error) => {
+    assert.ok(e instanceof LimitError, e.message);
+    assert.match(e.message, /^The GPU ran out of memory gathering a render's outputs \([\d.]+ [KMG]?i?B asked for/);
+    return true;
+  });
+  restore();
+  const image = await renderer.render(cam, 1);
+  const reference = new ViewRenderer(ctx, field, ds.nearFar);
+  assert.deepEqual(image.rgb, (await reference.render(cam, 1)).rgb, 'the renderer is usable after the refusal');
+  reference.destroy();
+  renderer.destroy();
+  field.destroy();
+});
+
 test('a run whose upsample cannot be allocated stops with advice; its field keeps the grid it had and still renders', async () => {
   const ctx = await nodeGpu();
   const baseline = ctx.allocatedBytes;
