@@ -8,7 +8,7 @@
 // slimming needs no copy.
 import { formatBytes, type GpuContext, type LimitAdvice, LimitError } from '../gpu/context.ts';
 import type { ParamValues } from '../gpu/kernel.ts';
-import { ParamArena } from '../gpu/param-arena.ts';
+import { arenaFloats, ParamArena } from '../gpu/param-arena.ts';
 import { linearInit, randomNormal } from '../gpu/random.ts';
 import { ShadingModule } from '../shading/shading.ts';
 import { type Box, cropLine, cropPlane, gridUnits, resizeLines, resizePlane, samplesPerRay, stepSize, type Vec3 } from './geometry.ts';
@@ -254,8 +254,7 @@ export class TensorField {
   }
 
   private checkFitsAfter(replace: Map<string, Float32Array>): void {
-    let total = 0;
-    for (const s of this.arena.segments) total += Math.ceil((replace.get(s.name)?.length ?? s.count) / 64) * 64;
+    const total = arenaFloats(this.arena.segments.map((s) => replace.get(s.name)?.length ?? s.count));
     if (total * 4 > this.ctx.maxBinding) {
       throw new LimitError(
         `upsampling to grid ${this.grid.join('x')} needs ${formatBytes(total * 4)} of parameters, more than this GPU binds ` +

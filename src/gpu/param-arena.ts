@@ -27,6 +27,13 @@ export interface Segment {
   components: number;
 }
 
+/** Floats an arena holds for segments of these sizes: each padded to 64 floats, so every segment starts 256-byte aligned. */
+export function arenaFloats(counts: Iterable<number>): number {
+  let total = 0;
+  for (const n of counts) total += Math.ceil(n / 64) * 64;
+  return total;
+}
+
 export class ParamArena {
   readonly segments: Segment[] = [];
   private inits: Float32Array[] = [];
@@ -36,7 +43,7 @@ export class ParamArena {
   adamM: GPUBuffer | null = null;
   adamV: GPUBuffer | null = null;
 
-  /** Adds a segment; offsets are padded to 64 floats so every segment starts 256-byte aligned. */
+  /** Adds a segment, 256-byte aligned (arenaFloats). */
   add(name: string, init: Float32Array, group: LrGroup, components = 1): Segment {
     if (this.params) throw new Error('ParamArena: add() after allocate()');
     if (this.segments.some((s) => s.name === name)) throw new Error(`ParamArena: duplicate segment ${name}`);
@@ -50,7 +57,7 @@ export class ParamArena {
     };
     this.segments.push(seg);
     this.inits.push(init);
-    this.total += Math.ceil(init.length / 64) * 64;
+    this.total += arenaFloats([init.length]);
     return seg;
   }
 
@@ -126,7 +133,7 @@ export class ParamArena {
       const v = values.get(s.name)!;
       s.offset = this.total;
       s.count = v.length;
-      this.total += Math.ceil(v.length / 64) * 64;
+      this.total += arenaFloats([v.length]);
     }
     this.inits = this.segments.map((s) => values.get(s.name)!);
     await ctx.guardMemory(

@@ -23,6 +23,7 @@ import { fieldSegments, layoutOf } from '../field/layout.ts';
 import { appWidthOf, type FieldSettings } from '../field/settings.ts';
 import { formatBytes, type LimitAdvice } from '../gpu/context.ts';
 import { SCRATCH_BYTES } from '../gpu/gemm.ts';
+import { arenaFloats } from '../gpu/param-arena.ts';
 import { downscaleToFit } from '../rays/gpu-split.ts';
 import { RAY_OUT_BYTES } from '../render/batch-output.ts';
 import {
@@ -65,11 +66,16 @@ export interface MemoryEstimate {
   ndc: boolean;
 }
 
+/** Floats of the field's parameter arena at a grid (one binding must hold them). */
+function parameterFloats(settings: FieldSettings, box: Box, grid: Vec3): number {
+  return arenaFloats(fieldSegments(settings, box, grid).map((s) => s.count));
+}
+
 export function estimateTrainingMemory(settings: FieldSettings, opt: TrainOptions, ds: Dataset, maxBinding: number): MemoryEstimate {
   const frame = trainingFrame(ds, settings, opt);
   const box = frame.box;
   const finalGrid = resolutionForVoxels(opt.nVoxelFinal, box);
-  const floats = fieldSegments(settings, box, finalGrid).reduce((n, s) => n + Math.ceil(s.count / 64) * 64, 0);
+  const floats = parameterFloats(settings, box, finalGrid);
   // Params, gradients and Adam's two moments; coarse-to-fine training adds a blurred copy of the
   // params (and a plane-sized scratch, within the copy's rounding) while its blur lasts.
   const parameters = floats * 4 * (blursFactors(opt) ? 5 : 4);
@@ -218,7 +224,7 @@ export function fitToAdapter(settings: FieldSettings, opt: TrainOptions, ds: Dat
   const { box } = trainingFrame(ds, settings, opt);
   const train = { ...opt };
   const changes: string[] = [];
-  const floatsAt = (voxels: number) => fieldSegments(settings, box, resolutionForVoxels(voxels, box)).reduce((n, s) => n + Math.ceil(s.count / 64) * 64, 0);
+  const floatsAt = (voxels: number) => parameterFloats(settings, box, resolutionForVoxels(voxels, box));
   const gridText = (voxels: number) => resolutionForVoxels(voxels, box).join('×');
   if (floatsAt(train.nVoxelFinal) * 4 > maxBinding) {
     const asked = train.nVoxelFinal;
