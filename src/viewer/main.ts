@@ -26,7 +26,7 @@ function say(text: string, error = false): void {
   statusEl.classList.toggle('error', error);
 }
 
-/** Why the last render failed, shown under the canvas until a frame completes (null: clears it). */
+/** Why the last render failed, shown above the canvas until a frame completes (null: clears it). */
 function renderFailed(message: string | null): void {
   renderErrorEl.textContent = message ?? '';
   renderErrorEl.hidden = message === null;
