@@ -108,6 +108,26 @@ export async function dropPaths(page: Page, testId: string, paths: string[]): Pr
 }
 
 /** How many times the neural viewport has drawn (its data-renders counter). */
+/**
+ * Real driver refusals in the page: SwiftShader cannot allocate a buffer of its whole
+ * maxBufferSize (1 GiB), so from the next page load on, createBuffer makes the buffers whose
+ * labels start with `window.starve` ask for that much. `prefix` is what `window.starve` starts as
+ * (allocations made while the page loads); `starve` changes it later.
+ */
+export async function starveOnLoad(page: Page, prefix: string | null = null): Promise<void> {
+  await page.addInitScript((initial) => {
+    const create = GPUDevice.prototype.createBuffer;
+    GPUDevice.prototype.createBuffer = function (this: GPUDevice, d: GPUBufferDescriptor) {
+      const starved = (window as unknown as { starve?: string | null }).starve;
+      return create.call(this, starved && d.label?.startsWith(starved) ? { ...d, size: this.limits.maxBufferSize } : d);
+    };
+    Object.assign(window, { starve: initial });
+  }, prefix);
+}
+
+/** The buffers the page refuses from now on (starveOnLoad); null: none. */
+export const starve = (page: Page, prefix: string | null) => page.evaluate((p) => Object.assign(window, { starve: p }), prefix);
+
 export const renders = async (page: Page) => Number((await page.getByTestId('render-canvas').getAttribute('data-renders')) ?? 0);
 
 /**

@@ -2,27 +2,21 @@
 // mid-training as at the start, and the page, the trained field and the saved run stay usable.
 // The refusals are the driver's own: SwiftShader cannot allocate a buffer of its whole
 // maxBufferSize (1 GiB), so the page's createBuffer makes one chosen allocation ask for that much
-// while `window.starve` names it (unit tests in test/gpu/out-of-memory.test.ts do the same).
+// while `window.starve` names it (harness.ts: starveOnLoad; unit tests in
+// test/gpu/out-of-memory.test.ts do the same).
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { test } from 'node:test';
 import type { Page } from 'playwright-core';
-import { artifacts, canvasShot, openDemo, pixelVariance, renders, WEBGPU_FLAGS, withStudio } from './harness.ts';
+import { artifacts, canvasShot, openDemo, pixelVariance, renders, starve, starveOnLoad, WEBGPU_FLAGS, withStudio } from './harness.ts';
 
-const starve = (page: Page, prefix: string | null) => page.evaluate((p) => Object.assign(window, { starve: p }), prefix);
 const iteration = async (page: Page) => Number(await page.getByTestId('iteration').textContent());
 
 test('out of memory: refused with what to lower, at the start and at an upsample; the field, the saved run and the page stay usable', {
   timeout: 600_000,
 }, async () => {
   await withStudio(WEBGPU_FLAGS, async (page, url, errors) => {
-    await page.addInitScript(() => {
-      const create = GPUDevice.prototype.createBuffer;
-      GPUDevice.prototype.createBuffer = function (this: GPUDevice, d: GPUBufferDescriptor) {
-        const prefix = (window as unknown as { starve?: string | null }).starve;
-        return create.call(this, prefix && d.label?.startsWith(prefix) ? { ...d, size: this.limits.maxBufferSize } : d);
-      };
-    });
+    await starveOnLoad(page);
     await openDemo(page, url);
     const alert = page.getByRole('alert');
 

@@ -9,7 +9,7 @@ import { MODEL_PRESETS } from '../src/field/presets.ts';
 import type { FieldSettings } from '../src/field/settings.ts';
 import { exportScene } from '../src/formats/scene-file/writer.ts';
 import { randomNormal } from '../src/gpu/random.ts';
-import { artifacts, framesUntilFull, pixelVariance, STATUS_TIMEOUT_MS, WEBGPU_FLAGS, withStudio } from './harness.ts';
+import { artifacts, framesUntilFull, pixelVariance, STATUS_TIMEOUT_MS, starve, starveOnLoad, WEBGPU_FLAGS, withStudio } from './harness.ts';
 
 test('viewer: streams a scene, renders it, slims it; a damaged file and a render the GPU cannot hold get clear messages', { timeout: 300_000 }, async () => {
   await mkdir(artifacts, { recursive: true });
@@ -77,17 +77,10 @@ test('viewer: streams a scene, renders it, slims it; a damaged file and a render
     await page.locator('[data-testid="viewer-status"].error').waitFor({ timeout: STATUS_TIMEOUT_MS });
     assert.match((await page.getByTestId('viewer-status').textContent())!, /viewer-damaged\.slimscene: rank group 3: checksum mismatch/);
 
-    // A GPU that cannot hold a render's outputs: the driver's own refusal (SwiftShader cannot
-    // allocate its whole maxBufferSize, which the gather buffer asks for while `window.starve`
-    // names it) is said under the canvas; once memory allows, the next frame renders and clears it.
-    await page.addInitScript(() => {
-      const create = GPUDevice.prototype.createBuffer;
-      GPUDevice.prototype.createBuffer = function (this: GPUDevice, d: GPUBufferDescriptor) {
-        const prefix = (window as unknown as { starve?: string | null }).starve;
-        return create.call(this, prefix && d.label?.startsWith(prefix) ? { ...d, size: this.limits.maxBufferSize } : d);
-      };
-      Object.assign(window, { starve: 'render.gather' });
-    });
+    // A GPU that cannot hold a render's outputs: the driver's own refusal of the gather buffer
+    // (starved from the page's load, before its first render) is said above the canvas; once
+    // memory allows, the next frame renders and clears it.
+    await starveOnLoad(page, 'render.gather');
     await page.goto(`${url}viewer.html?scene=/test-artifacts/e2e/viewer.slimscene`);
     await page.getByTestId('viewer-render-error').waitFor({ timeout: STATUS_TIMEOUT_MS });
     assert.match(
@@ -96,7 +89,7 @@ test('viewer: streams a scene, renders it, slims it; a damaged file and a render
     );
     assert.ok(await page.getByTestId('viewer-canvas').getAttribute('data-render-error'), 'the canvas says its render failed');
     await page.screenshot({ path: `${artifacts}/viewer-render-error.png` });
-    await page.evaluate(() => Object.assign(window, { starve: null }));
+    await starve(page, null);
     await page.getByTestId('viewer-canvas').hover();
     await page.mouse.wheel(0, -120);
     await page.waitForFunction(() => Number(document.querySelector('[data-testid="viewer-canvas"]')?.getAttribute('data-renders')) >= 1, null, {

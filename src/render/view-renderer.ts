@@ -102,7 +102,7 @@ export class ViewRenderer {
       () => this.ctx.buffer('render.gather', size),
       (b) => this.ctx.destroy(b),
     );
-    this.ctx.destroy(this.gather ?? undefined);
+    this.ctx.destroy(this.gather);
     this.gather = made;
     return made;
   }
