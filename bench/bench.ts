@@ -17,10 +17,11 @@ import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { poseError } from '../src/camera/align.ts';
 import { loadModel, log, openDataset } from '../src/cli/node-io.ts';
 import { type RankPoint, runTraining } from '../src/cli/run-training.ts';
-import type { Camera, Dataset } from '../src/data/types.ts';
-import { perturbCameras, poseError } from '../src/eval/poses.ts';
+import type { Dataset, PosedView } from '../src/data/types.ts';
+import { perturbCameras } from '../src/eval/poses.ts';
 import { type RenderSpeedRow, renderSpeed } from '../src/eval/render-speed.ts';
 import { formatBytes } from '../src/gpu/context.ts';
 import { nodeGpu } from '../src/gpu/node.ts';
@@ -66,7 +67,7 @@ async function foxAsColmap(fox: string): Promise<string> {
   return dir;
 }
 /** The dataset with its training cameras perturbed (pose refinement's harness), and their error. */
-function withPoseNoise(ds: Dataset, sigma: number | undefined): { dataset: Dataset; poseNoise: Record<string, unknown>; truePoses?: Camera[] } {
+function withPoseNoise(ds: Dataset, sigma: number | undefined): { dataset: Dataset; poseNoise: Record<string, unknown>; truePoses?: PosedView[] } {
   if (sigma === undefined) return { dataset: ds, poseNoise: {} };
   const train = ds.splits.train!;
   const cameras = perturbCameras(train.cameras, sigma, 1);

@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util';
 import { loadModel } from '../src/cli/node-io.ts';
 import { encodePng } from '../src/data/image-node.ts';
 import { orbitCamera } from '../src/data/procedural.ts';
-import type { Camera } from '../src/data/types.ts';
+import type { PosedView } from '../src/data/types.ts';
 import { surfaceSplats } from '../src/export/splats.ts';
 import { DEFAULT_LEVEL, extractSurface, SH_C0 } from '../src/export/surface.ts';
 import { boxCentre, boxSize } from '../src/field/geometry.ts';
@@ -26,7 +26,7 @@ const size = Number(values.size ?? 400);
 const resolution = Number(values.resolution ?? 256);
 
 /** Pixel coordinates and depth of a world point seen by `cam` (OpenCV axes in its c2w). */
-function project(cam: Camera, p: ArrayLike<number>): [number, number, number] {
+function project(cam: PosedView, p: ArrayLike<number>): [number, number, number] {
   const m = cam.c2w;
   const d = [p[0]! - m[3]!, p[1]! - m[7]!, p[2]! - m[11]!];
   const x = m[0]! * d[0]! + m[4]! * d[1]! + m[8]! * d[2]!;
@@ -40,7 +40,7 @@ function white(n: number): Float32Array {
 }
 
 /** The mesh, z-buffered, each pixel its triangle's interpolated vertex colour times a head light. */
-function drawMesh(cam: Camera, positions: Float32Array, normals: Float32Array, colors: Uint8Array, indices: Uint32Array): Float32Array {
+function drawMesh(cam: PosedView, positions: Float32Array, normals: Float32Array, colors: Uint8Array, indices: Uint32Array): Float32Array {
   const { width: w, height: h } = cam;
   const rgb = white(w * h);
   const depth = new Float32Array(w * h).fill(Number.POSITIVE_INFINITY);
@@ -89,7 +89,7 @@ function drawMesh(cam: Camera, positions: Float32Array, normals: Float32Array, c
  * The splats blended back to front, each an isotropic screen-space Gaussian of its in-surface
  * standard deviation (the flat axis ignored: a preview, not a 3DGS rasteriser).
  */
-function drawSplats(cam: Camera, s: ReturnType<typeof surfaceSplats>): Float32Array {
+function drawSplats(cam: PosedView, s: ReturnType<typeof surfaceSplats>): Float32Array {
   const { width: w, height: h } = cam;
   const rgb = white(w * h);
   const n = s.positions.length / 3;

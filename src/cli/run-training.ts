@@ -4,7 +4,7 @@
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { encodePng } from '../data/image-node.ts';
-import type { Camera, Dataset } from '../data/types.ts';
+import type { Dataset, PosedView } from '../data/types.ts';
 import type { RankPoint } from '../eval/rank-curve.ts';
 import { refinedCaptureFiles } from '../export/refined-capture.ts';
 import { formatBytes } from '../gpu/context.ts';
@@ -44,7 +44,7 @@ export interface TrainingArgs {
   /** Pose refinement: write the refined capture into this folder (export/refined-capture.ts). */
   exportPoses?: string;
   /** Pose refinement: the training cameras' true poses, when the dataset's are perturbed (the bench). */
-  truePoses?: Camera[];
+  truePoses?: PosedView[];
 }
 
 /** Writes `bytes` to `file` atomically: a crash mid-write leaves the previous file intact. */

@@ -2,6 +2,7 @@
 // images.txt, points3D.txt), as COLMAP writes them (src/colmap/scene/reconstruction_io.cc). Every
 // count is checked against the bytes left before anything is allocated, every number for
 // finiteness, and a message names the file and the record (camera, image or point id).
+import { quaternionOf } from '../camera/rotation.ts';
 import { DatasetError } from './types.ts';
 
 /** COLMAP's camera models by id, with their parameter names in file order. */
@@ -319,27 +320,6 @@ export interface ColmapModelSpec {
   images: ColmapSpecImage[];
   /** xyz per point, with RGB colours. */
   points: { xyz: number[]; rgb: number[] };
-}
-
-/** Unit quaternion (w, x, y, z) of a row-major rotation matrix (Shepperd's method). */
-export function quaternionOf(r: ArrayLike<number>): number[] {
-  const [m00, m01, m02, m10, m11, m12, m20, m21, m22] = Array.from(r);
-  const tr = m00! + m11! + m22!;
-  let q: number[];
-  if (tr > 0) {
-    const s = Math.sqrt(tr + 1) * 2;
-    q = [0.25 * s, (m21! - m12!) / s, (m02! - m20!) / s, (m10! - m01!) / s];
-  } else if (m00! > m11! && m00! > m22!) {
-    const s = Math.sqrt(1 + m00! - m11! - m22!) * 2;
-    q = [(m21! - m12!) / s, 0.25 * s, (m01! + m10!) / s, (m02! + m20!) / s];
-  } else if (m11! > m22!) {
-    const s = Math.sqrt(1 + m11! - m00! - m22!) * 2;
-    q = [(m02! - m20!) / s, (m01! + m10!) / s, 0.25 * s, (m12! + m21!) / s];
-  } else {
-    const s = Math.sqrt(1 + m22! - m00! - m11!) * 2;
-    q = [(m10! - m01!) / s, (m02! + m20!) / s, (m12! + m21!) / s, 0.25 * s];
-  }
-  return q;
 }
 
 /** COLMAP's image pose (world-to-camera) of an OpenCV camera-to-world. */

@@ -5,6 +5,8 @@
 // taken and the choice is said. The poses and sparse points stay in the model's world; the loader
 // places them (placement.ts: mean up +z, the points' robust box within [-1.5, 1.5]), and the points
 // come along for the Dataset view. Every 8th image (by name) is held out for testing, the LLFF protocol.
+
+import { quaternionToRotation } from '../camera/rotation.ts';
 import {
   type ColmapCamera,
   type ColmapImage,
@@ -20,7 +22,6 @@ import { type DatasetFormat, type DatasetPlan, type FrameSpec, heldOutSplits, ty
 import { normalizePath } from './sources.ts';
 import { glToCv, joinLabel } from './transforms-json.ts';
 import { DatasetError, type FileSource } from './types.ts';
-import { quaternionToRotation } from './vec3.ts';
 
 /** Folders a sparse model is looked for in, in order of preference on a tie. */
 const MODEL_DIRS = [...Array.from({ length: 10 }, (_, i) => `sparse/${i}/`), 'sparse/', ...Array.from({ length: 10 }, (_, i) => `colmap/sparse/${i}/`), ''];

@@ -12,11 +12,12 @@
 // at most [-1.5, 1.5]. Forward-facing captures see far beyond that box, so they train in NDC, as
 // the reference does, its near plane at 3/4 of the nearest bound (train/scene-frame.ts). Every 8th
 // image is held out, the LLFF protocol.
+
+import { cross, dot, sub, unit, type V3 } from '../camera/vec3.ts';
 import { readNpy } from './npy.ts';
 import { type DatasetFormat, type DatasetPlan, type FrameSpec, heldOutSplits } from './plan.ts';
 import { joinLabel } from './transforms-json.ts';
 import { DatasetError } from './types.ts';
-import { cross, dot, sub, unit, type V3 } from './vec3.ts';
 
 const POSES_FILE = 'poses_bounds.npy';
 const PRESCALED = [2, 4, 8];

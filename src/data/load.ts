@@ -11,7 +11,7 @@ import { ngpFormat } from './ngp.ts';
 import { placeCapture, placePoints, placePose } from './placement.ts';
 import type { DatasetFormat, DatasetPlan, IntrinsicsSpec, SplitPlan } from './plan.ts';
 import { glToCv, joinLabel } from './transforms-json.ts';
-import { type Camera, type Dataset, DatasetError, type DecodedImage, type FileSource, type ImageDecoder, type Split, type SplitName } from './types.ts';
+import { type Dataset, DatasetError, type DecodedImage, type FileSource, type ImageDecoder, type PosedView, type Split, type SplitName } from './types.ts';
 
 export interface LoadOptions {
   /** Integer factor >= 1; images are box-filtered and intrinsics divided by it. Default 1. */
@@ -177,7 +177,7 @@ async function loadSplit(
   const cameras = plan.frames.map((f, i) => {
     const { fullW, fullH, small } = loaded[i];
     const intr = resolveIntrinsics(f.intrinsics, fullW, fullH, `${jsonLabel} frame ${f.index}`);
-    const cam: Camera = {
+    const cam: PosedView = {
       width: small.width,
       height: small.height,
       fx: intr.fx / k,

@@ -10,8 +10,9 @@
 // - without, for a masked capture (an object on a cleared background): a cube around the point the
 //   cameras look at, its half-side 0.375 of their mean distance to it (instant-ngp's convention:
 //   colmap2nerf puts the cameras 4 units from that point, the object in [-1.5, 1.5]^3).
+
+import { mat3Apply, sub, type V3 } from '../camera/vec3.ts';
 import type { SceneBox } from './types.ts';
-import { mat3Apply, sub, type V3 } from './vec3.ts';
 
 type Mat3 = [number, number, number, number, number, number, number, number, number];
 

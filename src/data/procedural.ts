@@ -5,8 +5,9 @@
 // With `background: 'environment'` the objects stand in a world that fills every pixel: a
 // checkered ground inside a painted round wall 6 units out, under a sky, all outside the box, as
 // a phone capture's room is (the unbounded test scene).
-import type { Camera, Dataset, Split } from './types.ts';
-import { cross, dot, sub, unit, type V3 } from './vec3.ts';
+
+import { cross, dot, sub, unit, type V3 } from '../camera/vec3.ts';
+import type { Dataset, PosedView, Split } from './types.ts';
 
 interface Hit {
   t: number;
@@ -101,7 +102,7 @@ function environment(o: V3, d: V3): V3 {
 }
 
 /** Camera on a sphere of radius 4 looking at `target` (the origin; world +z up), in OpenCV convention. */
-export function orbitCamera(azimuth: number, elevation: number, size: number, fovDeg = 40, radius = 4, target: Readonly<V3> = [0, 0, 0]): Camera {
+export function orbitCamera(azimuth: number, elevation: number, size: number, fovDeg = 40, radius = 4, target: Readonly<V3> = [0, 0, 0]): PosedView {
   const eye: V3 = [
     target[0] + radius * Math.cos(elevation) * Math.cos(azimuth),
     target[1] + radius * Math.cos(elevation) * Math.sin(azimuth),
@@ -116,7 +117,7 @@ export function orbitCamera(azimuth: number, elevation: number, size: number, fo
 }
 
 /** Where the ray through pixel (px, py) of `cam` first hits the scene, or null (tests use the visible surfaces). */
-export function demoSurfacePoint(cam: Camera, px: number, py: number): V3 | null {
+export function demoSurfacePoint(cam: PosedView, px: number, py: number): V3 | null {
   const m = cam.c2w;
   const o: V3 = [m[3]!, m[7]!, m[11]!];
   const dc = unit([(px - cam.cx) / cam.fx, (py - cam.cy) / cam.fy, 1]);
@@ -130,7 +131,7 @@ export function demoSurfacePoint(cam: Camera, px: number, py: number): V3 | null
 }
 
 /** Renders one RGBA8 view: alpha 0 where the ray misses the objects, or opaque with the environment around them. */
-export function renderProcedural(cam: Camera, supersample = 2, background: ProceduralBackground = 'none'): Uint8Array {
+export function renderProcedural(cam: PosedView, supersample = 2, background: ProceduralBackground = 'none'): Uint8Array {
   const out = new Uint8Array(cam.width * cam.height * 4);
   const m = cam.c2w;
   const o: V3 = [m[3]!, m[7]!, m[11]!];
@@ -175,7 +176,7 @@ export function renderProcedural(cam: Camera, supersample = 2, background: Proce
 /** 'none': a transparent background (Blender's renders); 'environment': ground, wall and sky all around. */
 export type ProceduralBackground = 'none' | 'environment';
 
-function makeSplit(cams: Camera[], prefix: string, background: ProceduralBackground): Split {
+function makeSplit(cams: PosedView[], prefix: string, background: ProceduralBackground): Split {
   return {
     names: cams.map((_, i) => `${prefix}/r_${i}`),
     cameras: cams,
@@ -193,7 +194,7 @@ function makeSplit(cams: Camera[], prefix: string, background: ProceduralBackgro
 export type ProceduralLayout = 'sphere' | 'forward';
 
 /** A forward-facing camera: the one orientation, its eye moved by (right, up) in its image plane. */
-function forwardCamera(right: number, up: number, size: number): Camera {
+function forwardCamera(right: number, up: number, size: number): PosedView {
   const base = orbitCamera(-Math.PI / 2, 0.25, size, 50, 4);
   const c2w = Float64Array.from(base.c2w);
   for (let r = 0; r < 3; r++) c2w[r * 4 + 3] = base.c2w[r * 4 + 3]! + right * base.c2w[r * 4]! - up * base.c2w[r * 4 + 1]!;

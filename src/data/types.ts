@@ -1,46 +1,13 @@
 // Shared data-model types for datasets, cameras and file access.
 // Environment-neutral: imported by both the Node CLI and the browser bundle.
+import type { PosedView } from '../camera/types.ts';
 
-export interface Camera {
-  /** pixels (after downscale) */
-  width: number;
-  height: number;
-  fx: number;
-  fy: number;
-  cx: number;
-  cy: number;
-  /**
-   * camera-to-world, row-major 3x4, OpenCV convention (x right, y down, z forward).
-   * Blender/OpenGL c2w matrices are right-multiplied by diag(1,-1,-1) to get this.
-   */
-  c2w: Float64Array; // length 12
-  /** OpenCV lens distortion if the dataset gives it: radial-tangential, with FULL_OPENCV's rational k3..k6 when given */
-  distortion?: Distortion;
-  /** OpenCV's fisheye (equidistant) lens model instead (COLMAP's and nerfstudio's OPENCV_FISHEYE) */
-  fisheye?: Fisheye;
-}
-
-export interface Distortion {
-  k1: number;
-  k2: number;
-  p1: number;
-  p2: number;
-  k3?: number;
-  k4?: number;
-  k5?: number;
-  k6?: number;
-}
-
-export interface Fisheye {
-  k1: number;
-  k2: number;
-  k3: number;
-  k4: number;
-}
+// The camera types live with the camera geometry (camera/types.ts); the front ends see them here.
+export type { Distortion, Fisheye, Intrinsics, PosedView } from '../camera/types.ts';
 
 export interface Split {
   names: string[];
-  cameras: Camera[];
+  cameras: PosedView[];
   /** RGBA8, row-major, its camera's width*height*4, NOT composited (alpha kept) */
   images: Uint8Array[];
   /**

@@ -1,7 +1,8 @@
 // Choosing views of a split: evenly spaced indices (the test views an evaluation renders, the
 // training views of sparse-view mode) and the split made of them.
-import type { Camera, Split } from './types.ts';
-import { cross, dot, unit, type V3 } from './vec3.ts';
+
+import { cross, dot, unit, type V3 } from '../camera/vec3.ts';
+import type { PosedView, Split } from './types.ts';
 
 /** Evenly spaced view indices: 0, s, 2s, ... with s = floor(count / n). */
 export function evenlySpacedViews(count: number, n: number): number[] {
@@ -27,7 +28,7 @@ export function subsetViews(split: Split, n: number): Split {
  * direction (60° by default: its video path is a spiral, not an orbit; train/scene-frame.ts asks
  * for 30° before it trains in NDC, as LLFF's captures are).
  */
-export function facesForward(cameras: readonly Camera[], maxDegrees = 60): boolean {
+export function facesForward(cameras: readonly PosedView[], maxDegrees = 60): boolean {
   if (cameras.length < 3) return false;
   const f = [0, 0, 0];
   for (const c of cameras) for (let i = 0; i < 3; i++) f[i]! += c.c2w[i * 4 + 2]!;
@@ -42,7 +43,7 @@ export function facesForward(cameras: readonly Camera[], maxDegrees = 60): boole
  * mean view direction, the mean right direction made orthogonal to it, and down = forward × right
  * (OpenCV axes).
  */
-export function meanCamera(cameras: readonly Camera[]): { centre: V3; right: V3; down: V3; forward: V3 } {
+export function meanCamera(cameras: readonly PosedView[]): { centre: V3; right: V3; down: V3; forward: V3 } {
   const mean = (col: number): V3 => {
     const s: V3 = [0, 0, 0];
     for (const c of cameras) for (let r = 0; r < 3; r++) s[r] += c.c2w[r * 4 + col]! / cameras.length;

@@ -4,7 +4,7 @@
 // capture as Slimfield placed it: upright, centred and scaled, data/placement.ts), the frame the
 // refinement happened in; OpenCV lens parameters travel with each camera.
 import { type ColmapSpecCamera, colmapModelText, imagePose } from '../data/colmap-model.ts';
-import type { Camera } from '../data/types.ts';
+import type { PosedView } from '../data/types.ts';
 
 /** The files of the refined capture by path ('/'-separated, relative to its folder), and why any format was left out. */
 export interface RefinedCapture {
@@ -13,7 +13,7 @@ export interface RefinedCapture {
 }
 
 /** The COLMAP camera of one of ours: PINHOLE, OPENCV, FULL_OPENCV or OPENCV_FISHEYE. */
-function colmapCamera(c: Camera, id: number): ColmapSpecCamera {
+function colmapCamera(c: PosedView, id: number): ColmapSpecCamera {
   const base = [c.fx, c.fy, c.cx, c.cy];
   const size = { id, width: c.width, height: c.height };
   if (c.fisheye) return { ...size, model: 'OPENCV_FISHEYE', params: [...base, c.fisheye.k1, c.fisheye.k2, c.fisheye.k3, c.fisheye.k4] };
@@ -25,7 +25,7 @@ function colmapCamera(c: Camera, id: number): ColmapSpecCamera {
 }
 
 /** A frame of nerfstudio's transforms.json: OpenGL camera-to-world (ours times diag(1, −1, −1)) and its intrinsics. */
-function transformsFrame(c: Camera, filePath: string): Record<string, unknown> | null {
+function transformsFrame(c: PosedView, filePath: string): Record<string, unknown> | null {
   const m = c.c2w;
   const d = c.distortion;
   // nerfstudio's OPENCV has k1, k2, k3, p1, p2: FULL_OPENCV's rational terms have no place there.
@@ -58,7 +58,7 @@ function transformsFrame(c: Camera, filePath: string): Record<string, unknown> |
  * transforms.json and sparse/0/{cameras,images,points3D}.txt for `cameras[i]`.
  */
 export async function refinedCaptureFiles(
-  cameras: readonly Camera[],
+  cameras: readonly PosedView[],
   images: readonly Uint8Array[],
   encodePng: (rgba: Uint8Array, width: number, height: number) => Uint8Array | Promise<Uint8Array>,
 ): Promise<RefinedCapture> {

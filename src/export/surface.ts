@@ -3,7 +3,7 @@
 // marching cubes at a level, and a colour per vertex from the field itself, rendered looking at
 // the surface straight down its normal.
 
-import { cross, unit } from '../data/vec3.ts';
+import { cross, unit } from '../camera/vec3.ts';
 import { readDensityLattice } from '../field/density-lattice.ts';
 import type { TensorField } from '../field/field.ts';
 import { type Box, type SpaceWarp, toField, toWorld, type Vec3 } from '../field/geometry.ts';

@@ -1,7 +1,7 @@
 // Checking the JSON header of a file we read (scene files, checkpoints): every field a reader
 // trusts is checked for type and range, and a failure names the field. The one check of a model's
 // settings both formats share.
-import { dot } from '../data/vec3.ts';
+import { dot } from '../camera/vec3.ts';
 import type { Box, NdcFrame, Vec3 } from '../field/geometry.ts';
 import { layoutOf, MODEL_KINDS } from '../field/layout.ts';
 import { MAX_LEVELS } from '../field/layouts/strivec.ts';

@@ -2,11 +2,12 @@
 // (CAMERA_FLOATS each: fx fy cx cy, the three OpenCV camera-to-world rows, k1 k2 p1 p2, k3 k4 k5 k6,
 // the lens model: 0 OpenCV, 1 fisheye with k1..k4 in the first four). Rays are generated
 // from these on the GPU; they are never precomputed for the whole dataset.
-import type { Camera, Split } from '../data/types.ts';
-import { formatBytes, type GpuContext, LimitError } from '../gpu/context.ts';
-import { CAMERA_FLOATS } from '../gpu/wgsl.ts';
 
-export function packCameras(cams: Camera[]): Float32Array {
+import { CAMERA_FLOATS } from '../camera/camera-ray.wgsl.ts';
+import type { PosedView, Split } from '../data/types.ts';
+import { formatBytes, type GpuContext, LimitError } from '../gpu/context.ts';
+
+export function packCameras(cams: PosedView[]): Float32Array {
   const out = new Float32Array(cams.length * CAMERA_FLOATS);
   cams.forEach((c, i) => {
     const at = i * CAMERA_FLOATS;
@@ -30,7 +31,7 @@ export function downscaleToFit(bytes: number, maxBinding: number): number {
  * differ in size (a COLMAP model with several cameras), so a pixel index finds its image by a
  * binary search over the starts (`pixelView` in raygen.wgsl.ts). Entry n is (total pixels, 0).
  */
-export function viewTable(cameras: readonly Camera[]): Uint32Array {
+export function viewTable(cameras: readonly PosedView[]): Uint32Array {
   const out = new Uint32Array((cameras.length + 1) * 2);
   let start = 0;
   cameras.forEach((c, i) => {

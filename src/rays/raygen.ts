@@ -1,7 +1,7 @@
 // The rays a batch starts from: random training rays drawn from the uploaded images (with their
 // pixel colours), or the rays of a camera's pixels for a render. Written into a batch's `rays`
 // buffer (RAY_BYTES each).
-import type { Camera, Split } from '../data/types.ts';
+import type { PosedView, Split } from '../data/types.ts';
 import type { GpuContext } from '../gpu/context.ts';
 import { cachedKernel, type Encoder, grid1d } from '../gpu/kernel.ts';
 import { GpuSplit } from './gpu-split.ts';
@@ -90,7 +90,7 @@ export class TrainingRays {
  * Writes the rays of pixels [first, first + n) of `camera`'s image (row-major) into `rays`;
  * `cams` holds that one camera packed by packCameras.
  */
-export function cameraRays(ctx: GpuContext, enc: Encoder, cams: GPUBuffer, camera: Camera, first: number, n: number, rays: GPUBuffer): void {
+export function cameraRays(ctx: GpuContext, enc: Encoder, cams: GPUBuffer, camera: PosedView, first: number, n: number, rays: GPUBuffer): void {
   enc.dispatch(
     cachedKernel(ctx, 'cameraRays', () => cameraRaysWgsl),
     {

@@ -1,7 +1,8 @@
 // Ray generation on the GPU: rays are never precomputed for a whole dataset. Training draws random
 // pixels of random images (with their colours); a camera render takes consecutive pixels of one
-// image. Both map a pixel to a ray with the shared `camera_ray` (gpu/wgsl.ts).
-import { cameraRay, linearId, random } from '../gpu/wgsl.ts';
+// image. Both map a pixel to a ray with the shared `camera_ray` (camera/camera-ray.wgsl.ts).
+import { cameraRay } from '../camera/camera-ray.wgsl.ts';
+import { linearId, random } from '../gpu/wgsl.ts';
 
 /**
  * The image a pixel of a split belongs to, and its column and row: `views` is gpu-split.ts's

@@ -1,6 +1,6 @@
 // Rendering a camera's image through a field, a block of pixels at a time, with the same RayBatch
 // as training: test views, the studio's viewport, the CLI's render command, the viewer.
-import type { Camera } from '../data/types.ts';
+import type { PosedView } from '../data/types.ts';
 import type { TensorField } from '../field/field.ts';
 import { componentsAtRank } from '../field/rank.ts';
 import type { GpuContext } from '../gpu/context.ts';
@@ -43,7 +43,7 @@ export class ViewRenderer {
    * Renders a camera; `rank` slims to that many rank groups (at most the trained rank);
    * `nearFar` replaces the dataset's ray range for this render (a free viewport camera).
    */
-  async render(cam: Camera, bg: number, rank?: number, nearFar?: [number, number]): Promise<ImageResult> {
+  async render(cam: PosedView, bg: number, rank?: number, nearFar?: [number, number]): Promise<ImageResult> {
     const { ctx } = this;
     const cams = ctx.upload('render.camera', packCameras([cam]));
     try {

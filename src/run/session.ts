@@ -10,7 +10,7 @@ import { tooManyBytes } from '../data/input-limits.ts';
 import { loadDataset } from '../data/load.ts';
 import { proceduralDataset } from '../data/procedural.ts';
 import { mapSource, zipSource } from '../data/sources.ts';
-import { type Camera, type Dataset, DatasetError, type SceneBox } from '../data/types.ts';
+import { type Dataset, DatasetError, type PosedView, type SceneBox } from '../data/types.ts';
 import { evenlySpacedViews } from '../data/views.ts';
 import { evaluate, groundTruthRgb, scoredPixels } from '../eval/evaluate.ts';
 import { psnr } from '../eval/metrics.ts';
@@ -409,7 +409,7 @@ export class Session {
    * Renders the current field from a viewport camera (free-view ray range) at the view rank; `ms`
    * is the render's own time, without its wait behind training steps in the queue.
    */
-  async renderView(cam: Camera): Promise<(ImageResult & { ms: number }) | null> {
+  async renderView(cam: PosedView): Promise<(ImageResult & { ms: number }) | null> {
     const renderer = this.renderer;
     if (!renderer) return null;
     return this.queue.run(async () => {
@@ -423,7 +423,7 @@ export class Session {
    * Renders one frame of a video: any camera, at `rank` (the view rank when absent), with the
    * scene's background and the free-view ray range.
    */
-  async renderFrame(cam: Camera, rank?: number): Promise<ImageResult> {
+  async renderFrame(cam: PosedView, rank?: number): Promise<ImageResult> {
     const renderer = this.renderer;
     if (!renderer) throw new Error('Nothing to render: train a model or open a scene first.');
     return this.queue.run(() => renderer.render(cam, this.view.white ? 1 : 0, rank ?? this.viewRank ?? undefined, FREE_VIEW_RANGE));
@@ -443,7 +443,7 @@ export class Session {
    * Pose refinement: the training cameras as refined so far and the training views they belong
    * to; null when the current run does not refine poses.
    */
-  async refinedCameras(): Promise<{ cameras: Camera[]; views: number[] } | null> {
+  async refinedCameras(): Promise<{ cameras: PosedView[]; views: number[] } | null> {
     const trainer = this.run?.trainer;
     // (A run on another dataset than the one open now has no cameras of it.)
     if (!trainer?.poses || this.run?.dataset !== this.dataset) return null;
@@ -467,7 +467,7 @@ export class Session {
   }
 
   /** The training cameras (for fitting a camera path to them); empty without a dataset. */
-  get trainingCameras(): readonly Camera[] {
+  get trainingCameras(): readonly PosedView[] {
     return this.dataset?.splits.train?.cameras ?? [];
   }
 

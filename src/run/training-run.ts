@@ -3,11 +3,13 @@
 // pause, stop and a time budget, write checkpoints, measure held-out PSNR along the way, evaluate,
 // and save. Every front end watches the same events and words them its own way; the one training
 // loop is here (trainSteps), and the coarse pass borrows it.
+
+import { poseError } from '../camera/align.ts';
 import { type DatasetFingerprint, datasetFingerprint, fingerprintMismatch } from '../data/fingerprint.ts';
-import type { Camera, Dataset } from '../data/types.ts';
+import type { Dataset, PosedView } from '../data/types.ts';
 import { evenlySpacedViews } from '../data/views.ts';
 import { type EvalResult, evaluate } from '../eval/evaluate.ts';
-import { alignToRefined, poseError } from '../eval/poses.ts';
+import { alignToRefined } from '../eval/poses.ts';
 import { evaluateRanks, type RankPoint } from '../eval/rank-curve.ts';
 import type { TensorField } from '../field/field.ts';
 import { CheckpointError, encodeCheckpoint } from '../formats/checkpoint-file.ts';
@@ -58,7 +60,7 @@ export interface RunOptions {
    * Pose refinement: the training cameras' true poses, in the frame of the test cameras, when they
    * are known apart from the dataset's (the bench's perturbed poses). Default: the dataset's own.
    */
-  truePoses?: Camera[];
+  truePoses?: PosedView[];
 }
 
 /** Mean rotation error (degrees) and camera-centre error (world units) after a similarity alignment. */
@@ -122,7 +124,7 @@ export interface RunResult {
    * Pose refinement: the refined training cameras (of training views `views`), and their error against the true poses
    * (RunOptions.truePoses, else the dataset's) before and after refinement. Null without refinement.
    */
-  poses: { refined: Camera[]; views: number[]; before: PoseErrors; after: PoseErrors } | null;
+  poses: { refined: PosedView[]; views: number[]; before: PoseErrors; after: PoseErrors } | null;
 }
 
 /** Thrown inside the run when it is stopped while the field is being prepared. */
@@ -346,7 +348,7 @@ export class TrainingRun {
   }
 
   /** The true training poses: the run's truePoses (in the trainer's view order) or the dataset's. */
-  private truePoses(trainer: Trainer): Camera[] {
+  private truePoses(trainer: Trainer): PosedView[] {
     const truth = this.opts.truePoses;
     return truth ? trainer.trainViews.map((i) => truth[i]!) : trainer.givenCameras;
   }
@@ -366,7 +368,7 @@ export class TrainingRun {
     field: TensorField,
     want: NonNullable<RunOptions['evaluation']>,
     onEvent: (e: RunEvent) => void,
-    refined: Camera[] | null,
+    refined: PosedView[] | null,
   ): Promise<Pick<RunResult, 'evaluation' | 'rankCurve'>> {
     const ds = this.dataset;
     const renderer = this.renderer!;

@@ -1,7 +1,8 @@
 // WGSL of the alpha mask (notes 1.5): the occupancy grid built from the density on a lattice
 // (field/field.wgsl.ts's densityGrid), and the filter that marks which training rays are worth
 // drawing.
-import { boxSlab, cameraRay, contraction, linearId, occupancy } from '../gpu/wgsl.ts';
+import { cameraRay } from '../camera/camera-ray.wgsl.ts';
+import { boxSlab, contraction, linearId, occupancy } from '../gpu/wgsl.ts';
 import { pixelView } from '../rays/raygen.wgsl.ts';
 
 /**

@@ -6,7 +6,7 @@
 // they grow by. test/memory.test.ts checks that a run whose every sample is shaded stays below it.
 // The studio shows it beside the Train button; the CLI prints it and refuses a run whose arena
 // cannot fit one binding, naming what to change.
-import type { Camera, Dataset } from '../data/types.ts';
+import type { Dataset, PosedView } from '../data/types.ts';
 import {
   type Box,
   isWarped,
@@ -161,7 +161,7 @@ export function estimateTrainingMemory(settings: FieldSettings, opt: TrainOption
  * lattice of pixels in up to 64 evenly spread cameras; lens distortion is ignored.
  */
 export function samplesPerRayStats(
-  cameras: Camera[],
+  cameras: PosedView[],
   box: Box,
   nearFar: [number, number],
   step: number,

@@ -4,8 +4,10 @@
 // camera's rays, takes an Adam step on its correction and writes the refined cameras that the
 // next batch's rays are drawn from (pose-refinement.wgsl.ts has the parametrisation). Everything
 // stays on the GPU: the corrections are read back only for checkpoints, exports and the studio.
-import type { Camera } from '../data/types.ts';
-import { axisAngleToRotation, mat3Apply } from '../data/vec3.ts';
+
+import { axisAngleToRotation } from '../camera/rotation.ts';
+import { mat3Apply } from '../camera/vec3.ts';
+import type { PosedView } from '../data/types.ts';
 import type { GpuContext } from '../gpu/context.ts';
 import { cachedKernel, type Encoder, grid1d } from '../gpu/kernel.ts';
 import type { RayBatch } from '../render/ray-batch.ts';
@@ -29,7 +31,7 @@ export interface PoseState {
 }
 
 /** Camera `cam` with correction (ω, τ) applied: rotation R·exp([ω]×), centre c + R·τ. */
-export function refineCamera(cam: Camera, correction: ArrayLike<number>): Camera {
+export function refineCamera(cam: PosedView, correction: ArrayLike<number>): PosedView {
   const c = cam.c2w;
   const R = [c[0]!, c[1]!, c[2]!, c[4]!, c[5]!, c[6]!, c[8]!, c[9]!, c[10]!];
   const W = axisAngleToRotation([correction[0]!, correction[1]!, correction[2]!]);

@@ -8,7 +8,8 @@
 // origin c' gives
 //   dL/dτ = Rᵀ Σ dL/do,   dL/dω = J_r(ω)ᵀ R'ᵀ Σ d' × dL/dd
 // (J_r the right Jacobian of SO(3): a small change δ of ω turns R' by exp([J_r δ]×) on the right).
-import { cameraRay, linearId } from '../gpu/wgsl.ts';
+import { cameraRay } from '../camera/camera-ray.wgsl.ts';
+import { linearId } from '../gpu/wgsl.ts';
 
 export const poseStepWgsl = /* wgsl */ `
 struct Params {

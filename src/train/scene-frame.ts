@@ -2,8 +2,9 @@
 // either the contracted space around it (field/geometry.ts contractPoint) or, for a forward-facing
 // capture, the normalised device coordinates of its mean camera (geometry.ts NdcFrame), so the
 // background is modelled instead of painted in one colour.
-import type { Camera, Dataset } from '../data/types.ts';
-import { dot, sub } from '../data/vec3.ts';
+
+import { dot, sub } from '../camera/vec3.ts';
+import type { Dataset, PosedView } from '../data/types.ts';
 import { facesForward, meanCamera } from '../data/views.ts';
 import { type Box, boxCentre, contractedBox, NDC_BOX, type NdcFrame, type Vec3 } from '../field/geometry.ts';
 import type { FieldSettings } from '../field/settings.ts';
@@ -50,7 +51,7 @@ export function trainingFrame(ds: Dataset, settings: FieldSettings, opt: Pick<Tr
  * depth is that of the inner box's nearest corner, or a tenth of its centre's when the cameras sit
  * inside the box.
  */
-export function ndcFrame(cameras: readonly Camera[], inner: Box, nearestDepth?: number): NdcFrame {
+export function ndcFrame(cameras: readonly PosedView[], inner: Box, nearestDepth?: number): NdcFrame {
   const { centre, right, down, forward } = meanCamera(cameras);
   const byWidth = [...cameras].sort((a, b) => a.fx / a.width - b.fx / b.width);
   const median = byWidth[Math.floor(byWidth.length / 2)]!;

@@ -2,7 +2,7 @@
 // rays -> forward -> loss -> backward -> regularizers -> Adam -> schedule. The schedule's events
 // (SlimmeRF's rank growth, alpha-mask updates with the box shrink and ray filtering, log-linear
 // upsampling with an optimizer reset) run after the iteration that triggers them.
-import type { Camera, Dataset } from '../data/types.ts';
+import type { Dataset, PosedView } from '../data/types.ts';
 import { evenlySpacedViews, subsetViews } from '../data/views.ts';
 import type { TensorField } from '../field/field.ts';
 import { resolutionForVoxels } from '../field/geometry.ts';
@@ -301,7 +301,7 @@ export class Trainer {
   }
 
   /** The training cameras as the dataset gives them, in the order the trainer draws from. */
-  get givenCameras(): Camera[] {
+  get givenCameras(): PosedView[] {
     const all = this.dataset.splits.train!.cameras;
     return this.trainViews.map((i) => all[i]!);
   }
@@ -324,7 +324,7 @@ export class Trainer {
    * The training cameras as refined so far (the dataset's when poses are not refined), in the
    * order of the training split the trainer draws from.
    */
-  async refinedCameras(): Promise<Camera[]> {
+  async refinedCameras(): Promise<PosedView[]> {
     const cams = this.givenCameras;
     if (!this.poses) return cams;
     const correction = await this.poses.corrections();

@@ -2,7 +2,7 @@
 // loaded lazily), a strip of thumbnails, the selected photo, and the box editor. The box is what
 // the field will fill; it can be changed until training starts.
 import { lazy, Suspense, useEffect, useMemo, useRef, useState } from 'react';
-import type { Camera, Dataset, SceneBox } from '../data/types.ts';
+import type { Dataset, PosedView, SceneBox } from '../data/types.ts';
 import { boxProblem, type Session } from '../run/session.ts';
 import { paintView } from '../view/paint.ts';
 import { type RenderedView, thumbnailPixels } from '../view/view-images.ts';
@@ -34,9 +34,9 @@ const REFINED_EVERY_MS = 3000;
  * Pose refinement's cameras of the current run, read now, after each status change and every few
  * seconds while it trains; null when the run does not refine poses.
  */
-function useRefinedCameras(session: Session, dataset: Dataset): { cameras: Camera[]; views: number[] } | null {
+function useRefinedCameras(session: Session, dataset: Dataset): { cameras: PosedView[]; views: number[] } | null {
   const status = useStudio((s) => s.trainStatus);
-  const [refined, setRefined] = useState<{ cameras: Camera[]; views: number[] } | null>(null);
+  const [refined, setRefined] = useState<{ cameras: PosedView[]; views: number[] } | null>(null);
   // biome-ignore lint/correctness/useExhaustiveDependencies: a new dataset or run status is what makes new cameras.
   useEffect(() => {
     let live = true;
@@ -56,7 +56,7 @@ function useRefinedCameras(session: Session, dataset: Dataset): { cameras: Camer
 }
 
 /** Mean rotation (degrees) and centre distance between given and refined cameras. */
-function refinementShift(given: readonly Camera[], refined: readonly Camera[]): { deg: number; dist: number } {
+function refinementShift(given: readonly PosedView[], refined: readonly PosedView[]): { deg: number; dist: number } {
   let deg = 0;
   let dist = 0;
   refined.forEach((r, i) => {

@@ -7,7 +7,7 @@ import { OrbitControls } from '@react-three/drei';
 import { Canvas } from '@react-three/fiber';
 import { useEffect, useMemo } from 'react';
 import * as THREE from 'three';
-import type { Camera, Dataset } from '../data/types.ts';
+import type { Dataset, PosedView } from '../data/types.ts';
 import type { RenderedView } from '../view/view-images.ts';
 import { cameraSpread, frustumCorners, frustumLines, type SceneBox } from './dataset-geometry.ts';
 
@@ -20,15 +20,15 @@ const REFINED_COLOUR = '#d2a8ff';
 const FRUSTUM_SHARE = 0.12;
 
 export interface DatasetSceneProps {
-  train: readonly Camera[];
-  test: readonly Camera[];
+  train: readonly PosedView[];
+  test: readonly PosedView[];
   /** Thumbnails of the training photos (null: drawn as an outline only). */
   thumbs: readonly (RenderedView | null)[];
   box: SceneBox;
   /** Sparse points of the capture, or null. */
   points: Dataset['points'] | null;
   /** Pose refinement's cameras (empty without refinement), drawn beside the given ones. */
-  refined: readonly Camera[];
+  refined: readonly PosedView[];
   selected: number;
   onSelect: (index: number) => void;
 }
@@ -86,7 +86,7 @@ function SparsePoints({ points, size }: { points: NonNullable<Dataset['points']>
   );
 }
 
-function Frustums({ cams, depth, colour }: { cams: readonly Camera[]; depth: number; colour: string }) {
+function Frustums({ cams, depth, colour }: { cams: readonly PosedView[]; depth: number; colour: string }) {
   const geometry = useMemo(() => {
     const g = new THREE.BufferGeometry();
     g.setAttribute('position', new THREE.BufferAttribute(frustumLines(cams, depth), 3));
@@ -102,7 +102,7 @@ function Frustums({ cams, depth, colour }: { cams: readonly Camera[]; depth: num
 }
 
 /** A camera's photo on its image plane at the frustum's far end. */
-function ImagePlane({ cam, depth, view, onClick }: { cam: Camera; depth: number; view: RenderedView; onClick: () => void }) {
+function ImagePlane({ cam, depth, view, onClick }: { cam: PosedView; depth: number; view: RenderedView; onClick: () => void }) {
   const { geometry, texture } = useMemo(() => {
     const g = new THREE.BufferGeometry();
     g.setAttribute('position', new THREE.BufferAttribute(new Float32Array(frustumCorners(cam, depth).flat()), 3));

@@ -1,12 +1,12 @@
 // Where a dataset's cameras are, for drawing them in the dataset view: each camera's centre and
 // the corners of its image at a chosen depth (the frustum), and the box the field will fill.
 // Pure functions (no three.js), tested in Node.
-import type { Camera, SceneBox } from '../data/types.ts';
+import type { PosedView, SceneBox } from '../data/types.ts';
 import type { Vec3 } from '../view/view-camera.ts';
 
 export type { SceneBox };
 
-export function cameraCentre(cam: Camera): Vec3 {
+export function cameraCentre(cam: PosedView): Vec3 {
   return [cam.c2w[3]!, cam.c2w[7]!, cam.c2w[11]!];
 }
 
@@ -14,7 +14,7 @@ export function cameraCentre(cam: Camera): Vec3 {
  * The image's corners at distance `depth` along the view axis, in world space, in the order
  * top-left, top-right, bottom-right, bottom-left (pixel corners (0,0), (w,0), (w,h), (0,h)).
  */
-export function frustumCorners(cam: Camera, depth: number): [Vec3, Vec3, Vec3, Vec3] {
+export function frustumCorners(cam: PosedView, depth: number): [Vec3, Vec3, Vec3, Vec3] {
   const m = cam.c2w;
   const o = cameraCentre(cam);
   const corner = (px: number, py: number): Vec3 => {
@@ -26,7 +26,7 @@ export function frustumCorners(cam: Camera, depth: number): [Vec3, Vec3, Vec3, V
 }
 
 /** Line segments (pairs of points, flattened) drawing each camera's frustum: 8 segments a camera. */
-export function frustumLines(cams: readonly Camera[], depth: number): Float32Array {
+export function frustumLines(cams: readonly PosedView[], depth: number): Float32Array {
   const out = new Float32Array(cams.length * 8 * 2 * 3);
   let k = 0;
   const put = (p: Vec3) => {
@@ -48,7 +48,7 @@ export function frustumLines(cams: readonly Camera[], depth: number): Float32Arr
 }
 
 /** Mean distance of the cameras from the box centre: sets the frustum size and the view distance. */
-export function cameraSpread(cams: readonly Camera[], box: SceneBox): number {
+export function cameraSpread(cams: readonly PosedView[], box: SceneBox): number {
   if (cams.length === 0) return 1;
   const c = box[0].map((lo, i) => (lo + box[1][i]!) / 2);
   return cams.reduce((s, cam) => s + Math.hypot(...cameraCentre(cam).map((x, i) => x - c[i]!)), 0) / cams.length;

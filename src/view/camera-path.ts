@@ -4,8 +4,9 @@
 // slerping rotations keeps world +z up in every frame (no roll creeps in between keyframes) and
 // turns the shorter way round between neighbours. A closed path (an orbit) wraps its neighbours.
 // No DOM here: the studio, the CLI and the tests share it.
-import type { Camera } from '../data/types.ts';
-import { cross, dot, unit } from '../data/vec3.ts';
+
+import { cross, dot, unit } from '../camera/vec3.ts';
+import type { PosedView } from '../data/types.ts';
 import { facesForward } from '../data/views.ts';
 import { type Box, boxCentre } from '../field/geometry.ts';
 import { poseCamera, type Vec3, VIEW_FOV_DEG, type ViewPose } from './view-camera.ts';
@@ -82,7 +83,7 @@ export function framePose(path: CameraPath, i: number, count: number): ViewPose 
 }
 
 /** The engine camera of a pose for a `width`×`height` frame with the path's vertical field of view. */
-export function frameCamera(pose: ViewPose, width: number, height: number, fovDeg: number): Camera {
+export function frameCamera(pose: ViewPose, width: number, height: number, fovDeg: number): PosedView {
   const square = poseCamera(pose, height, fovDeg);
   return { ...square, width, cx: width / 2 };
 }
@@ -97,7 +98,7 @@ export function orbitPath(target: Vec3, distance: number, elevation: number, sec
  * The orbit that suits a dataset: around `target` at the median distance and elevation of its
  * cameras (a capture's cameras ring the object; the median ignores a stray one).
  */
-export function fittedOrbit(cameras: readonly Camera[], target: Vec3, seconds = 8): CameraPath {
+export function fittedOrbit(cameras: readonly PosedView[], target: Vec3, seconds = 8): CameraPath {
   const offsets = cameras.map((c) => [c.c2w[3]! - target[0], c.c2w[7]! - target[1], c.c2w[11]! - target[2]]);
   const dist = offsets.map((o) => Math.hypot(o[0]!, o[1]!, o[2]!));
   const elev = offsets.map((o, i) => Math.asin(Math.max(-1, Math.min(1, o[2]! / Math.max(dist[i]!, 1e-9)))));
@@ -107,7 +108,7 @@ export function fittedOrbit(cameras: readonly Camera[], target: Vec3, seconds = 
 const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
 
 /** The cameras' median vertical field of view, in degrees. */
-function medianFov(cameras: readonly Camera[]): number {
+function medianFov(cameras: readonly PosedView[]): number {
   return median(cameras.map((c) => (360 / Math.PI) * Math.atan(c.height / (2 * c.fy))));
 }
 
@@ -118,9 +119,9 @@ function medianFov(cameras: readonly Camera[]): number {
  * line of sight of the mean camera passes closest to `target`. Poses are built from eye and focus,
  * so world +z stays up as in every other path.
  */
-export function fittedSpiral(cameras: readonly Camera[], target: Vec3, seconds = 8, keys = 12): CameraPath {
+export function fittedSpiral(cameras: readonly PosedView[], target: Vec3, seconds = 8, keys = 12): CameraPath {
   const n = cameras.length;
-  const mean = (f: (c: Camera) => number) => cameras.reduce((a, c) => a + f(c), 0) / n;
+  const mean = (f: (c: PosedView) => number) => cameras.reduce((a, c) => a + f(c), 0) / n;
   const centre: Vec3 = [mean((c) => c.c2w[3]!), mean((c) => c.c2w[7]!), mean((c) => c.c2w[11]!)];
   // OpenCV axes in the c2w columns: x right, y down, z forward.
   const forward = unit([mean((c) => c.c2w[2]!), mean((c) => c.c2w[6]!), mean((c) => c.c2w[10]!)]);
@@ -164,7 +165,7 @@ export type FittedPathKind = 'orbit' | 'spiral' | 'auto';
  */
 export function fittedPath(
   kind: FittedPathKind,
-  cameras: readonly Camera[],
+  cameras: readonly PosedView[],
   box: Box,
   distance: number,
   seconds = 8,

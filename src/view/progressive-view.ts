@@ -8,7 +8,7 @@
 //
 // The canvas reports its last completed frame: data-frame-size="WxH" and data-renders (a count);
 // and why the last render failed (data-render-error) until a frame completes.
-import type { Camera } from '../data/types.ts';
+import type { PosedView } from '../data/types.ts';
 import type { ImageResult } from '../render/view-renderer.ts';
 import { drawView } from './paint.ts';
 import { FrameTimer, paceDelay, type Tile, tileCamera, tilesOf } from './progressive.ts';
@@ -16,13 +16,13 @@ import type { RenderedView } from './view-images.ts';
 
 export interface ProgressiveSource {
   /** Renders a camera (null: nothing to render); `ms` is its GPU time, not its wait in the queue. */
-  render(cam: Camera): Promise<(ImageResult & { ms: number }) | null>;
+  render(cam: PosedView): Promise<(ImageResult & { ms: number }) | null>;
   /** The current view's square camera, `side` pixels wide. */
-  camera(side: number): Camera;
+  camera(side: number): PosedView;
   /** Display pixels of part of a frame; `first` is the view's first frame, for shared scales (depth). */
   pixels(img: ImageResult, first: ImageResult): RenderedView;
   /** After each completed frame (overlays drawn over it), with the frame's camera at the canvas's size. */
-  onFrame?(camera: Camera): void;
+  onFrame?(camera: PosedView): void;
   /** A render failed (the GPU could not hold it, or the device was lost); the next completed frame clears it. */
   onError?(message: string): void;
 }

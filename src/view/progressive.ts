@@ -3,7 +3,7 @@
 // resolution up to the canvas's full backing size, each cut into tiles that each fit one frame's
 // time (so a camera move waits at most about a frame). Pure arithmetic, tested in Node; the canvas
 // side is progressive-view.ts.
-import type { Camera } from '../data/types.ts';
+import type { PosedView } from '../data/types.ts';
 
 export interface Tile {
   x: number;
@@ -94,7 +94,7 @@ export function tilesOf(width: number, height: number, maxPixels: number): Tile[
 }
 
 /** The camera that sees exactly `tile` of `cam`'s image: the same rays, a shifted principal point. */
-export function tileCamera(cam: Camera, tile: Tile): Camera {
+export function tileCamera(cam: PosedView, tile: Tile): PosedView {
   return { ...cam, width: tile.width, height: tile.height, cx: cam.cx - tile.x, cy: cam.cy - tile.y };
 }
 

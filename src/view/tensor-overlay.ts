@@ -1,12 +1,12 @@
 // Strivec's local tensors drawn over the viewport: each tensor's cube, projected with the same
 // pinhole camera the engine renders with, one colour per level. Pure 2D canvas drawing.
-import type { Camera } from '../data/types.ts';
+import type { PosedView } from '../data/types.ts';
 import { type StrivecLevel, tensorCentres } from '../field/layouts/strivec-lattice.ts';
 
 export const LEVEL_COLOURS = ['#f0883e', '#3fb950', '#58a6ff'];
 
 /** Image position (pixels) and depth of a world point seen by `cam`; null behind the camera. */
-export function projectPoint(cam: Camera, p: [number, number, number]): [number, number] | null {
+export function projectPoint(cam: PosedView, p: [number, number, number]): [number, number] | null {
   const m = cam.c2w;
   const d = [p[0] - m[3]!, p[1] - m[7]!, p[2] - m[11]!];
   // World to camera: the transpose of c2w's rotation (OpenCV: x right, y down, z forward).
@@ -36,7 +36,7 @@ const EDGES = [
  * Draws the cubes of the levels in `shown` on `canvas` (which shows `cam`'s image scaled to its
  * width). Returns the number of cubes drawn.
  */
-export function drawTensorBoxes(canvas: HTMLCanvasElement, cam: Camera, levels: StrivecLevel[], tables: ArrayLike<number>[], shown: boolean[]): number {
+export function drawTensorBoxes(canvas: HTMLCanvasElement, cam: PosedView, levels: StrivecLevel[], tables: ArrayLike<number>[], shown: boolean[]): number {
   const g = canvas.getContext('2d');
   if (!g) return 0;
   const s = canvas.width / cam.width;

@@ -3,9 +3,10 @@
 // Orbit turns the eye around the target; look (fly mode) turns the target around the eye; pan
 // and fly moves shift both; zoom changes the distance. Keeping one representation means the
 // two modes can be switched at any time without the view jumping. No DOM here: unit-tested.
+
+import { dot } from '../camera/vec3.ts';
 import { orbitCamera } from '../data/procedural.ts';
-import type { Camera } from '../data/types.ts';
-import { dot } from '../data/vec3.ts';
+import type { PosedView } from '../data/types.ts';
 import { facesForward, meanCamera } from '../data/views.ts';
 import type { NdcFrame } from '../field/geometry.ts';
 
@@ -44,7 +45,7 @@ export function poseLookingFrom(eye: Vec3, forward: Vec3, distance: number): Vie
  * what lies in front of that camera) from its mean camera, looking where the capture looks;
  * anything else from the orbit at `radius` around the origin.
  */
-export function homePose(radius: number, from: { cameras?: readonly Camera[]; ndc?: NdcFrame } = {}): ViewPose {
+export function homePose(radius: number, from: { cameras?: readonly PosedView[]; ndc?: NdcFrame } = {}): ViewPose {
   if (from.ndc) return poseLookingFrom(from.ndc.centre, from.ndc.forward, (2 * from.ndc.near) / 0.75);
   const cams = from.cameras ?? [];
   if (!facesForward(cams)) return initialPose(radius);
@@ -106,6 +107,6 @@ export function wheelZoom(p: ViewPose, deltaY: number, home: number): ViewPose {
 }
 
 /** The engine camera for a pose: a square image of `size` pixels. */
-export function poseCamera(p: ViewPose, size: number, fovDeg = VIEW_FOV_DEG): Camera {
+export function poseCamera(p: ViewPose, size: number, fovDeg = VIEW_FOV_DEG): PosedView {
   return orbitCamera(p.azimuth, p.elevation, size, fovDeg, p.distance, p.target);
 }

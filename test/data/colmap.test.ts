@@ -11,7 +11,7 @@ import { type LoadOptions, loadDataset } from '../../src/data/load.ts';
 import { nodeFolderSource } from '../../src/data/node-source.ts';
 import { proceduralDataset, renderProcedural } from '../../src/data/procedural.ts';
 import { mapSource, zipSource } from '../../src/data/sources.ts';
-import { type Camera, type Dataset, DatasetError, type FileSource } from '../../src/data/types.ts';
+import { type Dataset, DatasetError, type FileSource, type PosedView } from '../../src/data/types.ts';
 import { nodeGpu } from '../../src/gpu/node.ts';
 import { TrainingRun } from '../../src/run/training-run.ts';
 import { resolveConfig } from '../../src/train/config.ts';
@@ -48,7 +48,7 @@ function rotationAbout([x, y, z]: number[], a: number): number[] {
 }
 const place = (p: ArrayLike<number>) => apply(TURN, p).map((v, i) => SCALE * v + MOVE[i]!);
 
-function moved(cam: Camera): Camera {
+function moved(cam: PosedView): PosedView {
   const c2w = new Float64Array(12);
   for (let col = 0; col < 3; col++) {
     const v = apply(TURN, [cam.c2w[col]!, cam.c2w[4 + col]!, cam.c2w[8 + col]!]);
@@ -184,7 +184,7 @@ test('pre-downscaled images_2 are read at downscale 2 (intrinsics of the full si
 
 test('images of several sizes in one model (two cameras): each camera keeps its own size; the capture trains and is scored', async (t) => {
   // Every odd view through a second, wider camera of another size and focal length.
-  const wide = (c: Camera): Camera => ({ ...c, width: 18, height: 12, fx: 13, fy: 13, cx: 9, cy: 6 });
+  const wide = (c: PosedView): PosedView => ({ ...c, width: 18, height: 12, fx: 13, fy: 13, cx: 9, cy: 6 });
   const cams = SCENE.cameras.map((c, i) => (i % 2 ? wide(c) : c));
   const model: FixtureModel = {
     cameras: [

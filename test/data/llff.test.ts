@@ -10,7 +10,7 @@ import { type LoadOptions, loadDataset } from '../../src/data/load.ts';
 import { readNpy } from '../../src/data/npy.ts';
 import { proceduralDataset } from '../../src/data/procedural.ts';
 import { mapSource } from '../../src/data/sources.ts';
-import { type Camera, DatasetError } from '../../src/data/types.ts';
+import { DatasetError, type PosedView } from '../../src/data/types.ts';
 import { MODEL_PRESETS } from '../../src/field/presets.ts';
 import { sceneSpace, trainingFrame } from '../../src/train/scene-frame.ts';
 import { facesForward } from '../../src/view/camera-path.ts';
@@ -26,7 +26,7 @@ const { files: FILES, split: SPLIT } = proceduralLlff(16, 16);
 // The same cameras in a world turned (x and y swapped, z flipped), scaled by 2.5 and
 // moved: LLFF's recentring must undo it up to a similarity.
 const TURN = [0, 1, 0, 1, 0, 0, 0, 0, -1];
-const moved = (cam: Camera): Camera => {
+const moved = (cam: PosedView): PosedView => {
   const c2w = new Float64Array(12);
   for (let col = 0; col < 3; col++) {
     const v = apply(TURN, [cam.c2w[col]!, cam.c2w[4 + col]!, cam.c2w[8 + col]!]);

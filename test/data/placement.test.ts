@@ -3,9 +3,9 @@
 // upright, centred on what they show and at a known scale.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import type { V3 } from '../../src/camera/vec3.ts';
 import { focusPoint, placeCapture, placePoint, placePose } from '../../src/data/placement.ts';
 import { orbitCamera } from '../../src/data/procedural.ts';
-import type { V3 } from '../../src/data/vec3.ts';
 import { apply } from '../fixtures/rig.ts';
 
 const AXIS = [2, -1, 3].map((v) => v / Math.hypot(2, -1, 3)) as V3;

@@ -2,10 +2,12 @@
 // alignment and the pose errors it reports, on cameras we know.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { poseError, similarityAlign } from '../../src/camera/align.ts';
+import { se3Exp } from '../../src/camera/rotation.ts';
+import type { V3 } from '../../src/camera/vec3.ts';
 import { proceduralDataset } from '../../src/data/procedural.ts';
-import type { Camera } from '../../src/data/types.ts';
-import type { V3 } from '../../src/data/vec3.ts';
-import { perturbCameras, poseError, se3Exp, similarityAlign } from '../../src/eval/poses.ts';
+import type { PosedView } from '../../src/data/types.ts';
+import { perturbCameras } from '../../src/eval/poses.ts';
 
 const CAMS = proceduralDataset({ size: 8, train: 24, test: 1 }).splits.train!.cameras;
 const near = (a: number, b: number, tol = 1e-9) => Math.abs(a - b) <= tol;
@@ -27,7 +29,7 @@ test('se(3) exponential: Rodrigues for the rotation, V u for the translation, al
 });
 
 /** Cameras moved by a similarity x ↦ s R x + t (rotations turned by R). */
-function moved(cams: readonly Camera[], s: number, r: number[], t: V3): Camera[] {
+function moved(cams: readonly PosedView[], s: number, r: number[], t: V3): PosedView[] {
   const ap = (v: number[]) => [0, 1, 2].map((i) => r[i * 3]! * v[0]! + r[i * 3 + 1]! * v[1]! + r[i * 3 + 2]! * v[2]!);
   return cams.map((cam) => {
     const c2w = new Float64Array(12);
@@ -44,7 +46,7 @@ function moved(cams: readonly Camera[], s: number, r: number[], t: V3): Camera[]
 test('the similarity alignment recovers a known similarity; poses differing only by one have no error', () => {
   const R = se3Exp([0.4, -1.1, 0.7, 0, 0, 0]).r;
   const shifted = moved(CAMS, 2.3, R, [5, -1, 0.5]);
-  const centre = (c: Camera) => [c.c2w[3]!, c.c2w[7]!, c.c2w[11]!] as V3;
+  const centre = (c: PosedView) => [c.c2w[3]!, c.c2w[7]!, c.c2w[11]!] as V3;
   const { s, r, t } = similarityAlign(shifted.map(centre), CAMS.map(centre));
   assert.ok(near(s, 1 / 2.3, 1e-9), `scale ${s}`);
   // r should be Rᵀ.

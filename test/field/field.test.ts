@@ -3,8 +3,8 @@
 // differences of the reference loss. Small random VM and CP fields, small random rays.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { Camera } from '../../src/data/types.ts';
-import { cross, dot, mat3Apply, sub, unit } from '../../src/data/vec3.ts';
+import { cross, dot, mat3Apply, sub, unit } from '../../src/camera/vec3.ts';
+import type { PosedView } from '../../src/data/types.ts';
 import { blurAxis, gaussianTaps } from '../../src/field/blur.ref.ts';
 import { type BlurTensor, blurPasses } from '../../src/field/blur.ts';
 import { recordDensityLattice } from '../../src/field/density-lattice.ts';
@@ -357,7 +357,7 @@ test('Strivec: a level may hold more than 32,767 tensors (the reference int16 li
  * A camera at `centre` looking at `target` (OpenCV axes: x right, y down, z forward), as pose
  * refinement's tests need them: only the pose matters, the rays are made here.
  */
-function lookAt(centre: Vec3, target: Vec3): Camera {
+function lookAt(centre: Vec3, target: Vec3): PosedView {
   const f = unit(sub(target, centre));
   const right = unit(cross(f, [0, 0, 1]));
   const down = cross(f, right);

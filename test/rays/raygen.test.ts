@@ -1,15 +1,18 @@
-// Ray generation: pixel centres, OpenCV conventions and lens distortion, checked by projecting
-// the generated rays back through the camera model.
+// Ray generation: pixel centres, OpenCV conventions and lens distortion, checked against the
+// kernel's f64 twin (camera/camera-ray.ref.ts) and by projecting the generated rays back through
+// the forward lens model (camera/lens.ts).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { Camera } from '../../src/data/types.ts';
+import { cameraRayRef } from '../../src/camera/camera-ray.ref.ts';
+import { distort } from '../../src/camera/lens.ts';
+import type { PosedView } from '../../src/data/types.ts';
 import { Encoder } from '../../src/gpu/kernel.ts';
 import { nodeGpu } from '../../src/gpu/node.ts';
 import { edgeBits } from '../../src/rays/edges.ts';
 import { packCameras } from '../../src/rays/gpu-split.ts';
 import { cameraRays, TrainingRays } from '../../src/rays/raygen.ts';
 
-async function raysOf(cam: Camera): Promise<Float32Array> {
+async function raysOf(cam: PosedView): Promise<Float32Array> {
   const ctx = await nodeGpu();
   const n = cam.width * cam.height;
   const cams = ctx.upload('t.cams', packCameras([cam]));
@@ -24,7 +27,7 @@ async function raysOf(cam: Camera): Promise<Float32Array> {
 
 // A rotated camera (OpenCV axes) at (0.5, -2, 1).
 const R = [0.8, 0, 0.6, 0, 1, 0, -0.6, 0, 0.8];
-const base: Camera = {
+const base: PosedView = {
   width: 9,
   height: 7,
   fx: 12,
@@ -34,24 +37,7 @@ const base: Camera = {
   c2w: new Float64Array([R[0]!, R[1]!, R[2]!, 0.5, R[3]!, R[4]!, R[5]!, -2, R[6]!, R[7]!, R[8]!, 1]),
 };
 
-/** The forward lens models (OpenCV's distortion and fisheye projection) of a normalized point. */
-function distort(cam: Camera, x: number, y: number): [number, number] {
-  if (cam.fisheye) {
-    const { k1, k2, k3, k4 } = cam.fisheye;
-    const r = Math.hypot(x, y);
-    const theta = Math.atan(r);
-    const t2 = theta * theta;
-    const td = theta * (1 + k1 * t2 + k2 * t2 ** 2 + k3 * t2 ** 3 + k4 * t2 ** 4);
-    return r === 0 ? [x, y] : [(x * td) / r, (y * td) / r];
-  }
-  if (!cam.distortion) return [x, y];
-  const { k1, k2, p1, p2, k3 = 0, k4 = 0, k5 = 0, k6 = 0 } = cam.distortion;
-  const r2 = x * x + y * y;
-  const rad = (1 + k1 * r2 + k2 * r2 ** 2 + k3 * r2 ** 3) / (1 + k4 * r2 + k5 * r2 ** 2 + k6 * r2 ** 3);
-  return [x * rad + 2 * p1 * x * y + p2 * (r2 + 2 * x * x), y * rad + p1 * (r2 + 2 * y * y) + 2 * p2 * x * y];
-}
-
-const LENSES: [string, Partial<Camera>][] = [
+const LENSES: [string, Partial<PosedView>][] = [
   ['no distortion', {}],
   ['OpenCV radial-tangential', { distortion: { k1: 0.06, k2: -0.08, p1: -0.001, p2: 0.0002 } }],
   ['FULL_OPENCV (rational)', { distortion: { k1: 0.06, k2: -0.08, p1: -0.001, p2: 0.0002, k3: 0.01, k4: 0.02, k5: -0.01, k6: 0.005 } }],
@@ -72,9 +58,15 @@ for (const [lens, extra] of LENSES) {
         );
         const d = [r[4]!, r[5]!, r[6]!];
         assert.ok(Math.abs(Math.hypot(...d) - 1) < 1e-5, 'unit direction');
+        // The kernel against its twin.
+        const ref = cameraRayRef(cam, i, j);
+        assert.ok(
+          d.every((v, k) => Math.abs(v - ref.d[k]!) < 2e-5),
+          `pixel ${i},${j}: ${d} against the reference's ${ref.d}`,
+        );
         // World direction into the camera frame (R transposed), then the pinhole and the lens model.
         const c = [0, 1, 2].map((a) => R[a]! * d[0]! + R[3 + a]! * d[1]! + R[6 + a]! * d[2]!);
-        const [x, y] = distort(cam, c[0]! / c[2]!, c[1]! / c[2]!);
+        const [x, y] = distort(cam, c[0]! / c[2]!, c[1]! / c[2]!).p;
         assert.ok(Math.abs(cam.fx * x + cam.cx - (i + 0.5)) < 2e-3, `pixel ${i},${j} x: ${cam.fx * x + cam.cx}`);
         assert.ok(Math.abs(cam.fy * y + cam.cy - (j + 0.5)) < 2e-3, `pixel ${i},${j} y: ${cam.fy * y + cam.cy}`);
       }
@@ -85,7 +77,7 @@ for (const [lens, extra] of LENSES) {
 test('training rays from images of several sizes: each ray carries its own image, pixel and colour', async () => {
   const ctx = await nodeGpu();
   // Three cameras of different sizes; each pixel's colour encodes (image, column, row).
-  const cams: Camera[] = [
+  const cams: PosedView[] = [
     { ...base, width: 9, height: 7 },
     { ...base, width: 5, height: 11, cx: 2.5, cy: 5.5, c2w: Float64Array.from(base.c2w).map((v, i) => (i === 3 ? v + 1 : v)) },
     { ...base, width: 6, height: 6, cx: 3, cy: 3, c2w: Float64Array.from(base.c2w).map((v, i) => (i === 7 ? v - 1 : v)) },
@@ -149,7 +141,7 @@ test("pose refinement's supervision: blurred colours and edge weights match the 
   const ctx = await nodeGpu();
   // Two images of different sizes, each a bright square on a dark ground with a gentle ramp (its
   // border the edges), the second large enough for a strided kernel.
-  const cams: Camera[] = [
+  const cams: PosedView[] = [
     { ...base, width: 12, height: 10 },
     { ...base, width: 90, height: 70, cx: 45, cy: 35, fx: 80, fy: 80, c2w: Float64Array.from(base.c2w).map((v, i) => (i === 3 ? v + 1 : v)) },
   ];

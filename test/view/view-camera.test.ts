@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { orbitCamera, proceduralDataset } from '../../src/data/procedural.ts';
-import type { Camera } from '../../src/data/types.ts';
+import type { PosedView } from '../../src/data/types.ts';
 import { axesOf, eyeOf, homePose, initialPose, look, move, orbit, pan, poseCamera, type Vec3, zoom } from '../../src/view/view-camera.ts';
 
 const dot = (a: Vec3, b: Vec3) => a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
@@ -11,7 +11,7 @@ const sub = (a: Vec3, b: Vec3): Vec3 => [a[0] - b[0], a[1] - b[1], a[2] - b[2]];
 const close = (a: number[], b: number[], tol = 1e-9) => a.every((x, i) => Math.abs(x - b[i]!) < tol);
 
 /** Pixel where a world point lands in a camera (OpenCV pinhole). */
-function project(cam: Camera, p: Vec3): [number, number] {
+function project(cam: PosedView, p: Vec3): [number, number] {
   const m = cam.c2w;
   const rel = sub(p, [m[3]!, m[7]!, m[11]!]);
   const x = m[0]! * rel[0] + m[4]! * rel[1] + m[8]! * rel[2];
