@@ -162,6 +162,7 @@ export async function runTraining(args: TrainingArgs): Promise<Record<string, un
       const capture = await refinedCaptureFiles(
         p.refined,
         p.views.map((v) => train.images[v]!),
+        p.views.map((v) => train.names[v]!),
         encodePng,
       );
       for (const [path, bytes] of capture.files) {

@@ -8,6 +8,7 @@ import { pickEvenly } from './views.ts';
 const ALL_SPLITS: SplitName[] = ['train', 'val', 'test'];
 
 export const blenderFormat: DatasetFormat = {
+  name: 'the Blender transforms (transforms_train.json)',
   detect: (src) => src.exists('transforms_train.json'),
   /** The splits asked for (train always), each a curated list: a missing image is a broken dataset. */
   async plan(src, { splits: requested, maxImages, warnings }) {

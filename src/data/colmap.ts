@@ -68,6 +68,7 @@ async function readModel(src: FileSource, m: ModelFiles, images: ColmapImage[]):
 }
 
 export const colmapFormat: DatasetFormat = {
+  name: 'the COLMAP model',
   detect: async (src) => (await findModels(src)).length > 0,
   async plan(src, request) {
     const models = await findModels(src);

@@ -41,6 +41,7 @@ interface Row {
 }
 
 export const llffFormat: DatasetFormat = {
+  name: 'the LLFF poses (poses_bounds.npy)',
   detect: (src) => src.exists(POSES_FILE),
   async plan(src, request): Promise<DatasetPlan> {
     const label = joinLabel(src.label, POSES_FILE);
@@ -54,15 +55,24 @@ export const llffFormat: DatasetFormat = {
     const n = shape[0]!;
     const rows = readRows(data, n, label);
 
-    // The images, in sorted name order as LLFF pairs them with the rows.
+    // The images, in sorted name order as LLFF pairs them with the rows: the pre-downscaled
+    // folder where it pairs, else images/ downscaled (a partial images_8/ is said, not fatal).
     const downscale = request.downscale ?? 1;
+    const imagesIn = async (folder: string) => (await src.list(folder)).filter((f) => IMAGE.test(f));
     let folder = 'images/';
     let preScaled: number | undefined;
-    if (PRESCALED.includes(downscale) && (await src.list(`images_${downscale}`)).some((f) => IMAGE.test(f))) {
-      folder = `images_${downscale}/`;
-      preScaled = downscale;
+    if (PRESCALED.includes(downscale)) {
+      const pre = await imagesIn(`images_${downscale}`);
+      if (pre.length === n) {
+        folder = `images_${downscale}/`;
+        preScaled = downscale;
+      } else if (pre.length > 0) {
+        request.warnings.push(
+          `${label} holds ${n} poses but ${joinLabel(src.label, `images_${downscale}/`)} holds ${pre.length} images: read images/ downscaled by ${downscale} instead`,
+        );
+      }
     }
-    const names = (await src.list(folder)).filter((f) => IMAGE.test(f));
+    const names = await imagesIn(folder);
     if (names.length === 0) throw new DatasetError(joinLabel(src.label, folder), `no .jpg or .png images found beside ${POSES_FILE}`);
     if (names.length !== n) {
       throw new DatasetError(

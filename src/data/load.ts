@@ -2,6 +2,7 @@
 // (blender.ts, ngp.ts), and every image is decoded, checked and downscaled here. Environment-
 // neutral: file access goes through a FileSource and image decoding through an ImageDecoder, so the
 // same code runs in Node (CLI, tests) and in the browser.
+import { centreOf } from '../camera/rotation.ts';
 import { blenderFormat } from './blender.ts';
 import { colmapFormat } from './colmap.ts';
 import { downscaleRGBA } from './downscale.ts';
@@ -11,7 +12,17 @@ import { ngpFormat } from './ngp.ts';
 import { placeCapture, placePoints, placePose } from './placement.ts';
 import type { DatasetFormat, DatasetPlan, IntrinsicsSpec, SplitPlan } from './plan.ts';
 import { glToCv, joinLabel } from './transforms-json.ts';
-import { type Dataset, DatasetError, type DecodedImage, type FileSource, type ImageDecoder, type PosedView, type Split, type SplitName } from './types.ts';
+import {
+  type Dataset,
+  DatasetError,
+  type DecodedImage,
+  type FileSource,
+  type ImageDecoder,
+  type PosedView,
+  type SceneBox,
+  type Split,
+  type SplitName,
+} from './types.ts';
 
 export interface LoadOptions {
   /** Integer factor >= 1; images are box-filtered and intrinsics divided by it. Default 1. */
@@ -49,10 +60,18 @@ export async function loadDataset(src: FileSource, opts: LoadOptions): Promise<D
   }
   const warnings: string[] = [];
   let plan: DatasetPlan | null = null;
-  for (const f of FORMATS) {
-    if (await f.detect(src)) {
+  const present: DatasetFormat[] = [];
+  for (const f of FORMATS) if (await f.detect(src)) present.push(f);
+  for (const [i, f] of present.entries()) {
+    try {
       plan = await f.plan(src, { splits: opts.splits, maxImages: opts.maxImages, downscale, holdOut: opts.holdOut, warnings });
       break;
+    } catch (e) {
+      // A folder may hold two readings of one capture (LLFF's poses_bounds.npy beside the COLMAP
+      // model it was made from): when the first cannot be used, the next is, and the user is told.
+      const next = present[i + 1];
+      if (!(e instanceof DatasetError) || !next) throw e;
+      warnings.push(`${e.message}; used ${next.name} beside it instead`);
     }
   }
   if (!plan) {
@@ -85,6 +104,7 @@ export async function loadDataset(src: FileSource, opts: LoadOptions): Promise<D
     aabb = placement.box;
     if (plan.points) points = { xyz: placePoints(placement, plan.points.xyz), rgb: plan.points.rgb };
   }
+  warnings.push(...farCameraWarnings(splits, aabb));
   return {
     format: plan.format,
     name: datasetName(src.label),
@@ -241,6 +261,26 @@ function resolveIntrinsics(spec: IntrinsicsSpec, imgW: number, imgH: number, ctx
     throw new DatasetError(ctx, `focal length must be a positive finite number, got fx=${fx}, fy=${fy}`);
   }
   return { fx, fy, cx: spec.cx ?? w / 2, cy: spec.cy ?? h / 2 };
+}
+
+/** How far from the scene box's centre, in box diagonals, a camera may be before it is named as suspect. */
+const FAR_CAMERA = 100;
+
+/**
+ * The cameras far from the scene (a 1e38 in a transforms file): over FAR_CAMERA box diagonals
+ * from the box's centre. Such a camera sees nothing of the scene, and its rays lose all precision
+ * in f32: the user is told which, by file.
+ */
+function farCameraWarnings(splits: Partial<Record<SplitName, Split>>, box: SceneBox): string[] {
+  const mid = [0, 1, 2].map((k) => (box[0][k]! + box[1][k]!) / 2);
+  const diagonal = Math.hypot(...box[1].map((v, k) => v - box[0][k]!));
+  return Object.values(splits).flatMap((s) =>
+    s!.cameras.flatMap((cam, i) => {
+      const c = centreOf(cam.c2w);
+      if (Math.hypot(...c.map((v, k) => v - mid[k]!)) <= FAR_CAMERA * diagonal) return [];
+      return [`${s!.names[i]}: its camera is at ${c.map((v) => v.toPrecision(3)).join(', ')}, over ${FAR_CAMERA} scene sizes from the scene; check its pose`];
+    }),
+  );
 }
 
 function hasTransparency(rgba: Uint8Array): boolean {

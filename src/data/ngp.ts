@@ -7,6 +7,7 @@ import { checkAngle, frameList, glToCv, hasExtension, type Json, joinLabel, pars
 import { DatasetError, type FileSource } from './types.ts';
 
 export const ngpFormat: DatasetFormat = {
+  name: 'the transforms.json',
   detect: (src) => src.exists('transforms.json'),
   /** The present frames, every 8th held out as the test split (instant-ngp datasets have none). */
   async plan(src, request) {

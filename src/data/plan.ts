@@ -78,6 +78,8 @@ export interface PlanRequest {
 }
 
 export interface DatasetFormat {
+  /** What the reader reads, for messages ("the COLMAP model"). */
+  name: string;
   /** Whether the folder is in this format (from the files it holds). */
   detect(src: FileSource): Promise<boolean>;
   plan(src: FileSource, request: PlanRequest): Promise<DatasetPlan>;

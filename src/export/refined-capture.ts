@@ -53,18 +53,37 @@ function transformsFrame(c: PosedView, filePath: string): Record<string, unknown
 }
 
 /**
- * The refined capture's files: images/NNNN.png (each `images[i]` encoded by `encodePng`: Node's
- * pngjs for the CLI, the browser's canvas for the studio),
- * transforms.json and sparse/0/{cameras,images,points3D}.txt for `cameras[i]`.
+ * The names the capture's images are written under: the user's own, as the dataset named them
+ * (without the images/ or images_N/ folder they were read from, so COLMAP's image names stay the
+ * photos' names), as PNG since they are written as trained; a name two photos would share gets
+ * its index.
+ */
+export function captureImageNames(paths: readonly string[]): string[] {
+  const seen = new Set<string>();
+  return paths.map((path, i) => {
+    const stem = path.replace(/^(\.\/)?images(_\d+)?\//, '').replace(/\.[^./]*$/, '');
+    let name = `${stem}.png`;
+    if (seen.has(name.toLowerCase())) name = `${stem}-${i}.png`;
+    seen.add(name.toLowerCase());
+    return name;
+  });
+}
+
+/**
+ * The refined capture's files: images/NAME.png under the photos' own names (`paths[i]` as the
+ * dataset named them; each `images[i]` encoded by `encodePng`: Node's pngjs for the CLI, the
+ * browser's canvas for the studio), transforms.json and sparse/0/{cameras,images,points3D}.txt for
+ * `cameras[i]`.
  */
 export async function refinedCaptureFiles(
   cameras: readonly PosedView[],
   images: readonly Uint8Array[],
+  paths: readonly string[],
   encodePng: (rgba: Uint8Array, width: number, height: number) => Uint8Array | Promise<Uint8Array>,
 ): Promise<RefinedCapture> {
   const files = new Map<string, Uint8Array>();
   const notes: string[] = [];
-  const names = cameras.map((_, i) => `${String(i).padStart(4, '0')}.png`);
+  const names = captureImageNames(paths);
   for (const [i, c] of cameras.entries()) files.set(`images/${names[i]}`, await encodePng(images[i]!, c.width, c.height));
   const text = new TextEncoder();
   const frames = cameras.map((c, i) => transformsFrame(c, `images/${names[i]}`));

@@ -462,6 +462,7 @@ export class Session {
     return refinedCaptureFiles(
       refined.cameras,
       refined.views.map((v) => train.images[v]!),
+      refined.views.map((v) => train.names[v]!),
       encodePng,
     );
   }

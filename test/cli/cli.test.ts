@@ -309,6 +309,16 @@ test('train --refine-poses on a COLMAP capture: pose errors in the JSON, --expor
   assert.ok(res.poses.after.rotationDeg > 0 && res.poses.after.rotationDeg < 1, `refinement moved the cameras a little (${res.poses.after.rotationDeg}°)`);
   assert.equal(res.poses.exported, out);
   assert.match(tr.err, /refined cameras of 9 training views written to/);
+  // The photos keep their own names (the 9 of 12 not held out: every 4th from the first is), so the poses match the user's files.
+  const trained = [1, 2, 3, 5, 6, 7, 9, 10, 11].map((i) => `view_${String(i).padStart(3, '0')}.png`);
+  assert.deepEqual(readdirSync(join(out, 'images')).sort(), trained);
+  assert.deepEqual(
+    readFileSync(join(out, 'sparse/0/images.txt'), 'utf8')
+      .split('\n')
+      .filter((l) => /^\d/.test(l))
+      .map((l) => l.split(' ').at(-1)),
+    trained,
+  );
   // The export opens as a capture, through transforms.json and (without it) through the COLMAP
   // model, with the same cameras.
   const viaJson = await openDataset(out, 1, ['train'], 0);

@@ -421,6 +421,15 @@ test('error: non-finite and malformed poses', async () => {
   await expectDatasetError(mapSource(mirrored, 'ds'), ['frame 0 (./train/r_0)', 'reflection']);
 });
 
+test('a camera 1e38 units from the scene is named in a warning; the rest load without one', async () => {
+  const plain = await loadDataset(mapSource(blenderFiles(), 'ds'), opts());
+  assert.deepEqual(plain.warnings, []);
+  const far = blenderFiles((json) => ((json.frames as { transform_matrix: number[][] }[])[1].transform_matrix[2][3] = 1e38));
+  const ds = await loadDataset(mapSource(far, 'ds'), opts());
+  assert.equal(ds.warnings.length, 1);
+  assert.match(ds.warnings[0]!, /^train\/r_1\.png: its camera is at .*1\.00e\+38, over 100 scene sizes from the scene; check its pose/);
+});
+
 test('error: bad focal / size values', async () => {
   await expectDatasetError(
     mapSource(

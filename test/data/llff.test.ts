@@ -14,6 +14,7 @@ import { DatasetError, type PosedView } from '../../src/data/types.ts';
 import { MODEL_PRESETS } from '../../src/field/presets.ts';
 import { sceneSpace, trainingFrame } from '../../src/train/scene-frame.ts';
 import { facesForward } from '../../src/view/camera-path.ts';
+import { proceduralCapture } from '../fixtures/colmap.ts';
 import { LLFF_NAME, llffFiles, llffRow, proceduralLlff, writeNpy } from '../fixtures/llff.ts';
 import { apply, assertSameRig, similarity } from '../fixtures/rig.ts';
 
@@ -153,4 +154,24 @@ test('hostile LLFF files are refused naming the file and the row', async () => {
   oneMissing.delete(`images/${LLFF_NAME(5)}`);
   await refused(oneMissing, /poses_bounds\.npy: holds 16 poses but fern\/images\/ holds 15 images/);
   await refused(new Map([['poses_bounds.npy', npy]]), /fern\/images\/: no \.jpg or \.png images found beside poses_bounds\.npy/);
+});
+
+test('a partial images_8/ is not fatal: images/ downscaled where the poses pair with it, else the COLMAP model beside them, each said', async () => {
+  const { files, split } = proceduralLlff(9, 32);
+  const partial = new Map([
+    ...files,
+    ...split.images.slice(0, 3).map((img, i) => [`images_8/${LLFF_NAME(i)}`, encodePng(img, 32, 32)] as [string, Uint8Array]),
+  ]);
+  const llff = await load(partial, { downscale: 8, holdOut: 0 });
+  assert.equal(llff.format, 'llff');
+  assert.equal(llff.splits.train!.names[0], `images/${LLFF_NAME(0)}`);
+  assert.equal(llff.splits.train!.width, 4);
+  assert.match(llff.warnings.join('\n'), /poses_bounds\.npy holds 9 poses but fern\/images_8\/ holds 3 images: read images\/ downscaled by 8 instead/);
+
+  // A COLMAP capture of 8 images with a poses_bounds.npy of 9 rows beside it: the COLMAP model is read.
+  const colmap = new Map([...proceduralCapture(8, 32), ['poses_bounds.npy', files.get('poses_bounds.npy')!]]);
+  const used = await load(colmap, { downscale: 8, holdOut: 0 });
+  assert.equal(used.format, 'colmap');
+  assert.equal(used.splits.train!.cameras.length, 8);
+  assert.match(used.warnings.join('\n'), /poses_bounds\.npy: holds 9 poses but fern\/images\/ holds 8 images.*; used the COLMAP model beside it instead/);
 });
