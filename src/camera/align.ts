@@ -10,9 +10,10 @@ import { dot, mat3Apply, type V3 } from './vec3.ts';
 /**
  * The similarity (scale s, rotation r, translation t) taking points `from` closest to `to` in the
  * least-squares sense: the rotation by Horn's quaternion method (the eigenvector of the largest
- * eigenvalue of his 4×4 matrix, always a proper rotation), the scale as Umeyama's.
+ * eigenvalue of his 4×4 matrix, always a proper rotation), the scale as Umeyama's; `withScale`
+ * false fixes it at 1 (the rigid motion).
  */
-export function similarityAlign(from: readonly V3[], to: readonly V3[]): { s: number; r: Mat3; t: V3 } {
+export function similarityAlign(from: readonly V3[], to: readonly V3[], withScale = true): { s: number; r: Mat3; t: V3 } {
   const n = from.length;
   const mean = (ps: readonly V3[]) => [0, 1, 2].map((k) => ps.reduce((acc, p) => acc + p[k]!, 0) / n) as V3;
   const mf = mean(from);
@@ -36,7 +37,8 @@ export function similarityAlign(from: readonly V3[], to: readonly V3[]): { s: nu
     num += dot(B[i]!, mat3Apply(r, A[i]!));
     den += dot(A[i]!, A[i]!);
   }
-  const s = den > 0 ? num / den : 1;
+  // Without scale, the rigid motion (the same rotation: Horn's rotation does not depend on it).
+  const s = withScale && den > 0 ? num / den : 1;
   const rm = mat3Apply(r, mf);
   return { s, r, t: [0, 1, 2].map((k) => mt[k]! - s * rm[k]!) as V3 };
 }

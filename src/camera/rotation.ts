@@ -138,10 +138,12 @@ export function se3Log(r: ArrayLike<number>, t: ArrayLike<number>): number[] {
   return [...w, ...u];
 }
 
+/** The determinant of a row-major 3×3 matrix. */
+export const det3 = (a: ArrayLike<number>): number =>
+  a[0]! * (a[4]! * a[8]! - a[5]! * a[7]!) - a[1]! * (a[3]! * a[8]! - a[5]! * a[6]!) + a[2]! * (a[3]! * a[7]! - a[4]! * a[6]!);
+
 /** x with m x = b for a 3×3 matrix m (Cramer's rule; V(ω) is well conditioned for θ < 2π). */
 export function solve3(m: ArrayLike<number>, b: V3): V3 {
-  const det3 = (a: ArrayLike<number>) =>
-    a[0]! * (a[4]! * a[8]! - a[5]! * a[7]!) - a[1]! * (a[3]! * a[8]! - a[5]! * a[6]!) + a[2]! * (a[3]! * a[7]! - a[4]! * a[6]!);
   const d = det3(m);
   return [0, 1, 2].map((c) => {
     const mc = Array.from(m);
