@@ -6,8 +6,9 @@
 // (at most ten). Then the four rotations and translations one E allows, and the one that puts the
 // points in front of both cameras.
 import { EigenvalueDecomposition, Matrix, SVD } from 'ml-matrix';
-import { det3, type Mat3, mat3Mul, transpose3 } from '../camera/rotation.ts';
-import type { V3 } from '../camera/vec3.ts';
+import { axisAngleToRotation, det3, type Mat3, mat3Mul, transpose3 } from '../camera/rotation.ts';
+import { cross, unit, type V3 } from '../camera/vec3.ts';
+import { levenbergMarquardt } from './least-squares.ts';
 import type { Pose } from './pose.ts';
 import { triangulatePair } from './triangulate.ts';
 
@@ -178,8 +179,39 @@ export function essentialOf(pose: Pose): Mat3 {
   return mat3Mul([0, -z, y, z, 0, -x, -y, x, 0], pose.r);
 }
 
+/**
+ * The relative pose refined on its inliers: rotation and translation direction (five degrees of
+ * freedom: R = exp([ω]×) R₀, t = t₀ moved in its tangent plane and renormalised) minimising the
+ * Sampson distances under Huber's loss (`huber` in normalized units), from the pose RANSAC found.
+ */
+export function refineRelativePose(pose: Pose, pairs: readonly PointPair[], huber: number): Pose {
+  const t0 = pose.t;
+  // Two unit vectors orthogonal to t₀.
+  const a: V3 = Math.abs(t0[0]) < 0.9 ? [1, 0, 0] : [0, 1, 0];
+  const b1 = unit(cross(t0, a));
+  const b2 = cross(t0, b1);
+  const at = (p: readonly number[]): Pose => ({
+    r: mat3Mul(axisAngleToRotation([p[0]!, p[1]!, p[2]!]), pose.r),
+    t: unit([0, 1, 2].map((k) => t0[k]! + p[3]! * b1[k]! + p[4]! * b2[k]!) as V3),
+  });
+  const p = levenbergMarquardt(
+    [0, 0, 0, 0, 0],
+    (q) => {
+      const e = essentialOf(at(q));
+      return pairs.map((pair) => sampsonResidual(e, pair));
+    },
+    { huber, iterations: 15 },
+  );
+  return at(p);
+}
+
 /** The squared Sampson distance of a pair to E's epipolar constraint (normalized units²). */
-export function sampsonError(e: Mat3, { x1, x2 }: PointPair): number {
+export function sampsonError(e: Mat3, pair: PointPair): number {
+  return sampsonResidual(e, pair) ** 2;
+}
+
+/** The Sampson distance of a pair to E's epipolar constraint, signed (normalized units). */
+function sampsonResidual(e: Mat3, { x1, x2 }: PointPair): number {
   const a: V3 = [x1[0], x1[1], 1];
   const b: V3 = [x2[0], x2[1], 1];
   const Ea = [0, 1, 2].map((r) => e[r * 3]! * a[0] + e[r * 3 + 1]! * a[1] + e[r * 3 + 2]! * a[2]);
@@ -187,5 +219,5 @@ export function sampsonError(e: Mat3, { x1, x2 }: PointPair): number {
   const Etb = [0, 1, 2].map((r) => et[r * 3]! * b[0] + et[r * 3 + 1]! * b[1] + et[r * 3 + 2]! * b[2]);
   const num = b[0] * Ea[0]! + b[1] * Ea[1]! + b[2] * Ea[2]!;
   const den = Ea[0]! ** 2 + Ea[1]! ** 2 + Etb[0]! ** 2 + Etb[1]! ** 2;
-  return den > 0 ? (num * num) / den : Infinity;
+  return den > 0 ? num / Math.sqrt(den) : Infinity;
 }
