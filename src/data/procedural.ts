@@ -24,7 +24,7 @@ export const proceduralSpheres: readonly { c: V3; r: number; color: V3 }[] = [
 const boxLo: V3 = [-0.8, -0.8, -0.65];
 const boxHi: V3 = [0.8, 0.8, -0.4];
 
-function trace(o: V3, d: V3): Hit | null {
+function trace(o: V3, d: V3, texture: ProceduralTexture = 'plain'): Hit | null {
   let best: Hit | null = null;
   for (const s of proceduralSpheres) {
     const oc = sub(o, s.c);
@@ -34,7 +34,7 @@ function trace(o: V3, d: V3): Hit | null {
     const t = -b - Math.sqrt(disc);
     if (t > 1e-4 && (!best || t < best.t)) {
       const p: V3 = [o[0] + d[0] * t, o[1] + d[1] * t, o[2] + d[2] * t];
-      best = { t, n: unit(sub(p, s.c)), color: s.color };
+      best = { t, n: unit(sub(p, s.c)), color: texture === 'noise' ? textured(s.color, p) : s.color };
     }
   }
   // Slab test for the plinth, with a checker pattern so texture detail exists.
@@ -57,7 +57,8 @@ function trace(o: V3, d: V3): Hit | null {
     const n: V3 = [0, 0, 0];
     n[axis] = d[axis]! > 0 ? -1 : 1;
     const checker = (Math.floor(p[0] * 4 + 8) + Math.floor(p[1] * 4 + 8)) % 2 === 0;
-    best = { t: t0, n, color: checker ? [0.85, 0.85, 0.8] : [0.3, 0.35, 0.3] };
+    const base: V3 = checker ? [0.85, 0.85, 0.8] : [0.3, 0.35, 0.3];
+    best = { t: t0, n, color: texture === 'noise' ? textured([0.6, 0.6, 0.55], p) : base };
   }
   return best;
 }
@@ -75,7 +76,65 @@ const SKY_RADIUS = 30;
  * are near enough that views from different places see them shift against the objects, as a
  * room does around an object on a table; only the sky is far enough to be a backdrop.
  */
-function environment(o: V3, d: V3): V3 {
+function environment(o: V3, d: V3, texture: ProceduralTexture = 'plain'): V3 {
+  const c = plainEnvironment(o, d);
+  if (texture === 'plain') return c;
+  // The textured world: the surface point's solid noise (the sky is far: its own, coarser).
+  const far = farthestHit(o, d);
+  return textured(c, far);
+}
+
+/** Where a ray that misses the objects meets the ground, the wall or the sky. */
+function farthestHit(o: V3, d: V3): V3 {
+  const a = d[0] * d[0] + d[1] * d[1];
+  const b = o[0] * d[0] + o[1] * d[1];
+  const tWall = a > 1e-12 ? (-b + Math.sqrt(b * b - a * (o[0] * o[0] + o[1] * o[1] - WALL_RADIUS * WALL_RADIUS))) / a : Infinity;
+  const tGround = d[2] < -1e-9 ? (GROUND_Z - o[2]) / d[2] : Infinity;
+  let t = Math.min(tWall, tGround);
+  if (tGround >= tWall && o[2] + d[2] * tWall >= WALL_TOP) {
+    const bb = dot(o, d);
+    t = -bb + Math.sqrt(bb * bb - (dot(o, o) - SKY_RADIUS * SKY_RADIUS));
+  }
+  return [o[0] + d[0] * t, o[1] + d[1] * t, o[2] + d[2] * t];
+}
+
+/**
+ * A colour modulated by seeded, non-periodic value noise fixed to the surface point (four
+ * octaves, 3 to 24 cycles a unit): texture that looks the same from every view and never repeats,
+ * so structure from motion has something to match that cannot alias (a checker would).
+ */
+function textured(color: V3, p: V3): V3 {
+  let n = 0;
+  let amp = 0.5;
+  for (let oct = 0; oct < 4; oct++) {
+    n += amp * valueNoise(p[0] * 3 * 2 ** oct, p[1] * 3 * 2 ** oct, p[2] * 3 * 2 ** oct, oct);
+    amp /= 2;
+  }
+  const k = 0.35 + 1.3 * n; // n in [0, 0.94]
+  return [Math.min(1, color[0] * k), Math.min(1, color[1] * k), Math.min(1, color[2] * k)];
+}
+
+/** Trilinear value noise in [0, 1] from an integer hash of the lattice corners (octave `seed`). */
+function valueNoise(x: number, y: number, z: number, seed: number): number {
+  const [x0, y0, z0] = [Math.floor(x), Math.floor(y), Math.floor(z)];
+  const [fx, fy, fz] = [x - x0, y - y0, z - z0];
+  const s = (t: number) => t * t * (3 - 2 * t);
+  const [u, v, w] = [s(fx), s(fy), s(fz)];
+  const h = (i: number, j: number, k: number) => {
+    let a = Math.imul(i, 0x27d4eb2d) ^ Math.imul(j, 0x165667b1) ^ Math.imul(k, 0x9e3779b1) ^ Math.imul(seed + 1, 0x85ebca6b);
+    a = Math.imul(a ^ (a >>> 15), 0x2c1b3c6d);
+    a = Math.imul(a ^ (a >>> 12), 0x297a2d39);
+    return ((a ^ (a >>> 15)) >>> 0) / 4294967296;
+  };
+  const lerp = (a: number, b: number, t: number) => a + (b - a) * t;
+  return lerp(
+    lerp(lerp(h(x0, y0, z0), h(x0 + 1, y0, z0), u), lerp(h(x0, y0 + 1, z0), h(x0 + 1, y0 + 1, z0), u), v),
+    lerp(lerp(h(x0, y0, z0 + 1), h(x0 + 1, y0, z0 + 1), u), lerp(h(x0, y0 + 1, z0 + 1), h(x0 + 1, y0 + 1, z0 + 1), u), v),
+    w,
+  );
+}
+
+function plainEnvironment(o: V3, d: V3): V3 {
   // The wall: the cylinder x² + y² = WALL_RADIUS², seen from inside.
   const a = d[0] * d[0] + d[1] * d[1];
   const b = o[0] * d[0] + o[1] * d[1];
@@ -131,7 +190,7 @@ export function demoSurfacePoint(cam: PosedView, px: number, py: number): V3 | n
 }
 
 /** Renders one RGBA8 view: alpha 0 where the ray misses the objects, or opaque with the environment around them. */
-export function renderProcedural(cam: PosedView, supersample = 2, background: ProceduralBackground = 'none'): Uint8Array {
+export function renderProcedural(cam: PosedView, supersample = 2, background: ProceduralBackground = 'none', texture: ProceduralTexture = 'plain'): Uint8Array {
   const out = new Uint8Array(cam.width * cam.height * 4);
   const m = cam.c2w;
   const o: V3 = [m[3]!, m[7]!, m[11]!];
@@ -148,10 +207,10 @@ export function renderProcedural(cam: PosedView, supersample = 2, background: Pr
             m[4]! * dc[0] + m[5]! * dc[1] + m[6]! * dc[2],
             m[8]! * dc[0] + m[9]! * dc[1] + m[10]! * dc[2],
           ]);
-          const h = trace(o, d);
+          const h = trace(o, d, texture);
           if (!h) {
             if (background === 'environment') {
-              const e = environment(o, d);
+              const e = environment(o, d, texture);
               for (let c = 0; c < 3; c++) acc[c]! += e[c]!;
               acc[3]! += 1;
             }
@@ -176,11 +235,14 @@ export function renderProcedural(cam: PosedView, supersample = 2, background: Pr
 /** 'none': a transparent background (Blender's renders); 'environment': ground, wall and sky all around. */
 export type ProceduralBackground = 'none' | 'environment';
 
-function makeSplit(cams: PosedView[], prefix: string, background: ProceduralBackground): Split {
+/** 'plain': flat colours and checkers (the demo); 'noise': every surface under seeded non-periodic noise (structure from motion's photos). */
+export type ProceduralTexture = 'plain' | 'noise';
+
+function makeSplit(cams: PosedView[], prefix: string, background: ProceduralBackground, texture: ProceduralTexture): Split {
   return {
     names: cams.map((_, i) => `${prefix}/r_${i}`),
     cameras: cams,
-    images: cams.map((c) => renderProcedural(c, 2, background)),
+    images: cams.map((c) => renderProcedural(c, 2, background, texture)),
     width: cams[0]!.width,
     height: cams[0]!.height,
   };
@@ -189,9 +251,10 @@ function makeSplit(cams: PosedView[], prefix: string, background: ProceduralBack
 /**
  * 'sphere': cameras all around, looking at the objects (a 360° capture); 'forward': cameras with
  * one orientation, moved about in a patch of their image plane in front of the objects (an LLFF
- * forward-facing capture).
+ * forward-facing capture); 'orbit': a ring at one elevation, evenly spaced (a walk around an
+ * object, as a phone user photographs it).
  */
-export type ProceduralLayout = 'sphere' | 'forward';
+export type ProceduralLayout = 'sphere' | 'forward' | 'orbit';
 
 /** A forward-facing camera: the one orientation, its eye moved by (right, up) in its image plane. */
 function forwardCamera(right: number, up: number, size: number): PosedView {
@@ -209,8 +272,9 @@ function forwardCamera(right: number, up: number, size: number): PosedView {
  * capture loaders' range).
  */
 export function proceduralDataset(
-  opts: { size?: number; train?: number; test?: number; background?: ProceduralBackground; layout?: ProceduralLayout } = {},
+  opts: { size?: number; train?: number; test?: number; background?: ProceduralBackground; layout?: ProceduralLayout; texture?: ProceduralTexture } = {},
 ): Dataset {
+  const texture = opts.texture ?? 'plain';
   const size = opts.size ?? 64;
   const background = opts.background ?? 'none';
   const unbounded = background === 'environment';
@@ -224,6 +288,7 @@ export function proceduralDataset(
   };
   const trainCams = Array.from({ length: nTrain }, (_, i) => {
     if (forward) return sunflower(i, nTrain, 0);
+    if (opts.layout === 'orbit') return orbitCamera((2 * Math.PI * i) / nTrain, 0.4, size);
     const z = 0.1 + (0.85 * (i + 0.5)) / nTrain;
     return orbitCamera(i * golden, Math.asin(z), size);
   });
@@ -233,7 +298,7 @@ export function proceduralDataset(
   return {
     format: 'blender',
     name: 'procedural',
-    splits: { train: makeSplit(trainCams, 'train', background), test: makeSplit(testCams, 'test', background) },
+    splits: { train: makeSplit(trainCams, 'train', background, texture), test: makeSplit(testCams, 'test', background, texture) },
     aabb: [
       [-1.5, -1.5, -1.5],
       [1.5, 1.5, 1.5],

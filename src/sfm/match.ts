@@ -1,0 +1,76 @@
+// Feature matching between two images on the GPU: each image's descriptors against the other's
+// (match.wgsl.ts, both directions), then on the host the matches that survive Lowe's ratio test,
+// a distance cap and the cross check (each is the other's nearest), as COLMAP's SiftMatchGPU keeps
+// them (max_ratio 0.8, max_distance 0.7, cross_check).
+import type { GpuContext } from '../gpu/context.ts';
+import { cachedKernel, Encoder, grid1d } from '../gpu/kernel.ts';
+import { MATCH_WORKGROUP, nearestTwoWgsl } from './match.wgsl.ts';
+import type { NearestTwo } from './match.ref.ts';
+
+export const MAX_RATIO = 0.8;
+export const MAX_DISTANCE = 0.7;
+
+/** Descriptor sets uploaded once and matched against each other by index. */
+export class DescriptorStore {
+  private readonly buffers: GPUBuffer[] = [];
+  readonly counts: number[] = [];
+
+  constructor(private readonly ctx: GpuContext) {}
+
+  /** Uploads one image's descriptors (128 floats each); returns its index in the store. */
+  add(descriptors: Float32Array): number {
+    const n = descriptors.length / 128;
+    // An image without features still gets a buffer (bindings cannot be empty).
+    this.buffers.push(this.ctx.upload(`sfm.descriptors.${this.buffers.length}`, n > 0 ? descriptors : new Float32Array(128)));
+    this.counts.push(n);
+    return this.buffers.length - 1;
+  }
+
+  /** Nearest two of each of a's descriptors among b's, and of b's among a's. */
+  async nearest(a: number, b: number): Promise<[NearestTwo, NearestTwo]> {
+    const [na, nb] = [this.counts[a]!, this.counts[b]!];
+    // b's answers start at a storage-binding-aligned offset after a's.
+    const at = Math.ceil((na * 16) / this.ctx.limits.minStorageBufferOffsetAlignment) * this.ctx.limits.minStorageBufferOffsetAlignment;
+    const out = this.ctx.buffer('sfm.nearest', Math.max(16, at + nb * 16));
+    const enc = new Encoder(this.ctx);
+    const kernel = cachedKernel(this.ctx, 'sfmNearestTwo', () => nearestTwoWgsl);
+    if (na > 0 && nb > 0) {
+      enc.dispatch(kernel, { params: { n_query: na, n_train: nb }, buffers: { query: this.buffers[a]!, train: this.buffers[b]!, nearest: [out, 0, na * 16] }, workgroups: grid1d(this.ctx, na, MATCH_WORKGROUP) });
+      enc.dispatch(kernel, { params: { n_query: nb, n_train: na }, buffers: { query: this.buffers[b]!, train: this.buffers[a]!, nearest: [out, at, nb * 16] }, workgroups: grid1d(this.ctx, nb, MATCH_WORKGROUP) });
+    }
+    enc.submit();
+    const words = na > 0 && nb > 0 ? await this.ctx.readU32(out, at / 4 + nb * 4) : new Uint32Array(0);
+    this.ctx.destroy(out);
+    const split = (from: number, n: number): NearestTwo => {
+      const w = words.subarray(from * 4, (from + n) * 4);
+      const f = new Float32Array(w.buffer, w.byteOffset, w.length);
+      return {
+        index: Uint32Array.from({ length: n }, (_, i) => w[i * 4]!),
+        best: Float32Array.from({ length: n }, (_, i) => f[i * 4 + 1]!),
+        second: Float32Array.from({ length: n }, (_, i) => f[i * 4 + 2]!),
+      };
+    };
+    return [split(0, na), split(at / 16, nb)];
+  }
+
+  destroy(): void {
+    for (const b of this.buffers) this.ctx.destroy(b);
+    this.buffers.length = 0;
+  }
+}
+
+/** The matches (a's index, b's index) that pass the ratio test, the distance cap and the cross check, in a's order. */
+export function filterMatches(ab: NearestTwo, ba: NearestTwo): [number, number][] {
+  const out: [number, number][] = [];
+  // Unit vectors: squared distance 2 − 2·dot.
+  const dist = (dot: number) => Math.sqrt(Math.max(0, 2 - 2 * dot));
+  for (let i = 0; i < ab.index.length; i++) {
+    const j = ab.index[i]!;
+    if (j >= ba.index.length || ba.index[j] !== i) continue;
+    const d1 = dist(ab.best[i]!);
+    const d2 = dist(ab.second[i]!);
+    if (d1 > MAX_DISTANCE || d1 >= MAX_RATIO * d2) continue;
+    out.push([i, j]);
+  }
+  return out;
+}
