@@ -4,8 +4,8 @@
 // them (max_ratio 0.8, max_distance 0.7, cross_check).
 import type { GpuContext } from '../gpu/context.ts';
 import { cachedKernel, Encoder, grid1d } from '../gpu/kernel.ts';
-import { MATCH_WORKGROUP, nearestTwoWgsl } from './match.wgsl.ts';
 import type { NearestTwo } from './match.ref.ts';
+import { MATCH_WORKGROUP, nearestTwoWgsl } from './match.wgsl.ts';
 
 export const MAX_RATIO = 0.8;
 export const MAX_DISTANCE = 0.7;
@@ -35,8 +35,16 @@ export class DescriptorStore {
     const enc = new Encoder(this.ctx);
     const kernel = cachedKernel(this.ctx, 'sfmNearestTwo', () => nearestTwoWgsl);
     if (na > 0 && nb > 0) {
-      enc.dispatch(kernel, { params: { n_query: na, n_train: nb }, buffers: { query: this.buffers[a]!, train: this.buffers[b]!, nearest: [out, 0, na * 16] }, workgroups: grid1d(this.ctx, na, MATCH_WORKGROUP) });
-      enc.dispatch(kernel, { params: { n_query: nb, n_train: na }, buffers: { query: this.buffers[b]!, train: this.buffers[a]!, nearest: [out, at, nb * 16] }, workgroups: grid1d(this.ctx, nb, MATCH_WORKGROUP) });
+      enc.dispatch(kernel, {
+        params: { n_query: na, n_train: nb },
+        buffers: { query: this.buffers[a]!, train: this.buffers[b]!, nearest: [out, 0, na * 16] },
+        workgroups: grid1d(this.ctx, na, MATCH_WORKGROUP),
+      });
+      enc.dispatch(kernel, {
+        params: { n_query: nb, n_train: na },
+        buffers: { query: this.buffers[b]!, train: this.buffers[a]!, nearest: [out, at, nb * 16] },
+        workgroups: grid1d(this.ctx, nb, MATCH_WORKGROUP),
+      });
     }
     enc.submit();
     const words = na > 0 && nb > 0 ? await this.ctx.readU32(out, at / 4 + nb * 4) : new Uint32Array(0);

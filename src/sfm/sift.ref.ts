@@ -222,7 +222,10 @@ export function refineExtremum(
     const dxs = (D(s + 1, x + 1, y) + D(s - 1, x - 1, y) - D(s - 1, x + 1, y) - D(s + 1, x - 1, y)) / 4;
     const dys = (D(s + 1, x, y + 1) + D(s - 1, x, y - 1) - D(s - 1, x, y + 1) - D(s + 1, x, y - 1)) / 4;
     H = [dxx, dxy, dxs, dxy, dyy, dys, dxs, dys, dss];
-    off = solveSymmetric3(H, g.map((a) => -a));
+    off = solveSymmetric3(
+      H,
+      g.map((a) => -a),
+    );
     // Move to the neighbour the offset points at, and fit again there.
     const mx = off[0]! > 0.6 && x < w - BORDER - 1 ? 1 : off[0]! < -0.6 && x > BORDER ? -1 : 0;
     const my = off[1]! > 0.6 && y < h - BORDER - 1 ? 1 : off[1]! < -0.6 && y > BORDER ? -1 : 0;

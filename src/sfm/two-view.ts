@@ -7,6 +7,7 @@
 // which the essential matrix's pose sees the points. Only a calibrated or planar pair with a baseline can start a model.
 
 import { Matrix, SVD } from 'ml-matrix';
+import type { Mat3 } from '../camera/rotation.ts';
 import { unit } from '../camera/vec3.ts';
 import { fivePoint, type PointPair, poseFromEssential, refineRelativePose, sampsonError } from './essential.ts';
 import { fundamental, homography, homographyError, homographyPoses } from './homography.ts';
@@ -24,6 +25,8 @@ export interface TwoViewGeometry {
   pose?: Pose;
   /** Median triangulation angle of the inliers in front of both cameras, degrees. */
   medianAngleDeg?: number;
+  /** The fundamental matrix of the normalized points and its inlier count (the focal length's evidence, focal.ts). */
+  fundamental?: { f: Mat3; inliers: number };
 }
 
 export interface TwoViewOptions {
@@ -84,7 +87,8 @@ export function twoViewGeometry(pairs: readonly PointPair[], opts: TwoViewOption
   const nF = F?.inliers.length ?? 0;
   const nH = H?.inliers.length ?? 0;
   if (Math.max(nE, nF, nH) < Math.max(minInliers, MIN_INLIER_RATIO * pairs.length)) return { kind: 'degenerate', inliers: [] };
-  if (!E || nE < MIN_E_F_INLIER_RATIO * nF) return { kind: 'uncalibrated', inliers: F!.inliers };
+  const withF = <T extends TwoViewGeometry>(g: T): T => (F ? { ...g, fundamental: { f: F.model, inliers: nF } } : g);
+  if (!E || nE < MIN_E_F_INLIER_RATIO * nF) return withF({ kind: 'uncalibrated', inliers: F!.inliers });
 
   if (nH > MAX_H_INLIER_RATIO * nE) {
     // A camera that only turned maps its normalized points by a rotation: H's singular values
@@ -93,7 +97,7 @@ export function twoViewGeometry(pairs: readonly PointPair[], opts: TwoViewOption
       computeLeftSingularVectors: false,
       computeRightSingularVectors: false,
     }).diagonal;
-    if (sv[0]! / sv[2]! < 1 + PANORAMIC_SPREAD) return { kind: 'panoramic', inliers: H!.inliers };
+    if (sv[0]! / sv[2]! < 1 + PANORAMIC_SPREAD) return withF({ kind: 'panoramic', inliers: H!.inliers });
     // A plane: the pose from the homography's decomposition (the essential matrix of coplanar
     // points is ambiguous), the one that puts the most points in front of both cameras.
     const inlierPairs = pick(H!.inliers);
@@ -104,13 +108,16 @@ export function twoViewGeometry(pairs: readonly PointPair[], opts: TwoViewOption
       if (!best || angles.length > best.angles.length) best = { pose, angles };
     }
     if (!best) return { kind: 'degenerate', inliers: [] };
+    // Refined like a general pair's: from the decomposition's pose, the nearest Sampson optimum.
+    best.pose = refineRelativePose(best.pose, inlierPairs, opts.threshold);
+    best.angles = anglesInFront(best.pose, inlierPairs);
     const medianAngleDeg = median(best.angles);
-    if (medianAngleDeg < PANORAMIC_ANGLE_DEG) return { kind: 'panoramic', inliers: H!.inliers, medianAngleDeg };
-    return { kind: 'planar', inliers: H!.inliers, pose: best.pose, medianAngleDeg };
+    if (medianAngleDeg < PANORAMIC_ANGLE_DEG) return withF({ kind: 'panoramic', inliers: H!.inliers, medianAngleDeg });
+    return withF({ kind: 'planar', inliers: H!.inliers, pose: best.pose, medianAngleDeg });
   }
   const inlierPairs = pick(E.inliers);
   const pose = refineRelativePose(poseFromEssential(E.model, inlierPairs).pose, inlierPairs, opts.threshold);
-  return { kind: 'calibrated', inliers: E.inliers, pose, medianAngleDeg: median(anglesInFront(pose, inlierPairs)) };
+  return withF({ kind: 'calibrated', inliers: E.inliers, pose, medianAngleDeg: median(anglesInFront(pose, inlierPairs)) });
 }
 
 /** The triangulation angles (degrees) of the pairs a relative pose puts in front of both cameras. */

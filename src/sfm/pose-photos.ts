@@ -1,0 +1,259 @@
+// Photos in, poses out: the structure-from-motion stage from decoded photos to a reconstruction.
+// Duplicates are dropped, photos are grouped into shared intrinsics, features are found in each
+// (sift.ref.ts), every pair is matched on the GPU (match.ts; ordered frames or large sets by a
+// sequential window), each pair's geometry verified (two-view.ts), and the incremental mapper
+// (mapper.ts) places what it can. Progress is reported by stage, and a cancel is honoured between
+// steps. The focal length starts from the photo's EXIF where there is one, otherwise from a 60°
+// field of view across the long edge, and bundle adjustment refines it.
+import type { GpuContext } from '../gpu/context.ts';
+import type { RadialCamera } from './bundle.ts';
+import { CancelledError, type MatchedPair, type Reconstruction, reconstruct, undistortRadial } from './mapper.ts';
+import { DescriptorStore, filterMatches } from './match.ts';
+import { type Features, greyOf, siftRef } from './sift.ref.ts';
+import { twoViewGeometry } from './two-view.ts';
+
+export interface Photo {
+  /** The user's file name (messages and the written capture). */
+  name: string;
+  width: number;
+  height: number;
+  rgba: Uint8Array;
+  /** Focal length in pixels at this size, from EXIF, when the photo says. */
+  focalPx?: number;
+  /** What groups photos into one camera besides their size (EXIF make, model and focal length). */
+  cameraKey?: string;
+}
+
+export type PosingEvent =
+  | { stage: 'features'; done: number; total: number }
+  | { stage: 'focal'; fieldOfViewDeg: number; tried: number; total: number }
+  | { stage: 'matching'; done: number; total: number }
+  | { stage: 'register'; registered: number; total: number; image: string }
+  | { stage: 'bundle'; registered: number; total: number; reprojectionErrorPx: number };
+
+export interface PosingOptions {
+  seed?: number;
+  /** Features kept per photo. */
+  maxFeatures?: number;
+  /** 'exhaustive' matches every pair; 'sequential' each photo with the next `window` (ordered frames). Default: exhaustive up to `maxExhaustive` photos. */
+  matching?: 'exhaustive' | 'sequential';
+  maxExhaustive?: number;
+  window?: number;
+  onProgress?: (e: PosingEvent) => void;
+  cancelled?: () => boolean;
+}
+
+export interface PosingResult {
+  /** Intrinsics shared by photos, SIMPLE_RADIAL at the photos' size. */
+  cameras: RadialCamera[];
+  /** Per photo its camera, pose (world to camera, null where unregistered). */
+  photos: { name: string; camera: number; pose: Reconstruction['poses'][number] }[];
+  /** The sparse points with the colour of their first observation. */
+  points: { xyz: Float64Array; rgb: Uint8Array };
+  unregistered: { file: string; reason: string }[];
+  reprojectionErrorPx: number;
+  secondsByStage: Record<string, number>;
+  /** What was done that the user should know (matching chosen, duplicates). */
+  notes: string[];
+}
+
+export const MIN_PHOTOS = 3;
+const DEFAULT_FOV_DEG = 60;
+/** Fields of view (across the long edge, degrees) tried when the photos give no focal length. */
+const FOV_GRID = [35, 45, 55, 65, 75];
+/** Matches a pair needs before its geometry is estimated (COLMAP's min_num_inliers). */
+const MIN_MATCHES = 15;
+
+/** The focal length (pixels) of a 60° field of view across the long edge: the start without EXIF. */
+export const defaultFocal = (width: number, height: number): number => (0.5 * Math.max(width, height)) / Math.tan((DEFAULT_FOV_DEG * Math.PI) / 360);
+
+export async function posePhotos(ctx: GpuContext, photos: readonly Photo[], opts: PosingOptions = {}): Promise<PosingResult> {
+  const seconds: Record<string, number> = {};
+  const cancelled = opts.cancelled ?? (() => false);
+  const check = () => {
+    if (cancelled()) throw new CancelledError();
+  };
+  const timed = async <T>(stage: string, f: () => Promise<T> | T): Promise<T> => {
+    const t0 = performance.now();
+    const out = await f();
+    seconds[stage] = (seconds[stage] ?? 0) + (performance.now() - t0) / 1000;
+    return out;
+  };
+  const notes: string[] = [];
+  const unregistered: { file: string; reason: string }[] = [];
+
+  // Identical photos say nothing twice: the later copies are dropped and named.
+  const seen = new Map<string, string>();
+  const kept: Photo[] = [];
+  for (const p of photos) {
+    const key = `${p.width}x${p.height}:${contentHash(p.rgba)}`;
+    const first = seen.get(key);
+    if (first !== undefined) {
+      unregistered.push({ file: p.name, reason: `a duplicate of ${first}` });
+      continue;
+    }
+    seen.set(key, p.name);
+    kept.push(p);
+  }
+  if (kept.length < MIN_PHOTOS) {
+    throw new Error(
+      `structure from motion needs at least ${MIN_PHOTOS} different photos of the scene taken from different places, got ${kept.length}${photos.length > kept.length ? ` (${photos.length - kept.length} duplicate(s) dropped)` : ''}`,
+    );
+  }
+
+  // Shared intrinsics: one camera per size (and EXIF make, model and focal length where known).
+  const cameraOf = new Map<string, number>();
+  const cameras: RadialCamera[] = [];
+  const imageCamera = kept.map((p) => {
+    const key = `${p.width}x${p.height}|${p.cameraKey ?? ''}|${p.focalPx ?? ''}`;
+    let c = cameraOf.get(key);
+    if (c === undefined) {
+      c = cameras.length;
+      cameraOf.set(key, c);
+      cameras.push({ f: p.focalPx ?? defaultFocal(p.width, p.height), cx: p.width / 2, cy: p.height / 2, k1: 0 });
+    }
+    return c;
+  });
+
+  const features: Features[] = [];
+  await timed('features', async () => {
+    for (const [i, p] of kept.entries()) {
+      check();
+      features.push(siftRef(greyOf(p.rgba, p.width, p.height), { maxFeatures: opts.maxFeatures ?? 1000 }));
+      opts.onProgress?.({ stage: 'features', done: i + 1, total: kept.length });
+      // Lets a page or a worker's messages through between photos.
+      await new Promise((r) => setTimeout(r, 0));
+    }
+  });
+
+  // The pairs to match.
+  const n = kept.length;
+  const maxExhaustive = opts.maxExhaustive ?? 300;
+  const mode = opts.matching ?? (n <= maxExhaustive ? 'exhaustive' : 'sequential');
+  const window = opts.window ?? 10;
+  if (mode === 'sequential' && !opts.matching)
+    notes.push(`${n} photos are more than ${maxExhaustive}: each was matched with the ${window} after it (sequential matching), not with every other`);
+  const pairList: [number, number][] = [];
+  for (let a = 0; a < n; a++) for (let b = a + 1; b < n && (mode === 'exhaustive' || b <= a + window); b++) pairList.push([a, b]);
+
+  // Matches, kept as keypoint index pairs: the geometry is verified per focal length tried.
+  const matchLists: { a: number; b: number; m: [number, number][] }[] = [];
+  const store = new DescriptorStore(ctx);
+  try {
+    await timed('matching', async () => {
+      for (const f of features) store.add(f.descriptors);
+      for (const [k, [a, b]] of pairList.entries()) {
+        check();
+        const [ab, ba] = await store.nearest(a, b);
+        const m = filterMatches(ab, ba);
+        opts.onProgress?.({ stage: 'matching', done: k + 1, total: pairList.length });
+        if (m.length >= MIN_MATCHES) matchLists.push({ a, b, m });
+      }
+    });
+  } finally {
+    store.destroy();
+  }
+
+  /** Two-view geometry of every matched pair and the incremental reconstruction, with these cameras. */
+  const solve = async (start: RadialCamera[], report: boolean): Promise<Reconstruction> => {
+    const pairs: MatchedPair[] = [];
+    await timed('geometry', async () => {
+      for (const { a, b, m } of matchLists) {
+        check();
+        const ca = start[imageCamera[a]!]!;
+        const cb = start[imageCamera[b]!]!;
+        const ka = features[a]!.keypoints;
+        const kb = features[b]!.keypoints;
+        const matched = m.map(([i, j]) => ({ x1: undistortRadial(ca, ka[i * 4]!, ka[i * 4 + 1]!), x2: undistortRadial(cb, kb[j * 4]!, kb[j * 4 + 1]!) }));
+        const geometry = twoViewGeometry(matched, { threshold: 4 / Math.sqrt(ca.f * cb.f), seed: (opts.seed ?? 1) + a * 7919 + b });
+        pairs.push({ a, b, matches: Uint32Array.from(m.flat()), geometry });
+        await new Promise((r) => setTimeout(r, 0));
+      }
+    });
+    return timed('mapping', () =>
+      reconstruct(
+        kept.map((_, i) => ({ camera: imageCamera[i]!, keypoints: features[i]!.keypoints })),
+        start,
+        pairs,
+        {
+          seed: opts.seed ?? 1,
+          cancelled,
+          onProgress: (e) => {
+            if (!report) return;
+            if (e.stage === 'register') opts.onProgress?.({ stage: 'register', registered: e.registered, total: e.total, image: kept[e.image]!.name });
+            else opts.onProgress?.({ stage: 'bundle', registered: e.registered, total: e.total, reprojectionErrorPx: e.reprojectionErrorPx });
+          },
+        },
+      ),
+    );
+  };
+
+  // Without EXIF a focal length is searched: an orbit around an object (every camera aimed at
+  // it) leaves the focal length nearly unobservable by bundle adjustment, but a wrong one leaves
+  // a larger reprojection error. The fields of view of FOV_GRID are tried, then the best one's
+  // neighbours; the model registering the most photos with the smallest error is kept.
+  let recon: Reconstruction;
+  if (cameras.every((_, c) => kept.some((p, i) => imageCamera[i] === c && p.focalPx !== undefined))) recon = await solve(cameras, true);
+  else {
+    const tried = new Map<number, Reconstruction>();
+    const at = async (fov: number): Promise<Reconstruction> => {
+      const known = tried.get(fov);
+      if (known) return known;
+      opts.onProgress?.({ stage: 'focal', fieldOfViewDeg: fov, tried: tried.size, total: FOV_GRID.length + 2 });
+      const start = cameras.map((c, ci) => {
+        const p = kept[imageCamera.indexOf(ci)]!;
+        return p.focalPx !== undefined ? { ...c } : { ...c, f: (0.5 * Math.max(p.width, p.height)) / Math.tan((fov * Math.PI) / 360) };
+      });
+      const r = await solve(start, false);
+      tried.set(fov, r);
+      return r;
+    };
+    const better = (x: Reconstruction, y: Reconstruction) => {
+      const rx = x.poses.filter((p) => p).length;
+      const ry = y.poses.filter((p) => p).length;
+      return rx !== ry ? rx > ry : x.reprojectionErrorPx < y.reprojectionErrorPx;
+    };
+    let bestFov = FOV_GRID[0]!;
+    for (const fov of FOV_GRID) if (better(await at(fov), await at(bestFov))) bestFov = fov;
+    const step = (FOV_GRID[1]! - FOV_GRID[0]!) / 2;
+    for (const fov of [bestFov - step, bestFov + step]) if (better(await at(fov), await at(bestFov))) bestFov = fov;
+    notes.push(`no focal length in the photos' EXIF: searched fields of view of ${[...tried.keys()].sort((x, y) => x - y).join(', ')}°; ${bestFov}° fits best`);
+    // The chosen model again, reporting its progress.
+    recon = await solve(
+      cameras.map((c, ci) => {
+        const p = kept[imageCamera.indexOf(ci)]!;
+        return p.focalPx !== undefined ? { ...c } : { ...c, f: (0.5 * Math.max(p.width, p.height)) / Math.tan((bestFov * Math.PI) / 360) };
+      }),
+      true,
+    );
+  }
+  for (const u of recon.unregistered) unregistered.push({ file: kept[u.image]!.name, reason: u.reason });
+
+  const xyz = new Float64Array(recon.points.length * 3);
+  const rgb = new Uint8Array(recon.points.length * 3);
+  recon.points.forEach((p, i) => {
+    xyz.set(p.xyz, i * 3);
+    const o = p.observations[0]!;
+    const photo = kept[o.image]!;
+    const k = features[o.image]!.keypoints;
+    const x = Math.min(photo.width - 1, Math.max(0, Math.floor(k[o.keypoint * 4]!)));
+    const y = Math.min(photo.height - 1, Math.max(0, Math.floor(k[o.keypoint * 4 + 1]!)));
+    rgb.set(photo.rgba.subarray((y * photo.width + x) * 4, (y * photo.width + x) * 4 + 3), i * 3);
+  });
+  return {
+    cameras: recon.cameras,
+    photos: kept.map((p, i) => ({ name: p.name, camera: imageCamera[i]!, pose: recon.poses[i]! })),
+    points: { xyz, rgb },
+    unregistered,
+    reprojectionErrorPx: recon.reprojectionErrorPx,
+    secondsByStage: Object.fromEntries(Object.entries(seconds).map(([k, v]) => [k, +v.toFixed(3)])),
+    notes,
+  };
+}
+
+/** FNV-1a of the pixels (duplicates are the same pixels). */
+function contentHash(bytes: Uint8Array): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < bytes.length; i++) h = Math.imul(h ^ bytes[i]!, 0x01000193);
+  return (h >>> 0).toString(16);
+}
