@@ -319,7 +319,9 @@ export function bundleAdjust(problem: BundleProblem, opts: BundleOptions = {}): 
         images.forEach((im, i) => {
           im.pose = saved.poses[i]!;
         });
-        cameras.forEach((c, i) => Object.assign(c, saved.cams[i]!));
+        cameras.forEach((c, i) => {
+          Object.assign(c, saved.cams[i]!);
+        });
         saved.pts.forEach((p, i) => {
           points[i] = p;
         });

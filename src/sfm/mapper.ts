@@ -410,7 +410,7 @@ export function reconstruct(
   function localImages(image: number): Set<number> {
     const shared = new Map<number, number>();
     for (const p of points) {
-      if (!p || !p.observations.some((o) => o.image === image)) continue;
+      if (!p?.observations.some((o) => o.image === image)) continue;
       for (const o of p.observations) if (o.image !== image) shared.set(o.image, (shared.get(o.image) ?? 0) + 1);
     }
     const best = [...shared].sort((a, b) => b[1] - a[1] || a[0] - b[0]).slice(0, LOCAL_BUNDLE_IMAGES - 1);
