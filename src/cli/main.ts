@@ -22,7 +22,7 @@ import { BLUR_SCHEDULE_BLENDER } from '../train/coarse-to-fine.ts';
 import { ConfigError, checkReferenceOptions, resolveConfig } from '../train/config.ts';
 import { type CameraPath, fittedPath, frameCamera, frameCount, framePose, parseCameraPath } from '../view/camera-path.ts';
 import { rgbPixels } from '../view/view-images.ts';
-import { adviceForCli, loadModel, log, openDataset } from './node-io.ts';
+import { adviceForCli, loadModel, log, openDataset, posePhotosNode, writeFiles } from './node-io.ts';
 import { logRank, parseRanks, runTraining } from './run-training.ts';
 
 const USAGE = `usage:
@@ -40,6 +40,7 @@ const USAGE = `usage:
   npm run cli -- splats --model FILE [--rank K] [--resolution N] [--level A] [--sh-degree 0|1] --out FILE.ply
   npm run cli -- video --model FILE [--path PATH.json|orbit|spiral] [--data DIR] [--width W] [--height H] [--fps F]
                        [--seconds S] [--rank K] --out DIR   (PNG frames, and the ffmpeg line that encodes them)
+  npm run cli -- poses --data DIR|ZIP [--max-images N] [--downscale K] [--max-size PX] [--fov DEG] [--seed N] --out DIR
   (--model of eval, render and export takes a model file or a scene file; Ctrl-C during train
    stops after the current iteration and, with --checkpoint, saves where it stopped; --data takes a
    Blender, instant-ngp/nerfstudio, COLMAP or LLFF folder or a .zip of one; --hold-out N makes every Nth
@@ -52,8 +53,14 @@ const USAGE = `usage:
    reference (Blender's widths; blur_schedule in --config sets others); --refine-poses trains a
    correction of every training camera with the field (VM and CP), through that blur unless --config
    gives blur_schedule, and evaluates the test views aligned to the refined cameras; --export-poses
-   writes the training images with their refined cameras to DIR as transforms.json, a COLMAP text
-   model (sparse/0) and images/, a capture that opens again)`;
+   writes the training images with their refined cameras to DIR as transforms.json, a COLMAP
+   model (sparse/0) and images/, a capture that opens again; poses computes the camera poses of
+   plain photos (JPEG, PNG) by structure from motion on the GPU, at a working size of 1024 pixels
+   on the long edge unless --downscale K or --max-size PX says otherwise (without a focal length in
+   the photos' EXIF it searches for one, or takes --fov DEG across the long edge), and writes the posed
+   capture to DIR: sparse/0 (COLMAP binary and text), images/ (the photos under their own names)
+   and transforms.json; train --data on a folder of plain photos poses them first and writes the
+   capture beside its checkpoint or model, FILE.poses/, where a resumed run finds it)`;
 
 const options = {
   data: { type: 'string' },
@@ -88,6 +95,10 @@ const options = {
   height: { type: 'string' },
   fps: { type: 'string' },
   seconds: { type: 'string' },
+  'max-images': { type: 'string' },
+  'max-size': { type: 'string' },
+  seed: { type: 'string' },
+  fov: { type: 'string' },
   help: { type: 'boolean' },
 } as const;
 
@@ -130,6 +141,8 @@ async function train(a: Record<string, string | boolean | undefined>): Promise<R
     checkpoint: a.checkpoint
       ? { file: a.checkpoint as string, every: intFlag(a['checkpoint-every'] as string, 'checkpoint-every', CHECKPOINT_EVERY) }
       : undefined,
+    // Plain photos' poses are written beside the run's checkpoint (or model), where a resumed run finds them.
+    posesDir: posesBeside((a.resume ?? a.checkpoint ?? a.out) as string | undefined),
   };
   if (a['checkpoint-every'] && !a.checkpoint) throw new ConfigError('--checkpoint-every needs --checkpoint FILE');
   if (a.resume) {
@@ -182,6 +195,41 @@ async function train(a: Record<string, string | boolean | undefined>): Promise<R
   const cfg = resolveConfig(preset, fileOpts);
   if (common.exportPoses && !cfg.train.refinePoses) throw new ConfigError('--export-poses needs --refine-poses (or refine_poses in --config)');
   return runTraining({ ...common, preset, cfg });
+}
+
+function fovFlag(v: string): number {
+  const fov = Number(v);
+  if (!Number.isFinite(fov) || fov <= 1 || fov >= 179) throw new ConfigError(`--fov must be a field of view in degrees between 1 and 179, got "${v}"`);
+  return fov;
+}
+
+/** The folder beside a run's file where the poses of its plain photos go: FILE without its extension, plus .poses. */
+function posesBeside(file: string | undefined): string | undefined {
+  return file ? `${file.replace(/\.[^./\\]+$/, '')}.poses` : undefined;
+}
+
+/**
+ * Camera poses of plain photos (structure from motion): the posed capture written to --out
+ * (sparse/0 binary and text, images/ under the photos' own names, transforms.json).
+ */
+async function posesCmd(a: Record<string, string | boolean | undefined>): Promise<Record<string, unknown>> {
+  const data = need(a.data as string, 'data');
+  const out = need(a.out as string, 'out');
+  const poses = await posePhotosNode(data, {
+    maxImages: a['max-images'] ? intFlag(a['max-images'] as string, 'max-images', 1) : undefined,
+    downscale: a.downscale ? intFlag(a.downscale as string, 'downscale', 1) : undefined,
+    maxSize: a['max-size'] ? intFlag(a['max-size'] as string, 'max-size', 16) : a.downscale ? Number.POSITIVE_INFINITY : undefined,
+    seed: a.seed ? intFlag(a.seed as string, 'seed', 0, 0) : undefined,
+    fieldOfViewDeg: a.fov ? fovFlag(a.fov as string) : undefined,
+  });
+  for (const w of poses.summary.warnings) log(`warning: ${w}`);
+  for (const n of poses.summary.notes) log(`note: ${n}`);
+  for (const u of poses.summary.unregistered) log(`not placed: ${u.file}: ${u.reason}`);
+  if (poses.summary.registered === 0) throw new ConfigError(`${data}: no photo could be placed (${poses.summary.unregistered[0]?.reason ?? 'no photos'})`);
+  await writeFiles(poses.capture.files, out);
+  log(`placed ${poses.summary.registered} of ${poses.summary.images} photos; capture written to ${out} (sparse/0, images/, transforms.json)`);
+  const ctx = await nodeGpu();
+  return { ...poses.summary, out, adapter: ctx.adapter.label };
 }
 
 async function readBytes(file: string): Promise<Uint8Array> {
@@ -387,6 +435,7 @@ async function main(): Promise<number> {
     points: geometryCmd('points'),
     splats: geometryCmd('splats'),
     video: videoCmd,
+    poses: posesCmd,
   }[cmd];
   if (!run) throw new ConfigError(`unknown command "${cmd}"\n${USAGE}`);
   const result = await run(values);

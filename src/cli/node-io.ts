@@ -1,18 +1,20 @@
 // What the CLI and the bench read and say in Node: progress on stderr, datasets from a folder (or
 // the built-in demo scene), model and scene files from disk, and the engine's advice for a run
 // that cannot fit, worded as flags and options.
-import { readFile, stat } from 'node:fs/promises';
-import { basename } from 'node:path';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { decodeImageNode } from '../data/image-node.ts';
 import { type InputLimits, tooManyBytes } from '../data/input-limits.ts';
-import { loadDataset } from '../data/load.ts';
+import { isCapture, loadDataset } from '../data/load.ts';
 import { nodeFolderSource, nodeInputLimits } from '../data/node-source.ts';
 import { proceduralDataset } from '../data/procedural.ts';
 import { zipSource } from '../data/sources.ts';
 import { type Dataset, DatasetError, type FileSource } from '../data/types.ts';
 import type { TensorField } from '../field/field.ts';
 import { formatBytes, type GpuContext, type LimitAdvice } from '../gpu/context.ts';
+import { nodeGpu } from '../gpu/node.ts';
 import { fieldFromBytes } from '../run/models.ts';
+import { findPhotos, type PhotoPoses, type PhotoPosesOptions, posePhotoSource } from '../run/photo-poses.ts';
 
 export const log = (msg: string) => process.stderr.write(`${msg}\n`);
 
@@ -21,14 +23,32 @@ export const log = (msg: string) => process.stderr.write(`${msg}\n`);
  * and sky (an unbounded scene), `builtin:forward` that seen forward-facing (LLFF's layout); a path ending in .zip an archive; anything else a dataset folder.
  * `holdOut`: every Nth view of a capture without a test split is held out (0: none).
  */
-export async function openDataset(dir: string, downscale: number, splits: ('train' | 'test')[], holdOut?: number): Promise<Dataset> {
+export async function openDataset(dir: string, downscale: number, splits: ('train' | 'test')[], holdOut?: number, posesDir?: string): Promise<Dataset> {
   const size = Math.max(16, Math.round(128 / downscale));
   if (dir === 'builtin:demo') return proceduralDataset({ size });
   if (dir === 'builtin:environment') return proceduralDataset({ size, background: 'environment' });
   if (dir === 'builtin:forward') return proceduralDataset({ size, background: 'environment', layout: 'forward' });
   const limits = nodeInputLimits();
+  let src = await sourceOf(dir, limits);
+  // Plain photos are posed first (structure from motion); the posed capture is written to
+  // `posesDir` and read from there, so a resumed run finds the same cameras.
+  if (!(await isCapture(src)) && (await findPhotos(src)).length > 0) {
+    const out = posesDir ?? `${dir.replace(/[\\/]+$/, '').replace(/\.zip$/i, '')}.poses`;
+    const existing = nodeFolderSource(out, limits);
+    if (await isCapture(existing)) log(`no poses in ${dir}: using the camera poses computed before, in ${out}`);
+    else {
+      log(`no poses in ${dir}: computing camera poses from its photos (structure from motion), written to ${out}`);
+      const poses = await posePhotosNode(dir, {});
+      for (const u of poses.summary.unregistered) log(`not placed: ${u.file}: ${u.reason}`);
+      log(
+        `placed ${poses.summary.registered} of ${poses.summary.images} photos, ${poses.summary.points} points, ${poses.summary.reprojectionErrorPx} px reprojection error`,
+      );
+      await writeFiles(poses.capture.files, out);
+    }
+    src = nodeFolderSource(out, limits);
+  }
   let last = -1;
-  const ds = await loadDataset(dir.toLowerCase().endsWith('.zip') ? await zipFile(dir, limits) : nodeFolderSource(dir, limits), {
+  const ds = await loadDataset(src, {
     downscale,
     decode: decodeImageNode,
     splits,
@@ -44,6 +64,44 @@ export async function openDataset(dir: string, downscale: number, splits: ('trai
   });
   for (const w of ds.warnings) log(`warning: ${w}`);
   return ds;
+}
+
+/** A folder, or a path ending in .zip an archive, as a file source. */
+async function sourceOf(dir: string, limits: InputLimits): Promise<FileSource> {
+  return dir.toLowerCase().endsWith('.zip') ? zipFile(dir, limits) : nodeFolderSource(dir, limits);
+}
+
+/** Poses the plain photos of a folder or .zip, with progress on stderr. */
+export async function posePhotosNode(dir: string, opts: Partial<PhotoPosesOptions>): Promise<PhotoPoses> {
+  const limits = nodeInputLimits();
+  const src = await sourceOf(dir, limits);
+  const ctx = await nodeGpu();
+  let shown = '';
+  return posePhotoSource(ctx, src, {
+    decode: decodeImageNode,
+    limits,
+    ...opts,
+    onProgress: (e) => {
+      const line =
+        e.stage === 'reading' || e.stage === 'features' || e.stage === 'matching'
+          ? `${e.stage}: ${Math.floor((10 * e.done) / e.total) * 10}%`
+          : e.stage === 'focal'
+            ? `focal length: trying a ${e.fieldOfViewDeg}° field of view`
+            : e.stage === 'register'
+              ? `registered ${e.registered} of ${e.total} photos (${e.image})`
+              : `bundle adjustment over ${e.registered} photos: ${e.reprojectionErrorPx.toFixed(3)} px`;
+      if (line !== shown) log(`poses: ${line}`);
+      shown = line;
+    },
+  });
+}
+
+/** Writes files by relative path below `dir`, making folders as needed. */
+export async function writeFiles(files: ReadonlyMap<string, Uint8Array>, dir: string): Promise<void> {
+  for (const [path, bytes] of files) {
+    await mkdir(dirname(join(dir, path)), { recursive: true });
+    await writeFile(join(dir, path), bytes);
+  }
 }
 
 /** A zip archive on disk as a dataset (its size checked before it is read, its entries before they inflate). */

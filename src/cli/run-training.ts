@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { encodePng } from '../data/image-node.ts';
 import type { Dataset, PosedView } from '../data/types.ts';
 import type { RankPoint } from '../eval/rank-curve.ts';
-import { refinedCaptureFiles } from '../export/refined-capture.ts';
+import { refinedCaptureFiles } from '../export/capture.ts';
 import { formatBytes } from '../gpu/context.ts';
 import { nodeGpu } from '../gpu/node.ts';
 import { type PoseErrors, type RunResult, TrainingRun } from '../run/training-run.ts';
@@ -41,10 +41,12 @@ export interface TrainingArgs {
   checkpoint?: { file: string; every: number };
   /** Continue this checkpoint's run. */
   resumeFrom?: Checkpoint;
-  /** Pose refinement: write the refined capture into this folder (export/refined-capture.ts). */
+  /** Pose refinement: write the refined capture into this folder (export/capture.ts). */
   exportPoses?: string;
   /** Pose refinement: the training cameras' true poses, when the dataset's are perturbed (the bench). */
   truePoses?: PosedView[];
+  /** Where the poses of plain photos are written (and found again on resume). */
+  posesDir?: string;
 }
 
 /** Writes `bytes` to `file` atomically: a crash mid-write leaves the previous file intact. */
@@ -70,7 +72,7 @@ export function logRank(p: RankPoint): void {
 /** Loads the data, trains, evaluates on the test views and optionally saves; returns the JSON record. */
 export async function runTraining(args: TrainingArgs): Promise<Record<string, unknown>> {
   const { cfg } = args;
-  const ds = args.dataset ?? (await openDataset(args.data, args.downscale, ['train', 'test'], args.holdOut));
+  const ds = args.dataset ?? (await openDataset(args.data, args.downscale, ['train', 'test'], args.holdOut, args.posesDir));
   const ctx = await nodeGpu();
   log(`adapter: ${ctx.adapter.label} (${ctx.adapter.vendor} ${ctx.adapter.architecture})`);
   const run = new TrainingRun(ctx, ds, cfg, {

@@ -295,7 +295,7 @@ function checkImage(img: ColmapImage, file: string, at = ''): ColmapImage {
 }
 
 // Writing: a model as COLMAP's text files (as src/colmap/scene/reconstruction_io.cc writes them),
-// for the refined cameras of pose refinement (export/refined-capture.ts) and the tests' fixtures.
+// for the refined cameras of pose refinement (export/capture.ts) and the tests' fixtures.
 
 /** A model to write: cameras with their parameters in the model's file order. */
 export interface ColmapSpecCamera {
@@ -313,13 +313,18 @@ export interface ColmapSpecImage {
   t: number[];
   cameraId: number;
   name: string;
+  /** Its 2D observations: x, y (continuous pixels) and the id of the point each sees (−1 for none). */
+  points2D?: { xy: number[]; point3D: number[] };
 }
 
 export interface ColmapModelSpec {
   cameras: ColmapSpecCamera[];
   images: ColmapSpecImage[];
-  /** xyz per point, with RGB colours. */
-  points: { xyz: number[]; rgb: number[] };
+  /**
+   * xyz per point, with RGB colours; point i has id i + 1. Where the model keeps them, each point's
+   * track (image id and index of its 2D point, interleaved) and reprojection error.
+   */
+  points: { xyz: ArrayLike<number>; rgb: ArrayLike<number>; tracks?: number[][]; errors?: number[] };
 }
 
 /** COLMAP's image pose (world-to-camera) of an OpenCV camera-to-world. */
@@ -339,11 +344,90 @@ export function colmapModelText(m: ColmapModelSpec): { cameras: string; images: 
     '#   IMAGE_ID, QW, QX, QY, QZ, TX, TY, TZ, CAMERA_ID, NAME',
     '#   POINTS2D[] as (X, Y, POINT3D_ID)',
   ]
-    .concat(m.images.flatMap((im) => [[im.id, ...im.q, ...im.t, im.cameraId, im.name].join(' '), '']))
+    .concat(
+      m.images.flatMap((im) => [
+        [im.id, ...im.q, ...im.t, im.cameraId, im.name].join(' '),
+        (im.points2D?.point3D ?? []).flatMap((id, k) => [im.points2D!.xy[2 * k]!, im.points2D!.xy[2 * k + 1]!, id]).join(' '),
+      ]),
+    )
     .join('\n');
   const n = m.points.xyz.length / 3;
-  const points = ['# 3D point list with one line of data per point:']
-    .concat(Array.from({ length: n }, (_, i) => [i + 1, ...m.points.xyz.slice(i * 3, i * 3 + 3), ...m.points.rgb.slice(i * 3, i * 3 + 3), 0.5, 1, 0].join(' ')))
+  const xyz = Array.from(m.points.xyz);
+  const rgb = Array.from(m.points.rgb);
+  const points = ['# 3D point list with one line of data per point:', '#   POINT3D_ID, X, Y, Z, R, G, B, ERROR, TRACK[] as (IMAGE_ID, POINT2D_IDX)']
+    .concat(
+      Array.from({ length: n }, (_, i) =>
+        [i + 1, ...xyz.slice(i * 3, i * 3 + 3), ...rgb.slice(i * 3, i * 3 + 3), m.points.errors?.[i] ?? 0.5, ...(m.points.tracks?.[i] ?? [1, 0])].join(' '),
+      ),
+    )
     .join('\n');
   return { cameras: `${cameras}\n`, images: `${images}\n`, points: `${points}\n` };
+}
+
+/** Little-endian byte writer for the binary model. */
+class Bytes {
+  private parts: Uint8Array[] = [];
+  private add(n: number, set: (v: DataView) => void): this {
+    const b = new Uint8Array(n);
+    set(new DataView(b.buffer));
+    this.parts.push(b);
+    return this;
+  }
+  i32 = (v: number) => this.add(4, (d) => d.setInt32(0, v, true));
+  i64 = (v: number) => this.add(8, (d) => d.setBigInt64(0, BigInt(v), true));
+  u64 = (v: number) => this.add(8, (d) => d.setBigUint64(0, BigInt(v), true));
+  f64 = (v: number) => this.add(8, (d) => d.setFloat64(0, v, true));
+  u8 = (v: number) => this.add(1, (d) => d.setUint8(0, v));
+  str(s: string): this {
+    this.parts.push(new TextEncoder().encode(s), new Uint8Array(1));
+    return this;
+  }
+  done(): Uint8Array {
+    const out = new Uint8Array(this.parts.reduce((n, p) => n + p.length, 0));
+    let at = 0;
+    for (const p of this.parts) {
+      out.set(p, at);
+      at += p.length;
+    }
+    return out;
+  }
+}
+
+/** cameras.bin, images.bin and points3D.bin of a model, as COLMAP's WriteBinary lays them out. */
+export function colmapModelBinary(m: ColmapModelSpec): { cameras: Uint8Array; images: Uint8Array; points: Uint8Array } {
+  const cams = new Bytes().u64(m.cameras.length);
+  for (const c of m.cameras) {
+    cams
+      .i32(c.id)
+      .i32(CAMERA_MODELS.find((k) => k.name === c.model)!.id)
+      .u64(c.width)
+      .u64(c.height);
+    for (const p of c.params) cams.f64(p);
+  }
+  const imgs = new Bytes().u64(m.images.length);
+  for (const im of m.images) {
+    imgs.i32(im.id);
+    for (const v of [...im.q, ...im.t]) imgs.f64(v);
+    imgs.i32(im.cameraId).str(im.name);
+    const ids = im.points2D?.point3D ?? [];
+    imgs.u64(ids.length);
+    // A 2D point that sees no 3D point has COLMAP's invalid id, the largest uint64 (−1 as int64).
+    ids.forEach((id, k) => {
+      imgs
+        .f64(im.points2D!.xy[2 * k]!)
+        .f64(im.points2D!.xy[2 * k + 1]!)
+        .i64(id);
+    });
+  }
+  const n = m.points.xyz.length / 3;
+  const pts = new Bytes().u64(n);
+  for (let i = 0; i < n; i++) {
+    pts.u64(i + 1);
+    for (let k = 0; k < 3; k++) pts.f64(m.points.xyz[i * 3 + k]!);
+    for (let k = 0; k < 3; k++) pts.u8(m.points.rgb[i * 3 + k]!);
+    const track = m.points.tracks?.[i] ?? [1, 0];
+    pts.f64(m.points.errors?.[i] ?? 0.5).u64(track.length / 2);
+    for (const v of track) pts.i32(v);
+  }
+  return { cameras: cams.done(), images: imgs.done(), points: pts.done() };
 }

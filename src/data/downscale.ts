@@ -1,4 +1,4 @@
-// Integer area downscaling of RGBA8 images (the loaders' downscale option, thumbnails).
+// Area downscaling of RGBA8 images: by an integer factor (the loaders' downscale option, thumbnails) or to any smaller size (photos brought to a working size).
 import type { DecodedImage } from './types.ts';
 
 /**
@@ -34,5 +34,38 @@ export function downscaleRGBA(data: Uint8Array, w: number, h: number, k: number)
     // Integer round-half-up, identical to Math.round for these non-negative sums.
     for (let i = 0; i < ow * 4; i++) out[row + i] = Math.floor((acc[i] + half) / n);
   }
+  return { width: ow, height: oh, data: out };
+}
+
+/**
+ * Area resampling to any smaller size (a photo brought to the working size by its long edge): each
+ * output pixel averages the input area it covers, partial pixels weighted by their overlap,
+ * separably (rows, then columns). The pixel grid's edges stay aligned, so intrinsics scale by
+ * ow/w and oh/h.
+ */
+export function resizeRGBA(data: Uint8Array, w: number, h: number, ow: number, oh: number): DecodedImage {
+  if (ow === w && oh === h) return { width: w, height: h, data };
+  /** For each output index, the input indices it covers and their weights (summing to 1). */
+  const spans = (n: number, on: number) =>
+    Array.from({ length: on }, (_, o) => {
+      const a = (o * n) / on;
+      const b = ((o + 1) * n) / on;
+      const taps: [number, number][] = [];
+      for (let i = Math.floor(a); i < Math.min(n, Math.ceil(b)); i++) taps.push([i, (Math.min(b, i + 1) - Math.max(a, i)) / (b - a)]);
+      return taps;
+    });
+  const sx = spans(w, ow);
+  const sy = spans(h, oh);
+  const rows = new Float32Array(ow * h * 4);
+  for (let y = 0; y < h; y++)
+    for (let ox = 0; ox < ow; ox++) for (const [x, wt] of sx[ox]!) for (let c = 0; c < 4; c++) rows[(y * ow + ox) * 4 + c] += wt * data[(y * w + x) * 4 + c]!;
+  const out = new Uint8Array(ow * oh * 4);
+  for (let oy = 0; oy < oh; oy++)
+    for (let ox = 0; ox < ow; ox++)
+      for (let c = 0; c < 4; c++) {
+        let v = 0;
+        for (const [y, wt] of sy[oy]!) v += wt * rows[(y * ow + ox) * 4 + c]!;
+        out[(oy * ow + ox) * 4 + c] = Math.min(255, Math.round(v));
+      }
   return { width: ow, height: oh, data: out };
 }

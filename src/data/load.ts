@@ -50,6 +50,12 @@ const DECODE_CONCURRENCY = 4;
  */
 const FORMATS: DatasetFormat[] = [blenderFormat, ngpFormat, llffFormat, colmapFormat];
 
+/** Whether a folder holds a capture some reader takes (poses of some format). */
+export async function isCapture(src: FileSource): Promise<boolean> {
+  for (const f of FORMATS) if (await f.detect(src)) return true;
+  return false;
+}
+
 export async function loadDataset(src: FileSource, opts: LoadOptions): Promise<Dataset> {
   const downscale = opts.downscale ?? 1;
   if (!Number.isInteger(downscale) || downscale < 1) {

@@ -14,8 +14,8 @@ import { type Dataset, DatasetError, type PosedView, type SceneBox } from '../da
 import { evenlySpacedViews } from '../data/views.ts';
 import { evaluate, groundTruthRgb, scoredPixels } from '../eval/evaluate.ts';
 import { psnr } from '../eval/metrics.ts';
+import { type RefinedCapture, refinedCaptureFiles } from '../export/capture.ts';
 import { type ExportKind, exportGeometry, type GeometryExport } from '../export/exports.ts';
-import { type RefinedCapture, refinedCaptureFiles } from '../export/refined-capture.ts';
 import type { SurfaceOptions } from '../export/surface.ts';
 import type { TensorField } from '../field/field.ts';
 import type { StrivecLevel } from '../field/layouts/strivec-lattice.ts';
@@ -452,7 +452,7 @@ export class Session {
   }
 
   /**
-   * Pose refinement's result as a capture that opens again (export/refined-capture.ts): its files
+   * Pose refinement's result as a capture that opens again (export/capture.ts): its files
    * by path, the images encoded by `encodePng` (the page's canvas).
    */
   async refinedCapture(encodePng: (rgba: Uint8Array, width: number, height: number) => Promise<Uint8Array>): Promise<RefinedCapture> {

@@ -39,6 +39,8 @@ export interface PosingOptions {
   matching?: 'exhaustive' | 'sequential';
   maxExhaustive?: number;
   window?: number;
+  /** The field of view (degrees, across the long edge) of photos without an EXIF focal length, instead of searching for it. */
+  fieldOfViewDeg?: number;
   onProgress?: (e: PosingEvent) => void;
   cancelled?: () => boolean;
 }
@@ -48,8 +50,8 @@ export interface PosingResult {
   cameras: RadialCamera[];
   /** Per photo its camera, pose (world to camera, null where unregistered). */
   photos: { name: string; camera: number; pose: Reconstruction['poses'][number] }[];
-  /** The sparse points with the colour of their first observation. */
-  points: { xyz: Float64Array; rgb: Uint8Array };
+  /** The sparse points with the colour of their first observation, and the photos (index, x, y at the working size) that see each. */
+  points: { xyz: Float64Array; rgb: Uint8Array; observations: { photo: number; x: number; y: number }[][] };
   unregistered: { file: string; reason: string }[];
   reprojectionErrorPx: number;
   secondsByStage: Record<string, number>;
@@ -193,18 +195,20 @@ export async function posePhotos(ctx: GpuContext, photos: readonly Photo[], opts
   // a larger reprojection error. The fields of view of FOV_GRID are tried, then the best one's
   // neighbours; the model registering the most photos with the smallest error is kept.
   let recon: Reconstruction;
+  const focalAt = (fov: number) =>
+    cameras.map((c, ci) => {
+      const p = kept[imageCamera.indexOf(ci)]!;
+      return p.focalPx !== undefined ? { ...c } : { ...c, f: (0.5 * Math.max(p.width, p.height)) / Math.tan((fov * Math.PI) / 360) };
+    });
   if (cameras.every((_, c) => kept.some((p, i) => imageCamera[i] === c && p.focalPx !== undefined))) recon = await solve(cameras, true);
+  else if (opts.fieldOfViewDeg !== undefined) recon = await solve(focalAt(opts.fieldOfViewDeg), true);
   else {
     const tried = new Map<number, Reconstruction>();
     const at = async (fov: number): Promise<Reconstruction> => {
       const known = tried.get(fov);
       if (known) return known;
       opts.onProgress?.({ stage: 'focal', fieldOfViewDeg: fov, tried: tried.size, total: FOV_GRID.length + 2 });
-      const start = cameras.map((c, ci) => {
-        const p = kept[imageCamera.indexOf(ci)]!;
-        return p.focalPx !== undefined ? { ...c } : { ...c, f: (0.5 * Math.max(p.width, p.height)) / Math.tan((fov * Math.PI) / 360) };
-      });
-      const r = await solve(start, false);
+      const r = await solve(focalAt(fov), false);
       tried.set(fov, r);
       return r;
     };
@@ -219,13 +223,7 @@ export async function posePhotos(ctx: GpuContext, photos: readonly Photo[], opts
     for (const fov of [bestFov - step, bestFov + step]) if (better(await at(fov), await at(bestFov))) bestFov = fov;
     notes.push(`no focal length in the photos' EXIF: searched fields of view of ${[...tried.keys()].sort((x, y) => x - y).join(', ')}°; ${bestFov}° fits best`);
     // The chosen model again, reporting its progress.
-    recon = await solve(
-      cameras.map((c, ci) => {
-        const p = kept[imageCamera.indexOf(ci)]!;
-        return p.focalPx !== undefined ? { ...c } : { ...c, f: (0.5 * Math.max(p.width, p.height)) / Math.tan((bestFov * Math.PI) / 360) };
-      }),
-      true,
-    );
+    recon = await solve(focalAt(bestFov), true);
   }
   for (const u of recon.unregistered) unregistered.push({ file: kept[u.image]!.name, reason: u.reason });
 
@@ -243,7 +241,13 @@ export async function posePhotos(ctx: GpuContext, photos: readonly Photo[], opts
   return {
     cameras: recon.cameras,
     photos: kept.map((p, i) => ({ name: p.name, camera: imageCamera[i]!, pose: recon.poses[i]! })),
-    points: { xyz, rgb },
+    points: {
+      xyz,
+      rgb,
+      observations: recon.points.map((p) =>
+        p.observations.map((o) => ({ photo: o.image, x: features[o.image]!.keypoints[o.keypoint * 4]!, y: features[o.image]!.keypoints[o.keypoint * 4 + 1]! })),
+      ),
+    },
     unregistered,
     reprojectionErrorPx: recon.reprojectionErrorPx,
     secondsByStage: Object.fromEntries(Object.entries(seconds).map(([k, v]) => [k, +v.toFixed(3)])),
