@@ -10,7 +10,7 @@ import { DatasetError, type FileSource, type ImageDecoder, type PosedView } from
 import { type CaptureView, captureFiles, type RefinedCapture } from '../export/capture.ts';
 import type { GpuContext } from '../gpu/context.ts';
 import { poseCentre } from '../sfm/pose.ts';
-import { type PosingEvent, type PosingResult, posePhotos } from '../sfm/pose-photos.ts';
+import { PosingError, type PosingEvent, type PosingResult, posePhotos } from '../sfm/pose-photos.ts';
 
 export interface PhotoPosesOptions {
   decode: ImageDecoder;
@@ -68,6 +68,10 @@ export async function posePhotoSource(ctx: GpuContext, src: FileSource, opts: Ph
     fieldOfViewDeg: opts.fieldOfViewDeg,
     onProgress: opts.onProgress,
     cancelled: opts.cancelled,
+  }).catch((e: unknown) => {
+    if (!(e instanceof PosingError)) throw e;
+    const skipped = intake.skipped.length ? ` (${intake.skipped.length} skipped: ${intake.skipped.map((s) => `${s.file}: ${s.reason}`).join('; ')})` : '';
+    throw new DatasetError(src.label, `${e.message}${skipped}`);
   });
   const unregistered = [...intake.skipped, ...result.unregistered];
   // The capture at the photos' full size: the working size's intrinsics scaled up.

@@ -98,7 +98,7 @@ export async function posePhotos(ctx: GpuContext, photos: readonly Photo[], opts
     kept.push(p);
   }
   if (kept.length < MIN_PHOTOS) {
-    throw new Error(
+    throw new PosingError(
       `structure from motion needs at least ${MIN_PHOTOS} different photos of the scene taken from different places, got ${kept.length}${photos.length > kept.length ? ` (${photos.length - kept.length} duplicate(s) dropped)` : ''}`,
     );
   }
@@ -253,6 +253,14 @@ export async function posePhotos(ctx: GpuContext, photos: readonly Photo[], opts
     secondsByStage: Object.fromEntries(Object.entries(seconds).map(([k, v]) => [k, +v.toFixed(3)])),
     notes,
   };
+}
+
+/** Photos that cannot be posed at all (too few of them); the message says what is needed. */
+export class PosingError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PosingError';
+  }
 }
 
 /** FNV-1a of the pixels (duplicates are the same pixels). */

@@ -12,6 +12,7 @@ import { decodeModel } from '../../src/formats/model-file.ts';
 import { proceduralCapture } from '../fixtures/colmap.ts';
 import { blenderDataset, datasetZip, pngClaiming, rawZip, stored, zipBomb } from '../fixtures/hostile.ts';
 import { proceduralLlff } from '../fixtures/llff.ts';
+import { photoFiles, walkAround } from '../fixtures/photos.ts';
 
 function cli(...args: string[]) {
   const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { encoding: 'utf8', timeout: 240_000 });
@@ -485,4 +486,57 @@ test('train --checkpoint, Ctrl-C and --resume: the continued run saves the same 
   const cut = join(dir, 'cut.slimckpt');
   writeFileSync(cut, readFileSync(ckpt).subarray(0, 3000));
   expectError(cli('train', '--resume', cut, ...base), /cut\.slimckpt: (truncated|the header describes)/);
+});
+
+test('poses on plain photos writes a capture that opens again; train --data on them poses first, beside the checkpoint, where --resume finds them', {
+  timeout: 600_000,
+}, async () => {
+  const photos = join(dir, 'walk');
+  mkdirSync(photos);
+  for (const [name, bytes] of photoFiles(walkAround(8, 160))) writeFileSync(join(photos, name), bytes);
+  writeFileSync(join(photos, 'broken.png'), new Uint8Array([0x89, 0x50, 0x4e, 0x47, 1, 2, 3]));
+  const out = join(dir, 'walk-posed');
+  const r = cli('poses', '--data', photos, '--fov', '40', '--out', out);
+  assert.equal(r.code, 0, r.err);
+  const res = JSON.parse(r.out.trim().split('\n').at(-1)!);
+  assert.equal(res.images, 9);
+  assert.equal(res.registered, 8, r.err);
+  assert.deepEqual(
+    res.unregistered.map((u: { file: string }) => u.file),
+    ['broken.png'],
+  );
+  assert.match(res.unregistered[0].reason, /cannot be decoded/);
+  assert.ok(res.points > 100 && res.reprojectionErrorPx < 1, `${res.points} points, ${res.reprojectionErrorPx} px`);
+  assert.deepEqual(Object.keys(res.secondsByStage).sort(), ['features', 'geometry', 'mapping', 'matching']);
+  assert.match(res.adapter, /./);
+  // The photos under their own names, the model both ways, transforms.json: COLMAP's layout opens.
+  assert.deepEqual(
+    readdirSync(join(out, 'images')).sort(),
+    readdirSync(photos)
+      .filter((f) => f !== 'broken.png')
+      .sort(),
+  );
+  assert.deepEqual(readdirSync(join(out, 'sparse/0')).sort(), ['cameras.bin', 'cameras.txt', 'images.bin', 'images.txt', 'points3D.bin', 'points3D.txt']);
+  const colmapOnly = join(dir, 'walk-colmap');
+  mkdirSync(colmapOnly);
+  symlinkSync(join(out, 'images'), join(colmapOnly, 'images'));
+  symlinkSync(join(out, 'sparse'), join(colmapOnly, 'sparse'));
+  const ds = await openDataset(colmapOnly, 1, ['train'], 0);
+  assert.equal(ds.format, 'colmap');
+  assert.equal(ds.splits.train!.cameras.length, 8);
+  assert.ok(ds.points && ds.points.xyz.length / 3 === res.points, 'the sparse points come along');
+
+  // train --data on the photos: posed first (the focal length searched), into FILE.poses/.
+  const ckpt = join(dir, 'walk.slimckpt');
+  const cfg = tinyCaptureConfig();
+  const tr = cli('train', '--data', photos, '--model', 'vm48', '--config', cfg, '--iters', '4', '--test-views', '1', '--checkpoint', ckpt);
+  assert.equal(tr.code, 0, tr.err);
+  assert.match(tr.err, /no poses in .*walk: computing camera poses from its photos \(structure from motion\), written to .*walk\.poses/);
+  assert.match(tr.err, /note: no focal length|searched fields of view|placed 8 of 9 photos/);
+  assert.ok(readdirSync(join(dir, 'walk.poses', 'sparse', '0')).includes('images.bin'));
+  const resumed = cli('train', '--resume', ckpt, '--data', photos, '--test-views', '1');
+  assert.equal(resumed.code, 0, resumed.err);
+  assert.match(resumed.err, /using the camera poses computed before, in .*walk\.poses/);
+  expectError(cli('poses', '--data', join(dir, 'walk-colmap', 'images'), '--max-images', '2', '--out', join(dir, 'x')), /needs at least 3 different photos/);
+  expectError(cli('poses', '--data', photos, '--fov', '200', '--out', join(dir, 'x')), /--fov must be a field of view in degrees/);
 });
