@@ -125,15 +125,17 @@ interface Exif {
 
 /** The EXIF fields posing uses; null for a file without EXIF (PNG usually), an error for a broken block. */
 async function readExif(bytes: Uint8Array): Promise<Exif | null> {
+  let exif: Exif | null;
   try {
-    return (
-      ((await exifr.parse(bytes, { pick: ['Make', 'Model', 'FocalLength', 'FocalLengthIn35mmFormat', 'Orientation'], translateValues: false })) as
-        | Exif
-        | undefined) ?? null
-    );
+    const pick = ['Make', 'Model', 'FocalLength', 'FocalLengthIn35mmFormat', 'Orientation'];
+    exif = ((await exifr.parse(bytes, { pick, translateValues: false })) as (Exif & { errors?: Error[] }) | undefined) ?? null;
+    // exifr reports a block it could not follow in an `errors` list rather than throwing.
+    const errors = (exif as { errors?: Error[] } | null)?.errors;
+    if (errors?.length) throw new Error(errors[0]!.message.split('\n')[0]);
   } catch (e) {
     // exifr says "Unknown file format" for files it does not parse at all (no EXIF to read).
     if (/Unknown file format/.test((e as Error).message)) return null;
     throw e;
   }
+  return exif;
 }

@@ -1,0 +1,88 @@
+// npm run bench:sfm: structure from motion on captures whose poses are known, posed from their
+// images alone. Prints a JSON row per capture: photos placed, the rotation and camera-centre errors
+// after the similarity that best aligns the centres (camera/align.ts) and the pairwise relative
+// rotation error (no alignment), the reprojection error, the focal length found against the true
+// one, seconds per stage and the adapter. `--data lego|fox|DIR` (default lego: its training
+// images, a Blender capture, composited on white), `--downscale K` (default 4), `--max-images N`
+// (evenly spaced), `--fov DEG` to skip the focal length search.
+import { parseArgs } from 'node:util';
+import { poseError } from '../src/camera/align.ts';
+import { mat3Mul, rotationAngle, rotationOf, transpose3 } from '../src/camera/rotation.ts';
+import { log, openDataset } from '../src/cli/node-io.ts';
+import type { PosedView } from '../src/data/types.ts';
+import { nodeGpu } from '../src/gpu/node.ts';
+import { poseToC2w } from '../src/sfm/pose.ts';
+import { posePhotos } from '../src/sfm/pose-photos.ts';
+
+const { values } = parseArgs({
+  args: process.argv.slice(2),
+  options: { data: { type: 'string' }, downscale: { type: 'string' }, 'max-images': { type: 'string' }, fov: { type: 'string' } },
+});
+const name = values.data ?? 'lego';
+const dir = name === 'lego' || name === 'fox' ? `../shared/data/${name}` : name;
+const downscale = Number(values.downscale ?? 4);
+const ds = await openDataset(dir, downscale, ['train'], 0);
+const split = ds.splits.train!;
+const every = values['max-images'] ? Math.max(1, split.images.length / Number(values['max-images'])) : 1;
+const picked = Array.from({ length: Math.floor(split.images.length / every) }, (_, i) => Math.floor(i * every));
+const truth = picked.map((i) => split.cameras[i]!);
+const photos = picked.map((i) => {
+  const c = split.cameras[i]!;
+  const rgba = Uint8Array.from(split.images[i]!);
+  // Transparent renders composited on white, as the Blender loader trains them.
+  for (let p = 0; p < rgba.length; p += 4) {
+    const a = rgba[p + 3]! / 255;
+    for (let k = 0; k < 3; k++) rgba[p + k] = Math.round(rgba[p + k]! * a + 255 * (1 - a));
+    rgba[p + 3] = 255;
+  }
+  return { name: split.names[i]!, width: c.width, height: c.height, rgba };
+});
+const ctx = await nodeGpu();
+log(`adapter: ${ctx.adapter.label}; ${photos.length} photos of ${name} at 1/${downscale} (${photos[0]!.width}x${photos[0]!.height})`);
+const t0 = performance.now();
+const r = await posePhotos(ctx, photos, {
+  fieldOfViewDeg: values.fov ? Number(values.fov) : undefined,
+  onProgress: (e) => {
+    if (e.stage === 'register' || e.stage === 'focal') log(JSON.stringify(e));
+  },
+});
+const seconds = (performance.now() - t0) / 1000;
+const placed = r.photos.map((p, i) => ({ p, i })).filter(({ p }) => p.pose);
+const est: PosedView[] = placed.map(({ p }) => ({ ...truth[0]!, c2w: poseToC2w(p.pose!) }));
+const tru = placed.map(({ i }) => truth[i]!);
+const err = poseError(est, tru);
+const rel: number[] = [];
+for (let a = 0; a < est.length; a++)
+  for (let b = a + 1; b < est.length; b++) {
+    const re = mat3Mul(transpose3(rotationOf(est[a]!.c2w)), rotationOf(est[b]!.c2w));
+    const rt = mat3Mul(transpose3(rotationOf(tru[a]!.c2w)), rotationOf(tru[b]!.c2w));
+    rel.push((rotationAngle(mat3Mul(transpose3(re), rt)) * 180) / Math.PI);
+  }
+rel.sort((x, y) => x - y);
+// Centre errors in units of the cameras' spread (their median distance from their mean).
+const centres = tru.map((c) => [c.c2w[3]!, c.c2w[7]!, c.c2w[11]!]);
+const mean = [0, 1, 2].map((k) => centres.reduce((s, c) => s + c[k]!, 0) / centres.length);
+const spread = centres.map((c) => Math.hypot(...c.map((v, k) => v - mean[k]!))).sort((x, y) => x - y)[centres.length >> 1]!;
+process.stdout.write(
+  `${JSON.stringify({
+    capture: name,
+    downscale,
+    size: `${photos[0]!.width}x${photos[0]!.height}`,
+    images: photos.length,
+    registered: placed.length,
+    medianRotationDeg: +err.medianRotationDeg.toFixed(3),
+    meanRotationDeg: +err.rotationDeg.toFixed(3),
+    medianPairRotationDeg: +(rel[rel.length >> 1] ?? 0).toFixed(3),
+    medianCentreError: +(err.medianTranslation / spread).toFixed(4),
+    reprojectionErrorPx: +r.reprojectionErrorPx.toFixed(3),
+    focalPx: +r.cameras[0]!.f.toFixed(1),
+    trueFocalPx: +truth[0]!.fx.toFixed(1),
+    points: r.points.xyz.length / 3,
+    unregistered: r.unregistered,
+    notes: r.notes,
+    secondsByStage: r.secondsByStage,
+    seconds: +seconds.toFixed(1),
+    adapter: ctx.adapter.label,
+  })}\n`,
+);
+process.exit(0);
