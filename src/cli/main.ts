@@ -22,7 +22,7 @@ import { BLUR_SCHEDULE_BLENDER } from '../train/coarse-to-fine.ts';
 import { ConfigError, checkReferenceOptions, resolveConfig } from '../train/config.ts';
 import { type CameraPath, fittedPath, frameCamera, frameCount, framePose, parseCameraPath } from '../view/camera-path.ts';
 import { rgbPixels } from '../view/view-images.ts';
-import { adviceForCli, loadModel, log, openDataset, posePhotosNode, writeFiles } from './node-io.ts';
+import { adviceForCli, isPlainPhotos, loadModel, log, openDataset, posePhotosNode, writeFiles } from './node-io.ts';
 import { logRank, parseRanks, runTraining } from './run-training.ts';
 
 const USAGE = `usage:
@@ -192,6 +192,18 @@ async function train(a: Record<string, string | boolean | undefined>): Promise<R
   if (a['coarse-to-fine'] && fileOpts.blur_schedule === undefined) fileOpts.blur_schedule = BLUR_SCHEDULE_BLENDER;
   // (Refinement comes with the blur unless the config sets a schedule: train/config.ts.)
   if (a['refine-poses']) fileOpts.refine_poses = true;
+  // Poses we computed are refined with the field by default (refine_poses: false turns it off);
+  // Strivec, which refinement does not support yet, trains on them as they are.
+  if (fileOpts.refine_poses === undefined && (await isPlainPhotos(data))) {
+    try {
+      resolveConfig(preset, { ...fileOpts, refine_poses: true });
+      fileOpts.refine_poses = true;
+      log('note: the computed poses are refined with the field (refine_poses: false in --config turns it off)');
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e;
+      log(`note: the computed poses are used as they are: ${e.message}`);
+    }
+  }
   const cfg = resolveConfig(preset, fileOpts);
   if (common.exportPoses && !cfg.train.refinePoses) throw new ConfigError('--export-poses needs --refine-poses (or refine_poses in --config)');
   return runTraining({ ...common, preset, cfg });

@@ -71,6 +71,13 @@ async function sourceOf(dir: string, limits: InputLimits): Promise<FileSource> {
   return dir.toLowerCase().endsWith('.zip') ? zipFile(dir, limits) : nodeFolderSource(dir, limits);
 }
 
+/** Whether `dir` (a folder or .zip) holds plain photos without poses, which `train` poses first. */
+export async function isPlainPhotos(dir: string): Promise<boolean> {
+  if (dir.startsWith('builtin:')) return false;
+  const src = await sourceOf(dir, nodeInputLimits());
+  return !(await isCapture(src)) && (await findPhotos(src)).length > 0;
+}
+
 /** Poses the plain photos of a folder or .zip, with progress on stderr. */
 export async function posePhotosNode(dir: string, opts: Partial<PhotoPosesOptions>): Promise<PhotoPoses> {
   const limits = nodeInputLimits();

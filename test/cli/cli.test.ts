@@ -534,6 +534,8 @@ test('poses on plain photos writes a capture that opens again; train --data on t
   assert.match(tr.err, /no poses in .*walk: computing camera poses from its photos \(structure from motion\), written to .*walk\.poses/);
   assert.match(tr.err, /note: no focal length|searched fields of view|placed 8 of 9 photos/);
   assert.ok(readdirSync(join(dir, 'walk.poses', 'sparse', '0')).includes('images.bin'));
+  assert.match(tr.err, /note: the computed poses are refined with the field/);
+  assert.ok(JSON.parse(tr.out.trim().split('\n').at(-1)!).poses, 'the run refined the poses and reports them');
   const resumed = cli('train', '--resume', ckpt, '--data', photos, '--test-views', '1');
   assert.equal(resumed.code, 0, resumed.err);
   assert.match(resumed.err, /using the camera poses computed before, in .*walk\.poses/);
