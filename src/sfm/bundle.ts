@@ -232,6 +232,32 @@ export function bundleAdjust(problem: BundleProblem, opts: BundleOptions = {}): 
       }
     });
 
+    // Each free point's coupling to the camera unknowns, Hcp (cols × 3), from its observations.
+    const coupling = points.map((_, p) => {
+      const cols: number[] = [];
+      const rows: number[][] = [];
+      if (pointOffset[p]! < 0) return { cols, rows };
+      const where = new Map<number, number>();
+      for (const k of byPoint[p]!) {
+        const oc = obsCols[k]!;
+        const m = oc.length;
+        const Jc = obsJc[k]!;
+        const jp = obsJp[k]!;
+        const w = obsW[k]!;
+        for (let a = 0; a < m; a++) {
+          let at = where.get(oc[a]!);
+          if (at === undefined) {
+            at = cols.length;
+            where.set(oc[a]!, at);
+            cols.push(oc[a]!);
+            rows.push([0, 0, 0]);
+          }
+          for (let c = 0; c < 3; c++) rows[at]![c] += w * (Jc[a]! * jp[c]! + Jc[m + a]! * jp[3 + c]!);
+        }
+      }
+      return { cols, rows };
+    });
+
     let improved = false;
     for (let attempt = 0; attempt < 8 && !improved; attempt++) {
       // Damped system reduced to the cameras: S = Hcc − Σ_p Hcp Hpp⁻¹ Hpc, b = −gc + Σ_p Hcp Hpp⁻¹ gp.
@@ -246,28 +272,7 @@ export function bundleAdjust(problem: BundleProblem, opts: BundleOptions = {}): 
         for (let a = 0; a < 3; a++) block[a * 4] += lambda * block[a * 4]! + 1e-9;
         const inv = invert3(block);
         HppInv.set(inv, po * 3);
-        // The point's coupling to the camera unknowns, Hcp (cols × 3), from its observations.
-        const ks = byPoint[p]!;
-        const cols: number[] = [];
-        const rows: number[][] = [];
-        const where = new Map<number, number>();
-        for (const k of ks) {
-          const oc = obsCols[k]!;
-          const m = oc.length;
-          const Jc = obsJc[k]!;
-          const jp = obsJp[k]!;
-          const w = obsW[k]!;
-          for (let a = 0; a < m; a++) {
-            let at = where.get(oc[a]!);
-            if (at === undefined) {
-              at = cols.length;
-              where.set(oc[a]!, at);
-              cols.push(oc[a]!);
-              rows.push([0, 0, 0]);
-            }
-            for (let c = 0; c < 3; c++) rows[at]![c] += w * (Jc[a]! * jp[c]! + Jc[m + a]! * jp[3 + c]!);
-          }
-        }
+        const { cols, rows } = coupling[p]!;
         // T = Hcp Hpp⁻¹ (cols × 3); S −= T Hpc; b += T gp.
         const T = rows.map((row) => [0, 1, 2].map((c) => row[0]! * inv[c]! + row[1]! * inv[3 + c]! + row[2]! * inv[6 + c]!));
         for (let i = 0; i < cols.length; i++) {
@@ -290,17 +295,10 @@ export function bundleAdjust(problem: BundleProblem, opts: BundleOptions = {}): 
         const po = pointOffset[p]!;
         if (po < 0) continue;
         const rhs = [-gp[po]!, -gp[po + 1]!, -gp[po + 2]!];
-        for (const k of byPoint[p]!) {
-          const oc = obsCols[k]!;
-          const m = oc.length;
-          const Jc = obsJc[k]!;
-          const jp = obsJp[k]!;
-          const w = obsW[k]!;
-          for (let a = 0; a < m; a++) {
-            const d = dc[oc[a]!]!;
-            for (let c = 0; c < 3; c++) rhs[c] -= w * (Jc[a]! * jp[c]! + Jc[m + a]! * jp[3 + c]!) * d;
-          }
-        }
+        const { cols, rows } = coupling[p]!;
+        cols.forEach((col, i) => {
+          for (let c = 0; c < 3; c++) rhs[c]! -= rows[i]![c]! * dc[col]!;
+        });
         for (let c = 0; c < 3; c++)
           dp[po + c] = HppInv[po * 3 + c * 3]! * rhs[0]! + HppInv[po * 3 + c * 3 + 1]! * rhs[1]! + HppInv[po * 3 + c * 3 + 2]! * rhs[2]!;
       }

@@ -266,6 +266,25 @@ function gradientAt(img: GreyImage, x: number, y: number): [number, number] {
   return [Math.hypot(gx, gy), a];
 }
 
+/**
+ * Every pixel of the (2W + 1)² window around an extremum, inside the level's border: its offset
+ * from the extremum (rx, ry) and its gradient's magnitude and angle. The orientation histogram and
+ * the descriptor both sum over it.
+ */
+function forEachGradient(img: GreyImage, e: Extremum, W: number, visit: (rx: number, ry: number, mag: number, ang: number) => void): void {
+  const xi = Math.round(e.x);
+  const yi = Math.round(e.y);
+  for (let dy = -W; dy <= W; dy++) {
+    for (let dx = -W; dx <= W; dx++) {
+      const x = xi + dx;
+      const y = yi + dy;
+      if (x < 1 || y < 1 || x > img.width - 2 || y > img.height - 2) continue;
+      const [mag, ang] = gradientAt(img, x, y);
+      visit(x - e.x, y - e.y, mag, ang);
+    }
+  }
+}
+
 /** σ of a keypoint at sub-level s, in its octave's pixels. */
 const sigmaAt = (s: number, levels: number, sigma0: number) => sigma0 * 2 ** (s / levels);
 
@@ -276,27 +295,17 @@ export function orientationsRef(oct: Octave, e: Extremum, opts: SiftOptions = {}
   const img = oct.gauss[Math.min(levels + 2, Math.max(0, Math.round(e.s)))]!;
   const sigmaW = 1.5 * sigmaAt(e.s, levels, sigma0);
   const W = Math.floor(3 * sigmaW);
-  const xi = Math.round(e.x);
-  const yi = Math.round(e.y);
   const hist = new Float64Array(ORIENTATION_BINS);
-  for (let dy = -W; dy <= W; dy++) {
-    for (let dx = -W; dx <= W; dx++) {
-      const x = xi + dx;
-      const y = yi + dy;
-      if (x < 1 || y < 1 || x > img.width - 2 || y > img.height - 2) continue;
-      const rx = x - e.x;
-      const ry = y - e.y;
-      const r2 = rx * rx + ry * ry;
-      if (r2 > W * W + 0.6) continue;
-      const [mag, ang] = gradientAt(img, x, y);
-      const wgt = Math.exp(-r2 / (2 * sigmaW * sigmaW));
-      const fbin = (ORIENTATION_BINS * ang) / (2 * Math.PI) - 0.5;
-      const b0 = Math.floor(fbin);
-      const frac = fbin - b0;
-      hist[(b0 + ORIENTATION_BINS) % ORIENTATION_BINS] += (1 - frac) * wgt * mag;
-      hist[(b0 + 1 + ORIENTATION_BINS) % ORIENTATION_BINS] += frac * wgt * mag;
-    }
-  }
+  forEachGradient(img, e, W, (rx, ry, mag, ang) => {
+    const r2 = rx * rx + ry * ry;
+    if (r2 > W * W + 0.6) return;
+    const wgt = Math.exp(-r2 / (2 * sigmaW * sigmaW));
+    const fbin = (ORIENTATION_BINS * ang) / (2 * Math.PI) - 0.5;
+    const b0 = Math.floor(fbin);
+    const frac = fbin - b0;
+    hist[(b0 + ORIENTATION_BINS) % ORIENTATION_BINS] += (1 - frac) * wgt * mag;
+    hist[(b0 + 1 + ORIENTATION_BINS) % ORIENTATION_BINS] += frac * wgt * mag;
+  });
   for (let it = 0; it < 6; it++) {
     const prev = Float64Array.from(hist);
     for (let i = 0; i < ORIENTATION_BINS; i++)
@@ -333,48 +342,38 @@ export function descriptorRef(oct: Octave, e: Extremum, angle: number, opts: Sif
   const c = Math.cos(angle);
   const s = Math.sin(angle);
   const desc = new Float64Array(NBP * NBP * NBO);
-  const xi = Math.round(e.x);
-  const yi = Math.round(e.y);
-  for (let dy = -W; dy <= W; dy++) {
-    for (let dx = -W; dx <= W; dx++) {
-      const x = xi + dx;
-      const y = yi + dy;
-      if (x < 1 || y < 1 || x > img.width - 2 || y > img.height - 2) continue;
-      const rx = x - e.x;
-      const ry = y - e.y;
-      // Into the keypoint's frame, in bins.
-      const nx = (c * rx + s * ry) / sbp;
-      const ny = (-s * rx + c * ry) / sbp;
-      const [mag, ang] = gradientAt(img, x, y);
-      let th = ang - angle;
-      th = ((th % (2 * Math.PI)) + 2 * Math.PI) % (2 * Math.PI);
-      const wgt = Math.exp(-(nx * nx + ny * ny) / (2 * (NBP / 2) ** 2));
-      const bx = nx + NBP / 2 - 0.5;
-      const by = ny + NBP / 2 - 0.5;
-      const bo = (NBO * th) / (2 * Math.PI);
-      const x0 = Math.floor(bx);
-      const y0 = Math.floor(by);
-      const o0 = Math.floor(bo);
-      const fx = bx - x0;
-      const fy = by - y0;
-      const fo = bo - o0;
-      for (let ix = 0; ix < 2; ix++) {
-        const X = x0 + ix;
-        if (X < 0 || X >= NBP) continue;
-        const wx = ix ? fx : 1 - fx;
-        for (let iy = 0; iy < 2; iy++) {
-          const Y = y0 + iy;
-          if (Y < 0 || Y >= NBP) continue;
-          const wy = iy ? fy : 1 - fy;
-          for (let io = 0; io < 2; io++) {
-            const O = (o0 + io) % NBO;
-            const wo = io ? fo : 1 - fo;
-            desc[(Y * NBP + X) * NBO + O] += mag * wgt * wx * wy * wo;
-          }
+  forEachGradient(img, e, W, (rx, ry, mag, ang) => {
+    // Into the keypoint's frame, in bins.
+    const nx = (c * rx + s * ry) / sbp;
+    const ny = (-s * rx + c * ry) / sbp;
+    let th = ang - angle;
+    th = ((th % (2 * Math.PI)) + 2 * Math.PI) % (2 * Math.PI);
+    const wgt = Math.exp(-(nx * nx + ny * ny) / (2 * (NBP / 2) ** 2));
+    const bx = nx + NBP / 2 - 0.5;
+    const by = ny + NBP / 2 - 0.5;
+    const bo = (NBO * th) / (2 * Math.PI);
+    const x0 = Math.floor(bx);
+    const y0 = Math.floor(by);
+    const o0 = Math.floor(bo);
+    const fx = bx - x0;
+    const fy = by - y0;
+    const fo = bo - o0;
+    for (let ix = 0; ix < 2; ix++) {
+      const X = x0 + ix;
+      if (X < 0 || X >= NBP) continue;
+      const wx = ix ? fx : 1 - fx;
+      for (let iy = 0; iy < 2; iy++) {
+        const Y = y0 + iy;
+        if (Y < 0 || Y >= NBP) continue;
+        const wy = iy ? fy : 1 - fy;
+        for (let io = 0; io < 2; io++) {
+          const O = (o0 + io) % NBO;
+          const wo = io ? fo : 1 - fo;
+          desc[(Y * NBP + X) * NBO + O] += mag * wgt * wx * wy * wo;
         }
       }
     }
-  }
+  });
   return rootSift(desc);
 }
 
