@@ -55,7 +55,10 @@ test('matching on the GPU: the nearest two against the f64 twin; the checks keep
     const out = new Float32Array(n * 128);
     for (let i = 0; i < n; i++) {
       let s = 0;
-      for (let c = 0; c < 128; c++) s += (out[i * 128 + c] = rnd()) ** 2;
+      for (let c = 0; c < 128; c++) {
+        out[i * 128 + c] = rnd();
+        s += out[i * 128 + c]! ** 2;
+      }
       for (let c = 0; c < 128; c++) out[i * 128 + c]! /= Math.sqrt(s);
     }
     return out;
