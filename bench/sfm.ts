@@ -6,8 +6,7 @@
 // images, a Blender capture, composited on white), `--downscale K` (default 4), `--max-images N`
 // (evenly spaced), `--fov DEG` to skip the focal length search.
 import { parseArgs } from 'node:util';
-import { poseError } from '../src/camera/align.ts';
-import { mat3Mul, rotationAngle, rotationOf, transpose3 } from '../src/camera/rotation.ts';
+import { pairwiseRotationErrors, poseError } from '../src/camera/align.ts';
 import { log, openDataset } from '../src/cli/node-io.ts';
 import type { PosedView } from '../src/data/types.ts';
 import { nodeGpu } from '../src/gpu/node.ts';
@@ -51,14 +50,7 @@ const placed = r.photos.map((p, i) => ({ p, i })).filter(({ p }) => p.pose);
 const est: PosedView[] = placed.map(({ p }) => ({ ...truth[0]!, c2w: poseToC2w(p.pose!) }));
 const tru = placed.map(({ i }) => truth[i]!);
 const err = poseError(est, tru);
-const rel: number[] = [];
-for (let a = 0; a < est.length; a++)
-  for (let b = a + 1; b < est.length; b++) {
-    const re = mat3Mul(transpose3(rotationOf(est[a]!.c2w)), rotationOf(est[b]!.c2w));
-    const rt = mat3Mul(transpose3(rotationOf(tru[a]!.c2w)), rotationOf(tru[b]!.c2w));
-    rel.push((rotationAngle(mat3Mul(transpose3(re), rt)) * 180) / Math.PI);
-  }
-rel.sort((x, y) => x - y);
+const rel = pairwiseRotationErrors(est, tru);
 // Centre errors in units of the cameras' spread (their median distance from their mean).
 const centres = tru.map((c) => [c.c2w[3]!, c.c2w[7]!, c.c2w[11]!]);
 const mean = [0, 1, 2].map((k) => centres.reduce((s, c) => s + c[k]!, 0) / centres.length);

@@ -135,3 +135,18 @@ function median(xs: readonly number[]): number {
   const m = s.length >> 1;
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
+
+/**
+ * For every pair of cameras, the angle between their estimated and their true relative rotation,
+ * degrees, ascending: a rotation error no alignment enters (structure from motion's relative error).
+ */
+export function pairwiseRotationErrors(estimated: readonly PosedView[], truth: readonly PosedView[]): number[] {
+  const out: number[] = [];
+  for (let a = 0; a < estimated.length; a++)
+    for (let b = a + 1; b < estimated.length; b++) {
+      const re = mat3Mul(transpose3(rotationOf(estimated[a]!.c2w)), rotationOf(estimated[b]!.c2w));
+      const rt = mat3Mul(transpose3(rotationOf(truth[a]!.c2w)), rotationOf(truth[b]!.c2w));
+      out.push((rotationAngle(mat3Mul(transpose3(re), rt)) * 180) / Math.PI);
+    }
+  return out.sort((x, y) => x - y);
+}

@@ -5,26 +5,12 @@
 // with its stated outcome.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { poseError } from '../../src/camera/align.ts';
-import { mat3Mul, rotationAngle, rotationOf, transpose3 } from '../../src/camera/rotation.ts';
+import { pairwiseRotationErrors, poseError } from '../../src/camera/align.ts';
 import { orbitCamera, renderProcedural } from '../../src/data/procedural.ts';
-import type { PosedView } from '../../src/data/types.ts';
 import { nodeGpu } from '../../src/gpu/node.ts';
 import { poseToC2w } from '../../src/sfm/pose.ts';
 import { type PosingEvent, posePhotos } from '../../src/sfm/pose-photos.ts';
 import { focalOf, walkAround } from '../fixtures/photos.ts';
-
-/** Relative rotation errors of every pair of estimated cameras against the true ones, degrees (no alignment needed). */
-function pairwiseRotationErrors(est: readonly PosedView[], truth: readonly PosedView[]): number[] {
-  const out: number[] = [];
-  for (let a = 0; a < est.length; a++)
-    for (let b = a + 1; b < est.length; b++) {
-      const re = mat3Mul(transpose3(rotationOf(est[a]!.c2w)), rotationOf(est[b]!.c2w));
-      const rt = mat3Mul(transpose3(rotationOf(truth[a]!.c2w)), rotationOf(truth[b]!.c2w));
-      out.push((rotationAngle(mat3Mul(transpose3(re), rt)) * 180) / Math.PI);
-    }
-  return out.sort((x, y) => x - y);
-}
 
 test('twelve photos of a walk around the scene: every one placed, poses within a degree of the truth', { timeout: 300_000 }, async () => {
   const set = walkAround(12, 256);
