@@ -3,8 +3,8 @@
 // (sift.ref.ts), every pair is matched on the GPU (match.ts; ordered frames or large sets by a
 // sequential window), each pair's geometry verified (two-view.ts), and the incremental mapper
 // (mapper.ts) places what it can. Progress is reported by stage, and a cancel is honoured between
-// steps. The focal length starts from the photo's EXIF where there is one, otherwise from a 60°
-// field of view across the long edge, and bundle adjustment refines it.
+// steps. The focal length starts from the photo's EXIF where there is one, otherwise from the
+// field of view that fits best (a search, or the caller's), and bundle adjustment refines it.
 import type { GpuContext } from '../gpu/context.ts';
 import type { RadialCamera } from './bundle.ts';
 import { CancelledError, type MatchedPair, type Reconstruction, reconstruct, undistortRadial } from './mapper.ts';

@@ -1,7 +1,7 @@
 // A camera pose as structure from motion keeps it: world to camera, x_cam = R X + t (COLMAP's
 // image pose), R row-major. Points are in the camera's normalized coordinates (the z = 1 plane,
 // lens undone) wherever a solver takes them: the solvers never see pixels.
-import { c2wOf, type Mat3, mat3Mul, transpose3 } from '../camera/rotation.ts';
+import { c2wOf, type Mat3, transpose3 } from '../camera/rotation.ts';
 import { mat3Apply, type V3 } from '../camera/vec3.ts';
 
 export interface Pose {
@@ -19,12 +19,6 @@ export const toCamera = (p: Pose, x: ArrayLike<number>): V3 => {
 
 /** The camera's centre in the world, −Rᵀ t. */
 export const poseCentre = (p: Pose): V3 => mat3Apply(transpose3(p.r), p.t).map((v) => -v) as V3;
-
-/** `b` after `a`: the pose of b's camera relative to a world whose pose is a (x ↦ b(a(x))). */
-export function composePoses(b: Pose, a: Pose): Pose {
-  const t = mat3Apply(b.r, a.t);
-  return { r: mat3Mul(b.r, a.r), t: [t[0] + b.t[0], t[1] + b.t[1], t[2] + b.t[2]] };
-}
 
 /** Our OpenCV camera-to-world of a pose. */
 export const poseToC2w = (p: Pose): Float64Array => c2wOf(transpose3(p.r), poseCentre(p));
