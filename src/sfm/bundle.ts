@@ -1,8 +1,9 @@
 // Bundle adjustment: Levenberg–Marquardt on the reprojection errors of every observation, in
-// pixels, under Huber's loss (iteratively reweighted), refining the images' poses, the points and,
-// per camera, the focal length and the radial distortion k1 (COLMAP's SIMPLE_RADIAL; the principal
-// point stays at the image centre, as COLMAP keeps it). The normal equations are reduced to the
-// camera parameters by the Schur complement of the points' 3×3 blocks, solved densely by Cholesky
+// pixels (each in units of its observation's sigma: the mapper gives its keypoint's scale), under
+// Huber's loss (iteratively reweighted), refining the images' poses, the points and, per camera,
+// the focal length and the radial distortion k1 (COLMAP's SIMPLE_RADIAL; the principal point
+// stays at the image centre, as COLMAP keeps it). The normal equations are reduced to the camera
+// parameters by the Schur complement of the points' 3×3 blocks, solved densely by Cholesky
 // (a few hundred images make a few thousand unknowns), and the points recovered by back-
 // substitution. Analytic Jacobians; the perturbation of a pose is R ← exp([ω]×) R, t ← t + δt.
 // Every sum runs in a fixed order, so the same problem gives the same answer bit for bit.
@@ -23,6 +24,8 @@ export interface BundleObservation {
   point: number;
   /** Observed continuous image coordinates (pixel centres at +0.5), pixels. */
   uv: readonly [number, number];
+  /** How far (pixels, relative) this observation may be off: its residual is counted in these units. Default 1. */
+  sigma?: number;
 }
 
 export interface BundleProblem {
@@ -128,14 +131,15 @@ export function bundleAdjust(problem: BundleProblem, opts: BundleOptions = {}): 
   /** Huber cost; an observation behind its camera costs as much as a huge error. */
   const costOf = (res: (readonly [number, number] | null)[]): number => {
     let c = 0;
-    for (const r of res) {
+    res.forEach((r, k) => {
       if (!r) {
         c += 2 * huber * 1e6;
-        continue;
+        return;
       }
-      const e2 = r[0] * r[0] + r[1] * r[1];
+      const s = observations[k]!.sigma ?? 1;
+      const e2 = (r[0] * r[0] + r[1] * r[1]) / (s * s);
       c += e2 <= huber * huber ? e2 : 2 * huber * Math.sqrt(e2) - huber * huber;
-    }
+    });
     return c;
   };
   const rmse = (res: (readonly [number, number] | null)[]) => {
@@ -179,8 +183,9 @@ export function bundleAdjust(problem: BundleProblem, opts: BundleOptions = {}): 
         obsW.push(0);
         return;
       }
-      const e = Math.hypot(r[0], r[1]);
-      const w = e <= huber ? 1 : huber / e;
+      const s = o.sigma ?? 1;
+      const e = Math.hypot(r[0], r[1]) / s;
+      const w = (e <= huber ? 1 : huber / e) / (s * s);
       const cols: number[] = [];
       const jc: number[][] = [[], []];
       const io = imageOffset[o.image]!;
