@@ -41,9 +41,10 @@ export function greyOf(rgba: Uint8Array, width: number, height: number): GreyIma
   return { width, height, data };
 }
 
-const DEFAULTS = { levels: 3, firstOctave: -1, sigma0: 1.6, edgeThreshold: 10, maxFeatures: 2048 };
+export const SIFT_DEFAULTS = { levels: 3, firstOctave: -1, sigma0: 1.6, edgeThreshold: 10, maxFeatures: 2048 };
+const DEFAULTS = SIFT_DEFAULTS;
 /** The blur a photo is assumed to come with (Lowe's 0.5 pixel). */
-const NOMINAL_BLUR = 0.5;
+export const NOMINAL_BLUR = 0.5;
 const ORIENTATION_BINS = 36;
 const MAX_ORIENTATIONS = 4;
 
@@ -286,7 +287,7 @@ function forEachGradient(img: GreyImage, e: Extremum, W: number, visit: (rx: num
 }
 
 /** σ of a keypoint at sub-level s, in its octave's pixels. */
-const sigmaAt = (s: number, levels: number, sigma0: number) => sigma0 * 2 ** (s / levels);
+export const sigmaAt = (s: number, levels: number, sigma0: number) => sigma0 * 2 ** (s / levels);
 
 /** Up to four orientations of an extremum: peaks of its smoothed 36-bin histogram within 80% of the highest. */
 export function orientationsRef(oct: Octave, e: Extremum, opts: SiftOptions = {}): number[] {
@@ -404,13 +405,18 @@ export function siftRef(image: GreyImage, opts: SiftOptions = {}): Features {
   for (const k of kept) {
     const { e, i } = extrema[k]!;
     const oct = octaves[i]!;
-    const scale = 2 ** e.octave;
     for (const angle of orientationsRef(oct, e, opts)) {
-      kps.push((e.x + 0.5 / scale) * scale, (e.y + 0.5 / scale) * scale, sigmaAt(e.s, levels, sigma0) * scale, angle);
+      kps.push(...keypointOf(e, angle, levels, sigma0));
       descs.push(...descriptorRef(oct, e, angle, opts));
     }
   }
   return { keypoints: Float32Array.from(kps), descriptors: Float32Array.from(descs), count: kps.length / 4 };
+}
+
+/** An oriented extremum as a keypoint: x, y in the image's continuous pixels, σ in its pixels, the angle. */
+export function keypointOf(e: Extremum, angle: number, levels: number, sigma0: number): [number, number, number, number] {
+  const scale = 2 ** e.octave;
+  return [(e.x + 0.5 / scale) * scale, (e.y + 0.5 / scale) * scale, sigmaAt(e.s, levels, sigma0) * scale, angle];
 }
 
 /** Indices of the `max` extrema of largest |DoG| (ties: coarser octave, then position), in that order. */

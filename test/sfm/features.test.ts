@@ -1,5 +1,6 @@
 // Features and matching: SIFT finds a Gaussian blob where it is, at its scale; a photo turned a
 // quarter and its original give the same keypoints (moved by the turn) with matching descriptors;
+// the GPU's SIFT kernels give their f64 twins' scale space, extrema, orientations and descriptors;
 // the GPU's nearest-two kernel gives its f64 twin's indices and products; the ratio, distance and
 // cross checks keep exactly the matches they should.
 import assert from 'node:assert/strict';
@@ -8,7 +9,8 @@ import { nodeGpu } from '../../src/gpu/node.ts';
 import { xorshift } from '../../src/gpu/random.ts';
 import { nearestTwoRef } from '../../src/sfm/match.ref.ts';
 import { DescriptorStore, filterMatches } from '../../src/sfm/match.ts';
-import { type GreyImage, greyOf, siftRef } from '../../src/sfm/sift.ref.ts';
+import { extremaRef, type GreyImage, greyOf, scaleSpaceRef, siftRef } from '../../src/sfm/sift.ref.ts';
+import { destroyOctaves, extremaGpu, readOctaves, scaleSpaceGpu, siftGpu } from '../../src/sfm/sift.ts';
 import { walkAround } from '../fixtures/photos.ts';
 
 test('SIFT: a Gaussian blob of σ 4 centred at (40.5, 30.5) is found there, at about its scale', () => {
@@ -46,6 +48,52 @@ test('SIFT: a photo turned a quarter gives the same keypoints, turned, with matc
   }
   assert.ok(matches.length > 0.5 * Math.min(a.count, b.count), `${matches.length} matches of ${a.count} and ${b.count} keypoints`);
   assert.ok(agree > 0.95 * matches.length, `${agree} of ${matches.length} matches land where the turn puts them`);
+});
+
+test('SIFT on the GPU against its f64 twin: scale space, refined extrema, keypoints and descriptors', async () => {
+  const ctx = await nodeGpu();
+  // An odd size, so that octaves halve unevenly.
+  const photo = walkAround(1, 99).photos[0]!;
+  const grey = greyOf(photo.rgba, 99, 99);
+  const ref = scaleSpaceRef(grey);
+  const octaves = scaleSpaceGpu(ctx, grey);
+  const got = await readOctaves(ctx, octaves);
+  assert.deepEqual(
+    got.map((o) => [o.o, o.gauss.length, o.dog.length, o.gauss[0]!.width, o.gauss[0]!.height]),
+    ref.map((o) => [o.o, o.gauss.length, o.dog.length, o.gauss[0]!.width, o.gauss[0]!.height]),
+  );
+  let worst = 0;
+  ref.forEach((o, i) => {
+    for (const kind of ['gauss', 'dog'] as const)
+      o[kind].forEach((level, s) => {
+        level.data.forEach((v, k) => {
+          worst = Math.max(worst, Math.abs(v - got[i]![kind][s]!.data[k]!));
+        });
+      });
+  });
+  assert.ok(worst < 2e-6, `scale space differs by up to ${worst}`);
+  // Extrema: the same ones (f32 against f64 may move one across a threshold), refined to the same place.
+  const want = ref.flatMap((o) => extremaRef(o));
+  const found = await extremaGpu(ctx, octaves);
+  destroyOctaves(ctx, octaves);
+  const near = (a: { octave: number; x: number; y: number; s: number }, b: typeof a) =>
+    a.octave === b.octave && Math.abs(a.x - b.x) < 0.01 && Math.abs(a.y - b.y) < 0.01 && Math.abs(a.s - b.s) < 0.01;
+  assert.ok(want.length > 50, `${want.length} extrema`);
+  assert.ok(Math.abs(found.length - want.length) <= 1 && want.filter((e) => found.some((f) => near(e, f))).length >= want.length - 1);
+  // Whole features: each of the reference's keypoints found with its angle, and a descriptor within 1e-5 of it.
+  const a = siftRef(grey, { maxFeatures: 120 });
+  const b = await siftGpu(ctx, grey, { maxFeatures: 120 });
+  let same = 0;
+  for (let i = 0; i < a.count; i++) {
+    const j = Array.from({ length: b.count }, (_, j) => j).find((j) =>
+      [0, 1, 2, 3].every((c) => Math.abs(a.keypoints[i * 4 + c]! - b.keypoints[j * 4 + c]!) < 0.01),
+    );
+    if (j === undefined) continue;
+    let dot = 0;
+    for (let c = 0; c < 128; c++) dot += a.descriptors[i * 128 + c]! * b.descriptors[j * 128 + c]!;
+    if (dot > 1 - 1e-5) same++;
+  }
+  assert.ok(a.count > 100 && Math.abs(a.count - b.count) <= 2 && same >= a.count - 2, `${same} of ${a.count} keypoints (GPU: ${b.count}) the same`);
 });
 
 test('matching on the GPU: the nearest two against the f64 twin; the checks keep what they should', async () => {
