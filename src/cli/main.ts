@@ -22,7 +22,7 @@ import { BLUR_SCHEDULE_BLENDER } from '../train/coarse-to-fine.ts';
 import { ConfigError, checkReferenceOptions, resolveConfig } from '../train/config.ts';
 import { type CameraPath, fittedPath, frameCamera, frameCount, framePose, parseCameraPath } from '../view/camera-path.ts';
 import { rgbPixels } from '../view/view-images.ts';
-import { adviceForCli, isPlainPhotos, loadModel, log, openDataset, posePhotosNode, writeFiles } from './node-io.ts';
+import { adviceForCli, isPlainPhotos, loadModel, log, openDataset, posePhotosNode, posingCache, writeFiles } from './node-io.ts';
 import { logRank, parseRanks, runTraining } from './run-training.ts';
 
 const USAGE = `usage:
@@ -40,7 +40,8 @@ const USAGE = `usage:
   npm run cli -- splats --model FILE [--rank K] [--resolution N] [--level A] [--sh-degree 0|1] --out FILE.ply
   npm run cli -- video --model FILE [--path PATH.json|orbit|spiral] [--data DIR] [--width W] [--height H] [--fps F]
                        [--seconds S] [--rank K] --out DIR   (PNG frames, and the ffmpeg line that encodes them)
-  npm run cli -- poses --data DIR|ZIP [--max-images N] [--downscale K] [--max-size PX] [--fov DEG] [--seed N] --out DIR
+  npm run cli -- poses --data DIR|ZIP [--max-images N] [--downscale K] [--max-size PX] [--fov DEG] [--seed N]
+                       [--cache DIR|off] --out DIR
   (--model of eval, render and export takes a model file or a scene file; Ctrl-C during train
    stops after the current iteration and, with --checkpoint, saves where it stopped; --data takes a
    Blender, instant-ngp/nerfstudio, COLMAP or LLFF folder or a .zip of one; --hold-out N makes every Nth
@@ -60,7 +61,10 @@ const USAGE = `usage:
    the photos' EXIF it searches for one, or takes --fov DEG across the long edge), and writes the posed
    capture to DIR: sparse/0 (COLMAP binary and text), images/ (the photos under their own names)
    and transforms.json; train --data on a folder of plain photos poses them first and writes the
-   capture beside its checkpoint or model, FILE.poses/, where a resumed run finds it)`;
+   capture beside its checkpoint or model, FILE.poses/, where a resumed run finds it; both keep
+   each photo's features and each pair's matches by content in --cache DIR, by default
+   $SLIMFIELD_CACHE or ~/.cache/slimfield, so a second run over the same photos or more of them
+   reads them back; off keeps nothing)`;
 
 const options = {
   data: { type: 'string' },
@@ -99,6 +103,7 @@ const options = {
   'max-size': { type: 'string' },
   seed: { type: 'string' },
   fov: { type: 'string' },
+  cache: { type: 'string' },
   help: { type: 'boolean' },
 } as const;
 
@@ -233,6 +238,7 @@ async function posesCmd(a: Record<string, string | boolean | undefined>): Promis
     maxSize: a['max-size'] ? intFlag(a['max-size'] as string, 'max-size', 16) : a.downscale ? Number.POSITIVE_INFINITY : undefined,
     seed: a.seed ? intFlag(a.seed as string, 'seed', 0, 0) : undefined,
     fieldOfViewDeg: a.fov ? fovFlag(a.fov as string) : undefined,
+    cache: posingCache(a.cache as string | undefined),
   });
   for (const w of poses.summary.warnings) log(`warning: ${w}`);
   for (const n of poses.summary.notes) log(`note: ${n}`);

@@ -1,7 +1,8 @@
 // What the CLI and the bench read and say in Node: progress on stderr, datasets from a folder (or
 // the built-in demo scene), model and scene files from disk, and the engine's advice for a run
 // that cannot fit, worded as flags and options.
-import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { decodeImageNode } from '../data/image-node.ts';
 import { type InputLimits, tooManyBytes } from '../data/input-limits.ts';
@@ -15,6 +16,7 @@ import { formatBytes, type GpuContext, type LimitAdvice } from '../gpu/context.t
 import { nodeGpu } from '../gpu/node.ts';
 import { fieldFromBytes } from '../run/models.ts';
 import { findPhotos, type PhotoPoses, type PhotoPosesOptions, posePhotoSource } from '../run/photo-poses.ts';
+import type { PosingCache } from '../sfm/cache.ts';
 
 export const log = (msg: string) => process.stderr.write(`${msg}\n`);
 
@@ -38,7 +40,8 @@ export async function openDataset(dir: string, downscale: number, splits: ('trai
     if (await isCapture(existing)) log(`no poses in ${dir}: using the camera poses computed before, in ${out}`);
     else {
       log(`no poses in ${dir}: computing camera poses from its photos (structure from motion), written to ${out}`);
-      const poses = await posePhotosNode(dir, {});
+      const poses = await posePhotosNode(dir, { cache: posingCache(undefined) });
+      for (const n of poses.summary.notes) log(`note: ${n}`);
       for (const u of poses.summary.unregistered) log(`not placed: ${u.file}: ${u.reason}`);
       log(
         `placed ${poses.summary.registered} of ${poses.summary.images} photos, ${poses.summary.points} points, ${poses.summary.reprojectionErrorPx} px reprojection error`,
@@ -102,6 +105,40 @@ export async function posePhotosNode(dir: string, opts: Partial<PhotoPosesOption
     },
   });
 }
+
+/**
+ * Where posing keeps features and matches by content: `dir`, else $SLIMFIELD_CACHE, else
+ * ~/.cache/slimfield; 'off' keeps nothing. Entries are written whole (to a temporary name, then
+ * renamed), so an interrupted run leaves none half written.
+ */
+export function posingCache(dir: string | undefined): PosingCache | undefined {
+  const root = dir ?? process.env.SLIMFIELD_CACHE ?? join(homedir(), '.cache', 'slimfield');
+  if (root === 'off') return undefined;
+  const folder = join(root, 'sfm');
+  return {
+    async get(key) {
+      try {
+        return new Uint8Array(await readFile(join(folder, key)));
+      } catch {
+        return undefined;
+      }
+    },
+    async set(key, bytes) {
+      try {
+        await mkdir(folder, { recursive: true });
+        const tmp = join(folder, `${key}.${process.pid}.tmp`);
+        await writeFile(tmp, bytes);
+        await rename(tmp, join(folder, key));
+      } catch (e) {
+        // A cache that cannot be written costs a later run time, not this run its result.
+        if (!warnedCache)
+          log(`warning: cannot keep features in ${folder} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); posing goes on without the cache`);
+        warnedCache = true;
+      }
+    },
+  };
+}
+let warnedCache = false;
 
 /** Writes files by relative path below `dir`, making folders as needed. */
 export async function writeFiles(files: ReadonlyMap<string, Uint8Array>, dir: string): Promise<void> {

@@ -9,6 +9,7 @@ import { findPhotos, type PhotoIntake, readPhotos } from '../data/photos.ts';
 import { DatasetError, type FileSource, type ImageDecoder, type PosedView } from '../data/types.ts';
 import { type CaptureView, captureFiles, type RefinedCapture } from '../export/capture.ts';
 import type { GpuContext } from '../gpu/context.ts';
+import type { PosingCache } from '../sfm/cache.ts';
 import { poseCentre } from '../sfm/pose.ts';
 import { PosingError, type PosingEvent, type PosingResult, posePhotos } from '../sfm/pose-photos.ts';
 
@@ -25,6 +26,8 @@ export interface PhotoPosesOptions {
   fieldOfViewDeg?: number;
   onProgress?: (e: PosingEvent | { stage: 'reading'; done: number; total: number }) => void;
   cancelled?: () => boolean;
+  /** Where features and matches are kept by content for a later run. */
+  cache?: PosingCache;
 }
 
 export interface PhotoPoses {
@@ -68,6 +71,7 @@ export async function posePhotoSource(ctx: GpuContext, src: FileSource, opts: Ph
     fieldOfViewDeg: opts.fieldOfViewDeg,
     onProgress: opts.onProgress,
     cancelled: opts.cancelled,
+    cache: opts.cache,
   }).catch((e: unknown) => {
     if (!(e instanceof PosingError)) throw e;
     const skipped = intake.skipped.length ? ` (${intake.skipped.length} skipped: ${intake.skipped.map((s) => `${s.file}: ${s.reason}`).join('; ')})` : '';

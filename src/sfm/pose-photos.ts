@@ -1,15 +1,17 @@
 // Photos in, poses out: the structure-from-motion stage from decoded photos to a reconstruction.
 // Duplicates are dropped, photos are grouped into shared intrinsics, features are found in each
-// (sift.ref.ts), every pair is matched on the GPU (match.ts; ordered frames or large sets by a
+// on the GPU (sift.ts), every pair is matched on the GPU (match.ts; ordered frames or large sets by a
 // sequential window), each pair's geometry verified (two-view.ts), and the incremental mapper
 // (mapper.ts) places what it can. Progress is reported by stage, and a cancel is honoured between
 // steps. The focal length starts from the photo's EXIF where there is one, otherwise from the
 // field of view that fits best (a search, or the caller's), and bundle adjustment refines it.
 import type { GpuContext } from '../gpu/context.ts';
 import type { RadialCamera } from './bundle.ts';
+import { decodeFeatures, decodeMatches, encodeFeatures, encodeMatches, featuresKey, matchesKey, type PosingCache, photoDigest } from './cache.ts';
 import { CancelledError, type MatchedPair, type Reconstruction, reconstruct, undistortRadial } from './mapper.ts';
 import { DescriptorStore, filterMatches } from './match.ts';
-import { type Features, greyOf, siftRef } from './sift.ref.ts';
+import { type Features, greyOf } from './sift.ref.ts';
+import { siftGpu } from './sift.ts';
 import { twoViewGeometry } from './two-view.ts';
 
 export interface Photo {
@@ -43,6 +45,8 @@ export interface PosingOptions {
   fieldOfViewDeg?: number;
   onProgress?: (e: PosingEvent) => void;
   cancelled?: () => boolean;
+  /** Where features and matches are kept by content and read back on a later run. */
+  cache?: PosingCache;
 }
 
 export interface PosingResult {
@@ -87,8 +91,9 @@ export async function posePhotos(ctx: GpuContext, photos: readonly Photo[], opts
   // Identical photos say nothing twice: the later copies are dropped and named.
   const seen = new Map<string, string>();
   const kept: Photo[] = [];
+  const digests: string[] = [];
   for (const p of photos) {
-    const key = `${p.width}x${p.height}:${contentHash(p.rgba)}`;
+    const key = await photoDigest(p.width, p.height, p.rgba);
     const first = seen.get(key);
     if (first !== undefined) {
       unregistered.push({ file: p.name, reason: `a duplicate of ${first}` });
@@ -96,6 +101,7 @@ export async function posePhotos(ctx: GpuContext, photos: readonly Photo[], opts
     }
     seen.set(key, p.name);
     kept.push(p);
+    digests.push(key);
   }
   if (kept.length < MIN_PHOTOS) {
     throw new PosingError(
@@ -118,10 +124,21 @@ export async function posePhotos(ctx: GpuContext, photos: readonly Photo[], opts
   });
 
   const features: Features[] = [];
+  const maxFeatures = opts.maxFeatures ?? 1000;
+  const cache = opts.cache;
+  const reused = { features: 0, matches: 0 };
   await timed('features', async () => {
     for (const [i, p] of kept.entries()) {
       check();
-      features.push(siftRef(greyOf(p.rgba, p.width, p.height), { maxFeatures: opts.maxFeatures ?? 1000 }));
+      const key = featuresKey(digests[i]!, maxFeatures);
+      const stored = cache && (await cache.get(key));
+      let f = stored ? decodeFeatures(stored) : undefined;
+      if (f) reused.features++;
+      else {
+        f = await siftGpu(ctx, greyOf(p.rgba, p.width, p.height), { maxFeatures });
+        await cache?.set(key, encodeFeatures(f));
+      }
+      features.push(f);
       opts.onProgress?.({ stage: 'features', done: i + 1, total: kept.length });
       // Lets a page or a worker's messages through between photos.
       await new Promise((r) => setTimeout(r, 0));
@@ -146,8 +163,15 @@ export async function posePhotos(ctx: GpuContext, photos: readonly Photo[], opts
       for (const f of features) store.add(f.descriptors);
       for (const [k, [a, b]] of pairList.entries()) {
         check();
-        const [ab, ba] = await store.nearest(a, b);
-        const m = filterMatches(ab, ba);
+        const key = matchesKey(digests[a]!, digests[b]!, maxFeatures);
+        const stored = cache && (await cache.get(key));
+        let m = stored ? decodeMatches(stored, features[a]!.count, features[b]!.count) : undefined;
+        if (m) reused.matches++;
+        else {
+          const [ab, ba] = await store.nearest(a, b);
+          m = filterMatches(ab, ba);
+          await cache?.set(key, encodeMatches(m));
+        }
         opts.onProgress?.({ stage: 'matching', done: k + 1, total: pairList.length });
         if (m.length >= MIN_MATCHES) matchLists.push({ a, b, m });
       }
@@ -155,6 +179,10 @@ export async function posePhotos(ctx: GpuContext, photos: readonly Photo[], opts
   } finally {
     store.destroy();
   }
+  if (reused.features || reused.matches)
+    notes.push(
+      `read from the cache of an earlier run: the features of ${reused.features} of ${n} photos and the matches of ${reused.matches} of ${pairList.length} pairs`,
+    );
 
   /** Two-view geometry of every matched pair and the incremental reconstruction, with these cameras. */
   const solve = async (start: RadialCamera[], report: boolean): Promise<Reconstruction> => {
@@ -264,8 +292,3 @@ export class PosingError extends Error {
 }
 
 /** FNV-1a of the pixels (duplicates are the same pixels). */
-function contentHash(bytes: Uint8Array): string {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < bytes.length; i++) h = Math.imul(h ^ bytes[i]!, 0x01000193);
-  return (h >>> 0).toString(16);
-}

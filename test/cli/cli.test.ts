@@ -496,6 +496,8 @@ test('poses on plain photos writes a capture that opens again; train --data on t
   for (const [name, bytes] of photoFiles(walkAround(8, 160))) writeFileSync(join(photos, name), bytes);
   writeFileSync(join(photos, 'broken.png'), new Uint8Array([0x89, 0x50, 0x4e, 0x47, 1, 2, 3]));
   const out = join(dir, 'walk-posed');
+  // Features and matches are kept by content: the train run below reads this run's back.
+  process.env.SLIMFIELD_CACHE = join(dir, 'cache');
   const r = cli('poses', '--data', photos, '--fov', '40', '--out', out);
   assert.equal(r.code, 0, r.err);
   const res = JSON.parse(r.out.trim().split('\n').at(-1)!);
@@ -533,6 +535,7 @@ test('poses on plain photos writes a capture that opens again; train --data on t
   assert.equal(tr.code, 0, tr.err);
   assert.match(tr.err, /no poses in .*walk: computing camera poses from its photos \(structure from motion\), written to .*walk\.poses/);
   assert.match(tr.err, /note: no focal length|searched fields of view|placed 8 of 9 photos/);
+  assert.match(tr.err, /read from the cache of an earlier run: the features of 8 of 8 photos and the matches of 28 of 28 pairs/);
   assert.ok(readdirSync(join(dir, 'walk.poses', 'sparse', '0')).includes('images.bin'));
   assert.match(tr.err, /note: the computed poses are refined with the field/);
   assert.ok(JSON.parse(tr.out.trim().split('\n').at(-1)!).poses, 'the run refined the poses and reports them');

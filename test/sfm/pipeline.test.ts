@@ -16,11 +16,10 @@ test('twelve photos of a walk around the scene: every one placed, poses within a
   const set = walkAround(12, 256);
   const ctx = await nodeGpu();
   const events: PosingEvent[] = [];
-  const r = await posePhotos(
-    ctx,
-    set.photos.map((p) => ({ ...p, focalPx: focalOf(256) })),
-    { onProgress: (e) => events.push(e) },
-  );
+  const stored = new Map<string, Uint8Array>();
+  const cache = { get: async (k: string) => stored.get(k), set: async (k: string, v: Uint8Array) => void stored.set(k, v) };
+  const photos = set.photos.map((p) => ({ ...p, focalPx: focalOf(256) }));
+  const r = await posePhotos(ctx, photos, { onProgress: (e) => events.push(e), cache });
   assert.deepEqual(r.unregistered, []);
   const est = r.photos.map((p) => ({ ...set.cameras[0]!, c2w: poseToC2w(p.pose!) }));
   const err = poseError(est, set.cameras);
@@ -38,6 +37,16 @@ test('twelve photos of a walk around the scene: every one placed, poses within a
   assert.deepEqual(stages, ['features', 'matching', 'register', 'bundle']);
   assert.ok(events.some((e) => e.stage === 'register' && e.registered === 12));
   assert.ok(Object.keys(r.secondsByStage).every((k) => ['features', 'matching', 'geometry', 'mapping'].includes(k)));
+  // Again, features and matches read back from the cache (one entry spoilt, so computed again): the same poses, bit for bit.
+  assert.equal(stored.size, 12 + 66);
+  const spoilt = [...stored.keys()].find((k) => k.startsWith('sift-'))!;
+  stored.set(spoilt, stored.get(spoilt)!.subarray(0, 100));
+  const again = await posePhotos(ctx, photos, { cache });
+  assert.deepEqual(again.notes, ['read from the cache of an earlier run: the features of 11 of 12 photos and the matches of 66 of 66 pairs']);
+  assert.deepEqual(
+    again.photos.map((p) => p.pose),
+    r.photos.map((p) => p.pose),
+  );
 });
 
 test('hard inputs: too few photos, duplicates, a separate group, a camera that only turned', { timeout: 300_000 }, async () => {
