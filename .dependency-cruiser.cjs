@@ -1,25 +1,26 @@
 // The layer rules of docs/ARCHITECTURE.md, checked in CI (`npm run lint`). Stages, in data-flow
 // order, may import only stages below them; the front ends drive the engine through run/ and
 // view/; nothing in the engine imports a front end, React, three.js or the studio's libraries.
-const ENGINE = '^src/(gpu|camera|data|sfm|rays|shading|field|render|train|eval|formats|export|run)/';
+const ENGINE = '^src/(job|gpu|camera|data|sfm|rays|shading|field|render|train|eval|formats|export|run)/';
 const FRONT_ENDS = '^src/(cli|ui|viewer|view)/';
 
 /** A stage may import only from the stages listed beside it (and itself). */
 const allowed = {
-  gpu: [],
-  camera: ['gpu'],
-  data: ['gpu', 'camera'],
-  sfm: ['gpu', 'camera', 'data'],
-  rays: ['gpu', 'camera', 'data'],
-  shading: ['gpu'],
-  field: ['gpu', 'camera', 'data', 'shading'],
-  render: ['gpu', 'camera', 'data', 'rays', 'shading', 'field'],
-  train: ['gpu', 'camera', 'data', 'rays', 'shading', 'field', 'render'],
-  eval: ['gpu', 'camera', 'data', 'rays', 'shading', 'field', 'render', 'formats'],
-  formats: ['gpu', 'camera', 'data', 'shading', 'field', 'train'],
-  export: ['gpu', 'camera', 'data', 'rays', 'shading', 'field', 'render'],
-  run: ['gpu', 'camera', 'data', 'sfm', 'rays', 'shading', 'field', 'render', 'train', 'eval', 'formats', 'export'],
-  view: ['gpu', 'camera', 'data', 'sfm', 'rays', 'shading', 'field', 'render', 'train', 'eval', 'formats', 'export', 'run'],
+  job: [],
+  gpu: ['job'],
+  camera: ['job', 'gpu'],
+  data: ['job', 'gpu', 'camera'],
+  sfm: ['job', 'gpu', 'camera', 'data'],
+  rays: ['job', 'gpu', 'camera', 'data'],
+  shading: ['job', 'gpu'],
+  field: ['job', 'gpu', 'camera', 'data', 'shading'],
+  render: ['job', 'gpu', 'camera', 'data', 'rays', 'shading', 'field'],
+  train: ['job', 'gpu', 'camera', 'data', 'rays', 'shading', 'field', 'render'],
+  eval: ['job', 'gpu', 'camera', 'data', 'rays', 'shading', 'field', 'render', 'formats'],
+  formats: ['job', 'gpu', 'camera', 'data', 'shading', 'field', 'train'],
+  export: ['job', 'gpu', 'camera', 'data', 'rays', 'shading', 'field', 'render'],
+  run: ['job', 'gpu', 'camera', 'data', 'sfm', 'rays', 'shading', 'field', 'render', 'train', 'eval', 'formats', 'export'],
+  view: ['job', 'gpu', 'camera', 'data', 'sfm', 'rays', 'shading', 'field', 'render', 'train', 'eval', 'formats', 'export', 'run'],
 };
 const stages = Object.keys(allowed);
 
@@ -37,7 +38,7 @@ module.exports = {
       name: 'formats-only-above-run',
       severity: 'error',
       comment: 'Below run/, only the rank curve may know the file formats (the size of a model at a rank).',
-      from: { path: '^src/(gpu|camera|data|sfm|rays|shading|field|render|train|eval)/', pathNot: '^src/eval/rank-curve\\.ts$' },
+      from: { path: '^src/(job|gpu|camera|data|sfm|rays|shading|field|render|train|eval)/', pathNot: '^src/eval/rank-curve\\.ts$' },
       to: { path: '^src/formats/' },
     },
     {
@@ -51,7 +52,7 @@ module.exports = {
       name: 'engine-no-ui-libraries',
       severity: 'error',
       comment: 'The engine runs in Node too: no React, three.js, charts or state stores.',
-      from: { path: '^src/(gpu|camera|data|sfm|rays|shading|field|render|train|eval|formats|export|run|view)/' },
+      from: { path: '^src/(job|gpu|camera|data|sfm|rays|shading|field|render|train|eval|formats|export|run|view)/' },
       to: { path: 'node_modules/(react|react-dom|three|@react-three|uplot|zustand)/' },
     },
     {
@@ -75,7 +76,7 @@ module.exports = {
       name: 'cli-node-only',
       severity: 'error',
       comment: 'Node modules stay out of the browser bundle.',
-      from: { path: '^src/(gpu|camera|sfm|rays|shading|field|render|train|eval|formats|export|run|view|ui|viewer)/', pathNot: '^src/gpu/node\\.ts$' },
+      from: { path: '^src/(job|gpu|camera|sfm|rays|shading|field|render|train|eval|formats|export|run|view|ui|viewer)/', pathNot: '^src/gpu/node\\.ts$' },
       to: { dependencyTypes: ['core'] },
     },
   ],

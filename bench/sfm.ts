@@ -41,7 +41,11 @@ log(`adapter: ${ctx.adapter.label}; ${photos.length} photos of ${name} at 1/${do
 const t0 = performance.now();
 const r = await posePhotos(ctx, photos, {
   fieldOfViewDeg: values.fov ? Number(values.fov) : undefined,
-  onProgress: (e) => {
+  onEvent: (e) => {
+    // Features and matching by tenths, with the seconds so far; every placement and focal length tried.
+    const tenth = (done: number, total: number) => Math.floor((10 * done) / total) !== Math.floor((10 * (done - 1)) / total);
+    if ((e.stage === 'features' || e.stage === 'matching') && tenth(e.done, e.total))
+      log(`${e.stage}: ${e.done} of ${e.total} (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
     if (e.stage === 'register' || e.stage === 'focal') log(JSON.stringify(e));
   },
 });

@@ -14,6 +14,7 @@ import { type Dataset, DatasetError, type FileSource } from '../data/types.ts';
 import type { TensorField } from '../field/field.ts';
 import { formatBytes, type GpuContext, type LimitAdvice } from '../gpu/context.ts';
 import { nodeGpu } from '../gpu/node.ts';
+import { isCancelled } from '../job/job.ts';
 import { fieldFromBytes } from '../run/models.ts';
 import { findPhotos, type PhotoPoses, type PhotoPosesOptions, posePhotoSource } from '../run/photo-poses.ts';
 import type { PosingCache } from '../sfm/cache.ts';
@@ -87,11 +88,20 @@ export async function posePhotosNode(dir: string, opts: Partial<PhotoPosesOption
   const src = await sourceOf(dir, limits);
   const ctx = await nodeGpu();
   let shown = '';
+  // Ctrl-C cancels posing (nothing is written); a second one quits at once.
+  const cancel = new AbortController();
+  const interrupt = () => {
+    log('poses: cancelling (Ctrl-C again to quit at once)');
+    cancel.abort();
+    process.once('SIGINT', () => process.exit(130));
+  };
+  process.once('SIGINT', interrupt);
   return posePhotoSource(ctx, src, {
     decode: decodeImageNode,
     limits,
     ...opts,
-    onProgress: (e) => {
+    signal: cancel.signal,
+    onEvent: (e) => {
       const line =
         e.stage === 'reading' || e.stage === 'features' || e.stage === 'matching'
           ? `${e.stage}: ${Math.floor((10 * e.done) / e.total) * 10}%`
@@ -103,7 +113,13 @@ export async function posePhotosNode(dir: string, opts: Partial<PhotoPosesOption
       if (line !== shown) log(`poses: ${line}`);
       shown = line;
     },
-  });
+  })
+    .catch((e: unknown) => {
+      if (!isCancelled(e, cancel.signal)) throw e;
+      log('poses: cancelled; nothing was written');
+      process.exit(130);
+    })
+    .finally(() => process.off('SIGINT', interrupt));
 }
 
 /**

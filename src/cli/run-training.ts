@@ -75,6 +75,13 @@ export async function runTraining(args: TrainingArgs): Promise<Record<string, un
   const ds = args.dataset ?? (await openDataset(args.data, args.downscale, ['train', 'test'], args.holdOut, args.posesDir));
   const ctx = await nodeGpu();
   log(`adapter: ${ctx.adapter.label} (${ctx.adapter.vendor} ${ctx.adapter.architecture})`);
+  // Ctrl-C stops after the current iteration (saving a checkpoint when asked to); a second one quits.
+  const cancel = new AbortController();
+  const interrupt = () => {
+    log('stopping after this iteration (Ctrl-C again to quit at once)');
+    cancel.abort();
+    process.once('SIGINT', () => process.exit(130));
+  };
   const run = new TrainingRun(ctx, ds, cfg, {
     seed: cfg.train.seed,
     stopAfter: args.stopAfter,
@@ -87,13 +94,8 @@ export async function runTraining(args: TrainingArgs): Promise<Record<string, un
     checkpoint: args.checkpoint ? { everyIterations: args.checkpoint.every, sink: (bytes) => writeAtomically(args.checkpoint!.file, bytes) } : undefined,
     resumeFrom: args.resumeFrom,
     truePoses: args.truePoses,
+    signal: cancel.signal,
   });
-  // Ctrl-C stops after the current iteration (saving a checkpoint when asked to); a second one quits.
-  const interrupt = () => {
-    log('stopping after this iteration (Ctrl-C again to quit at once)');
-    run.stop();
-    process.once('SIGINT', () => process.exit(130));
-  };
   process.once('SIGINT', interrupt);
   let lossAvg = 0;
   let tTrain = 0;

@@ -57,6 +57,8 @@ export interface PhotoOptions {
   /** At most this many photos, evenly spaced (frame 0 kept). */
   maxImages?: number;
   onProgress?: (done: number, total: number) => void;
+  /** Checked before each photo: aborting it stops the reading with its reason. */
+  signal?: AbortSignal;
 }
 
 /** Reads the photos one at a time (only the working size of each stays in memory). */
@@ -70,6 +72,7 @@ export async function readPhotos(src: FileSource, paths: readonly string[], opts
   const warnings: string[] = [];
   const turned: string[] = [];
   for (const [i, path] of picked.entries()) {
+    opts.signal?.throwIfAborted();
     const where = joinLabel(src.label, path);
     const bytes = await src.readBytes(path);
     const tooBig = checkImageHeader(bytes, opts.limits);

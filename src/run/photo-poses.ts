@@ -9,11 +9,16 @@ import { findPhotos, type PhotoIntake, readPhotos } from '../data/photos.ts';
 import { DatasetError, type FileSource, type ImageDecoder, type PosedView } from '../data/types.ts';
 import { type CaptureView, captureFiles, type RefinedCapture } from '../export/capture.ts';
 import type { GpuContext } from '../gpu/context.ts';
+import type { JobControl } from '../job/job.ts';
 import type { PosingCache } from '../sfm/cache.ts';
 import { poseCentre } from '../sfm/pose.ts';
 import { PosingError, type PosingEvent, type PosingResult, posePhotos } from '../sfm/pose-photos.ts';
 
-export interface PhotoPosesOptions {
+/** Posing's events and the photos' reading, as they go. */
+export type PhotoPosingEvent = PosingEvent | { stage: 'reading'; done: number; total: number };
+
+/** A job (job/job.ts): events to `onEvent`, aborting `signal` cancels. */
+export interface PhotoPosesOptions extends JobControl<PhotoPosingEvent> {
   decode: ImageDecoder;
   limits: InputLimits;
   /** The working size's long edge, pixels. */
@@ -24,8 +29,6 @@ export interface PhotoPosesOptions {
   seed?: number;
   /** The field of view of photos without an EXIF focal length (degrees across the long edge), instead of searching. */
   fieldOfViewDeg?: number;
-  onProgress?: (e: PosingEvent | { stage: 'reading'; done: number; total: number }) => void;
-  cancelled?: () => boolean;
   /** Where features and matches are kept by content for a later run. */
   cache?: PosingCache;
 }
@@ -64,13 +67,14 @@ export async function posePhotoSource(ctx: GpuContext, src: FileSource, opts: Ph
     maxSize,
     downscale: opts.downscale,
     maxImages: opts.maxImages,
-    onProgress: (done, total) => opts.onProgress?.({ stage: 'reading', done, total }),
+    onProgress: (done, total) => opts.onEvent?.({ stage: 'reading', done, total }),
+    signal: opts.signal,
   });
   const result = await posePhotos(ctx, intake.photos, {
     seed: opts.seed,
     fieldOfViewDeg: opts.fieldOfViewDeg,
-    onProgress: opts.onProgress,
-    cancelled: opts.cancelled,
+    onEvent: opts.onEvent,
+    signal: opts.signal,
     cache: opts.cache,
   }).catch((e: unknown) => {
     if (!(e instanceof PosingError)) throw e;

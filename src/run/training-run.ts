@@ -61,6 +61,8 @@ export interface RunOptions {
    * are known apart from the dataset's (the bench's perturbed poses). Default: the dataset's own.
    */
   truePoses?: PosedView[];
+  /** The job protocol's cancel (job/job.ts): aborting it stops the run as stop() does, after the current iteration, with what was trained. */
+  signal?: AbortSignal;
 }
 
 /** Mean rotation error (degrees) and camera-centre error (world units) after a similarity alignment. */
@@ -156,6 +158,8 @@ export class TrainingRun {
     const fit = opts.fitToAdapter && !cp ? fitToAdapter(cfg.settings, cfg.train, dataset, ctx.maxBinding) : { train: cp?.train ?? cfg.train, changes: [] };
     this.cfg = cp ? { settings: cp.settings, train: cp.train } : { ...cfg, train: fit.train };
     this.fitted = fit.changes;
+    if (opts.signal?.aborted) this.stop();
+    else opts.signal?.addEventListener('abort', () => this.stop(), { once: true });
   }
 
   /** What fitting to the adapter changed, in words (empty when the run fits as asked). */

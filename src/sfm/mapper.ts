@@ -8,6 +8,7 @@
 // seeded RANSAC: the same input gives the same model bit for bit.
 import { axisAngleToRotation, mat3Mul } from '../camera/rotation.ts';
 import type { V3 } from '../camera/vec3.ts';
+import { yieldToCancel } from '../job/job.ts';
 import { type BundleObservation, type BundleProblem, bundleAdjust, type RadialCamera } from './bundle.ts';
 import { levenbergMarquardt } from './least-squares.ts';
 import { p3p, reprojectionError2 } from './p3p.ts';
@@ -44,8 +45,8 @@ export interface MapperOptions {
   /** Fewest verified matches for a pair to connect two images. */
   minPairInliers?: number;
   onProgress?: (event: MapperProgress) => void;
-  /** Polled between registrations and adjustments: true stops the reconstruction. */
-  cancelled?: () => boolean;
+  /** Checked between registrations and adjustments (the page gets a turn there too): aborting it stops the reconstruction with its reason. */
+  signal?: AbortSignal;
 }
 
 export type MapperProgress =
@@ -69,32 +70,23 @@ export interface Reconstruction {
   reprojectionErrorPx: number;
 }
 
-/** Thrown when a reconstruction was cancelled. */
-export class CancelledError extends Error {
-  constructor() {
-    super('cancelled');
-    this.name = 'CancelledError';
-  }
-}
-
 /** COLMAP's init_min_tri_angle is 16°; photo sets taken 20-30° apart see most points at less. */
 const INIT_MIN_ANGLE_DEG = 3;
 const LOCAL_BUNDLE_IMAGES = 6;
 const GLOBAL_GROWTH = 1.1;
 
-export function reconstruct(
+export async function reconstruct(
   images: readonly MapperImage[],
   camerasIn: readonly RadialCamera[],
   pairs: readonly MatchedPair[],
   opts: MapperOptions = {},
-): Reconstruction {
+): Promise<Reconstruction> {
   const seed = opts.seed ?? 1;
   const maxReproj = opts.maxReprojectionPx ?? 4;
   const minTri = ((opts.minTriangulationDeg ?? 1.5) * Math.PI) / 180;
   const regError = opts.registrationErrorPx ?? 12;
   const minRegInliers = opts.minRegistrationInliers ?? 15;
   const minPair = opts.minPairInliers ?? 15;
-  const cancelled = opts.cancelled ?? (() => false);
   const cameras = camerasIn.map((c) => ({ ...c }));
   const n = images.length;
 
@@ -334,7 +326,7 @@ export function reconstruct(
 
   // ---- Registration, one image at a time.
   for (;;) {
-    if (cancelled()) throw new CancelledError();
+    await yieldToCancel(opts.signal);
     // The unregistered image of the main group seeing the most triangulated points.
     let next = -1;
     let bestCount = 0;
@@ -371,7 +363,7 @@ export function reconstruct(
         if (!p.observations.some((o) => o.image === next) && reprojPx(next, p.xyz, k) <= maxReproj) p.observations.push({ image: next, keypoint: k });
       } else triangulateTrack(t);
     }
-    if (cancelled()) throw new CancelledError();
+    await yieldToCancel(opts.signal);
     const global = registeredCount >= GLOBAL_GROWTH * lastGlobal;
     let rmse: number;
     if (global) {

@@ -6,9 +6,10 @@
 // steps. The focal length starts from the photo's EXIF where there is one, otherwise from the
 // field of view that fits best (a search, or the caller's), and bundle adjustment refines it.
 import type { GpuContext } from '../gpu/context.ts';
+import { type JobControl, yieldToCancel } from '../job/job.ts';
 import type { RadialCamera } from './bundle.ts';
 import { decodeFeatures, decodeMatches, encodeFeatures, encodeMatches, featuresKey, matchesKey, type PosingCache, photoDigest } from './cache.ts';
-import { CancelledError, type MatchedPair, type Reconstruction, reconstruct, undistortRadial } from './mapper.ts';
+import { type MatchedPair, type Reconstruction, reconstruct, undistortRadial } from './mapper.ts';
 import { DescriptorStore, filterMatches } from './match.ts';
 import { type Features, greyOf } from './sift.ref.ts';
 import { siftGpu } from './sift.ts';
@@ -33,7 +34,8 @@ export type PosingEvent =
   | { stage: 'register'; registered: number; total: number; image: string }
   | { stage: 'bundle'; registered: number; total: number; reprojectionErrorPx: number };
 
-export interface PosingOptions {
+/** Events go to `onEvent`; aborting `signal` stops posing within a second, rejecting with its reason (job/job.ts). */
+export interface PosingOptions extends JobControl<PosingEvent> {
   seed?: number;
   /** Features kept per photo. */
   maxFeatures?: number;
@@ -43,8 +45,6 @@ export interface PosingOptions {
   window?: number;
   /** The field of view (degrees, across the long edge) of photos without an EXIF focal length, instead of searching for it. */
   fieldOfViewDeg?: number;
-  onProgress?: (e: PosingEvent) => void;
-  cancelled?: () => boolean;
   /** Where features and matches are kept by content and read back on a later run. */
   cache?: PosingCache;
 }
@@ -75,10 +75,7 @@ export const defaultFocal = (width: number, height: number): number => (0.5 * Ma
 
 export async function posePhotos(ctx: GpuContext, photos: readonly Photo[], opts: PosingOptions = {}): Promise<PosingResult> {
   const seconds: Record<string, number> = {};
-  const cancelled = opts.cancelled ?? (() => false);
-  const check = () => {
-    if (cancelled()) throw new CancelledError();
-  };
+  const check = () => yieldToCancel(opts.signal);
   const timed = async <T>(stage: string, f: () => Promise<T> | T): Promise<T> => {
     const t0 = performance.now();
     const out = await f();
@@ -129,7 +126,7 @@ export async function posePhotos(ctx: GpuContext, photos: readonly Photo[], opts
   const reused = { features: 0, matches: 0 };
   await timed('features', async () => {
     for (const [i, p] of kept.entries()) {
-      check();
+      await check();
       const key = featuresKey(digests[i]!, maxFeatures);
       const stored = cache && (await cache.get(key));
       let f = stored ? decodeFeatures(stored) : undefined;
@@ -139,9 +136,7 @@ export async function posePhotos(ctx: GpuContext, photos: readonly Photo[], opts
         await cache?.set(key, encodeFeatures(f));
       }
       features.push(f);
-      opts.onProgress?.({ stage: 'features', done: i + 1, total: kept.length });
-      // Lets a page or a worker's messages through between photos.
-      await new Promise((r) => setTimeout(r, 0));
+      opts.onEvent?.({ stage: 'features', done: i + 1, total: kept.length });
     }
   });
 
@@ -162,7 +157,7 @@ export async function posePhotos(ctx: GpuContext, photos: readonly Photo[], opts
     await timed('matching', async () => {
       for (const f of features) store.add(f.descriptors);
       for (const [k, [a, b]] of pairList.entries()) {
-        check();
+        await check();
         const key = matchesKey(digests[a]!, digests[b]!, maxFeatures);
         const stored = cache && (await cache.get(key));
         let m = stored ? decodeMatches(stored, features[a]!.count, features[b]!.count) : undefined;
@@ -172,7 +167,7 @@ export async function posePhotos(ctx: GpuContext, photos: readonly Photo[], opts
           m = filterMatches(ab, ba);
           await cache?.set(key, encodeMatches(m));
         }
-        opts.onProgress?.({ stage: 'matching', done: k + 1, total: pairList.length });
+        opts.onEvent?.({ stage: 'matching', done: k + 1, total: pairList.length });
         if (m.length >= MIN_MATCHES) matchLists.push({ a, b, m });
       }
     });
@@ -189,7 +184,7 @@ export async function posePhotos(ctx: GpuContext, photos: readonly Photo[], opts
     const pairs: MatchedPair[] = [];
     await timed('geometry', async () => {
       for (const { a, b, m } of matchLists) {
-        check();
+        await check();
         const ca = start[imageCamera[a]!]!;
         const cb = start[imageCamera[b]!]!;
         const ka = features[a]!.keypoints;
@@ -197,7 +192,6 @@ export async function posePhotos(ctx: GpuContext, photos: readonly Photo[], opts
         const matched = m.map(([i, j]) => ({ x1: undistortRadial(ca, ka[i * 4]!, ka[i * 4 + 1]!), x2: undistortRadial(cb, kb[j * 4]!, kb[j * 4 + 1]!) }));
         const geometry = twoViewGeometry(matched, { threshold: 4 / Math.sqrt(ca.f * cb.f), seed: (opts.seed ?? 1) + a * 7919 + b });
         pairs.push({ a, b, matches: Uint32Array.from(m.flat()), geometry });
-        await new Promise((r) => setTimeout(r, 0));
       }
     });
     return timed('mapping', () =>
@@ -207,11 +201,11 @@ export async function posePhotos(ctx: GpuContext, photos: readonly Photo[], opts
         pairs,
         {
           seed: opts.seed ?? 1,
-          cancelled,
+          signal: opts.signal,
           onProgress: (e) => {
             if (!report) return;
-            if (e.stage === 'register') opts.onProgress?.({ stage: 'register', registered: e.registered, total: e.total, image: kept[e.image]!.name });
-            else opts.onProgress?.({ stage: 'bundle', registered: e.registered, total: e.total, reprojectionErrorPx: e.reprojectionErrorPx });
+            if (e.stage === 'register') opts.onEvent?.({ stage: 'register', registered: e.registered, total: e.total, image: kept[e.image]!.name });
+            else opts.onEvent?.({ stage: 'bundle', registered: e.registered, total: e.total, reprojectionErrorPx: e.reprojectionErrorPx });
           },
         },
       ),
@@ -235,7 +229,7 @@ export async function posePhotos(ctx: GpuContext, photos: readonly Photo[], opts
     const at = async (fov: number): Promise<Reconstruction> => {
       const known = tried.get(fov);
       if (known) return known;
-      opts.onProgress?.({ stage: 'focal', fieldOfViewDeg: fov, tried: tried.size, total: FOV_GRID.length + 2 });
+      opts.onEvent?.({ stage: 'focal', fieldOfViewDeg: fov, tried: tried.size, total: FOV_GRID.length + 2 });
       const r = await solve(focalAt(fov), false);
       tried.set(fov, r);
       return r;

@@ -19,7 +19,7 @@ test('twelve photos of a walk around the scene: every one placed, poses within a
   const stored = new Map<string, Uint8Array>();
   const cache = { get: async (k: string) => stored.get(k), set: async (k: string, v: Uint8Array) => void stored.set(k, v) };
   const photos = set.photos.map((p) => ({ ...p, focalPx: focalOf(256) }));
-  const r = await posePhotos(ctx, photos, { onProgress: (e) => events.push(e), cache });
+  const r = await posePhotos(ctx, photos, { onEvent: (e) => events.push(e), cache });
   assert.deepEqual(r.unregistered, []);
   const est = r.photos.map((p) => ({ ...set.cameras[0]!, c2w: poseToC2w(p.pose!) }));
   const err = poseError(est, set.cameras);
@@ -47,6 +47,15 @@ test('twelve photos of a walk around the scene: every one placed, poses within a
     again.photos.map((p) => p.pose),
     r.photos.map((p) => p.pose),
   );
+  // Cancelled as the first photos are placed: it stops at the next step, rejecting with the signal's reason.
+  const cancel = new AbortController();
+  const seen: PosingEvent[] = [];
+  const onEvent = (e: PosingEvent) => {
+    seen.push(e);
+    if (e.stage === 'register') cancel.abort();
+  };
+  await assert.rejects(posePhotos(ctx, photos, { cache, signal: cancel.signal, onEvent }), { name: 'AbortError' });
+  assert.equal(seen.filter((e) => e.stage === 'register' || e.stage === 'bundle').length, 1, 'nothing placed after the cancel');
 });
 
 test('hard inputs: too few photos, duplicates, a separate group, a camera that only turned', { timeout: 300_000 }, async () => {
