@@ -6,7 +6,8 @@
 // `--test-views N` evaluates fewer views; `--minutes M` trains each configuration at most M
 // minutes and then evaluates what it reached (marked partial); `--profile` prints GPU time per kernel;
 // `--render-size N` sets the side of the timed renders of the trained lego model (default 800, 200 on
-// a software adapter);
+// a software adapter); `--sfm-poses FILE` gives slim-vm192-sfm-poses the poses `npm run bench:sfm --
+// --write-poses FILE` computed;
 // `--app [--iters N] [--render-size N]` runs the studio's in-app benchmark (src/run/app-benchmark.ts) instead and prints its JSON.
 //
 // On a software adapter (SwiftShader) the quick and medium runs would take hours, so they train
@@ -35,6 +36,7 @@ const { values } = parseArgs({
   args: process.argv.slice(2),
   options: {
     only: { type: 'string' },
+    'sfm-poses': { type: 'string' },
     data: { type: 'string' },
     iters: { type: 'string' },
     'test-views': { type: 'string' },
@@ -77,6 +79,37 @@ function withPoseNoise(ds: Dataset, sigma: number | undefined): { dataset: Datas
     dataset: { ...ds, splits: { ...ds.splits, train: { ...train, cameras } } },
     poseNoise: { poseNoise: { sigma, rotationDeg: +e.rotationDeg.toFixed(3), translation: +e.translation.toFixed(4) } },
     truePoses: train.cameras,
+  };
+}
+/** The dataset with structure from motion's training poses and focal length (bench:sfm --write-poses), the photos it did not place left out. */
+async function withSfmPoses(ds: Dataset, file: string | undefined): Promise<{ dataset: Dataset; sfmPoses: Record<string, unknown>; truePoses: PosedView[] }> {
+  if (!file) throw new Error('slim-vm192-sfm-poses needs --sfm-poses FILE (npm run bench:sfm -- --write-poses FILE)');
+  const rec = JSON.parse(await readFile(file, 'utf8')) as { width: number; focalPx: number; views: Record<string, number[]> };
+  const train = ds.splits.train!;
+  const keep = train.names.map((_, i) => i).filter((i) => rec.views[train.names[i]!]);
+  const f = (rec.focalPx * train.width) / rec.width;
+  const cameras = keep.map((i) => ({ ...train.cameras[i]!, fx: f, fy: f, c2w: Float64Array.from(rec.views[train.names[i]!]!) }));
+  const truePoses = keep.map((i) => train.cameras[i]!);
+  const e = poseError(cameras, truePoses);
+  log(
+    `structure from motion's poses of ${keep.length} of ${train.names.length} training views: ${e.rotationDeg.toFixed(3)}° and ${e.translation.toFixed(4)} units per camera on average, focal length ${f.toFixed(2)} px for the true ${train.cameras[0]!.fx.toFixed(2)}`,
+  );
+  return {
+    dataset: {
+      ...ds,
+      splits: { ...ds.splits, train: { ...train, names: keep.map((i) => train.names[i]!), images: keep.map((i) => train.images[i]!), cameras } },
+    },
+    sfmPoses: {
+      sfmPoses: {
+        file,
+        placed: keep.length,
+        of: train.names.length,
+        rotationDeg: +e.rotationDeg.toFixed(3),
+        translation: +e.translation.toFixed(4),
+        focalPx: +f.toFixed(2),
+      },
+    },
+    truePoses,
   };
 }
 const minutes = values.minutes === undefined ? undefined : Number(values.minutes);
@@ -124,7 +157,9 @@ for (const name of names) {
   const data = dataOf(b.scene);
   const key = `${b.scene === 'fox-colmap' ? 'fox-colmap' : data}/${b.downscale}`;
   if (!datasets.has(key)) datasets.set(key, await openDataset(b.scene === 'fox-colmap' ? await foxAsColmap(data) : data, b.downscale, ['train', 'test']));
-  const { dataset, poseNoise, truePoses } = withPoseNoise(datasets.get(key)!, b.poseNoise);
+  const { dataset, poseNoise, truePoses } = b.sfmPoses
+    ? await withSfmPoses(datasets.get(key)!, values['sfm-poses']).then((r) => ({ ...r, poseNoise: r.sfmPoses }))
+    : withPoseNoise(datasets.get(key)!, b.poseNoise);
   const r = await runTraining({
     dataset,
     data,

@@ -4,9 +4,15 @@
 // rotation error (no alignment), the reprojection error, the focal length found against the true
 // one, seconds per stage and the adapter. `--data lego|fox|DIR` (default lego: its training
 // images, a Blender capture, composited on white), `--downscale K` (default 4), `--max-images N`
-// (evenly spaced), `--fov DEG` to skip the focal length search.
+// (evenly spaced), `--fov DEG` to skip the focal length search, `--write-poses FILE` to keep the
+// placed photos' poses, aligned to the true ones by the similarity of their centres, with the
+// focal length found (`npm run bench -- --only slim-vm192-sfm-poses --sfm-poses FILE` trains on them).
+
+import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { pairwiseRotationErrors, poseError } from '../src/camera/align.ts';
+import { pairwiseRotationErrors, poseError, similarityAlign } from '../src/camera/align.ts';
+import { c2wOf, centreOf, mat3Mul, rotationOf } from '../src/camera/rotation.ts';
+import { mat3Apply } from '../src/camera/vec3.ts';
 import { log, openDataset } from '../src/cli/node-io.ts';
 import type { PosedView } from '../src/data/types.ts';
 import { nodeGpu } from '../src/gpu/node.ts';
@@ -15,7 +21,13 @@ import { posePhotos } from '../src/sfm/pose-photos.ts';
 
 const { values } = parseArgs({
   args: process.argv.slice(2),
-  options: { data: { type: 'string' }, downscale: { type: 'string' }, 'max-images': { type: 'string' }, fov: { type: 'string' } },
+  options: {
+    data: { type: 'string' },
+    downscale: { type: 'string' },
+    'max-images': { type: 'string' },
+    fov: { type: 'string' },
+    'write-poses': { type: 'string' },
+  },
 });
 const name = values.data ?? 'lego';
 const dir = name === 'lego' || name === 'fox' ? `../shared/data/${name}` : name;
@@ -58,6 +70,21 @@ const rel = pairwiseRotationErrors(est, tru);
 // Centre errors in units of the cameras' spread (their median distance from their mean).
 const centres = tru.map((c) => [c.c2w[3]!, c.c2w[7]!, c.c2w[11]!]);
 const mean = [0, 1, 2].map((k) => centres.reduce((s, c) => s + c[k]!, 0) / centres.length);
+if (values['write-poses']) {
+  const a = similarityAlign(
+    est.map((c) => centreOf(c.c2w)),
+    tru.map((c) => centreOf(c.c2w)),
+  );
+  const views = Object.fromEntries(
+    placed.map(({ i }, k) => {
+      const centre = mat3Apply(a.r, centreOf(est[k]!.c2w)).map((v, j) => a.s * v + a.t[j]!);
+      return [photos[i]!.name, Array.from(c2wOf(mat3Mul(a.r, rotationOf(est[k]!.c2w)), centre))];
+    }),
+  );
+  const record = { capture: name, downscale, width: photos[0]!.width, focalPx: r.cameras[0]!.f, k1: r.cameras[0]!.k1, views, unregistered: r.unregistered };
+  await writeFile(values['write-poses'], JSON.stringify(record));
+  log(`poses of ${placed.length} photos, aligned to the true ones, written to ${values['write-poses']}`);
+}
 const spread = centres.map((c) => Math.hypot(...c.map((v, k) => v - mean[k]!))).sort((x, y) => x - y)[centres.length >> 1]!;
 process.stdout.write(
   `${JSON.stringify({
