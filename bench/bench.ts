@@ -6,7 +6,7 @@
 // `--test-views N` evaluates fewer views; `--minutes M` trains each configuration at most M
 // minutes and then evaluates what it reached (marked partial); `--profile` prints GPU time per kernel;
 // `--render-size N` sets the side of the timed renders of the trained lego model (default 800, 200 on
-// a software adapter); `--sfm-poses FILE` gives slim-vm192-sfm-poses the poses `npm run bench:sfm --
+// a software adapter); `--sfm-poses FILE` gives slim-vm192-sfm-poses and fox-slim-sfm-poses the poses `npm run bench:sfm --
 // --write-poses FILE` computed;
 // `--app [--iters N] [--render-size N]` runs the studio's in-app benchmark (src/run/app-benchmark.ts) instead and prints its JSON.
 //
@@ -82,13 +82,18 @@ function withPoseNoise(ds: Dataset, sigma: number | undefined): { dataset: Datas
   };
 }
 /** The dataset with structure from motion's training poses and focal length (bench:sfm --write-poses), the photos it did not place left out. */
-async function withSfmPoses(ds: Dataset, file: string | undefined): Promise<{ dataset: Dataset; sfmPoses: Record<string, unknown>; truePoses: PosedView[] }> {
-  if (!file) throw new Error('slim-vm192-sfm-poses needs --sfm-poses FILE (npm run bench:sfm -- --write-poses FILE)');
-  const rec = JSON.parse(await readFile(file, 'utf8')) as { width: number; focalPx: number; views: Record<string, number[]> };
+async function withSfmPoses(name: string, ds: Dataset, file: string | undefined): Promise<{ dataset: Dataset; sfmPoses: Record<string, unknown>; truePoses: PosedView[] }> {
+  if (!file) throw new Error(`${name} needs --sfm-poses FILE (npm run bench:sfm -- --write-poses FILE)`);
+  const rec = JSON.parse(await readFile(file, 'utf8')) as { width: number; focalPx: number; k1: number; views: Record<string, number[]> };
   const train = ds.splits.train!;
   const keep = train.names.map((_, i) => i).filter((i) => rec.views[train.names[i]!]);
   const f = (rec.focalPx * train.width) / rec.width;
-  const cameras = keep.map((i) => ({ ...train.cameras[i]!, fx: f, fy: f, c2w: Float64Array.from(rec.views[train.names[i]!]!) }));
+  // Our intrinsics as well (SIMPLE_RADIAL: one focal length, the principal point at the centre, k1).
+  const cameras = keep.map((i) => {
+    const { width, height } = train.cameras[i]!;
+    const c2w = Float64Array.from(rec.views[train.names[i]!]!);
+    return { width, height, fx: f, fy: f, cx: width / 2, cy: height / 2, distortion: { k1: rec.k1, k2: 0, p1: 0, p2: 0 }, c2w };
+  });
   const truePoses = keep.map((i) => train.cameras[i]!);
   const e = poseError(cameras, truePoses);
   log(
@@ -158,7 +163,7 @@ for (const name of names) {
   const key = `${b.scene === 'fox-colmap' ? 'fox-colmap' : data}/${b.downscale}`;
   if (!datasets.has(key)) datasets.set(key, await openDataset(b.scene === 'fox-colmap' ? await foxAsColmap(data) : data, b.downscale, ['train', 'test']));
   const { dataset, poseNoise, truePoses } = b.sfmPoses
-    ? await withSfmPoses(datasets.get(key)!, values['sfm-poses']).then((r) => ({ ...r, poseNoise: r.sfmPoses }))
+    ? await withSfmPoses(name, datasets.get(key)!, values['sfm-poses']).then((r) => ({ ...r, poseNoise: r.sfmPoses }))
     : withPoseNoise(datasets.get(key)!, b.poseNoise);
   const r = await runTraining({
     dataset,

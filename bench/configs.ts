@@ -130,6 +130,8 @@ export const BENCH_CONFIGS: Record<string, BenchConfig> = {
   // around the fox, so the run contracts the scene (the default for such a capture); fox-slim-box
   // keeps the inner box only, as before the contraction existed.
   'fox-slim': { scene: 'fox', downscale: 8, testViews: 7, model: 'vm192', options: slimOptions },
+  // fox-slim on the poses and intrinsics structure from motion computed from the photos alone (--sfm-poses FILE).
+  'fox-slim-sfm-poses': { scene: 'fox', downscale: 8, testViews: 7, model: 'vm192', options: slimOptions, sfmPoses: true },
   'fox-slim-box': { scene: 'fox', downscale: 8, testViews: 7, model: 'vm192', options: { ...slimOptions, contract: false } },
   // The same photos and poses written as a COLMAP model (one OPENCV camera, no sparse points), read
   // by the COLMAP reader: one placement rule for both formats, so the same model (data/placement.ts).

@@ -7,6 +7,9 @@
 import type { Intrinsics } from './types.ts';
 import type { V3 } from './vec3.ts';
 
+/** A lens and its pinhole: the intrinsics without the image's size. */
+export type Lens = Omit<Intrinsics, 'width' | 'height'>;
+
 /** A 2×2 Jacobian, row-major: [∂x'/∂x, ∂x'/∂y, ∂y'/∂x, ∂y'/∂y]. */
 type Jac2 = [number, number, number, number];
 
@@ -53,7 +56,7 @@ export function distort(lens: Pick<Intrinsics, 'distortion' | 'fisheye'>, x: num
  * and the 2×3 Jacobian ∂(u, v)/∂p, row-major. Points at or behind the camera's plane have no image:
  * null.
  */
-export function project(intr: Intrinsics, p: V3): { uv: [number, number]; J: number[] } | null {
+export function project(intr: Lens, p: V3): { uv: [number, number]; J: number[] } | null {
   if (!(p[2] > 0)) return null;
   const iz = 1 / p[2];
   const x = p[0] * iz;
@@ -72,7 +75,7 @@ const UNDISTORT_STEPS = 10;
  * the WGSL camera_ray's inverse lens, step for step (OpenCV's fixed-point undistortion, Newton's
  * method for the fisheye's angle).
  */
-export function unproject(intr: Intrinsics, u: number, v: number): [number, number] {
+export function unproject(intr: Lens, u: number, v: number): [number, number] {
   const pd: [number, number] = [(u - intr.cx) / intr.fx, (v - intr.cy) / intr.fy];
   if (intr.fisheye) {
     const { k1, k2, k3, k4 } = intr.fisheye;

@@ -7,6 +7,7 @@
 // (a few hundred images make a few thousand unknowns), and the points recovered by back-
 // substitution. Analytic Jacobians; the perturbation of a pose is R ← exp([ω]×) R, t ← t + δt.
 // Every sum runs in a fixed order, so the same problem gives the same answer bit for bit.
+import { type Lens, project } from '../camera/lens.ts';
 import { axisAngleToRotation, mat3Mul } from '../camera/rotation.ts';
 import type { V3 } from '../camera/vec3.ts';
 import type { Pose } from './pose.ts';
@@ -56,23 +57,19 @@ export interface BundleReport {
   finalRmse: number;
 }
 
-/** The projection of a camera-frame point, and its Jacobians (row-major 2×3 in X_c, 2×2 in f, k1). */
+/** SIMPLE_RADIAL (one focal length, k1) as the lens model every reader accepts (camera/lens.ts). */
+export const radialLens = (cam: RadialCamera): Lens => ({ fx: cam.f, fy: cam.f, cx: cam.cx, cy: cam.cy, distortion: { k1: cam.k1, k2: 0, p1: 0, p2: 0 } });
+
+/** The projection of a camera-frame point (camera/lens.ts), and its Jacobians (row-major 2×3 in X_c, 2×2 in f, k1). */
 export function projectRadial(cam: RadialCamera, Xc: V3): { uv: [number, number]; dXc: number[]; dIntr: number[] } | null {
   if (!(Xc[2] > 1e-9)) return null;
-  const iz = 1 / Xc[2];
-  const x = Xc[0] * iz;
-  const y = Xc[1] * iz;
+  const { uv, J } = project(radialLens(cam), Xc)!;
+  // u = f·d·x + cx with d = 1 + k1·r²: ∂u/∂f = d·x, ∂u/∂k1 = f·x·r² (and the same in y).
+  const x = Xc[0] / Xc[2];
+  const y = Xc[1] / Xc[2];
   const r2 = x * x + y * y;
   const d = 1 + cam.k1 * r2;
-  const { f, k1 } = cam;
-  const uvx = [f * (d + 2 * k1 * x * x), f * 2 * k1 * x * y];
-  const uvy = [f * 2 * k1 * x * y, f * (d + 2 * k1 * y * y)];
-  const row = (a: number[]) => [a[0]! * iz, a[1]! * iz, -(a[0]! * x + a[1]! * y) * iz];
-  return {
-    uv: [f * d * x + cam.cx, f * d * y + cam.cy],
-    dXc: [...row(uvx), ...row(uvy)],
-    dIntr: [d * x, f * x * r2, d * y, f * y * r2],
-  };
+  return { uv, dXc: J, dIntr: [d * x, cam.f * x * r2, d * y, cam.f * y * r2] };
 }
 
 /** Adjusts the problem in place; returns the reprojection errors before and after. */

@@ -9,7 +9,7 @@ import { EigenvalueDecomposition, Matrix, SVD } from 'ml-matrix';
 import { axisAngleToRotation, det3, type Mat3, mat3Mul, transpose3 } from '../camera/rotation.ts';
 import { cross, unit, type V3 } from '../camera/vec3.ts';
 import { levenbergMarquardt } from './least-squares.ts';
-import type { Pose } from './pose.ts';
+import { type Pose, toCamera } from './pose.ts';
 import { triangulatePair } from './triangulate.ts';
 
 /** A point pair in normalized coordinates: x1 in the first view, x2 in the second. */
@@ -165,7 +165,7 @@ export function poseFromEssential(e: Mat3, pairs: readonly PointPair[]): { pose:
     for (const p of pairs) {
       const X = triangulatePair(p.x1, p.x2, pose);
       if (!X) continue;
-      const z2 = pose.r[6]! * X[0] + pose.r[7]! * X[1] + pose.r[8]! * X[2] + pose.t[2];
+      const z2 = toCamera(pose, X)[2];
       if (X[2] > 0 && z2 > 0) inFront++;
     }
     if (inFront > best.inFront) best = { pose, inFront };

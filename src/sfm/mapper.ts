@@ -6,10 +6,11 @@
 // each registration and a global one whenever the model has grown by a tenth, with outlying
 // observations filtered and failed tracks triangulated again. Everything runs in index order with
 // seeded RANSAC: the same input gives the same model bit for bit.
+import { unproject } from '../camera/lens.ts';
 import { axisAngleToRotation, mat3Mul } from '../camera/rotation.ts';
 import type { V3 } from '../camera/vec3.ts';
 import { yieldToCancel } from '../job/job.ts';
-import { type BundleObservation, type BundleProblem, bundleAdjust, type RadialCamera } from './bundle.ts';
+import { type BundleObservation, type BundleProblem, bundleAdjust, projectRadial, type RadialCamera, radialLens } from './bundle.ts';
 import { levenbergMarquardt } from './least-squares.ts';
 import { p3p, reprojectionError2 } from './p3p.ts';
 import { IDENTITY_POSE, type Pose, poseCentre, toCamera } from './pose.ts';
@@ -179,16 +180,12 @@ export async function reconstruct(
   // the median error at truth grows from 0.05 px at σ = 1 to 0.2 px at σ = 8), so bundle
   // adjustment counts each residual in units of its keypoint's scale, at least a pixel.
   const sigmaOf = (image: number, k: number): number => Math.max(1, images[image]!.keypoints[k * 4 + 2]!);
-  const normalized = (image: number, k: number): [number, number] => undistortRadial(cameras[images[image]!.camera]!, ...kp(image, k));
+  const normalized = (image: number, k: number): [number, number] => unproject(radialLens(cameras[images[image]!.camera]!), ...kp(image, k));
   const reprojPx = (image: number, X: V3, k: number): number => {
-    const cam = cameras[images[image]!.camera]!;
-    const Xc = toCamera(poses[image]!, X);
-    if (!(Xc[2] > 1e-9)) return Infinity;
-    const x = Xc[0] / Xc[2];
-    const y = Xc[1] / Xc[2];
-    const d = 1 + cam.k1 * (x * x + y * y);
+    const pr = projectRadial(cameras[images[image]!.camera]!, toCamera(poses[image]!, X));
+    if (!pr) return Infinity;
     const [u, v] = kp(image, k);
-    return Math.hypot(cam.f * d * x + cam.cx - u, cam.f * d * y + cam.cy - v);
+    return Math.hypot(pr.uv[0] - u, pr.uv[1] - v);
   };
 
   /** Triangulates a track from its registered observations; the point's index, or −1. */
@@ -325,63 +322,77 @@ export async function reconstruct(
   opts.onProgress?.({ stage: 'register', registered: 2, total: n, image: gauge[1] });
 
   // ---- Registration, one image at a time.
-  for (;;) {
-    await yieldToCancel(opts.signal);
-    // The unregistered image of the main group seeing the most triangulated points.
-    let next = -1;
-    let bestCount = 0;
-    for (let i = 0; i < n; i++) {
-      if (poses[i] || group[i] !== main || failures[i]! >= 2) continue;
-      let count = 0;
-      for (let k = 0; k < kpTrack[i]!.length; k++) {
-        const t = kpTrack[i]![k]!;
-        if (t >= 0 && trackPoint[t]! >= 0) count++;
+  const registerAll = async (): Promise<void> => {
+    for (;;) {
+      await yieldToCancel(opts.signal);
+      // The unregistered image of the main group seeing the most triangulated points.
+      let next = -1;
+      let bestCount = 0;
+      for (let i = 0; i < n; i++) {
+        if (poses[i] || group[i] !== main || failures[i]! >= 2) continue;
+        let count = 0;
+        for (let k = 0; k < kpTrack[i]!.length; k++) {
+          const t = kpTrack[i]![k]!;
+          if (t >= 0 && trackPoint[t]! >= 0) count++;
+        }
+        if (count > bestCount) {
+          bestCount = count;
+          next = i;
+        }
       }
-      if (count > bestCount) {
-        bestCount = count;
-        next = i;
+      if (next < 0 || bestCount < minRegInliers) break;
+      const pose = registerImage(next);
+      if (!pose) {
+        failures[next]!++;
+        continue;
       }
+      poses[next] = pose;
+      registeredCount++;
+      // A bigger model may place an image that failed before.
+      failures.fill(0);
+      opts.onProgress?.({ stage: 'register', registered: registeredCount, total: n, image: next });
+      // Observations of existing points, and new points.
+      for (let k = 0; k < kpTrack[next]!.length; k++) {
+        const t = kpTrack[next]![k]!;
+        if (t < 0) continue;
+        const pid = trackPoint[t]!;
+        if (pid >= 0) {
+          const p = points[pid]!;
+          if (!p.observations.some((o) => o.image === next) && reprojPx(next, p.xyz, k) <= maxReproj) p.observations.push({ image: next, keypoint: k });
+        } else triangulateTrack(t);
+      }
+      await yieldToCancel(opts.signal);
+      const global = registeredCount >= GLOBAL_GROWTH * lastGlobal;
+      let rmse: number;
+      if (global) {
+        rmse = adjust(null, gauge);
+        lastGlobal = registeredCount;
+        filterPoints();
+        // Tracks that failed before may triangulate with the adjusted poses.
+        for (let t = 0; t < tracks.length; t++) if (trackPoint[t]! < 0) triangulateTrack(t);
+      } else {
+        rmse = adjust(localImages(next), gauge);
+        filterPoints();
+      }
+      opts.onProgress?.({ stage: 'bundle', registered: registeredCount, total: n, reprojectionErrorPx: rmse, global });
     }
-    if (next < 0 || bestCount < minRegInliers) break;
-    const pose = registerImage(next);
-    if (!pose) {
-      failures[next]!++;
-      continue;
-    }
-    poses[next] = pose;
-    registeredCount++;
-    // A bigger model may place an image that failed before.
-    failures.fill(0);
-    opts.onProgress?.({ stage: 'register', registered: registeredCount, total: n, image: next });
-    // Observations of existing points, and new points.
-    for (let k = 0; k < kpTrack[next]!.length; k++) {
-      const t = kpTrack[next]![k]!;
-      if (t < 0) continue;
-      const pid = trackPoint[t]!;
-      if (pid >= 0) {
-        const p = points[pid]!;
-        if (!p.observations.some((o) => o.image === next) && reprojPx(next, p.xyz, k) <= maxReproj) p.observations.push({ image: next, keypoint: k });
-      } else triangulateTrack(t);
-    }
-    await yieldToCancel(opts.signal);
-    const global = registeredCount >= GLOBAL_GROWTH * lastGlobal;
-    let rmse: number;
-    if (global) {
-      rmse = adjust(null, gauge);
-      lastGlobal = registeredCount;
-      filterPoints();
-      // Tracks that failed before may triangulate with the adjusted poses.
-      for (let t = 0; t < tracks.length; t++) if (trackPoint[t]! < 0) triangulateTrack(t);
-    } else {
-      rmse = adjust(localImages(next), gauge);
-      filterPoints();
-    }
-    opts.onProgress?.({ stage: 'bundle', registered: registeredCount, total: n, reprojectionErrorPx: rmse, global });
-  }
+  };
+  await registerAll();
   // ---- The final adjustment, with every camera's intrinsics.
-  const finalRmse = adjust(null, gauge);
+  let finalRmse = adjust(null, gauge);
   filterPoints();
   opts.onProgress?.({ stage: 'bundle', registered: registeredCount, total: n, reprojectionErrorPx: finalRmse, global: true });
+  // A second pass, as COLMAP's mapper makes: with the model adjusted and the tracks that failed
+  // triangulated again, a photo that could not be placed may be now (then everything is adjusted again).
+  for (let t = 0; t < tracks.length; t++) if (trackPoint[t]! < 0) triangulateTrack(t);
+  const placedBefore = registeredCount;
+  failures.fill(0);
+  await registerAll();
+  if (registeredCount > placedBefore) {
+    finalRmse = adjust(null, gauge);
+    filterPoints();
+    opts.onProgress?.({ stage: 'bundle', registered: registeredCount, total: n, reprojectionErrorPx: finalRmse, global: true });
+  }
 
   const kept = points.filter((p) => p !== null).map(({ xyz, observations }) => ({ xyz, observations }));
   const unregistered = images.flatMap((_, image) => {
@@ -459,18 +470,4 @@ export async function reconstruct(
     );
     return at(q);
   }
-}
-
-/** The normalized point of a pixel under SIMPLE_RADIAL (fixed-point undistortion). */
-export function undistortRadial(cam: RadialCamera, u: number, v: number): [number, number] {
-  const xd = (u - cam.cx) / cam.f;
-  const yd = (v - cam.cy) / cam.f;
-  let x = xd;
-  let y = yd;
-  for (let i = 0; i < 10 && cam.k1 !== 0; i++) {
-    const d = 1 + cam.k1 * (x * x + y * y);
-    x = xd / d;
-    y = yd / d;
-  }
-  return [x, y];
 }

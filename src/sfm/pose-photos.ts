@@ -5,11 +5,12 @@
 // (mapper.ts) places what it can. Progress is reported by stage, and a cancel is honoured between
 // steps. The focal length starts from the photo's EXIF where there is one, otherwise from the
 // field of view that fits best (a search, or the caller's), and bundle adjustment refines it.
+import { unproject } from '../camera/lens.ts';
 import type { GpuContext } from '../gpu/context.ts';
 import { type JobControl, yieldToCancel } from '../job/job.ts';
-import type { RadialCamera } from './bundle.ts';
+import { type RadialCamera, radialLens } from './bundle.ts';
 import { decodeFeatures, decodeMatches, encodeFeatures, encodeMatches, featuresKey, matchesKey, type PosingCache, photoDigest } from './cache.ts';
-import { type MatchedPair, type Reconstruction, reconstruct, undistortRadial } from './mapper.ts';
+import { type MatchedPair, type Reconstruction, reconstruct } from './mapper.ts';
 import { DescriptorStore, filterMatches } from './match.ts';
 import { type Features, greyOf } from './sift.ref.ts';
 import { siftGpu } from './sift.ts';
@@ -64,14 +65,13 @@ export interface PosingResult {
 }
 
 export const MIN_PHOTOS = 3;
-const DEFAULT_FOV_DEG = 60;
 /** Fields of view (across the long edge, degrees) tried when the photos give no focal length. */
 const FOV_GRID = [35, 45, 55, 65, 75];
 /** Matches a pair needs before its geometry is estimated (COLMAP's min_num_inliers). */
 const MIN_MATCHES = 15;
 
-/** The focal length (pixels) of a 60° field of view across the long edge: the start without EXIF. */
-export const defaultFocal = (width: number, height: number): number => (0.5 * Math.max(width, height)) / Math.tan((DEFAULT_FOV_DEG * Math.PI) / 360);
+/** The focal length (pixels) of a field of view (degrees) across the long edge. */
+const focalOfFieldOfView = (width: number, height: number, fovDeg: number): number => (0.5 * Math.max(width, height)) / Math.tan((fovDeg * Math.PI) / 360);
 
 export async function posePhotos(ctx: GpuContext, photos: readonly Photo[], opts: PosingOptions = {}): Promise<PosingResult> {
   const seconds: Record<string, number> = {};
@@ -115,7 +115,8 @@ export async function posePhotos(ctx: GpuContext, photos: readonly Photo[], opts
     if (c === undefined) {
       c = cameras.length;
       cameraOf.set(key, c);
-      cameras.push({ f: p.focalPx ?? defaultFocal(p.width, p.height), cx: p.width / 2, cy: p.height / 2, k1: 0 });
+      // Without EXIF the focal length is the field of view being tried (below).
+      cameras.push({ f: p.focalPx ?? Number.NaN, cx: p.width / 2, cy: p.height / 2, k1: 0 });
     }
     return c;
   });
@@ -189,7 +190,10 @@ export async function posePhotos(ctx: GpuContext, photos: readonly Photo[], opts
         const cb = start[imageCamera[b]!]!;
         const ka = features[a]!.keypoints;
         const kb = features[b]!.keypoints;
-        const matched = m.map(([i, j]) => ({ x1: undistortRadial(ca, ka[i * 4]!, ka[i * 4 + 1]!), x2: undistortRadial(cb, kb[j * 4]!, kb[j * 4 + 1]!) }));
+        const matched = m.map(([i, j]) => ({
+          x1: unproject(radialLens(ca), ka[i * 4]!, ka[i * 4 + 1]!),
+          x2: unproject(radialLens(cb), kb[j * 4]!, kb[j * 4 + 1]!),
+        }));
         const geometry = twoViewGeometry(matched, { threshold: 4 / Math.sqrt(ca.f * cb.f), seed: (opts.seed ?? 1) + a * 7919 + b });
         pairs.push({ a, b, matches: Uint32Array.from(m.flat()), geometry });
       }
@@ -220,7 +224,7 @@ export async function posePhotos(ctx: GpuContext, photos: readonly Photo[], opts
   const focalAt = (fov: number) =>
     cameras.map((c, ci) => {
       const p = kept[imageCamera.indexOf(ci)]!;
-      return p.focalPx !== undefined ? { ...c } : { ...c, f: (0.5 * Math.max(p.width, p.height)) / Math.tan((fov * Math.PI) / 360) };
+      return p.focalPx !== undefined ? { ...c } : { ...c, f: focalOfFieldOfView(p.width, p.height, fov) };
     });
   if (cameras.every((_, c) => kept.some((p, i) => imageCamera[i] === c && p.focalPx !== undefined))) recon = await solve(cameras, true);
   else if (opts.fieldOfViewDeg !== undefined) recon = await solve(focalAt(opts.fieldOfViewDeg), true);

@@ -40,10 +40,22 @@ function octaveSizes(width: number, height: number, first: number): { o: number;
   return out;
 }
 
+/**
+ * The first octave: −1 (the image upsampled twice, COLMAP's default) where its Gaussian levels fit
+ * one of this adapter's buffers, else 0 (a photo too large for upsampling on this GPU keeps its
+ * size rather than fail).
+ */
+export function firstOctaveFor(ctx: GpuContext, image: { width: number; height: number }, opts: SiftOptions = {}): number {
+  const first = opts.firstOctave ?? SIFT_DEFAULTS.firstOctave;
+  const levels = opts.levels ?? SIFT_DEFAULTS.levels;
+  const bytes = (levels + 3) * image.width * image.height * 4 * 4 ** -Math.min(0, first);
+  return first < 0 && bytes > ctx.maxBinding ? 0 : first;
+}
+
 /** Builds the scale space of a grey image on the device (submitted, not awaited). */
 export function scaleSpaceGpu(ctx: GpuContext, image: GreyImage, opts: SiftOptions = {}): GpuOctave[] {
   const levels = opts.levels ?? SIFT_DEFAULTS.levels;
-  const first = opts.firstOctave ?? SIFT_DEFAULTS.firstOctave;
+  const first = firstOctaveFor(ctx, image, opts);
   const sigma0 = opts.sigma0 ?? SIFT_DEFAULTS.sigma0;
   if (first < -1) throw new Error(`SIFT's first octave is −1 or more, got ${first}`);
   const sizes = octaveSizes(image.width, image.height, first);

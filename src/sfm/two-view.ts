@@ -11,7 +11,7 @@ import type { Mat3 } from '../camera/rotation.ts';
 import { unit } from '../camera/vec3.ts';
 import { fivePoint, type PointPair, poseFromEssential, refineRelativePose, sampsonError } from './essential.ts';
 import { fundamental, homography, homographyError, homographyPoses } from './homography.ts';
-import { IDENTITY_POSE, type Pose, poseCentre } from './pose.ts';
+import { IDENTITY_POSE, type Pose, poseCentre, toCamera } from './pose.ts';
 import { loRansac } from './ransac.ts';
 import { triangulatePair, triangulationAngle } from './triangulate.ts';
 
@@ -127,7 +127,7 @@ function anglesInFront(pose: Pose, pairs: readonly PointPair[]): number[] {
   for (const p of pairs) {
     const X = triangulatePair(p.x1, p.x2, pose);
     if (!X || X[2] <= 0) continue;
-    const z2 = pose.r[6]! * X[0] + pose.r[7]! * X[1] + pose.r[8]! * X[2] + pose.t[2];
+    const z2 = toCamera(pose, X)[2];
     if (z2 <= 0) continue;
     angles.push((triangulationAngle(centres, X) * 180) / Math.PI);
   }

@@ -5,12 +5,13 @@
 // cross checks keep exactly the matches they should.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import type { GpuContext } from '../../src/gpu/context.ts';
 import { nodeGpu } from '../../src/gpu/node.ts';
 import { xorshift } from '../../src/gpu/random.ts';
 import { nearestTwoRef } from '../../src/sfm/match.ref.ts';
 import { DescriptorStore, filterMatches } from '../../src/sfm/match.ts';
 import { extremaRef, type GreyImage, greyOf, scaleSpaceRef, siftRef } from '../../src/sfm/sift.ref.ts';
-import { destroyOctaves, extremaGpu, readOctaves, scaleSpaceGpu, siftGpu } from '../../src/sfm/sift.ts';
+import { destroyOctaves, extremaGpu, firstOctaveFor, readOctaves, scaleSpaceGpu, siftGpu } from '../../src/sfm/sift.ts';
 import { walkAround } from '../fixtures/photos.ts';
 
 test('SIFT: a Gaussian blob of σ 4 centred at (40.5, 30.5) is found there, at about its scale', () => {
@@ -94,6 +95,10 @@ test('SIFT on the GPU against its f64 twin: scale space, refined extrema, keypoi
     if (dot > 1 - 1e-5) same++;
   }
   assert.ok(a.count > 100 && Math.abs(a.count - b.count) <= 2 && same >= a.count - 2, `${same} of ${a.count} keypoints (GPU: ${b.count}) the same`);
+  // A photo whose upsampled levels would not fit one of the adapter's buffers starts at its own size.
+  assert.equal(firstOctaveFor(ctx, { width: 99, height: 99 }), -1);
+  assert.equal(firstOctaveFor({ maxBinding: 64 << 20 } as GpuContext, { width: 2048, height: 1536 }), 0);
+  assert.equal(firstOctaveFor({ maxBinding: 128 << 20 } as GpuContext, { width: 1024, height: 768 }), -1);
 });
 
 test('matching on the GPU: the nearest two against the f64 twin; the checks keep what they should', async () => {
