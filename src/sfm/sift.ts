@@ -4,7 +4,7 @@
 // finds their orientations and then the descriptors of every oriented keypoint. Only the
 // extrema, the angles and the descriptors come back.
 import type { GpuContext } from '../gpu/context.ts';
-import { cachedKernel, Encoder, grid1d } from '../gpu/kernel.ts';
+import { cachedKernel, Encoder, grid1d, type Kernel } from '../gpu/kernel.ts';
 import {
   type Extremum,
   type Features,
@@ -222,88 +222,73 @@ export async function siftGpu(ctx: GpuContext, image: GreyImage, opts: SiftOptio
   const levels = opts.levels ?? SIFT_DEFAULTS.levels;
   const sigma0 = opts.sigma0 ?? SIFT_DEFAULTS.sigma0;
   const octaves = scaleSpaceGpu(ctx, image, opts);
-  const temps: GPUBuffer[] = [];
   try {
     const extrema = await extremaGpu(ctx, octaves, opts);
-    const kept = selectStrongest(extrema, opts.maxFeatures ?? SIFT_DEFAULTS.maxFeatures);
-    // Per octave, the kept extrema in it (their place in `kept` remembered).
-    const byOctave = octaves.map((oct) => ({ oct, at: kept.filter((k) => extrema[k]!.octave === oct.o) }));
-    const common = (oct: GpuOctave, n: number) => ({ w: oct.w, h: oct.h, levels, n, sigma0 });
-    const angles = new Map<number, number[]>();
-    {
-      const enc = new Encoder(ctx);
-      const reads: { at: number[]; buf: GPUBuffer }[] = [];
-      for (const { oct, at } of byOctave) {
-        if (at.length === 0) continue;
-        const list = new Float32Array(at.length * 4);
-        at.forEach((k, i) => {
-          const e = extrema[k]!;
-          list.set([e.x, e.y, e.s, e.value], i * 4);
-        });
-        const input = ctx.upload('sift.kept', list);
-        const buf = ctx.buffer('sift.angles', at.length * 16);
-        temps.push(input, buf);
-        enc.dispatch(
-          cachedKernel(ctx, 'siftOrientation', () => orientationWgsl),
-          {
-            params: common(oct, at.length),
-            buffers: { gauss: oct.gauss, extrema: input, angles: buf },
-            workgroups: grid1d(ctx, at.length, SIFT_WORKGROUP),
-          },
-        );
-        reads.push({ at, buf });
-      }
-      enc.submit();
-      for (const { at, buf } of reads) {
-        const a = await ctx.readF32(buf, at.length * 4);
-        at.forEach((k, i) => {
-          angles.set(
-            k,
-            [...a.subarray(i * 4, i * 4 + 4)].filter((v) => v >= 0),
-          );
-        });
-      }
-    }
-    // Every oriented keypoint in the order siftRef gives them: by strength, then by angle found.
-    const oriented: { k: number; angle: number }[] = kept.flatMap((k) => angles.get(k)!.map((angle) => ({ k, angle })));
-    const descriptors = new Float32Array(oriented.length * 128);
-    const enc = new Encoder(ctx);
-    const reads: { rows: number[]; buf: GPUBuffer }[] = [];
-    for (const { oct } of byOctave) {
-      const rows = oriented.map((_, r) => r).filter((r) => extrema[oriented[r]!.k]!.octave === oct.o);
-      if (rows.length === 0) continue;
-      const list = new Float32Array(rows.length * 4);
-      rows.forEach((r, i) => {
-        const e = extrema[oriented[r]!.k]!;
-        list.set([e.x, e.y, e.s, oriented[r]!.angle], i * 4);
-      });
-      const input = ctx.upload('sift.oriented', list);
-      const buf = ctx.buffer('sift.descriptors', rows.length * 128 * 4);
-      temps.push(input, buf);
-      enc.dispatch(
-        cachedKernel(ctx, 'siftDescriptor', () => descriptorWgsl),
-        {
-          params: common(oct, rows.length),
-          buffers: { gauss: oct.gauss, keypoints: input, descriptors: buf },
-          workgroups: grid1d(ctx, rows.length, SIFT_WORKGROUP),
-        },
-      );
-      reads.push({ rows, buf });
-    }
-    enc.submit();
-    for (const { rows, buf } of reads) {
-      const d = await ctx.readF32(buf, rows.length * 128);
-      rows.forEach((r, i) => {
-        descriptors.set(d.subarray(i * 128, i * 128 + 128), r * 128);
-      });
-    }
+    const kept = selectStrongest(extrema, opts.maxFeatures ?? SIFT_DEFAULTS.maxFeatures).map((k) => extrema[k]!);
+    const common = { levels, sigma0 };
+    const orientation = cachedKernel(ctx, 'siftOrientation', () => orientationWgsl);
+    const keptIn = kept.map((e) => ({ octave: e.octave, v: [e.x, e.y, e.s, e.value] }));
+    const angles = await perKeypoint(ctx, octaves, keptIn, orientation, ['extrema', 'angles'], 4, common);
+    // Every oriented keypoint in the order siftRef gives them: by strength, then by angle found (unused slots are −1).
+    const oriented = kept.flatMap((e, i) => [...angles.subarray(i * 4, i * 4 + 4)].filter((a) => a >= 0).map((angle) => ({ e, angle })));
+    const descriptor = cachedKernel(ctx, 'siftDescriptor', () => descriptorWgsl);
+    const orientedIn = oriented.map(({ e, angle }) => ({ octave: e.octave, v: [e.x, e.y, e.s, angle] }));
+    const descriptors = await perKeypoint(ctx, octaves, orientedIn, descriptor, ['keypoints', 'descriptors'], 128, common);
     const keypoints = new Float32Array(oriented.length * 4);
-    oriented.forEach(({ k, angle }, r) => {
-      keypoints.set(keypointOf(extrema[k]!, angle, levels, sigma0), r * 4);
+    oriented.forEach(({ e, angle }, r) => {
+      keypoints.set(keypointOf(e, angle, levels, sigma0), r * 4);
     });
     return { keypoints, descriptors, count: oriented.length };
   } finally {
-    for (const t of temps) ctx.destroy(t);
     destroyOctaves(ctx, octaves);
+  }
+}
+
+/**
+ * A per-keypoint kernel (orientations, descriptors) over items in several octaves: each octave's
+ * items go in as one vec4 each, against that octave's Gaussian levels, and `width` floats an item
+ * come back, returned in the items' order.
+ */
+async function perKeypoint(
+  ctx: GpuContext,
+  octaves: readonly GpuOctave[],
+  items: readonly { octave: number; v: number[] }[],
+  kernel: Kernel,
+  [input, output]: [string, string],
+  width: number,
+  common: { levels: number; sigma0: number },
+): Promise<Float32Array> {
+  const out = new Float32Array(items.length * width);
+  const enc = new Encoder(ctx);
+  const reads: { rows: number[]; buf: GPUBuffer }[] = [];
+  const temps: GPUBuffer[] = [];
+  try {
+    for (const oct of octaves) {
+      const rows = items.map((_, r) => r).filter((r) => items[r]!.octave === oct.o);
+      if (rows.length === 0) continue;
+      const list = new Float32Array(rows.length * 4);
+      rows.forEach((r, i) => {
+        list.set(items[r]!.v, i * 4);
+      });
+      const inBuf = ctx.upload(`sift.${input}`, list);
+      const outBuf = ctx.buffer(`sift.${output}`, rows.length * width * 4);
+      temps.push(inBuf, outBuf);
+      enc.dispatch(kernel, {
+        params: { w: oct.w, h: oct.h, n: rows.length, ...common },
+        buffers: { gauss: oct.gauss, [input]: inBuf, [output]: outBuf },
+        workgroups: grid1d(ctx, rows.length, SIFT_WORKGROUP),
+      });
+      reads.push({ rows, buf: outBuf });
+    }
+    enc.submit();
+    for (const { rows, buf } of reads) {
+      const values = await ctx.readF32(buf, rows.length * width);
+      rows.forEach((r, i) => {
+        out.set(values.subarray(i * width, (i + 1) * width), r * width);
+      });
+    }
+    return out;
+  } finally {
+    for (const t of temps) ctx.destroy(t);
   }
 }
