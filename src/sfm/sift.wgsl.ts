@@ -18,14 +18,17 @@ struct Params { ${params} }
 @group(0) @binding(0) var<uniform> params: Params;
 `;
 
+/** Every kernel's entry: one thread an item, its index i. */
+const entry = /* wgsl */ `@compute @workgroup_size(${SIFT_WORKGROUP})
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = linear_id(gid, nwg, ${SIFT_WORKGROUP}u);`;
+
 /** The image twice the size, bilinear: pixel j samples the source at index j / 2. */
 export const upsampleWgsl = /* wgsl */ `
 ${header('w: u32, h: u32,')}
 @group(0) @binding(1) var<storage, read> src: array<f32>;
 @group(0) @binding(2) var<storage, read_write> dst: array<f32>;
-@compute @workgroup_size(${SIFT_WORKGROUP})
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = linear_id(gid, nwg, ${SIFT_WORKGROUP}u);
+${entry}
   let W = params.w * 2u;
   if (i >= W * params.h * 2u) { return; }
   let x = i % W;
@@ -47,9 +50,7 @@ ${header('w: u32, h: u32, radius: u32, axis: u32, src_at: u32, dst_at: u32,')}
 @group(0) @binding(1) var<storage, read> src: array<f32>;
 @group(0) @binding(2) var<storage, read> taps: array<f32>;
 @group(0) @binding(3) var<storage, read_write> dst: array<f32>;
-@compute @workgroup_size(${SIFT_WORKGROUP})
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = linear_id(gid, nwg, ${SIFT_WORKGROUP}u);
+${entry}
   if (i >= params.w * params.h) { return; }
   let x = i32(i % params.w);
   let y = i32(i / params.w);
@@ -73,9 +74,7 @@ export const downsampleWgsl = /* wgsl */ `
 ${header('w: u32, h: u32, src_at: u32,')}
 @group(0) @binding(1) var<storage, read> src: array<f32>;
 @group(0) @binding(2) var<storage, read_write> dst: array<f32>;
-@compute @workgroup_size(${SIFT_WORKGROUP})
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = linear_id(gid, nwg, ${SIFT_WORKGROUP}u);
+${entry}
   let W = (params.w + 1u) / 2u;
   if (i >= W * ((params.h + 1u) / 2u)) { return; }
   dst[i] = src[params.src_at + 2u * (i / W) * params.w + 2u * (i % W)];
@@ -87,9 +86,7 @@ export const dogWgsl = /* wgsl */ `
 ${header('n: u32, plane: u32,')}
 @group(0) @binding(1) var<storage, read> gauss: array<f32>;
 @group(0) @binding(2) var<storage, read_write> dog: array<f32>;
-@compute @workgroup_size(${SIFT_WORKGROUP})
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = linear_id(gid, nwg, ${SIFT_WORKGROUP}u);
+${entry}
   if (i >= params.n) { return; }
   dog[i] = gauss[i + params.plane] - gauss[i];
 }
@@ -136,9 +133,7 @@ fn finite(v: f32) -> bool {
   return v == v && abs(v) <= 3.0e38;
 }
 
-@compute @workgroup_size(${SIFT_WORKGROUP})
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = linear_id(gid, nwg, ${SIFT_WORKGROUP}u);
+${entry}
   let plane = params.w * params.h;
   if (i >= plane * params.levels) { return; }
   let s = i32(i / plane) + 1;
@@ -233,6 +228,25 @@ fn inside(x: i32, y: i32) -> bool {
 }
 `;
 
+/**
+ * The (2W + 1)² window around the keypoint e (the nearest pixel to it at the centre), the pixels
+ * inside the level's border only, as the reference's forEachGradient visits it: body runs with
+ * the pixel x, y and its offset rx, ry from the keypoint.
+ */
+const windowLoop = (body: string) => /* wgsl */ `
+  let xi = i32(floor(e.x + 0.5));
+  let yi = i32(floor(e.y + 0.5));
+  for (var dy = -W; dy <= W; dy++) {
+    for (var dx = -W; dx <= W; dx++) {
+      let x = xi + dx;
+      let y = yi + dy;
+      if (!inside(x, y)) { continue; }
+      let rx = f32(x) - e.x;
+      let ry = f32(y) - e.y;
+${body}
+    }
+  }`;
+
 export const ORIENTATION_BINS = 36;
 
 /** Up to four orientations per extremum (x, y, s): peaks of the smoothed 36-bin histogram within 80% of its highest; unused slots −1. */
@@ -244,24 +258,14 @@ ${header('w: u32, h: u32, levels: u32, n: u32, sigma0: f32,')}
 ${gradients}
 const BINS: i32 = ${ORIENTATION_BINS};
 
-@compute @workgroup_size(${SIFT_WORKGROUP})
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = linear_id(gid, nwg, ${SIFT_WORKGROUP}u);
+${entry}
   if (i >= params.n) { return; }
   let e = extrema[i];
   let level = level_of(e.z);
   let sigma_w = 1.5 * sigma_at(e.z);
   let W = i32(floor(3.0 * sigma_w));
-  let xi = i32(floor(e.x + 0.5));
-  let yi = i32(floor(e.y + 0.5));
   var hist: array<f32, ${ORIENTATION_BINS}>;
-  for (var dy = -W; dy <= W; dy++) {
-    for (var dx = -W; dx <= W; dx++) {
-      let x = xi + dx;
-      let y = yi + dy;
-      if (!inside(x, y)) { continue; }
-      let rx = f32(x) - e.x;
-      let ry = f32(y) - e.y;
+  ${windowLoop(`
       let r2 = rx * rx + ry * ry;
       if (r2 > f32(W * W) + 0.6) { continue; }
       let grad = gradient_at(level, x, y);
@@ -271,8 +275,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
       let frac = fbin - f32(b0);
       hist[(b0 + BINS) % BINS] += (1.0 - frac) * wgt * grad.x;
       hist[(b0 + 1 + BINS) % BINS] += frac * wgt * grad.x;
-    }
-  }
+`)}
   for (var it = 0; it < 6; it++) {
     let prev = hist;
     for (var b = 0; b < BINS; b++) {
@@ -309,9 +312,7 @@ ${gradients}
 const NBP: i32 = 4;
 const NBO: i32 = 8;
 
-@compute @workgroup_size(${SIFT_WORKGROUP})
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = linear_id(gid, nwg, ${SIFT_WORKGROUP}u);
+${entry}
   if (i >= params.n) { return; }
   let e = keypoints[i];
   let angle = e.w;
@@ -320,16 +321,8 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   let W = i32(floor(sqrt(2.0) * sbp * f32(NBP + 1) * 0.5 + 0.5));
   let c = cos(angle);
   let sn = sin(angle);
-  let xi = i32(floor(e.x + 0.5));
-  let yi = i32(floor(e.y + 0.5));
   var desc: array<f32, 128>;
-  for (var dy = -W; dy <= W; dy++) {
-    for (var dx = -W; dx <= W; dx++) {
-      let x = xi + dx;
-      let y = yi + dy;
-      if (!inside(x, y)) { continue; }
-      let rx = f32(x) - e.x;
-      let ry = f32(y) - e.y;
+  ${windowLoop(`
       let grad = gradient_at(level, x, y);
       let nx = (c * rx + sn * ry) / sbp;
       let ny = (-sn * rx + c * ry) / sbp;
@@ -360,8 +353,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
           }
         }
       }
-    }
-  }
+`)}
   // Lowe's normalisation (unit L2, clamped at 0.2, unit L2 again), then RootSIFT (unit L1, square root).
   var n2 = 0.0;
   for (var k = 0; k < 128; k++) { n2 += desc[k] * desc[k]; }
