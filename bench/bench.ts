@@ -82,7 +82,11 @@ function withPoseNoise(ds: Dataset, sigma: number | undefined): { dataset: Datas
   };
 }
 /** The dataset with structure from motion's training poses and focal length (bench:sfm --write-poses), the photos it did not place left out. */
-async function withSfmPoses(name: string, ds: Dataset, file: string | undefined): Promise<{ dataset: Dataset; sfmPoses: Record<string, unknown>; truePoses: PosedView[] }> {
+async function withSfmPoses(
+  name: string,
+  ds: Dataset,
+  file: string | undefined,
+): Promise<{ dataset: Dataset; sfmPoses: Record<string, unknown>; truePoses: PosedView[] }> {
   if (!file) throw new Error(`${name} needs --sfm-poses FILE (npm run bench:sfm -- --write-poses FILE)`);
   const rec = JSON.parse(await readFile(file, 'utf8')) as { width: number; focalPx: number; k1: number; views: Record<string, number[]> };
   const train = ds.splits.train!;

@@ -4,9 +4,10 @@
 // rotation error (no alignment), the reprojection error, the focal length found against the true
 // one, seconds per stage and the adapter. `--data lego|fox|DIR` (default lego: its training
 // images, a Blender capture, composited on white), `--downscale K` (default 4), `--max-images N`
-// (evenly spaced), `--fov DEG` to skip the focal length search, `--write-poses FILE` to keep the
-// placed photos' poses, aligned to the true ones by the similarity of their centres, with the
-// focal length found (`npm run bench -- --only slim-vm192-sfm-poses --sfm-poses FILE` trains on them).
+// (evenly spaced), `--fov DEG` to skip the focal length search, `--fixed-intrinsics` to keep the
+// focal length as given and k1 at 0, `--write-poses FILE` to keep the placed photos' poses,
+// aligned to the true ones by the similarity of their centres, with the intrinsics found (`npm
+// run bench -- --only slim-vm192-sfm-poses --sfm-poses FILE` trains on them).
 
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
@@ -27,6 +28,7 @@ const { values } = parseArgs({
     'max-images': { type: 'string' },
     fov: { type: 'string' },
     'write-poses': { type: 'string' },
+    'fixed-intrinsics': { type: 'boolean' },
   },
 });
 const name = values.data ?? 'lego';
@@ -53,6 +55,7 @@ log(`adapter: ${ctx.adapter.label}; ${photos.length} photos of ${name} at 1/${do
 const t0 = performance.now();
 const r = await posePhotos(ctx, photos, {
   fieldOfViewDeg: values.fov ? Number(values.fov) : undefined,
+  refineIntrinsics: !values['fixed-intrinsics'],
   onEvent: (e) => {
     // Features and matching by tenths, with the seconds so far; every placement and focal length tried.
     const tenth = (done: number, total: number) => Math.floor((10 * done) / total) !== Math.floor((10 * (done - 1)) / total);
@@ -99,6 +102,7 @@ process.stdout.write(
     medianCentreError: +(err.medianTranslation / spread).toFixed(4),
     reprojectionErrorPx: +r.reprojectionErrorPx.toFixed(3),
     focalPx: +r.cameras[0]!.f.toFixed(1),
+    k1: +r.cameras[0]!.k1.toFixed(4),
     trueFocalPx: +truth[0]!.fx.toFixed(1),
     points: r.points.xyz.length / 3,
     unregistered: r.unregistered,

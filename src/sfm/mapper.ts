@@ -43,6 +43,8 @@ export interface MapperOptions {
   registrationErrorPx?: number;
   /** Fewest inliers an image is registered with (COLMAP's abs_pose_min_num_inliers, scaled for small photo sets). */
   minRegistrationInliers?: number;
+  /** Global adjustments refine each camera's focal length and k1 (default); false keeps them as given. */
+  refineIntrinsics?: boolean;
   /** Fewest verified matches for a pair to connect two images. */
   minPairInliers?: number;
   onProgress?: (event: MapperProgress) => void;
@@ -258,8 +260,8 @@ export async function reconstruct(
     const report = bundleAdjust(problem, {
       fixedImages: fixed,
       scaleImage: local && !local.has(gauge[1]) ? undefined : index.get(gauge[1]),
-      refineFocal: !local,
-      refineDistortion: !local,
+      refineFocal: !local && opts.refineIntrinsics !== false,
+      refineDistortion: !local && opts.refineIntrinsics !== false,
       huber: 1,
       iterations: local ? 10 : 25,
     });

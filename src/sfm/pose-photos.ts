@@ -46,6 +46,8 @@ export interface PosingOptions extends JobControl<PosingEvent> {
   window?: number;
   /** The field of view (degrees, across the long edge) of photos without an EXIF focal length, instead of searching for it. */
   fieldOfViewDeg?: number;
+  /** Bundle adjustment refines the focal lengths and k1 (default); false keeps them as given (EXIF, or the field of view). */
+  refineIntrinsics?: boolean;
   /** Where features and matches are kept by content and read back on a later run. */
   cache?: PosingCache;
 }
@@ -205,6 +207,7 @@ export async function posePhotos(ctx: GpuContext, photos: readonly Photo[], opts
         pairs,
         {
           seed: opts.seed ?? 1,
+          refineIntrinsics: opts.refineIntrinsics,
           signal: opts.signal,
           onProgress: (e) => {
             if (!report) return;
