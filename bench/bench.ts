@@ -88,7 +88,9 @@ async function withSfmPoses(
   file: string | undefined,
 ): Promise<{ dataset: Dataset; sfmPoses: Record<string, unknown>; truePoses: PosedView[] }> {
   if (!file) throw new Error(`${name} needs --sfm-poses FILE (npm run bench:sfm -- --write-poses FILE)`);
-  const rec = JSON.parse(await readFile(file, 'utf8')) as { width: number; focalPx: number; k1: number; views: Record<string, number[]> };
+  const rec = JSON.parse(await readFile(file, 'utf8')) as { capture: string; width: number; focalPx: number; k1: number; views: Record<string, number[]> };
+  const scene = BENCH_CONFIGS[name]!.scene ?? 'lego';
+  if (rec.capture !== scene) throw new Error(`${name} trains on ${scene}, but ${file} holds the poses of ${rec.capture}`);
   const train = ds.splits.train!;
   const keep = train.names.map((_, i) => i).filter((i) => rec.views[train.names[i]!]);
   const f = (rec.focalPx * train.width) / rec.width;
