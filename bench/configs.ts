@@ -109,6 +109,8 @@ export const BENCH_CONFIGS: Record<string, BenchConfig> = {
   // slim-vm192 trained on the poses structure from motion computed from the training images alone:
   // what our poses cost against the true ones (issue 32's "within 0.3 dB").
   'slim-vm192-sfm-poses': { downscale: 16, testViews: 5, model: 'vm192', options: slimOptions, sfmPoses: true },
+  // The same, refined with the field as `train --data` on plain photos does by default.
+  'slim-vm192-sfm-poses-refine': { downscale: 16, testViews: 5, model: 'vm192', options: { ...slimOptions, ...refinement }, sfmPoses: true },
   'slim-vm192-noisy-poses': { downscale: 16, testViews: 5, model: 'vm192', options: slimOptions, poseNoise: 0.15 },
   // The same noisy poses refined jointly with the field (notes §5): with the coarse-to-fine blur,
   // and without it (the paper's claim is that the blur is what makes refinement converge). Test
