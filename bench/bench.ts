@@ -98,6 +98,7 @@ async function withSfmPoses(
   const cameras = keep.map((i) => {
     const { width, height } = train.cameras[i]!;
     const c2w = Float64Array.from(rec.views[train.names[i]!]!);
+    if (BENCH_CONFIGS[name]!.trueIntrinsics) return { ...train.cameras[i]!, c2w };
     return { width, height, fx: f, fy: f, cx: width / 2, cy: height / 2, distortion: { k1: rec.k1, k2: 0, p1: 0, p2: 0 }, c2w };
   });
   const truePoses = keep.map((i) => train.cameras[i]!);

@@ -32,6 +32,8 @@ export interface BenchConfig {
    * views keep their true poses.
    */
   sfmPoses?: boolean;
+  /** With sfmPoses: the true intrinsics with structure from motion's poses (what the intrinsics cost). */
+  trueIntrinsics?: boolean;
 }
 
 /** Shading and regularizers of both comparison runs (the reference's lego settings). */
@@ -109,6 +111,7 @@ export const BENCH_CONFIGS: Record<string, BenchConfig> = {
   // slim-vm192 trained on the poses structure from motion computed from the training images alone:
   // what our poses cost against the true ones (issue 32's "within 0.3 dB").
   'slim-vm192-sfm-poses': { downscale: 16, testViews: 5, model: 'vm192', options: slimOptions, sfmPoses: true },
+  'slim-vm192-sfm-poses-true-intrinsics': { downscale: 16, testViews: 5, model: 'vm192', options: slimOptions, sfmPoses: true, trueIntrinsics: true },
   // The same, refined with the field as `train --data` on plain photos does by default.
   'slim-vm192-sfm-poses-refine': { downscale: 16, testViews: 5, model: 'vm192', options: { ...slimOptions, ...refinement }, sfmPoses: true },
   'slim-vm192-noisy-poses': { downscale: 16, testViews: 5, model: 'vm192', options: slimOptions, poseNoise: 0.15 },
