@@ -88,14 +88,8 @@ export async function posePhotosNode(dir: string, opts: Partial<PhotoPosesOption
   const src = await sourceOf(dir, limits);
   const ctx = await nodeGpu();
   let shown = '';
-  // Ctrl-C cancels posing (nothing is written); a second one quits at once.
-  const cancel = new AbortController();
-  const interrupt = () => {
-    log('poses: cancelling (Ctrl-C again to quit at once)');
-    cancel.abort();
-    process.once('SIGINT', () => process.exit(130));
-  };
-  process.once('SIGINT', interrupt);
+  // Ctrl-C cancels posing (nothing is written).
+  const cancel = cancelOnCtrlC('poses: cancelling (Ctrl-C again to quit at once)');
   return posePhotoSource(ctx, src, {
     decode: decodeImageNode,
     limits,
@@ -119,7 +113,22 @@ export async function posePhotosNode(dir: string, opts: Partial<PhotoPosesOption
       log('poses: cancelled; nothing was written');
       process.exit(130);
     })
-    .finally(() => process.off('SIGINT', interrupt));
+    .finally(cancel.release);
+}
+
+/**
+ * Ctrl-C as a job's cancel (job/job.ts): the first says `message` and aborts the signal, a second
+ * quits at once (exit 130). `release` stops listening for the first.
+ */
+export function cancelOnCtrlC(message: string): { signal: AbortSignal; release: () => void } {
+  const cancel = new AbortController();
+  const interrupt = () => {
+    log(message);
+    cancel.abort();
+    process.once('SIGINT', () => process.exit(130));
+  };
+  process.once('SIGINT', interrupt);
+  return { signal: cancel.signal, release: () => process.off('SIGINT', interrupt) };
 }
 
 /**

@@ -12,7 +12,7 @@ import { nodeGpu } from '../gpu/node.ts';
 import { type PoseErrors, type RunResult, TrainingRun } from '../run/training-run.ts';
 import type { Checkpoint } from '../train/checkpoint.ts';
 import { blursFactors, type ResolvedConfig } from '../train/config.ts';
-import { log, openDataset } from './node-io.ts';
+import { cancelOnCtrlC, log, openDataset } from './node-io.ts';
 
 export type { RankPoint };
 
@@ -76,12 +76,7 @@ export async function runTraining(args: TrainingArgs): Promise<Record<string, un
   const ctx = await nodeGpu();
   log(`adapter: ${ctx.adapter.label} (${ctx.adapter.vendor} ${ctx.adapter.architecture})`);
   // Ctrl-C stops after the current iteration (saving a checkpoint when asked to); a second one quits.
-  const cancel = new AbortController();
-  const interrupt = () => {
-    log('stopping after this iteration (Ctrl-C again to quit at once)');
-    cancel.abort();
-    process.once('SIGINT', () => process.exit(130));
-  };
+  const cancel = cancelOnCtrlC('stopping after this iteration (Ctrl-C again to quit at once)');
   const run = new TrainingRun(ctx, ds, cfg, {
     seed: cfg.train.seed,
     stopAfter: args.stopAfter,
@@ -96,7 +91,6 @@ export async function runTraining(args: TrainingArgs): Promise<Record<string, un
     truePoses: args.truePoses,
     signal: cancel.signal,
   });
-  process.once('SIGINT', interrupt);
   let lossAvg = 0;
   let tTrain = 0;
   const result = await run.run((e) => {
@@ -148,7 +142,7 @@ export async function runTraining(args: TrainingArgs): Promise<Record<string, un
         );
     }
   });
-  process.off('SIGINT', interrupt);
+  cancel.release();
   if (!result) throw new Error('training stopped before the field was made');
   const r = trainingRecord(args, result, ctx.adapter.label);
   if (result.savedBytes !== null) {
