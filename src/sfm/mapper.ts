@@ -214,6 +214,11 @@ export async function reconstruct(
     return -1;
   };
 
+  /** Tracks that failed before may triangulate with the adjusted poses. */
+  const retriangulate = (): void => {
+    for (let t = 0; t < tracks.length; t++) if (trackPoint[t]! < 0) triangulateTrack(t);
+  };
+
   /** Drops observations beyond maxReproj and points left with fewer than two or too small an angle. */
   const filterPoints = (): void => {
     points.forEach((p, i) => {
@@ -370,8 +375,7 @@ export async function reconstruct(
         rmse = adjust(null, gauge);
         lastGlobal = registeredCount;
         filterPoints();
-        // Tracks that failed before may triangulate with the adjusted poses.
-        for (let t = 0; t < tracks.length; t++) if (trackPoint[t]! < 0) triangulateTrack(t);
+        retriangulate();
       } else {
         rmse = adjust(localImages(next), gauge);
         filterPoints();
@@ -381,20 +385,19 @@ export async function reconstruct(
   };
   await registerAll();
   // ---- The final adjustment, with every camera's intrinsics.
-  let finalRmse = adjust(null, gauge);
-  filterPoints();
-  opts.onProgress?.({ stage: 'bundle', registered: registeredCount, total: n, reprojectionErrorPx: finalRmse, global: true });
+  const adjustAll = (): void => {
+    const rmse = adjust(null, gauge);
+    filterPoints();
+    opts.onProgress?.({ stage: 'bundle', registered: registeredCount, total: n, reprojectionErrorPx: rmse, global: true });
+  };
+  adjustAll();
   // A second pass, as COLMAP's mapper makes: with the model adjusted and the tracks that failed
   // triangulated again, a photo that could not be placed may be now (then everything is adjusted again).
-  for (let t = 0; t < tracks.length; t++) if (trackPoint[t]! < 0) triangulateTrack(t);
+  retriangulate();
   const placedBefore = registeredCount;
   failures.fill(0);
   await registerAll();
-  if (registeredCount > placedBefore) {
-    finalRmse = adjust(null, gauge);
-    filterPoints();
-    opts.onProgress?.({ stage: 'bundle', registered: registeredCount, total: n, reprojectionErrorPx: finalRmse, global: true });
-  }
+  if (registeredCount > placedBefore) adjustAll();
 
   const kept = points.filter((p) => p !== null).map(({ xyz, observations }) => ({ xyz, observations }));
   const unregistered = images.flatMap((_, image) => {

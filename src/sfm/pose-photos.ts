@@ -192,10 +192,8 @@ export async function posePhotos(ctx: GpuContext, photos: readonly Photo[], opts
         const cb = start[imageCamera[b]!]!;
         const ka = features[a]!.keypoints;
         const kb = features[b]!.keypoints;
-        const matched = m.map(([i, j]) => ({
-          x1: unproject(radialLens(ca), ka[i * 4]!, ka[i * 4 + 1]!),
-          x2: unproject(radialLens(cb), kb[j * 4]!, kb[j * 4 + 1]!),
-        }));
+        const [la, lb] = [radialLens(ca), radialLens(cb)];
+        const matched = m.map(([i, j]) => ({ x1: unproject(la, ka[i * 4]!, ka[i * 4 + 1]!), x2: unproject(lb, kb[j * 4]!, kb[j * 4 + 1]!) }));
         const geometry = twoViewGeometry(matched, { threshold: 4 / Math.sqrt(ca.f * cb.f), seed: (opts.seed ?? 1) + a * 7919 + b });
         pairs.push({ a, b, matches: Uint32Array.from(m.flat()), geometry });
       }
