@@ -337,13 +337,10 @@ export function bundleAdjust(problem: BundleProblem, opts: BundleOptions = {}): 
       const io = imageOffset[i]!;
       if (io < 0) return;
       const r = mat3Mul(axisAngleToRotation([dc[io]!, dc[io + 1]!, dc[io + 2]!]), im.pose.r);
+      // Translation component a is unknown io + 3 + a, as the Jacobian lays it out; the scale
+      // component has no column there (its unknown stays 0) and is left as it is.
       const t = [...im.pose.t] as V3;
-      let j = 3;
-      for (let a = 0; a < 3; a++) {
-        if (scaleComponent[i] === a) continue;
-        t[a] += dc[io + j]!;
-        j++;
-      }
+      for (let a = 0; a < 3; a++) if (scaleComponent[i] !== a) t[a] += dc[io + 3 + a]!;
       im.pose = { r, t };
     });
     cameras.forEach((c, i) => {
