@@ -24,9 +24,13 @@ test('twelve photos of a walk around the scene: every one placed, poses within a
   const est = r.photos.map((p) => ({ ...set.cameras[0]!, c2w: poseToC2w(p.pose!) }));
   const err = poseError(est, set.cameras);
   const rel = pairwiseRotationErrors(est, set.cameras);
-  // Measured: median 0.26°, worst 0.55° between pairs; 0.3° after the similarity (BENCHMARKS.md).
-  assert.ok(rel[rel.length >> 1]! < 0.5 && rel.at(-1)! < 1.2, `pairwise rotation errors: median ${rel[rel.length >> 1]}°, worst ${rel.at(-1)}°`);
-  assert.ok(err.medianRotationDeg < 1, `rotation error after the similarity: median ${err.medianRotationDeg}°`);
+  // Measured: median 0.080°, worst 0.153° between pairs; 0.110° after the similarity of the
+  // centres, whose own error (the centres are 0.1% off) it includes (BENCHMARKS.md).
+  console.log(
+    `pairwise rotation errors: median ${rel[rel.length >> 1]}°, worst ${rel.at(-1)}°; after the similarity ${err.medianRotationDeg}°; ${r.points.xyz.length / 3} points, ${r.reprojectionErrorPx} px`,
+  );
+  assert.ok(rel[rel.length >> 1]! <= 0.1 && rel.at(-1)! < 0.3, `pairwise rotation errors: median ${rel[rel.length >> 1]}°, worst ${rel.at(-1)}°`);
+  assert.ok(err.medianRotationDeg < 0.15, `rotation error after the similarity: median ${err.medianRotationDeg}°`);
   // Centres within 2% of the walk's 4-unit radius.
   assert.ok(err.medianTranslation < 0.08, `camera centres: median ${err.medianTranslation}`);
   assert.ok(r.reprojectionErrorPx < 0.8, `reprojection error ${r.reprojectionErrorPx} px`);
