@@ -7,18 +7,22 @@
 // (evenly spaced), `--fov DEG` to skip the focal length search, `--fixed-intrinsics` to keep the
 // focal length as given and k1 at 0, `--write-poses FILE` to keep the placed photos' poses,
 // aligned to the true ones by the similarity of their centres, with the intrinsics found (`npm
-// run bench -- --only slim-vm192-sfm-poses --sfm-poses FILE` trains on them).
+// run bench -- --only slim-vm192-sfm-poses --sfm-poses FILE` trains on them), `--cache DIR|off` as
+// `poses` takes it (features and matches from an earlier run are read back; the seconds say so),
+// `--truth-drift` to add how far our tracks are from the truth (see truthDrift below).
 
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { pairwiseRotationErrors, poseError, similarityAlign } from '../src/camera/align.ts';
-import { c2wOf, centreOf, mat3Mul, rotationOf } from '../src/camera/rotation.ts';
-import { mat3Apply } from '../src/camera/vec3.ts';
-import { log, openDataset } from '../src/cli/node-io.ts';
+import { c2wOf, centreOf, mat3Mul, rotationOf, transpose3 } from '../src/camera/rotation.ts';
+import { mat3Apply, type V3 } from '../src/camera/vec3.ts';
+import { log, openDataset, posingCache } from '../src/cli/node-io.ts';
 import type { PosedView } from '../src/data/types.ts';
 import { nodeGpu } from '../src/gpu/node.ts';
-import { poseToC2w } from '../src/sfm/pose.ts';
+import { type BundleObservation, bundleAdjust } from '../src/sfm/bundle.ts';
+import { type Pose, poseToC2w, toCamera } from '../src/sfm/pose.ts';
 import { posePhotos } from '../src/sfm/pose-photos.ts';
+import { triangulate } from '../src/sfm/triangulate.ts';
 
 const { values } = parseArgs({
   args: process.argv.slice(2),
@@ -29,6 +33,8 @@ const { values } = parseArgs({
     fov: { type: 'string' },
     'write-poses': { type: 'string' },
     'fixed-intrinsics': { type: 'boolean' },
+    cache: { type: 'string' },
+    'truth-drift': { type: 'boolean' },
   },
 });
 const name = values.data ?? 'lego';
@@ -56,6 +62,7 @@ const t0 = performance.now();
 const r = await posePhotos(ctx, photos, {
   fieldOfViewDeg: values.fov ? Number(values.fov) : undefined,
   refineIntrinsics: !values['fixed-intrinsics'],
+  cache: posingCache(values.cache),
   onEvent: (e) => {
     // Features and matching by tenths, with the seconds so far; every placement and focal length tried.
     const tenth = (done: number, total: number) => Math.floor((10 * done) / total) !== Math.floor((10 * (done - 1)) / total);
@@ -109,7 +116,53 @@ process.stdout.write(
     notes: r.notes,
     secondsByStage: r.secondsByStage,
     seconds: +seconds.toFixed(1),
+    ...(values['truth-drift'] ? { truthDrift: truthDrift() } : {}),
     adapter: ctx.adapter.label,
   })}\n`,
 );
 process.exit(0);
+
+/**
+ * How good our tracks are, apart from how we solved them: each track triangulated at the true
+ * poses and intrinsics, its reprojection errors there, and where bundle adjustment (plain least
+ * squares, intrinsics held) started at the truth settles: a floor the pipeline cannot beat.
+ */
+function truthDrift() {
+  const t0 = truth[0]!;
+  const poseOf = (c: PosedView): Pose => {
+    const r = transpose3(rotationOf(c.c2w));
+    return { r, t: mat3Apply(r, centreOf(c.c2w)).map((v) => -v) as V3 };
+  };
+  const index = new Map(placed.map(({ i }, k) => [i, k]));
+  const poses = placed.map(({ i }) => poseOf(truth[i]!));
+  const normalized = (x: number, y: number): [number, number] => [(x - t0.cx) / t0.fx, (y - t0.cy) / t0.fy];
+  const points: V3[] = [];
+  const observations: BundleObservation[] = [];
+  const errors: number[] = [];
+  for (const track of r.points.observations) {
+    const X = triangulate(track.map((o) => ({ pose: poses[index.get(o.photo)!]!, x: normalized(o.x, o.y) })));
+    if (!X) continue;
+    for (const o of track) {
+      const Xc = toCamera(poses[index.get(o.photo)!]!, X);
+      errors.push(Math.hypot((t0.fx * Xc[0]) / Xc[2] + t0.cx - o.x, (t0.fy * Xc[1]) / Xc[2] + t0.cy - o.y));
+      observations.push({ image: index.get(o.photo)!, point: points.length, uv: [o.x, o.y] });
+    }
+    points.push(X);
+  }
+  errors.sort((a, b) => a - b);
+  const at = (q: number) => +errors[Math.floor(q * (errors.length - 1))]!.toFixed(3);
+  const images = poses.map((pose) => ({ camera: 0, pose }));
+  const report = bundleAdjust(
+    { cameras: [{ f: t0.fx, cx: t0.cx, cy: t0.cy, k1: 0 }], images, points, observations },
+    { iterations: 100, huber: 1e9, refineFocal: false, refineDistortion: false, fixedImages: new Set([0]), scaleImage: 1 },
+  );
+  const settled = pairwiseRotationErrors(
+    images.map((im) => ({ ...t0, c2w: poseToC2w(im.pose) })),
+    tru,
+  ).sort((a, b) => a - b);
+  return {
+    errorAtTruthPx: { median: at(0.5), p90: at(0.9), p99: at(0.99) },
+    settledReprojectionErrorPx: +report.finalRmse.toFixed(3),
+    settledMedianPairRotationDeg: +settled[settled.length >> 1]!.toFixed(3),
+  };
+}
