@@ -10,20 +10,26 @@ import { MATCH_WORKGROUP, nearestTwoWgsl } from './match.wgsl.ts';
 export const MAX_RATIO = 0.8;
 export const MAX_DISTANCE = 0.7;
 
-/** Descriptor sets uploaded once and matched against each other by index. */
+/** Descriptor sets, each uploaded once when a pair first needs it (none when every pair's matches were cached), matched against each other by index. */
 export class DescriptorStore {
-  private readonly buffers: GPUBuffer[] = [];
+  private readonly buffers: (GPUBuffer | undefined)[] = [];
+  private readonly host: Float32Array[] = [];
   readonly counts: number[] = [];
 
   constructor(private readonly ctx: GpuContext) {}
 
-  /** Uploads one image's descriptors (128 floats each); returns its index in the store. */
+  /** One image's descriptors (128 floats each); returns its index in the store. */
   add(descriptors: Float32Array): number {
-    const n = descriptors.length / 128;
+    this.host.push(descriptors);
+    this.counts.push(descriptors.length / 128);
+    this.buffers.push(undefined);
+    return this.host.length - 1;
+  }
+
+  private buffer(i: number): GPUBuffer {
     // An image without features still gets a buffer (bindings cannot be empty).
-    this.buffers.push(this.ctx.upload(`sfm.descriptors.${this.buffers.length}`, n > 0 ? descriptors : new Float32Array(128)));
-    this.counts.push(n);
-    return this.buffers.length - 1;
+    this.buffers[i] ??= this.ctx.upload(`sfm.descriptors.${i}`, this.counts[i]! > 0 ? this.host[i]! : new Float32Array(128));
+    return this.buffers[i];
   }
 
   /** Nearest two of each of a's descriptors among b's, and of b's among a's. */
@@ -37,12 +43,12 @@ export class DescriptorStore {
     if (na > 0 && nb > 0) {
       enc.dispatch(kernel, {
         params: { n_query: na, n_train: nb },
-        buffers: { query: this.buffers[a]!, train: this.buffers[b]!, nearest: [out, 0, na * 16] },
+        buffers: { query: this.buffer(a), train: this.buffer(b), nearest: [out, 0, na * 16] },
         workgroups: grid1d(this.ctx, na, MATCH_WORKGROUP),
       });
       enc.dispatch(kernel, {
         params: { n_query: nb, n_train: na },
-        buffers: { query: this.buffers[b]!, train: this.buffers[a]!, nearest: [out, at, nb * 16] },
+        buffers: { query: this.buffer(b), train: this.buffer(a), nearest: [out, at, nb * 16] },
         workgroups: grid1d(this.ctx, nb, MATCH_WORKGROUP),
       });
     }
@@ -62,7 +68,7 @@ export class DescriptorStore {
   }
 
   destroy(): void {
-    for (const b of this.buffers) this.ctx.destroy(b);
+    for (const b of this.buffers) if (b) this.ctx.destroy(b);
     this.buffers.length = 0;
   }
 }
