@@ -39,9 +39,22 @@ export function tooManyFiles(what: string, limits: InputLimits): string {
   return `${what}; a dataset may have at most ${limits.entries.toLocaleString('en-US')} files; refused`;
 }
 
-/** A PNG's or JPEG's size from its header, without decoding; null for other bytes or a header cut short. */
+/** A PNG's, JPEG's or WebP's size from its header, without decoding; null for other bytes or a header cut short. */
 export function imageHeaderSize(bytes: Uint8Array): { width: number; height: number } | null {
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  // WebP: "RIFF", its size, "WEBP", then the first chunk: VP8X (the canvas, 24-bit sizes less one),
+  // VP8L (lossless: a 0x2f byte, then 14-bit sizes less one) or "VP8 " (lossy: a frame tag and start code, then 14-bit sizes).
+  if (bytes.length >= 30 && v.getUint32(0) === 0x52494646 && v.getUint32(8) === 0x57454250) {
+    const u24 = (at: number) => bytes[at]! | (bytes[at + 1]! << 8) | (bytes[at + 2]! << 16);
+    const chunk = v.getUint32(12);
+    if (chunk === 0x56503858) return { width: 1 + u24(24), height: 1 + u24(27) };
+    if (chunk === 0x5650384c && bytes[20] === 0x2f) {
+      const b = v.getUint32(21, true);
+      return { width: 1 + (b & 0x3fff), height: 1 + ((b >>> 14) & 0x3fff) };
+    }
+    if (chunk === 0x56503820) return { width: v.getUint16(26, true) & 0x3fff, height: v.getUint16(28, true) & 0x3fff };
+    return null;
+  }
   // PNG: the 8-byte signature, then the IHDR chunk: length, "IHDR", width, height (big-endian).
   if (bytes.length >= 24 && v.getUint32(0) === 0x89504e47 && v.getUint32(12) === 0x49484452) {
     return { width: v.getUint32(16), height: v.getUint32(20) };

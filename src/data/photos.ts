@@ -1,7 +1,7 @@
-// Plain photos, with no poses: a folder, a .zip or a list of JPEG, PNG (or, where the decoder
-// takes it, WebP) files, read one at a time and brought to a working size by the long edge, with
-// what their EXIF says (focal length in 35 mm terms, make, model) read by exifr. Structure from
-// motion (sfm/) poses them.
+// Plain photos, with no poses: a folder, a .zip or a list of JPEG, PNG or WebP files (the browser
+// decodes all three; Node through data/image-node.ts), read one at a time and brought to a working
+// size by the long edge, with what their EXIF says (focal length in 35 mm terms, make, model)
+// read by exifr. Structure from motion (sfm/) poses them.
 //
 // Orientation policy: the geometry follows the stored pixels, as COLMAP's does. EXIF orientation
 // is read and reported, not applied: the posed capture written beside the photos keeps the photos

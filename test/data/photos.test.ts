@@ -6,10 +6,11 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import jpeg from 'jpeg-js';
 import { decodeImageNode } from '../../src/data/image-node.ts';
-import { inputLimits } from '../../src/data/input-limits.ts';
+import { imageHeaderSize, inputLimits } from '../../src/data/input-limits.ts';
 import { findPhotos, readPhotos } from '../../src/data/photos.ts';
 import { mapSource } from '../../src/data/sources.ts';
 import { jpegClaiming } from '../fixtures/hostile.ts';
+import { encodeWebp } from '../fixtures/webp.ts';
 
 /** A TIFF/EXIF block: IFD0 with the orientation and the EXIF IFD, which holds the 35 mm focal length. */
 function exifBlock(orientation: number, focal35: number): Uint8Array {
@@ -87,4 +88,47 @@ test('photos at the working size with their EXIF: focal length in pixels, camera
   );
   assert.match(r.warnings.join('\n'), /walk\/IMG_3\.jpg: its EXIF could not be read .*; it is used without/);
   assert.ok(seen.length >= 3);
+});
+
+test('WebP photos are read in Node as PNG and JPEG are: lossless exactly, lossy closely, their size from the header; a huge one refused before decoding, a cut one skipped and named', async () => {
+  const [w, h] = [48, 32];
+  const rgba = new Uint8Array(w * h * 4).map((_, i) => (i % 4 === 3 ? 255 : (Math.floor(i / 4) % w) * 5 + (i % 4) * 40));
+  const withAlpha = rgba.map((v, i) => (i % 4 === 3 ? 128 : v));
+  const lossless = await encodeWebp(rgba, w, h, true);
+  const lossy = await encodeWebp(rgba, w, h, false);
+  const extended = await encodeWebp(withAlpha, w, h, false);
+  // The three kinds of header: VP8L, "VP8 ", VP8X.
+  assert.deepEqual(
+    [lossless, lossy, extended].map((b) => new TextDecoder().decode(b.subarray(12, 16))),
+    ['VP8L', 'VP8 ', 'VP8X'],
+  );
+  for (const b of [lossless, lossy, extended]) assert.deepEqual(imageHeaderSize(b), { width: w, height: h });
+  assert.deepEqual((await decodeImageNode(lossless, 'a.webp')).data, rgba);
+  const decoded = await decodeImageNode(lossy, 'b.webp');
+  const meanError = decoded.data.reduce((s, v, i) => s + Math.abs(v - rgba[i]!), 0) / rgba.length;
+  assert.ok(meanError < 4, `lossy WebP decoded ${meanError} off on average`);
+  // A lossless header claiming 16000 × 16000 pixels (sizes less one, 14 bits each).
+  const huge = lossless.slice();
+  new DataView(huge.buffer).setUint32(21, 15999 | (15999 << 14), true);
+  const files = new Map<string, Uint8Array>([
+    ['a.webp', lossless],
+    ['b.WEBP', lossy],
+    ['cut.webp', lossless.subarray(0, 30)],
+    ['huge.webp', huge],
+  ]);
+  const src = mapSource(files, 'webp');
+  const r = await readPhotos(src, await findPhotos(src), { decode: decodeImageNode, limits: LIMITS, maxSize: 48 });
+  assert.deepEqual(
+    r.photos.map((p) => [p.name, p.width, p.height]),
+    [
+      ['a.webp', 48, 32],
+      ['b.WEBP', 48, 32],
+    ],
+  );
+  assert.deepEqual(
+    r.skipped.map((s) => s.file),
+    ['cut.webp', 'huge.webp'],
+  );
+  assert.match(r.skipped[0]!.reason, /cannot be decoded.*WebP/);
+  assert.match(r.skipped[1]!.reason, /16000x16000/);
 });
