@@ -1,7 +1,7 @@
-// Feature matching between two images on the GPU: each image's descriptors against the other's
-// (match.wgsl.ts, both directions), then on the host the matches that survive Lowe's ratio test,
-// a distance cap and the cross check (each is the other's nearest), as COLMAP's SiftMatchGPU keeps
-// them (max_ratio 0.8, max_distance 0.7, cross_check).
+// Feature matching between two images on the GPU: one image's descriptors against the other's
+// (match.wgsl.ts), then on the host the matches that survive Lowe's ratio test, a distance cap and
+// the cross check (each is the other's nearest, looked up back on the GPU for the candidates
+// only), as COLMAP's SiftMatchGPU keeps them (max_ratio 0.8, max_distance 0.7, cross_check).
 import type { GpuContext } from '../gpu/context.ts';
 import { cachedKernel, Encoder, grid1d } from '../gpu/kernel.ts';
 import type { NearestTwo } from './match.ref.ts';
@@ -32,39 +32,62 @@ export class DescriptorStore {
     return this.buffers[i];
   }
 
-  /** Nearest two of each of a's descriptors among b's, and of b's among a's. */
-  async nearest(a: number, b: number): Promise<[NearestTwo, NearestTwo]> {
-    const [na, nb] = [this.counts[a]!, this.counts[b]!];
-    // b's answers start at a storage-binding-aligned offset after a's.
-    const at = Math.ceil((na * 16) / this.ctx.limits.minStorageBufferOffsetAlignment) * this.ctx.limits.minStorageBufferOffsetAlignment;
-    const out = this.ctx.buffer('sfm.nearest', Math.max(16, at + nb * 16));
-    const enc = new Encoder(this.ctx);
-    const kernel = cachedKernel(this.ctx, 'sfmNearestTwo', () => nearestTwoWgsl);
-    if (na > 0 && nb > 0) {
-      enc.dispatch(kernel, {
-        params: { n_query: na, n_train: nb },
-        buffers: { query: this.buffer(a), train: this.buffer(b), nearest: [out, 0, na * 16] },
-        workgroups: grid1d(this.ctx, na, MATCH_WORKGROUP),
+  /**
+   * Nearest two of each of `query`'s descriptors (or of those listed in `rows`, gathered into a
+   * buffer of their own) among `train`'s. A query's answer does not depend on which others run
+   * beside it, so a subset gets exactly the answers the whole set would.
+   */
+  async nearest(query: number, train: number, rows?: Uint32Array): Promise<NearestTwo> {
+    const nt = this.counts[train]!;
+    const nq = rows ? rows.length : this.counts[query]!;
+    if (nq === 0 || nt === 0)
+      return { index: new Uint32Array(nq).fill(0xffffffff), best: new Float32Array(nq).fill(-2), second: new Float32Array(nq).fill(-2) };
+    let gathered: GPUBuffer | undefined;
+    if (rows) {
+      const host = this.host[query]!;
+      const picked = new Float32Array(nq * 128);
+      rows.forEach((r, k) => {
+        picked.set(host.subarray(r * 128, r * 128 + 128), k * 128);
       });
-      enc.dispatch(kernel, {
-        params: { n_query: nb, n_train: na },
-        buffers: { query: this.buffer(b), train: this.buffer(a), nearest: [out, at, nb * 16] },
-        workgroups: grid1d(this.ctx, nb, MATCH_WORKGROUP),
-      });
+      gathered = this.ctx.upload('sfm.descriptors.rows', picked);
     }
+    const out = this.ctx.buffer('sfm.nearest', nq * 16);
+    const enc = new Encoder(this.ctx);
+    enc.dispatch(
+      cachedKernel(this.ctx, 'sfmNearestTwo', () => nearestTwoWgsl),
+      {
+        params: { n_query: nq, n_train: nt },
+        buffers: { query: gathered ?? this.buffer(query), train: this.buffer(train), nearest: out },
+        workgroups: grid1d(this.ctx, nq, MATCH_WORKGROUP),
+      },
+    );
     enc.submit();
-    const words = na > 0 && nb > 0 ? await this.ctx.readU32(out, at / 4 + nb * 4) : new Uint32Array(0);
+    const words = await this.ctx.readU32(out, nq * 4);
     this.ctx.destroy(out);
-    const split = (from: number, n: number): NearestTwo => {
-      const w = words.subarray(from * 4, (from + n) * 4);
-      const f = new Float32Array(w.buffer, w.byteOffset, w.length);
-      return {
-        index: Uint32Array.from({ length: n }, (_, i) => w[i * 4]!),
-        best: Float32Array.from({ length: n }, (_, i) => f[i * 4 + 1]!),
-        second: Float32Array.from({ length: n }, (_, i) => f[i * 4 + 2]!),
-      };
+    if (gathered) this.ctx.destroy(gathered);
+    const f = new Float32Array(words.buffer, words.byteOffset, words.length);
+    return {
+      index: Uint32Array.from({ length: nq }, (_, i) => words[i * 4]!),
+      best: Float32Array.from({ length: nq }, (_, i) => f[i * 4 + 1]!),
+      second: Float32Array.from({ length: nq }, (_, i) => f[i * 4 + 2]!),
     };
-    return [split(0, na), split(at / 16, nb)];
+  }
+
+  /**
+   * The matches of a pair, as filterMatches keeps them from both directions' nearest two. Only the
+   * descriptors of b that some descriptor of a picks, and that pass the ratio test and distance
+   * cap, are looked up back in a for the cross check (the rest cannot match): the second
+   * direction costs that fraction of b (measured over 20 lego and 8 fox photos at 1/4: 6% and
+   * 9.5% of it), not all of it.
+   */
+  async match(a: number, b: number): Promise<[number, number][]> {
+    const ab = await this.nearest(a, b);
+    const candidates: number[] = [];
+    for (let i = 0; i < ab.index.length; i++) if (ab.index[i]! < this.counts[b]! && distinctive(ab, i)) candidates.push(i);
+    const picked = Uint32Array.from(new Set(candidates.map((i) => ab.index[i]!))).sort();
+    const ba = await this.nearest(b, a, picked);
+    const back = new Map(Array.from(picked, (j, k) => [j, ba.index[k]!]));
+    return candidates.filter((i) => back.get(ab.index[i]!) === i).map((i) => [i, ab.index[i]!]);
   }
 
   destroy(): void {
@@ -73,17 +96,20 @@ export class DescriptorStore {
   }
 }
 
+/** Whether a's descriptor i passes Lowe's ratio test and the distance cap against its nearest two. */
+function distinctive(ab: NearestTwo, i: number): boolean {
+  // Unit vectors: squared distance 2 − 2·dot.
+  const dist = (dot: number) => Math.sqrt(Math.max(0, 2 - 2 * dot));
+  const d1 = dist(ab.best[i]!);
+  return d1 <= MAX_DISTANCE && d1 < MAX_RATIO * dist(ab.second[i]!);
+}
+
 /** The matches (a's index, b's index) that pass the ratio test, the distance cap and the cross check, in a's order. */
 export function filterMatches(ab: NearestTwo, ba: NearestTwo): [number, number][] {
   const out: [number, number][] = [];
-  // Unit vectors: squared distance 2 − 2·dot.
-  const dist = (dot: number) => Math.sqrt(Math.max(0, 2 - 2 * dot));
   for (let i = 0; i < ab.index.length; i++) {
     const j = ab.index[i]!;
-    if (j >= ba.index.length || ba.index[j] !== i) continue;
-    const d1 = dist(ab.best[i]!);
-    const d2 = dist(ab.second[i]!);
-    if (d1 > MAX_DISTANCE || d1 >= MAX_RATIO * d2) continue;
+    if (j >= ba.index.length || ba.index[j] !== i || !distinctive(ab, i)) continue;
     out.push([i, j]);
   }
   return out;

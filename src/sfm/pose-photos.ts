@@ -11,7 +11,7 @@ import { type JobControl, yieldToCancel } from '../job/job.ts';
 import { type RadialCamera, radialLens } from './bundle.ts';
 import { decodeFeatures, decodeMatches, encodeFeatures, encodeMatches, featuresKey, matchesKey, type PosingCache, photoDigest } from './cache.ts';
 import { type MatchedPair, type Reconstruction, reconstruct } from './mapper.ts';
-import { DescriptorStore, filterMatches } from './match.ts';
+import { DescriptorStore } from './match.ts';
 import { type Features, greyOf } from './sift.ref.ts';
 import { siftGpu } from './sift.ts';
 import { twoViewGeometry } from './two-view.ts';
@@ -166,8 +166,7 @@ export async function posePhotos(ctx: GpuContext, photos: readonly Photo[], opts
         let m = stored ? decodeMatches(stored, features[a]!.count, features[b]!.count) : undefined;
         if (m) reused.matches++;
         else {
-          const [ab, ba] = await store.nearest(a, b);
-          m = filterMatches(ab, ba);
+          m = await store.match(a, b);
           await cache?.set(key, encodeMatches(m));
         }
         opts.onEvent?.({ stage: 'matching', done: k + 1, total: pairList.length });

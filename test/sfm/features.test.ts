@@ -125,7 +125,7 @@ test('matching on the GPU: the nearest two against the f64 twin; the checks keep
   const store = new DescriptorStore(ctx);
   store.add(a);
   store.add(b);
-  const [ab, ba] = await store.nearest(0, 1);
+  const [ab, ba] = [await store.nearest(0, 1), await store.nearest(1, 0)];
   const ref = [nearestTwoRef(a, b), nearestTwoRef(b, a)];
   [ab, ba].forEach((got, k) => {
     assert.deepEqual([...got.index], [...ref[k]!.index]);
@@ -135,5 +135,20 @@ test('matching on the GPU: the nearest two against the f64 twin; the checks keep
   });
   // Random vectors in 128 dimensions are all about as near: only the planted pair passes the ratio test.
   assert.deepEqual(filterMatches(ab, ba), [[5, 9]]);
+  assert.deepEqual(await store.match(0, 1), [[5, 9]]);
+  // A set that mostly matches: c holds every other descriptor of a, a little moved, and some of
+  // a's twice (so those fail the ratio test). match() looks back only from what a picks, and
+  // keeps what filterMatches keeps from both directions whole.
+  const c = new Float32Array(40 * 128);
+  for (let k = 0; k < 40; k++) {
+    const src = k < 35 ? 2 * k : 2 * (k - 35);
+    let norm = 0;
+    for (let d = 0; d < 128; d++) norm += (c[k * 128 + d] = a[src * 128 + d]! + (0.02 * (((k * 131 + d * 17) % 7) - 3)) / 3) ** 2;
+    for (let d = 0; d < 128; d++) c[k * 128 + d]! /= Math.sqrt(norm);
+  }
+  store.add(c);
+  const whole = filterMatches(nearestTwoRef(a, c), nearestTwoRef(c, a));
+  assert.ok(whole.length >= 25, `${whole.length} matches`);
+  assert.deepEqual(await store.match(0, 2), whole);
   store.destroy();
 });
