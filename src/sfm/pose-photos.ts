@@ -40,7 +40,11 @@ export interface PosingOptions extends JobControl<PosingEvent> {
   seed?: number;
   /** Features kept per photo. */
   maxFeatures?: number;
-  /** 'exhaustive' matches every pair; 'sequential' each photo with the next `window` (ordered frames). Default: exhaustive up to `maxExhaustive` photos. */
+  /**
+   * 'exhaustive' matches every pair; 'sequential' each photo with the next `window` (ordered
+   * frames), and every `window`-th photo with every other such one (loop candidates: a walk that
+   * comes back to where it was). Default: exhaustive up to `maxExhaustive` photos.
+   */
   matching?: 'exhaustive' | 'sequential';
   maxExhaustive?: number;
   window?: number;
@@ -149,9 +153,14 @@ export async function posePhotos(ctx: GpuContext, photos: readonly Photo[], opts
   const mode = opts.matching ?? (n <= maxExhaustive ? 'exhaustive' : 'sequential');
   const window = opts.window ?? 10;
   if (mode === 'sequential' && !opts.matching)
-    notes.push(`${n} photos are more than ${maxExhaustive}: each was matched with the ${window} after it (sequential matching), not with every other`);
+    notes.push(
+      `${n} photos are more than ${maxExhaustive}: each was matched with the ${window} after it (sequential matching), and one in every ${window} with the others so picked (to find loops), not every pair`,
+    );
+  // Sequential: the window, and loop candidates among every window-th photo (without vocabulary-tree
+  // retrieval, a fixed sparse set: (n / window)² / 2 more pairs, in photo order so runs agree).
+  const matched = (a: number, b: number) => mode === 'exhaustive' || b <= a + window || (a % window === 0 && b % window === 0);
   const pairList: [number, number][] = [];
-  for (let a = 0; a < n; a++) for (let b = a + 1; b < n && (mode === 'exhaustive' || b <= a + window); b++) pairList.push([a, b]);
+  for (let a = 0; a < n; a++) for (let b = a + 1; b < n; b++) if (matched(a, b)) pairList.push([a, b]);
 
   // Matches, kept as keypoint index pairs: the geometry is verified per focal length tried.
   const matchLists: { a: number; b: number; m: [number, number][] }[] = [];
