@@ -143,7 +143,10 @@ test('matching on the GPU: the nearest two against the f64 twin; the checks keep
   for (let k = 0; k < 40; k++) {
     const src = k < 35 ? 2 * k : 2 * (k - 35);
     let norm = 0;
-    for (let d = 0; d < 128; d++) norm += (c[k * 128 + d] = a[src * 128 + d]! + (0.02 * (((k * 131 + d * 17) % 7) - 3)) / 3) ** 2;
+    for (let d = 0; d < 128; d++) {
+      c[k * 128 + d] = a[src * 128 + d]! + (0.02 * (((k * 131 + d * 17) % 7) - 3)) / 3;
+      norm += c[k * 128 + d]! ** 2;
+    }
     for (let d = 0; d < 128; d++) c[k * 128 + d]! /= Math.sqrt(norm);
   }
   store.add(c);
