@@ -280,7 +280,6 @@ export async function reconstruct(
     pointIds.forEach((id, k) => {
       points[id]!.xyz = problem.points[k]!;
     });
-
     return report.finalRmse;
   };
 

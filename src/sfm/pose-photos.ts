@@ -158,9 +158,9 @@ export async function posePhotos(ctx: GpuContext, photos: readonly Photo[], opts
     );
   // Sequential: the window, and loop candidates among every window-th photo (without vocabulary-tree
   // retrieval, a fixed sparse set: (n / window)² / 2 more pairs, in photo order so runs agree).
-  const matched = (a: number, b: number) => mode === 'exhaustive' || b <= a + window || (a % window === 0 && b % window === 0);
+  const toMatch = (a: number, b: number) => mode === 'exhaustive' || b <= a + window || (a % window === 0 && b % window === 0);
   const pairList: [number, number][] = [];
-  for (let a = 0; a < n; a++) for (let b = a + 1; b < n; b++) if (matched(a, b)) pairList.push([a, b]);
+  for (let a = 0; a < n; a++) for (let b = a + 1; b < n; b++) if (toMatch(a, b)) pairList.push([a, b]);
 
   // Matches, kept as keypoint index pairs: the geometry is verified per focal length tried.
   const matchLists: { a: number; b: number; m: [number, number][] }[] = [];
