@@ -1,9 +1,11 @@
 // Files a browser user picked or dropped, as the dataset loader's input: a dropped folder walked
-// entry by entry (paths kept below it), and the path-to-bytes map a mapSource reads. Uses the File
+// entry by entry (paths kept below it), and a FileSource that reads them lazily. Uses the File
 // and Directory Entries API only; the node-source.ts of the browser.
 import { formatBytes } from '../gpu/context.ts';
 import { type InputLimits, inputLimits, tooManyBytes, tooManyFiles } from './input-limits.ts';
-import { DatasetError } from './types.ts';
+import { normalizePath, zipSource } from './sources.ts';
+import { joinLabel } from './transforms-json.ts';
+import { DatasetError, type FileSource } from './types.ts';
 
 /**
  * The input limits of this browser, from the memory it reports (navigator.deviceMemory, in GiB,
@@ -70,21 +72,64 @@ export function relativePath(f: File | DroppedFile): string {
   return 'file' in f ? f.path : (f as File & { webkitRelativePath?: string }).webkitRelativePath || f.name;
 }
 
-/** Files picked or dropped as a folder: paths relative to the folder that was chosen. */
-export async function filesToMap(files: Iterable<File | DroppedFile>, limits: InputLimits): Promise<Map<string, Uint8Array>> {
+/**
+ * Files picked or dropped as a folder, as a FileSource read lazily: a file's bytes are read when a
+ * loader asks for them and are not kept, so a folder of photos costs what its images decode to at
+ * the size they are used at, not the bytes of its files (300 phone photos of 4 MB open on a
+ * device of 4 GB). Paths are relative to the folder that was chosen (a picked folder "lego"
+ * yields "lego/train/r_0.png": the common first component is stripped). A folder with more files
+ * than the limits allow is refused before anything is read.
+ */
+export function folderSource(files: Iterable<File | DroppedFile>, label: string, limits: InputLimits): FileSource {
   const list = [...files].map((f) => ({ file: 'file' in f ? f.file : f, path: relativePath(f) }));
-  // Sizes are known before anything is read: refuse a folder that cannot fit at once.
   if (list.length > limits.entries) {
-    throw new DatasetError(list[0]!.path.split('/')[0]!, tooManyFiles(`the folder holds ${list.length.toLocaleString('en-US')} files`, limits));
+    throw new DatasetError(label, tooManyFiles(`the folder holds ${list.length.toLocaleString('en-US')} files`, limits));
   }
-  const total = list.reduce((n, f) => n + f.file.size, 0);
-  if (total > limits.totalBytes) {
-    throw new DatasetError(list[0]!.path.split('/')[0]!, tooManyBytes(`its files hold ${formatBytes(total)}`, limits));
-  }
-  // A picked folder "lego" yields "lego/train/r_0.png": strip the common first component.
   const first = list[0]?.path.split('/')[0];
   const strip = first && list.every((f) => f.path.startsWith(`${first}/`)) ? first.length + 1 : 0;
-  const out = new Map<string, Uint8Array>();
-  await Promise.all(list.map(async (f) => out.set(f.path.slice(strip), new Uint8Array(await f.file.arrayBuffer()))));
-  return out;
+  const byPath = new Map(list.map((f) => [normalizePath(f.path.slice(strip)), f.file]));
+  const get = (path: string): File => {
+    const file = byPath.get(normalizePath(path));
+    if (!file) throw new DatasetError(path, `file not found in ${label}`);
+    return file;
+  };
+  const read = async (path: string): Promise<Uint8Array> => {
+    const file = get(path);
+    // A file's size is known without reading it: one larger than a whole dataset may take is never read.
+    if (file.size > limits.totalBytes) throw new DatasetError(joinLabel(label, path), tooManyBytes(`it holds ${formatBytes(file.size)}`, limits));
+    try {
+      return new Uint8Array(await file.arrayBuffer());
+    } catch (e) {
+      // A file removed or changed on disk since it was picked.
+      throw new DatasetError(joinLabel(label, path), `cannot be read (${e instanceof Error ? e.message : String(e)})`);
+    }
+  };
+  return {
+    label,
+    readBytes: read,
+    readText: async (path) => new TextDecoder('utf-8').decode(await read(path)),
+    exists: async (path) => byPath.has(normalizePath(path)),
+    list: async (folder) => {
+      const prefix = folder === '' ? '' : `${normalizePath(folder).replace(/\/$/, '')}/`;
+      return [...byPath.keys()]
+        .filter((k) => k.startsWith(prefix) && !k.slice(prefix.length).includes('/'))
+        .map((k) => k.slice(prefix.length))
+        .sort();
+    },
+  };
+}
+
+/**
+ * What the user picked or dropped, as a FileSource with a label: one .zip (read whole, its
+ * entries checked before any is inflated, data/sources.ts), or files of a folder (read lazily).
+ */
+export async function droppedSource(files: readonly (File | DroppedFile)[], limits: InputLimits): Promise<{ source: FileSource; label: string }> {
+  if (files.length === 0) throw new Error('The dropped folder holds no files.');
+  const one = files.length === 1 ? ('file' in files[0]! ? files[0]!.file : files[0]!) : null;
+  const zip = one?.name.toLowerCase().endsWith('.zip') ? one : null;
+  const first = relativePath(files[0]!);
+  const label = zip ? zip.name : first.includes('/') ? first.split('/')[0]! : 'selected files';
+  if (!zip) return { source: folderSource(files, label, limits), label };
+  if (zip.size > limits.totalBytes) throw new DatasetError(label, tooManyBytes(`the archive holds ${formatBytes(zip.size)}`, limits));
+  return { source: zipSource(new Uint8Array(await zip.arrayBuffer()), label, limits), label };
 }

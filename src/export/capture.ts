@@ -78,7 +78,8 @@ export function captureImageNames(paths: readonly string[]): string[] {
 export interface CaptureView {
   view: PosedView;
   name: string;
-  image: Uint8Array;
+  /** Left out where the caller writes the photos itself (the studio reads them from the user's files when it saves the capture). */
+  image?: Uint8Array;
 }
 
 /** A capture's sparse points, in its world, with RGB8 colours and, per point, the views (index, x, y in pixels) that see it. */
@@ -92,7 +93,7 @@ export interface CapturePoints {
 export function captureFiles(views: readonly CaptureView[], points?: CapturePoints): RefinedCapture {
   const files = new Map<string, Uint8Array>();
   const notes: string[] = [];
-  for (const v of views) files.set(`images/${v.name}`, v.image);
+  for (const v of views) if (v.image) files.set(`images/${v.name}`, v.image);
   const text = new TextEncoder();
   const frames = views.map((v) => transformsFrame(v.view, `images/${v.name}`));
   if (frames.every((f) => f !== null)) files.set('transforms.json', text.encode(`${JSON.stringify({ frames }, null, 1)}\n`));

@@ -31,6 +31,8 @@ export interface PhotoPosesOptions extends JobControl<PhotoPosingEvent> {
   fieldOfViewDeg?: number;
   /** Where features and matches are kept by content for a later run. */
   cache?: PosingCache;
+  /** The capture holds the photos' bytes (default); false: only its cameras and model, the photos named in `photoFiles`. */
+  withPhotos?: boolean;
 }
 
 export interface PhotoPoses {
@@ -38,6 +40,8 @@ export interface PhotoPoses {
   result: PosingResult;
   /** The posed capture's files (photos, sparse/0, transforms.json). */
   capture: RefinedCapture;
+  /** Each placed photo: its path in the capture (images/NAME) and in the source. */
+  photoFiles: { path: string; source: string }[];
   /** The JSON record the CLI prints. */
   summary: {
     images: number;
@@ -85,6 +89,7 @@ export async function posePhotoSource(ctx: GpuContext, src: FileSource, opts: Ph
   // The capture at the photos' full size: the working size's intrinsics scaled up.
   const views: CaptureView[] = [];
   const viewOf: number[] = [];
+  const photoFiles: PhotoPoses['photoFiles'] = [];
   for (const [i, p] of result.photos.entries()) {
     if (!p.pose) continue;
     const photo = intake.photos[i]!;
@@ -102,7 +107,9 @@ export async function posePhotoSource(ctx: GpuContext, src: FileSource, opts: Ph
       ...(cam.k1 !== 0 ? { distortion: { k1: cam.k1, k2: 0, p1: 0, p2: 0 } } : {}),
     };
     viewOf[i] = views.length;
-    views.push({ view, name: captureName(photo.name), image: await src.readBytes(photo.name) });
+    const name = captureName(photo.name);
+    views.push({ view, name, ...(opts.withPhotos === false ? {} : { image: await src.readBytes(photo.name) }) });
+    photoFiles.push({ path: `images/${name}`, source: photo.name });
   }
   const capture = captureFiles(views, {
     xyz: result.points.xyz,
@@ -118,6 +125,7 @@ export async function posePhotoSource(ctx: GpuContext, src: FileSource, opts: Ph
     intake,
     result,
     capture,
+    photoFiles,
     summary: {
       images: paths.length,
       registered: views.length,

@@ -3,14 +3,13 @@
 // rank, and the readouts of the rank slider. All GPU work goes through one queue, so a render
 // never runs in the middle of a training step. Environment-neutral apart from the browser file
 // and image APIs its openFiles uses; nothing here renders pixels to a page.
-import { browserInputLimits, type DroppedFile, filesToMap, relativePath } from '../data/browser-files.ts';
+import { browserInputLimits, type DroppedFile, droppedSource } from '../data/browser-files.ts';
 import { type DatasetFingerprint, datasetFingerprint } from '../data/fingerprint.ts';
 import { decodeImageBrowser } from '../data/image-browser.ts';
-import { tooManyBytes } from '../data/input-limits.ts';
-import { loadDataset } from '../data/load.ts';
+import { isCapture, loadDataset } from '../data/load.ts';
+import { findPhotos } from '../data/photos.ts';
 import { proceduralDataset } from '../data/procedural.ts';
-import { mapSource, zipSource } from '../data/sources.ts';
-import { type Dataset, DatasetError, type PosedView, type SceneBox } from '../data/types.ts';
+import type { Dataset, FileSource, PosedView, SceneBox } from '../data/types.ts';
 import { evenlySpacedViews } from '../data/views.ts';
 import { evaluate, groundTruthRgb, scoredPixels } from '../eval/evaluate.ts';
 import { psnr } from '../eval/metrics.ts';
@@ -24,7 +23,7 @@ import { decodeCheckpoint } from '../formats/checkpoint-file.ts';
 import { type Precision, type SceneModel, type SceneView, sceneView } from '../formats/scene-file/header.ts';
 import { readScene } from '../formats/scene-file/reader.ts';
 import { exportScene, sceneFileSize } from '../formats/scene-file/writer.ts';
-import { contextFromAdapter, formatBytes, type GpuContext } from '../gpu/context.ts';
+import { contextFromAdapter, type GpuContext } from '../gpu/context.ts';
 import type { ImageResult } from '../render/view-renderer.ts';
 import { ViewRenderer } from '../render/view-renderer.ts';
 import { resolveConfig } from '../train/config.ts';
@@ -32,6 +31,7 @@ import type { MemoryEstimate } from '../train/memory.ts';
 import { type AppBenchmarkOptions, type AppBenchmarkResult, runAppBenchmark } from './app-benchmark.ts';
 import { GpuQueue } from './gpu-queue.ts';
 import { fieldFromModel } from './models.ts';
+import { type PosedPhotos, posedCaptureFiles, posedPhotoSource } from './posed-photos.ts';
 import { type RunEvent, type RunOptions, type RunResult, TrainingRun } from './training-run.ts';
 
 export type { DatasetFingerprint } from '../data/fingerprint.ts';
@@ -196,17 +196,65 @@ export class Session {
     files: readonly (File | DroppedFile)[],
     { downscale, holdOut }: { downscale: number; holdOut?: number },
     onProgress: (done: number, total: number) => void,
-  ): Promise<{ dataset: Dataset; label: string }> {
-    if (files.length === 0) throw new Error('The dropped folder holds no files.');
-    const one = files.length === 1 ? ('file' in files[0]! ? files[0]!.file : files[0]!) : null;
-    const zip = one?.name.toLowerCase().endsWith('.zip') ? one : null;
-    const first = relativePath(files[0]!);
-    const label = zip ? zip.name : first.includes('/') ? first.split('/')[0]! : 'selected files';
-    const limits = browserInputLimits();
-    if (zip && zip.size > limits.totalBytes) throw new DatasetError(label, tooManyBytes(`the archive holds ${formatBytes(zip.size)}`, limits));
-    const source = zip ? zipSource(new Uint8Array(await zip.arrayBuffer()), label, limits) : mapSource(await filesToMap(files, limits), label);
-    const dataset = await loadDataset(source, { downscale, holdOut, decode: decodeImageBrowser, splits: ['train', 'test'], onProgress, limits });
+  ): Promise<{ dataset: Dataset; label: string } | { photos: number; label: string }> {
+    const { source, label } = await droppedSource(files, browserInputLimits());
+    // Photos without poses: structure from motion poses them first (the controller's posing step).
+    if (!(await isCapture(source))) {
+      const photos = await findPhotos(source);
+      if (photos.length > 0) return { photos: photos.length, label };
+    }
+    const dataset = await loadDataset(source, {
+      downscale,
+      holdOut,
+      decode: decodeImageBrowser,
+      splits: ['train', 'test'],
+      onProgress,
+      limits: browserInputLimits(),
+    });
     return { dataset: this.setDataset(dataset), label };
+  }
+
+  /**
+   * Opens photos posed by the posing worker: the capture it wrote over the user's files (read one
+   * at a time at the downscale asked for), kept so the poses can be saved with the photos.
+   */
+  async openPosedPhotos(
+    files: readonly (File | DroppedFile)[],
+    posed: PosedPhotos,
+    { downscale, holdOut }: { downscale: number; holdOut?: number },
+    onProgress: (done: number, total: number) => void,
+  ): Promise<{ dataset: Dataset; label: string }> {
+    const limits = browserInputLimits();
+    const { source, label } = await droppedSource(files, limits);
+    const capture = posedPhotoSource(source, posed);
+    const dataset = await loadDataset(capture, { downscale, holdOut, decode: decodeImageBrowser, splits: ['train', 'test'], onProgress, limits });
+    this.setDataset(dataset);
+    this.posed = { source, posed };
+    return { dataset, label };
+  }
+
+  /** Photos posed by the worker, before they are opened: the capture with the user's photos, for saving. */
+  async posedPhotosCapture(files: readonly (File | DroppedFile)[], posed: PosedPhotos): Promise<Map<string, Uint8Array>> {
+    return posedCaptureFiles((await droppedSource(files, browserInputLimits())).source, posed);
+  }
+
+  /** Photos posed in the studio (openPosedPhotos): the user's files and the capture posing wrote. */
+  private posed: { source: FileSource; posed: PosedPhotos } | null = null;
+
+  /** Whether there are poses to save: computed by structure from motion, or refined by training. */
+  get hasPoses(): boolean {
+    return this.posed !== null || this.refinesPoses;
+  }
+
+  /**
+   * The one poses export: the capture with the cameras refined by training where the run refined
+   * them (the training photos as trained), else the poses structure from motion computed with the
+   * user's photos as they are.
+   */
+  async posesCapture(encodePng: (rgba: Uint8Array, width: number, height: number) => Promise<Uint8Array>): Promise<RefinedCapture> {
+    if (this.refinesPoses) return this.refinedCapture(encodePng);
+    if (!this.posed) throw new Error('No poses to save: open photos without poses, or train with "Refine camera poses".');
+    return { files: await posedCaptureFiles(this.posed.source, this.posed.posed), notes: [] };
   }
 
   /** Replaces the dataset (and any model trained on the previous one). */
@@ -514,6 +562,7 @@ export class Session {
   dispose(): void {
     this.disposeModel();
     this.dataset = null;
+    this.posed = null;
   }
 }
 

@@ -54,7 +54,13 @@ export interface MapperOptions {
 
 export type MapperProgress =
   | { stage: 'register'; registered: number; total: number; image: number }
-  | { stage: 'bundle'; registered: number; total: number; reprojectionErrorPx: number; global: boolean };
+  | { stage: 'bundle'; registered: number; total: number; reprojectionErrorPx: number; global: boolean; model: () => MapperSnapshot };
+
+/** The model as it stands during mapping (a copy, taken only when asked for: a live view draws it). */
+export interface MapperSnapshot {
+  poses: (Pose | null)[];
+  xyz: Float64Array;
+}
 
 export interface MapperPoint {
   xyz: V3;
@@ -179,6 +185,12 @@ export async function reconstruct(
   const points: ((MapperPoint & { track: number }) | null)[] = [];
   const failures = new Int32Array(n);
   const lastFailure: string[] = new Array(n).fill('');
+  const snapshot = (): MapperSnapshot => {
+    const live = points.filter((p) => p !== null);
+    const xyz = new Float64Array(live.length * 3);
+    for (const [i, p] of live.entries()) xyz.set(p.xyz, i * 3);
+    return { poses: poses.map((p) => (p ? { r: [...p.r] as Pose['r'], t: [...p.t] as V3 } : null)), xyz };
+  };
 
   const kp = (image: number, k: number): [number, number] => [images[image]!.keypoints[k * 4]!, images[image]!.keypoints[k * 4 + 1]!];
   // A keypoint's position is as uncertain as its scale is large (measured on the procedural walk:
@@ -384,7 +396,7 @@ export async function reconstruct(
         rmse = adjust(localImages(next), gauge);
         filterPoints();
       }
-      opts.onProgress?.({ stage: 'bundle', registered: registeredCount, total: n, reprojectionErrorPx: rmse, global });
+      opts.onProgress?.({ stage: 'bundle', registered: registeredCount, total: n, reprojectionErrorPx: rmse, global, model: snapshot });
     }
   };
   await registerAll();
@@ -392,7 +404,7 @@ export async function reconstruct(
   const adjustAll = (): void => {
     const rmse = adjust(null, gauge);
     filterPoints();
-    opts.onProgress?.({ stage: 'bundle', registered: registeredCount, total: n, reprojectionErrorPx: rmse, global: true });
+    opts.onProgress?.({ stage: 'bundle', registered: registeredCount, total: n, reprojectionErrorPx: rmse, global: true, model: snapshot });
   };
   adjustAll();
 
@@ -424,7 +436,7 @@ export async function reconstruct(
       const floor = byImage.map((e) => e.sort((a, b) => a - b)[Math.min(e.length, minRegInliers) - 1] ?? Infinity);
       filterPoints((image) => Math.min(maxReproj, Math.max(REFINE_KEEP * median, floor[image]!)));
     }
-    opts.onProgress?.({ stage: 'bundle', registered: registeredCount, total: n, reprojectionErrorPx: rmseOfModel(), global: true });
+    opts.onProgress?.({ stage: 'bundle', registered: registeredCount, total: n, reprojectionErrorPx: rmseOfModel(), global: true, model: snapshot });
   }
   // A second pass, as COLMAP's mapper makes: with the model adjusted and the tracks that failed
   // triangulated again, a photo that could not be placed may be now (then everything is adjusted again).

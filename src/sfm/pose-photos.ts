@@ -6,12 +6,14 @@
 // steps. The focal length starts from the photo's EXIF where there is one, otherwise from the
 // field of view that fits best (a search, or the caller's), and bundle adjustment refines it.
 import { unproject } from '../camera/lens.ts';
+import type { PosedView } from '../camera/types.ts';
 import type { GpuContext } from '../gpu/context.ts';
 import { type JobControl, yieldToCancel } from '../job/job.ts';
 import { type RadialCamera, radialLens } from './bundle.ts';
 import { decodeFeatures, decodeMatches, encodeFeatures, encodeMatches, featuresKey, matchesKey, type PosingCache, photoDigest } from './cache.ts';
 import { type MatchedPair, type Reconstruction, reconstruct } from './mapper.ts';
 import { DescriptorStore } from './match.ts';
+import { poseToC2w } from './pose.ts';
 import { type Features, greyOf } from './sift.ref.ts';
 import { siftGpu } from './sift.ts';
 import { twoViewGeometry } from './two-view.ts';
@@ -33,7 +35,13 @@ export type PosingEvent =
   | { stage: 'focal'; fieldOfViewDeg: number; tried: number; total: number }
   | { stage: 'matching'; done: number; total: number }
   | { stage: 'register'; registered: number; total: number; image: string }
-  | { stage: 'bundle'; registered: number; total: number; reprojectionErrorPx: number };
+  | { stage: 'bundle'; registered: number; total: number; reprojectionErrorPx: number; snapshot?: () => PosingSnapshot };
+
+/** The model as it stands while posing (a live view draws it): the cameras placed so far, in the mapper's world, and the points. */
+export interface PosingSnapshot {
+  cameras: (PosedView & { name: string })[];
+  xyz: Float64Array;
+}
 
 /** Events go to `onEvent`; aborting `signal` stops posing within a second, rejecting with its reason (job/job.ts). */
 export interface PosingOptions extends JobControl<PosingEvent> {
@@ -218,7 +226,23 @@ export async function posePhotos(ctx: GpuContext, photos: readonly Photo[], opts
           onProgress: (e) => {
             if (!report) return;
             if (e.stage === 'register') opts.onEvent?.({ stage: 'register', registered: e.registered, total: e.total, image: kept[e.image]!.name });
-            else opts.onEvent?.({ stage: 'bundle', registered: e.registered, total: e.total, reprojectionErrorPx: e.reprojectionErrorPx });
+            else
+              opts.onEvent?.({
+                stage: 'bundle',
+                registered: e.registered,
+                total: e.total,
+                reprojectionErrorPx: e.reprojectionErrorPx,
+                snapshot: () => {
+                  const model = e.model();
+                  const cameras = model.poses.flatMap((pose, i) => {
+                    if (!pose) return [];
+                    const p = kept[i]!;
+                    const c = start[imageCamera[i]!]!;
+                    return [{ name: p.name, width: p.width, height: p.height, fx: c.f, fy: c.f, cx: c.cx, cy: c.cy, c2w: poseToC2w(pose) }];
+                  });
+                  return { cameras, xyz: model.xyz };
+                },
+              });
           },
         },
       ),

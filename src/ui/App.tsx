@@ -7,6 +7,7 @@ import { trainingActions } from './controller.ts';
 import { DatasetPane } from './DatasetPane.tsx';
 import { ExportPanel } from './ExportPanel.tsx';
 import { FieldViewport } from './FieldViewport.tsx';
+import { PosingPane } from './PosingPane.tsx';
 import type { TrainRequest } from './presets.ts';
 import { RankPanel } from './RankPanel.tsx';
 import { type AdapterInfoSummary, useStudio, type ViewTab } from './store.ts';
@@ -24,6 +25,7 @@ export function App() {
   const scene = useStudio((s) => s.sceneName);
   const tab = useStudio((s) => s.viewTab);
   const trainStatus = useStudio((s) => s.trainStatus);
+  const posing = useStudio((s) => s.posing !== null);
   const session = useRef<Session | null>(null);
   const [request, setRequest] = useState<TrainRequest>({ model: 'vm', preset: 'preview', trainViews: 0, upsilon: 0.4, contract: 'auto', refinePoses: false });
   const actions = useMemo(() => trainingActions(session), []);
@@ -79,7 +81,9 @@ export function App() {
         >
           {status === 'ready' && (
             <ViewportErrorBoundary>
-              {(dataset || scene) && session.current ? (
+              {posing && !dataset && !scene ? (
+                <PosingPane actions={actions} />
+              ) : (dataset || scene) && session.current ? (
                 <div className="viewport-stack">
                   {dataset && session.current.dataset && (
                     <>

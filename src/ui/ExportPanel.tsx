@@ -89,7 +89,7 @@ export function ExportPanel({ session }: { session: Session }) {
         >
           Save view as PNG
         </button>
-        {session.refinesPoses && (
+        {session.hasPoses && (
           <button
             type="button"
             data-testid="export-poses"
@@ -97,25 +97,27 @@ export function ExportPanel({ session }: { session: Session }) {
             title={
               training
                 ? 'Pause or stop training to export'
-                : 'The training photos with their refined cameras as a capture that opens again: transforms.json, a COLMAP text model (sparse/0) and images/'
+                : session.refinesPoses
+                  ? 'The training photos with their refined cameras as a capture that opens again: transforms.json, a COLMAP model (sparse/0) and images/'
+                  : 'Your photos with the cameras computed for them as a capture that opens again: transforms.json, a COLMAP model (sparse/0) and images/'
             }
             onClick={() => {
               setBusy(true);
               setError(null);
               session
-                .refinedCapture(encodePng)
+                .posesCapture(encodePng)
                 .then(
                   ({ files }) =>
                     download(
                       new Blob([zipSync(Object.fromEntries(files), { level: 0 }) as Uint8Array<ArrayBuffer>], { type: 'application/zip' }),
-                      `${base}-refined-poses.zip`,
+                      `${base}-${session.refinesPoses ? 'refined-' : ''}poses.zip`,
                     ),
                   (e: unknown) => setError((e as Error).message),
                 )
                 .finally(() => setBusy(false));
             }}
           >
-            Refined cameras (.zip)
+            {session.refinesPoses ? 'Refined cameras (.zip)' : 'Camera poses (.zip)'}
           </button>
         )}
       </div>

@@ -43,6 +43,10 @@ export function TrainingPanel({ actions, request, setRequest }: { actions: Train
           {/* webkitdirectory is not in React's types; set through a spread. */}
           <input type="file" data-testid="open-folder" multiple disabled={running} onChange={(e) => pick(e.target.files)} {...{ webkitdirectory: '' }} />
         </label>
+        <label className="file-button" title="Photos without poses (JPEG, PNG, WebP): their camera poses are computed first">
+          Open photos…
+          <input type="file" accept="image/*,.heic,.heif" data-testid="open-photos" multiple disabled={running} onChange={(e) => pick(e.target.files)} />
+        </label>
         <label className="file-button">
           Open a .zip…
           <input type="file" accept=".zip,application/zip" data-testid="open-zip" disabled={running} onChange={(e) => pick(e.target.files)} />

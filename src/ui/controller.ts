@@ -1,14 +1,17 @@
 // The studio's controller: what each button, drop and slider move does to the engine session
 // (run/session.ts) and the store. React components call these; none of them talks to the engine.
-import type { DroppedFile } from '../data/browser-files.ts';
-import type { SceneBox } from '../data/types.ts';
+import { zipSync } from 'fflate';
+import { type DroppedFile, relativePath } from '../data/browser-files.ts';
+import type { Dataset, SceneBox } from '../data/types.ts';
 import { summarizeCheckpoint } from '../formats/checkpoint-file.ts';
 import { layoutLabel } from '../run/models.ts';
+import { PoseWorker, type PoseWorkerEvent, type PoseWorkerResult } from '../run/pose-worker-client.ts';
 import { type MemoryEstimate, type RunEvent, Session } from '../run/session.ts';
 import { storageMessage, studioAdvice, studioMessage } from './advice.ts';
 import { CheckpointStore, type SavedRun } from './checkpoint-store.ts';
+import { download } from './download.ts';
 import { requestedRun, type TrainRequest } from './presets.ts';
-import { useStudio } from './store.ts';
+import { type PosingState, useStudio } from './store.ts';
 
 export interface TrainingActions {
   loadDemo: () => void;
@@ -26,6 +29,18 @@ export interface TrainingActions {
   pause: () => void;
   resume: () => void;
   stop: () => void;
+  /** Stops structure from motion within a second (photos opened without poses). */
+  cancelPosing: () => void;
+  /** Poses the photos again (after a cancel or a failure, or with photos removed or added), reusing the features already computed. */
+  poseAgain: () => void;
+  /** Takes photos out of the set (those that could not be placed), then poses again. */
+  removePhotos: (names: readonly string[]) => void;
+  /** Adds photos to the set, then poses again. */
+  addPhotos: (files: readonly File[]) => void;
+  /** Opens the posed photos for training, at the downscale chosen. */
+  continueToTraining: () => void;
+  /** Saves the computed poses with the photos as a capture (.zip: COLMAP model, transforms.json, images/). */
+  savePoses: () => Promise<void>;
   /** Continues a saved run on the open dataset from its last checkpoint. */
   continueSaved: (run: SavedRun) => void;
   deleteSaved: (run: SavedRun) => void;
@@ -227,6 +242,94 @@ export function trainingActions(session: { current: Session | null }): TrainingA
     st().setDatasetCrc(s.fingerprint?.crc ?? null);
     void refreshSaved();
   };
+  /** A dataset opened: its name with what it holds, its warnings and box, and the saved runs that continue on it. */
+  const showDataset = (s: Session, ds: Dataset, label: string): void => {
+    const train = ds.splits.train!;
+    const test = ds.splits.test ? `, ${ds.splits.test.cameras.length} test` : '';
+    // Masked pixels are neither trained nor scored: say so, it changes what the PSNR means. An
+    // unbounded scene trains with its surroundings contracted around the box.
+    const kind = (ds.masked ? ', masked' : '') + (ds.unbounded ? ', unbounded' : '');
+    // Images may differ in size (several cameras): name the sizes.
+    const sizes = [...new Set(train.cameras.map((c) => `${c.width}×${c.height}`))];
+    const size = sizes.length === 1 ? sizes[0] : `${sizes.length} image sizes: ${sizes.slice(0, 3).join(', ')}${sizes.length > 3 ? '…' : ''}`;
+    st().setDataset(`${label} (${train.cameras.length} views${test}, ${size}${kind})`, ds.warnings, s.loadedBox!);
+    datasetOpened(s);
+  };
+  // Photos without poses: structure from motion in a worker, the set kept here for another run.
+  const poser = new PoseWorker();
+  let posingFiles: (File | DroppedFile)[] = [];
+  let posed: PoseWorkerResult | null = null;
+  const onPosingEvent = (e: PoseWorkerEvent): void => {
+    const up = st().updatePosing;
+    switch (e.stage) {
+      case 'reading':
+        up({ reading: [e.done, e.total] });
+        return;
+      case 'features':
+        up({ features: [e.done, e.total] });
+        return;
+      case 'focal':
+        up({ focal: `trying a field of view of ${e.fieldOfViewDeg}° (${e.tried + 1} of at most ${e.total})` });
+        return;
+      case 'matching':
+        up({ matching: [e.done, e.total] });
+        return;
+      case 'register':
+        up({ registered: [e.registered, e.total] });
+        return;
+      case 'bundle':
+        up({ registered: [e.registered, e.total], reprojectionErrorPx: e.reprojectionErrorPx, ...(e.snapshot ? { snapshot: e.snapshot } : {}) });
+        return;
+    }
+  };
+  const startPosing = (label: string): void => {
+    posed = null;
+    const fresh: PosingState = {
+      label,
+      photos: posingFiles.length,
+      status: 'running',
+      reading: null,
+      features: null,
+      matching: null,
+      registered: null,
+      focal: null,
+      reprojectionErrorPx: null,
+      snapshot: null,
+      unregistered: [],
+      notes: [],
+      error: null,
+      seconds: null,
+    };
+    st().setPosing(fresh);
+    st().setLoading(null);
+    const t0 = performance.now();
+    poser.pose(posingFiles, {}, onPosingEvent).then(
+      (result) => {
+        posed = result;
+        const s = result.summary;
+        st().updatePosing({
+          status: 'done',
+          photos: s.images,
+          registered: [s.registered, s.images],
+          reprojectionErrorPx: s.reprojectionErrorPx,
+          snapshot: result.snapshot,
+          unregistered: s.unregistered,
+          notes: [...s.notes, ...s.warnings, ...result.notes],
+          seconds: (performance.now() - t0) / 1000,
+        });
+      },
+      (e: unknown) => {
+        const cancelled = (e as { name?: string }).name === 'AbortError';
+        st().updatePosing({ status: cancelled ? 'cancelled' : 'failed', error: cancelled ? null : studioMessage(e), seconds: (performance.now() - t0) / 1000 });
+      },
+    );
+  };
+  /** A file's path below the folder chosen (as posing names it): the common first component dropped. */
+  const photoPath = (f: File | DroppedFile): string => {
+    const p = relativePath(f);
+    const first = relativePath(posingFiles[0]!).split('/')[0];
+    return posingFiles.every((g) => relativePath(g).startsWith(`${first}/`)) ? p.slice(first!.length + 1) : p;
+  };
   return {
     estimate: (request) => {
       const { preset, options } = requestedRun(request);
@@ -245,23 +348,65 @@ export function trainingActions(session: { current: Session | null }): TrainingA
         try {
           st().setLoading('reading files…');
           const s = await open();
-          const { dataset: ds, label } = await s.openFiles([...(await files)], { downscale, holdOut: st().holdOut }, (done, total) =>
-            st().setLoading(`decoding images: ${done}/${total}`),
-          );
-          const train = ds.splits.train!;
-          const test = ds.splits.test ? `, ${ds.splits.test.cameras.length} test` : '';
-          // Masked pixels are neither trained nor scored: say so, it changes what the PSNR means. An
-          // unbounded scene trains with its surroundings contracted around the box.
-          const kind = (ds.masked ? ', masked' : '') + (ds.unbounded ? ', unbounded' : '');
-          // Images may differ in size (several cameras): name the sizes.
-          const sizes = [...new Set(train.cameras.map((c) => `${c.width}×${c.height}`))];
-          const size = sizes.length === 1 ? sizes[0] : `${sizes.length} image sizes: ${sizes.slice(0, 3).join(', ')}${sizes.length > 3 ? '…' : ''}`;
-          st().setDataset(`${label} (${train.cameras.length} views${test}, ${size}${kind})`, ds.warnings, s.loadedBox!);
-          datasetOpened(s);
+          const list = [...(await files)];
+          const opened = await s.openFiles(list, { downscale, holdOut: st().holdOut }, (done, total) => st().setLoading(`decoding images: ${done}/${total}`));
+          if ('photos' in opened) {
+            // No poses with them: the "Compute camera poses" step.
+            posingFiles = list;
+            return startPosing(opened.label);
+          }
+          showDataset(s, opened.dataset, opened.label);
         } catch (e) {
           fail(e);
         }
       })();
+    },
+    cancelPosing: () => poser.cancel(),
+    poseAgain: () => {
+      const p = st().posing;
+      if (p && p.status !== 'running') startPosing(p.label);
+    },
+    removePhotos: (names) => {
+      const p = st().posing;
+      if (!p || p.status === 'running') return;
+      const drop = new Set(names);
+      posingFiles = posingFiles.filter((f) => !drop.has(photoPath(f)));
+      startPosing(p.label);
+    },
+    addPhotos: (files) => {
+      const p = st().posing;
+      if (!p || p.status === 'running' || files.length === 0) return;
+      // Added photos join the set under their own names, beside the photos already there.
+      const first = relativePath(posingFiles[0]!).split('/')[0]!;
+      const folder = posingFiles.every((g) => relativePath(g).startsWith(`${first}/`)) ? `${first}/` : '';
+      posingFiles = [...posingFiles, ...files.map((file) => ({ file, path: `${folder}${file.name}` }))];
+      startPosing(p.label);
+    },
+    continueToTraining: () => {
+      const result = posed;
+      if (!result) return;
+      void (async () => {
+        try {
+          const s = await open();
+          st().setLoading('reading the posed photos…');
+          const { dataset, label } = await s.openPosedPhotos(posingFiles, result, { downscale: st().downscale, holdOut: st().holdOut }, (done, total) =>
+            st().setLoading(`decoding images: ${done}/${total}`),
+          );
+          showDataset(s, dataset, label);
+        } catch (e) {
+          fail(e);
+        }
+      })();
+    },
+    savePoses: async () => {
+      const result = posed;
+      const s = await open();
+      if (!result) return;
+      const files = await s.posedPhotosCapture(posingFiles, result);
+      download(
+        new Blob([zipSync(Object.fromEntries(files), { level: 0 }) as Uint8Array<ArrayBuffer>], { type: 'application/zip' }),
+        `${result.label.replace(/\.zip$/i, '')}-poses.zip`,
+      );
     },
     loadDemo: () => {
       void (async () => {

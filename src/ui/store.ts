@@ -1,6 +1,7 @@
 // UI state of the studio. Plain zustand (no DOM access), so it can be imported and tested in Node.
 import { create } from 'zustand';
 import type { SceneBox } from '../data/types.ts';
+import type { PosingSnapshot } from '../run/pose-worker-client.ts';
 import { HOLD_OUT, type RankReadout } from '../run/session.ts';
 import type { ViewPose } from '../view/view-camera.ts';
 import type { AdapterInfoSummary } from '../view/webgpu.ts';
@@ -43,6 +44,30 @@ export interface SlimState {
   /** Quality against size over every rank, computed after training. */
   curve: RankReadout[];
   curveStatus: 'idle' | 'computing' | 'done';
+}
+
+/** The "Compute camera poses" step: photos without poses being posed by structure from motion (in a worker). */
+export interface PosingState {
+  /** The folder's, archive's or selection's name. */
+  label: string;
+  /** Photos in the set (including those that could not be placed). */
+  photos: number;
+  status: 'running' | 'done' | 'failed' | 'cancelled';
+  /** Progress by stage: done and total (features: images; matching: pairs; register: images placed). */
+  reading: [number, number] | null;
+  features: [number, number] | null;
+  matching: [number, number] | null;
+  registered: [number, number] | null;
+  /** The fields of view tried when the photos give no focal length (degrees). */
+  focal: string | null;
+  reprojectionErrorPx: number | null;
+  /** The cameras placed so far and the points, as the live view draws them. */
+  snapshot: PosingSnapshot | null;
+  /** Photos not placed, with why; notes and warnings from the run. */
+  unregistered: { file: string; reason: string }[];
+  notes: string[];
+  error: string | null;
+  seconds: number | null;
 }
 
 export interface StudioState {
@@ -119,6 +144,10 @@ export interface StudioState {
   checkpoint: { iter: number; bytes: number; stallMs: number } | null;
   checkpointProblem: string | null;
   setCheckpoint: (c: { iter: number; bytes: number; stallMs: number } | null, problem?: string | null) => void;
+  /** Photos being posed, or posed and not yet opened for training; null otherwise. */
+  posing: PosingState | null;
+  setPosing: (posing: PosingState | null) => void;
+  updatePosing: (change: Partial<PosingState>) => void;
   /** Something the studio did on its own that the user should know (a lost GPU device replaced). */
   notice: string | null;
   setNotice: (notice: string | null) => void;
@@ -166,6 +195,7 @@ export const useStudio = create<StudioState>()((set) => ({
       slim: null,
       box: box ?? null,
       viewTab: 'dataset',
+      posing: null,
     }),
   setScene: (name) =>
     set({
@@ -179,6 +209,7 @@ export const useStudio = create<StudioState>()((set) => ({
       slim: null,
       box: null,
       viewTab: 'render',
+      posing: null,
     }),
   setLoading: (message) => set({ loading: message }),
   setTrainStatus: (status, error) => set({ trainStatus: status, trainError: error ?? null }),
@@ -234,6 +265,9 @@ export const useStudio = create<StudioState>()((set) => ({
   checkpoint: null,
   checkpointProblem: null,
   setCheckpoint: (checkpoint, problem = null) => set({ checkpoint, checkpointProblem: problem }),
+  posing: null,
+  setPosing: (posing) => set({ posing }),
+  updatePosing: (change) => set((st) => (st.posing ? { posing: { ...st.posing, ...change } } : {})),
   notice: null,
   setNotice: (notice) => set({ notice }),
 }));

@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { type DropEntry, filesToMap, walkDropped } from '../../src/data/browser-files.ts';
+import { type DropEntry, folderSource, walkDropped } from '../../src/data/browser-files.ts';
 import { inputLimits } from '../../src/data/input-limits.ts';
 
 const LIMITS = inputLimits(8 * 2 ** 30, 'in this test');
@@ -40,20 +40,40 @@ test('a dropped folder is walked to the bottom, in batches, paths relative to it
     files.map((f) => f.path).sort(),
     ['lego/test/deeper/x.txt', 'lego/test/r_0.png', ...Object.keys(images).map((n) => `lego/train/${n}`), 'lego/transforms_train.json'].sort(),
   );
-  const map = await filesToMap(files, LIMITS);
-  assert.equal(new TextDecoder().decode(map.get('train/r_3.png')), 'png 3');
-  assert.equal(new TextDecoder().decode(map.get('transforms_train.json')), '{}');
-  assert.ok(!map.has('lego/transforms_train.json'), 'the dropped folder name is not part of the paths');
+  const src = folderSource(files, 'lego', LIMITS);
+  assert.equal(await src.readText('train/r_3.png'), 'png 3');
+  assert.equal(await src.readText('./transforms_train.json'), '{}');
+  assert.deepEqual(await src.list('test'), ['r_0.png']);
+  assert.ok(!(await src.exists('lego/transforms_train.json')), 'the dropped folder name is not part of the paths');
 });
 
 test('loose files dropped together keep their own names', async () => {
   const a = { isFile: true, isDirectory: false, name: 'transforms.json', file: (ok: (f: File) => void) => ok(new File(['{}'], 'transforms.json')) };
   const b = { isFile: true, isDirectory: false, name: 'a.png', file: (ok: (f: File) => void) => ok(new File(['p'], 'a.png')) };
-  const map = await filesToMap(await walkDropped([a, b], LIMITS), LIMITS);
-  assert.deepEqual([...map.keys()].sort(), ['a.png', 'transforms.json']);
+  const src = folderSource(await walkDropped([a, b], LIMITS), 'selected files', LIMITS);
+  assert.deepEqual(await src.list(''), ['a.png', 'transforms.json']);
 });
 
 test('a failing entry read rejects instead of hanging', async () => {
   const bad: DropEntry = { isFile: true, isDirectory: false, name: 'gone.png', file: (_ok, fail) => fail(new Error('NotFoundError')) };
   await assert.rejects(walkDropped([bad], LIMITS), /^DatasetError: gone.png: cannot be read \(NotFoundError\)$/);
+});
+
+test('a folder is read lazily: each file when asked for, nothing kept; too many files refused before any is read', async () => {
+  let reads = 0;
+  class Counted extends File {
+    override async arrayBuffer(): Promise<ArrayBuffer> {
+      reads++;
+      return super.arrayBuffer();
+    }
+  }
+  const files = Array.from({ length: 20 }, (_, i) => ({ file: new Counted([`photo ${i}`], `p${i}.jpg`), path: `walk/p${i}.jpg` }));
+  const src = folderSource(files, 'walk', LIMITS);
+  assert.equal(reads, 0);
+  assert.equal(await src.readText('p7.jpg'), 'photo 7');
+  assert.equal(await src.readText('p7.jpg'), 'photo 7');
+  assert.equal(reads, 2, 'read each time it is asked for, not kept');
+  await assert.rejects(src.readBytes('p99.jpg'), /p99\.jpg: file not found in walk/);
+  assert.throws(() => folderSource(files, 'walk', { ...LIMITS, entries: 10 }), /walk: the folder holds 20 files; a dataset may have at most 10 files; refused/);
+  assert.equal(reads, 2);
 });

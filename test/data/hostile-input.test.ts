@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { zipSync } from 'fflate';
-import { type DropEntry, filesToMap, walkDropped } from '../../src/data/browser-files.ts';
+import { type DropEntry, folderSource, walkDropped } from '../../src/data/browser-files.ts';
 import { decodeImageNode } from '../../src/data/image-node.ts';
 import { imageHeaderSize, inputLimits } from '../../src/data/input-limits.ts';
 import { loadDataset } from '../../src/data/load.ts';
@@ -129,10 +129,10 @@ test('an image header claiming 60000x60000 pixels is refused before decoding (PN
 
 test('a browser folder past the limits is refused before it is read', async () => {
   const many = Array.from({ length: 10_001 }, (_, i) => ({ file: new File(['x'], `${i}.txt`), path: `big/${i}.txt` }));
-  await refusedAsync(filesToMap(many, LIMITS), 'big: the folder holds 10,001 files; a dataset may have at most 10,000 files; refused');
+  refused(() => folderSource(many, 'big', LIMITS), 'big: the folder holds 10,001 files; a dataset may have at most 10,000 files; refused');
   // A file's size is known without reading it: a sparse 3 GiB blob is never read.
   const huge = { file: { size: 3 * 2 ** 30, name: 'x.bin', arrayBuffer: () => Promise.reject(new Error('read')) } as unknown as File, path: 'big/x.bin' };
-  await refusedAsync(filesToMap([huge], LIMITS), `big: its files hold 3 GiB, more than the 2 GiB a dataset may take here ${BASIS}`);
+  await refusedAsync(folderSource([huge], 'big', LIMITS).readBytes('x.bin'), `big/x.bin: it holds 3 GiB, more than the 2 GiB a dataset may take here ${BASIS}`);
 });
 
 test('a dropped folder that loops back on itself (a symbolic link) is refused at 32 levels', async () => {

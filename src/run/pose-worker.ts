@@ -1,0 +1,97 @@
+// The studio's posing worker: structure from motion on the user's photos (run/photo-poses.ts) in a
+// Web Worker with a GPU device of its own, so the page stays responsive while it runs. The photos
+// arrive as File objects (cheap to send: a handle, not the bytes) and are read one at a time
+// here. Features and matches are kept by content while the studio is open, so a second run
+// (photos removed or added) computes only what is new. pose-worker-client.ts drives it.
+import * as Comlink from 'comlink';
+import { browserInputLimits, type DroppedFile, droppedSource } from '../data/browser-files.ts';
+import { decodeImageBrowser } from '../data/image-browser.ts';
+import { contextFromAdapter, type GpuContext } from '../gpu/context.ts';
+import type { PosingSnapshot } from '../sfm/pose-photos.ts';
+import { type PhotoPoses, type PhotoPosingEvent, posePhotoSource } from './photo-poses.ts';
+
+/** A posing event as it crosses to the page: the model's snapshot taken, not a function. */
+export type PoseWorkerEvent =
+  | Exclude<PhotoPosingEvent, { stage: 'bundle' }>
+  | (Omit<Extract<PhotoPosingEvent, { stage: 'bundle' }>, 'snapshot'> & { snapshot?: PosingSnapshot });
+
+export interface PoseWorkerOptions {
+  /** The working size's long edge, pixels. */
+  maxSize?: number;
+  /** The field of view (degrees across the long edge) of photos without EXIF, instead of searching. */
+  fieldOfViewDeg?: number;
+}
+
+export interface PoseWorkerResult {
+  label: string;
+  summary: PhotoPoses['summary'];
+  /** The capture's cameras and model (transforms.json, sparse/0): the photos themselves stay the user's files. */
+  files: Map<string, Uint8Array>;
+  notes: string[];
+  photoFiles: PhotoPoses['photoFiles'];
+  /** The final model, as the live view draws it. */
+  snapshot: PosingSnapshot | null;
+}
+
+/** Seconds between snapshots of the model sent to the page (each is a copy of every camera and point). */
+const SNAPSHOT_SECONDS = 0.25;
+
+let ctx: GpuContext | null = null;
+const stored = new Map<string, Uint8Array>();
+const cache = { get: async (k: string) => stored.get(k), set: async (k: string, v: Uint8Array) => void stored.set(k, v) };
+let running: AbortController | null = null;
+
+async function device(): Promise<GpuContext> {
+  if (ctx && !ctx.lost) return ctx;
+  const adapter = await navigator.gpu?.requestAdapter({ powerPreference: 'high-performance' });
+  if (!adapter) throw new Error('This browser offers no WebGPU adapter to a worker: structure from motion cannot run here.');
+  ctx = await contextFromAdapter(adapter);
+  return ctx;
+}
+
+const api = {
+  async pose(files: (File | DroppedFile)[], opts: PoseWorkerOptions, onEvent: (e: PoseWorkerEvent) => void): Promise<PoseWorkerResult> {
+    running?.abort();
+    const job = new AbortController();
+    running = job;
+    const limits = browserInputLimits();
+    const { source, label } = await droppedSource(files, limits);
+    let last = 0;
+    let latest: (() => PosingSnapshot) | undefined;
+    const poses = await posePhotoSource(await device(), source, {
+      decode: decodeImageBrowser,
+      limits,
+      maxSize: opts.maxSize,
+      fieldOfViewDeg: opts.fieldOfViewDeg,
+      cache,
+      withPhotos: false,
+      signal: job.signal,
+      onEvent: (e) => {
+        if (e.stage !== 'bundle') return onEvent(e);
+        const { snapshot, ...rest } = e;
+        latest = snapshot;
+        const now = performance.now() / 1000;
+        // The last adjustment (every photo tried) always draws.
+        const due = now - last >= SNAPSHOT_SECONDS || e.registered === e.total;
+        if (due) last = now;
+        onEvent(due && snapshot ? { ...rest, snapshot: snapshot() } : rest);
+      },
+    });
+    return {
+      label,
+      summary: poses.summary,
+      files: poses.capture.files,
+      notes: poses.capture.notes,
+      photoFiles: poses.photoFiles,
+      snapshot: latest?.() ?? null,
+    };
+  },
+  /** Stops the run going on at its next check (within a second); its promise rejects with an AbortError. */
+  cancel(): void {
+    running?.abort(new DOMException('Posing was cancelled.', 'AbortError'));
+  },
+};
+
+export type PoseWorkerApi = typeof api;
+
+Comlink.expose(api);
