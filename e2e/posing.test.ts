@@ -1,5 +1,5 @@
-// Photos without poses in the studio: twelve JPEG photos of a walk around the procedural scene
-// (their EXIF gives the lens), picked as a multi-file selection. The "Compute camera poses" step
+// Photos without poses in the studio: twelve photos of a walk around the procedural scene, JPEG
+// (their EXIF gives the lens) and one HEIC, picked as a multi-file selection. The "Compute camera poses" step
 // runs structure from motion in a worker: a Cancel stops it within a second, the page answers
 // while it runs, and run again it places every photo, drawing the cameras as they appear. The
 // poses save as a capture, and Continue opens the photos for training: the Dataset view shows the
@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { unzipSync } from 'fflate';
 import type { Page } from 'playwright-core';
+import { heicOf } from '../test/fixtures/heic.ts';
 import { photoJpegs, walkAround } from '../test/fixtures/photos.ts';
 import { artifacts, captureFolder, STATUS_TIMEOUT_MS, WEBGPU_FLAGS, withStudio } from './harness.ts';
 
@@ -24,8 +25,13 @@ const status = (page: Page) => page.getByTestId('posing-view').getAttribute('dat
 test('photos without poses: posed in a worker (cancel, again), cameras drawn, poses saved, trained with a rising held-out PSNR', {
   timeout: 600_000,
 }, async () => {
-  const folder = captureFolder('walk', photoJpegs(walkAround(12, 200)));
-  const photos = [...Array(12).keys()].map((i) => `${folder}/DSC_${String(i).padStart(4, '0')}.jpg`);
+  // One of them a HEIC, as an iPhone saves (Chromium has no decoder for it: libheif's is loaded in the worker).
+  const set = walkAround(12, 200);
+  const files = photoJpegs(set);
+  files.delete('DSC_0005.jpg');
+  files.set('DSC_0005.heic', heicOf(set.photos[5]!.rgba, 200, 200));
+  const folder = captureFolder('walk', files);
+  const photos = [...files.keys()].sort().map((name) => `${folder}/${name}`);
   await withStudio(WEBGPU_FLAGS, async (page, url, errors) => {
     await page.goto(url);
     await page.getByTestId('webgpu-status').filter({ hasText: 'WebGPU ready' }).waitFor({ timeout: STATUS_TIMEOUT_MS });
@@ -68,10 +74,11 @@ test('photos without poses: posed in a worker (cancel, again), cameras drawn, po
     // The poses save as a capture that opens again: the photos as they are, COLMAP and nerfstudio cameras.
     const [saved] = await Promise.all([page.waitForEvent('download'), page.getByTestId('posing-save').click()]);
     assert.equal(saved.suggestedFilename(), 'selected files-poses.zip');
-    const files = unzipSync(new Uint8Array(readFileSync((await saved.path())!)));
-    assert.ok(files['sparse/0/cameras.bin'] && files['sparse/0/images.txt'] && files['transforms.json'], Object.keys(files).join(', '));
-    assert.deepEqual(files['images/DSC_0003.jpg'], new Uint8Array(readFileSync(photos[3]!)));
-    assert.equal(JSON.parse(new TextDecoder().decode(files['transforms.json'])).frames.length, 12);
+    const zipped = unzipSync(new Uint8Array(readFileSync((await saved.path())!)));
+    assert.ok(zipped['sparse/0/cameras.bin'] && zipped['sparse/0/images.txt'] && zipped['transforms.json'], Object.keys(zipped).join(', '));
+    assert.deepEqual(zipped['images/DSC_0003.jpg'], new Uint8Array(readFileSync(photos[3]!)));
+    assert.ok(zipped['images/DSC_0005.heic'], 'the HEIC saved as it is');
+    assert.equal(JSON.parse(new TextDecoder().decode(zipped['transforms.json'])).frames.length, 12);
 
     // Continue: the photos open for training at the downscale chosen, every 8th held out.
     await page.getByTestId('posing-continue').click();

@@ -1,11 +1,13 @@
-// Node-only image decoding/encoding (pngjs, jpeg-js, and libwebp compiled to WebAssembly by
-// @jsquash/webp, Squoosh's codec). The browser uses its own decoder.
+// Node-only image decoding/encoding (pngjs, jpeg-js, libwebp compiled to WebAssembly by
+// @jsquash/webp, Squoosh's codec, and libheif's for HEIC, data/heif.ts). The browser uses its own
+// decoder (and libheif's for HEIC).
 
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import decodeWebp, { init as initWebp } from '@jsquash/webp/decode.js';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
+import { decodeHeif, isHeif } from './heif.ts';
 import { DatasetError, type DecodedImage, type ImageDecoder } from './types.ts';
 
 const PNG_MAGIC = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
@@ -26,7 +28,7 @@ function startsWith(bytes: Uint8Array, magic: number[]): boolean {
 }
 
 /**
- * Decodes PNG, JPEG or WebP (chosen by magic bytes, not by extension) to RGBA8.
+ * Decodes PNG, JPEG, WebP or HEIC (chosen by magic bytes, not by extension) to RGBA8.
  * pngjs already normalises every PNG colour type (grey, grey+alpha, RGB, RGBA, palette,
  * tRNS transparency) and bit depth (1..16, rescaled with rounding) to 8-bit RGBA.
  * JPEG EXIF orientation is not applied, matching COLMAP, which poses the raw pixel grid.
@@ -63,9 +65,11 @@ export const decodeImageNode: ImageDecoder = async (bytes, path) => {
       throw new DatasetError(path, 'cannot decode WebP (libwebp could not read it: truncated or corrupt)');
     }
     img = { width: decoded.width, height: decoded.height, data: new Uint8Array(decoded.data.buffer, decoded.data.byteOffset, decoded.data.byteLength) };
+  } else if (isHeif(bytes)) {
+    img = await decodeHeif(bytes, path);
   } else {
     const head = Array.from(bytes.subarray(0, 8), (b) => b.toString(16).padStart(2, '0')).join(' ');
-    throw new DatasetError(path, `cannot decode image: not a PNG, JPEG or WebP file (first bytes: ${head || 'none, file is empty'})`);
+    throw new DatasetError(path, `cannot decode image: not a PNG, JPEG, WebP or HEIC file (first bytes: ${head || 'none, file is empty'})`);
   }
   if (img.width <= 0 || img.height <= 0 || img.data.length !== img.width * img.height * 4) {
     throw new DatasetError(path, `cannot decode image: decoder returned an invalid ${img.width}x${img.height} image`);

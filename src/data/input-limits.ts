@@ -5,6 +5,7 @@
 // limit and where it came from in the message. GPU limits are checked later, by the run's memory
 // estimate, once the images' downscaled sizes are known.
 import { formatBytes } from '../gpu/context.ts';
+import { heifHeaderSize, isHeif } from './heif.ts';
 
 export interface InputLimits {
   /** Bytes read in all: a folder's files, or an archive's entries once inflated. */
@@ -39,7 +40,7 @@ export function tooManyFiles(what: string, limits: InputLimits): string {
   return `${what}; a dataset may have at most ${limits.entries.toLocaleString('en-US')} files; refused`;
 }
 
-/** A PNG's, JPEG's or WebP's size from its header, without decoding; null for other bytes or a header cut short. */
+/** A PNG's, JPEG's, WebP's or HEIC's size from its header, without decoding; null for other bytes or a header cut short. */
 export function imageHeaderSize(bytes: Uint8Array): { width: number; height: number } | null {
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   // WebP: "RIFF", its size, "WEBP", then the first chunk: VP8X (the canvas, 24-bit sizes less one),
@@ -55,6 +56,7 @@ export function imageHeaderSize(bytes: Uint8Array): { width: number; height: num
     if (chunk === 0x56503820) return { width: v.getUint16(26, true) & 0x3fff, height: v.getUint16(28, true) & 0x3fff };
     return null;
   }
+  if (isHeif(bytes)) return heifHeaderSize(bytes);
   // PNG: the 8-byte signature, then the IHDR chunk: length, "IHDR", width, height (big-endian).
   if (bytes.length >= 24 && v.getUint32(0) === 0x89504e47 && v.getUint32(12) === 0x49484452) {
     return { width: v.getUint32(16), height: v.getUint32(20) };

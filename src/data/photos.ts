@@ -1,19 +1,23 @@
-// Plain photos, with no poses: a folder, a .zip or a list of JPEG, PNG or WebP files (the browser
-// decodes all three; Node through data/image-node.ts), read one at a time and brought to a working
-// size by the long edge, with what their EXIF says (focal length in 35 mm terms, make, model)
-// read by exifr. Structure from motion (sfm/) poses them.
+// Plain photos, with no poses: a folder, a .zip or a list of JPEG, PNG, WebP or HEIC files (the
+// browser decodes the first three, libheif the last, data/heif.ts; Node through
+// data/image-node.ts), read one at a time and brought to a working size by the long edge, with
+// what their EXIF says (focal length in 35 mm terms, make, model) read by exifr. Structure from
+// motion (sfm/) poses them.
 //
 // Orientation policy: the geometry follows the stored pixels, as COLMAP's does. EXIF orientation
 // is read and reported, not applied: the posed capture written beside the photos keeps the photos
 // as they are, and every reader (ours, COLMAP, nerfstudio) sees the same pixels the poses were
-// computed on.
+// computed on. A HEIC's pixels are those after its container's rotation (irot, imir), which
+// libheif applies as every HEIC reader does; its EXIF orientation states the same turn and is
+// not applied again.
 import exifr from 'exifr';
 import { resizeRGBA } from './downscale.ts';
+import { isHeif } from './heif.ts';
 import { checkImageHeader, type InputLimits } from './input-limits.ts';
 import { joinLabel } from './transforms-json.ts';
 import { DatasetError, type FileSource, type ImageDecoder } from './types.ts';
 
-export const PHOTO = /\.(jpe?g|png|webp)$/i;
+export const PHOTO = /\.(jpe?g|png|webp|heic|heif)$/i;
 
 /** A photo at its working size, as structure from motion takes it. */
 export interface PhotoInput {
@@ -91,7 +95,8 @@ export async function readPhotos(src: FileSource, paths: readonly string[], opts
       warnings.push(`${where}: its EXIF could not be read (${e.message}); it is used without`);
       return null;
     });
-    if (exif?.Orientation && exif.Orientation !== 1) turned.push(path);
+    // A HEIC's container rotation is applied as it decodes (data/heif.ts); its EXIF orientation says the same turn.
+    if (exif?.Orientation && exif.Orientation !== 1 && !isHeif(bytes)) turned.push(path);
     const scale = Math.min(1, 1 / (opts.downscale ?? 1), opts.maxSize / Math.max(img.width, img.height));
     const w = Math.max(1, Math.round(img.width * scale));
     const h = Math.max(1, Math.round(img.height * scale));

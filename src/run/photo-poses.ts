@@ -63,7 +63,7 @@ export { findPhotos };
 
 export async function posePhotoSource(ctx: GpuContext, src: FileSource, opts: PhotoPosesOptions): Promise<PhotoPoses> {
   const paths = await findPhotos(src);
-  if (paths.length === 0) throw new DatasetError(src.label, 'no photos (.jpg, .jpeg, .png or .webp) found, at its top or in images/');
+  if (paths.length === 0) throw new DatasetError(src.label, 'no photos (.jpg, .jpeg, .png, .webp, .heic or .heif) found, at its top or in images/');
   const maxSize = opts.maxSize ?? DEFAULT_WORKING_SIZE;
   const intake = await readPhotos(src, paths, {
     decode: opts.decode,
