@@ -50,6 +50,8 @@ function cspPlugin(): Plugin {
 export default defineConfig({
   root,
   plugins: [react(), cspPlugin()],
+  // The posing worker is a module worker: its rarely needed parts (libheif, 2 MB) load on first use.
+  worker: { format: 'es' },
   build: {
     target: 'es2022',
     outDir: 'dist',
