@@ -95,6 +95,12 @@ test('photos without poses: posed in a worker (cancel, again), cameras drawn, po
     await page.getByTestId('stop').click();
     await page.getByTestId('train').waitFor({ timeout: 60_000 });
     await page.screenshot({ path: `${artifacts}/posing-trained.png` });
+    // After training without refinement, the Export panel's poses export gives the computed poses with the photos.
+    const [exported] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-poses').click()]);
+    assert.equal(exported.suggestedFilename(), 'selected-files-poses.zip');
+    const again = unzipSync(new Uint8Array(readFileSync((await exported.path())!)));
+    assert.deepEqual(again['transforms.json'], zipped['transforms.json']);
+    assert.ok(again['images/DSC_0005.heic'] && again['sparse/0/points3D.bin'], Object.keys(again).join(', '));
     assert.deepEqual(errors, [], errors.join('\n'));
   });
 });
