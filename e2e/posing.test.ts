@@ -67,7 +67,9 @@ test('photos without poses: posed in a worker (cancel, again), cameras drawn, po
     const scene = page.getByTestId('dataset-3d');
     assert.equal(await scene.getAttribute('data-frustums'), '12');
     assert.ok(Number(await scene.getAttribute('data-points')) > 100, `${await scene.getAttribute('data-points')} points`);
-    console.log(`cameras drawn while posing: ${[...seen].sort((a, b) => a - b).join(', ')}`);
+    console.log(
+      `cancelled in ${cancelMs.toFixed(0)} ms; posed in ${await page.getByTestId('posing-seconds').textContent()}; page answered in ${probes[0]!.toFixed(0)}-${probes.at(-1)!.toFixed(0)} ms over ${probes.length} probes; cameras drawn while posing: ${[...seen].sort((a, b) => a - b).join(', ')}`,
+    );
     await page.waitForTimeout(1500);
     await page.screenshot({ path: `${artifacts}/posing-done.png` });
 

@@ -89,7 +89,11 @@ function Stages({ posing }: { posing: PosingState }) {
       <div className="progress-text small" data-testid="posing-error-px" data-px={posing.reprojectionErrorPx ?? ''}>
         Bundle adjustment: {posing.reprojectionErrorPx === null ? '—' : `reprojection error ${posing.reprojectionErrorPx.toFixed(2)} px`}
       </div>
-      {posing.seconds !== null && <div className="muted small">{posing.seconds.toFixed(1)} s</div>}
+      {posing.seconds !== null && (
+        <div className="muted small" data-testid="posing-seconds">
+          {posing.seconds.toFixed(1)} s
+        </div>
+      )}
     </div>
   );
 }
