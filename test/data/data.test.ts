@@ -454,7 +454,7 @@ test('error: bad focal / size values', async () => {
 
 test('error: undecodable image', async () => {
   const garbage = blenderFiles((_, fs) => fs.set('train/r_0.png', enc.encode('this is not an image')));
-  await expectDatasetError(mapSource(garbage, 'ds'), ['ds/train/r_0.png', 'cannot decode image', 'not a PNG, JPEG or WebP']);
+  await expectDatasetError(mapSource(garbage, 'ds'), ['ds/train/r_0.png', 'cannot decode image', 'not a PNG, JPEG, WebP or HEIC']);
   const truncated = blenderFiles((_, fs) => fs.set('train/r_1.png', fs.get('train/r_1.png')!.subarray(0, 40)));
   await expectDatasetError(mapSource(truncated, 'ds'), ['ds/train/r_1.png', 'cannot decode PNG']);
   const badJpeg = blenderFiles((_, fs) => fs.set('train/r_1.png', new Uint8Array([0xff, 0xd8, 0xff, 0xe0, 0, 0, 1, 2])));
