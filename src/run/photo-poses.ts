@@ -31,6 +31,8 @@ export interface PhotoPosesOptions extends JobControl<PhotoPosingEvent> {
   fieldOfViewDeg?: number;
   /** Where features and matches are kept by content for a later run. */
   cache?: PosingCache;
+  /** Photos in order (a video's frames): matched sequentially (sfm/pose-photos.ts). */
+  ordered?: boolean;
   /** The capture holds the photos' bytes (default); false: only its cameras and model, the photos named in `photoFiles`. */
   withPhotos?: boolean;
 }
@@ -80,6 +82,7 @@ export async function posePhotoSource(ctx: GpuContext, src: FileSource, opts: Ph
     onEvent: opts.onEvent,
     signal: opts.signal,
     cache: opts.cache,
+    ...(opts.ordered ? { matching: 'sequential' as const } : {}),
   }).catch((e: unknown) => {
     if (!(e instanceof PosingError)) throw e;
     const skipped = intake.skipped.length ? ` (${intake.skipped.length} skipped: ${intake.skipped.map((s) => `${s.file}: ${s.reason}`).join('; ')})` : '';

@@ -6,20 +6,26 @@
 import * as Comlink from 'comlink';
 import { browserInputLimits, type DroppedFile, droppedSource } from '../data/browser-files.ts';
 import { decodeImageBrowser } from '../data/image-browser.ts';
+import { mapSource } from '../data/sources.ts';
+import type { FileSource } from '../data/types.ts';
+import { VIDEO, videoKeyframes } from '../data/video.ts';
 import { contextFromAdapter, type GpuContext } from '../gpu/context.ts';
 import type { PosingSnapshot } from '../sfm/pose-photos.ts';
-import { type PhotoPoses, type PhotoPosingEvent, posePhotoSource } from './photo-poses.ts';
+import { DEFAULT_WORKING_SIZE, type PhotoPoses, type PhotoPosingEvent, posePhotoSource } from './photo-poses.ts';
 
 /** A posing event as it crosses to the page: the model's snapshot taken, not a function. */
 export type PoseWorkerEvent =
   | Exclude<PhotoPosingEvent, { stage: 'bundle' }>
-  | (Omit<Extract<PhotoPosingEvent, { stage: 'bundle' }>, 'snapshot'> & { snapshot?: PosingSnapshot });
+  | (Omit<Extract<PhotoPosingEvent, { stage: 'bundle' }>, 'snapshot'> & { snapshot?: PosingSnapshot })
+  | { stage: 'keyframes'; done: number; total: number };
 
 export interface PoseWorkerOptions {
   /** The working size's long edge, pixels. */
   maxSize?: number;
   /** The field of view (degrees across the long edge) of photos without EXIF, instead of searching. */
   fieldOfViewDeg?: number;
+  /** Keyframes to take from a video (the studio's default: pose-worker-client.ts's DEFAULT_KEYFRAMES). */
+  keyframes: number;
 }
 
 export interface PoseWorkerResult {
@@ -55,16 +61,34 @@ const api = {
     const job = new AbortController();
     running = job;
     const limits = browserInputLimits();
-    const { source, label } = await droppedSource(files, limits);
+    const maxSize = opts.maxSize ?? DEFAULT_WORKING_SIZE;
+    // A video: its keyframes are the photos, in order; they travel in the capture (the video stays the user's).
+    const one = files.length === 1 ? ('file' in files[0]! ? files[0]!.file : files[0]!) : null;
+    const video = one && VIDEO.test(one.name) ? one : null;
+    const notes: string[] = [];
+    let source: FileSource;
+    let label: string;
+    if (video) {
+      const keyframes = await videoKeyframes(video, video.name, {
+        target: opts.keyframes,
+        maxSize,
+        signal: job.signal,
+        onProgress: (done, total) => onEvent({ stage: 'keyframes', done, total }),
+      });
+      notes.push(...keyframes.notes);
+      label = video.name;
+      source = mapSource(keyframes.frames, label);
+    } else ({ source, label } = await droppedSource(files, limits));
     let last = 0;
     let latest: (() => PosingSnapshot) | undefined;
     const poses = await posePhotoSource(await device(), source, {
       decode: decodeImageBrowser,
       limits,
-      maxSize: opts.maxSize,
+      maxSize,
       fieldOfViewDeg: opts.fieldOfViewDeg,
       cache,
-      withPhotos: false,
+      withPhotos: video !== null,
+      ordered: video !== null,
       signal: job.signal,
       onEvent: (e) => {
         if (e.stage !== 'bundle') return onEvent(e);
@@ -81,8 +105,9 @@ const api = {
       label,
       summary: poses.summary,
       files: poses.capture.files,
-      notes: poses.capture.notes,
-      photoFiles: poses.photoFiles,
+      notes: [...notes, ...poses.capture.notes],
+      // A video's keyframes are in the capture itself; photos stay the user's files.
+      photoFiles: video ? [] : poses.photoFiles,
       snapshot: latest?.() ?? null,
     };
   },

@@ -10,6 +10,7 @@ import { isCapture, loadDataset } from '../data/load.ts';
 import { findPhotos } from '../data/photos.ts';
 import { proceduralDataset } from '../data/procedural.ts';
 import type { Dataset, FileSource, PosedView, SceneBox } from '../data/types.ts';
+import { VIDEO } from '../data/video.ts';
 import { evenlySpacedViews } from '../data/views.ts';
 import { evaluate, groundTruthRgb, scoredPixels } from '../eval/evaluate.ts';
 import { psnr } from '../eval/metrics.ts';
@@ -196,7 +197,10 @@ export class Session {
     files: readonly (File | DroppedFile)[],
     { downscale, holdOut }: { downscale: number; holdOut?: number },
     onProgress: (done: number, total: number) => void,
-  ): Promise<{ dataset: Dataset; label: string } | { photos: number; label: string }> {
+  ): Promise<{ dataset: Dataset; label: string } | { photos: number; label: string; video?: true }> {
+    // A video: its keyframes are posed (the worker decodes it).
+    const one = files.length === 1 ? ('file' in files[0]! ? files[0]!.file : files[0]!) : null;
+    if (one && VIDEO.test(one.name)) return { photos: 0, label: one.name, video: true };
     const { source, label } = await droppedSource(files, browserInputLimits());
     // Photos without poses: structure from motion poses them first (the controller's posing step).
     if (!(await isCapture(source))) {

@@ -81,7 +81,7 @@ export function App() {
         >
           {status === 'ready' && (
             <ViewportErrorBoundary>
-              {posing && !dataset && !scene ? (
+              {posing ? (
                 <PosingPane actions={actions} />
               ) : (dataset || scene) && session.current ? (
                 <div className="viewport-stack">

@@ -46,9 +46,24 @@ export function PosingPane({ actions }: { actions: TrainingActions }) {
         <aside className="dataset-side" data-testid="posing-panel">
           <h3>Compute camera poses</h3>
           <p className="muted small">
-            {posing.label}: {posing.photos} photo{posing.photos === 1 ? '' : 's'} without camera poses. Structure from motion finds them on your GPU, in a
-            worker; the photos are read one at a time, at a working size of at most 1024 pixels.
+            {posing.video
+              ? `${posing.label}: a video. Its keyframes (the sharpest frame of each stretch, once the camera has moved) are posed in order by structure from motion on your GPU, in a worker, at a working size of at most 1024 pixels.`
+              : `${posing.label}: ${posing.photos} photo${posing.photos === 1 ? '' : 's'} without camera poses. Structure from motion finds them on your GPU, in a worker; the photos are read one at a time, at a working size of at most 1024 pixels.`}
           </p>
+          {posing.video && (
+            <label className="field-row inline small">
+              keyframes
+              <input
+                type="number"
+                min={3}
+                max={1000}
+                value={posing.keyframeTarget}
+                disabled={running}
+                data-testid="posing-keyframe-target"
+                onChange={(e) => actions.setKeyframeTarget(Number(e.target.value))}
+              />
+            </label>
+          )}
           <Stages posing={posing} />
           {running && (
             <button type="button" data-testid="posing-cancel" onClick={actions.cancelPosing}>
@@ -69,8 +84,11 @@ export function PosingPane({ actions }: { actions: TrainingActions }) {
 }
 
 function Stages({ posing }: { posing: PosingState }) {
-  const rows: [string, string, [number, number] | null, string][] = [
-    ['reading', 'Reading photos', posing.reading, 'photos'],
+  type Row = [string, string, [number, number] | null, string];
+  const keyframes: Row[] = posing.video ? [['keyframes', 'Frames looked at', posing.keyframes, 'frames']] : [];
+  const rows: Row[] = [
+    ...keyframes,
+    ['reading', posing.video ? 'Reading keyframes' : 'Reading photos', posing.reading, posing.video ? 'keyframes' : 'photos'],
     ['features', 'Features', posing.features, 'images'],
     ['matching', 'Pairs matched', posing.matching, 'pairs'],
     ['registered', 'Images placed', posing.registered, 'images'],
@@ -107,7 +125,7 @@ function Outcome({ posing, actions }: { posing: PosingState; actions: TrainingAc
           {placed} of {posing.photos} photos placed.
         </p>
       )}
-      {posing.unregistered.length > 0 && (
+      {posing.unregistered.length > 0 && !posing.video && (
         <div data-testid="posing-unplaced">
           <p className="small">Not placed:</p>
           <ul className="small">
@@ -129,21 +147,32 @@ function Outcome({ posing, actions }: { posing: PosingState; actions: TrainingAc
           ))}
         </ul>
       )}
+      {posing.video && posing.unregistered.length > 0 && (
+        <ul className="small" data-testid="posing-unplaced">
+          {posing.unregistered.map((u) => (
+            <li key={u.file}>
+              <strong>{u.file}</strong>: {u.reason}
+            </li>
+          ))}
+        </ul>
+      )}
       <div className="button-row">
-        <label className="file-button">
-          Add photos…
-          <input
-            type="file"
-            multiple
-            accept="image/*,.heic,.heif"
-            data-testid="posing-add"
-            onChange={(e) => {
-              actions.addPhotos([...(e.target.files ?? [])]);
-              e.target.value = '';
-            }}
-          />
-        </label>
-        {posing.status !== 'done' && (
+        {!posing.video && (
+          <label className="file-button">
+            Add photos…
+            <input
+              type="file"
+              multiple
+              accept="image/*,.heic,.heif"
+              data-testid="posing-add"
+              onChange={(e) => {
+                actions.addPhotos([...(e.target.files ?? [])]);
+                e.target.value = '';
+              }}
+            />
+          </label>
+        )}
+        {(posing.status !== 'done' || posing.video) && (
           <button type="button" data-testid="posing-again" onClick={actions.poseAgain}>
             Pose again
           </button>

@@ -43,9 +43,19 @@ export function TrainingPanel({ actions, request, setRequest }: { actions: Train
           {/* webkitdirectory is not in React's types; set through a spread. */}
           <input type="file" data-testid="open-folder" multiple disabled={running} onChange={(e) => pick(e.target.files)} {...{ webkitdirectory: '' }} />
         </label>
-        <label className="file-button" title="Photos without poses (JPEG, PNG, WebP): their camera poses are computed first">
-          Open photos…
-          <input type="file" accept="image/*,.heic,.heif" data-testid="open-photos" multiple disabled={running} onChange={(e) => pick(e.target.files)} />
+        <label
+          className="file-button"
+          title="Photos without poses (JPEG, PNG, WebP, HEIC) or one video (MP4, MOV, WebM): their camera poses are computed first"
+        >
+          Open photos or a video…
+          <input
+            type="file"
+            accept="image/*,.heic,.heif,video/*,.mp4,.mov,.m4v,.webm,.mkv"
+            data-testid="open-photos"
+            multiple
+            disabled={running}
+            onChange={(e) => pick(e.target.files)}
+          />
         </label>
         <label className="file-button">
           Open a .zip…

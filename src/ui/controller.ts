@@ -5,7 +5,7 @@ import { type DroppedFile, relativePath } from '../data/browser-files.ts';
 import type { Dataset, SceneBox } from '../data/types.ts';
 import { summarizeCheckpoint } from '../formats/checkpoint-file.ts';
 import { layoutLabel } from '../run/models.ts';
-import { PoseWorker, type PoseWorkerEvent, type PoseWorkerResult } from '../run/pose-worker-client.ts';
+import { DEFAULT_KEYFRAMES, PoseWorker, type PoseWorkerEvent, type PoseWorkerResult } from '../run/pose-worker-client.ts';
 import { type MemoryEstimate, type RunEvent, Session } from '../run/session.ts';
 import { storageMessage, studioAdvice, studioMessage } from './advice.ts';
 import { CheckpointStore, type SavedRun } from './checkpoint-store.ts';
@@ -33,6 +33,8 @@ export interface TrainingActions {
   cancelPosing: () => void;
   /** Poses the photos again (after a cancel or a failure, or with photos removed or added), reusing the features already computed. */
   poseAgain: () => void;
+  /** The number of keyframes the next posing of a video takes. */
+  setKeyframeTarget: (n: number) => void;
   /** Takes photos out of the set (those that could not be placed), then poses again. */
   removePhotos: (names: readonly string[]) => void;
   /** Adds photos to the set, then poses again. */
@@ -265,6 +267,9 @@ export function trainingActions(session: { current: Session | null }): TrainingA
       case 'reading':
         up({ reading: [e.done, e.total] });
         return;
+      case 'keyframes':
+        up({ keyframes: [e.done, e.total] });
+        return;
       case 'features':
         up({ features: [e.done, e.total] });
         return;
@@ -282,11 +287,15 @@ export function trainingActions(session: { current: Session | null }): TrainingA
         return;
     }
   };
-  const startPosing = (label: string): void => {
+  const startPosing = (label: string, video: boolean): void => {
     posed = null;
+    const keyframeTarget = st().posing?.keyframeTarget ?? DEFAULT_KEYFRAMES;
     const fresh: PosingState = {
       label,
-      photos: posingFiles.length,
+      photos: video ? 0 : posingFiles.length,
+      video,
+      keyframeTarget,
+      keyframes: null,
       status: 'running',
       reading: null,
       features: null,
@@ -303,7 +312,7 @@ export function trainingActions(session: { current: Session | null }): TrainingA
     st().setPosing(fresh);
     st().setLoading(null);
     const t0 = performance.now();
-    poser.pose(posingFiles, {}, onPosingEvent).then(
+    poser.pose(posingFiles, { keyframes: keyframeTarget }, onPosingEvent).then(
       (result) => {
         posed = result;
         const s = result.summary;
@@ -353,7 +362,8 @@ export function trainingActions(session: { current: Session | null }): TrainingA
           if ('photos' in opened) {
             // No poses with them: the "Compute camera poses" step.
             posingFiles = list;
-            return startPosing(opened.label);
+            st().setPosing(null);
+            return startPosing(opened.label, opened.video === true);
           }
           showDataset(s, opened.dataset, opened.label);
         } catch (e) {
@@ -364,14 +374,15 @@ export function trainingActions(session: { current: Session | null }): TrainingA
     cancelPosing: () => poser.cancel(),
     poseAgain: () => {
       const p = st().posing;
-      if (p && p.status !== 'running') startPosing(p.label);
+      if (p && p.status !== 'running') startPosing(p.label, p.video);
     },
+    setKeyframeTarget: (n) => st().updatePosing({ keyframeTarget: Math.max(3, Math.min(1000, Math.round(n) || DEFAULT_KEYFRAMES)) }),
     removePhotos: (names) => {
       const p = st().posing;
       if (!p || p.status === 'running') return;
       const drop = new Set(names);
       posingFiles = posingFiles.filter((f) => !drop.has(photoPath(f)));
-      startPosing(p.label);
+      startPosing(p.label, p.video);
     },
     addPhotos: (files) => {
       const p = st().posing;
@@ -380,7 +391,7 @@ export function trainingActions(session: { current: Session | null }): TrainingA
       const first = relativePath(posingFiles[0]!).split('/')[0]!;
       const folder = posingFiles.every((g) => relativePath(g).startsWith(`${first}/`)) ? `${first}/` : '';
       posingFiles = [...posingFiles, ...files.map((file) => ({ file, path: `${folder}${file.name}` }))];
-      startPosing(p.label);
+      startPosing(p.label, p.video);
     },
     continueToTraining: () => {
       const result = posed;
@@ -389,10 +400,11 @@ export function trainingActions(session: { current: Session | null }): TrainingA
         try {
           const s = await open();
           st().setLoading('reading the posed photos…');
-          const { dataset, label } = await s.openPosedPhotos(posingFiles, result, { downscale: st().downscale, holdOut: st().holdOut }, (done, total) =>
+          const { dataset } = await s.openPosedPhotos(posingFiles, result, { downscale: st().downscale, holdOut: st().holdOut }, (done, total) =>
             st().setLoading(`decoding images: ${done}/${total}`),
           );
-          showDataset(s, dataset, label);
+          // The worker's name for the set: a video's own name, not its folder's.
+          showDataset(s, dataset, result.label);
         } catch (e) {
           fail(e);
         }

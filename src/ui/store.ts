@@ -50,8 +50,13 @@ export interface SlimState {
 export interface PosingState {
   /** The folder's, archive's or selection's name. */
   label: string;
-  /** Photos in the set (including those that could not be placed). */
+  /** Photos in the set (including those that could not be placed); a video's keyframes once taken. */
   photos: number;
+  /** A video: its keyframes are the photos. */
+  video: boolean;
+  /** Keyframes to take from a video (the user may change it and pose again). */
+  keyframeTarget: number;
+  keyframes: [number, number] | null;
   status: 'running' | 'done' | 'failed' | 'cancelled';
   /** Progress by stage: done and total (features: images; matching: pairs; register: images placed). */
   reading: [number, number] | null;

@@ -48,13 +48,14 @@ export class VideoWriter {
     readonly format: VideoFormat,
   ) {}
 
-  static async open(width: number, height: number, fps: number, format: VideoFormat): Promise<VideoWriter> {
+  /** `rotation`: the turn (clockwise) a player applies to the stored frames, as a phone held upright records. */
+  static async open(width: number, height: number, fps: number, format: VideoFormat, rotation: 0 | 90 | 180 | 270 = 0): Promise<VideoWriter> {
     const output = new Output({
       format: format.container === 'mp4' ? new Mp4OutputFormat({ fastStart: 'in-memory' }) : new WebMOutputFormat(),
       target: new BufferTarget(),
     });
     const source = new VideoSampleSource({ codec: format.codec, quality: QUALITY_HIGH, keyFrameInterval: 2 });
-    output.addVideoTrack(source, { frameRate: fps });
+    output.addVideoTrack(source, { frameRate: fps, rotation });
     await output.start();
     return new VideoWriter(output, source, width, height, fps, format);
   }

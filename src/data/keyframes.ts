@@ -1,0 +1,121 @@
+// Which frames of a video to pose: the sharpest of each stretch, taken when the camera has moved
+// enough since the last one. Pure TypeScript on small grey images, so it runs wherever the frames
+// are decoded (the studio's worker through WebCodecs, data/video.ts) and is tested in Node.
+//
+// The video's candidate frames are split into `target` consecutive groups; in each, the sharpest
+// frame (the variance of its Laplacian, the usual blur measure: motion blur and defocus flatten
+// it) is the group's pick. A pick becomes a keyframe when it is the first, or when the median
+// shift of image patches since the last keyframe is at least MIN_MOTION of the image's width
+// (a camera standing still adds views that say nothing new and slow matching).
+
+/** A keyframe needs at least this median patch shift since the last one, as a share of the width. */
+export const MIN_MOTION = 0.05;
+/** The long edge of the grey images the measures work on (pixels). */
+export const MEASURE_SIZE = 96;
+
+export interface Grey {
+  width: number;
+  height: number;
+  data: Float32Array;
+}
+
+/** A frame's RGBA as a grey image whose long edge is at most `longEdge` (box-averaged by a whole factor; never enlarged). */
+export function greyOf(rgba: Uint8Array | Uint8ClampedArray, width: number, height: number, longEdge = MEASURE_SIZE): Grey {
+  const k = Math.max(1, Math.ceil(Math.max(width, height) / longEdge));
+  const w = Math.floor(width / k);
+  const h = Math.floor(height / k);
+  const data = new Float32Array(w * h);
+  for (let y = 0; y < h; y++)
+    for (let x = 0; x < w; x++) {
+      let s = 0;
+      for (let dy = 0; dy < k; dy++)
+        for (let dx = 0; dx < k; dx++) {
+          const i = ((y * k + dy) * width + x * k + dx) * 4;
+          s += 0.299 * rgba[i]! + 0.587 * rgba[i + 1]! + 0.114 * rgba[i + 2]!;
+        }
+      data[y * w + x] = s / (k * k);
+    }
+  return { width: w, height: h, data };
+}
+
+/**
+ * Sharpness: the variance of the 4-neighbour Laplacian over the image's interior. Measured on
+ * the grey at the working size (not the small one of the motion measure): blur of a pixel or two must show.
+ */
+export function sharpness(g: Grey): number {
+  let sum = 0;
+  let sum2 = 0;
+  let n = 0;
+  for (let y = 1; y + 1 < g.height; y++)
+    for (let x = 1; x + 1 < g.width; x++) {
+      const i = y * g.width + x;
+      const l = g.data[i - 1]! + g.data[i + 1]! + g.data[i - g.width]! + g.data[i + g.width]! - 4 * g.data[i]!;
+      sum += l;
+      sum2 += l * l;
+      n++;
+    }
+  return n > 0 ? sum2 / n - (sum / n) ** 2 : 0;
+}
+
+/** Patches per side of the motion grid, their side (pixels of the small grey) and the search radius (a share of the width). */
+const GRID = 5;
+const PATCH = 8;
+const SEARCH = 0.25;
+
+/**
+ * How far the picture moved from `a` to `b`: the median, over a grid of textured patches of `a`,
+ * of the length of the shift that best matches each in `b` (least mean absolute difference,
+ * searched over a quarter of the width each way), as a share of the width; 1 where no patch is
+ * textured enough to say (a blank frame: treated as moved, so the sequence is not starved).
+ */
+export function motion(a: Grey, b: Grey): number {
+  const r = Math.max(1, Math.round(SEARCH * a.width));
+  const shifts: number[] = [];
+  for (let gy = 0; gy < GRID; gy++)
+    for (let gx = 0; gx < GRID; gx++) {
+      const x0 = Math.round(((gx + 0.5) * a.width) / GRID - PATCH / 2);
+      const y0 = Math.round(((gy + 0.5) * a.height) / GRID - PATCH / 2);
+      if (x0 < 0 || y0 < 0 || x0 + PATCH > a.width || y0 + PATCH > a.height) continue;
+      // Flat patches (sky, a wall) match anywhere: skip them.
+      let mean = 0;
+      for (let y = 0; y < PATCH; y++) for (let x = 0; x < PATCH; x++) mean += a.data[(y0 + y) * a.width + x0 + x]!;
+      mean /= PATCH * PATCH;
+      let dev = 0;
+      for (let y = 0; y < PATCH; y++) for (let x = 0; x < PATCH; x++) dev += Math.abs(a.data[(y0 + y) * a.width + x0 + x]! - mean);
+      if (dev / (PATCH * PATCH) < 4) continue;
+      let best = Infinity;
+      let bestShift = 0;
+      for (let dy = -r; dy <= r; dy++)
+        for (let dx = -r; dx <= r; dx++) {
+          const bx = x0 + dx;
+          const by = y0 + dy;
+          if (bx < 0 || by < 0 || bx + PATCH > b.width || by + PATCH > b.height) continue;
+          let sad = 0;
+          for (let y = 0; y < PATCH && sad < best; y++)
+            for (let x = 0; x < PATCH; x++) sad += Math.abs(a.data[(y0 + y) * a.width + x0 + x]! - b.data[(by + y) * b.width + bx + x]!);
+          // Ties go to the smaller shift: a still camera reads as still.
+          const len = Math.hypot(dx, dy);
+          if (sad < best || (sad === best && len < bestShift)) {
+            best = sad;
+            bestShift = len;
+          }
+        }
+      shifts.push(bestShift);
+    }
+  if (shifts.length === 0) return 1;
+  shifts.sort((x, y) => x - y);
+  return shifts[shifts.length >> 1]! / a.width;
+}
+
+/** The candidate frames' indices split into `target` consecutive groups (fewer where there are fewer candidates). */
+export function keyframeGroups(candidates: number, target: number): number[][] {
+  const groups = Math.max(1, Math.min(candidates, target));
+  return Array.from({ length: groups }, (_, g) => {
+    const from = Math.floor((g * candidates) / groups);
+    const to = Math.floor(((g + 1) * candidates) / groups);
+    return Array.from({ length: to - from }, (_, i) => from + i);
+  });
+}
+
+/** The keyframe decision for a group's pick: taken when first, or when it moved at least MIN_MOTION from the last keyframe. */
+export const movedEnough = (last: Grey | null, pick: Grey): boolean => last === null || motion(last, pick) >= MIN_MOTION;
