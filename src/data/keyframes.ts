@@ -91,7 +91,7 @@ export function motion(a: Grey, b: Grey): number {
           const by = y0 + dy;
           if (bx < 0 || by < 0 || bx + PATCH > b.width || by + PATCH > b.height) continue;
           let sad = 0;
-          for (let y = 0; y < PATCH && sad < best; y++)
+          for (let y = 0; y < PATCH && sad <= best; y++)
             for (let x = 0; x < PATCH; x++) sad += Math.abs(a.data[(y0 + y) * a.width + x0 + x]! - b.data[(by + y) * b.width + bx + x]!);
           // Ties go to the smaller shift: a still camera reads as still.
           const len = Math.hypot(dx, dy);
