@@ -11,6 +11,7 @@ import { nodeFolderSource, nodeInputLimits } from '../data/node-source.ts';
 import { proceduralDataset } from '../data/procedural.ts';
 import { zipSource } from '../data/sources.ts';
 import { type Dataset, DatasetError, type FileSource } from '../data/types.ts';
+import { VIDEO } from '../data/video.ts';
 import type { TensorField } from '../field/field.ts';
 import { formatBytes, type GpuContext, type LimitAdvice } from '../gpu/context.ts';
 import { nodeGpu } from '../gpu/node.ts';
@@ -84,6 +85,15 @@ export async function isPlainPhotos(dir: string): Promise<boolean> {
 
 /** Poses the plain photos of a folder or .zip, with progress on stderr. */
 export async function posePhotosNode(dir: string, opts: Partial<PhotoPosesOptions>): Promise<PhotoPoses> {
+  // Node has no WebCodecs: a video's frames come from ffmpeg, run by the user for now.
+  if (VIDEO.test(dir)) {
+    throw new DatasetError(
+      dir,
+      `a video: the CLI decodes no video itself. Extract its frames with ffmpeg (which honours the video's rotation), about 3 a second: ` +
+        `mkdir frames && ffmpeg -i "${dir}" -vf fps=3 -q:v 2 frames/%05d.jpg, then pose them: npm run cli -- poses --data frames --out DIR. ` +
+        'The studio takes the video itself (its keyframes chosen by sharpness and motion)',
+    );
+  }
   const limits = nodeInputLimits();
   const src = await sourceOf(dir, limits);
   const ctx = await nodeGpu();
