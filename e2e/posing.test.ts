@@ -91,11 +91,14 @@ test('photos without poses: posed in a worker (cancel, again), cameras drawn, po
     await page.getByTestId('train').click();
     await page.waitForFunction(() => document.querySelectorAll('[data-testid="test-psnr"]').length > 0, null, { timeout: 240_000 });
     const first = Number(await page.getByTestId('test-psnr').textContent());
-    await page.waitForFunction((p) => Number(document.querySelector('[data-testid="test-psnr"]')?.textContent) > p + 0.5, first, { timeout: 240_000 });
-    const later = Number(await page.getByTestId('test-psnr').textContent());
-    console.log(`held-out PSNR ${first} dB, then ${later} dB`);
+    // Held-out PSNR is measured within a share of the GPU's time (rarely on a software adapter), and
+    // once more when training stops: train 200 iterations, stop, and compare.
+    await page.waitForFunction(() => Number(document.querySelector('[data-testid="iteration"]')?.textContent) >= 200, null, { timeout: 420_000 });
     await page.getByTestId('stop').click();
     await page.getByTestId('train').waitFor({ timeout: 60_000 });
+    const later = Number(await page.getByTestId('test-psnr').textContent());
+    console.log(`held-out PSNR ${first} dB, then ${later} dB`);
+    assert.ok(later > first + 0.5, `held-out PSNR ${first} dB, then ${later} dB`);
     await page.screenshot({ path: `${artifacts}/posing-trained.png` });
     // After training without refinement, the Export panel's poses export gives the computed poses with the photos.
     const [exported] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-poses').click()]);
