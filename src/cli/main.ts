@@ -40,8 +40,8 @@ const USAGE = `usage:
   npm run cli -- splats --model FILE [--rank K] [--resolution N] [--level A] [--sh-degree 0|1] --out FILE.ply
   npm run cli -- video --model FILE [--path PATH.json|orbit|spiral] [--data DIR] [--width W] [--height H] [--fps F]
                        [--seconds S] [--rank K] --out DIR   (PNG frames, and the ffmpeg line that encodes them)
-  npm run cli -- poses --data DIR|ZIP [--max-images N] [--downscale K] [--max-size PX] [--fov DEG] [--seed N]
-                       [--cache DIR|off] --out DIR
+  npm run cli -- poses --data DIR|ZIP|VIDEO [--max-images N] [--downscale K] [--max-size PX] [--fov DEG] [--seed N]
+                       [--keyframes N] [--cache DIR|off] --out DIR
   (--model of eval, render and export takes a model file or a scene file; Ctrl-C during train
    stops after the current iteration and, with --checkpoint, saves where it stopped; --data takes a
    Blender, instant-ngp/nerfstudio, COLMAP or LLFF folder or a .zip of one; --hold-out N makes every Nth
@@ -56,7 +56,9 @@ const USAGE = `usage:
    gives blur_schedule, and evaluates the test views aligned to the refined cameras; --export-poses
    writes the training images with their refined cameras to DIR as transforms.json, a COLMAP
    model (sparse/0) and images/, a capture that opens again; poses computes the camera poses of
-   plain photos (JPEG, PNG) by structure from motion on the GPU, at a working size of 1024 pixels
+   plain photos (JPEG, PNG, WebP, HEIC) or a video's keyframes (MP4, MOV, M4V, WebM, MKV, decoded
+   by ffmpeg, which must be installed; --keyframes N, 100 by default, the sharpest of each stretch
+   taken when the camera has moved; posed in order) by structure from motion on the GPU, at a working size of 1024 pixels
    on the long edge unless --downscale K or --max-size PX says otherwise (without a focal length in
    the photos' EXIF it searches for one, or takes --fov DEG across the long edge), and writes the posed
    capture to DIR: sparse/0 (COLMAP binary and text), images/ (the photos under their own names)
@@ -103,6 +105,7 @@ const options = {
   'max-size': { type: 'string' },
   seed: { type: 'string' },
   fov: { type: 'string' },
+  keyframes: { type: 'string' },
   cache: { type: 'string' },
   help: { type: 'boolean' },
 } as const;
@@ -239,6 +242,7 @@ async function posesCmd(a: Record<string, string | boolean | undefined>): Promis
     seed: a.seed ? intFlag(a.seed as string, 'seed', 0, 0) : undefined,
     fieldOfViewDeg: a.fov ? fovFlag(a.fov as string) : undefined,
     cache: posingCache(a.cache as string | undefined),
+    keyframes: a.keyframes ? intFlag(a.keyframes as string, 'keyframes', 0, 3) : undefined,
   });
   for (const w of poses.summary.warnings) log(`warning: ${w}`);
   for (const n of poses.summary.notes) log(`note: ${n}`);

@@ -6,18 +6,19 @@ import { homedir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { decodeImageNode } from '../data/image-node.ts';
 import { type InputLimits, tooManyBytes } from '../data/input-limits.ts';
+import { DEFAULT_KEYFRAMES, VIDEO } from '../data/keyframes.ts';
 import { isCapture, loadDataset } from '../data/load.ts';
 import { nodeFolderSource, nodeInputLimits } from '../data/node-source.ts';
 import { proceduralDataset } from '../data/procedural.ts';
-import { zipSource } from '../data/sources.ts';
+import { mapSource, zipSource } from '../data/sources.ts';
 import { type Dataset, DatasetError, type FileSource } from '../data/types.ts';
-import { VIDEO } from '../data/video.ts';
+import { hasFfmpeg, videoKeyframesNode } from '../data/video-node.ts';
 import type { TensorField } from '../field/field.ts';
 import { formatBytes, type GpuContext, type LimitAdvice } from '../gpu/context.ts';
 import { nodeGpu } from '../gpu/node.ts';
 import { isCancelled } from '../job/job.ts';
 import { fieldFromBytes } from '../run/models.ts';
-import { findPhotos, type PhotoPoses, type PhotoPosesOptions, posePhotoSource } from '../run/photo-poses.ts';
+import { DEFAULT_WORKING_SIZE, findPhotos, type PhotoPoses, type PhotoPosesOptions, posePhotoSource } from '../run/photo-poses.ts';
 import type { PosingCache } from '../sfm/cache.ts';
 
 export const log = (msg: string) => process.stderr.write(`${msg}\n`);
@@ -33,11 +34,15 @@ export async function openDataset(dir: string, downscale: number, splits: ('trai
   if (dir === 'builtin:environment') return proceduralDataset({ size, background: 'environment' });
   if (dir === 'builtin:forward') return proceduralDataset({ size, background: 'environment', layout: 'forward' });
   const limits = nodeInputLimits();
-  let src = await sourceOf(dir, limits);
-  // Plain photos are posed first (structure from motion); the posed capture is written to
-  // `posesDir` and read from there, so a resumed run finds the same cameras.
-  if (!(await isCapture(src)) && (await findPhotos(src)).length > 0) {
-    const out = posesDir ?? `${dir.replace(/[\\/]+$/, '').replace(/\.zip$/i, '')}.poses`;
+  // Plain photos (or a video's keyframes) are posed first (structure from motion); the posed
+  // capture is written to `posesDir` and read from there, so a resumed run finds the same cameras.
+  if (await isPlainPhotos(dir)) {
+    const out =
+      posesDir ??
+      `${dir
+        .replace(/[\\/]+$/, '')
+        .replace(/\.zip$/i, '')
+        .replace(VIDEO, '')}.poses`;
     const existing = nodeFolderSource(out, limits);
     if (await isCapture(existing)) log(`no poses in ${dir}: using the camera poses computed before, in ${out}`);
     else {
@@ -50,8 +55,9 @@ export async function openDataset(dir: string, downscale: number, splits: ('trai
       );
       await writeFiles(poses.capture.files, out);
     }
-    src = nodeFolderSource(out, limits);
+    dir = out;
   }
+  const src = await sourceOf(dir, limits);
   let last = -1;
   const ds = await loadDataset(src, {
     downscale,
@@ -76,54 +82,84 @@ async function sourceOf(dir: string, limits: InputLimits): Promise<FileSource> {
   return dir.toLowerCase().endsWith('.zip') ? zipFile(dir, limits) : nodeFolderSource(dir, limits);
 }
 
-/** Whether `dir` (a folder or .zip) holds plain photos without poses, which `train` poses first. */
+/** Whether `dir` (a folder or .zip) holds plain photos without poses, or is a video, which `train` poses first. */
 export async function isPlainPhotos(dir: string): Promise<boolean> {
   if (dir.startsWith('builtin:')) return false;
+  if (VIDEO.test(dir)) return true;
   const src = await sourceOf(dir, nodeInputLimits());
   return !(await isCapture(src)) && (await findPhotos(src)).length > 0;
 }
 
-/** Poses the plain photos of a folder or .zip, with progress on stderr. */
-export async function posePhotosNode(dir: string, opts: Partial<PhotoPosesOptions>): Promise<PhotoPoses> {
-  // Node has no WebCodecs: a video's frames come from ffmpeg, run by the user for now.
-  if (VIDEO.test(dir)) {
+/**
+ * A video's keyframes as photos to pose (data/video-node.ts). Node has no WebCodecs: ffmpeg decodes
+ * it where installed; otherwise refused with the ffmpeg command that extracts its frames.
+ */
+async function videoSource(path: string, target: number, maxSize: number, signal: AbortSignal): Promise<{ source: FileSource; notes: string[] }> {
+  if (!hasFfmpeg()) {
     throw new DatasetError(
-      dir,
-      `a video: the CLI decodes no video itself. Extract its frames with ffmpeg (which honours the video's rotation), about 3 a second: ` +
-        `mkdir frames && ffmpeg -i "${dir}" -vf fps=3 -q:v 2 frames/%05d.jpg, then pose them: npm run cli -- poses --data frames --out DIR. ` +
+      path,
+      `a video: the CLI decodes video with ffmpeg, which is not installed (Debian: apt install ffmpeg). Or extract its frames with ffmpeg elsewhere (it honours the video's rotation), about 3 a second: ` +
+        `mkdir frames && ffmpeg -i "${path}" -vf fps=3 -q:v 2 frames/%05d.jpg, then pose them: npm run cli -- poses --data frames --out DIR. ` +
         'The studio takes the video itself (its keyframes chosen by sharpness and motion)',
     );
   }
+  let last = -1;
+  const kf = await videoKeyframesNode(path, {
+    target,
+    maxSize,
+    signal,
+    onProgress: (done, total) => {
+      const pct = Math.floor((10 * done) / total) * 10;
+      if (pct > last) log(`keyframes: ${pct}% of ${total} frames looked at`);
+      last = pct;
+    },
+  });
+  return { source: mapSource(kf.frames, basename(path)), notes: kf.notes };
+}
+
+/** Poses the plain photos of a folder or .zip, or a video's keyframes, with progress on stderr. */
+export async function posePhotosNode(dir: string, opts: Partial<PhotoPosesOptions> & { keyframes?: number }): Promise<PhotoPoses> {
   const limits = nodeInputLimits();
-  const src = await sourceOf(dir, limits);
-  const ctx = await nodeGpu();
-  let shown = '';
+  const { keyframes, ...posing } = opts;
   // Ctrl-C cancels posing (nothing is written).
   const cancel = cancelOnCtrlC('poses: cancelling (Ctrl-C again to quit at once)');
-  return posePhotoSource(ctx, src, {
-    decode: decodeImageNode,
-    limits,
-    ...opts,
-    signal: cancel.signal,
-    onEvent: (e) => {
-      const line =
-        e.stage === 'reading' || e.stage === 'features' || e.stage === 'matching'
-          ? `${e.stage}: ${Math.floor((10 * e.done) / e.total) * 10}%`
-          : e.stage === 'focal'
-            ? `focal length: trying a ${e.fieldOfViewDeg}° field of view`
-            : e.stage === 'register'
-              ? `registered ${e.registered} of ${e.total} photos (${e.image})`
-              : `bundle adjustment over ${e.registered} photos: ${e.reprojectionErrorPx.toFixed(3)} px`;
-      if (line !== shown) log(`poses: ${line}`);
-      shown = line;
-    },
-  })
-    .catch((e: unknown) => {
-      if (!isCancelled(e, cancel.signal)) throw e;
-      log('poses: cancelled; nothing was written');
-      process.exit(130);
-    })
-    .finally(cancel.release);
+  const cancelled = (e: unknown): never => {
+    if (!isCancelled(e, cancel.signal)) throw e;
+    log('poses: cancelled; nothing was written');
+    process.exit(130);
+  };
+  try {
+    const video = VIDEO.test(dir)
+      ? await videoSource(dir, keyframes ?? DEFAULT_KEYFRAMES, posing.maxSize ?? DEFAULT_WORKING_SIZE, cancel.signal).catch(cancelled)
+      : null;
+    const src = video?.source ?? (await sourceOf(dir, limits));
+    const ctx = await nodeGpu();
+    let shown = '';
+    const poses = await posePhotoSource(ctx, src, {
+      decode: decodeImageNode,
+      limits,
+      ...posing,
+      // A video's keyframes are posed in order and travel in the capture.
+      ...(video ? { ordered: true, withPhotos: true } : {}),
+      signal: cancel.signal,
+      onEvent: (e) => {
+        const line =
+          e.stage === 'reading' || e.stage === 'features' || e.stage === 'matching'
+            ? `${e.stage}: ${Math.floor((10 * e.done) / e.total) * 10}%`
+            : e.stage === 'focal'
+              ? `focal length: trying a ${e.fieldOfViewDeg}° field of view`
+              : e.stage === 'register'
+                ? `registered ${e.registered} of ${e.total} photos (${e.image})`
+                : `bundle adjustment over ${e.registered} photos: ${e.reprojectionErrorPx.toFixed(3)} px`;
+        if (line !== shown) log(`poses: ${line}`);
+        shown = line;
+      },
+    }).catch(cancelled);
+    // What was done to the video comes first among the notes (the JSON's too).
+    return video ? { ...poses, summary: { ...poses.summary, notes: [...video.notes, ...poses.summary.notes] } } : poses;
+  } finally {
+    cancel.release();
+  }
 }
 
 /**

@@ -8,6 +8,62 @@
 // shift of image patches since the last keyframe is at least MIN_MOTION of the image's width
 // (a camera standing still adds views that say nothing new and slow matching).
 
+import { DatasetError } from './types.ts';
+
+/** File names taken as videos. */
+export const VIDEO = /\.(mp4|m4v|mov|webm|mkv)$/i;
+
+/** Keyframes taken from a video unless the user asks for another count (the studio's box, the CLI's --keyframes). */
+export const DEFAULT_KEYFRAMES = 100;
+
+/** Candidate frames looked at per keyframe asked for. */
+const CANDIDATES_PER_KEYFRAME = 3;
+
+export interface VideoKeyframes {
+  /** Keyframe JPEGs by name (frame_<milliseconds>.jpg, so they sort in time order). */
+  frames: Map<string, Uint8Array>;
+  /** What was done, for the user. */
+  notes: string[];
+}
+
+export interface VideoOptions {
+  /** Keyframes wanted (at most; fewer where the camera stood still or the video is short). */
+  target: number;
+  /** The working size's long edge (frames are not enlarged). */
+  maxSize: number;
+  signal?: AbortSignal;
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** The candidate frames to look at for `target` keyframes in a video of about `frameCount` frames. */
+export const candidateCount = (frameCount: number, target: number): number => Math.max(1, Math.min(frameCount, CANDIDATES_PER_KEYFRAME * target));
+
+/** A keyframe's file name from its time in the video (seconds): milliseconds, zero-padded so names sort in time order. */
+export const keyframeName = (seconds: number): string => `frame_${String(Math.round(seconds * 1000)).padStart(7, '0')}.jpg`;
+
+/**
+ * What was done, for the user; refused where fewer than 3 keyframes came out (a file cut short: its
+ * index promises frames its data no longer holds).
+ */
+export function keyframeNotes(
+  name: string,
+  keyframes: number,
+  v: { seconds: number; width: number; height: number; candidates: number; frameCount: number; target: number; still: number; missing: number },
+): string[] {
+  if (keyframes < 3) {
+    throw new DatasetError(
+      name,
+      `cannot be posed: ${v.candidates - v.missing} of the ${v.candidates} frames looked at could be decoded, giving ${keyframes} keyframe(s) (a truncated or damaged file?); at least 3 are needed`,
+    );
+  }
+  const notes = [
+    `${name}: ${keyframes} keyframes from ${v.seconds.toFixed(1)} s of ${v.width}×${v.height} video (${v.candidates} of about ${v.frameCount} frames looked at, ${v.target} asked for): ` +
+      `the sharpest of each stretch${v.still ? `; ${v.still} left out as the camera had moved less than 5% of the width since the last` : ''}`,
+  ];
+  if (v.missing) notes.push(`${name}: ${v.missing} of the ${v.candidates} frames looked at could not be decoded (the file may be cut short)`);
+  return notes;
+}
+
 /** A keyframe needs at least this median patch shift since the last one, as a share of the width. */
 export const MIN_MOTION = 0.05;
 /** The long edge of the grey images the measures work on (pixels). */
@@ -119,3 +175,60 @@ export function keyframeGroups(candidates: number, target: number): number[][] {
 
 /** The keyframe decision for a group's pick: taken when first, or when it moved at least MIN_MOTION from the last keyframe. */
 export const movedEnough = (last: Grey | null, pick: Grey): boolean => last === null || motion(last, pick) >= MIN_MOTION;
+
+/** A candidate frame: its pixels at the working size, and whatever its decoder keeps beside them. */
+export interface Candidate {
+  rgba: Uint8Array | Uint8ClampedArray;
+  width: number;
+  height: number;
+}
+
+/**
+ * The keyframe choice as the candidates arrive in time order (one decoder at a time, nothing kept
+ * but each group's sharpest so far): `add` each, then `finish`; every keyframe goes to `keep` as
+ * its group closes. The studio's WebCodecs path (video.ts) and the CLI's ffmpeg path (video-node.ts)
+ * both choose through here. A candidate's pixels are kept until its group closes: copy them if the
+ * decoder reuses its buffer.
+ */
+export class KeyframeChooser<C extends Candidate> {
+  private readonly groups: number[][];
+  private group = 0;
+  private best: { score: number; candidate: C } | null = null;
+  private last: Grey | null = null;
+  /** Group picks left out for too little motion since the last keyframe. */
+  still = 0;
+
+  constructor(
+    candidates: number,
+    target: number,
+    private readonly keep: (keyframe: C) => Promise<void>,
+  ) {
+    this.groups = keyframeGroups(candidates, target);
+  }
+
+  /** Candidate `index` (0-based, increasing; gaps are frames that could not be decoded). */
+  async add(index: number, candidate: C): Promise<void> {
+    while (this.group < this.groups.length && index > this.groups[this.group]!.at(-1)!) {
+      await this.close();
+      this.group++;
+    }
+    const { rgba, width, height } = candidate;
+    const score = sharpness(greyOf(rgba, width, height, Math.max(width, height)));
+    if (!this.best || score > this.best.score) this.best = { score, candidate };
+  }
+
+  async finish(): Promise<void> {
+    await this.close();
+  }
+
+  private async close(): Promise<void> {
+    if (!this.best) return;
+    const { rgba, width, height } = this.best.candidate;
+    const small = greyOf(rgba, width, height);
+    if (movedEnough(this.last, small)) {
+      this.last = small;
+      await this.keep(this.best.candidate);
+    } else this.still++;
+    this.best = null;
+  }
+}

@@ -6,11 +6,9 @@ import * as Comlink from 'comlink';
 import type { DroppedFile } from '../data/browser-files.ts';
 import type { PoseWorkerApi, PoseWorkerEvent, PoseWorkerOptions, PoseWorkerResult } from './pose-worker.ts';
 
+export { DEFAULT_KEYFRAMES } from '../data/keyframes.ts';
 export type { PosingSnapshot } from '../sfm/pose-photos.ts';
 export type { PoseWorkerEvent, PoseWorkerResult } from './pose-worker.ts';
-
-/** Keyframes taken from a video unless the user asks for another count. */
-export const DEFAULT_KEYFRAMES = 100;
 
 /** How long a cancel waits for the worker to stop by itself before ending it. */
 const CANCEL_GRACE_MS = 1000;

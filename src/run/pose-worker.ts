@@ -6,9 +6,10 @@
 import * as Comlink from 'comlink';
 import { browserInputLimits, type DroppedFile, droppedSource } from '../data/browser-files.ts';
 import { decodeImageBrowser } from '../data/image-browser.ts';
+import { VIDEO } from '../data/keyframes.ts';
 import { mapSource } from '../data/sources.ts';
 import type { FileSource } from '../data/types.ts';
-import { VIDEO, videoKeyframes } from '../data/video.ts';
+import { videoKeyframes } from '../data/video.ts';
 import { contextFromAdapter, type GpuContext } from '../gpu/context.ts';
 import type { PosingSnapshot } from '../sfm/pose-photos.ts';
 import { DEFAULT_WORKING_SIZE, type PhotoPoses, type PhotoPosingEvent, posePhotoSource } from './photo-poses.ts';
@@ -24,7 +25,7 @@ export interface PoseWorkerOptions {
   maxSize?: number;
   /** The field of view (degrees across the long edge) of photos without EXIF, instead of searching. */
   fieldOfViewDeg?: number;
-  /** Keyframes to take from a video (the studio's default: pose-worker-client.ts's DEFAULT_KEYFRAMES). */
+  /** Keyframes to take from a video (the studio's default: DEFAULT_KEYFRAMES, data/keyframes.ts). */
   keyframes: number;
 }
 

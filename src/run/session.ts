@@ -6,11 +6,11 @@
 import { browserInputLimits, type DroppedFile, droppedSource } from '../data/browser-files.ts';
 import { type DatasetFingerprint, datasetFingerprint } from '../data/fingerprint.ts';
 import { decodeImageBrowser } from '../data/image-browser.ts';
+import { VIDEO } from '../data/keyframes.ts';
 import { isCapture, loadDataset } from '../data/load.ts';
 import { findPhotos } from '../data/photos.ts';
 import { proceduralDataset } from '../data/procedural.ts';
 import type { Dataset, FileSource, PosedView, SceneBox } from '../data/types.ts';
-import { VIDEO } from '../data/video.ts';
 import { evenlySpacedViews } from '../data/views.ts';
 import { evaluate, groundTruthRgb, scoredPixels } from '../eval/evaluate.ts';
 import { psnr } from '../eval/metrics.ts';
