@@ -19,37 +19,120 @@ export function isHeif(bytes: Uint8Array): boolean {
   return brands.includes('avif') || brands.includes('avis') ? false : brands.some((b) => HEIF_BRANDS.has(b));
 }
 
+interface Box {
+  type: string;
+  /** Where its body starts (after the size, type and, for a full box, version and flags) and ends. */
+  body: number;
+  end: number;
+}
+
+/** Full boxes (4 bytes of version and flags before their body) among those read here. */
+const FULL_BOXES = new Set(['meta', 'ispe', 'iinf', 'infe', 'iloc']);
+
+/** The boxes between `from` and `to`, stopping at the first whose stated size does not fit. */
+function* boxesIn(bytes: Uint8Array, v: DataView, from: number, to: number): Generator<Box> {
+  let at = from;
+  while (at + 8 <= to) {
+    let size = v.getUint32(at);
+    const type = fourcc(bytes, at + 4);
+    let header = 8;
+    if (size === 1 && at + 16 <= to) {
+      size = Number(v.getBigUint64(at + 8));
+      header = 16;
+    } else if (size === 0) size = to - at;
+    if (FULL_BOXES.has(type)) header += 4;
+    if (size < header || at + size > to) return;
+    yield { type, body: at + header, end: at + size };
+    at += size;
+  }
+}
+
+const child = (bytes: Uint8Array, v: DataView, parent: { body: number; end: number }, type: string): Box | undefined => {
+  for (const b of boxesIn(bytes, v, parent.body, parent.end)) if (b.type === type) return b;
+  return undefined;
+};
+
+const view = (bytes: Uint8Array) => new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+
 /**
  * The largest image size a HEIF file's item properties state (its ispe boxes: the primary image,
  * tiles and thumbnails), read without decoding; null when none is found in the bytes given.
  */
 export function heifHeaderSize(bytes: Uint8Array): { width: number; height: number } | null {
-  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const v = view(bytes);
+  const meta = child(bytes, v, { body: 0, end: bytes.length }, 'meta');
+  const ipco = meta && child(bytes, v, child(bytes, v, meta, 'iprp') ?? meta, 'ipco');
   let best: { width: number; height: number } | null = null;
-  // Boxes of interest nest meta > iprp > ipco > ispe; meta and ispe are full boxes (4 bytes of version and flags).
-  const walk = (from: number, to: number, depth: number): void => {
-    let at = from;
-    while (at + 8 <= to && depth < 4) {
-      let size = v.getUint32(at);
-      const type = fourcc(bytes, at + 4);
-      let header = 8;
-      if (size === 1 && at + 16 <= to) {
-        size = Number(v.getBigUint64(at + 8));
-        header = 16;
-      } else if (size === 0) size = to - at;
-      if (size < header || at + size > to) return;
-      if (type === 'meta') walk(at + header + 4, at + size, depth + 1);
-      else if (type === 'iprp' || type === 'ipco') walk(at + header, at + size, depth + 1);
-      else if (type === 'ispe' && size >= header + 12) {
-        const width = v.getUint32(at + header + 4);
-        const height = v.getUint32(at + header + 8);
-        if (!best || width * height > best.width * best.height) best = { width, height };
-      }
-      at += size;
+  for (const b of ipco ? boxesIn(bytes, v, ipco.body, ipco.end) : [])
+    if (b.type === 'ispe' && b.end - b.body >= 8) {
+      const width = v.getUint32(b.body);
+      const height = v.getUint32(b.body + 4);
+      if (!best || width * height > best.width * best.height) best = { width, height };
     }
-  };
-  walk(0, bytes.length, 0);
   return best;
+}
+
+/**
+ * A HEIF file's EXIF as a TIFF block (what exifr reads): the Exif item found through iinf and
+ * located through iloc (stored in the file, construction method 0), past the offset its first four
+ * bytes give. Read here rather than by exifr's HEIC parser, which refuses files libheif writes and
+ * those with a long ftyp (iOS 18's HDR photos). Null where the file has none or states it badly.
+ */
+export function heifExif(bytes: Uint8Array): Uint8Array | null {
+  const v = view(bytes);
+  const meta = child(bytes, v, { body: 0, end: bytes.length }, 'meta');
+  const iinf = meta && child(bytes, v, meta, 'iinf');
+  const iloc = meta && child(bytes, v, meta, 'iloc');
+  if (!iinf || !iloc) return null;
+  try {
+    // iinf: entry count (16 bits in version 0, else 32), then infe boxes; infe version 2 or 3 names the item type.
+    const iinfVersion = bytes[iinf.body - 4]!;
+    let exifId: number | null = null;
+    for (const infe of boxesIn(bytes, v, iinf.body + (iinfVersion === 0 ? 2 : 4), iinf.end)) {
+      const version = bytes[infe.body - 4]!;
+      if (infe.type !== 'infe' || version < 2) continue;
+      const idBytes = version === 2 ? 2 : 4;
+      const id = idBytes === 2 ? v.getUint16(infe.body) : v.getUint32(infe.body);
+      if (fourcc(bytes, infe.body + idBytes + 2) === 'Exif') exifId = id;
+    }
+    if (exifId === null) return null;
+    // iloc: field sizes in nibbles, then per item its id, construction method, base offset and extents.
+    const version = bytes[iloc.body - 4]!;
+    const offsetSize = bytes[iloc.body]! >> 4;
+    const lengthSize = bytes[iloc.body]! & 15;
+    const baseOffsetSize = bytes[iloc.body + 1]! >> 4;
+    const indexSize = version >= 1 ? bytes[iloc.body + 1]! & 15 : 0;
+    let at = iloc.body + 2;
+    const uint = (size: number): number => {
+      const n = size === 0 ? 0 : size === 2 ? v.getUint16(at) : size === 4 ? v.getUint32(at) : size === 8 ? Number(v.getBigUint64(at)) : Number.NaN;
+      at += size;
+      return n;
+    };
+    const items = uint(version < 2 ? 2 : 4);
+    for (let i = 0; i < items; i++) {
+      const id = uint(version < 2 ? 2 : 4);
+      const method = version >= 1 ? uint(2) & 15 : 0;
+      uint(2); // data reference index
+      const base = uint(baseOffsetSize);
+      const extents = uint(2);
+      const parts: Uint8Array[] = [];
+      for (let e = 0; e < extents; e++) {
+        uint(indexSize);
+        const offset = base + uint(offsetSize);
+        const length = uint(lengthSize);
+        parts.push(bytes.subarray(offset, offset + (length || bytes.length - offset)));
+      }
+      if (id !== exifId) continue;
+      if (method !== 0 || parts.length === 0 || !(at <= iloc.end)) return null;
+      const data = parts.length === 1 ? parts[0]! : Uint8Array.from(parts.flatMap((p) => [...p]));
+      if (data.length < 4) return null;
+      const tiff = data.subarray(4 + view(data).getUint32(0));
+      return tiff.length >= 8 ? tiff : null;
+    }
+  } catch {
+    // A box that states more than the file holds (DataView reads past the end).
+  }
+  return null;
 }
 
 interface HeifImage {

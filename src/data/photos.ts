@@ -12,7 +12,7 @@
 // not applied again.
 import exifr from 'exifr';
 import { resizeRGBA } from './downscale.ts';
-import { isHeif } from './heif.ts';
+import { heifExif, isHeif } from './heif.ts';
 import { checkImageHeader, type InputLimits } from './input-limits.ts';
 import { joinLabel } from './transforms-json.ts';
 import { DatasetError, type FileSource, type ImageDecoder } from './types.ts';
@@ -131,12 +131,17 @@ interface Exif {
   Orientation?: number;
 }
 
-/** The EXIF fields posing uses; null for a file without EXIF (PNG usually), an error for a broken block. */
+/**
+ * The EXIF fields posing uses; null for a file without EXIF (PNG usually), an error for a broken
+ * block. A HEIC's EXIF item is found by heifExif and its TIFF block given to exifr.
+ */
 async function readExif(bytes: Uint8Array): Promise<Exif | null> {
   let exif: Exif | null;
   try {
     const pick = ['Make', 'Model', 'FocalLength', 'FocalLengthIn35mmFormat', 'Orientation'];
-    exif = ((await exifr.parse(bytes, { pick, translateValues: false })) as (Exif & { errors?: Error[] }) | undefined) ?? null;
+    const block = isHeif(bytes) ? heifExif(bytes) : bytes;
+    if (!block) return null;
+    exif = ((await exifr.parse(block, { pick, translateValues: false })) as (Exif & { errors?: Error[] }) | undefined) ?? null;
     // exifr reports a block it could not follow in an `errors` list rather than throwing.
     const errors = (exif as { errors?: Error[] } | null)?.errors;
     if (errors?.length) throw new Error(errors[0]!.message.split('\n')[0]);

@@ -33,7 +33,7 @@ const colourAt = (img: { width: number; data: Uint8Array }, x: number, y: number
 
 test('a HEIC turned by its container (irot) decodes turned once, whatever its EXIF orientation says', async () => {
   // As an iPhone held upright saves it: the sensor's 64 × 32 pixels, irot 270° anticlockwise, EXIF orientation 6 (turn 90° clockwise).
-  const heic = heicOf(marked(), 64, 32, { quarterTurnsCcw: 3, exifOrientation: 6 });
+  const heic = heicOf(marked(), 64, 32, { quarterTurnsCcw: 3, exifOrientation: 6, focal35: 26 });
   assert.ok(isHeif(heic));
   const img = await decodeImageNode(heic, 'IMG_0001.HEIC');
   assert.deepEqual([img.width, img.height], [32, 64]);
@@ -63,6 +63,8 @@ test('a HEIC turned by its container (irot) decodes turned once, whatever its EX
       ['IMG_0002.JPG', 64, 32],
     ],
   );
+  // Its EXIF read (through its Exif item: exifr's own HEIC parser refuses what libheif writes): a 26 mm lens in 35 mm terms, 36 mm across the long edge.
+  assert.ok(Math.abs(intake.photos[0]!.focalPx! - (26 / 36) * 64) < 1e-9, `focal ${intake.photos[0]!.focalPx}`);
   const turned = intake.warnings.filter((w) => /marked in EXIF to be shown turned/.test(w));
   assert.equal(turned.length, 1);
   assert.match(turned[0]!, /1 photo\(s\) .* \(IMG_0002\.JPG\)/);
