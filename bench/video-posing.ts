@@ -6,8 +6,9 @@
 // 100) and posed in the worker; the poses are saved as the studio saves them and compared with
 // the orbit's cameras at the keyframes' times: keyframes placed, rotation error after the
 // similarity of the centres (camera/align.ts), pairwise rotation error, the seconds the studio
-// shows, and the adapter. One JSON line.
-import { readFileSync } from 'node:fs';
+// shows, and the adapter. One JSON line. `--keep FILE.zip` keeps the saved poses (keyframes included) and a
+// screenshot of the step beside it (FILE.png).
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { unzipSync } from 'fflate';
@@ -18,7 +19,7 @@ import type { PosedView } from '../src/data/types.ts';
 
 const { values } = parseArgs({
   args: process.argv.slice(2),
-  options: { seconds: { type: 'string' }, size: { type: 'string' }, keyframes: { type: 'string' }, fov: { type: 'string' } },
+  options: { seconds: { type: 'string' }, size: { type: 'string' }, keyframes: { type: 'string' }, fov: { type: 'string' }, keep: { type: 'string' } },
 });
 const seconds = Number(values.seconds ?? 10);
 const size = Number(values.size ?? 240);
@@ -66,7 +67,12 @@ try {
   const panel = await page.getByTestId('posing-panel').textContent();
   if ((await page.getByTestId('posing-view').getAttribute('data-status')) !== 'done') throw new Error(`posing did not finish:\n${panel}`);
   const [saved] = await Promise.all([page.waitForEvent('download'), page.getByTestId('posing-save').click()]);
-  const files = unzipSync(new Uint8Array(readFileSync((await saved.path())!)));
+  const zip = new Uint8Array(readFileSync((await saved.path())!));
+  if (values.keep) {
+    writeFileSync(values.keep, zip);
+    await page.screenshot({ path: values.keep.replace(/\.zip$/i, '.png') });
+  }
+  const files = unzipSync(zip);
   const transforms = JSON.parse(new TextDecoder().decode(files['transforms.json'])) as {
     frames: { file_path: string; transform_matrix: number[][]; fl_x: number; w: number }[];
   };

@@ -50,8 +50,8 @@ export interface PosingOptions extends JobControl<PosingEvent> {
   maxFeatures?: number;
   /**
    * 'exhaustive' matches every pair; 'sequential' each photo with the next `window` (ordered
-   * frames), and every `window`-th photo with every other such one (loop candidates: a walk that
-   * comes back to where it was). Default: exhaustive up to `maxExhaustive` photos.
+   * frames; the last ones with the first, as an orbit closes), and every `window`-th photo with
+   * every other such one (loop candidates: a walk that comes back to where it was). Default: exhaustive up to `maxExhaustive` photos.
    */
   matching?: 'exhaustive' | 'sequential';
   maxExhaustive?: number;
@@ -162,11 +162,14 @@ export async function posePhotos(ctx: GpuContext, photos: readonly Photo[], opts
   const window = opts.window ?? 10;
   if (mode === 'sequential' && !opts.matching)
     notes.push(
-      `${n} photos are more than ${maxExhaustive}: each was matched with the ${window} after it (sequential matching), and one in every ${window} with the others so picked (to find loops), not every pair`,
+      `${n} photos are more than ${maxExhaustive}: each was matched with the ${window} after it (sequential matching, the last with the first as a walk around comes back), and one in every ${window} with the others so picked (to find loops), not every pair`,
     );
-  // Sequential: the window, and loop candidates among every window-th photo (without vocabulary-tree
-  // retrieval, a fixed sparse set: (n / window)² / 2 more pairs, in photo order so runs agree).
-  const toMatch = (a: number, b: number) => mode === 'exhaustive' || b <= a + window || (a % window === 0 && b % window === 0);
+  // Sequential: the window, also across the end to the start (a walk around an object comes back to
+  // where it began: without those pairs its loop never closes, and a video's full orbit drifted by
+  // 1.6° between its ends, docs/BENCHMARKS.md), and loop candidates among every window-th photo
+  // (without vocabulary-tree retrieval, a fixed sparse set: (n / window)² / 2 more pairs, in photo
+  // order so runs agree). Pairs that do not overlap fail geometric verification and are dropped.
+  const toMatch = (a: number, b: number) => mode === 'exhaustive' || b <= a + window || a + n - b <= window || (a % window === 0 && b % window === 0);
   const pairList: [number, number][] = [];
   for (let a = 0; a < n; a++) for (let b = a + 1; b < n; b++) if (toMatch(a, b)) pairList.push([a, b]);
 

@@ -51,14 +51,15 @@ test('twelve photos of a walk around the scene: every one placed, poses within a
     again.photos.map((p) => p.pose),
     r.photos.map((p) => p.pose),
   );
-  // Ordered frames matched sequentially, two ahead, with loop candidates among every second
-  // photo: 21 pairs in the window and 10 more, every photo still placed.
+  // Ordered frames matched sequentially, two ahead (across the end to the start too), with loop
+  // candidates among every second photo: 21 pairs in the window, 2 across the end ((0, 11) and
+  // (1, 11); (0, 10) is a loop candidate) and 10 more, every photo still placed.
   const before = stored.size;
   const sequential = await posePhotos(ctx, photos, { cache, window: 2, maxExhaustive: 4 });
   assert.equal(stored.size - before, 0, 'a subset of the exhaustive pairs, all read from the cache');
   assert.deepEqual(sequential.notes, [
-    '12 photos are more than 4: each was matched with the 2 after it (sequential matching), and one in every 2 with the others so picked (to find loops), not every pair',
-    'read from the cache of an earlier run: the features of 12 of 12 photos and the matches of 31 of 31 pairs',
+    '12 photos are more than 4: each was matched with the 2 after it (sequential matching, the last with the first as a walk around comes back), and one in every 2 with the others so picked (to find loops), not every pair',
+    'read from the cache of an earlier run: the features of 12 of 12 photos and the matches of 33 of 33 pairs',
   ]);
   assert.deepEqual(sequential.unregistered, []);
   // Cancelled as the first photos are placed: it stops at the next step, rejecting with the signal's reason.
