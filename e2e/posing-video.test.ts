@@ -77,7 +77,8 @@ test('a phone video: keyframes taken upright, posed in order, placed; a cut one 
     ]);
     await page.getByTestId('downscale').selectOption('1');
 
-    // Dropped: keyframes are taken at once; cancel, ask for 12 instead of 100, and pose again.
+    // Dropped: keyframes are taken at once; cancel, ask for 12 instead of 100, give the lens (40°
+    // across the long edge: a video states no focal length, so it would be searched), and pose again.
     await page.getByTestId('open-photos').setInputFiles(join(folder, `orbit${video.extension}`));
     await page.getByTestId('posing-view').waitFor({ timeout: 60_000 });
     assert.equal(await page.getByTestId('posing-keyframe-target').inputValue(), '100');
@@ -87,6 +88,8 @@ test('a phone video: keyframes taken upright, posed in order, placed; a cut one 
     await page.getByTestId('posing-cancel').click();
     await page.locator('[data-testid="posing-view"][data-status="cancelled"]').waitFor({ timeout: 5_000 });
     await page.getByTestId('posing-keyframe-target').fill('12');
+    assert.equal(await page.getByTestId('posing-fov').inputValue(), '', 'searched unless given');
+    await page.getByTestId('posing-fov').fill('40');
     await page.getByTestId('posing-again').click();
     await page.locator('[data-testid="posing-view"]:not([data-status="running"])').waitFor({ timeout: 300_000 });
     const panel = await page.getByTestId('posing-panel').innerText();
@@ -98,6 +101,7 @@ test('a phone video: keyframes taken upright, posed in order, placed; a cut one 
     assert.ok(taken >= 8 && placed === taken, `${placed} of ${taken} keyframes placed\n${panel}`);
     assert.match(panel, /keyframes from 3\.0 s of 120×160 video/);
     assert.match(panel, /turned 90° as its metadata says/);
+    assert.doesNotMatch(panel, /searched fields of view/, 'the lens given is used');
     console.log(`video: ${placed} of ${taken} keyframes placed in ${await page.getByTestId('posing-seconds').textContent()}`);
     await page.waitForTimeout(1500);
     await page.screenshot({ path: `${artifacts}/posing-video.png` });

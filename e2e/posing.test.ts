@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import { unzipSync } from 'fflate';
 import type { Page } from 'playwright-core';
 import { heicOf } from '../test/fixtures/heic.ts';
-import { photoJpegs, walkAround } from '../test/fixtures/photos.ts';
+import { focalOf, photoJpegs, walkAround } from '../test/fixtures/photos.ts';
 import { artifacts, captureFolder, STATUS_TIMEOUT_MS, WEBGPU_FLAGS, withStudio } from './harness.ts';
 
 /** Milliseconds for the page to answer a trivial evaluation: the main thread's responsiveness. */
@@ -25,11 +25,11 @@ const status = (page: Page) => page.getByTestId('posing-view').getAttribute('dat
 test('photos without poses: posed in a worker (cancel, again), cameras drawn, poses saved, trained with a rising held-out PSNR', {
   timeout: 600_000,
 }, async () => {
-  // One of them a HEIC, as an iPhone saves (Chromium has no decoder for it: libheif's is loaded in the worker).
+  // One of them a HEIC with the same lens in its EXIF, as an iPhone saves (Chromium has no decoder for it: libheif's is loaded in the worker).
   const set = walkAround(12, 200);
   const files = photoJpegs(set);
   files.delete('DSC_0005.jpg');
-  files.set('DSC_0005.heic', heicOf(set.photos[5]!.rgba, 200, 200));
+  files.set('DSC_0005.heic', heicOf(set.photos[5]!.rgba, 200, 200, { focal35: (36 * focalOf(200)) / 200 }));
   const folder = captureFolder('walk', files);
   const photos = [...files.keys()].sort().map((name) => `${folder}/${name}`);
   await withStudio(WEBGPU_FLAGS, async (page, url, errors) => {

@@ -64,6 +64,23 @@ export function PosingPane({ actions }: { actions: TrainingActions }) {
               />
             </label>
           )}
+          <label
+            className="field-row inline small"
+            title="The lens's field of view across the long edge of the picture, for photos without a focal length in their EXIF (a video has none). Empty: searched. A phone's main camera is about 65°."
+          >
+            field of view
+            <input
+              type="number"
+              min={2}
+              max={178}
+              placeholder="searched"
+              value={posing.fieldOfViewDeg ?? ''}
+              disabled={running}
+              data-testid="posing-fov"
+              onChange={(e) => actions.setFieldOfView(e.target.value === '' ? null : Number(e.target.value))}
+            />
+            °
+          </label>
           <Stages posing={posing} />
           {running && (
             <button type="button" data-testid="posing-cancel" onClick={actions.cancelPosing}>

@@ -35,6 +35,8 @@ export interface TrainingActions {
   poseAgain: () => void;
   /** The number of keyframes the next posing of a video takes. */
   setKeyframeTarget: (n: number) => void;
+  /** The field of view (degrees across the long edge) the next posing gives photos without EXIF; null searches for it. */
+  setFieldOfView: (deg: number | null) => void;
   /** Takes photos out of the set (those that could not be placed), then poses again. */
   removePhotos: (names: readonly string[]) => void;
   /** Adds photos to the set, then poses again. */
@@ -290,12 +292,14 @@ export function trainingActions(session: { current: Session | null }): TrainingA
   const startPosing = (label: string, video: boolean): void => {
     posed = null;
     const keyframeTarget = st().posing?.keyframeTarget ?? DEFAULT_KEYFRAMES;
+    const fieldOfViewDeg = st().posing?.fieldOfViewDeg ?? null;
     const fresh: PosingState = {
       label,
       photos: video ? 0 : posingFiles.length,
       video,
       keyframeTarget,
       keyframes: null,
+      fieldOfViewDeg,
       status: 'running',
       reading: null,
       features: null,
@@ -312,7 +316,9 @@ export function trainingActions(session: { current: Session | null }): TrainingA
     st().setPosing(fresh);
     st().setLoading(null);
     const t0 = performance.now();
-    poser.pose(posingFiles, { keyframes: keyframeTarget }, onPosingEvent).then(
+    // A field of view out of the range the CLI's --fov accepts is searched for instead.
+    const lens = fieldOfViewDeg !== null && fieldOfViewDeg > 1 && fieldOfViewDeg < 179 ? { fieldOfViewDeg } : {};
+    poser.pose(posingFiles, { keyframes: keyframeTarget, ...lens }, onPosingEvent).then(
       (result) => {
         posed = result;
         const s = result.summary;
@@ -377,6 +383,7 @@ export function trainingActions(session: { current: Session | null }): TrainingA
       if (p && p.status !== 'running') startPosing(p.label, p.video);
     },
     setKeyframeTarget: (n) => st().updatePosing({ keyframeTarget: Math.max(3, Math.min(1000, Math.round(n) || DEFAULT_KEYFRAMES)) }),
+    setFieldOfView: (deg) => st().updatePosing({ fieldOfViewDeg: deg !== null && Number.isFinite(deg) ? deg : null }),
     removePhotos: (names) => {
       const p = st().posing;
       if (!p || p.status === 'running') return;

@@ -57,6 +57,8 @@ export interface PosingState {
   /** Keyframes to take from a video (the user may change it and pose again). */
   keyframeTarget: number;
   keyframes: [number, number] | null;
+  /** The lens's field of view across the long edge (degrees) for photos without a focal length in their EXIF; null: searched. */
+  fieldOfViewDeg: number | null;
   status: 'running' | 'done' | 'failed' | 'cancelled';
   /** Progress by stage: done and total (features: images; matching: pairs; register: images placed). */
   reading: [number, number] | null;
