@@ -3,7 +3,8 @@
 // procedural orbit (`--seconds`, default 10, at 15 frames a second, `--size` pixels square,
 // default 240, all the way round at 0.4 rad elevation) is encoded in the page by the studio's own
 // video writer, picked as a user would, its keyframes taken (`--keyframes`, default the studio's
-// 100) and posed in the worker; the poses are saved as the studio saves them and compared with
+// 100) and posed in the worker (the lens searched for, or `--fov DEG` given in the step's box as a
+// user who knows it would); the poses are saved as the studio saves them and compared with
 // the orbit's cameras at the keyframes' times: keyframes placed, rotation error after the
 // similarity of the centres (camera/align.ts), pairwise rotation error, the seconds the studio
 // shows, and the adapter. One JSON line. `--keep FILE.zip` keeps the saved poses (keyframes included) and a
@@ -57,10 +58,11 @@ try {
   const folder = captureFolder('bench-video', [[`orbit${video.extension}`, new Uint8Array(Buffer.from(video.data, 'base64'))]]);
   await page.getByTestId('open-photos').setInputFiles(join(folder, `orbit${video.extension}`));
   await page.getByTestId('posing-view').waitFor({ timeout: 60_000 });
-  if (values.keyframes) {
+  if (values.keyframes || values.fov) {
     await page.getByTestId('posing-cancel').click();
     await page.locator('[data-testid="posing-view"]:not([data-status="running"])').waitFor({ timeout: 10_000 });
-    await page.getByTestId('posing-keyframe-target').fill(values.keyframes);
+    if (values.keyframes) await page.getByTestId('posing-keyframe-target').fill(values.keyframes);
+    if (values.fov) await page.getByTestId('posing-fov').fill(values.fov);
     await page.getByTestId('posing-again').click();
   }
   await page.locator('[data-testid="posing-view"]:not([data-status="running"])').waitFor({ timeout: 3_600_000 });
@@ -93,6 +95,7 @@ try {
   const taken = Number(await page.getByTestId('posing-registered').getAttribute('data-total'));
   const row = {
     video: `${seconds} s, ${frames} frames of ${size}×${size}, ${video.codec}`,
+    lens: values.fov ? `${values.fov}° given` : 'searched',
     keyframes: taken,
     placed,
     rotationErrorDeg: { median: +err.medianRotationDeg.toFixed(3), mean: +err.rotationDeg.toFixed(3) },
