@@ -284,8 +284,18 @@ export async function posePhotos(ctx: GpuContext, photos: readonly Photo[], opts
     const step = (FOV_GRID[1]! - FOV_GRID[0]!) / 2;
     for (const fov of [bestFov - step, bestFov + step]) if (better(await at(fov), await at(bestFov))) bestFov = fov;
     notes.push(`no focal length in the photos' EXIF: searched fields of view of ${[...tried.keys()].sort((x, y) => x - y).join(', ')}°; ${bestFov}° fits best`);
-    // The chosen model again, reporting its progress.
-    recon = await solve(focalAt(bestFov), true);
+    // The chosen model again, reporting its progress: from the focal length its adjustment settled
+    // at where that is more than a tenth from where it started. A model built at a wrong focal
+    // length keeps its wrong structure after the focal length comes back (the video bench's orbit:
+    // 75° chosen for a 40° lens, settled at 41°, broken at 4.9° until solved again from 41°: 0.13°).
+    const start = focalAt(bestFov);
+    const settled = tried.get(bestFov)!.cameras;
+    const moved = settled.some((c, i) => Math.abs(c.f / start[i]!.f - 1) > 0.1);
+    recon = await solve(moved ? start.map((c, i) => ({ ...c, f: settled[i]!.f })) : start, true);
+    if (moved)
+      notes.push(
+        `the focal length settled far from that field of view, so the photos were posed again from it (${settled.map((c) => `${c.f.toFixed(1)} px`).join(', ')})`,
+      );
   }
   for (const u of recon.unregistered) unregistered.push({ file: kept[u.image]!.name, reason: u.reason });
 
