@@ -36,7 +36,9 @@ export async function openDataset(dir: string, downscale: number, splits: ('trai
   const limits = nodeInputLimits();
   // Plain photos (or a video's keyframes) are posed first (structure from motion); the posed
   // capture is written to `posesDir` and read from there, so a resumed run finds the same cameras.
-  if (await isPlainPhotos(dir)) {
+  // The source is opened once (a .zip is read whole).
+  let src = VIDEO.test(dir) ? null : await sourceOf(dir, limits);
+  if (!src || (await holdsPlainPhotos(src))) {
     const out =
       posesDir ??
       `${dir
@@ -55,9 +57,8 @@ export async function openDataset(dir: string, downscale: number, splits: ('trai
       );
       await writeFiles(poses.capture.files, out);
     }
-    dir = out;
+    src = nodeFolderSource(out, limits);
   }
-  const src = await sourceOf(dir, limits);
   let last = -1;
   const ds = await loadDataset(src, {
     downscale,
@@ -85,10 +86,11 @@ async function sourceOf(dir: string, limits: InputLimits): Promise<FileSource> {
 /** Whether `dir` (a folder or .zip) holds plain photos without poses, or is a video, which `train` poses first. */
 export async function isPlainPhotos(dir: string): Promise<boolean> {
   if (dir.startsWith('builtin:')) return false;
-  if (VIDEO.test(dir)) return true;
-  const src = await sourceOf(dir, nodeInputLimits());
-  return !(await isCapture(src)) && (await findPhotos(src)).length > 0;
+  return VIDEO.test(dir) || holdsPlainPhotos(await sourceOf(dir, nodeInputLimits()));
 }
+
+/** Photos without any capture format's poses beside them. */
+const holdsPlainPhotos = async (src: FileSource): Promise<boolean> => !(await isCapture(src)) && (await findPhotos(src)).length > 0;
 
 /**
  * A video's keyframes as photos to pose (data/video-node.ts). Node has no WebCodecs: ffmpeg decodes
