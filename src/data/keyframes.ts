@@ -16,6 +16,15 @@ export const VIDEO = /\.(mp4|m4v|mov|webm|mkv)$/i;
 /** Keyframes taken from a video unless the user asks for another count (the studio's box, the CLI's --keyframes). */
 export const DEFAULT_KEYFRAMES = 100;
 
+/** Keyframes are kept as JPEG at this quality (0–1), in the studio and the CLI alike: the photos posing and training read. */
+export const KEYFRAME_JPEG_QUALITY = 0.95;
+
+/** A video's frame size brought to the working size: the long edge at most `maxSize` (frames are not enlarged). */
+export function workingSize(width: number, height: number, maxSize: number): { width: number; height: number } {
+  const scale = Math.min(1, maxSize / Math.max(width, height));
+  return { width: Math.max(1, Math.round(width * scale)), height: Math.max(1, Math.round(height * scale)) };
+}
+
 /** Candidate frames looked at per keyframe asked for. */
 const CANDIDATES_PER_KEYFRAME = 3;
 

@@ -7,11 +7,18 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { basename } from 'node:path';
 import jpeg from 'jpeg-js';
-import { type Candidate, candidateCount, KeyframeChooser, keyframeName, keyframeNotes, type VideoKeyframes, type VideoOptions } from './keyframes.ts';
+import {
+  type Candidate,
+  candidateCount,
+  KEYFRAME_JPEG_QUALITY,
+  KeyframeChooser,
+  keyframeName,
+  keyframeNotes,
+  type VideoKeyframes,
+  type VideoOptions,
+  workingSize,
+} from './keyframes.ts';
 import { DatasetError } from './types.ts';
-
-/** Keyframes kept as JPEG at this quality (as the studio keeps them, video.ts). */
-const JPEG_QUALITY = 95;
 
 /** Whether ffmpeg and ffprobe are on the PATH. */
 export function hasFfmpeg(): boolean {
@@ -87,16 +94,16 @@ export async function videoKeyframesNode(path: string, opts: VideoOptions): Prom
   // ffmpeg turns the picture before its filters: the displayed size is the turned one.
   const turned = Math.abs(p.rotation) % 180 === 90;
   const [dw, dh] = turned ? [p.height, p.width] : [p.width, p.height];
-  const scale = Math.min(1, opts.maxSize / Math.max(dw, dh));
-  const width = Math.max(1, Math.round(dw * scale));
-  const height = Math.max(1, Math.round(dh * scale));
+  const { width, height } = workingSize(dw, dh, opts.maxSize);
   const candidates = candidateCount(p.frameCount, opts.target);
   const rate = candidates / p.seconds;
   const frames = new Map<string, Uint8Array>();
   const chooser = new KeyframeChooser<Candidate & { time: number }>(candidates, opts.target, async (k) => {
     frames.set(
       keyframeName(k.time),
-      new Uint8Array(jpeg.encode({ data: Buffer.from(k.rgba.buffer, k.rgba.byteOffset, k.rgba.byteLength), width, height }, JPEG_QUALITY).data),
+      new Uint8Array(
+        jpeg.encode({ data: Buffer.from(k.rgba.buffer, k.rgba.byteOffset, k.rgba.byteLength), width, height }, Math.round(KEYFRAME_JPEG_QUALITY * 100)).data,
+      ),
     );
   });
   const ffmpeg = spawn(

@@ -4,11 +4,18 @@
 // is fine: frames are asked for by time), brought to the working size, and the keyframes chosen
 // by sharpness and motion (data/keyframes.ts). Each keyframe is kept as a JPEG named by its time.
 import { ALL_FORMATS, BlobSource, CanvasSink, Input } from 'mediabunny';
-import { type Candidate, candidateCount, KeyframeChooser, keyframeName, keyframeNotes, type VideoKeyframes, type VideoOptions } from './keyframes.ts';
+import {
+  type Candidate,
+  candidateCount,
+  KEYFRAME_JPEG_QUALITY,
+  KeyframeChooser,
+  keyframeName,
+  keyframeNotes,
+  type VideoKeyframes,
+  type VideoOptions,
+  workingSize,
+} from './keyframes.ts';
 import { DatasetError } from './types.ts';
-
-/** Keyframes kept as JPEG at this quality (the photos posing and training read). */
-const JPEG_QUALITY = 0.95;
 
 const why = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
@@ -32,16 +39,17 @@ export async function videoKeyframes(file: Blob, name: string, opts: VideoOption
     const seconds = end - start;
     const frameCount = Math.max(1, Math.round(seconds * stats.averagePacketRate));
     const candidates = candidateCount(frameCount, opts.target);
-    const scale = Math.min(1, opts.maxSize / Math.max(track.displayWidth, track.displayHeight));
-    const width = Math.max(1, Math.round(track.displayWidth * scale));
-    const height = Math.max(1, Math.round(track.displayHeight * scale));
+    const { width, height } = workingSize(track.displayWidth, track.displayHeight, opts.maxSize);
     const sink = new CanvasSink(track, { width, height, fit: 'fill', poolSize: 2 });
     const times = Array.from({ length: candidates }, (_, i) => start + ((i + 0.5) * seconds) / candidates);
     const frames = new Map<string, Uint8Array>();
     const chooser = new KeyframeChooser<Candidate & { time: number }>(candidates, opts.target, async (k) => {
       const canvas = new OffscreenCanvas(width, height);
       canvas.getContext('2d')!.putImageData(new ImageData(k.rgba as Uint8ClampedArray<ArrayBuffer>, width, height), 0, 0);
-      frames.set(keyframeName(k.time), new Uint8Array(await (await canvas.convertToBlob({ type: 'image/jpeg', quality: JPEG_QUALITY })).arrayBuffer()));
+      frames.set(
+        keyframeName(k.time),
+        new Uint8Array(await (await canvas.convertToBlob({ type: 'image/jpeg', quality: KEYFRAME_JPEG_QUALITY })).arrayBuffer()),
+      );
     });
     let missing = 0;
     let done = 0;
