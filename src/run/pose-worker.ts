@@ -7,6 +7,7 @@ import * as Comlink from 'comlink';
 import { browserInputLimits, type DroppedFile, droppedSource } from '../data/browser-files.ts';
 import { decodeImageBrowser } from '../data/image-browser.ts';
 import { VIDEO } from '../data/keyframes.ts';
+import { placeCapture, placePoints, placePose } from '../data/placement.ts';
 import { mapSource } from '../data/sources.ts';
 import type { FileSource } from '../data/types.ts';
 import { videoKeyframes } from '../data/video.ts';
@@ -56,6 +57,20 @@ async function device(): Promise<GpuContext> {
   return ctx;
 }
 
+/**
+ * The snapshot in the world training will see (data/placement.ts: the cameras' mean up +z, the
+ * points' robust box within [-1.5, 1.5]), so the live view stands upright rather than in the
+ * first photo's frame.
+ */
+function upright(s: PosingSnapshot): PosingSnapshot {
+  const pl = placeCapture(
+    s.cameras.map((c) => c.c2w),
+    s.xyz,
+    false,
+  );
+  return { cameras: s.cameras.map((c) => ({ ...c, c2w: placePose(pl, c.c2w) })), xyz: Float64Array.from(placePoints(pl, s.xyz)) };
+}
+
 const api = {
   async pose(files: (File | DroppedFile)[], opts: PoseWorkerOptions, onEvent: (e: PoseWorkerEvent) => void): Promise<PoseWorkerResult> {
     running?.abort();
@@ -99,7 +114,7 @@ const api = {
         // The last adjustment (every photo tried) always draws.
         const due = now - last >= SNAPSHOT_SECONDS || e.registered === e.total;
         if (due) last = now;
-        onEvent(due && snapshot ? { ...rest, snapshot: snapshot() } : rest);
+        onEvent(due && snapshot ? { ...rest, snapshot: upright(snapshot()) } : rest);
       },
     });
     return {
@@ -109,7 +124,7 @@ const api = {
       notes: [...notes, ...poses.capture.notes],
       // A video's keyframes are in the capture itself; photos stay the user's files.
       photoFiles: video ? [] : poses.photoFiles,
-      snapshot: latest?.() ?? null,
+      snapshot: latest ? upright(latest()) : null,
     };
   },
   /** Stops the run going on at its next check (within a second); its promise rejects with an AbortError. */
