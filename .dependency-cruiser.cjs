@@ -1,7 +1,7 @@
 // The layer rules of docs/ARCHITECTURE.md, checked in CI (`npm run lint`). Stages, in data-flow
 // order, may import only stages below them; the front ends drive the engine through run/ and
 // view/; nothing in the engine imports a front end, React, three.js or the studio's libraries.
-const ENGINE = '^src/(job|gpu|camera|data|sfm|rays|shading|field|render|train|eval|formats|export|run)/';
+const ENGINE = '^src/(job|gpu|camera|data|sfm|rays|shading|field|render|train|compress|eval|formats|export|run)/';
 const FRONT_ENDS = '^src/(cli|ui|viewer|view)/';
 
 /** A stage may import only from the stages listed beside it (and itself). */
@@ -16,11 +16,12 @@ const allowed = {
   field: ['job', 'gpu', 'camera', 'data', 'shading'],
   render: ['job', 'gpu', 'camera', 'data', 'rays', 'shading', 'field'],
   train: ['job', 'gpu', 'camera', 'data', 'rays', 'shading', 'field', 'render'],
-  eval: ['job', 'gpu', 'camera', 'data', 'rays', 'shading', 'field', 'render', 'formats'],
-  formats: ['job', 'gpu', 'camera', 'data', 'shading', 'field', 'train'],
+  compress: ['job', 'gpu', 'camera', 'data', 'rays', 'shading', 'field', 'render', 'train'],
+  eval: ['job', 'gpu', 'camera', 'data', 'rays', 'shading', 'field', 'render', 'compress', 'formats'],
+  formats: ['job', 'gpu', 'camera', 'data', 'shading', 'field', 'train', 'compress'],
   export: ['job', 'gpu', 'camera', 'data', 'rays', 'shading', 'field', 'render'],
-  run: ['job', 'gpu', 'camera', 'data', 'sfm', 'rays', 'shading', 'field', 'render', 'train', 'eval', 'formats', 'export'],
-  view: ['job', 'gpu', 'camera', 'data', 'sfm', 'rays', 'shading', 'field', 'render', 'train', 'eval', 'formats', 'export', 'run'],
+  run: ['job', 'gpu', 'camera', 'data', 'sfm', 'rays', 'shading', 'field', 'render', 'train', 'compress', 'eval', 'formats', 'export'],
+  view: ['job', 'gpu', 'camera', 'data', 'sfm', 'rays', 'shading', 'field', 'render', 'train', 'compress', 'eval', 'formats', 'export', 'run'],
 };
 const stages = Object.keys(allowed);
 
@@ -38,7 +39,7 @@ module.exports = {
       name: 'formats-only-above-run',
       severity: 'error',
       comment: 'Below run/, only the rank curve may know the file formats (the size of a model at a rank).',
-      from: { path: '^src/(job|gpu|camera|data|sfm|rays|shading|field|render|train|eval)/', pathNot: '^src/eval/rank-curve\\.ts$' },
+      from: { path: '^src/(job|gpu|camera|data|sfm|rays|shading|field|render|train|compress|eval)/', pathNot: '^src/eval/rank-curve\\.ts$' },
       to: { path: '^src/formats/' },
     },
     {
@@ -52,7 +53,7 @@ module.exports = {
       name: 'engine-no-ui-libraries',
       severity: 'error',
       comment: 'The engine runs in Node too: no React, three.js, charts or state stores.',
-      from: { path: '^src/(job|gpu|camera|data|sfm|rays|shading|field|render|train|eval|formats|export|run|view)/' },
+      from: { path: '^src/(job|gpu|camera|data|sfm|rays|shading|field|render|train|compress|eval|formats|export|run|view)/' },
       to: { path: 'node_modules/(react|react-dom|three|@react-three|uplot|zustand)/' },
     },
     {
@@ -61,7 +62,7 @@ module.exports = {
       comment: 'The studio and the viewer drive the engine only through run/ and view/ (plus the file formats, the data types and the browser file input).',
       from: { path: '^src/(ui|viewer)/' },
       to: {
-        path: '^src/(gpu|camera|data|sfm|rays|shading|field|render|train|eval|export)/',
+        path: '^src/(gpu|camera|data|sfm|rays|shading|field|render|train|compress|eval|export)/',
         pathNot: '^src/data/(types|browser-files)\\.ts$',
       },
     },
@@ -76,7 +77,10 @@ module.exports = {
       name: 'cli-node-only',
       severity: 'error',
       comment: 'Node modules stay out of the browser bundle.',
-      from: { path: '^src/(job|gpu|camera|sfm|rays|shading|field|render|train|eval|formats|export|run|view|ui|viewer)/', pathNot: '^src/gpu/node\\.ts$' },
+      from: {
+        path: '^src/(job|gpu|camera|sfm|rays|shading|field|render|train|compress|eval|formats|export|run|view|ui|viewer)/',
+        pathNot: '^src/gpu/node\\.ts$',
+      },
       to: { dependencyTypes: ['core'] },
     },
   ],

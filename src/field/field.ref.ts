@@ -78,6 +78,18 @@ export function refSamples(model: RefModel, ray: RefRay, near: number, far: numb
   return out;
 }
 
+/** Each sample's blend weight: its opacity times the transmittance before it. */
+export function refBlendWeights(model: RefModel, samples: { u: Vec3; delta: number }[]): { u: Vec3; w: number }[] {
+  const st = model.settings;
+  let T = 1;
+  return samples.map((s) => {
+    const alpha = 1 - Math.exp(-softplus(refDensityFeature(model, s.u) + st.densityShift) * s.delta * st.distanceScale);
+    const w = alpha * T;
+    T *= 1 - alpha + 1e-10;
+    return { u: s.u, w };
+  });
+}
+
 function mlpWeights(values: Map<string, ArrayLike<number>>): MlpWeights | null {
   if (!values.has('mlp.w0')) return null;
   const g = (n: string) => values.get(n)!;
@@ -107,25 +119,20 @@ export function refRender(
   const depths: number[] = [];
   const units = gridUnits(model.box, model.grid);
   for (const ray of rays) {
-    let T = 1;
     let acc = 0;
     let depth = 0;
     const c = [0, 0, 0];
-    for (const s of samplesOf(ray)) {
-      const sigma = softplus(refDensityFeature(model, s.u) + st.densityShift);
-      const alpha = 1 - Math.exp(-sigma * s.delta * st.distanceScale);
-      const w = alpha * T;
+    for (const { u, w } of refBlendWeights(model, samplesOf(ray))) {
       acc += w;
-      const q = s.u.map((g, a) => model.box.lo[a]! + g * units[a]!);
+      const q = u.map((g, a) => model.box.lo[a]! + g * units[a]!);
       const p = toWorld(st, q);
       depth += w * p.reduce((sum, v, a) => sum + (v - ray.o[a]!) * ray.d[a]!, 0);
       if (w > st.rayMarchWeightThres) {
-        const a = refAppComponents(model, s.u);
+        const a = refAppComponents(model, u);
         const feat = Array.from({ length: D }, (_, o) => a.reduce((sum, v, i) => sum + basis[o * a.length + i]! * v, 0));
         const rgb = shadingForwardRef(st.shading, weights, 1, feat, [...(ray.view ?? ray.d), 0]);
         for (let ch = 0; ch < 3; ch++) c[ch]! += w * rgb[ch]!;
       }
-      T *= 1 - alpha + 1e-10;
     }
     const col = c.map((v) => Math.min(1, Math.max(0, v + (1 - acc) * bg))) as Vec3;
     rgbs.push(col);

@@ -17,6 +17,13 @@ export interface LayoutWgsl {
    * (Strivec: see train/config.ts).
    */
   grad?: string;
+  /**
+   * `texel_scatter(b, t, k, g)`: adds g times each texel's interpolation weight at the taps `t`
+   * into component 0 of every factor texel of a slot (`b` its family_bases, `k` its components):
+   * the texels' importance for compression (compress/importance.ts). Absent for layouts
+   * compression does not support (Strivec).
+   */
+  texels?: string;
 }
 
 /** Shared uniform block describing the field. Positions are continuous grid indices u = (p - a0) / unit. */
@@ -207,6 +214,47 @@ ${linearId}
       let g = d_app_components[col + r];
       if (g != 0.0) { comp_scatter(b, t, k, r, g); }
     }
+  }
+}
+`;
+
+/** A layout's texel snippet, or why there is none. */
+function texelsOf(layout: LayoutWgsl): string {
+  if (!layout.texels) throw new Error('this model has no texel-weight kernel (compression supports VM and CP)');
+  return layout.texels;
+}
+
+/**
+ * Each factor texel's share of the last forward's samples: every sample whose blend weight
+ * (alpha times transmittance) passes the shading threshold adds that weight, times `scale`, times
+ * the texel's interpolation weight, into component 0 of the texel's slot in `grads` (fixed point;
+ * density and appearance factors alike). The sum over rays is the texels' importance.
+ */
+export const texelWeightWgsl = (layout: LayoutWgsl) => /* wgsl */ `
+struct Params { field: Field, count: u32, weight_thres: f32, scale: f32, }
+${fieldBindings(true)}
+@group(0) @binding(3) var<storage, read> samples: array<vec4f>;
+@group(0) @binding(4) var<storage, read> counter: array<u32>;
+@group(0) @binding(5) var<storage, read> sample_alpha: array<vec2f>;
+@group(0) @binding(6) var<storage, read> transmittance: array<f32>;
+var<private> field: Field;
+${fieldEval(layout)}
+${fieldScatter(layout)}
+${texelsOf(layout)}
+${linearId}
+@compute @workgroup_size(64) fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  field = params.field;
+  // The factors are bound whether or not the layout's taps read them (Strivec's lattice tables do).
+  _ = &params_f;
+  let i = linear_id(gid, nwg, 64u);
+  if (i >= min(counter[0], params.count)) { return; }
+  let w = sample_alpha[i].x * transmittance[i];
+  if (w <= params.weight_thres) { return; }
+  let u = samples[i].xyz;
+  for (var m = 0u; m < n_slots(); m++) {
+    let t = slot_taps(m, u);
+    texel_scatter(family_bases(0u, m), t, field.d_k[m], w * params.scale);
+    texel_scatter(family_bases(1u, m), t, field.a_k[m], w * params.scale);
   }
 }
 `;

@@ -10,6 +10,7 @@ import {
   densityGridWgsl,
   densityPositionWgsl,
   type LayoutWgsl,
+  texelWeightWgsl,
 } from './field.wgsl.ts';
 import { layoutOf } from './layout.ts';
 import type { FieldSettings } from './settings.ts';
@@ -22,6 +23,7 @@ const SOURCES = {
   appBackward: appBackwardWgsl,
   appPosition: appPositionWgsl,
   densityPosition: densityPositionWgsl,
+  texelWeight: texelWeightWgsl,
 } satisfies Record<string, (layout: LayoutWgsl) => string>;
 
 export type FieldKernelName = keyof typeof SOURCES;

@@ -155,6 +155,8 @@ export class RayBatch {
   private dAppFeatures!: GPUBuffer;
   private dAppComponents!: GPUBuffer;
   private pending: ForwardState | null = null;
+  /** The last forward's field uniform and factors (what its samples were weighed with). */
+  private last: { fieldU: ForwardState['fieldU']; factors: GPUBuffer } | null = null;
   /** dL/du per sample, when position gradients are on (enablePositionGrads). */
   private dPosition: GPUBuffer | null = null;
   /**
@@ -370,6 +372,7 @@ export class RayBatch {
     const st = field.settings;
     const factors = opt.factors ?? field.arena.params!;
     this.pending = null;
+    this.last = { fieldU, factors };
 
     // 1. Samples. The buffers hold every sample the rays could take (raysPerPass x samples per
     // ray), so no batch overflows them; they grow only when the samples per ray do (an upsample).
@@ -549,6 +552,29 @@ export class RayBatch {
         },
       );
     }
+  }
+
+  /**
+   * Each factor texel's share of the last forward's samples, added into `into` (arena-shaped,
+   * fixed point): their blend weights times `scale` times the texels' interpolation weights
+   * (field.wgsl.ts texelWeightWgsl). A ray adds at most `scale` to any texel, since its blend
+   * weights sum to at most 1.
+   */
+  scatterTexelWeights(enc: Encoder, into: GPUBuffer, scale: number): void {
+    if (!this.last) throw new Error('RayBatch.scatterTexelWeights: no forward to weigh');
+    const st = this.field.settings;
+    enc.dispatch(fieldKernel(this.ctx, st, 'texelWeight'), {
+      params: { field: this.last.fieldU, count: this.sampleCap, weight_thres: st.rayMarchWeightThres, scale },
+      buffers: {
+        params_f: this.last.factors,
+        grads: into,
+        samples: this.samples,
+        counter: this.counter,
+        sample_alpha: this.sampleAlpha,
+        transmittance: this.transmittance,
+      },
+      workgroups: { indirect: this.sampleArgs },
+    });
   }
 
   /** Colour, accumulation and depth of the first `n` rays of the last forward. */

@@ -3,8 +3,8 @@
 
 import type { Vec3 } from '../geometry.ts';
 import type { SegmentShape } from '../settings.ts';
-import { lin } from '../taps.ref.ts';
-import { cpEval, cpGrad, cpScatter } from './cp.wgsl.ts';
+import { lin, linTaps } from '../taps.ref.ts';
+import { cpEval, cpGrad, cpScatter, cpTexels } from './cp.wgsl.ts';
 import type { FieldLayout } from './field-layout.ts';
 
 /** Grid axis of line m (line 0 runs along z, 1 along y, 2 along x). */
@@ -18,7 +18,7 @@ export function cpLineLength(m: number, grid: Vec3): number {
 export const cpLayout: FieldLayout = {
   kind: 'cp',
   label: 'CP',
-  wgsl: { eval: cpEval, scatter: cpScatter, grad: cpGrad },
+  wgsl: { eval: cpEval, scatter: cpScatter, grad: cpGrad, texels: cpTexels },
   slotsFor: () => 1,
   problem: (s) => (s.densityComps.length !== 1 || s.appComps.length !== 1 ? 'CP models take one density and one appearance component count' : null),
   factorSegments(s, _box, grid): SegmentShape[] {
@@ -62,5 +62,8 @@ export const cpLayout: FieldLayout = {
     const grid = model.grid;
     const [L0, L1, L2] = [0, 1, 2].map((m) => model.values.get(`${family}.line${m}`)!);
     return Array.from({ length: count }, (_, r) => lin(L0!, u[2], grid[2], k, r) * lin(L1!, u[1], grid[1], k, r) * lin(L2!, u[0], grid[0], k, r));
+  },
+  refTexelTaps(model, family, _m, u) {
+    return [0, 1, 2].map((m) => ({ segment: `${family}.line${m}`, taps: linTaps(u[lineAxis(m)]!, cpLineLength(m, model.grid)) }));
   },
 };

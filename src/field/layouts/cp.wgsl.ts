@@ -44,3 +44,12 @@ fn comp_grad(m: u32, b: vec3u, t: SlotTaps, k: u32, r: u32) -> vec3f {
   return vec3f(lz * ly * line_slope(b.z, t.ty, k, r), lz * line_slope(b.y, t.tx, k, r) * lx, line_slope(b.x, t.tl, k, r) * ly * lx);
 }
 `;
+
+// Each texel's interpolation weight, into component 0 (compression's importance).
+export const cpTexels = /* wgsl */ `
+fn texel_scatter(b: vec3u, t: SlotTaps, k: u32, g: f32) {
+  add_line(b.x, t.tl, k, 0u, g);
+  add_line(b.y, t.tx, k, 0u, g);
+  add_line(b.z, t.ty, k, 0u, g);
+}
+`;

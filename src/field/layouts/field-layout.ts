@@ -4,6 +4,7 @@
 import type { LayoutWgsl } from '../field.wgsl.ts';
 import type { Box, Vec3 } from '../geometry.ts';
 import type { FieldModel, FieldSettings, ModelKind, SegmentShape } from '../settings.ts';
+import type { Tap } from '../taps.ref.ts';
 
 /** Slots of the WGSL Field uniform (layouts use at most this many: VM's three, Strivec's levels). */
 export const MAX_SLOTS = 3;
@@ -60,4 +61,9 @@ export interface FieldLayout {
   readonly localTensors: boolean;
   /** f64 reference: components r < count of family and slot m at grid coordinates u; null where the slot does not cover u. */
   refComponents(model: FieldModel, family: 'density' | 'app', m: number, u: Vec3, count: number): number[] | null;
+  /**
+   * f64 reference of the texel snippet (LayoutWgsl.texels): the factor texels of family and slot m
+   * that grid coordinates u interpolate, with their weights. Absent where the snippet is.
+   */
+  refTexelTaps?(model: FieldModel, family: 'density' | 'app', m: number, u: Vec3): { segment: string; taps: Tap[] }[];
 }

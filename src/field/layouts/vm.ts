@@ -4,9 +4,9 @@
 
 import type { Vec3 } from '../geometry.ts';
 import type { FieldSettings, SegmentShape } from '../settings.ts';
-import { bilin, lin } from '../taps.ref.ts';
+import { bilin, bilinTaps, lin, linTaps } from '../taps.ref.ts';
 import type { FieldLayout } from './field-layout.ts';
-import { vmEval, vmGrad, vmScatter } from './vm.wgsl.ts';
+import { vmEval, vmGrad, vmScatter, vmTexels } from './vm.wgsl.ts';
 
 /** (plane width, plane height, line length) of slot m. */
 export function slotDims(m: number, grid: Vec3): Vec3 {
@@ -31,7 +31,7 @@ const slotOf = (segment: string) => Number(segment.at(-1));
 export const vmLayout: FieldLayout = {
   kind: 'vm',
   label: 'VM',
-  wgsl: { eval: vmEval, scatter: vmScatter, grad: vmGrad },
+  wgsl: { eval: vmEval, scatter: vmScatter, grad: vmGrad, texels: vmTexels },
   slotsFor: () => 3,
   problem: (s) =>
     s.densityComps.length !== 3 || s.appComps.length !== 3 ? 'VM models take three density and three appearance component counts (one per slot)' : null,
@@ -80,5 +80,13 @@ export const vmLayout: FieldLayout = {
     const P = model.values.get(`${family}.plane${m}`)!;
     const L = model.values.get(`${family}.line${m}`)!;
     return Array.from({ length: count }, (_, r) => bilin(P, c[0], c[1], w, h, k, r) * lin(L, c[2], l, k, r));
+  },
+  refTexelTaps(model, family, m, u) {
+    const [w, h, l] = slotDims(m, model.grid);
+    const c = slotCoords(m, u);
+    return [
+      { segment: `${family}.plane${m}`, taps: bilinTaps(c[0], c[1], w, h) },
+      { segment: `${family}.line${m}`, taps: linTaps(c[2], l) },
+    ];
   },
 };

@@ -59,3 +59,11 @@ fn comp_grad(m: u32, b: vec3u, t: SlotTaps, k: u32, r: u32) -> vec3f {
   return vec3f(g.z, g.x, g.y);
 }
 `;
+
+// Each texel's interpolation weight, into component 0 (compression's importance).
+export const vmTexels = /* wgsl */ `
+fn texel_scatter(b: vec3u, t: SlotTaps, k: u32, g: f32) {
+  add_plane(b.x, t.tp, k, 0u, g);
+  add_line(b.y, t.tl, k, 0u, g);
+}
+`;
