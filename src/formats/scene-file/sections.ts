@@ -6,9 +6,8 @@ import { deflateSync } from 'fflate';
 import { fieldSegments } from '../../field/layout.ts';
 import type { StrivecLevel } from '../../field/layouts/strivec-lattice.ts';
 import { RANK_STEP, rankStepOf } from '../../field/rank.ts';
+import { FP16_MAX, fromHalf, quantise8, toHalf } from '../../compress/codecs.ts';
 import { type Precision, SCENE_VERSION, SceneError, type SceneHeader } from './header.ts';
-
-const FP16_MAX = 65504;
 
 export interface Block {
   /** Segment the values belong to. */
@@ -153,33 +152,6 @@ export function plan(h: SceneHeader, version = SCENE_VERSION): Section[] {
   return sections;
 }
 
-const f32v = new Float32Array(1);
-const u32v = new Uint32Array(f32v.buffer);
-
-/** IEEE half from a finite float of at most FP16_MAX in magnitude (round half up). */
-export function toHalf(v: number): number {
-  f32v[0] = v;
-  const x = u32v[0]!;
-  const sign = (x >>> 16) & 0x8000;
-  const e = ((x >>> 23) & 0xff) - 127 + 15;
-  const mant = x & 0x7fffff;
-  if (e <= 0) {
-    if (e < -10) return sign;
-    const m = (mant | 0x800000) >>> (1 - e);
-    return sign | ((m + 0x1000) >>> 13);
-  }
-  return (sign | (e << 10) | (mant >>> 13)) + ((mant >>> 12) & 1);
-}
-
-export function fromHalf(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const e = (h >>> 10) & 0x1f;
-  const m = h & 0x3ff;
-  if (e === 0) return sign * m * 2 ** -24;
-  if (e === 31) return m ? NaN : sign * Infinity;
-  return sign * (1 + m / 1024) * 2 ** (e - 15);
-}
-
 /** Writes `get(row, comp)` for a block at `at`; returns the bytes written (padded to 4). */
 export function encodeBlock(dv: DataView, at: number, b: Block, precision: Precision, get: (r: number, c: number) => number, where: string): number {
   if (precision === 'fp32') {
@@ -194,25 +166,13 @@ export function encodeBlock(dv: DataView, at: number, b: Block, precision: Preci
     }
   } else {
     // 8 bits per value with a per-component offset and scale: v = offset + q * scale.
+    const q = quantise8(b.rows, b.comps, get);
     const q0 = at + 8 * b.comps;
     for (let c = 0; c < b.comps; c++) {
-      let lo = Infinity;
-      let hi = -Infinity;
-      for (let r = 0; r < b.rows; r++) {
-        const v = get(r, c);
-        lo = Math.min(lo, v);
-        hi = Math.max(hi, v);
-      }
-      if (b.rows === 0) lo = hi = 0;
-      const scale = Math.fround((hi - lo) / 255);
-      const offset = Math.fround(lo);
-      dv.setFloat32(at + 8 * c, offset, true);
-      dv.setFloat32(at + 8 * c + 4, scale, true);
-      for (let r = 0; r < b.rows; r++) {
-        const q = scale > 0 ? Math.round((get(r, c) - offset) / scale) : 0;
-        dv.setUint8(q0 + r * b.comps + c, Math.max(0, Math.min(255, q)));
-      }
+      dv.setFloat32(at + 8 * c, q.offset[c]!, true);
+      dv.setFloat32(at + 8 * c + 4, q.scale[c]!, true);
     }
+    new Uint8Array(dv.buffer, dv.byteOffset + q0, q.codes.length).set(q.codes);
   }
   return blockBytes(b, precision);
 }
