@@ -71,3 +71,29 @@ export function quantise8(rows: number, comps: number, get: (r: number, c: numbe
 
 /** The value of code (r, c). */
 export const dequantise8 = (q: Quantised8, comps: number, r: number, c: number): number => q.offset[c]! + q.codes[r * comps + c]! * q.scale[c]!;
+
+/** Bits each index takes for a codebook of `k` codewords (at least 1). */
+export const indexBits = (k: number): number => Math.max(1, Math.ceil(Math.log2(Math.max(2, k))));
+
+/** Unsigned values of `bits` bits each, packed least significant bit first into bytes. */
+export function packBits(values: ArrayLike<number>, bits: number): Uint8Array {
+  const out = new Uint8Array(Math.ceil((values.length * bits) / 8));
+  let at = 0;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    for (let b = 0; b < bits; b++, at++) if ((v >>> b) & 1) out[at >>> 3]! |= 1 << (at & 7);
+  }
+  return out;
+}
+
+/** `count` values of `bits` bits from packed bytes (packBits' inverse). */
+export function unpackBits(bytes: Uint8Array, bits: number, count: number): Uint32Array {
+  const out = new Uint32Array(count);
+  let at = 0;
+  for (let i = 0; i < count; i++) {
+    let v = 0;
+    for (let b = 0; b < bits; b++, at++) v |= ((bytes[at >>> 3]! >>> (at & 7)) & 1) << b;
+    out[i] = v >>> 0;
+  }
+  return out;
+}

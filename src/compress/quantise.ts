@@ -13,7 +13,7 @@
 import type { Box, Vec3 } from '../field/geometry.ts';
 import { fieldSegments } from '../field/layout.ts';
 import { maxRankOf, rankStepOf } from '../field/rank.ts';
-import type { FieldSettings } from '../field/settings.ts';
+import type { AlphaMask, FieldSettings } from '../field/settings.ts';
 import type { GpuContext } from '../gpu/context.ts';
 import { dequantise8, type Quantised8, quantise8, roundToHalf } from './codecs.ts';
 import type { TexelImportance } from './importance.ts';
@@ -79,6 +79,7 @@ export interface CompactModel {
   planes: CompactPlane[];
   /** Every other tensor (lines, basis, shading weights), fp16-rounded; index tables as they are. */
   rest: Map<string, Float32Array>;
+  mask: AlphaMask | null;
 }
 
 /** Rank groups per block: doubling blocks for a slimmable model (1, 2, 3–4, 5–8, …), else one. */
@@ -125,7 +126,7 @@ const blockComponents = (segment: string, k: number, [first, end]: [number, numb
 /** Quantises a field's planes by their texels' importance (compress/importance.ts). */
 export async function quantiseField(
   ctx: GpuContext,
-  model: { settings: FieldSettings; box: Box; grid: Vec3; values: Map<string, Float32Array> },
+  model: { settings: FieldSettings; box: Box; grid: Vec3; values: Map<string, Float32Array>; mask: AlphaMask | null },
   importance: TexelImportance,
   opts: QuantiseOptions,
 ): Promise<CompactModel> {
@@ -178,7 +179,7 @@ export async function quantiseField(
     const v = model.values.get(seg.name)!;
     rest.set(seg.name, seg.group === 'index' ? v : roundToHalf(v));
   }
-  return { settings: model.settings, box: model.box, grid: model.grid, rankBlocks: blocks, planes, rest };
+  return { settings: model.settings, box: model.box, grid: model.grid, rankBlocks: blocks, planes, rest, mask: model.mask };
 }
 
 /**

@@ -66,7 +66,7 @@ test('a slimmable VM field quantised and decoded: each fate as promised, and any
     segs.filter((s) => s.plane).map((s) => [s.name, Float32Array.from({ length: s.count / s.components }, () => (rng() < 0.3 ? 0 : rng() ** 4 * 10))] as const),
   );
   const opts = { ...DEFAULT_QUANTISE, texelsPerCodeword: 4, minCodewords: 8 };
-  const c = await quantiseField(ctx, { settings, box, grid, values }, importance, opts);
+  const c = await quantiseField(ctx, { settings, box, grid, values, mask: null }, importance, opts);
   assert.deepEqual(c.rankBlocks, [
     [0, 1],
     [1, 2],

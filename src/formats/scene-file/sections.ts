@@ -3,10 +3,10 @@
 // groups is a valid slimmed model), how many bytes they take, and the value codecs (fp32, fp16,
 // 8 bits with a per-component offset and scale). The writer and the reader share all of it.
 import { deflateSync } from 'fflate';
+import { FP16_MAX, fromHalf, quantise8, toHalf } from '../../compress/codecs.ts';
 import { fieldSegments } from '../../field/layout.ts';
 import type { StrivecLevel } from '../../field/layouts/strivec-lattice.ts';
 import { RANK_STEP, rankStepOf } from '../../field/rank.ts';
-import { FP16_MAX, fromHalf, quantise8, toHalf } from '../../compress/codecs.ts';
 import { type Precision, SCENE_VERSION, SceneError, type SceneHeader } from './header.ts';
 
 export interface Block {
