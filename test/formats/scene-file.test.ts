@@ -115,15 +115,19 @@ test('fp16 is at most half and int8 at most a quarter of fp32 (plus the small fi
   assert.ok(i8 <= f32 / 4 + 2048, `int8 ${i8} vs fp32 ${f32}`);
 });
 
-test('version 1 files (8-bit groups not deflated) still read, to the same model as version 2', () => {
+test('version 1 and 2 files still read, to the same model as version 3', () => {
   const m = randomModel(KINDS.slimmerf!, [6, 5, 4]);
   const v1 = exportScene(m, { precision: 'int8', version: 1 });
-  const v2 = exportScene(m, { precision: 'int8' });
-  assert.equal(new DataView(v1.buffer).getUint16(8, true), 1);
-  assert.equal(new DataView(v2.buffer).getUint16(8, true), 2);
-  const a = readScene(v1, 'v1').model;
-  const b = readScene(v2, 'v2').model;
-  for (const [name, v] of a.values) assert.deepEqual(b.values.get(name), v, name);
+  const v2 = exportScene(m, { precision: 'int8', version: 2 });
+  const v3 = exportScene(m, { precision: 'int8' });
+  assert.deepEqual(
+    [v1, v2, v3].map((f) => new DataView(f.buffer).getUint16(8, true)),
+    [1, 2, 3],
+  );
+  // Version 3 changes nothing for value precisions: only the version field differs from 2.
+  assert.deepEqual(v3.subarray(10), v2.subarray(10));
+  const b = readScene(v3, 'v3').model;
+  for (const f of [v1, v2]) for (const [name, v] of readScene(f, 'old').model.values) assert.deepEqual(b.values.get(name), v, name);
 });
 
 test('the streaming reader fed one byte at a time renders as soon as the first group arrives', () => {

@@ -5,13 +5,20 @@ import type { Box, Vec3 } from '../../field/geometry.ts';
 import { maxRankOf } from '../../field/rank.ts';
 import type { FieldSettings } from '../../field/settings.ts';
 import { JsonChecks } from '../json-checks.ts';
+import { type CompactLayout, validateCompactLayout } from './compact.ts';
 
 export const SCENE_MAGIC = 'SLIMSCNE';
-/** Version 2 deflates the rank groups of 8-bit files; version 1 files are still read. */
-export const SCENE_VERSION = 2;
+/**
+ * Version 3 adds compact files (precision "compact", compact.ts); version 2 deflates the rank
+ * groups of 8-bit files; versions 1 and 2 are still read.
+ */
+export const SCENE_VERSION = 3;
 export const SCENE_EXTENSION = '.slimscene';
+/** How exportScene stores every value. */
 export type Precision = 'fp32' | 'fp16' | 'int8';
 export const PRECISIONS: Precision[] = ['fp32', 'fp16', 'int8'];
+/** A scene file's precision: one of those, or compressed (compact.ts; from version 3). */
+export type ScenePrecision = Precision | 'compact';
 
 export const MAX_HEADER_BYTES = 1 << 20;
 /** No section (one rank group, the shading weights, the mask) may claim more than this, */
@@ -25,11 +32,13 @@ export interface SceneHeader {
   settings: FieldSettings;
   box: Box;
   grid: Vec3;
-  precision: Precision;
+  precision: ScenePrecision;
   /** Rank groups stored (= maxRankOf(settings)). */
   ranks: number;
   mask: { dims: Vec3; box: Box } | null;
   info: Record<string, unknown>;
+  /** Compact files: how the model was compressed (every section's length follows from it). */
+  compact?: CompactLayout;
 }
 
 /** How a viewer looks at a scene: orbit distance, white background, ray range (from its info). */
@@ -69,15 +78,18 @@ export class SceneError extends Error {
   override name = 'SceneError';
 }
 
-export function validateHeader(raw: unknown, fail: (why: string) => never): SceneHeader {
+export function validateHeader(raw: unknown, fail: (why: string) => never, version = SCENE_VERSION): SceneHeader {
   const c = new JsonChecks(fail);
   const h = c.obj(raw, 'the header');
   if (h.format !== 'slimfield-scene') fail(`header: format ${JSON.stringify(h.format)} is not "slimfield-scene"`);
   const settings = c.settings(h.settings);
   const grid = c.ints(h.grid, 'grid', 3, 2, 4096) as Vec3;
-  const precision = PRECISIONS.includes(h.precision as Precision)
-    ? (h.precision as Precision)
-    : fail(`header: precision must be one of ${PRECISIONS.join(', ')}`);
+  const known: ScenePrecision[] = version >= 3 ? [...PRECISIONS, 'compact'] : PRECISIONS;
+  const precision = known.includes(h.precision as ScenePrecision)
+    ? (h.precision as ScenePrecision)
+    : fail(
+        `header: precision must be one of ${known.join(', ')}${h.precision === 'compact' ? ` (compact files are version 3, this one says ${version})` : ''}`,
+      );
   const ranks = c.int(h.ranks, 'ranks', 1, 4096);
   if (ranks !== maxRankOf(settings)) fail(`header: ranks ${ranks} does not match the component counts (${maxRankOf(settings)} groups)`);
   let mask: SceneHeader['mask'] = null;
@@ -86,5 +98,8 @@ export function validateHeader(raw: unknown, fail: (why: string) => never): Scen
     mask = { dims: c.ints(m.dims, 'mask.dims', 3, 1, 4096) as Vec3, box: c.box(m.box, 'mask.box') };
   }
   const info = h.info === undefined ? {} : c.obj(h.info, 'info');
-  return { format: 'slimfield-scene', settings, box: c.box(h.box, 'box'), grid, precision, ranks, mask, info };
+  const box = c.box(h.box, 'box');
+  const header: SceneHeader = { format: 'slimfield-scene', settings, box, grid, precision, ranks, mask, info };
+  if (precision === 'compact') header.compact = validateCompactLayout(h.compact, settings, box, grid, c, fail);
+  return header;
 }

@@ -3,14 +3,17 @@
 // CRC-32, every decoded value must be finite.
 import CRC32 from 'crc-32';
 import { inflateSync } from 'fflate';
+import { decodeCompact } from '../../compress/quantise.ts';
 import { fieldSegments } from '../../field/layout.ts';
 import { latticeTable } from '../../field/layouts/strivec-lattice.ts';
-import { RANK_STEP, rankStepOf, settingsAtRank } from '../../field/rank.ts';
+import { RANK_STEP, rankStepOf, settingsAtRank, truncateToRank } from '../../field/rank.ts';
 import { PREAMBLE } from '../container.ts';
+import { CompactParts } from './compact.ts';
 import {
   MAX_HEADER_BYTES,
   MAX_SCENE_BYTES,
   MAX_SECTION_BYTES,
+  type Precision,
   SCENE_MAGIC,
   SCENE_VERSION,
   SceneError,
@@ -39,6 +42,8 @@ export class SceneReader {
   private tables: Float32Array[] = [];
   private readonly decoded = new Map<string, Float32Array>();
   private groups = 0;
+  /** A compact file's model as its sections arrive. */
+  private compact: CompactParts | null = null;
 
   /** `size`: the whole file's length when known (a file on disk), checked against the header at once. */
   constructor(
@@ -106,8 +111,9 @@ export class SceneReader {
       } catch (e) {
         this.fail(`broken header: ${(e as Error).message}`);
       }
-      this.header = validateHeader(raw, (why) => this.fail(why));
+      this.header = validateHeader(raw, (why) => this.fail(why), version);
       this.sections = plan(this.header, this.version);
+      if (this.header.compact) this.compact = new CompactParts({ ...this.header, compact: this.header.compact, mask: null });
       for (const s of this.sections) if (s.bytes > MAX_SECTION_BYTES) this.fail(`${s.label} would need ${s.bytes} bytes: absurd sizes in the header`);
       this.offset = PREAMBLE + headLen;
       // A bits section's compressed length is known only when the section starts: until then
@@ -178,7 +184,16 @@ export class SceneReader {
       else this.tables = this.latticeTables(words, fail);
       return;
     }
-    const precision = sec.kind === 'dense' && h.precision !== 'fp32' ? 'fp16' : h.precision;
+    if (sec.kind === 'compactHead') {
+      this.compact!.readHead(dv, fail);
+      return;
+    }
+    if (sec.kind === 'compactBlock') {
+      this.compact!.readBlock(dv, fail);
+      this.groups = this.compact!.ranks;
+      return;
+    }
+    const precision = sec.kind === 'dense' && h.precision !== 'fp32' ? 'fp16' : (h.precision as Precision);
     let p = 0;
     for (const b of sec.blocks) {
       const out = new Float32Array(b.rows * b.comps);
@@ -212,6 +227,14 @@ export class SceneReader {
     if (!h || this.groups < 1) this.fail('no rank group has arrived yet');
     const r = Math.min(rank, this.groups);
     if (!Number.isInteger(r) || r < 1) this.fail(`cannot assemble rank ${rank}`);
+    if (h.mask && !this.mask) this.fail('the alpha mask has not arrived');
+    const mask = h.mask && this.mask ? { dims: h.mask.dims, box: h.mask.box, bits: this.mask } : null;
+    if (this.compact) {
+      // Decoded from the blocks read so far, then cut to the rank asked for (a block may hold more).
+      const all = decodeCompact(this.compact.model, this.compact.blocksRead);
+      const cut = r < h.ranks ? truncateToRank(h.settings, all, r) : { settings: h.settings, values: all };
+      return { ...cut, box: h.box, grid: h.grid, mask, rank: r };
+    }
     const settings = r < h.ranks ? settingsAtRank(h.settings, r) : h.settings;
     const values = new Map<string, Float32Array>();
     for (const seg of fieldSegments(settings, h.box, h.grid)) {
@@ -254,8 +277,6 @@ export class SceneReader {
       }
       values.set(seg.name, out);
     }
-    const mask = h.mask && this.mask ? { dims: h.mask.dims, box: h.mask.box, bits: this.mask } : null;
-    if (h.mask && !this.mask) this.fail('the alpha mask has not arrived');
     return { settings, box: h.box, grid: h.grid, values, mask, rank: r };
   }
 }

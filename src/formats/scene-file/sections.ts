@@ -7,6 +7,7 @@ import { FP16_MAX, fromHalf, quantise8, toHalf } from '../../compress/codecs.ts'
 import { fieldSegments } from '../../field/layout.ts';
 import type { StrivecLevel } from '../../field/layouts/strivec-lattice.ts';
 import { RANK_STEP, rankStepOf } from '../../field/rank.ts';
+import { COMPACT_HEAD_LABEL, compactBlockLabel, compactRawBytes } from './compact.ts';
 import { type Precision, SCENE_VERSION, SceneError, type SceneHeader } from './header.ts';
 
 export interface Block {
@@ -24,8 +25,11 @@ export interface Block {
 
 export interface Section {
   label: string;
-  /** 'mask' and 'lattice' hold bits (the alpha mask; Strivec's occupied lattice cells). */
-  kind: 'mask' | 'lattice' | 'dense' | 'group';
+  /**
+   * 'mask' and 'lattice' hold bits (the alpha mask; Strivec's occupied lattice cells); a compact
+   * file's 'compactHead' and 'compactBlock' sections are laid out by compact.ts.
+   */
+  kind: 'mask' | 'lattice' | 'dense' | 'group' | 'compactHead' | 'compactBlock';
   blocks: Block[];
   /**
    * Payload bytes. A deflated section's length is known only when it starts: until then this is
@@ -116,13 +120,23 @@ export function plan(h: SceneHeader, version = SCENE_VERSION): Section[] {
     const words = Math.ceil((h.mask.dims[0] * h.mask.dims[1] * h.mask.dims[2]) / 32);
     sections.push({ label: 'alpha mask', kind: 'mask', blocks: [], bytes: deflateBounds(words * 4).max, rawBytes: words * 4 });
   }
+  if (h.precision === 'compact') {
+    // Every compact section is deflated; its inflated length follows from the header's layout.
+    const raw = compactRawBytes({ settings: s, box: h.box, grid: h.grid, compact: h.compact! });
+    sections.push({ label: COMPACT_HEAD_LABEL, kind: 'compactHead', blocks: [], bytes: deflateBounds(raw.head).max, rawBytes: raw.head });
+    raw.blocks.forEach((n, b) => {
+      sections.push({ label: compactBlockLabel(h.compact!.rankBlocks[b]!, b), kind: 'compactBlock', blocks: [], bytes: deflateBounds(n).max, rawBytes: n });
+    });
+    return sections;
+  }
   if (s.levels) {
     // The tensor centres: which lattice cells hold a tensor (the reference did not save them).
     const words = latticeWords(s.levels!).reduce((a, b) => a + b, 0);
     sections.push({ label: 'tensor lattice', kind: 'lattice', blocks: [], bytes: deflateBounds(words * 4).max, rawBytes: words * 4 });
   }
+  const precision = h.precision as Precision;
   // Shading weights are small and sensitive: fp32 in fp32 files, fp16 otherwise.
-  const densePrecision: Precision = h.precision === 'fp32' ? 'fp32' : 'fp16';
+  const densePrecision: Precision = precision === 'fp32' ? 'fp32' : 'fp16';
   const dense = segs.filter((x) => x.name.startsWith('mlp.')).map((x) => ({ name: x.name, rows: x.count, comps: 1, first: 0 }));
   sections.push({ label: 'shading weights', kind: 'dense', blocks: dense, bytes: dense.reduce((n, b) => n + blockBytes(b, densePrecision), 0) });
   const appDim = s.shading.appDim;
@@ -141,7 +155,7 @@ export function plan(h: SceneHeader, version = SCENE_VERSION): Section[] {
       first += k;
     }
     blocks.push({ name: 'basis', rows: appDim, comps: cols.length, first: 0, cols });
-    const raw = blocks.reduce((n, b) => n + blockBytes(b, h.precision), 0);
+    const raw = blocks.reduce((n, b) => n + blockBytes(b, precision), 0);
     sections.push({
       label: `rank group ${g + 1}`,
       kind: 'group',

@@ -1,10 +1,14 @@
 // Writing scene files: a model (its full values, e.g. a downloaded arena) at a rank and precision,
 // and the size such a file will have, computed from the header alone.
+
+import { FP16_MAX } from '../../compress/codecs.ts';
+import type { CompactModel } from '../../compress/quantise.ts';
 import type { Box, Vec3 } from '../../field/geometry.ts';
 import { fieldSegments } from '../../field/layout.ts';
 import { maxRankOf, settingsAtRank, truncateToRank } from '../../field/rank.ts';
 import type { FieldSettings } from '../../field/settings.ts';
 import { headerBytes, PREAMBLE, writeContainer } from '../container.ts';
+import { compactLayoutOf, compactSections } from './compact.ts';
 import { PRECISIONS, type Precision, SCENE_MAGIC, SCENE_VERSION, SceneError, type SceneHeader, type SceneModel } from './header.ts';
 import { bitsPayload, deflatedPayload, encodeBlock, isBits, isDeflated, latticeBits, plan, type Section } from './sections.ts';
 
@@ -79,7 +83,7 @@ export function exportScene(model: Omit<SceneModel, 'rank'>, opts: ExportOptions
       );
     const raw = new Uint8Array(sec.rawBytes ?? sec.bytes);
     const dv = new DataView(raw.buffer);
-    const precision = sec.kind === 'dense' && h.precision !== 'fp32' ? 'fp16' : h.precision;
+    const precision = sec.kind === 'dense' && opts.precision !== 'fp32' ? 'fp16' : opts.precision;
     let p = 0;
     for (const b of sec.blocks) {
       const v = values.get(b.name)!;
@@ -90,4 +94,35 @@ export function exportScene(model: Omit<SceneModel, 'rank'>, opts: ExportOptions
     return isDeflated(sec) ? deflatedPayload(raw) : raw;
   });
   return writeContainer(SCENE_MAGIC, version, head, payloads);
+}
+
+/**
+ * Encodes a compressed model (compress/quantise.ts) as a compact scene file (version 3): the
+ * header lists its layout, then the alpha mask and the compact sections (compact.ts), deflated.
+ */
+export function exportCompactScene(c: CompactModel, info: Record<string, unknown> = {}): Uint8Array {
+  if (c.settings.levels) throw new SceneError('export: Strivec models cannot be stored compact yet: export them as fp16 or int8');
+  for (const [name, v] of c.rest) {
+    for (let i = 0; i < v.length; i++) if (!(Math.abs(v[i]!) <= FP16_MAX)) throw new SceneError(`export: ${name} holds ${v[i]}, beyond fp16's range`);
+  }
+  const h: SceneHeader = {
+    format: 'slimfield-scene',
+    settings: c.settings,
+    box: c.box,
+    grid: c.grid,
+    precision: 'compact',
+    ranks: maxRankOf(c.settings),
+    mask: c.mask ? { dims: c.mask.dims, box: c.mask.box } : null,
+    info,
+    compact: compactLayoutOf(c),
+  };
+  const sections = plan(h, SCENE_VERSION);
+  const raw = compactSections(c);
+  const payloads = sections.map((sec, i): Uint8Array => {
+    if (sec.kind === 'mask') return bitsPayload(c.mask!.bits);
+    const part = raw[i - (c.mask ? 1 : 0)]!;
+    if (part.raw.length !== sec.rawBytes) throw new SceneError(`export: ${sec.label} has ${part.raw.length} bytes, its layout ${sec.rawBytes}`);
+    return deflatedPayload(part.raw);
+  });
+  return writeContainer(SCENE_MAGIC, SCENE_VERSION, headerBytes(h), payloads);
 }
