@@ -87,7 +87,10 @@ test('a compact SlimmeRF file renders rank 1 from its first block, before the re
   const file = exportCompactScene(c);
   const reader = new SceneReader('c.slimscene', file.length);
   let at = 0;
-  while (reader.ranksReady === 0) reader.push(file.subarray(at, (at += 64)));
+  while (reader.ranksReady === 0) {
+    reader.push(file.subarray(at, at + 64));
+    at += 64;
+  }
   assert.equal(reader.ranksReady, 1);
   // Sections: the mask, the head, then blocks 1, 2 and 3 (ranks 1, 2, 3).
   const [block2] = sectionsOf(file)[3]!;
