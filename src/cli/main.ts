@@ -18,6 +18,7 @@ import { exportScene } from '../formats/scene-file/writer.ts';
 import { LimitError } from '../gpu/context.ts';
 import { nodeGpu } from '../gpu/node.ts';
 import { ViewRenderer } from '../render/view-renderer.ts';
+import { compactScene } from '../run/compact-scene.ts';
 import { BLUR_SCHEDULE_BLENDER } from '../train/coarse-to-fine.ts';
 import { ConfigError, checkReferenceOptions, resolveConfig } from '../train/config.ts';
 import { type CameraPath, fittedPath, frameCamera, frameCount, framePose, parseCameraPath } from '../view/camera-path.ts';
@@ -35,6 +36,7 @@ const USAGE = `usage:
   npm run cli -- eval --model FILE --data DIR [--downscale K] [--test-views N] [--ranks 1,2,4,8,16]
   npm run cli -- render --model FILE --data DIR --view N --out PNG [--downscale K] [--rank K]
   npm run cli -- export --model FILE [--rank K] [--precision fp32|fp16|int8] --out FILE.slimscene
+  npm run cli -- export --model FILE --precision compact --data DIR [--downscale K] [--rank K] --out FILE.slimscene
   npm run cli -- mesh --model FILE [--rank K] [--resolution N] [--level A] [--simplify F] --out FILE.glb|FILE.ply
   npm run cli -- points --model FILE [--rank K] [--resolution N] [--level A] --out FILE.ply
   npm run cli -- splats --model FILE [--rank K] [--resolution N] [--level A] [--sh-degree 0|1] --out FILE.ply
@@ -325,10 +327,42 @@ async function exportCmd(a: Record<string, string | boolean | undefined>): Promi
   const file = need(a.model as string, 'model');
   const out = need(a.out as string, 'out');
   const precision = (a.precision as string | undefined) ?? 'fp16';
-  if (!PRECISIONS.includes(precision as Precision)) throw new ConfigError(`--precision must be one of ${PRECISIONS.join(', ')}, got "${precision}"`);
+  if (!PRECISIONS.includes(precision as Precision) && precision !== 'compact') {
+    throw new ConfigError(`--precision must be one of ${PRECISIONS.join(', ')}, compact, got "${precision}"`);
+  }
+  if (precision === 'compact' && !a.data) throw new ConfigError('--precision compact needs --data DIR: the training images weigh which texels matter');
   const ctx = await nodeGpu();
   const { field } = await loadModel(ctx, file);
   const rank = rankFlag(a, field);
+  if (precision === 'compact') {
+    const ds = await openDataset(a.data as string, intFlag(a.downscale as string, 'downscale', 1), ['train'], holdOutFlag(a));
+    const views = ds.splits.train!.cameras;
+    let shown = '';
+    const c = await compactScene(field, {
+      views,
+      nearFar: ds.nearFar,
+      rank,
+      info: { source: file },
+      onEvent: (e) => {
+        const line = `compact: ${e.stage} ${e.done}/${e.total}`;
+        if (line === shown || (e.done !== e.total && e.done % 10 !== 0)) return;
+        shown = line;
+        log(line);
+      },
+    });
+    await writeFile(out, c.bytes);
+    return {
+      out,
+      rank,
+      maxRank: field.maxRank,
+      precision,
+      params: field.parameterCountAtRank(rank),
+      bytes: c.bytes.length,
+      prefixBytes: c.prefixBytes,
+      texels: c.texels,
+      seconds: c.seconds,
+    };
+  }
   const values = await field.arena.download(ctx);
   const bytes = exportScene(
     { settings: field.settings, box: field.box, grid: field.grid, values, mask: field.mask },

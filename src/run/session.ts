@@ -25,11 +25,13 @@ import { type Precision, type SceneModel, type SceneView, sceneView } from '../f
 import { readScene } from '../formats/scene-file/reader.ts';
 import { exportScene, sceneFileSize } from '../formats/scene-file/writer.ts';
 import { contextFromAdapter, type GpuContext } from '../gpu/context.ts';
+import type { JobControl } from '../job/job.ts';
 import type { ImageResult } from '../render/view-renderer.ts';
 import { ViewRenderer } from '../render/view-renderer.ts';
 import { resolveConfig } from '../train/config.ts';
 import type { MemoryEstimate } from '../train/memory.ts';
 import { type AppBenchmarkOptions, type AppBenchmarkResult, runAppBenchmark } from './app-benchmark.ts';
+import { type CompactEvent, compactScene } from './compact-scene.ts';
 import { GpuQueue } from './gpu-queue.ts';
 import { fieldFromModel } from './models.ts';
 import { type PosedPhotos, posedCaptureFiles, posedPhotoSource } from './posed-photos.ts';
@@ -62,6 +64,16 @@ export interface RankReadout {
   /** Mean PSNR on held-out views at this rank; null until measured (or without held-out views). */
   psnr: number | null;
 }
+
+/** A compact file made in the studio, measured before it is saved. */
+export interface CompactExport {
+  bytes: Uint8Array;
+  /** At the end of each rank block: the bytes a reader needs, the fp16 file's bytes and the held-out PSNR of what the file decodes to. */
+  ranks: { rank: number; bytes: number; fp16Bytes: number; psnr: number | null }[];
+  texels: { pruned: number; coded: number; kept: number };
+}
+
+export type CompactExportEvent = CompactEvent | { stage: 'evaluate'; done: number; total: number };
 
 /** A training camera rendered beside its photo. */
 export interface ComparedView {
@@ -323,6 +335,46 @@ export class Session {
     if (!field) throw new Error('Nothing to export: train a model or open a scene first.');
     const values = await this.queue.run(() => field.arena.download(this.ctx));
     return exportScene({ settings: field.settings, box: field.box, grid: field.grid, values, mask: field.mask }, { rank, precision, info: this.sceneInfo() });
+  }
+
+  /**
+   * A compact scene file of the current field (run/compact-scene.ts: the texels' importance over
+   * the training views, the planes quantised, the file written), reopened from its own bytes and
+   * measured at the end of each rank block: what is shown is what is saved. Holds the GPU queue
+   * throughout (the viewport waits); the signal cancels it between steps.
+   */
+  async compactScene(control: JobControl<CompactExportEvent>): Promise<CompactExport> {
+    const { field, dataset: ds } = this;
+    if (!field) throw new Error('Nothing to export: train a model or open a scene first.');
+    if (!ds) throw new Error('A compact file needs the photos the model learned from (they weigh which texels matter): open its capture first.');
+    return this.queue.run(async () => {
+      const c = await compactScene(field, {
+        views: ds.splits.train!.cameras,
+        nearFar: ds.nearFar,
+        info: this.sceneInfo(),
+        onEvent: control.onEvent,
+        signal: control.signal,
+      });
+      const decoded = await fieldFromModel(this.ctx, readScene(c.bytes, 'compact file').model, 'compact file');
+      const renderer = new ViewRenderer(this.ctx, decoded, ds.nearFar);
+      try {
+        const split = ds.splits.test ?? ds.splits.train!;
+        const views = evenlySpacedViews(split.cameras.length, READOUT_VIEWS);
+        const ranks = c.model.rankBlocks.map(([, end]) => end);
+        const rows: CompactExport['ranks'] = [];
+        for (const [i, rank] of ranks.entries()) {
+          control.signal?.throwIfAborted();
+          control.onEvent?.({ stage: 'evaluate', done: i, total: ranks.length });
+          const ev = await evaluate(renderer, ds, split, views, rank);
+          rows.push({ rank, bytes: c.prefixBytes[rank - 1]!, fp16Bytes: this.sceneSize(rank, 'fp16').bytes, psnr: ev.psnr });
+        }
+        control.onEvent?.({ stage: 'evaluate', done: ranks.length, total: ranks.length });
+        return { bytes: c.bytes, ranks: rows, texels: c.texels };
+      } finally {
+        renderer.destroy();
+        decoded.destroy();
+      }
+    });
   }
 
   /**

@@ -1,11 +1,13 @@
 // Export: the current model as a scene file at the slider's rank and a chosen precision, with its
-// size predicted before saving; the current view as a PNG; and the surface as a mesh, points or
-// splats (GeometryExportPanel); a video along a camera path (VideoPanel).
+// size predicted before saving; the current view as a PNG; a compact file measured per rank
+// before saving (CompactExportPanel); the surface as a mesh, points or splats
+// (GeometryExportPanel); a video along a camera path (VideoPanel).
 import { zipSync } from 'fflate';
 import { useState } from 'react';
 import { PRECISIONS, type Precision, SCENE_EXTENSION } from '../formats/scene-file/header.ts';
 import type { Session } from '../run/session.ts';
 import { formatBytes } from '../view/webgpu.ts';
+import { CompactExportPanel } from './CompactExportPanel.tsx';
 import { download } from './download.ts';
 import { GeometryExportPanel } from './GeometryExportPanel.tsx';
 import { useStudio } from './store.ts';
@@ -126,6 +128,13 @@ export function ExportPanel({ session }: { session: Session }) {
           {error}
         </p>
       )}
+      <h3>Compact file</h3>
+      <CompactExportPanel
+        key={session.fingerprint?.crc ?? 'no-dataset'}
+        session={session}
+        base={base}
+        disabled={training ? 'Pause or stop training to export' : null}
+      />
       <h3>Mesh, points, splats</h3>
       <GeometryExportPanel session={session} rank={rank} base={base} disabled={training ? 'Pause or stop training to export' : null} />
       <h3>Video</h3>

@@ -414,6 +414,25 @@ test('SlimmeRF through the CLI: train with TRaIn, eval --ranks prints PSNR and s
   const ev8 = JSON.parse(cli('eval', '--model', scene8, '--data', 'builtin:demo', '--downscale', '8', '--test-views', '1').out.trim().split('\n').at(-1)!);
   assert.equal(ev8.rank, 1);
   expectError(cli('export', '--model', model, '--precision', 'fp8', '--out', scene8), /--precision must be one of fp32, fp16, int8/);
+  // Compact: planes quantised by the training images' importance, streamable by rank; eval opens it like any scene.
+  const sceneC = join(dir, 'slimc.slimscene');
+  const exC = cli('export', '--model', model, '--precision', 'compact', '--data', 'builtin:demo', '--downscale', '8', '--out', sceneC);
+  assert.equal(exC.code, 0, exC.err);
+  const resC = JSON.parse(exC.out.trim().split('\n').at(-1)!);
+  assert.equal(resC.precision, 'compact');
+  assert.equal(resC.bytes, readFileSync(sceneC).length);
+  assert.equal(resC.prefixBytes.length, res.rank, 'bytes for every rank prefix');
+  assert.equal(resC.prefixBytes.at(-1), resC.bytes);
+  assert.ok(
+    resC.prefixBytes.every((b: number, i: number) => i === 0 || b >= resC.prefixBytes[i - 1]),
+    `prefixes grow: ${resC.prefixBytes}`,
+  );
+  assert.ok(resC.texels.coded > 0 && resC.texels.kept > 0 && resC.texels.pruned > 0, JSON.stringify(resC.texels));
+  assert.ok(resC.bytes < exRes.bytes / 4, `compact ${resC.bytes} bytes vs fp32 ${exRes.bytes}`);
+  const evC = JSON.parse(cli('eval', '--model', sceneC, '--data', 'builtin:demo', '--downscale', '8', '--test-views', '1').out.trim().split('\n').at(-1)!);
+  assert.equal(evC.bytes, resC.bytes);
+  assert.ok(evC.psnr > evRes.psnr - 3, `compact ${evC.psnr} dB vs the model's ${evRes.psnr}`);
+  expectError(cli('export', '--model', model, '--precision', 'compact', '--out', sceneC), /--precision compact needs --data DIR/);
   const cut = join(dir, 'cut.slimscene');
   writeFileSync(cut, readFileSync(scene32).subarray(0, 200));
   expectError(cli('eval', '--model', cut, '--data', 'builtin:demo'), /cut\.slimscene: .*truncated/);

@@ -1,0 +1,78 @@
+// A compact scene file from a trained field: the importance of its texels over the training views
+// (compress/importance.ts), its planes quantised by it (compress/quantise.ts), then written
+// (formats/scene-file/compact.ts). One job for the CLI's `export --precision compact` and the
+// studio's Export panel, with its progress by stage, cancellable between steps.
+import { texelImportance } from '../compress/importance.ts';
+import { type CompactModel, DEFAULT_QUANTISE, fateCounts, type QuantiseOptions, quantiseField } from '../compress/quantise.ts';
+import type { PosedView } from '../data/types.ts';
+import type { TensorField } from '../field/field.ts';
+import { maxRankOf, truncateToRank } from '../field/rank.ts';
+import { exportCompactScene } from '../formats/scene-file/writer.ts';
+import type { JobControl } from '../job/job.ts';
+
+export type CompactEvent = { stage: 'importance'; done: number; total: number } | { stage: 'quantise'; done: number; total: number };
+
+export interface CompactOptions extends JobControl<CompactEvent> {
+  /** The training cameras (their pixels' rays weigh the texels). */
+  views: PosedView[];
+  nearFar: [number, number];
+  /** Rank groups to keep (default all). */
+  rank?: number;
+  info?: Record<string, unknown>;
+  quantise?: Partial<Omit<QuantiseOptions, 'signal' | 'onProgress'>>;
+}
+
+export interface CompactScene {
+  bytes: Uint8Array;
+  model: CompactModel;
+  /** Bytes a reader needs for each rank 1 … ranks (a SlimmeRF file's prefixes; a plain file needs them all for any). */
+  prefixBytes: number[];
+  texels: { pruned: number; coded: number; kept: number };
+  seconds: { importance: number; quantise: number; write: number };
+}
+
+/** Where each section of a scene file ends (container.ts layout: preamble, header, then length-prefixed sections). */
+function sectionEnds(file: Uint8Array): number[] {
+  const dv = new DataView(file.buffer, file.byteOffset, file.byteLength);
+  const ends: number[] = [];
+  for (let at = 20 + dv.getUint32(12, true); at < file.length; at += 8 + dv.getUint32(at, true)) ends.push(at + 8 + dv.getUint32(at, true));
+  return ends;
+}
+
+export async function compactScene(field: TensorField, opts: CompactOptions): Promise<CompactScene> {
+  const ctx = field.ctx;
+  const clock = () => performance.now() / 1000;
+  let t = clock();
+  const importance = await texelImportance(ctx, field, opts.views, {
+    nearFar: opts.nearFar,
+    signal: opts.signal,
+    onProgress: (done, total) => opts.onEvent?.({ stage: 'importance', done, total }),
+  });
+  const importanceSeconds = clock() - t;
+  t = clock();
+  const all = await field.arena.download(ctx);
+  const rank = Math.min(opts.rank ?? field.rank, field.rank);
+  const { settings, values } = rank < maxRankOf(field.settings) ? truncateToRank(field.settings, all, rank) : { settings: field.settings, values: all };
+  const model = await quantiseField(ctx, { settings, box: field.box, grid: field.grid, values, mask: field.mask }, importance, {
+    ...DEFAULT_QUANTISE,
+    ...opts.quantise,
+    signal: opts.signal,
+    onProgress: (done, total) => opts.onEvent?.({ stage: 'quantise', done, total }),
+  });
+  const quantiseSeconds = clock() - t;
+  t = clock();
+  const bytes = exportCompactScene(model, opts.info);
+  const ends = sectionEnds(bytes);
+  const blocks = model.rankBlocks.length;
+  // The last `blocks` sections are the rank blocks; rank r needs every block that starts below it.
+  const prefixBytes = Array.from({ length: maxRankOf(settings) }, (_, r) => ends[ends.length - blocks + model.rankBlocks.findIndex(([, end]) => end > r)]!);
+  const { pruned, coded, kept } = fateCounts(model);
+  const round = (s: number) => +s.toFixed(2);
+  return {
+    bytes,
+    model,
+    prefixBytes,
+    texels: { pruned, coded, kept },
+    seconds: { importance: round(importanceSeconds), quantise: round(quantiseSeconds), write: round(clock() - t) },
+  };
+}

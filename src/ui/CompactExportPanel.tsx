@@ -1,0 +1,129 @@
+// Compact export: the model compressed by the importance of its texels over the training photos
+// (planes pruned, vector-quantised and kept in 8 bits; run/compact-scene.ts), as a job with its
+// stages' progress and Cancel. The file is reopened from its own bytes and measured before it is
+// saved: the bytes a viewer needs and the held-out PSNR at the end of each rank block, beside the
+// fp16 file's bytes, so the choice of rank is made on what will be shipped.
+import { useRef, useState } from 'react';
+import { SCENE_EXTENSION } from '../formats/scene-file/header.ts';
+import type { CompactExport, CompactExportEvent, Session } from '../run/session.ts';
+import { formatBytes } from '../view/webgpu.ts';
+import { download } from './download.ts';
+
+const STAGE_LABEL: Record<CompactExportEvent['stage'], string> = {
+  importance: 'weighing texels over the training photos',
+  quantise: 'learning codebooks',
+  evaluate: 'measuring the file at each rank',
+};
+
+export function CompactExportPanel({
+  session,
+  base,
+  disabled,
+  onDone,
+}: {
+  session: Session;
+  base: string;
+  disabled: string | null;
+  onDone?: (c: CompactExport) => void;
+}) {
+  const [progress, setProgress] = useState<{ what: string; fraction: number } | null>(null);
+  const [result, setResult] = useState<CompactExport | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const abort = useRef<AbortController | null>(null);
+  const reason = disabled ?? (session.dataset ? null : 'A compact file needs the photos the model learned from: open its capture first');
+
+  const compress = () => {
+    const controller = new AbortController();
+    abort.current = controller;
+    setResult(null);
+    setError(null);
+    setProgress({ what: 'waiting for the GPU', fraction: 0 });
+    session
+      .compactScene({
+        signal: controller.signal,
+        onEvent: (e) => setProgress({ what: `${STAGE_LABEL[e.stage]}: ${e.done} of ${e.total}`, fraction: e.total > 0 ? e.done / e.total : 0 }),
+      })
+      .then(
+        (r) => {
+          setResult(r);
+          onDone?.(r);
+        },
+        (e: unknown) => setError(controller.signal.aborted ? 'Compression cancelled.' : (e as Error).message),
+      )
+      .finally(() => {
+        abort.current = null;
+        setProgress(null);
+      });
+  };
+
+  return (
+    <div className="compact-export" data-testid="compact-export">
+      <div className="button-row">
+        <button
+          type="button"
+          data-testid="compact-run"
+          disabled={progress !== null || reason !== null}
+          title={reason ?? 'Compress the model by the importance of its texels over the training photos, then show its size and quality at each rank'}
+          onClick={compress}
+        >
+          Compact…
+        </button>
+        {progress && (
+          <button type="button" data-testid="compact-cancel" onClick={() => abort.current?.abort()}>
+            Cancel
+          </button>
+        )}
+      </div>
+      {progress && (
+        <div className="progress" data-testid="compact-progress">
+          <progress max={1} value={progress.fraction} />
+          <div className="progress-text">{progress.what}</div>
+        </div>
+      )}
+      {result && (
+        <>
+          <table className="compact-table" data-testid="compact-table">
+            <thead>
+              <tr>
+                <th>rank</th>
+                <th>compact</th>
+                <th>fp16</th>
+                <th>held-out PSNR</th>
+              </tr>
+            </thead>
+            <tbody>
+              {result.ranks.map((r) => (
+                <tr key={r.rank} data-rank={r.rank} data-bytes={r.bytes} data-fp16-bytes={r.fp16Bytes} data-psnr={r.psnr ?? ''}>
+                  <td>{r.rank}</td>
+                  <td>{formatBytes(r.bytes)}</td>
+                  <td className="muted">{formatBytes(r.fp16Bytes)}</td>
+                  <td>{r.psnr === null ? '—' : `${r.psnr.toFixed(2)} dB`}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          <div className="button-row">
+            <span className="muted small">
+              texels: {result.texels.kept.toLocaleString()} kept in 8 bits, {result.texels.coded.toLocaleString()} from codebooks,{' '}
+              {result.texels.pruned.toLocaleString()} dropped
+            </span>
+            <button
+              type="button"
+              data-testid="compact-save"
+              onClick={() =>
+                download(new Blob([result.bytes as Uint8Array<ArrayBuffer>], { type: 'application/octet-stream' }), `${base}-compact${SCENE_EXTENSION}`)
+              }
+            >
+              Save compact file…
+            </button>
+          </div>
+        </>
+      )}
+      {error && (
+        <p className="error" role="alert">
+          {error}
+        </p>
+      )}
+    </div>
+  );
+}
