@@ -1,22 +1,24 @@
 // npm run bench:compact -- --model FILE --data DIR [--downscale K] [--test-views N] [--ranks 1,2,4,8,16]
 //   [--keep S] [--prune S] [--texels-per-codeword N] [--kmeans-iters N]
-// Compresses a trained model (compress/: texel importance over the training views, planes pruned,
-// vector-quantised and kept in 8 bits) and prints, beside the model's own fp32 and 8-bit scene
-// files, the compact file's bytes (each section deflated as the writer stores it) and the held-out
-// PSNR of what it decodes to, at every rank asked for (a SlimmeRF model's prefixes), with the
-// seconds each step took and the adapter. No fine-tune yet: these are the quantisation's own losses.
+// Writes a trained model's compact scene file as the CLI does (run/compact-scene.ts: texel
+// importance over the training views, planes pruned, vector-quantised and kept in 8 bits) and
+// prints, beside the model's own fp32, fp16 and 8-bit scene files, the bytes a reader needs and the
+// held-out PSNR of what the file decodes to at every rank asked for (a SlimmeRF model's prefixes),
+// each section's bytes, the seconds of each step and the adapter. No fine-tune yet: these are the
+// quantisation's own losses.
 import { parseArgs } from 'node:util';
 import { loadModel, log, openDataset } from '../src/cli/node-io.ts';
-import { texelImportance } from '../src/compress/importance.ts';
-import { DEFAULT_QUANTISE, decodeCompact, fateCounts, quantiseField } from '../src/compress/quantise.ts';
+import { DEFAULT_QUANTISE, fateCounts } from '../src/compress/quantise.ts';
 import { evenlySpacedViews } from '../src/data/views.ts';
 import { evaluate } from '../src/eval/evaluate.ts';
-import { TensorField } from '../src/field/field.ts';
 import { maxRankOf } from '../src/field/rank.ts';
 import { compactSections, deflatedSizes } from '../src/formats/scene-file/compact.ts';
+import { readScene } from '../src/formats/scene-file/reader.ts';
 import { sceneFileSize } from '../src/formats/scene-file/writer.ts';
 import { nodeGpu } from '../src/gpu/node.ts';
 import { ViewRenderer } from '../src/render/view-renderer.ts';
+import { compactScene } from '../src/run/compact-scene.ts';
+import { fieldFromModel } from '../src/run/models.ts';
 
 const { values: a } = parseArgs({
   args: process.argv.slice(2),
@@ -49,31 +51,24 @@ const opts = {
 };
 const seconds = (t0: number) => +((performance.now() - t0) / 1000).toFixed(1);
 
-let t0 = performance.now();
-const importance = await texelImportance(ctx, field, ds.splits.train!.cameras, {
+const t0 = performance.now();
+const c = await compactScene(field, {
+  views: ds.splits.train!.cameras,
   nearFar: ds.nearFar,
-  onProgress: (i, n) => i % 20 === 0 && log(`importance: view ${i}/${n}`),
+  info: { source: a.model },
+  quantise: opts,
+  onEvent: (e) => e.done === e.total && log(`compact: ${e.stage} done`),
 });
-const importanceSeconds = seconds(t0);
-t0 = performance.now();
-const values = await field.arena.download(ctx);
-const compact = await quantiseField(ctx, { settings: st, box: field.box, grid: field.grid, values, mask: field.mask }, importance, opts);
-const quantiseSeconds = seconds(t0);
-t0 = performance.now();
-const sections = compactSections(compact);
-const sizes = deflatedSizes(sections);
-const packSeconds = seconds(t0);
-t0 = performance.now();
-const decoded = await TensorField.make(ctx, st, field.box, field.grid, 1, decodeCompact(compact));
-decoded.setMask(field.mask);
-const decodeSeconds = seconds(t0);
+const compactSeconds = seconds(t0);
+const t1 = performance.now();
+const { model } = readScene(c.bytes, 'compact');
+const decoded = await fieldFromModel(ctx, model, 'compact');
+const decodeSeconds = seconds(t1);
 
 const fp32 = sceneFileSize(st, field.box, field.grid, field.mask, { precision: 'fp32' }).bytes;
 const rows = [];
 for (const rank of ranks) {
-  // The sections a reader needs for this rank: the head, and every block starting below it.
-  const blocks = compact.rankBlocks.filter(([first]) => first < rank).length;
-  const bytes = sizes.slice(0, 1 + blocks).reduce((x, y) => x + y, 0);
+  const bytes = c.prefixBytes[rank - 1]!;
   const before = await evaluate(new ViewRenderer(ctx, field, ds.nearFar), ds, test, views, rank);
   const after = await evaluate(new ViewRenderer(ctx, decoded, ds.nearFar), ds, test, views, rank);
   const at = (precision: 'fp16' | 'int8') => sceneFileSize(st, field.box, field.grid, field.mask, { precision, rank }).bytes;
@@ -88,6 +83,8 @@ for (const rank of ranks) {
   });
   log(JSON.stringify(rows.at(-1)));
 }
+const sections = compactSections(c.model);
+const sizes = deflatedSizes(sections);
 console.log(
   JSON.stringify({
     model: a.model,
@@ -96,9 +93,10 @@ console.log(
     params: field.parameterCountAtRank(field.rank),
     sceneBytesFp32: fp32,
     options: { ...opts },
-    texels: fateCounts(compact),
+    texels: fateCounts(c.model),
+    bytes: c.bytes.length,
     sections: sections.map((s, i) => ({ label: s.label, raw: s.raw.length, deflated: sizes[i] })),
-    seconds: { importance: importanceSeconds, quantise: quantiseSeconds, pack: packSeconds, decode: decodeSeconds },
+    seconds: { ...c.seconds, total: compactSeconds, readAndUpload: decodeSeconds },
     ranks: rows,
     adapter: ctx.adapter.label,
   }),

@@ -35,6 +35,38 @@ async function extractAndSave(page: Page, kind: string, simplify?: string) {
   return { file, name: download.suggestedFilename(), bytes, vertices };
 }
 
+/** Compacts the model in the Export panel and saves it: per rank block, the bytes a viewer needs (under the fp16 file's) and the held-out PSNR. */
+async function compactAndSave(page: Page) {
+  await page.getByTestId('compact-run').click();
+  await page.getByTestId('compact-progress').waitFor({ timeout: 30_000 });
+  await page.locator('[data-testid="compact-table"], .compact-export .error').first().waitFor({ timeout: 300_000 });
+  await assertNoError(page, '.compact-export .error');
+  const rows = await page
+    .getByTestId('compact-table')
+    .locator('tbody tr')
+    .evaluateAll((trs) =>
+      trs.map((tr) => ({
+        rank: Number(tr.getAttribute('data-rank')),
+        bytes: Number(tr.getAttribute('data-bytes')),
+        fp16: Number(tr.getAttribute('data-fp16-bytes')),
+        psnr: Number(tr.getAttribute('data-psnr')),
+      })),
+    );
+  assert.ok(rows.length >= 1, 'a row per rank block');
+  for (const r of rows) {
+    assert.ok(r.bytes < r.fp16 / 2, `rank ${r.rank}: compact ${r.bytes} bytes against fp16 ${r.fp16}`);
+    assert.ok(r.psnr > 10, `rank ${r.rank}: held-out ${r.psnr} dB`);
+  }
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('compact-save').click()]);
+  assert.match(download.suggestedFilename(), /-compact\.slimscene$/);
+  const file = `${artifacts}/${download.suggestedFilename()}`;
+  await download.saveAs(file);
+  assert.equal(statSync(file).size, rows.at(-1)!.bytes, 'the size shown before saving is the size of the file');
+  await page.screenshot({ path: `${artifacts}/compact.png` });
+  console.log(`compact: ${rows.map((r) => `rank ${r.rank} ${r.bytes} bytes (fp16 ${r.fp16}) ${r.psnr.toFixed(2)} dB`).join('; ')}`);
+  return { file, rank: rows.at(-1)!.rank };
+}
+
 test('rank slider: the viewport and the readouts follow the rank', { timeout: 900_000 }, async () => {
   await withStudio(WEBGPU_FLAGS, async (page, url, errors) => {
     // A lower window: the viewport's full-resolution frame (326 rather than 544 pixels square), which
@@ -166,6 +198,9 @@ test('rank slider: the viewport and the readouts follow the rank', { timeout: 90
     assert.ok(difference(top, slim) > 0.5, `the viewport shows the slimmed model (difference ${difference(top, slim).toFixed(2)})`);
     await page.screenshot({ path: `${artifacts}/slider.png` });
 
+    // A compact file of the trained model (its photos weigh the texels), measured at each rank block before saving.
+    const compact = await compactAndSave(page);
+
     // Export the rank-1 model as an fp32 scene file, reopen the download: the same image.
     await page.getByTestId('export-precision').selectOption('fp32');
     const predicted = Number(await page.getByTestId('export-size').getAttribute('data-bytes'));
@@ -189,6 +224,22 @@ test('rank slider: the viewport and the readouts follow the rank', { timeout: 90
     assert.equal(await page.getByTestId('rank-value').textContent(), '1 / 1');
     assert.equal(Number(await page.getByTestId('export-size').getAttribute('data-bytes')), predicted, 'the reopened scene would export to the same file size');
     await page.screenshot({ path: `${artifacts}/scene-reopened-page.png` });
+
+    // The compact file saved above, opened like any scene: it renders close to the top rank.
+    const rendersBeforeCompact = await renders(page);
+    await page.getByTestId('open-scene').setInputFiles(compact.file);
+    await page.getByTestId('scene-name').filter({ hasText: 'compact' }).waitFor({ timeout: 60_000 });
+    await page.waitForFunction((n) => Number(document.querySelector('[data-testid="render-canvas"]')?.getAttribute('data-renders')) > n, rendersBeforeCompact, {
+      timeout: 60_000,
+    });
+    await fullFrame(page);
+    const fromCompact = await canvasPixels(page, 'compact-reopened');
+    assert.equal(await page.getByTestId('rank-value').textContent(), `${compact.rank} / ${compact.rank}`);
+    assert.ok(
+      difference(top, fromCompact) < difference(top, slim),
+      `the compact file renders closer to the trained model (${difference(top, fromCompact).toFixed(3)}) than rank 1 does (${difference(top, slim).toFixed(3)})`,
+    );
+    await page.screenshot({ path: `${artifacts}/compact-reopened-page.png` });
 
     console.log(`rank ${trained}: ${topParams} params, ${topBytes}, ${topPsnr}; rank 1: ${params} params, ${bytes}, ${slimPsnr}`);
     assert.deepEqual(errors, [], errors.join('\n'));
