@@ -200,6 +200,9 @@ test('rank slider: the viewport and the readouts follow the rank', { timeout: 90
 
     // A compact file of the trained model (its photos weigh the texels), measured at each rank block before saving.
     const compact = await compactAndSave(page);
+    // The rank readout now shows the compact file's bytes for this rank beside the fp16 size.
+    const compactAtRank = await page.getByTestId('rank-compact-bytes').textContent({ timeout: 5_000 });
+    assert.ok(compactAtRank && compactAtRank !== bytes, `compact ${compactAtRank} beside fp16 ${bytes}`);
 
     // Export the rank-1 model as an fp32 scene file, reopen the download: the same image.
     await page.getByTestId('export-precision').selectOption('fp32');

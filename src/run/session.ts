@@ -70,6 +70,8 @@ export interface CompactExport {
   bytes: Uint8Array;
   /** At the end of each rank block: the bytes a reader needs, the fp16 file's bytes and the held-out PSNR of what the file decodes to. */
   ranks: { rank: number; bytes: number; fp16Bytes: number; psnr: number | null }[];
+  /** The bytes a reader needs for each rank 1 … the model's. */
+  prefixBytes: number[];
   texels: { pruned: number; coded: number; kept: number };
 }
 
@@ -369,7 +371,7 @@ export class Session {
           rows.push({ rank, bytes: c.prefixBytes[rank - 1]!, fp16Bytes: this.sceneSize(rank, 'fp16').bytes, psnr: ev.psnr });
         }
         control.onEvent?.({ stage: 'evaluate', done: ranks.length, total: ranks.length });
-        return { bytes: c.bytes, ranks: rows, texels: c.texels };
+        return { bytes: c.bytes, ranks: rows, prefixBytes: c.prefixBytes, texels: c.texels };
       } finally {
         renderer.destroy();
         decoded.destroy();

@@ -134,6 +134,7 @@ export function ExportPanel({ session }: { session: Session }) {
         session={session}
         base={base}
         disabled={training ? 'Pause or stop training to export' : null}
+        onDone={(c) => useStudio.getState().setCompactBytes(c.prefixBytes)}
       />
       <h3>Mesh, points, splats</h3>
       <GeometryExportPanel session={session} rank={rank} base={base} disabled={training ? 'Pause or stop training to export' : null} />

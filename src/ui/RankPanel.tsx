@@ -51,6 +51,12 @@ export function RankPanel({ onRank }: { onRank: (rank: number) => void }) {
             <dt title="the .slimscene file at this rank, fp16">File size (fp16)</dt>
             <dd data-testid="rank-bytes">{formatBytes(r.bytes)}</dd>
           </div>
+          {slim.compactBytes?.[r.rank - 1] !== undefined && (
+            <div>
+              <dt title="the compact file made in the Export panel: the bytes a viewer needs to show this rank">Compact file</dt>
+              <dd data-testid="rank-compact-bytes">{formatBytes(slim.compactBytes[r.rank - 1]!)}</dd>
+            </div>
+          )}
           {!scene && (
             <div>
               <dt>Held-out PSNR</dt>

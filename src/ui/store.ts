@@ -44,6 +44,8 @@ export interface SlimState {
   /** Quality against size over every rank, computed after training. */
   curve: RankReadout[];
   curveStatus: 'idle' | 'computing' | 'done';
+  /** Bytes a reader needs at each rank (index rank − 1) of the compact file last made of this model; null until one is. */
+  compactBytes: number[] | null;
 }
 
 /** The "Compute camera poses" step: photos without poses being posed by structure from motion (in a worker). */
@@ -131,6 +133,7 @@ export interface StudioState {
   setRank: (rank: number) => void;
   setReadout: (readout: RankReadout) => void;
   setCurve: (curve: RankReadout[], status: SlimState['curveStatus']) => void;
+  setCompactBytes: (bytes: number[] | null) => void;
   gpuStatus: GpuStatus;
   adapter: AdapterInfoSummary | null;
   /** Why WebGPU is unavailable (no navigator.gpu, no adapter, or an error message). */
@@ -246,7 +249,8 @@ export const useStudio = create<StudioState>()((set) => ({
       return { progress: { ...st.progress, testPsnr: next } };
     }),
   slim: null,
-  resetSlim: (maxRank, trainedRank) => set({ slim: { maxRank, trainedRank, rank: trainedRank, readout: null, curve: [], curveStatus: 'idle' } }),
+  resetSlim: (maxRank, trainedRank) =>
+    set({ slim: { maxRank, trainedRank, rank: trainedRank, readout: null, curve: [], curveStatus: 'idle', compactBytes: null } }),
   setTrainedRank: (trainedRank) =>
     set((st) => {
       if (!st.slim) return {};
@@ -257,6 +261,7 @@ export const useStudio = create<StudioState>()((set) => ({
   setRank: (rank) => set((st) => (st.slim ? { slim: { ...st.slim, rank: Math.max(1, Math.min(Math.round(rank), st.slim.trainedRank)) } } : {})),
   setReadout: (readout) => set((st) => (st.slim ? { slim: { ...st.slim, readout } } : {})),
   setCurve: (curve, curveStatus) => set((st) => (st.slim ? { slim: { ...st.slim, curve, curveStatus } } : {})),
+  setCompactBytes: (compactBytes) => set((st) => (st.slim ? { slim: { ...st.slim, compactBytes } } : {})),
   gpuStatus: 'checking',
   adapter: null,
   gpuReason: null,
