@@ -1,10 +1,11 @@
 // npm run bench:compact -- --model FILE --data DIR [--downscale K] [--test-views N] [--ranks 1,2,4,8,16]
-//   [--keep S] [--prune S] [--texels-per-codeword N] [--kmeans-iters N]
+//   [--keep S] [--prune S] [--texels-per-codeword N] [--kmeans-iters N] [--single-block]
 // Writes a trained model's compact scene file as the CLI does (run/compact-scene.ts: texel
 // importance over the training views, planes pruned, vector-quantised and kept in 8 bits) and
 // prints, beside the model's own fp32, fp16 and 8-bit scene files, the bytes a reader needs and the
 // held-out PSNR of what the file decodes to at every rank asked for (a SlimmeRF model's prefixes),
-// each section's bytes, the seconds of each step and the adapter. No fine-tune yet: these are the
+// each section's bytes, the seconds of each step and the adapter. --single-block codes a SlimmeRF
+// model's ranks as one block (one codebook over all ranks, no streaming), for the comparison. No fine-tune yet: these are the
 // quantisation's own losses.
 import { parseArgs } from 'node:util';
 import { loadModel, log, openDataset } from '../src/cli/node-io.ts';
@@ -32,6 +33,7 @@ const { values: a } = parseArgs({
     prune: { type: 'string' },
     'texels-per-codeword': { type: 'string' },
     'kmeans-iters': { type: 'string' },
+    'single-block': { type: 'boolean' },
   },
 });
 if (!a.model || !a.data) throw new Error('usage: npm run bench:compact -- --model FILE --data DIR [--downscale K] [--test-views N] [--ranks 1,2,4]');
@@ -48,6 +50,7 @@ const opts = {
   ...(a.prune ? { pruneShare: Number(a.prune) } : {}),
   ...(a['texels-per-codeword'] ? { texelsPerCodeword: Number(a['texels-per-codeword']) } : {}),
   ...(a['kmeans-iters'] ? { kmeansIterations: Number(a['kmeans-iters']) } : {}),
+  ...(a['single-block'] ? { singleBlock: true } : {}),
 };
 const seconds = (t0: number) => +((performance.now() - t0) / 1000).toFixed(1);
 

@@ -34,6 +34,8 @@ export interface QuantiseOptions {
   maxCodewords: number;
   kmeansIterations: number;
   seed: number;
+  /** One block of all ranks even for a SlimmeRF model (no streaming by rank): what the bench compares streaming against. */
+  singleBlock?: boolean;
   signal?: AbortSignal;
   onProgress?: (done: number, total: number) => void;
 }
@@ -82,10 +84,10 @@ export interface CompactModel {
   mask: AlphaMask | null;
 }
 
-/** Rank groups per block: doubling blocks for a slimmable model (1, 2, 3–4, 5–8, …), else one. */
-export function rankBlocks(settings: FieldSettings): [number, number][] {
+/** Rank groups per block: doubling blocks for a slimmable model (1, 2, 3–4, 5–8, …), else (or when `single`) one. */
+export function rankBlocks(settings: FieldSettings, single = false): [number, number][] {
   const ranks = maxRankOf(settings);
-  if (!settings.slimmable) return [[0, ranks]];
+  if (!settings.slimmable || single) return [[0, ranks]];
   const out: [number, number][] = [];
   for (let lo = 0, size = 1; lo < ranks; lo += size, size = lo) out.push([lo, Math.min(ranks, lo + size)]);
   return out;
@@ -130,7 +132,7 @@ export async function quantiseField(
   importance: TexelImportance,
   opts: QuantiseOptions,
 ): Promise<CompactModel> {
-  const blocks = rankBlocks(model.settings);
+  const blocks = rankBlocks(model.settings, opts.singleBlock);
   const segs = fieldSegments(model.settings, model.box, model.grid);
   const planeSegs = segs.filter((s) => s.plane);
   const planes: CompactPlane[] = [];
