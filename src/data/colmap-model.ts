@@ -2,7 +2,9 @@
 // images.txt, points3D.txt), as COLMAP writes them (src/colmap/scene/reconstruction_io.cc). Every
 // count is checked against the bytes left before anything is allocated, every number for
 // finiteness, and a message names the file and the record (camera, image or point id).
+
 import { quaternionOf } from '../camera/rotation.ts';
+import { Bytes } from './bytes.ts';
 import { DatasetError } from './types.ts';
 
 /** COLMAP's camera models by id, with their parameter names in file order. */
@@ -362,35 +364,6 @@ export function colmapModelText(m: ColmapModelSpec): { cameras: string; images: 
     )
     .join('\n');
   return { cameras: `${cameras}\n`, images: `${images}\n`, points: `${points}\n` };
-}
-
-/** Little-endian byte writer for the binary model. */
-class Bytes {
-  private parts: Uint8Array[] = [];
-  private add(n: number, set: (v: DataView) => void): this {
-    const b = new Uint8Array(n);
-    set(new DataView(b.buffer));
-    this.parts.push(b);
-    return this;
-  }
-  i32 = (v: number) => this.add(4, (d) => d.setInt32(0, v, true));
-  i64 = (v: number) => this.add(8, (d) => d.setBigInt64(0, BigInt(v), true));
-  u64 = (v: number) => this.add(8, (d) => d.setBigUint64(0, BigInt(v), true));
-  f64 = (v: number) => this.add(8, (d) => d.setFloat64(0, v, true));
-  u8 = (v: number) => this.add(1, (d) => d.setUint8(0, v));
-  str(s: string): this {
-    this.parts.push(new TextEncoder().encode(s), new Uint8Array(1));
-    return this;
-  }
-  done(): Uint8Array {
-    const out = new Uint8Array(this.parts.reduce((n, p) => n + p.length, 0));
-    let at = 0;
-    for (const p of this.parts) {
-      out.set(p, at);
-      at += p.length;
-    }
-    return out;
-  }
 }
 
 /** cameras.bin, images.bin and points3D.bin of a model, as COLMAP's WriteBinary lays them out. */

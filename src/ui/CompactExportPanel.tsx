@@ -3,11 +3,12 @@
 // stages' progress and Cancel. The file is reopened from its own bytes and measured before it is
 // saved: the bytes a viewer needs and the held-out PSNR at the end of each rank block, beside the
 // fp16 file's bytes, so the choice of rank is made on what will be shipped.
-import { useRef, useState } from 'react';
 import { SCENE_EXTENSION } from '../formats/scene-file/header.ts';
 import type { CompactExport, CompactExportEvent, Session } from '../run/session.ts';
 import { formatBytes } from '../view/webgpu.ts';
 import { download } from './download.ts';
+import { ProgressBar } from './ProgressBar.tsx';
+import { useJob } from './use-job.ts';
 
 const STAGE_LABEL: Record<CompactExportEvent['stage'], string> = {
   importance: 'weighing texels over the training photos',
@@ -26,35 +27,18 @@ export function CompactExportPanel({
   disabled: string | null;
   onDone?: (c: CompactExport) => void;
 }) {
-  const [progress, setProgress] = useState<{ what: string; fraction: number } | null>(null);
-  const [result, setResult] = useState<CompactExport | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const abort = useRef<AbortController | null>(null);
+  const { progress, result, error, start, cancel } = useJob<CompactExport>('Compression cancelled.');
   const reason = disabled ?? (session.dataset ? null : 'A compact file needs the photos the model learned from: open its capture first');
 
-  const compress = () => {
-    const controller = new AbortController();
-    abort.current = controller;
-    setResult(null);
-    setError(null);
-    setProgress({ what: 'waiting for the GPU', fraction: 0 });
-    session
-      .compactScene({
-        signal: controller.signal,
-        onEvent: (e) => setProgress({ what: `${STAGE_LABEL[e.stage]}: ${e.done} of ${e.total}`, fraction: e.total > 0 ? e.done / e.total : 0 }),
-      })
-      .then(
-        (r) => {
-          setResult(r);
-          onDone?.(r);
-        },
-        (e: unknown) => setError(controller.signal.aborted ? 'Compression cancelled.' : (e as Error).message),
-      )
-      .finally(() => {
-        abort.current = null;
-        setProgress(null);
-      });
-  };
+  const compress = () =>
+    start(
+      (signal, report) =>
+        session.compactScene({
+          signal,
+          onEvent: (e) => report({ what: `${STAGE_LABEL[e.stage]}: ${e.done} of ${e.total}`, fraction: e.total > 0 ? e.done / e.total : 0 }),
+        }),
+      onDone,
+    );
 
   return (
     <div className="compact-export" data-testid="compact-export">
@@ -69,17 +53,12 @@ export function CompactExportPanel({
           Compact…
         </button>
         {progress && (
-          <button type="button" data-testid="compact-cancel" onClick={() => abort.current?.abort()}>
+          <button type="button" data-testid="compact-cancel" onClick={cancel}>
             Cancel
           </button>
         )}
       </div>
-      {progress && (
-        <div className="progress" data-testid="compact-progress">
-          <progress max={1} value={progress.fraction} />
-          <div className="progress-text">{progress.what}</div>
-        </div>
-      )}
+      {progress && <ProgressBar progress={progress} testId="compact-progress" />}
       {result && (
         <>
           <table className="compact-table" data-testid="compact-table">

@@ -1,10 +1,12 @@
 // Geometry export: the field's surface as a coloured mesh (glb or PLY), a point cloud or Gaussian
 // splats, at the slider's rank. Extraction runs first with a progress bar and Cancel; the file's
 // size and counts are shown before it is saved.
-import { useRef, useState } from 'react';
+import { useState } from 'react';
 import { DEFAULT_LEVEL, DEFAULT_RESOLUTION, EXPORT_KINDS, EXPORT_SUFFIX, type ExportKind, type GeometryExport, type Session } from '../run/session.ts';
 import { formatBytes } from '../view/webgpu.ts';
 import { download } from './download.ts';
+import { ProgressBar } from './ProgressBar.tsx';
+import { useJob } from './use-job.ts';
 
 const KIND_LABEL: Record<ExportKind, string> = {
   'mesh-glb': 'Mesh, binary glTF (.glb)',
@@ -19,45 +21,25 @@ const SIMPLIFY = [1, 0.5, 0.25, 0.1];
 /** Lattice sizes offered: coarse and quick to fine and slow (time and memory grow as the cube). */
 const RESOLUTIONS = [64, 128, DEFAULT_RESOLUTION, 384, 512];
 
-interface Progress {
-  what: string;
-  fraction: number;
-}
-
 export function GeometryExportPanel({ session, rank, base, disabled }: { session: Session; rank: number; base: string; disabled: string | null }) {
   const [kind, setKind] = useState<ExportKind>('mesh-glb');
   const [resolution, setResolution] = useState(DEFAULT_RESOLUTION);
   const [simplify, setSimplify] = useState(1);
   const mesh = kind.startsWith('mesh');
-  const [progress, setProgress] = useState<Progress | null>(null);
-  const [result, setResult] = useState<(GeometryExport & { rank: number }) | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const abort = useRef<AbortController | null>(null);
+  const { progress, result, error, start, cancel } = useJob<GeometryExport & { rank: number }>('Export cancelled.');
 
-  const extract = () => {
-    const controller = new AbortController();
-    abort.current = controller;
-    setResult(null);
-    setError(null);
-    setProgress({ what: 'waiting for the GPU', fraction: 0 });
-    session
-      .exportGeometry(kind, {
+  const extract = () =>
+    start(async (signal, report) => ({
+      ...(await session.exportGeometry(kind, {
         resolution,
         level: DEFAULT_LEVEL,
         rank,
         simplify: mesh ? simplify : undefined,
-        signal: controller.signal,
-        onProgress: (what, fraction) => setProgress({ what, fraction }),
-      })
-      .then(
-        (r) => setResult({ ...r, rank }),
-        (e: unknown) => setError(controller.signal.aborted ? 'Export cancelled.' : (e as Error).message),
-      )
-      .finally(() => {
-        abort.current = null;
-        setProgress(null);
-      });
-  };
+        signal,
+        onProgress: (what, fraction) => report({ what, fraction }),
+      })),
+      rank,
+    }));
 
   return (
     <div className="geometry-export" data-testid="geometry-export">
@@ -97,17 +79,12 @@ export function GeometryExportPanel({ session, rank, base, disabled }: { session
           Extract surface
         </button>
         {progress && (
-          <button type="button" data-testid="geometry-cancel" onClick={() => abort.current?.abort()}>
+          <button type="button" data-testid="geometry-cancel" onClick={cancel}>
             Cancel
           </button>
         )}
       </div>
-      {progress && (
-        <div className="progress" data-testid="geometry-progress">
-          <progress max={1} value={progress.fraction} />
-          <div className="progress-text">{progress.what}</div>
-        </div>
-      )}
+      {progress && <ProgressBar progress={progress} testId="geometry-progress" />}
       {result && (
         <div className="button-row">
           <span className="muted small" data-testid="geometry-result" data-kind={result.kind} data-bytes={result.bytes.length} data-vertices={result.vertices}>

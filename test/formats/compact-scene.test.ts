@@ -19,6 +19,7 @@ import { deflatedPayload } from '../../src/formats/scene-file/sections.ts';
 import { exportCompactScene } from '../../src/formats/scene-file/writer.ts';
 import { nodeGpu } from '../../src/gpu/node.ts';
 import { randomNormal, xorshift } from '../../src/gpu/random.ts';
+import { fuzzScenes } from '../fixtures/fuzz.ts';
 import { withHeader } from '../fixtures/headers.ts';
 
 const box: Box = { lo: [-1, -1, -1], hi: [1, 1, 1] };
@@ -238,35 +239,6 @@ test('damaged and hostile compact files are refused with a message naming the fi
 
 test('randomized mutations of compact files only ever give a clean SceneError or a valid, finite model', async () => {
   const sources = [exportCompactScene(await compactModel(KINDS.slimmerf!, [6, 5, 4])), exportCompactScene(await compactModel(KINDS.vm!, [6, 5, 4], 3))];
-  const rnd = xorshift(77);
-  let rejected = 0;
-  for (let trial = 0; trial < 3000; trial++) {
-    const src = sources[trial % sources.length]!;
-    let bytes = src.slice();
-    const what = rnd();
-    if (what < 0.6) {
-      for (let n = 1 + Math.floor(rnd() * 4); n > 0; n--) bytes[Math.floor(rnd() * bytes.length)] = Math.floor(rnd() * 256);
-    } else if (what < 0.8) {
-      bytes = bytes.subarray(0, Math.floor(rnd() * bytes.length));
-    } else {
-      const at = Math.floor(rnd() * bytes.length);
-      bytes = new Uint8Array([
-        ...bytes.subarray(0, at),
-        ...Array.from({ length: 1 + Math.floor(rnd() * 16) }, () => Math.floor(rnd() * 256)),
-        ...bytes.subarray(at),
-      ]);
-    }
-    try {
-      const { model } = readScene(bytes, 'm');
-      for (const s of fieldSegments(model.settings, model.box, model.grid)) {
-        const v = model.values.get(s.name)!;
-        assert.equal(v.length, s.count);
-        assert.ok(v.every(Number.isFinite));
-      }
-    } catch (e) {
-      if (!(e instanceof SceneError)) throw new Error(`trial ${trial}: not a clean error: ${(e as Error).stack}`);
-      rejected++;
-    }
-  }
+  const { rejected } = fuzzScenes(sources, 3000, 77);
   assert.ok(rejected > 2700, `${rejected} of 3000 rejected`);
 });

@@ -19,6 +19,7 @@ import { exportScene, sceneFileSize } from '../../src/formats/scene-file/writer.
 import { nodeGpu } from '../../src/gpu/node.ts';
 import { randomNormal, xorshift } from '../../src/gpu/random.ts';
 import { ViewRenderer } from '../../src/render/view-renderer.ts';
+import { fuzzScenes } from '../fixtures/fuzz.ts';
 import { withHeader } from '../fixtures/headers.ts';
 
 const box: Box = { lo: [-1, -1, -1], hi: [1, 1, 1] };
@@ -319,39 +320,11 @@ test('damaged and hostile files are refused with a message naming the file and t
 });
 
 test('randomized mutations only ever give a clean SceneError or a valid, finite model', () => {
-  const rnd = xorshift(1234);
   const sources = [
     ...(['fp32', 'fp16', 'int8'] as Precision[]).map((p) => exportScene(randomModel(KINDS.slimmerf!, [5, 4, 4]), { precision: p })),
     exportScene(randomModel(KINDS.strivec!, [5, 4, 4]), { precision: 'fp16' }),
   ];
-  let rejected = 0;
-  let accepted = 0;
-  for (let trial = 0; trial < 6000; trial++) {
-    const src = sources[trial % sources.length]!;
-    let bytes = src.slice();
-    const what = rnd();
-    if (what < 0.6) {
-      for (let n = 1 + Math.floor(rnd() * 4); n > 0; n--) bytes[Math.floor(rnd() * bytes.length)] = Math.floor(rnd() * 256);
-    } else if (what < 0.8) {
-      bytes = bytes.subarray(0, Math.floor(rnd() * bytes.length));
-    } else {
-      const at = Math.floor(rnd() * bytes.length);
-      const junk = Uint8Array.from({ length: 1 + Math.floor(rnd() * 16) }, () => Math.floor(rnd() * 256));
-      bytes = new Uint8Array([...bytes.subarray(0, at), ...junk, ...bytes.subarray(at)]);
-    }
-    try {
-      const { model } = readScene(bytes, 'm');
-      for (const s of fieldSegments(model.settings, model.box, model.grid)) {
-        const v = model.values.get(s.name)!;
-        assert.equal(v.length, s.count);
-        assert.ok(v.every(Number.isFinite));
-      }
-      accepted++;
-    } catch (e) {
-      if (!(e instanceof SceneError)) throw new Error(`trial ${trial}: not a clean error: ${(e as Error).stack}`);
-      rejected++;
-    }
-  }
+  const { rejected, accepted } = fuzzScenes(sources, 6000, 1234);
   // Every byte is under a checksum or checked against the header, so nearly all are rejected;
   // a mutation that writes the byte already there leaves a valid file.
   assert.ok(rejected > 5500, `${rejected} rejected, ${accepted} accepted`);

@@ -12,6 +12,7 @@
 import { deflateSync } from 'fflate';
 import { fromHalf, indexBits, packBits, toHalf, unpackBits } from '../../compress/codecs.ts';
 import { type CompactModel, type CompactPlane, FATE } from '../../compress/quantise.ts';
+import { Bytes } from '../../data/bytes.ts';
 import type { Box, Vec3 } from '../../field/geometry.ts';
 import { fieldSegments } from '../../field/layout.ts';
 import { basisColumnsAtRank, maxRankOf, rankStepOf } from '../../field/rank.ts';
@@ -128,38 +129,8 @@ export function validateCompactLayout(raw: unknown, s: FieldSettings, box: Box, 
   return { rankBlocks, planes };
 }
 
-/** Bytes appended one piece after another. */
-class ByteWriter {
-  private parts: Uint8Array[] = [];
-
-  bytes(b: Uint8Array): void {
-    this.parts.push(b);
-  }
-
-  f32(values: ArrayLike<number>): void {
-    const b = new Uint8Array(values.length * 4);
-    const dv = new DataView(b.buffer);
-    for (let i = 0; i < values.length; i++) dv.setFloat32(4 * i, values[i]!, true);
-    this.parts.push(b);
-  }
-
-  f16(values: ArrayLike<number>): void {
-    const b = new Uint8Array(values.length * 2);
-    const dv = new DataView(b.buffer);
-    for (let i = 0; i < values.length; i++) dv.setUint16(2 * i, toHalf(values[i]!), true);
-    this.parts.push(b);
-  }
-
-  done(): Uint8Array {
-    const out = new Uint8Array(this.parts.reduce((n, p) => n + p.length, 0));
-    let at = 0;
-    for (const p of this.parts) {
-      out.set(p, at);
-      at += p.length;
-    }
-    return out;
-  }
-}
+/** Values as half floats. */
+const f16 = (to: Bytes, values: ArrayLike<number>) => to.u16s(Array.from(values, toHalf));
 
 export interface CompactSection {
   label: string;
@@ -173,21 +144,21 @@ export const compactBlockLabel = blockLabel;
 /** A compact model's sections, raw (before deflate), in stream order (the alpha mask goes before them, as in every scene file). */
 export function compactSections(c: CompactModel): CompactSection[] {
   const h: Geometry = { ...c, compact: compactLayoutOf(c) };
-  const head = new ByteWriter();
-  for (const s of mlpSegments(h)) head.f16(c.rest.get(s.name)!);
+  const head = new Bytes();
+  for (const s of mlpSegments(h)) f16(head, c.rest.get(s.name)!);
   for (const p of c.planes) head.bytes(packBits(p.fates, 2));
   const sections: CompactSection[] = [{ label: COMPACT_HEAD_LABEL, raw: head.done() }];
   const width = appWidthOf(c.settings);
   const basis = c.rest.get('basis')!;
   c.rankBlocks.forEach((block, b) => {
-    const w = new ByteWriter();
+    const w = new Bytes();
     for (const part of blockParts(h, b)) {
       if (part.kind === 'plane') {
         const blk = c.planes[part.plane]!.blocks[b]!;
-        w.f16(blk.codewords);
+        f16(w, blk.codewords);
         if (part.codewords > 0) w.bytes(packBits(blk.indices, indexBits(part.codewords)));
-        w.f32(blk.kept.offset);
-        w.f32(blk.kept.scale);
+        w.f32s(blk.kept.offset);
+        w.f32s(blk.kept.scale);
         w.bytes(blk.kept.codes);
       } else if (part.kind === 'line') {
         const v = c.rest.get(part.seg.name)!;
@@ -196,10 +167,11 @@ export function compactSections(c: CompactModel): CompactSection[] {
         const texels = part.seg.count / k;
         const out = new Float32Array(texels * n);
         for (let t = 0; t < texels; t++) out.set(v.subarray(t * k + part.lo, t * k + part.hi), t * n);
-        w.f16(out);
+        f16(w, out);
       } else {
         const rows = basis.length / width;
-        w.f16(
+        f16(
+          w,
           Float32Array.from({ length: rows * part.cols.length }, (_, i) => basis[Math.floor(i / part.cols.length) * width + part.cols[i % part.cols.length]!]!),
         );
       }
