@@ -3,6 +3,7 @@
 // stages' progress and Cancel. The file is reopened from its own bytes and measured before it is
 // saved: the bytes a viewer needs and the held-out PSNR at the end of each rank block, beside the
 // fp16 file's bytes, so the choice of rank is made on what will be shipped.
+import { useState } from 'react';
 import { SCENE_EXTENSION } from '../formats/scene-file/header.ts';
 import type { CompactExport, CompactExportEvent, Session } from '../run/session.ts';
 import { formatBytes } from '../view/webgpu.ts';
@@ -30,7 +31,12 @@ export function CompactExportPanel({
   const { progress, result, error, start, cancel } = useJob<CompactExport>('Compression cancelled.');
   const reason = disabled ?? (session.dataset ? null : 'A compact file needs the photos the model learned from: open its capture first');
 
-  const compress = () =>
+  // The model a result was made of: a table stays only while that model is the one shown.
+  const [madeOf, setMadeOf] = useState<object | null>(null);
+  const current = result && madeOf === session.field ? result : null;
+
+  const compress = () => {
+    setMadeOf(session.field);
     start(
       (signal, report) =>
         session.compactScene({
@@ -39,6 +45,7 @@ export function CompactExportPanel({
         }),
       onDone,
     );
+  };
 
   return (
     <div className="compact-export" data-testid="compact-export">
@@ -59,7 +66,7 @@ export function CompactExportPanel({
         )}
       </div>
       {progress && <ProgressBar progress={progress} testId="compact-progress" />}
-      {result && (
+      {current && (
         <>
           <table className="compact-table" data-testid="compact-table">
             <thead>
@@ -71,7 +78,7 @@ export function CompactExportPanel({
               </tr>
             </thead>
             <tbody>
-              {result.ranks.map((r) => (
+              {current.ranks.map((r) => (
                 <tr key={r.rank} data-rank={r.rank} data-bytes={r.bytes} data-fp16-bytes={r.fp16Bytes} data-psnr={r.psnr ?? ''}>
                   <td>{r.rank}</td>
                   <td>{formatBytes(r.bytes)}</td>
@@ -83,14 +90,14 @@ export function CompactExportPanel({
           </table>
           <div className="button-row">
             <span className="muted small">
-              texels: {result.texels.kept.toLocaleString()} kept in 8 bits, {result.texels.coded.toLocaleString()} from codebooks,{' '}
-              {result.texels.pruned.toLocaleString()} dropped
+              texels: {current.texels.kept.toLocaleString()} kept in 8 bits, {current.texels.coded.toLocaleString()} from codebooks,{' '}
+              {current.texels.pruned.toLocaleString()} dropped
             </span>
             <button
               type="button"
               data-testid="compact-save"
               onClick={() =>
-                download(new Blob([result.bytes as Uint8Array<ArrayBuffer>], { type: 'application/octet-stream' }), `${base}-compact${SCENE_EXTENSION}`)
+                download(new Blob([current.bytes as Uint8Array<ArrayBuffer>], { type: 'application/octet-stream' }), `${base}-compact${SCENE_EXTENSION}`)
               }
             >
               Save compact file…

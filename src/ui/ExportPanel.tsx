@@ -130,7 +130,7 @@ export function ExportPanel({ session }: { session: Session }) {
       )}
       <h3>Compact file</h3>
       <CompactExportPanel
-        key={session.fingerprint?.crc ?? 'no-dataset'}
+        key={`compact-${session.fingerprint?.crc ?? 'no-dataset'}`}
         session={session}
         base={base}
         disabled={training ? 'Pause or stop training to export' : null}
