@@ -74,7 +74,7 @@ export function CompactExportPanel({
                 <th>rank</th>
                 <th>compact</th>
                 <th>fp16</th>
-                <th>held-out PSNR</th>
+                <th title="held-out PSNR of what the file decodes to">PSNR</th>
               </tr>
             </thead>
             <tbody>
