@@ -12,7 +12,7 @@
 // them anyway).
 import type { Box, Vec3 } from '../field/geometry.ts';
 import { fieldSegments } from '../field/layout.ts';
-import { maxRankOf, rankStepOf } from '../field/rank.ts';
+import { maxRankOf, segmentComponentsAtRank } from '../field/rank.ts';
 import type { AlphaMask, FieldSettings } from '../field/settings.ts';
 import type { GpuContext } from '../gpu/context.ts';
 import { dequantise8, type Quantised8, quantise8, roundToHalf } from './codecs.ts';
@@ -119,11 +119,11 @@ export function codewordCount(coded: number, o: Pick<QuantiseOptions, 'texelsPer
   return Math.max(o.minCodewords, Math.min(o.maxCodewords, want));
 }
 
-/** Components [lo, hi) of a plane segment's texels that rank groups [first, end) hold. */
-const blockComponents = (segment: string, k: number, [first, end]: [number, number]): [number, number] => {
-  const step = rankStepOf(segment);
-  return [Math.min(k, first * step), Math.min(k, end * step)];
-};
+/** Components [lo, hi) of a factor segment's texels (k each) that rank groups [first, end) hold. */
+export const blockComponents = (segment: string, k: number, [first, end]: [number, number]): [number, number] => [
+  segmentComponentsAtRank(segment, k, first),
+  segmentComponentsAtRank(segment, k, end),
+];
 
 /** Quantises a field's planes by their texels' importance (compress/importance.ts). */
 export async function quantiseField(

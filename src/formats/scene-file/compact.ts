@@ -11,11 +11,11 @@
 // decodes it with compress/'s decodeCompact: one decoder for the compressor and the file.
 import { deflateSync } from 'fflate';
 import { fromHalf, indexBits, packBits, toHalf, unpackBits } from '../../compress/codecs.ts';
-import { type CompactModel, type CompactPlane, FATE } from '../../compress/quantise.ts';
+import { blockComponents, type CompactModel, type CompactPlane, FATE } from '../../compress/quantise.ts';
 import { Bytes } from '../../data/bytes.ts';
 import type { Box, Vec3 } from '../../field/geometry.ts';
 import { fieldSegments } from '../../field/layout.ts';
-import { basisColumnsAtRank, maxRankOf, rankStepOf } from '../../field/rank.ts';
+import { basisColumnsAtRank, maxRankOf } from '../../field/rank.ts';
 import { appWidthOf, type FieldSettings, type SegmentShape } from '../../field/settings.ts';
 import type { JsonChecks } from '../json-checks.ts';
 
@@ -56,10 +56,7 @@ interface Geometry {
   compact: CompactLayout;
 }
 
-const componentsOf = (seg: SegmentShape, [first, end]: [number, number]): [number, number] => {
-  const step = rankStepOf(seg.name);
-  return [Math.min(seg.components, first * step), Math.min(seg.components, end * step)];
-};
+const componentsOf = (seg: SegmentShape, block: [number, number]) => blockComponents(seg.name, seg.components, block);
 
 /** The pieces of block b, in the order they are stored. */
 function blockParts(h: Geometry, b: number): Part[] {
