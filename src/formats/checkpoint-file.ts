@@ -16,8 +16,7 @@ import { fieldSegments } from '../field/layout.ts';
 import { maxRankOf } from '../field/rank.ts';
 import type { Checkpoint, RunProgress } from '../train/checkpoint.ts';
 import { DEFAULT_TRAIN, type TrainOptions } from '../train/config.ts';
-import type { PoseState } from '../train/pose-refinement.ts';
-import type { TrainerState } from '../train/trainer.ts';
+import type { PoseState, TrainerState } from '../train/state.ts';
 import { headerBytes, PREAMBLE, writeContainer } from './container.ts';
 import { JsonChecks } from './json-checks.ts';
 

@@ -9,7 +9,8 @@ import type { Box, Vec3 } from '../field/geometry.ts';
 import type { AlphaMask, FieldSettings } from '../field/settings.ts';
 import type { GpuContext } from '../gpu/context.ts';
 import type { TrainOptions } from './config.ts';
-import type { Trainer, TrainerState } from './trainer.ts';
+import type { TrainerState } from './state.ts';
+import type { Trainer } from './trainer.ts';
 
 /** What the run reported before the checkpoint, so a resumed run reports the whole run. */
 export interface RunProgress {

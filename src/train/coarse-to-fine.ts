@@ -9,6 +9,8 @@ import { fieldSegments } from '../field/layout.ts';
 import type { GpuContext } from '../gpu/context.ts';
 import type { Encoder } from '../gpu/kernel.ts';
 import { Xorshift } from '../gpu/random.ts';
+import type { StepAt, TrainerModule } from './module.ts';
+import type { TrainerState } from './state.ts';
 
 /** The reference's Blender schedule of blur widths (world units), knots evenly spread over training. */
 export const BLUR_SCHEDULE_BLENDER = [0.3, 0.15, 0.07, 0, 0, 0, 0, 0, 0, 0, 0];
@@ -66,9 +68,12 @@ export function blurWidthAt(knots: readonly number[], t: number): number {
   return knots[i]! + (x - i) * (knots[i + 1]! - knots[i]!);
 }
 
-export class CoarseToFine {
+/** A trainer module: the passes read the blurred copy (beforeForward), whose gradient goes back to the sharp factors (afterBackward). */
+export class CoarseToFine implements TrainerModule {
   private readonly blur: FactorBlur;
   private blurred: GPUBuffer | null = null;
+  /** The tensors this step blurred (none once the blur is over). */
+  private tensors: BlurTensor[] = [];
   /** Draws the density kernel's strength; its state is a part of the trainer's. */
   readonly rng: Xorshift;
 
@@ -124,6 +129,24 @@ export class CoarseToFine {
     this.blur.encode(enc, tensors, grads, this.blurred!, { adjoint: true, srcFixed: true });
     for (const t of tensors) enc.copy(this.blurred!, t.offset * 4, grads, t.offset * 4, t.shape.count * 4);
     return new Set(tensors.map((t) => t.shape.name));
+  }
+
+  beforeForward(enc: Encoder, at: StepAt): GPUBuffer | null {
+    const prepared = this.prepare(enc, at.field, at.iter, at.nIters);
+    this.tensors = prepared?.tensors ?? [];
+    return prepared?.factors ?? null;
+  }
+
+  afterBackward(enc: Encoder, at: StepAt): ReadonlySet<string> {
+    return this.tensors.length ? this.backward(enc, at.field, this.tensors) : new Set();
+  }
+
+  async saveState(): Promise<Partial<TrainerState>> {
+    return { blurRngState: this.rng.state };
+  }
+
+  restore(s: TrainerState): void {
+    if (s.blurRngState !== undefined) this.rng.state = s.blurRngState;
   }
 
   /** Frees the copy and the blur's buffers (made again if a later step blurs). */

@@ -9,9 +9,11 @@ import { axisAngleToRotation } from '../camera/rotation.ts';
 import { mat3Apply } from '../camera/vec3.ts';
 import type { PosedView } from '../data/types.ts';
 import type { GpuContext } from '../gpu/context.ts';
-import { cachedKernel, type Encoder, grid1d } from '../gpu/kernel.ts';
+import { cachedKernel, Encoder, grid1d } from '../gpu/kernel.ts';
 import type { RayBatch } from '../render/ray-batch.ts';
+import type { StepAt, TrainerModule } from './module.ts';
 import { poseStepWgsl } from './pose-refinement.wgsl.ts';
+import type { PoseState, TrainerState } from './state.ts';
 
 /** BARF's Adam for poses (PyTorch's defaults), not the field's β2 = 0.99. */
 const POSE_BETA1 = 0.9;
@@ -19,16 +21,6 @@ const POSE_BETA2 = 0.999;
 const POSE_EPS = 1e-8;
 /** Floats per camera in each state buffer: ω and τ, each padded to a vec4f. */
 const FLOATS_PER_CAMERA = 8;
-
-/** The corrections and their Adam state, as checkpoints keep them. */
-export interface PoseState {
-  /** Adam steps taken. */
-  step: number;
-  /** Per training camera: ω (3), τ (3). */
-  correction: number[];
-  adamM: number[];
-  adamV: number[];
-}
 
 /** Camera `cam` with correction (ω, τ) applied: rotation R·exp([ω]×), centre c + R·τ. */
 export function refineCamera(cam: PosedView, correction: ArrayLike<number>): PosedView {
@@ -144,5 +136,44 @@ export class PoseRefiner {
 
   destroy(): void {
     for (const b of [this.refined, this.pose, this.adamM, this.adamV, this.grads]) this.ctx.destroy(b);
+  }
+}
+
+/**
+ * Pose refinement as a trainer module: after the backward pass, each camera's share of the ray
+ * gradients and an Adam step on its correction, with BARF's learning rate going exponentially
+ * from lrPoseInit to lrPoseFinal over the run; the corrections and their moments in checkpoints.
+ */
+export class PoseRefinement implements TrainerModule {
+  constructor(
+    readonly refiner: PoseRefiner,
+    private readonly lr: { lrPoseInit: number; lrPoseFinal: number },
+  ) {}
+
+  afterBackward(enc: Encoder, at: StepAt): undefined {
+    const { lrPoseInit, lrPoseFinal } = this.lr;
+    const lr = lrPoseInit * (lrPoseFinal / lrPoseInit) ** Math.min(1, at.iter / at.nIters);
+    this.refiner.record(enc, at.batch, at.n, lr, 1 / at.n);
+  }
+
+  async saveState(): Promise<Partial<TrainerState>> {
+    return { poses: await this.refiner.read() };
+  }
+
+  restore(s: TrainerState): void {
+    if (!s.poses) throw new Error('the saved run and this one disagree on pose refinement');
+    this.refiner.restore(s.poses);
+    this.writeCameras();
+  }
+
+  /** The refined cameras from the corrections (before the first batch, after a restore). */
+  writeCameras(): void {
+    const enc = new Encoder(this.refiner.ctx);
+    this.refiner.record(enc, null, 0, 0, 0);
+    enc.submit();
+  }
+
+  destroy(): void {
+    this.refiner.destroy();
   }
 }

@@ -1,7 +1,9 @@
 // One training iteration of TensoRF (notes 1.4-1.6, 2.3-2.4), read top to bottom in step():
 // rays -> forward -> loss -> backward -> regularizers -> Adam -> schedule. The schedule's events
 // (SlimmeRF's rank growth, alpha-mask updates with the box shrink and ray filtering, log-linear
-// upsampling with an optimizer reset) run after the iteration that triggers them.
+// upsampling with an optimizer reset) run after the iteration that triggers them. What only some
+// runs do (the coarse-to-fine blur, pose refinement, a codebook fine-tune) plugs in as trainer
+// modules (module.ts) at fixed points of the step.
 import type { Dataset, PosedView } from '../data/types.ts';
 import { evenlySpacedViews, subsetViews } from '../data/views.ts';
 import type { TensorField } from '../field/field.ts';
@@ -19,9 +21,11 @@ import { CoarseToFine, supervisionAt } from './coarse-to-fine.ts';
 import { blursFactors, type TrainOptions } from './config.ts';
 import { PipelinedLoss, recordLoss } from './loss.ts';
 import { estimateTrainingMemory } from './memory.ts';
-import { PoseRefiner, type PoseState, refineCamera } from './pose-refinement.ts';
+import type { StepAt, TrainerModule } from './module.ts';
+import { PoseRefinement, PoseRefiner, refineCamera } from './pose-refinement.ts';
 import { addTotalVariation, l1WeightOf } from './regularizers.ts';
-import { lrDecay, RankIncrementer, type RankIncrementerState, upsampleVoxelCounts } from './schedule.ts';
+import { lrDecay, RankIncrementer, upsampleVoxelCounts } from './schedule.ts';
+import type { TrainerState } from './state.ts';
 
 export interface StepInfo {
   iter: number;
@@ -37,31 +41,6 @@ export interface StepInfo {
   /** Trained rank groups after this iteration. */
   rank: number;
   event?: string;
-}
-
-/**
- * Where a trainer stands between two iterations, besides the field's tensors, Adam's moments and
- * the valid-ray bits: with those, a checkpoint continues the run exactly.
- */
-export interface TrainerState {
-  iter: number;
-  /** The iteration the learning rate last restarted its decay. */
-  lastReset: number;
-  l1Weight: number;
-  adamStep: number;
-  /** The background-colour generator's state. */
-  rngState: number;
-  /** Trained rank groups, and TRaIn's memory (SlimmeRF). */
-  rank: number;
-  ranks: RankIncrementerState | null;
-  samplesProcessed: number;
-  raysFiltered: boolean;
-  /** The coarse-to-fine blur's generator (its density strengths); absent when the run has no blur. */
-  blurRngState?: number;
-  /** Pose refinement's corrections and their Adam state; absent when the run does not refine poses. */
-  poses?: PoseState;
-  /** The loss of iteration `iter`, which TRaIn observes at the next step (SlimmeRF, after the first iteration). */
-  lastLoss?: number;
 }
 
 /**
@@ -85,10 +64,10 @@ export class Trainer {
   private readonly voxelSteps: number[];
   private readonly rng: Xorshift;
   private readonly ranks: RankIncrementer | null;
-  /** The coarse-to-fine blur (notes §5) when the options schedule one. */
-  private readonly coarseToFine: CoarseToFine | null;
   /** Pose refinement (notes §5) when the options ask for it. */
   readonly poses: PoseRefiner | null;
+  /** The modules plugged into each step, in the order their hooks run (module.ts). */
+  private readonly modules: TrainerModule[] = [];
   /** The loss and the batch's counts, read without waiting (TRaIn's loss too, a step later: observeLoss). */
   private readonly losses: PipelinedLoss;
   /** The loss a resumed run's checkpoint kept for TRaIn's first observation (see TrainerState.lastLoss). */
@@ -99,6 +78,8 @@ export class Trainer {
     readonly dataset: Dataset,
     readonly field: TensorField,
     readonly opt: TrainOptions,
+    /** Modules besides those the options ask for (module.ts), their hooks run after theirs. */
+    modules: readonly TrainerModule[] = [],
   ) {
     const all = dataset.splits.train;
     if (!all) throw new Error(`${dataset.name}: no training split`);
@@ -117,29 +98,21 @@ export class Trainer {
     this.rng = new Xorshift(opt.seed);
     if (opt.rankIncremental) field.rank = 1;
     this.ranks = opt.rankIncremental ? new RankIncrementer(field.rank, field.maxRank, opt.rankUpsilon, opt.rankEta) : null;
-    // (VM and CP only: train/config.ts refuses the blur for Strivec.)
-    this.coarseToFine = blursFactors(opt) ? new CoarseToFine(ctx, opt.blurSchedule, opt.seed) : null;
-    // (VM and CP only: train/config.ts refuses pose refinement for Strivec.) Rays are drawn from
-    // the refined cameras, which start as the dataset's.
     this.losses = new PipelinedLoss(ctx);
+    // (VM and CP only: train/config.ts refuses the blur for Strivec.)
+    if (blursFactors(opt)) this.modules.push(new CoarseToFine(ctx, opt.blurSchedule, opt.seed));
+    // (VM and CP only: train/config.ts refuses pose refinement for Strivec.) Rays are drawn from
+    // the refined cameras, which start as the dataset's. Its gradient may be the blur's adjoint:
+    // it runs after the blur's hooks.
     this.poses = opt.refinePoses ? new PoseRefiner(ctx, this.rays.images.cams, this.rays.images.count) : null;
     if (this.poses) {
+      const refinement = new PoseRefinement(this.poses, opt);
       this.batch.enablePositionGrads();
       this.rays.cams = this.poses.refined;
-      this.writeRefinedCameras();
+      refinement.writeCameras();
+      this.modules.push(refinement);
     }
-  }
-
-  private writeRefinedCameras(): void {
-    const enc = new Encoder(this.ctx);
-    this.poses!.record(enc, null, 0, 0, 0);
-    enc.submit();
-  }
-
-  /** The pose learning rate at the current iteration: exponential from lrPoseInit to lrPoseFinal. */
-  private get poseLr(): number {
-    const { lrPoseInit, lrPoseFinal, nIters } = this.opt;
-    return lrPoseInit * (lrPoseFinal / lrPoseInit) ** Math.min(1, this.iter / nIters);
+    this.modules.push(...modules);
   }
 
   /** One training iteration, including any mask update or upsample scheduled after it. */
@@ -153,8 +126,11 @@ export class Trainer {
     // blurred and weighed as its supervision schedule says).
     const draw = new Encoder(ctx);
     this.rays.draw(draw, this.batch.rays, n, (opt.seed + this.iter * 7919) >>> 0, supervisionAt(opt, this.iter, opt.nIters));
-    // Coarse to fine: while the blur is wide enough, the passes read a blurred copy of the factors.
-    const blurred = this.coarseToFine?.prepare(draw, field, this.iter, opt.nIters) ?? null;
+    // Modules before the forward pass (coarse to fine: while the blur is wide enough, the passes
+    // read a blurred copy of the factors).
+    const at: StepAt = { iter: this.iter, nIters: opt.nIters, n, field, batch: this.batch };
+    let factors: GPUBuffer | null = null;
+    for (const m of this.modules) factors = m.beforeForward?.(draw, at) ?? factors;
 
     // Forward: samples, opacities, weights, shading and colours. White datasets always composite
     // on white; others on white in half the batches (as the reference).
@@ -165,7 +141,7 @@ export class Trainer {
       jitter: field.layout.training.jitter,
       seed: this.iter + 1,
       bg,
-      ...(blurred ? { factors: blurred.factors } : {}),
+      ...(factors ? { factors } : {}),
       // The rays and the blurred factors go in the sampling's submission; the shading and the
       // colours in the one that follows, with the loss, backward, regularizers and Adam.
       prelude: draw,
@@ -174,10 +150,11 @@ export class Trainer {
 
     recordLoss(ctx, enc, this.batch, n);
     this.batch.backward(enc);
-    const sharpened = blurred ? this.coarseToFine!.backward(enc, field, blurred.tensors) : new Set<string>();
+    // Modules after the backward pass (the blur's adjoint to the sharp factors; pose refinement:
+    // each camera's share of the ray gradients, an Adam step, the refined cameras).
+    const sharpened = new Set<string>();
+    for (const m of this.modules) for (const name of m.afterBackward?.(enc, at) ?? []) sharpened.add(name);
     const decay = lrDecay(opt.lrDecayTargetRatio, opt.nIters, this.iter);
-    // Pose refinement: each camera's share of the ray gradients, an Adam step, the refined cameras.
-    this.poses?.record(enc, this.batch, n, this.poseLr, 1 / n);
     const f32Segments = addTotalVariation(ctx, enc, field, { density: opt.TVWeightDensity, app: opt.TVWeightApp }, decay, n, sharpened);
     const lr = lrDecay(opt.lrDecayTargetRatio, opt.nIters, this.iter - this.lastReset);
     this.adam.update(enc, field.arena, (s) => (s.group === 'factor' ? opt.lrInit : opt.lrBasis) * lr, {
@@ -189,6 +166,7 @@ export class Trainer {
       // Rank groups not yet unlocked keep their init and zero moments (SlimmeRF's ε-masks, notes 4.2).
       activeFor: (s) => (s.group === 'factor' ? segmentComponentsAtRank(s.name, s.components, field.rank) : s.components),
     });
+    for (const m of this.modules) m.afterStep?.(enc, at);
     // The loss and the counts are read without waiting: the newest to have arrived is reported
     // (the first step waits for its own). The host then waits until the GPU has only this step
     // left to run (a throttle: it keeps one step queued ahead, never running dry).
@@ -279,8 +257,8 @@ export class Trainer {
     return this.samplesBefore + this.losses.samplesArrived;
   }
 
-  /** The trainer's state between iterations (see TrainerState). */
-  get state(): TrainerState {
+  /** The trainer's own state between iterations, without its modules' (see TrainerState). */
+  private get ownState(): TrainerState {
     return {
       iter: this.iter,
       lastReset: this.lastReset,
@@ -291,7 +269,6 @@ export class Trainer {
       ranks: this.ranks?.state ?? null,
       samplesProcessed: this.samplesProcessed,
       raysFiltered: this.rays.filtered,
-      ...(this.coarseToFine ? { blurRngState: this.coarseToFine.rng.state } : {}),
     };
   }
 
@@ -306,18 +283,16 @@ export class Trainer {
     return this.trainViews.map((i) => all[i]!);
   }
 
-  /** The state with pose refinement's corrections (read from the GPU), as checkpoints keep it. */
+  /** The state with its modules' (pose refinement's corrections read from the GPU), as checkpoints keep it. */
   async fullState(): Promise<TrainerState> {
     // Every step's counts (samplesProcessed) and losses arrive first.
     await this.losses.flush();
-    const s = this.state;
+    let s = this.ownState;
     // TRaIn observes the last iteration's loss at the next step, so a checkpoint keeps it.
     const lastLoss = this.ranks && s.iter > 0 ? await this.lossOf(s.iter) : undefined;
-    return {
-      ...s,
-      ...(lastLoss !== undefined ? { lastLoss } : {}),
-      ...(this.poses ? { poses: await this.poses.read() } : {}),
-    };
+    if (lastLoss !== undefined) s.lastLoss = lastLoss;
+    for (const m of this.modules) if (m.saveState) s = { ...s, ...(await m.saveState()) };
+    return s;
   }
 
   /**
@@ -349,12 +324,8 @@ export class Trainer {
     if (this.ranks && s.ranks) this.ranks.state = s.ranks;
     this.savedLoss = s.lastLoss !== undefined ? { iter: s.iter, loss: s.lastLoss } : null;
     this.samplesBefore = s.samplesProcessed - this.losses.samplesArrived;
-    if (this.coarseToFine && s.blurRngState !== undefined) this.coarseToFine.rng.state = s.blurRngState;
-    if ((s.poses === undefined) !== (this.poses === null)) throw new Error('the saved run and this one disagree on pose refinement');
-    if (this.poses && s.poses) {
-      this.poses.restore(s.poses);
-      this.writeRefinedCameras();
-    }
+    if (s.poses !== undefined && !this.poses) throw new Error('the saved run and this one disagree on pose refinement');
+    for (const m of this.modules) m.restore?.(s);
     this.ctx.write(this.rays.valid, validRays);
     this.rays.filtered = s.raysFiltered;
   }
@@ -362,8 +333,7 @@ export class Trainer {
   destroy(): void {
     this.batch.destroy();
     this.rays.destroy();
-    this.coarseToFine?.destroy();
-    this.poses?.destroy();
+    for (const m of this.modules) m.destroy?.();
     this.losses.destroy();
   }
 }
