@@ -1,14 +1,17 @@
 // npm run bench:compact -- --model FILE --data DIR [--downscale K] [--test-views N] [--ranks 1,2,4,8,16]
 //   [--keep S] [--prune S] [--texels-per-codeword N] [--kmeans-iters N] [--single-block]
+//   [--finetune-iters N] [--batch N]
 // Writes a trained model's compact scene file as the CLI does (run/compact-scene.ts: texel
-// importance over the training views, planes pruned, vector-quantised and kept in 8 bits) and
+// importance over the training views, planes pruned, vector-quantised and kept in 8 bits, the
+// quantised field fine-tuned: by default for a tenth of the model's recorded iterations) and
 // prints, beside the model's own fp32, fp16 and 8-bit scene files, the bytes a reader needs and the
 // held-out PSNR of what the file decodes to at every rank asked for (a SlimmeRF model's prefixes),
 // each section's bytes, the seconds of each step and the adapter. --single-block codes a SlimmeRF
-// model's ranks as one block (one codebook over all ranks, no streaming), for the comparison. No fine-tune yet: these are the
-// quantisation's own losses.
+// model's ranks as one block (one codebook over all ranks, no streaming), for the comparison;
+// --finetune-iters 0 shows the quantisation's own losses.
 import { parseArgs } from 'node:util';
 import { loadModel, log, openDataset } from '../src/cli/node-io.ts';
+import { defaultFinetuneIters, FINETUNE_BATCH } from '../src/compress/finetune.ts';
 import { DEFAULT_QUANTISE, fateCounts } from '../src/compress/quantise.ts';
 import { evenlySpacedViews } from '../src/data/views.ts';
 import { evaluate } from '../src/eval/evaluate.ts';
@@ -34,11 +37,13 @@ const { values: a } = parseArgs({
     'texels-per-codeword': { type: 'string' },
     'kmeans-iters': { type: 'string' },
     'single-block': { type: 'boolean' },
+    'finetune-iters': { type: 'string' },
+    batch: { type: 'string' },
   },
 });
 if (!a.model || !a.data) throw new Error('usage: npm run bench:compact -- --model FILE --data DIR [--downscale K] [--test-views N] [--ranks 1,2,4]');
 const ctx = await nodeGpu();
-const { field } = await loadModel(ctx, a.model);
+const { field, info } = await loadModel(ctx, a.model);
 const ds = await openDataset(a.data, Number(a.downscale), ['train', 'test']);
 const test = ds.splits.test ?? ds.splits.train!;
 const views = evenlySpacedViews(test.cameras.length, Number(a['test-views']));
@@ -52,15 +57,18 @@ const opts = {
   ...(a['kmeans-iters'] ? { kmeansIterations: Number(a['kmeans-iters']) } : {}),
   ...(a['single-block'] ? { singleBlock: true } : {}),
 };
+const finetuneIters = a['finetune-iters'] ? Number(a['finetune-iters']) : defaultFinetuneIters(typeof info.iters === 'number' ? info.iters : undefined);
+const finetuneBatch = a.batch ? Number(a.batch) : typeof info.batch === 'number' ? info.batch : FINETUNE_BATCH;
 const seconds = (t0: number) => +((performance.now() - t0) / 1000).toFixed(1);
 
 const t0 = performance.now();
 const c = await compactScene(field, {
-  views: ds.splits.train!.cameras,
-  nearFar: ds.nearFar,
+  dataset: ds,
+  finetuneIters,
+  finetuneBatch,
   info: { source: a.model },
   quantise: opts,
-  onEvent: (e) => e.done === e.total && log(`compact: ${e.stage} done`),
+  onEvent: (e) => (e.done === e.total || (e.stage === 'finetune' && e.done % 10 === 0)) && log(`compact: ${e.stage} ${e.done}/${e.total}`),
 });
 const compactSeconds = seconds(t0);
 const t1 = performance.now();
@@ -95,7 +103,7 @@ console.log(
     slimmable: !!st.slimmable,
     params: field.parameterCountAtRank(field.rank),
     sceneBytesFp32: fp32,
-    options: { ...opts },
+    options: { ...opts, finetuneIters, finetuneBatch },
     texels: fateCounts(c.model),
     bytes: c.bytes.length,
     sections: sections.map((s, i) => ({ label: s.label, raw: s.raw.length, deflated: sizes[i] })),

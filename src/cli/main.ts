@@ -3,6 +3,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { defaultFinetuneIters, FINETUNE_BATCH } from '../compress/finetune.ts';
 import { encodePng } from '../data/image-node.ts';
 import { evenlySpacedViews } from '../data/views.ts';
 import { evaluate } from '../eval/evaluate.ts';
@@ -36,7 +37,8 @@ const USAGE = `usage:
   npm run cli -- eval --model FILE --data DIR [--downscale K] [--test-views N] [--ranks 1,2,4,8,16]
   npm run cli -- render --model FILE --data DIR --view N --out PNG [--downscale K] [--rank K]
   npm run cli -- export --model FILE [--rank K] [--precision fp32|fp16|int8] --out FILE.slimscene
-  npm run cli -- export --model FILE --precision compact --data DIR [--downscale K] [--rank K] --out FILE.slimscene
+  npm run cli -- export --model FILE --precision compact --data DIR [--downscale K] [--rank K] [--finetune-iters N] [--batch N]
+                        --out FILE.slimscene
   npm run cli -- mesh --model FILE [--rank K] [--resolution N] [--level A] [--simplify F] --out FILE.glb|FILE.ply
   npm run cli -- points --model FILE [--rank K] [--resolution N] [--level A] --out FILE.ply
   npm run cli -- splats --model FILE [--rank K] [--resolution N] [--level A] [--sh-degree 0|1] --out FILE.ply
@@ -68,7 +70,9 @@ const USAGE = `usage:
    capture beside its checkpoint or model, FILE.poses/, where a resumed run finds it; both keep
    each photo's features and each pair's matches by content in --cache DIR, by default
    $SLIMFIELD_CACHE or ~/.cache/slimfield, so a second run over the same photos or more of them
-   reads them back; off keeps nothing)`;
+   reads them back; off keeps nothing; export --precision compact fine-tunes the quantised field on
+   the training images for --finetune-iters iterations of --batch rays, by default a tenth of the
+   iterations the model file records, of its run's batch (4096 rays if it has none), 0 for no fine-tune)`;
 
 const options = {
   data: { type: 'string' },
@@ -76,6 +80,7 @@ const options = {
   config: { type: 'string' },
   iters: { type: 'string' },
   batch: { type: 'string' },
+  'finetune-iters': { type: 'string' },
   downscale: { type: 'string' },
   'hold-out': { type: 'string' },
   'test-views': { type: 'string' },
@@ -332,15 +337,24 @@ async function exportCmd(a: Record<string, string | boolean | undefined>): Promi
   }
   if (precision === 'compact' && !a.data) throw new ConfigError('--precision compact needs --data DIR: the training images weigh which texels matter');
   const ctx = await nodeGpu();
-  const { field } = await loadModel(ctx, file);
+  if (precision !== 'compact' && (a['finetune-iters'] !== undefined || a.batch !== undefined)) {
+    throw new ConfigError('--finetune-iters and --batch apply to --precision compact only');
+  }
+  const { field, info } = await loadModel(ctx, file);
   const rank = rankFlag(a, field);
   if (precision === 'compact') {
-    const ds = await openDataset(a.data as string, intFlag(a.downscale as string, 'downscale', 1), ['train'], holdOutFlag(a));
-    const views = ds.splits.train!.cameras;
+    const finetuneIters =
+      a['finetune-iters'] === undefined
+        ? defaultFinetuneIters(typeof info.iters === 'number' ? info.iters : undefined)
+        : intFlag(a['finetune-iters'] as string, 'finetune-iters', 0, 0);
+    const recorded = typeof info.batch === 'number' && Number.isInteger(info.batch) && info.batch > 0 ? info.batch : FINETUNE_BATCH;
+    const finetuneBatch = intFlag(a.batch as string | undefined, 'batch', recorded, 1);
+    const dataset = await openDataset(a.data as string, intFlag(a.downscale as string, 'downscale', 1), ['train'], holdOutFlag(a));
     let shown = '';
     const c = await compactScene(field, {
-      views,
-      nearFar: ds.nearFar,
+      dataset,
+      finetuneIters,
+      finetuneBatch,
       rank,
       info: { source: file },
       onEvent: (e) => {
@@ -360,6 +374,7 @@ async function exportCmd(a: Record<string, string | boolean | undefined>): Promi
       bytes: c.bytes.length,
       prefixBytes: c.prefixBytes,
       texels: c.texels,
+      finetuneIters,
       seconds: c.seconds,
     };
   }

@@ -237,14 +237,14 @@ async function zipFile(file: string, limits: InputLimits): Promise<FileSource> {
 }
 
 /** A model file or a scene file from disk as a field. */
-export async function loadModel(ctx: GpuContext, file: string): Promise<{ field: TensorField; bytes: number }> {
+export async function loadModel(ctx: GpuContext, file: string): Promise<{ field: TensorField; bytes: number; info: Record<string, unknown> }> {
   let bytes: Uint8Array;
   try {
     bytes = new Uint8Array(await readFile(file));
   } catch (e) {
     throw new Error(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
-  return { field: await fieldFromBytes(ctx, bytes, file), bytes: bytes.length };
+  return { ...(await fieldFromBytes(ctx, bytes, file)), bytes: bytes.length };
 }
 
 /** One piece of the engine's advice in the CLI's terms. */

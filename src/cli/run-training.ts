@@ -185,6 +185,8 @@ function trainingRecord(args: TrainingArgs, result: RunResult, adapter: string):
   const r: Record<string, unknown> = {
     model: args.preset,
     iters: result.iters,
+    // Rays per iteration (a compact export's fine-tune takes the run's batch).
+    batch: cfg.train.batchSize,
     ...(result.stoppedEarly ? { partial: `${result.stoppedEarly} after ${result.iters} of ${cfg.train.nIters} iterations` } : {}),
     seconds: +result.seconds.toFixed(2),
     ...(field.settings.levels ? { coarseSeconds: +result.coarseSeconds.toFixed(2), tensors: field.settings.levels.map((l) => l.tensors) } : {}),

@@ -170,18 +170,61 @@ export async function quantiseField(
         codewords = roundToHalf(book.codewords);
         indices = book.assignment;
       }
-      out.push({ lo, hi, codewords, indices, kept: quantise8(kept.length, w, (r, c) => values[kept[r]! * k + lo + c]!) });
+      out.push({ lo, hi, codewords, indices, kept: keptCodes(values, kept, k, lo, w) });
       opts.onProgress?.(++done, planeSegs.length * blocks.length);
     }
     planes.push({ segment: seg.name, texels, components: k, fates, blocks: out });
   }
+  return {
+    settings: model.settings,
+    box: model.box,
+    grid: model.grid,
+    rankBlocks: blocks,
+    planes,
+    rest: restOf(model.settings, model.box, model.grid, model.values),
+    mask: model.mask,
+  };
+}
+
+/** The kept texels' components [lo, lo + w) in 8 bits, in texel order. */
+const keptCodes = (values: Float32Array, kept: readonly number[], k: number, lo: number, w: number): Quantised8 =>
+  quantise8(kept.length, w, (r, c) => values[kept[r]! * k + lo + c]!);
+
+/** Every tensor but the planes, fp16-rounded (index tables as they are). */
+function restOf(settings: FieldSettings, box: Box, grid: Vec3, values: Map<string, Float32Array>): Map<string, Float32Array> {
   const rest = new Map<string, Float32Array>();
-  for (const seg of segs) {
+  for (const seg of fieldSegments(settings, box, grid)) {
     if (seg.plane) continue;
-    const v = model.values.get(seg.name)!;
+    const v = values.get(seg.name)!;
     rest.set(seg.name, seg.group === 'index' ? v : roundToHalf(v));
   }
-  return { settings: model.settings, box: model.box, grid: model.grid, rankBlocks: blocks, planes, rest, mask: model.mask };
+  return rest;
+}
+
+/**
+ * A compact model quantised again from tuned values (compress/finetune.ts) with its fates and
+ * codeword assignments kept: the tuned codewords (one array per plane block with components, in
+ * order) fp16-rounded, the kept texels' 8 bits and every other tensor taken from `values`.
+ */
+export function refit(c: CompactModel, values: Map<string, Float32Array>, codewords: readonly Float32Array[]): CompactModel {
+  let next = 0;
+  const planes = c.planes.map((p) => {
+    const v = values.get(p.segment)!;
+    const kept: number[] = [];
+    p.fates.forEach((f, t) => {
+      if (f === FATE.kept) kept.push(t);
+    });
+    const blocks = p.blocks.map((b) => {
+      const w = b.hi - b.lo;
+      if (w === 0) return b;
+      const tuned = codewords[next++];
+      if (!tuned || tuned.length !== b.codewords.length) throw new Error(`compress: the tuned codebook of ${p.segment} has the wrong size`);
+      return { ...b, codewords: roundToHalf(tuned), kept: keptCodes(v, kept, p.components, b.lo, w) };
+    });
+    return { ...p, blocks };
+  });
+  if (next !== codewords.length) throw new Error(`compress: ${codewords.length} tuned codebooks for ${next} blocks`);
+  return { ...c, planes, rest: restOf(c.settings, c.box, c.grid, values) };
 }
 
 /**

@@ -1,21 +1,25 @@
 // A compact scene file from a trained field: the importance of its texels over the training views
-// (compress/importance.ts), its planes quantised by it (compress/quantise.ts), then written
+// (compress/importance.ts), its planes quantised by it (compress/quantise.ts), a short fine-tune
+// of the quantised field on the training images (compress/finetune.ts), then written
 // (formats/scene-file/compact.ts). One job for the CLI's `export --precision compact` and the
 // studio's Export panel, with its progress by stage, cancellable between steps.
+import { finetuneCompact } from '../compress/finetune.ts';
 import { texelImportance } from '../compress/importance.ts';
 import { type CompactModel, DEFAULT_QUANTISE, fateCounts, type QuantiseOptions, quantiseField } from '../compress/quantise.ts';
-import type { PosedView } from '../data/types.ts';
+import type { Dataset } from '../data/types.ts';
 import type { TensorField } from '../field/field.ts';
 import { maxRankOf, truncateToRank } from '../field/rank.ts';
 import { exportCompactScene } from '../formats/scene-file/writer.ts';
 import type { JobControl } from '../job/job.ts';
 
-export type CompactEvent = { stage: 'importance'; done: number; total: number } | { stage: 'quantise'; done: number; total: number };
+export type CompactEvent = { stage: 'importance' | 'quantise' | 'finetune'; done: number; total: number };
 
 export interface CompactOptions extends JobControl<CompactEvent> {
-  /** The training cameras (their pixels' rays weigh the texels). */
-  views: PosedView[];
-  nearFar: [number, number];
+  /** The capture the field learned from: its training views' rays weigh the texels, its images fine-tune the quantised field. */
+  dataset: Dataset;
+  /** Fine-tune iterations after quantisation (0: none; compress/finetune.ts defaultFinetuneIters) and their batch of rays. */
+  finetuneIters: number;
+  finetuneBatch?: number;
   /** Rank groups to keep (default all). */
   rank?: number;
   info?: Record<string, unknown>;
@@ -28,7 +32,7 @@ export interface CompactScene {
   /** Bytes a reader needs for each rank 1 … ranks (a SlimmeRF file's prefixes; a plain file needs them all for any). */
   prefixBytes: number[];
   texels: { pruned: number; coded: number; kept: number };
-  seconds: { importance: number; quantise: number; write: number };
+  seconds: { importance: number; quantise: number; finetune: number; write: number };
 }
 
 /** Where each section of a scene file ends (container.ts layout: preamble, header, then length-prefixed sections). */
@@ -43,8 +47,9 @@ export async function compactScene(field: TensorField, opts: CompactOptions): Pr
   const ctx = field.ctx;
   const clock = () => performance.now() / 1000;
   let t = clock();
-  const importance = await texelImportance(ctx, field, opts.views, {
-    nearFar: opts.nearFar,
+  const ds = opts.dataset;
+  const importance = await texelImportance(ctx, field, ds.splits.train!.cameras, {
+    nearFar: ds.nearFar,
     signal: opts.signal,
     onProgress: (done, total) => opts.onEvent?.({ stage: 'importance', done, total }),
   });
@@ -53,13 +58,24 @@ export async function compactScene(field: TensorField, opts: CompactOptions): Pr
   const all = await field.arena.download(ctx);
   const rank = Math.min(opts.rank ?? field.rank, field.rank);
   const { settings, values } = rank < maxRankOf(field.settings) ? truncateToRank(field.settings, all, rank) : { settings: field.settings, values: all };
-  const model = await quantiseField(ctx, { settings, box: field.box, grid: field.grid, values, mask: field.mask }, importance, {
+  const quantised = await quantiseField(ctx, { settings, box: field.box, grid: field.grid, values, mask: field.mask }, importance, {
     ...DEFAULT_QUANTISE,
     ...opts.quantise,
     signal: opts.signal,
     onProgress: (done, total) => opts.onEvent?.({ stage: 'quantise', done, total }),
   });
   const quantiseSeconds = clock() - t;
+  t = clock();
+  const model =
+    opts.finetuneIters > 0
+      ? await finetuneCompact(ctx, quantised, values, importance, ds, {
+          iters: opts.finetuneIters,
+          batchSize: opts.finetuneBatch,
+          signal: opts.signal,
+          onProgress: (done, total) => opts.onEvent?.({ stage: 'finetune', done, total }),
+        })
+      : quantised;
+  const finetuneSeconds = clock() - t;
   t = clock();
   const bytes = exportCompactScene(model, opts.info);
   const ends = sectionEnds(bytes);
@@ -73,6 +89,6 @@ export async function compactScene(field: TensorField, opts: CompactOptions): Pr
     model,
     prefixBytes,
     texels: { pruned, coded, kept },
-    seconds: { importance: round(importanceSeconds), quantise: round(quantiseSeconds), write: round(clock() - t) },
+    seconds: { importance: round(importanceSeconds), quantise: round(quantiseSeconds), finetune: round(finetuneSeconds), write: round(clock() - t) },
   };
 }

@@ -36,10 +36,14 @@ export async function fieldFromModel(ctx: GpuContext, m: SceneModel, file: strin
   return field;
 }
 
-/** A field from a model file's or a scene file's bytes (told apart by their magic). */
-export async function fieldFromBytes(ctx: GpuContext, bytes: Uint8Array, file: string): Promise<TensorField> {
-  const m = isSceneFile(bytes) ? readScene(bytes, file).model : fromModelFile(decodeModel(bytes, file));
-  return fieldFromModel(ctx, m, file);
+/** A field from a model file's or a scene file's bytes (told apart by their magic), with the file's info (training facts). */
+export async function fieldFromBytes(ctx: GpuContext, bytes: Uint8Array, file: string): Promise<{ field: TensorField; info: Record<string, unknown> }> {
+  if (isSceneFile(bytes)) {
+    const { header, model } = readScene(bytes, file);
+    return { field: await fieldFromModel(ctx, model, file), info: header.info };
+  }
+  const data = decodeModel(bytes, file);
+  return { field: await fieldFromModel(ctx, fromModelFile(data), file), info: data.header.info };
 }
 
 /** How the front ends name a model's kind ("VM", "CP", "Strivec"). */

@@ -3,6 +3,7 @@
 // rank, and the readouts of the rank slider. All GPU work goes through one queue, so a render
 // never runs in the middle of a training step. Environment-neutral apart from the browser file
 // and image APIs its openFiles uses; nothing here renders pixels to a page.
+import { defaultFinetuneIters, FINETUNE_BATCH } from '../compress/finetune.ts';
 import { browserInputLimits, type DroppedFile, droppedSource } from '../data/browser-files.ts';
 import { type DatasetFingerprint, datasetFingerprint } from '../data/fingerprint.ts';
 import { decodeImageBrowser } from '../data/image-browser.ts';
@@ -350,9 +351,12 @@ export class Session {
     if (!field) throw new Error('Nothing to export: train a model or open a scene first.');
     if (!ds) throw new Error('A compact file needs the photos the model learned from (they weigh which texels matter): open its capture first.');
     return this.queue.run(async () => {
+      // The quantised field is fine-tuned for a share of the run's iterations, with its batch (an
+      // opened scene file records neither: it is quantised only).
       const c = await compactScene(field, {
-        views: ds.splits.train!.cameras,
-        nearFar: ds.nearFar,
+        dataset: ds,
+        finetuneIters: defaultFinetuneIters(this.run?.trainer?.iter),
+        finetuneBatch: this.run?.cfg.train.batchSize ?? FINETUNE_BATCH,
         info: this.sceneInfo(),
         onEvent: control.onEvent,
         signal: control.signal,

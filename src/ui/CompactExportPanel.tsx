@@ -1,5 +1,5 @@
 // Compact export: the model compressed by the importance of its texels over the training photos
-// (planes pruned, vector-quantised and kept in 8 bits; run/compact-scene.ts), as a job with its
+// (planes pruned, vector-quantised and kept in 8 bits, then fine-tuned; run/compact-scene.ts), as a job with its
 // stages' progress and Cancel. The file is reopened from its own bytes and measured before it is
 // saved: the bytes a viewer needs and the held-out PSNR at the end of each rank block, beside the
 // fp16 file's bytes, so the choice of rank is made on what will be shipped.
@@ -14,6 +14,7 @@ import { useJob } from './use-job.ts';
 const STAGE_LABEL: Record<CompactExportEvent['stage'], string> = {
   importance: 'weighing texels over the training photos',
   quantise: 'learning codebooks',
+  finetune: 'fine-tuning the quantised model on the training photos',
   evaluate: 'measuring the file at each rank',
 };
 

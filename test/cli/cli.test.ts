@@ -428,11 +428,15 @@ test('SlimmeRF through the CLI: train with TRaIn, eval --ranks prints PSNR and s
     `prefixes grow: ${resC.prefixBytes}`,
   );
   assert.ok(resC.texels.coded > 0 && resC.texels.kept > 0 && resC.texels.pruned > 0, JSON.stringify(resC.texels));
+  // The quantised field is fine-tuned for a tenth of the recorded run (8 iterations: 1) by default.
+  assert.equal(resC.finetuneIters, 1);
+  assert.ok(resC.seconds.finetune > 0, JSON.stringify(resC.seconds));
   assert.ok(resC.bytes < exRes.bytes / 4, `compact ${resC.bytes} bytes vs fp32 ${exRes.bytes}`);
   const evC = JSON.parse(cli('eval', '--model', sceneC, '--data', 'builtin:demo', '--downscale', '8', '--test-views', '1').out.trim().split('\n').at(-1)!);
   assert.equal(evC.bytes, resC.bytes);
   assert.ok(evC.psnr > evRes.psnr - 3, `compact ${evC.psnr} dB vs the model's ${evRes.psnr}`);
   expectError(cli('export', '--model', model, '--precision', 'compact', '--out', sceneC), /--precision compact needs --data DIR/);
+  expectError(cli('export', '--model', model, '--finetune-iters', '5', '--out', sceneC), /--finetune-iters and --batch apply to --precision compact only/);
   const cut = join(dir, 'cut.slimscene');
   writeFileSync(cut, readFileSync(scene32).subarray(0, 200));
   expectError(cli('eval', '--model', cut, '--data', 'builtin:demo'), /cut\.slimscene: .*truncated/);
