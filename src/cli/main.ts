@@ -71,7 +71,7 @@ const USAGE = `usage:
    each photo's features and each pair's matches by content in --cache DIR, by default
    $SLIMFIELD_CACHE or ~/.cache/slimfield, so a second run over the same photos or more of them
    reads them back; off keeps nothing; export --precision compact fine-tunes the quantised field on
-   the training images for --finetune-iters iterations of --batch rays, by default a tenth of the
+   the training images for --finetune-iters iterations of --batch rays, by default a quarter of the
    iterations the model file records, of its run's batch (4096 rays if it has none), 0 for no fine-tune)`;
 
 const options = {

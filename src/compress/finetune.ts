@@ -18,7 +18,7 @@ import type { TexelImportance } from './importance.ts';
 import { type CompactModel, FATE, refit } from './quantise.ts';
 
 /** The fine-tune's default length: this share of the iterations the model was trained for. */
-export const FINETUNE_SHARE = 0.1;
+export const FINETUNE_SHARE = 0.25;
 /** Its batch of rays when the model does not record its run's (the reference's). */
 export const FINETUNE_BATCH = 4096;
 

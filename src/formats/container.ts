@@ -34,3 +34,14 @@ export function writeContainer(magic: string, version: number, head: Uint8Array,
   }
   return out;
 }
+
+/**
+ * Where each section of a well-formed container lies: its length field's offset and its payload's
+ * length (what a writer reports, as the bytes a reader needs; not a reader: nothing is checked).
+ */
+export function sectionSpans(file: Uint8Array): { at: number; length: number }[] {
+  const dv = new DataView(file.buffer, file.byteOffset, file.byteLength);
+  const out: { at: number; length: number }[] = [];
+  for (let at = PREAMBLE + dv.getUint32(12, true); at + 8 <= file.length; at += 8 + dv.getUint32(at, true)) out.push({ at, length: dv.getUint32(at, true) });
+  return out;
+}

@@ -9,6 +9,7 @@ import { type CompactModel, DEFAULT_QUANTISE, fateCounts, type QuantiseOptions, 
 import type { Dataset } from '../data/types.ts';
 import type { TensorField } from '../field/field.ts';
 import { maxRankOf, truncateToRank } from '../field/rank.ts';
+import { sectionSpans } from '../formats/container.ts';
 import { exportCompactScene } from '../formats/scene-file/writer.ts';
 import type { JobControl } from '../job/job.ts';
 
@@ -33,14 +34,6 @@ export interface CompactScene {
   prefixBytes: number[];
   texels: { pruned: number; coded: number; kept: number };
   seconds: { importance: number; quantise: number; finetune: number; write: number };
-}
-
-/** Where each section of a scene file ends (container.ts layout: preamble, header, then length-prefixed sections). */
-function sectionEnds(file: Uint8Array): number[] {
-  const dv = new DataView(file.buffer, file.byteOffset, file.byteLength);
-  const ends: number[] = [];
-  for (let at = 20 + dv.getUint32(12, true); at < file.length; at += 8 + dv.getUint32(at, true)) ends.push(at + 8 + dv.getUint32(at, true));
-  return ends;
 }
 
 export async function compactScene(field: TensorField, opts: CompactOptions): Promise<CompactScene> {
@@ -78,7 +71,7 @@ export async function compactScene(field: TensorField, opts: CompactOptions): Pr
   const finetuneSeconds = clock() - t;
   t = clock();
   const bytes = exportCompactScene(model, opts.info);
-  const ends = sectionEnds(bytes);
+  const ends = sectionSpans(bytes).map((s) => s.at + 8 + s.length);
   const blocks = model.rankBlocks.length;
   // The last `blocks` sections are the rank blocks; rank r needs every block that starts below it.
   const prefixBytes = Array.from({ length: maxRankOf(settings) }, (_, r) => ends[ends.length - blocks + model.rankBlocks.findIndex(([, end]) => end > r)]!);

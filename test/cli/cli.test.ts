@@ -428,8 +428,8 @@ test('SlimmeRF through the CLI: train with TRaIn, eval --ranks prints PSNR and s
     `prefixes grow: ${resC.prefixBytes}`,
   );
   assert.ok(resC.texels.coded > 0 && resC.texels.kept > 0 && resC.texels.pruned > 0, JSON.stringify(resC.texels));
-  // The quantised field is fine-tuned for a tenth of the recorded run (8 iterations: 1) by default.
-  assert.equal(resC.finetuneIters, 1);
+  // The quantised field is fine-tuned for a quarter of the recorded run (8 iterations: 2) by default.
+  assert.equal(resC.finetuneIters, 2);
   assert.ok(resC.seconds.finetune > 0, JSON.stringify(resC.seconds));
   assert.ok(resC.bytes < exRes.bytes / 4, `compact ${resC.bytes} bytes vs fp32 ${exRes.bytes}`);
   const evC = JSON.parse(cli('eval', '--model', sceneC, '--data', 'builtin:demo', '--downscale', '8', '--test-views', '1').out.trim().split('\n').at(-1)!);

@@ -13,6 +13,7 @@ import { fieldSegments } from '../../src/field/layout.ts';
 import { MODEL_PRESETS } from '../../src/field/presets.ts';
 import { maxRankOf, truncateToRank } from '../../src/field/rank.ts';
 import type { FieldSettings } from '../../src/field/settings.ts';
+import { sectionSpans } from '../../src/formats/container.ts';
 import { SceneError } from '../../src/formats/scene-file/header.ts';
 import { readScene, SceneReader } from '../../src/formats/scene-file/reader.ts';
 import { deflatedPayload } from '../../src/formats/scene-file/sections.ts';
@@ -101,10 +102,7 @@ test('a compact SlimmeRF file renders rank 1 from its first block, before the re
 
 /** The file's sections: [offset of the length field, payload length]. */
 function sectionsOf(file: Uint8Array): [number, number][] {
-  const dv = new DataView(file.buffer, file.byteOffset, file.byteLength);
-  const out: [number, number][] = [];
-  for (let at = 20 + dv.getUint32(12, true); at < file.length; at += 8 + dv.getUint32(at, true)) out.push([at, dv.getUint32(at, true)]);
-  return out;
+  return sectionSpans(file).map((s) => [s.at, s.length]);
 }
 
 /** The file with section `i`'s payload replaced (its length and CRC fixed, so only the payload's own checks can refuse it). */
