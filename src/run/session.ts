@@ -23,7 +23,7 @@ import type { StrivecLevel } from '../field/layouts/strivec-lattice.ts';
 import type { PresetName } from '../field/presets.ts';
 import { decodeCheckpoint } from '../formats/checkpoint-file.ts';
 import { type Precision, type SceneModel, type SceneView, sceneView } from '../formats/scene-file/header.ts';
-import { readScene } from '../formats/scene-file/reader.ts';
+import { readSceneAsync } from '../formats/scene-file/reader.ts';
 import { exportScene, sceneFileSize } from '../formats/scene-file/writer.ts';
 import { contextFromAdapter, type GpuContext } from '../gpu/context.ts';
 import type { JobControl } from '../job/job.ts';
@@ -305,7 +305,7 @@ export class Session {
 
   /** Opens a scene file: the viewport renders it and the rank slider slims it (no training data). */
   async openScene(bytes: Uint8Array, name: string): Promise<TensorField> {
-    const { header, model } = readScene(bytes, name);
+    const { header, model } = await readSceneAsync(bytes, name);
     this.dispose();
     await this.showModel(model, sceneView(header.info), typeof header.info.dataset === 'string' ? header.info.dataset : null, name);
     return this.field!;
@@ -361,7 +361,7 @@ export class Session {
         onEvent: control.onEvent,
         signal: control.signal,
       });
-      const decoded = await fieldFromModel(this.ctx, readScene(c.bytes, 'compact file').model, 'compact file');
+      const decoded = await fieldFromModel(this.ctx, (await readSceneAsync(c.bytes, 'compact file')).model, 'compact file');
       const renderer = new ViewRenderer(this.ctx, decoded, ds.nearFar);
       try {
         const split = ds.splits.test ?? ds.splits.train!;

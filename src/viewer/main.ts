@@ -100,7 +100,7 @@ class Viewer {
     let shown = 0;
     for await (const chunk of chunks) {
       if (gen !== this.generation) return;
-      reader.push(chunk);
+      await reader.pushAsync(chunk);
       received += chunk.length;
       const h = reader.header;
       const of = total ? ` of ${formatBytes(total)}` : '';

@@ -15,7 +15,7 @@ import { maxRankOf, truncateToRank } from '../../src/field/rank.ts';
 import type { FieldSettings } from '../../src/field/settings.ts';
 import { sectionSpans } from '../../src/formats/container.ts';
 import { SceneError } from '../../src/formats/scene-file/header.ts';
-import { readScene, SceneReader } from '../../src/formats/scene-file/reader.ts';
+import { readScene, readSceneAsync, SceneReader } from '../../src/formats/scene-file/reader.ts';
 import { deflatedPayload } from '../../src/formats/scene-file/sections.ts';
 import { exportCompactScene } from '../../src/formats/scene-file/writer.ts';
 import { nodeGpu } from '../../src/gpu/node.ts';
@@ -81,6 +81,11 @@ for (const kind of Object.keys(KINDS)) {
       c.rankBlocks.map(([, end]) => end),
     );
     assert.equal(seen.at(-1), ranks);
+    // Pushed through the native inflater (DecompressionStream), in chunks: the same model.
+    const native = new SceneReader('c.slimscene', file.length);
+    for (let at = 0; at < file.length; at += 997) await native.pushAsync(file.subarray(at, at + 997));
+    native.finish();
+    same(decodeCompact(c), native.model().values, 'native inflater');
   });
 }
 
@@ -129,12 +134,11 @@ function withRaw(file: Uint8Array, i: number, edit: (raw: Uint8Array) => Uint8Ar
 test('damaged and hostile compact files are refused with a message naming the file and the problem', async () => {
   const c = await compactModel(KINDS.slimmerf!);
   const good = exportCompactScene(c);
-  const expect = (bytes: Uint8Array, pattern: RegExp) => {
-    assert.throws(
-      () => readScene(bytes, 'bad.slimscene'),
-      (e: unknown) => e instanceof SceneError && /^bad\.slimscene: /.test(e.message) && pattern.test(e.message),
-      String(pattern),
-    );
+  // Read whole (fflate) and pushed through the native inflater (DecompressionStream): the same refusals.
+  const expect = async (bytes: Uint8Array, pattern: RegExp) => {
+    const named = (e: unknown) => e instanceof SceneError && /^bad\.slimscene: /.test(e.message) && pattern.test(e.message);
+    assert.throws(() => readScene(bytes, 'bad.slimscene'), named, String(pattern));
+    await assert.rejects(readSceneAsync(bytes, 'bad.slimscene'), named, `${pattern} (native inflater)`);
   };
   // Sections: 0 the alpha mask, 1 the head, 2.. the rank blocks.
   const plane0 = c.planes[0]!;
@@ -143,20 +147,20 @@ test('damaged and hostile compact files are refused with a message naming the fi
     .filter((s) => s.name.startsWith('mlp.'))
     .reduce((n, s) => n + 2 * s.count, 0);
   const pruned = plane0.fates.indexOf(0);
-  expect(
+  await expect(
     withRaw(good, 1, (raw) => {
       raw[mlpBytes + (pruned >> 2)]! |= 1 << (2 * (pruned & 3));
     }),
     /shading weights and texel fates: density\.plane0: \d+ coded and \d+ kept texels, the header says \d+ and \d+/,
   );
-  expect(
+  await expect(
     withRaw(good, 1, (raw) => {
       raw[mlpBytes + (pruned >> 2)]! |= 3 << (2 * (pruned & 3));
     }),
     /density\.plane0: a texel fate of 3/,
   );
   // Rank block 1 starts with density.plane0's codewords (fp16), then its packed indices.
-  expect(
+  await expect(
     withRaw(good, 2, (raw) => {
       raw[1] = 0x7c; // +Infinity
       raw[0] = 0;
@@ -174,15 +178,15 @@ test('damaged and hostile compact files are refused with a message naming the fi
       i === 0 ? { ...p, blocks: p.blocks.map((b, j) => (j === 0 ? { ...b, codewords: b.codewords.subarray(0, (k0 - 1) * w0) } : b)) } : p,
     ),
   };
-  expect(exportCompactScene(short), new RegExp(`rank block 1 \\(ranks 1\\): density\\.plane0: index ${k0 - 1} past its codebook of ${k0 - 1}`));
+  await expect(exportCompactScene(short), new RegExp(`rank block 1 \\(ranks 1\\): density\\.plane0: index ${k0 - 1} past its codebook of ${k0 - 1}`));
   // A header that lies about a codebook's size makes the section's length disagree.
-  expect(
+  await expect(
     withHeader(good, (h) => {
       (h.compact as { planes: { codewords: number[] }[] }).planes[0]!.codewords[0]!--;
     }),
     /rank block 1 \(ranks 1\): (corrupt compressed data|the data inflate to \d+ bytes, expected \d+)/,
   );
-  expect(
+  await expect(
     withPayload(
       good,
       2,
@@ -195,35 +199,35 @@ test('damaged and hostile compact files are refused with a message naming the fi
     ),
     /rank block 1 \(ranks 1\): compressed length \d+ runs past the section/,
   );
-  expect(
+  await expect(
     withRaw(good, 2, (raw) => raw.subarray(0, raw.length - 1)),
     /rank block 1 \(ranks 1\): the data inflate to \d+ bytes, expected \d+/,
   );
-  expect(
+  await expect(
     withHeader(good, (h) => {
       (h.compact as { rankBlocks: number[][] }).rankBlocks[1] = [2, 2];
     }),
     /compact\.rankBlocks\[1\] must start at rank 1 and end after it/,
   );
-  expect(
+  await expect(
     withHeader(good, (h) => {
       (h.compact as { planes: { segment: string }[] }).planes[0]!.segment = 'app.plane0';
     }),
     /compact\.planes\[0\] is "app\.plane0", expected density\.plane0/,
   );
-  expect(
+  await expect(
     withHeader(good, (h) => {
       (h.compact as { planes: { coded: number }[] }).planes[1]!.coded = 1e9;
     }),
     /compact\.planes\[1\]\.coded/,
   );
-  expect(
+  await expect(
     withHeader(good, (h) => {
       (h.compact as { planes: { codewords: number[] }[] }).planes[0]!.codewords[0] = 0;
     }),
     /compact\.planes\[0\]: block 1 needs a codebook/,
   );
-  expect(
+  await expect(
     withHeader(good, (h) => {
       delete h.compact;
     }),
@@ -232,7 +236,7 @@ test('damaged and hostile compact files are refused with a message naming the fi
   // A version 2 reader's file cannot be compact.
   const v2 = good.slice();
   new DataView(v2.buffer).setUint16(8, 2, true);
-  expect(v2, /precision must be one of fp32, fp16, int8 \(compact files are version 3, this one says 2\)/);
+  await expect(v2, /precision must be one of fp32, fp16, int8 \(compact files are version 3, this one says 2\)/);
 });
 
 test('randomized mutations of compact files only ever give a clean SceneError or a valid, finite model', async () => {

@@ -21,6 +21,7 @@ import {
   type SceneModel,
   validateHeader,
 } from './header.ts';
+import { inflateNative } from './inflate.ts';
 import { blockBytes, decodeBlock, deflateBounds, groupRange, isBits, isDeflated, latticeWords, plan, type Section } from './sections.ts';
 
 /**
@@ -31,7 +32,7 @@ import { blockBytes, decodeBlock, deflateBounds, groupRange, isBits, isDeflated,
  */
 export class SceneReader {
   header: SceneHeader | null = null;
-  private data = new Uint8Array(0);
+  private data: Uint8Array<ArrayBuffer> = new Uint8Array(0);
   private length = 0;
   private sections: Section[] = [];
   private nextSection = 0;
@@ -44,6 +45,8 @@ export class SceneReader {
   private groups = 0;
   /** A compact file's model as its sections arrive. */
   private compact: CompactParts | null = null;
+  /** Deflated sections inflated ahead by the native decoder (pushAsync), by their payload's offset. */
+  private readonly inflatedAhead = new Map<number, Uint8Array>();
 
   /** `size`: the whole file's length when known (a file on disk), checked against the header at once. */
   constructor(
@@ -65,6 +68,25 @@ export class SceneReader {
   }
 
   push(chunk: Uint8Array): void {
+    this.append(chunk);
+    this.advance();
+  }
+
+  /**
+   * push(), with every deflated section inflated first by the platform's native decoder
+   * (DecompressionStream) where there is one; what it cannot inflate exactly is left to push's own
+   * checked decoder, so the same files are accepted and refused with the same messages.
+   */
+  async pushAsync(chunk: Uint8Array): Promise<void> {
+    this.append(chunk);
+    for (let next = this.advance(true); next; next = this.advance(true)) {
+      const out = await inflateNative(next.payload, next.raw);
+      // (null: the checked decoder takes the section on the next advance.)
+      this.inflatedAhead.set(next.start, out ?? new Uint8Array(0));
+    }
+  }
+
+  private append(chunk: Uint8Array): void {
     const limit = this.header ? this.total : PREAMBLE + MAX_HEADER_BYTES;
     if (this.length + chunk.length > limit) {
       if (this.header) this.fail(`${this.length + chunk.length - this.total} bytes past the end of the scene (the header describes ${this.total} bytes)`);
@@ -77,7 +99,6 @@ export class SceneReader {
     }
     this.data.set(chunk, this.length);
     this.length += chunk.length;
-    this.advance();
   }
 
   /** Call when the input has ended: a scene that stopped short is an error. */
@@ -88,21 +109,25 @@ export class SceneReader {
     }
   }
 
-  private advance(): void {
+  /**
+   * Reads every section that has arrived. With `stopToInflate`, stops before a deflated section not
+   * yet inflated ahead and returns its compressed stream (once its checks before inflating pass).
+   */
+  private advance(stopToInflate = false): { start: number; payload: Uint8Array<ArrayBuffer>; raw: number } | null {
     const dv = new DataView(this.data.buffer, 0, this.length);
     if (!this.header) {
       if (this.length >= 8) {
         const magic = new TextDecoder().decode(this.data.subarray(0, 8));
         if (magic !== SCENE_MAGIC) this.fail(`not a Slimfield scene (magic ${JSON.stringify(magic)}, expected ${SCENE_MAGIC})`);
       }
-      if (this.length < PREAMBLE) return;
+      if (this.length < PREAMBLE) return null;
       const version = dv.getUint16(8, true);
       if (version < 1 || version > SCENE_VERSION) this.fail(`scene version ${version} is not supported (this build reads versions 1 to ${SCENE_VERSION})`);
       this.version = version;
       if (dv.getUint16(10, true) !== 0) this.fail('reserved preamble bits are set: damaged file?');
       const headLen = dv.getUint32(12, true);
       if (headLen === 0 || headLen > MAX_HEADER_BYTES || headLen % 4 !== 0) this.fail(`header length ${headLen} is not plausible`);
-      if (this.length < PREAMBLE + headLen) return;
+      if (this.length < PREAMBLE + headLen) return null;
       const head = this.data.subarray(PREAMBLE, PREAMBLE + headLen);
       if (CRC32.buf(head) >>> 0 !== dv.getUint32(16, true)) this.fail('header checksum mismatch: the file is damaged');
       let raw: unknown;
@@ -132,14 +157,19 @@ export class SceneReader {
         this.checkSize(this.sections.slice(this.nextSection + 1).some(isDeflated));
       }
       if (len !== sec.bytes) this.fail(`${sec.label}: section length ${len}, the header implies ${sec.bytes}`);
-      if (this.length < this.offset + 8 + len) return;
+      if (this.length < this.offset + 8 + len) return null;
       const start = this.offset + 8;
       const payload = this.data.subarray(start, start + len);
       if (CRC32.buf(payload) >>> 0 !== dv.getUint32(this.offset + 4, true)) this.fail(`${sec.label}: checksum mismatch, the file is damaged`);
-      this.decodeSection(sec, new DataView(this.data.buffer, start, len));
+      if (stopToInflate && isDeflated(sec) && !this.inflatedAhead.has(start)) {
+        const n = this.compressedLength(sec, new DataView(this.data.buffer, start, len), (why) => this.fail(`${sec.label}: ${why}`));
+        return { start, payload: this.data.slice(start + 4, start + 4 + n), raw: sec.rawBytes! };
+      }
+      this.decodeSection(sec, new DataView(this.data.buffer, start, len), start);
       this.offset = start + len;
       this.nextSection++;
     }
+    return null;
   }
 
   /** Checks the bytes seen (and the file size, when known) against `total`; `atMost`: total is an upper bound. */
@@ -153,14 +183,24 @@ export class SceneReader {
     if (this.length > t) this.fail(`${this.length - t} bytes past the end of the scene (the header describes ${atMost ? 'at most ' : ''}${t} bytes)`);
   }
 
-  /** The raw payload of a deflated section, checked to inflate to exactly the length the header implies. */
-  private inflate(sec: Section, dv: DataView, fail: (why: string) => never): DataView {
+  /** A deflated section's compressed length, checked against the section and the header's raw length. */
+  private compressedLength(sec: Section, dv: DataView, fail: (why: string) => never): number {
     const raw = sec.rawBytes!;
     const n = dv.getUint32(0, true);
     if (n + 4 > sec.bytes) fail(`compressed length ${n} runs past the section`);
     for (let i = 4 + n; i < sec.bytes; i++) if (dv.getUint8(i) !== 0) fail('non-zero padding');
     // A deflate stream cannot expand more than ~1032:1, so a tiny section cannot claim a huge payload.
     if (n < deflateBounds(raw).minCompressed) fail(`${n} compressed bytes cannot hold ${raw} bytes`);
+    return n;
+  }
+
+  /** The raw payload of a deflated section, checked to inflate to exactly the length the header implies. */
+  private inflate(sec: Section, dv: DataView, start: number, fail: (why: string) => never): DataView {
+    const raw = sec.rawBytes!;
+    const n = this.compressedLength(sec, dv, fail);
+    const ahead = this.inflatedAhead.get(start);
+    this.inflatedAhead.delete(start);
+    if (ahead?.length === raw && raw > 0) return new DataView(ahead.buffer);
     const out = new Uint8Array(raw);
     let got: Uint8Array;
     try {
@@ -172,10 +212,10 @@ export class SceneReader {
     return new DataView(out.buffer);
   }
 
-  private decodeSection(sec: Section, packed: DataView): void {
+  private decodeSection(sec: Section, packed: DataView, start: number): void {
     const h = this.header!;
     const fail = (why: string): never => this.fail(`${sec.label}: ${why}`);
-    const dv = isDeflated(sec) ? this.inflate(sec, packed, fail) : packed;
+    const dv = isDeflated(sec) ? this.inflate(sec, packed, start, fail) : packed;
     if (isBits(sec)) {
       const raw = sec.rawBytes!;
       const words = new Uint32Array(raw / 4);
@@ -285,6 +325,14 @@ export class SceneReader {
 export function readScene(bytes: Uint8Array, file: string): { header: SceneHeader; model: SceneModel } {
   const reader = new SceneReader(file, bytes.length);
   reader.push(bytes);
+  reader.finish();
+  return { header: reader.header!, model: reader.model() };
+}
+
+/** readScene with the platform's native inflater (SceneReader.pushAsync): the studio's way. */
+export async function readSceneAsync(bytes: Uint8Array, file: string): Promise<{ header: SceneHeader; model: SceneModel }> {
+  const reader = new SceneReader(file, bytes.length);
+  await reader.pushAsync(bytes);
   reader.finish();
   return { header: reader.header!, model: reader.model() };
 }
