@@ -94,6 +94,7 @@ const slimOptions = {
   update_AlphaMask_list: [100, 200],
   featureC: 16,
 };
+const longOptions = { ...slimOptions, n_iters: 1000, batch_size: 512, upsamp_list: [250, 500], update_AlphaMask_list: [333, 666] };
 const slimRanks = [1, 2, 4, 8, 12, 16];
 /** Pose refinement as refine_poses gives it (the factor blur, the supervision's blur, the edge loss), its lr sized for 300 iterations. */
 const refinement = { refine_poses: true, lr_pose_init: 0.01, lr_pose_final: 0.001 };
@@ -128,8 +129,30 @@ export const BENCH_CONFIGS: Record<string, BenchConfig> = {
     poseNoise: 0.15,
   },
   'reduced-cp384': { downscale: 16, testViews: 5, model: 'cp384', options: slimOptions },
-  // The reference's lego ranks per level ([32, 24, 16] density, 48 appearance) and lattices.
-  'reduced-strivec': { downscale: 16, testViews: 5, model: 'strivec', options: { ...slimOptions, pre_N_iters: 100 }, ranks: [4, 8, 16, 32] },
+  // The reference's lego ranks per level ([32, 24, 16] density, 48 appearance) and lattices in
+  // world units (0.4 / 0.2 / 0.1, lego's box being the reference's), placed where the coarse
+  // field is opaque: Strivec as it was before its preset rule, kept to compare against.
+  'reduced-strivec': {
+    downscale: 16,
+    testViews: 5,
+    model: 'strivec',
+    options: { ...slimOptions, pre_N_iters: 100, vox_range: [0.4, 0.2, 0.1], local_range: [0.3, 0.15, 0.075], strivec_placement: 'density' },
+    ranks: [4, 8, 16, 32],
+  },
+  // Strivec at its own size (issue 35): the reference's lattices and lines in cells of the run's
+  // final grid, tensors placed around the coarse pass's rendered surface; and with the earlier
+  // placement (every opaque point) at the same scale.
+  'slim-strivec': { downscale: 16, testViews: 5, model: 'strivec', options: { ...slimOptions, pre_N_iters: 100 } },
+  'slim-strivec-density': { downscale: 16, testViews: 5, model: 'strivec', options: { ...slimOptions, pre_N_iters: 100, strivec_placement: 'density' } },
+  // The longer CPU configuration the claim is judged on (1000 iterations of 512 rays, 24³ → 48³,
+  // upsampling at 250 and 500, masks at 333 and 666, Strivec's coarse pass 300 iterations), on lego
+  // and on the procedural scene.
+  'long-vm192': { downscale: 16, testViews: 5, model: 'vm192', options: longOptions },
+  'long-cp384': { downscale: 16, testViews: 5, model: 'cp384', options: longOptions },
+  'long-strivec': { downscale: 16, testViews: 5, model: 'strivec', options: { ...longOptions, pre_N_iters: 300 } },
+  'long-vm192-demo': { scene: 'builtin:demo', downscale: 1, testViews: 8, model: 'vm192', options: longOptions },
+  'long-cp384-demo': { scene: 'builtin:demo', downscale: 1, testViews: 8, model: 'cp384', options: longOptions },
+  'long-strivec-demo': { scene: 'builtin:demo', downscale: 1, testViews: 8, model: 'strivec', options: { ...longOptions, pre_N_iters: 300 } },
   // The real capture: instant-ngp's fox (50 phone photos with lens distortion) at 135x240, the
   // same reduced schedule, scored on its every-8th held-out views (7). Its photos show the room
   // around the fox, so the run contracts the scene (the default for such a capture); fox-slim-box

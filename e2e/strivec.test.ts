@@ -26,6 +26,12 @@ test('Strivec: coarse pass, local tensors drawn per level, scene export and reop
     const labels = await Promise.all([1, 2, 3].map((l) => page.getByTestId(`tensors-level-${l}`).textContent()));
     const counts = labels.map((t) => Number(t!.split('·')[1]!.replace(/\D/g, '')));
     assert.ok(counts.every((n) => n > 0) && counts[2]! > counts[0]!, `tensors per level ${counts}`);
+    // And each level's parameters (the lines of its tensors, density and appearance).
+    const params = await Promise.all([1, 2, 3].map(async (l) => Number(await page.getByTestId(`tensors-level-${l}`).getAttribute('data-params'))));
+    assert.ok(
+      params.every((n) => n > 0),
+      `parameters per level ${params}`,
+    );
 
     await page.getByTestId('tensors-level-1').click();
     // A render already in flight when the toggle flips paints without cubes: wait for the cubes.
@@ -51,7 +57,7 @@ test('Strivec: coarse pass, local tensors drawn per level, scene export and reop
     await waitForRender(page, before);
     const reopened = await Promise.all([1, 2, 3].map((l) => page.getByTestId(`tensors-level-${l}`).textContent()));
     assert.deepEqual(reopened, labels, 'the reopened scene has the same local tensors');
-    console.log(`Strivec tensors per level: ${counts.join(', ')}; scene ${predicted} bytes`);
+    console.log(`Strivec tensors per level: ${counts.join(', ')}; parameters per level: ${params.join(', ')}; scene ${predicted} bytes`);
     assert.deepEqual(errors, [], errors.join('\n'));
   });
 });

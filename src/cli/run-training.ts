@@ -200,6 +200,8 @@ function trainingRecord(args: TrainingArgs, result: RunResult, adapter: string):
         }
       : { evaluation: 'skipped' }),
     params: field.parameterCountAtRank(field.rank),
+    // Strivec: each level's line parameters (density and appearance), and how its tensors were placed.
+    ...(field.parametersByLevel ? { paramsByLevel: field.parametersByLevel, placement: cfg.train.strivecPlacement } : {}),
     ...(cfg.train.rankIncremental ? { rank: field.rank, maxRank: field.maxRank, rankSteps: result.rankSteps } : {}),
     ...(result.trainViews !== null ? { trainViews: result.trainViews } : {}),
     // The scene contraction's inner box (unbounded scenes); absent when the field is the box only.

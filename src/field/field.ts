@@ -129,6 +129,11 @@ export class TensorField {
     return gridUnits(this.box, this.grid);
   }
 
+  /** Strivec: each level's line parameters (density and appearance together); null for models without levels. */
+  get parametersByLevel(): number[] | null {
+    return this.settings.levels?.map((_, l) => this.arena.get(`density.level${l}`).count + this.arena.get(`app.level${l}`).count) ?? null;
+  }
+
   /** Trainable parameter count (factors, basis and shading network; not index tables). */
   get parameterCount(): number {
     return this.arena.segments.reduce((n, s) => n + (s.group === 'index' ? 0 : s.count), 0);

@@ -270,7 +270,7 @@ function checkHeader(raw: unknown, fail: (why: string) => never): Header {
 }
 
 /** Training options checkpoints made before them do not have. */
-const ADDED_OPTIONS = new Set(['blurSchedule', 'refinePoses', 'lrPoseInit', 'lrPoseFinal', 'imageBlurSchedule', 'edgeLoss']);
+const ADDED_OPTIONS = new Set(['blurSchedule', 'refinePoses', 'lrPoseInit', 'lrPoseFinal', 'imageBlurSchedule', 'edgeLoss', 'strivecPlacement']);
 
 /** Pose refinement's saved corrections and Adam moments: three lists of six numbers per camera. */
 function checkPoses(c: JsonChecks, raw: unknown, iter: number): PoseState {
@@ -303,6 +303,7 @@ function checkTrainOptions(c: JsonChecks, raw: unknown): TrainOptions {
       continue;
     }
     if (typeof def === 'boolean') out[key] = typeof v === 'boolean' ? v : c.fail(`header: ${what} must be true or false`);
+    else if (key === 'strivecPlacement') out[key] = v === 'weights' || v === 'density' ? v : c.fail(`header: ${what} must be "weights" or "density"`);
     else if (Array.isArray(def)) {
       out[key] = Array.isArray(v) && v.length <= 4096 ? v.map((x, i) => c.num(x, `${what}[${i}]`, 0)) : c.fail(`header: ${what} must be a list of numbers`);
     } else out[key] = c.num(v, what, 0);

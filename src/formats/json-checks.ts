@@ -130,7 +130,9 @@ export class JsonChecks {
       const halfSize = this.num(o.halfSize, `${what}.halfSize`, 0.5 * spacing, spacing);
       if (!(halfSize > 0.5 * spacing && halfSize < spacing)) this.fail(`header: ${what}.halfSize must lie strictly between half and one spacing`);
       const tensors = this.int(o.tensors, `${what}.tensors`, 1, dims[0] * dims[1] * dims[2]);
-      return { origin, spacing, dims, halfSize, tensors };
+      // (Absent in files written before the preset rule: 1.)
+      const perCell = o.samplesPerCell === undefined ? 1 : this.int(o.samplesPerCell, `${what}.samplesPerCell`, 1, 8);
+      return { origin, spacing, dims, halfSize, tensors, ...(perCell !== 1 ? { samplesPerCell: perCell } : {}) };
     });
   }
 }

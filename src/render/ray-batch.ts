@@ -577,6 +577,20 @@ export class RayBatch {
     });
   }
 
+  /**
+   * Runs a kernel over the last forward's samples (64 threads a workgroup, as many as there are
+   * samples): it declares `samples` (grid coordinates), `counter`, `sample_alpha` and
+   * `transmittance` like the texel-weight kernel, and `count` in its params (the sample capacity).
+   */
+  overSamples(enc: Encoder, kernel: Kernel, params: ParamValues, buffers: Record<string, GPUBuffer>): void {
+    if (!this.last) throw new Error('RayBatch.overSamples: no forward to read');
+    enc.dispatch(kernel, {
+      params: { ...params, count: this.sampleCap },
+      buffers: { ...buffers, samples: this.samples, counter: this.counter, sample_alpha: this.sampleAlpha, transmittance: this.transmittance },
+      workgroups: { indirect: this.sampleArgs },
+    });
+  }
+
   /** Colour, accumulation and depth of the first `n` rays of the last forward. */
   readOutputs(n: number): Promise<RayOutputs> {
     return readRayOutputs(this.ctx, this.output, n);

@@ -509,10 +509,10 @@ export class Session {
     return curve;
   }
 
-  /** Strivec's lattices and tables, for drawing the local tensors; null for other models. */
-  get localTensors(): { levels: StrivecLevel[]; tables: Float32Array[] } | null {
+  /** Strivec's lattices and tables, for drawing the local tensors, with each level's parameters; null for other models. */
+  get localTensors(): { levels: StrivecLevel[]; tables: Float32Array[]; params: number[] } | null {
     const f = this.field;
-    return f?.settings.levels ? { levels: f.settings.levels, tables: f.lattice } : null;
+    return f?.settings.levels ? { levels: f.settings.levels, tables: f.lattice, params: f.parametersByLevel! } : null;
   }
 
   /**

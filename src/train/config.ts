@@ -31,9 +31,14 @@ export interface TrainOptions {
   trainViews: number;
   /** Strivec: iterations of the coarse pass that finds where to place the local tensors. */
   coarseIters: number;
-  /** Strivec: lattice spacing and tensor half-size per level, world units; empty = the reference's, scaled to the box. */
+  /** Strivec: lattice spacing and tensor half-size per level, world units; empty = the reference's ratios to the final grid. */
   voxRange: number[];
   localRange: number[];
+  /**
+   * Strivec: where the coarse pass places tensors: around the samples that carry its rendered
+   * light ('weights'), or every point it finds opaque ('density', the earlier rule).
+   */
+  strivecPlacement: 'weights' | 'density';
   /**
    * Coarse-to-fine (notes §5): the Gaussian blur width of the factors, world units, as knots
    * evenly spread over training (coarse-to-fine.ts BLUR_SCHEDULE_BLENDER); empty: no blur.
@@ -86,6 +91,7 @@ export const DEFAULT_TRAIN: TrainOptions = {
   coarseIters: 1000,
   voxRange: [],
   localRange: [],
+  strivecPlacement: 'weights',
   blurSchedule: [],
   refinePoses: false,
   lrPoseInit: 1e-3,
@@ -125,6 +131,8 @@ const KEYS = {
   pre_N_iters: 'int',
   vox_range: 'nums',
   local_range: 'nums',
+  // Slimfield: Strivec's placement, "weights" (around the coarse pass's rendered surface) or "density".
+  strivec_placement: 'placement',
   // Slimfield: contract the scene (true), keep the box only (false), NDC ("ndc"); absent: from the dataset.
   contract: 'space',
   // Joint-TensoRF's coarse-to-fine blur widths (world units), knots over training; [] for none.
@@ -160,9 +168,11 @@ export function checkReferenceOptions(raw: unknown, where: string): Record<strin
                 ? Array.isArray(v) && v.length <= 1000 && v.every((x) => typeof x === 'number' && Number.isFinite(x) && x >= 0)
                 : type === 'space'
                   ? typeof v === 'boolean' || v === 'ndc'
-                  : type === 'bool'
-                    ? typeof v === 'boolean'
-                    : v === 'MLP_Fea' || v === 'SH';
+                  : type === 'placement'
+                    ? v === 'weights' || v === 'density'
+                    : type === 'bool'
+                      ? typeof v === 'boolean'
+                      : v === 'MLP_Fea' || v === 'SH';
     if (!ok) {
       const want =
         type === 'int'
@@ -177,9 +187,11 @@ export function checkReferenceOptions(raw: unknown, where: string): Record<strin
                   ? 'a list of at most 1000 non-negative numbers'
                   : type === 'space'
                     ? 'true, false or "ndc"'
-                    : type === 'bool'
-                      ? 'true or false'
-                      : '"MLP_Fea" or "SH"';
+                    : type === 'placement'
+                      ? '"weights" or "density"'
+                      : type === 'bool'
+                        ? 'true or false'
+                        : '"MLP_Fea" or "SH"';
       throw new ConfigError(`${where}: option "${k}" must be ${want}, got ${JSON.stringify(v)}`);
     }
     out[k] = v;
@@ -245,6 +257,7 @@ export function resolveConfig(preset: PresetName, opts: Record<string, unknown>)
     coarseIters: o.pre_N_iters ?? DEFAULT_TRAIN.coarseIters,
     voxRange: o.vox_range ?? [],
     localRange: o.local_range ?? [],
+    strivecPlacement: (o.strivec_placement as 'weights' | 'density' | undefined) ?? DEFAULT_TRAIN.strivecPlacement,
     // Pose refinement trains through the blur that makes it converge (notes §5) unless the
     // options set a schedule ([] for none).
     blurSchedule: o.blur_schedule ?? (o.refine_poses ? BLUR_SCHEDULE_BLENDER : []),

@@ -1,19 +1,29 @@
 // Strivec's placement (notes 3.1-3.3): where the surface is, before the field exists. The reference
 // trains DVGO's coarse dense grid for 5000 iterations; we train a small TensoRF-VM with our own
-// engine (the run's training loop, lent as a TrainPass) for `coarseIters` iterations, read its
-// opacity on a lattice finer than the finest tensor spacing, and place the local tensors around
-// every point above COARSE_ALPHA_THRESHOLD.
-import type { Dataset } from '../data/types.ts';
+// engine (the run's training loop, lent as a TrainPass) for `coarseIters` iterations, then mark a
+// lattice finer than the finest tensor spacing where the surface is, and place the local tensors
+// around the marked points. The surface is where the coarse field's rendered light comes from:
+// every sample of a training ray whose blend weight is at least SURFACE_WEIGHT marks its nearest
+// point (surface-marks.wgsl.ts), so interiors and haze get no tensors. The earlier rule (every
+// point whose opacity exceeds COARSE_ALPHA_THRESHOLD) stays as the `density` placement.
+import type { Dataset, PosedView } from '../data/types.ts';
+import { evenlySpacedViews } from '../data/views.ts';
 import { readDensityLattice } from '../field/density-lattice.ts';
 import { TensorField } from '../field/field.ts';
-import { type Box, boxSize, resolutionForVoxels, type Vec3 } from '../field/geometry.ts';
+import { type Box, boxSize, gridUnits, resolutionForVoxels, type Vec3 } from '../field/geometry.ts';
 import { coverageMask, placeTensors } from '../field/layouts/strivec-lattice.ts';
 import { MODEL_PRESETS } from '../field/presets.ts';
 import type { FieldSettings } from '../field/settings.ts';
 import { formatBytes, type GpuContext, LimitError } from '../gpu/context.ts';
+import { cachedKernel, Encoder } from '../gpu/kernel.ts';
+import { yieldIfLong } from '../gpu/yield.ts';
+import { packCameras } from '../rays/gpu-split.ts';
+import { cameraRays } from '../rays/raygen.ts';
+import { RayBatch, RENDER_RAYS } from '../render/ray-batch.ts';
 import type { ResolvedConfig, TrainOptions } from './config.ts';
 import { estimateTrainingMemory } from './memory.ts';
 import { trainingFrame } from './scene-frame.ts';
+import { surfaceMarksShader } from './surface-marks.wgsl.ts';
 
 export interface FieldProgress {
   /** A line for the log or the status bar. */
@@ -28,11 +38,20 @@ export interface FieldProgress {
  */
 export type TrainPass = (field: TensorField, opt: TrainOptions, label: string) => Promise<void>;
 
-/** The reference's Synthetic-NeRF lattice spacings and tensor half-sizes (vox_range, local_range) for lego's 3-unit box. */
-const REFERENCE_SPACING = [0.4, 0.2, 0.1];
-const REFERENCE_BOX_SIDE = 3;
+/**
+ * The reference's Synthetic-NeRF lattices (vox_range 0.4 / 0.2 / 0.1) in cells of TensoRF's final
+ * grid on the same scene (300³ over lego's 3-unit box: 0.01 a cell), and its lines' samples per
+ * such cell (121 samples over a 0.6-wide cube: 2). The preset rule applies them to the run's own
+ * final grid, so a reduced run shrinks Strivec as it shrinks VM.
+ */
+const REFERENCE_SPACING_CELLS = [40, 20, 10];
+const REFERENCE_SAMPLES_PER_CELL = 2;
 /** A tensor's cube is 1.5 lattice cells wide (local_range = 0.75 vox_range in every reference config). */
 const HALF_SIZE_RATIO = 0.75;
+/** The blend weight (a share of the pixel's colour) from which a coarse sample marks the surface. */
+export const SURFACE_WEIGHT = 0.01;
+/** Rays the surface marking reads at most (evenly spaced training views beyond it). */
+const SURFACE_RAYS = 1 << 22;
 /**
  * Opacity (alpha-mask convention, 1 - exp(-sigma * step)) above which a coarse point counts as
  * occupied. The reference keeps DVGO points above 1e-4 after 5000 iterations; our coarse pass is
@@ -41,16 +60,26 @@ const HALF_SIZE_RATIO = 0.75;
  */
 export const COARSE_ALPHA_THRESHOLD = 1e-3;
 
-/** Lattice spacings and half-sizes: the options when given, else the reference's scaled to the scene's box. */
-export function strivecLattice(settings: FieldSettings, opt: ResolvedConfig['train'], box: Box): { spacings: number[]; halfSizes: number[] } {
+/**
+ * Lattice spacings, half-sizes and line samples per grid cell: the reference's ratios to the run's
+ * final grid (the preset rule), or vox_range / local_range when the options give them, which keep
+ * the lines of the configurations written before the rule (a sample per grid cell).
+ */
+export function strivecLattice(
+  settings: FieldSettings,
+  opt: ResolvedConfig['train'],
+  box: Box,
+): { spacings: number[]; halfSizes: number[]; samplesPerCell: number } {
   const levels = settings.densityComps.length;
-  const scale = Math.max(...boxSize(box)) / REFERENCE_BOX_SIDE;
-  const spacings = opt.voxRange.length ? opt.voxRange : REFERENCE_SPACING.slice(0, levels).map((v) => v * scale);
+  const u = gridUnits(box, resolutionForVoxels(opt.nVoxelFinal, box));
+  const cell = (u[0] + u[1] + u[2]) / 3;
+  const spacings = opt.voxRange.length ? opt.voxRange : REFERENCE_SPACING_CELLS.slice(0, levels).map((c) => c * cell);
   const halfSizes = opt.localRange.length ? opt.localRange : spacings.map((v) => v * HALF_SIZE_RATIO);
   if (spacings.length !== levels || halfSizes.length !== levels) {
     throw new LimitError(`Strivec: vox_range and local_range must list one value per level (${levels} levels)`);
   }
-  return { spacings, halfSizes };
+  const explicit = opt.voxRange.length > 0 || opt.localRange.length > 0;
+  return { spacings, halfSizes, samplesPerCell: explicit ? 1 : REFERENCE_SAMPLES_PER_CELL };
 }
 
 /** Points per axis of a lattice spanning `box` with at most `spacing` between neighbours. */
@@ -70,9 +99,9 @@ export async function placeLocalTensors(
   const frame = trainingFrame(ds, cfg.settings, cfg.train);
   const box = frame.box;
   const grid = resolutionForVoxels(cfg.train.nVoxelInit, box);
-  const { spacings, halfSizes } = strivecLattice(cfg.settings, cfg.train, box);
+  const { spacings, halfSizes, samplesPerCell } = strivecLattice(cfg.settings, cfg.train, box);
   const points = await coarseOccupancy(ctx, ds, cfg, seed, Math.min(...spacings) / 2, trainPass, onProgress);
-  const { levels, tables } = placeTensors(points, spacings, halfSizes);
+  const { levels, tables } = placeTensors(points, spacings, halfSizes, samplesPerCell);
   const settings: FieldSettings = { ...frame.settings, levels };
   // The exact size is known only now: refuse before training if the final field cannot fit.
   const mem = estimateTrainingMemory(settings, cfg.train, ds, ctx.maxBinding);
@@ -91,9 +120,10 @@ export async function placeLocalTensors(
 }
 
 /**
- * World positions where a short VM reconstruction is opaque: the coarse point cloud. Opacity is
- * read on a lattice of spacing `pointSpacing` (finer than the finest tensor lattice, so the cloud
- * has no gaps a tensor cell could fall through) with the alpha-mask recipe and threshold.
+ * The coarse point cloud: points of a lattice of spacing `pointSpacing` (finer than the finest
+ * tensor lattice, so the cloud has no gaps a tensor cell could fall through) where a short VM
+ * reconstruction's surface is (the `weights` placement: surfacePoints), or where it is opaque by
+ * the alpha-mask recipe (`density`, the earlier rule).
  */
 export async function coarseOccupancy(
   ctx: GpuContext,
@@ -113,16 +143,81 @@ export async function coarseOccupancy(
     await trainPass(field, train, 'coarse pass');
     const dims = pointLattice(box, pointSpacing);
     const n = dims[0] * dims[1] * dims[2];
-    const a = await readDensityLattice(ctx, field, dims);
+    let shown = 0;
+    const marked =
+      cfg.train.strivecPlacement === 'density'
+        ? (await readDensityLattice(ctx, field, dims)).map((a) => (a > COARSE_ALPHA_THRESHOLD ? 1 : 0))
+        : await surfacePoints(ctx, field, surfaceViews(ds), ds.nearFar, dims, (p) => {
+            // A line a tenth of the way (the views are many, each quick).
+            if (Math.floor(10 * p) > shown) onProgress({ message: `coarse pass: finding the surface, ${(shown = Math.floor(10 * p)) * 10}%`, fraction: p });
+          });
     const pts: number[] = [];
     const at = (ax: number, i: number) => box.lo[ax]! + (i * (box.hi[ax]! - box.lo[ax]!)) / (dims[ax]! - 1);
     for (let i = 0; i < n; i++) {
-      if (!(a[i]! > COARSE_ALPHA_THRESHOLD)) continue;
+      if (!marked[i]) continue;
       pts.push(at(0, i % dims[0]), at(1, Math.floor(i / dims[0]) % dims[1]), at(2, Math.floor(i / (dims[0] * dims[1]))));
     }
-    onProgress({ message: `coarse pass: ${(pts.length / 3).toLocaleString()} of ${n.toLocaleString()} points occupied`, fraction: 1 });
+    const rule = cfg.train.strivecPlacement === 'density' ? 'opaque' : 'on the surface';
+    onProgress({ message: `coarse pass: ${(pts.length / 3).toLocaleString()} of ${n.toLocaleString()} points ${rule}`, fraction: 1 });
     return new Float32Array(pts);
   } finally {
     field.destroy();
+  }
+}
+
+/** The training views the surface is found from: all of them, or evenly spaced ones up to SURFACE_RAYS pixels. */
+function surfaceViews(ds: Dataset): PosedView[] {
+  const all = ds.splits.train!.cameras;
+  const perView = all[0]!.width * all[0]!.height;
+  return evenlySpacedViews(all.length, Math.max(1, Math.min(all.length, Math.floor(SURFACE_RAYS / perView)))).map((i) => all[i]!);
+}
+
+/**
+ * Marks, on a lattice of `dims` points spanning the field's box, the points nearest to the samples
+ * of the views' pixels' rays whose blend weight reaches SURFACE_WEIGHT (one flag per point).
+ */
+export async function surfacePoints(
+  ctx: GpuContext,
+  field: TensorField,
+  views: PosedView[],
+  nearFar: [number, number],
+  dims: Vec3,
+  onProgress?: (fraction: number) => void,
+): Promise<Uint8Array> {
+  const n = dims[0] * dims[1] * dims[2];
+  const bits = ctx.buffer('strivec.surface', Math.ceil(n / 32) * 4);
+  const batch = new RayBatch(ctx, field, RENDER_RAYS);
+  batch.nearFar = nearFar;
+  const units = field.units;
+  const { lo, hi } = field.box;
+  // Grid coordinates times this are lattice coordinates (both count from the box's corner).
+  const toPoint = [0, 1, 2].map((a) => (units[a]! * (dims[a]! - 1)) / (hi[a]! - lo[a]!));
+  const kernel = cachedKernel(ctx, 'surfaceMarks', () => surfaceMarksShader);
+  try {
+    for (const [v, view] of views.entries()) {
+      const cams = ctx.upload('strivec.camera', packCameras([view]));
+      try {
+        const total = view.width * view.height;
+        for (let first = 0; first < total; first += batch.raysPerPass) {
+          const count = Math.min(batch.raysPerPass, total - first);
+          const prelude = new Encoder(ctx);
+          cameraRays(ctx, prelude, cams, view, first, count, batch.rays);
+          const finish = new Encoder(ctx);
+          // Weights only: no chunk is shaded.
+          await batch.forward(count, { train: false, jitter: false, seed: 0, bg: 1, chunks: 0, prelude, finishIn: finish });
+          batch.overSamples(finish, kernel, { to_point: [...toPoint, 0], dims: [...dims, 0], min_weight: SURFACE_WEIGHT }, { bits });
+          finish.submit();
+          await yieldIfLong();
+        }
+      } finally {
+        ctx.destroy(cams);
+      }
+      onProgress?.((v + 1) / views.length);
+    }
+    const words = await ctx.readU32(bits, Math.ceil(n / 32));
+    return Uint8Array.from({ length: n }, (_, i) => (words[i >> 5]! >>> (i & 31)) & 1);
+  } finally {
+    batch.destroy();
+    ctx.destroy(bits);
   }
 }

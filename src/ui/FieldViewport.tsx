@@ -42,6 +42,9 @@ const FLY_KEYS: Record<string, [number, number, number]> = {
 export type Navigation = 'orbit' | 'fly';
 
 /** `active`: the viewport is on screen; a hidden one skips its renders and catches up when shown. */
+/** Parameter counts in the tensor toggles ("232K"). */
+const COMPACT_COUNT = new Intl.NumberFormat('en', { notation: 'compact' });
+
 export function FieldViewport({ session, active = true, children }: { session: Session; active?: boolean; children?: ReactNode }) {
   const canvas = useRef<HTMLCanvasElement>(null);
   const truthCanvas = useRef<HTMLCanvasElement>(null);
@@ -252,10 +255,11 @@ export function FieldViewport({ session, active = true, children }: { session: S
                   className={boxes[l] ? 'active' : ''}
                   style={{ borderColor: LEVEL_COLOURS[l] }}
                   data-testid={`tensors-level-${l + 1}`}
-                  title={`${lv.tensors.toLocaleString()} local tensors, ${(2 * lv.halfSize).toFixed(3)} wide`}
+                  data-params={local.params[l]}
+                  title={`${lv.tensors.toLocaleString()} local tensors, ${(2 * lv.halfSize).toFixed(3)} wide, ${local.params[l]!.toLocaleString()} parameters`}
                   onClick={() => setBoxes((b) => b.map((x, i) => (i === l ? !x : x)))}
                 >
-                  L{l + 1} · {lv.tensors.toLocaleString()}
+                  L{l + 1} · {lv.tensors.toLocaleString()} · {COMPACT_COUNT.format(local.params[l]!)}
                 </button>
               ))}
             </span>
