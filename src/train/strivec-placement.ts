@@ -149,7 +149,9 @@ export async function coarseOccupancy(
         ? (await readDensityLattice(ctx, field, dims)).map((a) => (a > COARSE_ALPHA_THRESHOLD ? 1 : 0))
         : await surfacePoints(ctx, field, surfaceViews(ds), ds.nearFar, dims, (p) => {
             // A line a tenth of the way (the views are many, each quick).
-            if (Math.floor(10 * p) > shown) onProgress({ message: `coarse pass: finding the surface, ${(shown = Math.floor(10 * p)) * 10}%`, fraction: p });
+            if (Math.floor(10 * p) <= shown) return;
+            shown = Math.floor(10 * p);
+            onProgress({ message: `coarse pass: finding the surface, ${shown * 10}%`, fraction: p });
           });
     const pts: number[] = [];
     const at = (ax: number, i: number) => box.lo[ax]! + (i * (box.hi[ax]! - box.lo[ax]!)) / (dims[ax]! - 1);

@@ -62,8 +62,10 @@ test('the preset rule: the reference lattices and lines in cells of the final gr
   // The reference's own scale: 300³ over lego's box gives its 0.4 / 0.2 / 0.1 (to the grid's
   // align-corners cell, 3/299) and 121 / 61 / 31 samples.
   const full = strivecLattice(settings, { ...DEFAULT_TRAIN, nVoxelFinal: 300 ** 3 }, lego);
-  full.spacings.forEach((v, l) => assert.ok(Math.abs(v / [0.4, 0.2, 0.1][l]! - 1) < 0.005, `level ${l + 1}: ${v}`));
-  full.halfSizes.forEach((h, l) => assert.ok(Math.abs(h / full.spacings[l]! - 0.75) < 1e-12));
+  for (const [l, v] of full.spacings.entries()) {
+    assert.ok(Math.abs(v / [0.4, 0.2, 0.1][l]! - 1) < 0.005, `level ${l + 1}: ${v}`);
+    assert.ok(Math.abs(full.halfSizes[l]! / v - 0.75) < 1e-12);
+  }
   assert.equal(full.samplesPerCell, 2);
   const { levels } = placeTensors(new Float32Array([0, 0, 0, 0.5, 0.5, 0.5]), full.spacings, full.halfSizes, full.samplesPerCell);
   assert.deepEqual(
@@ -72,7 +74,7 @@ test('the preset rule: the reference lattices and lines in cells of the final gr
   );
   // A run with a 48³ final grid keeps the ratios: 40, 20 and 10 of its cells (3/47 each).
   const slim = strivecLattice(settings, { ...DEFAULT_TRAIN, nVoxelFinal: 48 ** 3 }, lego);
-  slim.spacings.forEach((v, l) => assert.ok(Math.abs(v - ([40, 20, 10][l]! * 3) / 47) < 1e-9, `level ${l + 1}: ${v}`));
+  for (const [l, v] of slim.spacings.entries()) assert.ok(Math.abs(v - ([40, 20, 10][l]! * 3) / 47) < 1e-9, `level ${l + 1}: ${v}`);
   const explicit = strivecLattice(settings, { ...DEFAULT_TRAIN, nVoxelFinal: 48 ** 3, voxRange: [0.4, 0.2, 0.1], localRange: [0.3, 0.15, 0.075] }, lego);
   assert.deepEqual(explicit, { spacings: [0.4, 0.2, 0.1], halfSizes: [0.3, 0.15, 0.075], samplesPerCell: 1 });
 });
