@@ -14,6 +14,7 @@ import { ShadingModule } from '../shading/shading.ts';
 import { type Box, cropLine, cropPlane, gridUnits, resizeLines, resizePlane, samplesPerRay, stepSize, type Vec3 } from './geometry.ts';
 import { fieldSegments, layoutOf } from './layout.ts';
 import type { FieldLayout } from './layouts/field-layout.ts';
+import { latticeTable, maskSums, tensorsInMask } from './layouts/strivec-lattice.ts';
 import { componentsAtRank, maxRankOf, segmentComponentsAtRank } from './rank.ts';
 import { type AlphaMask, appWidthOf, type ComponentCounts, type FieldSettings, type SegmentShape } from './settings.ts';
 
@@ -41,8 +42,10 @@ export class TensorField {
   grid: Vec3;
   mask: AlphaMask | null = null;
   maskBuffer: GPUBuffer;
-  /** The layout's index tables (Strivec's lattices), a host copy: they never change. */
+  /** The layout's index tables (Strivec's lattices), a host copy (they change only when tensors are pruned). */
   readonly lattice: Float32Array[] = [];
+  /** Strivec: the tensors pruneTensors removed from each level, for the log and the studio; null before any pruning. */
+  pruned: number[] | null = null;
   /**
    * Rank groups that hold trained values. SlimmeRF starts at 1 and grows; the groups above are
    * still at their random init and are never evaluated. Plain models: maxRank.
@@ -51,7 +54,8 @@ export class TensorField {
 
   constructor(
     readonly ctx: GpuContext,
-    readonly settings: FieldSettings,
+    /** (Strivec's levels change when tensors are pruned.) */
+    public settings: FieldSettings,
     box: Box,
     grid: Vec3,
     seed = 20211202,
@@ -216,6 +220,58 @@ export class TensorField {
       }
     }
     return replace;
+  }
+
+  /**
+   * Strivec: removes the local tensors whose whole cube the alpha mask leaves empty (their lines
+   * and their lattice cells; their Adam state goes with the arena's), keeping the rest in lattice
+   * order. A level the mask would empty keeps its tensors. Returns how many went from each level.
+   */
+  async pruneTensors(): Promise<number[]> {
+    const levels = this.settings.levels;
+    if (!levels || !this.mask) return [];
+    const sums = maskSums(this.mask);
+    const keep = levels.map((lv, l) => tensorsInMask(lv, this.lattice[l]!, sums));
+    for (const k of keep) if (!k.includes(1)) k.fill(1);
+    const gone = keep.map((k) => k.length - k.reduce((a, b) => a + b, 0));
+    this.pruned = this.pruned ? this.pruned.map((n, l) => n + gone[l]!) : gone;
+    if (gone.every((g) => g === 0)) return gone;
+    const values = await this.arena.download(this.ctx);
+    const replace = new Map<string, Float32Array>();
+    const tables: Float32Array[] = [];
+    const after = levels.map((lv, l) => ({ ...lv, tensors: lv.tensors - gone[l]! }));
+    after.forEach((lv, l) => {
+      const table = latticeTable(
+        lv,
+        Uint8Array.from(this.lattice[l]!, (id) => (id > 0 && keep[l]![id - 1] ? 1 : 0)),
+      );
+      tables.push(table);
+      replace.set(`lattice.level${l}`, table);
+      // Each tensor's three lines lie together: keep the blocks of the kept tensors, in order.
+      for (const family of ['density', 'app']) {
+        const name = `${family}.level${l}`;
+        const v = values.get(name)!;
+        const per = v.length / levels[l]!.tensors;
+        const out = new Float32Array(lv.tensors * per);
+        let to = 0;
+        keep[l]!.forEach((k, t) => {
+          if (!k) return;
+          out.set(v.subarray(t * per, (t + 1) * per), to);
+          to += per;
+        });
+        replace.set(name, out);
+      }
+    });
+    const before = this.settings;
+    this.settings = { ...before, levels: after };
+    try {
+      await this.arena.rebuild(this.ctx, replace, 'field after pruning');
+    } catch (e) {
+      this.settings = before;
+      throw e;
+    }
+    this.lattice.splice(0, this.lattice.length, ...tables);
+    return gone;
   }
 
   /** Resamples every factor to a new grid. */

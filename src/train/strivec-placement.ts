@@ -144,22 +144,29 @@ export async function coarseOccupancy(
     const dims = pointLattice(box, pointSpacing);
     const n = dims[0] * dims[1] * dims[2];
     let shown = 0;
-    const marked =
-      cfg.train.strivecPlacement === 'density'
-        ? (await readDensityLattice(ctx, field, dims)).map((a) => (a > COARSE_ALPHA_THRESHOLD ? 1 : 0))
+    const opaque = async () => (await readDensityLattice(ctx, field, dims)).map((a) => (a > COARSE_ALPHA_THRESHOLD ? 1 : 0));
+    let rule = cfg.train.strivecPlacement === 'density' ? 'opaque' : 'on the surface';
+    let marked =
+      rule === 'opaque'
+        ? await opaque()
         : await surfacePoints(ctx, field, surfaceViews(ds), ds.nearFar, dims, (p) => {
             // A line a tenth of the way (the views are many, each quick).
             if (Math.floor(10 * p) <= shown) return;
             shown = Math.floor(10 * p);
             onProgress({ message: `coarse pass: finding the surface, ${shown * 10}%`, fraction: p });
           });
+    if (rule !== 'opaque' && !marked.includes(1)) {
+      // A coarse field too faint for any sample to carry 1% of a pixel (a very short coarse pass):
+      // whatever it has made opaque is the best guess there is.
+      rule = 'opaque (no sample carried 1% of a pixel yet)';
+      marked = await opaque();
+    }
     const pts: number[] = [];
     const at = (ax: number, i: number) => box.lo[ax]! + (i * (box.hi[ax]! - box.lo[ax]!)) / (dims[ax]! - 1);
     for (let i = 0; i < n; i++) {
       if (!marked[i]) continue;
       pts.push(at(0, i % dims[0]), at(1, Math.floor(i / dims[0]) % dims[1]), at(2, Math.floor(i / (dims[0] * dims[1]))));
     }
-    const rule = cfg.train.strivecPlacement === 'density' ? 'opaque' : 'on the surface';
     onProgress({ message: `coarse pass: ${(pts.length / 3).toLocaleString()} of ${n.toLocaleString()} points ${rule}`, fraction: 1 });
     return new Float32Array(pts);
   } finally {

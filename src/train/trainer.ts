@@ -232,6 +232,14 @@ export class Trainer {
       this.l1Weight = this.opt.L1WeightRest;
       msg += `; box shrunk to [${field.box.lo.map((v) => v.toFixed(3))}]-[${field.box.hi.map((v) => v.toFixed(3))}], grid ${field.grid.join('x')}`;
     }
+    if (which === 0 && field.settings.levels) {
+      // Strivec: the tensors whose whole cube is now empty space go, with their Adam state.
+      const gone = await field.pruneTensors();
+      if (gone.some((g) => g > 0)) {
+        this.adam.reset();
+        msg += `; pruned ${gone.map((g, l) => `${g} of ${g + field.settings.levels![l]!.tensors} tensors at level ${l + 1}`).join(', ')}`;
+      }
+    }
     if (which === 1) {
       const kept = await filterRays(ctx, field, this.rays, 'mask', this.dataset.nearFar, this.dataset.masked);
       msg += `; ${(100 * kept).toFixed(1)}% of training rays kept`;

@@ -256,7 +256,11 @@ export function FieldViewport({ session, active = true, children }: { session: S
                   style={{ borderColor: LEVEL_COLOURS[l] }}
                   data-testid={`tensors-level-${l + 1}`}
                   data-params={local.params[l]}
-                  title={`${lv.tensors.toLocaleString()} local tensors, ${(2 * lv.halfSize).toFixed(3)} wide, ${local.params[l]!.toLocaleString()} parameters`}
+                  data-pruned={local.pruned?.[l] ?? 0}
+                  title={
+                    `${lv.tensors.toLocaleString()} local tensors, ${(2 * lv.halfSize).toFixed(3)} wide, ${local.params[l]!.toLocaleString()} parameters` +
+                    (local.pruned ? `; ${local.pruned[l]!.toLocaleString()} pruned where the alpha mask found empty space` : '')
+                  }
                   onClick={() => setBoxes((b) => b.map((x, i) => (i === l ? !x : x)))}
                 >
                   L{l + 1} · {lv.tensors.toLocaleString()} · {COMPACT_COUNT.format(local.params[l]!)}

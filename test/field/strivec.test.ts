@@ -4,8 +4,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { demoSurfacePoint, orbitCamera } from '../../src/data/procedural.ts';
+import { refDensityFeature } from '../../src/field/field.ref.ts';
+import { TensorField } from '../../src/field/field.ts';
 import { type Box, resizeLine, resizeLines, type Vec3 } from '../../src/field/geometry.ts';
 import { coverageMask, idwWeights, latticeCandidates, placeTensors, STRIVEC_K, tensorCentres } from '../../src/field/layouts/strivec-lattice.ts';
+import { MODEL_PRESETS } from '../../src/field/presets.ts';
+import type { FieldSettings } from '../../src/field/settings.ts';
+import { nodeGpu } from '../../src/gpu/node.ts';
 import { randomNormal, xorshift } from '../../src/gpu/random.ts';
 import { projectPoint } from '../../src/view/tensor-overlay.ts';
 
@@ -131,4 +136,56 @@ test('the tensor overlay projects with the engine camera: a pixel ray hit lands 
   // Behind the camera: not drawn.
   const eye: Vec3 = [cam.c2w[3]!, cam.c2w[7]!, cam.c2w[11]!];
   assert.equal(projectPoint(cam, [eye[0] * 2, eye[1] * 2, eye[2] * 2]), null);
+});
+
+test('pruning: tensors whose widened cube holds no occupied mask point go, the rest keep their lines, and the field is unchanged where the mask is occupied', async () => {
+  const ctx = await nodeGpu();
+  const cloud = randomNormal(3 * 400, 0.45, 21);
+  const { levels, tables } = placeTensors(cloud, [0.5, 0.25], [0.375, 0.1875]);
+  const settings: FieldSettings = { ...MODEL_PRESETS.strivec, densityComps: [3, 2], appComps: [4, 3], levels };
+  const box: Box = { lo: [-1.5, -1.5, -1.5], hi: [1.5, 1.5, 1.5] };
+  const grid: Vec3 = [20, 20, 20];
+  const field = await TensorField.make(ctx, settings, box, grid, 5, new Map(tables.map((t, l) => [`lattice.level${l}`, t] as const)));
+  try {
+    // A mask occupied only in the half x < -0.2 of a 24³ lattice.
+    const dims: Vec3 = [24, 24, 24];
+    const bits = new Uint32Array(Math.ceil((24 * 24 * 24) / 32));
+    const xAt = (i: number) => box.lo[0] + (i * 3) / 23;
+    for (let i = 0; i < 24 ** 3; i++) if (xAt(i % 24) < -0.2) bits[i >> 5]! |= 1 << (i & 31);
+    field.setMask({ dims, box, bits });
+    const before = await field.arena.download(ctx);
+    const beforeModel = { settings, box, grid, values: before };
+    const gone = await field.pruneTensors();
+    assert.ok(
+      gone.every((g) => g > 0),
+      `pruned per level: ${gone}`,
+    );
+    const after = field.settings.levels!;
+    after.forEach((lv, l) => assert.equal(lv.tensors, levels[l]!.tensors - gone[l]!));
+    const values = await field.arena.download(ctx);
+    // Brute force: a kept tensor's widened cube reaches an occupied point; a pruned one's does not.
+    const step = 3 / 23;
+    levels.forEach((lv, l) => {
+      const centres = tensorCentres(lv, tables[l]!);
+      const keptCentres = tensorCentres(after[l]!, field.lattice[l]!);
+      for (let t = 0; t < lv.tensors; t++) {
+        const cx = centres[t * 3]!;
+        const reaches = cx - lv.halfSize - step < -0.2;
+        const kept = Array.from({ length: after[l]!.tensors }, (_, j) => j).some((j) => [0, 1, 2].every((a) => keptCentres[j * 3 + a] === centres[t * 3 + a]));
+        if (Math.abs(cx - lv.halfSize - step + 0.2) > step) assert.equal(kept, reaches, `level ${l + 1} tensor ${t} at x ${cx.toFixed(3)}`);
+      }
+    });
+    // Where the mask is occupied, the density is what it was.
+    const rnd = xorshift(8);
+    for (let i = 0; i < 200; i++) {
+      const p: Vec3 = [-1.4 + rnd() * 1.1, -1.4 + rnd() * 2.8, -1.4 + rnd() * 2.8];
+      const u = p.map((v, a) => ((v - box.lo[a]!) * (grid[a]! - 1)) / 3) as Vec3;
+      const a = refDensityFeature(beforeModel, u);
+      const b = refDensityFeature({ settings: field.settings, box, grid, values }, u);
+      assert.ok(Math.abs(a - b) <= 1e-6 * Math.max(1, Math.abs(a)), `density at ${p.map((v) => v.toFixed(2))}: ${a} then ${b}`);
+    }
+    assert.deepEqual(field.pruned, gone);
+  } finally {
+    field.destroy();
+  }
 });

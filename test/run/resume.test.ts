@@ -26,8 +26,8 @@ const cfg = resolveConfig('slimmerf8', {
   rank_upsilon: 0.05,
 });
 
-async function finalValues(run: TrainingRun): Promise<Map<string, Float32Array>> {
-  const result = await run.run();
+async function finalValues(run: TrainingRun, onEvent?: Parameters<TrainingRun['run']>[0]): Promise<Map<string, Float32Array>> {
+  const result = await run.run(onEvent);
   const ctx = await nodeGpu();
   const values = await result!.field.arena.download(ctx);
   const moments = await result!.field.arena.download(ctx, 'adamM');
@@ -94,6 +94,46 @@ test('with the coarse-to-fine blur (its own random density strengths) and pose r
   const sharp = await finalValues(new TrainingRun(ctx, ds, resolveConfig('vm48', base), { seed: 1 }));
   assert.notDeepEqual(sharp.get('density.plane0'), ref.get('density.plane0'), 'the blur changed the training');
   assert.ok(ref.has('poses#c2w') && !sharp.has('poses#c2w'), 'only the refining run has refined cameras');
+});
+
+test('Strivec: a run resumed across its tensor pruning (at the first mask update) ends bit-identical, with the pruned layout', {
+  timeout: 600_000,
+}, async () => {
+  const ctx = await nodeGpu();
+  const strivec = resolveConfig('strivec', {
+    N_voxel_init: 12 ** 3,
+    N_voxel_final: 18 ** 3,
+    upsamp_list: [10],
+    update_AlphaMask_list: [64],
+    n_lamb_sigma: [8, 6],
+    n_lamb_sh: [8, 8],
+    featureC: 8,
+    batch_size: 256,
+    n_iters: 70,
+    pre_N_iters: 60,
+    vox_range: [0.6, 0.3],
+    local_range: [0.45, 0.225],
+  });
+  const saved = new Map<number, Uint8Array>();
+  const events: string[] = [];
+  const whole = new TrainingRun(ctx, ds, strivec, { seed: 1, checkpoint: { everyIterations: 1, sink: async (b, iter) => void saved.set(iter, b) } });
+  const ref = await finalValues(whole, (e) => {
+    if (e.type === 'step' && e.step.event) events.push(`${e.step.iter}: ${e.step.event}`);
+  });
+  assert.ok(
+    events.some((e) => /^64: .*pruned \d+ of \d+ tensors at level 1/.test(e)),
+    events.join('; '),
+  );
+  const before = decodeCheckpoint(saved.get(63)!, 'iteration 63').settings.levels!;
+  const after = decodeCheckpoint(saved.get(64)!, 'iteration 64').settings.levels!;
+  assert.ok(
+    after.some((lv, l) => lv.tensors < before[l]!.tensors),
+    'the checkpoint after the pruning holds fewer tensors',
+  );
+  for (const k of [63, 64, 67]) {
+    const cp = decodeCheckpoint(saved.get(k)!, `iteration ${k}`);
+    assertSame(ref, await finalValues(new TrainingRun(ctx, ds, strivec, { seed: 1, resumeFrom: cp })), `Strivec resumed at ${k}`);
+  }
 });
 
 test('a run stopped by the user keeps its last state; continued, it ends as if never stopped', { timeout: 600_000 }, async () => {

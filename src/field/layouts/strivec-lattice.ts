@@ -188,3 +188,70 @@ export function tensorCentres(level: StrivecLevel, table: ArrayLike<number>): Fl
   }
   return out;
 }
+
+/** Counts of occupied alpha-mask points in every box of lattice points from the origin (a summed-volume table), for tensorsInMask. */
+export interface MaskSums {
+  dims: Vec3;
+  box: Box;
+  /** (dims + 1) per axis: entry (x + 1, y + 1, z + 1) counts the occupied points (≤ x, ≤ y, ≤ z). */
+  sums: Uint32Array;
+}
+
+export function maskSums(mask: { dims: Vec3; box: Box; bits: ArrayLike<number> }): MaskSums {
+  const [dx, dy, dz] = mask.dims;
+  const sx = dx + 1;
+  const sy = dy + 1;
+  const sums = new Uint32Array(sx * sy * (dz + 1));
+  for (let z = 0; z < dz; z++) {
+    for (let y = 0; y < dy; y++) {
+      for (let x = 0; x < dx; x++) {
+        const i = (z * dy + y) * dx + x;
+        const bit = (mask.bits[i >> 5]! >>> (i & 31)) & 1;
+        const at = ((z + 1) * sy + (y + 1)) * sx + (x + 1);
+        sums[at] =
+          bit +
+          sums[at - 1]! +
+          sums[at - sx]! +
+          sums[at - sx * sy]! -
+          sums[at - 1 - sx]! -
+          sums[at - 1 - sx * sy]! -
+          sums[at - sx - sx * sy]! +
+          sums[at - 1 - sx - sx * sy]!;
+      }
+    }
+  }
+  return { dims: mask.dims, box: mask.box, sums };
+}
+
+/**
+ * Which of a level's tensors have an occupied alpha-mask point within their cube, widened by one
+ * mask point each way (the mask is itself a sampling): one flag per tensor, in tensor order. The
+ * others' whole cube is empty space, where no sample will be taken again.
+ */
+export function tensorsInMask(level: StrivecLevel, table: ArrayLike<number>, m: MaskSums): Uint8Array {
+  const keep = new Uint8Array(level.tensors);
+  const [dx, dy] = level.dims;
+  const sx = m.dims[0] + 1;
+  const sy = m.dims[1] + 1;
+  const step = [0, 1, 2].map((a) => (m.box.hi[a]! - m.box.lo[a]!) / (m.dims[a]! - 1));
+  for (let cell = 0; cell < table.length; cell++) {
+    const id = table[cell]!;
+    if (!(id > 0)) continue;
+    const idx = [cell % dx, Math.floor(cell / dx) % dy, Math.floor(cell / (dx * dy))];
+    // Mask points [lo, hi] per axis the widened cube reaches.
+    const lo: number[] = [];
+    const hi: number[] = [];
+    for (let a = 0; a < 3; a++) {
+      const c = level.origin[a]! + (idx[a]! + 0.5) * level.spacing;
+      lo.push(Math.max(0, Math.floor((c - level.halfSize - m.box.lo[a]!) / step[a]!) - 1));
+      hi.push(Math.min(m.dims[a]! - 1, Math.ceil((c + level.halfSize - m.box.lo[a]!) / step[a]!) + 1));
+    }
+    if (lo.some((v, a) => v > hi[a]!)) continue;
+    const S = (x: number, y: number, z: number) => m.sums[(z * sy + y) * sx + x]!;
+    const [x0, y0, z0] = lo as [number, number, number];
+    const [x1, y1, z1] = (hi as [number, number, number]).map((v) => v + 1);
+    const count = S(x1!, y1!, z1!) - S(x0, y1!, z1!) - S(x1!, y0, z1!) - S(x1!, y1!, z0) + S(x0, y0, z1!) + S(x0, y1!, z0) + S(x1!, y0, z0) - S(x0, y0, z0);
+    if (count > 0) keep[id - 1] = 1;
+  }
+  return keep;
+}
