@@ -161,7 +161,7 @@ test('pruning: tensors whose widened cube holds no occupied mask point go, the r
       `pruned per level: ${gone}`,
     );
     const after = field.settings.levels!;
-    after.forEach((lv, l) => assert.equal(lv.tensors, levels[l]!.tensors - gone[l]!));
+    for (const [l, lv] of after.entries()) assert.equal(lv.tensors, levels[l]!.tensors - gone[l]!);
     const values = await field.arena.download(ctx);
     // Brute force: a kept tensor's widened cube reaches an occupied point; a pruned one's does not.
     const step = 3 / 23;
