@@ -143,6 +143,16 @@ export const BENCH_CONFIGS: Record<string, BenchConfig> = {
   // final grid, tensors placed around the coarse pass's rendered surface; and with the earlier
   // placement (every opaque point) at the same scale.
   'slim-strivec': { downscale: 16, testViews: 5, model: 'strivec', options: { ...slimOptions, pre_N_iters: 100 } },
+  // Strivec trained on the noisy poses of slim-vm192-noisy-poses, and refining them (without the
+  // factor blur, which Strivec does not have).
+  'slim-strivec-noisy-poses': { downscale: 16, testViews: 5, model: 'strivec', options: { ...slimOptions, pre_N_iters: 100 }, poseNoise: 0.15 },
+  'slim-strivec-refine': {
+    downscale: 16,
+    testViews: 5,
+    model: 'strivec',
+    options: { ...slimOptions, pre_N_iters: 100, ...refinement, blur_schedule: [] },
+    poseNoise: 0.15,
+  },
   'slim-strivec-density': { downscale: 16, testViews: 5, model: 'strivec', options: { ...slimOptions, pre_N_iters: 100, strivec_placement: 'density' } },
   // The longer CPU configuration the claim is judged on (1000 iterations of 512 rays, 24³ → 48³,
   // upsampling at 250 and 500, masks at 333 and 666, Strivec's coarse pass 300 iterations), on lego

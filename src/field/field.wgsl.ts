@@ -261,7 +261,7 @@ ${linearId}
 
 /** A layout's gradient snippet, or why there is none. */
 function gradOf(layout: LayoutWgsl): string {
-  if (!layout.grad) throw new Error('this model has no spatial gradient kernels (pose refinement supports VM and CP)');
+  if (!layout.grad) throw new Error('this model has no spatial gradient kernels');
   return layout.grad;
 }
 

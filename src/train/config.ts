@@ -259,8 +259,8 @@ export function resolveConfig(preset: PresetName, opts: Record<string, unknown>)
     localRange: o.local_range ?? [],
     strivecPlacement: (o.strivec_placement as 'weights' | 'density' | undefined) ?? DEFAULT_TRAIN.strivecPlacement,
     // Pose refinement trains through the blur that makes it converge (notes §5) unless the
-    // options set a schedule ([] for none).
-    blurSchedule: o.blur_schedule ?? (o.refine_poses ? BLUR_SCHEDULE_BLENDER : []),
+    // options set a schedule ([] for none); Strivec has no factor blur (below), so none by default.
+    blurSchedule: o.blur_schedule ?? (o.refine_poses && !layout.localTensors ? BLUR_SCHEDULE_BLENDER : []),
     refinePoses: (o.refine_poses as unknown as boolean | undefined) ?? false,
     lrPoseInit: o.lr_pose_init ?? DEFAULT_TRAIN.lrPoseInit,
     lrPoseFinal: o.lr_pose_final ?? DEFAULT_TRAIN.lrPoseFinal,
@@ -275,9 +275,8 @@ export function resolveConfig(preset: PresetName, opts: Record<string, unknown>)
     if (o.edge_loss === undefined) train.edgeLoss = true;
   }
   if (train.refinePoses && !layout.wgsl.grad) {
-    // The poses learn through the field's spatial gradient, which Strivec's blended local tensors
-    // do not provide yet (see docs/ARCHITECTURE.md, pose refinement).
-    throw new ConfigError(`option "refine_poses" (--refine-poses) refines poses with VM and CP fields; ${layout.label} trains without it`);
+    // The poses learn through the field's spatial gradient (every layout has one today).
+    throw new ConfigError(`option "refine_poses" (--refine-poses) needs the field's spatial gradient, which ${layout.label} does not have`);
   }
   if (layout.localTensors && blursFactors(train)) {
     // Strivec's local lines each have their own voxel size and overlap: a blur along them is not a

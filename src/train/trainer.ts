@@ -101,9 +101,8 @@ export class Trainer {
     this.losses = new PipelinedLoss(ctx);
     // (VM and CP only: train/config.ts refuses the blur for Strivec.)
     if (blursFactors(opt)) this.modules.push(new CoarseToFine(ctx, opt.blurSchedule, opt.seed));
-    // (VM and CP only: train/config.ts refuses pose refinement for Strivec.) Rays are drawn from
-    // the refined cameras, which start as the dataset's. Its gradient may be the blur's adjoint:
-    // it runs after the blur's hooks.
+    // Rays are drawn from the refined cameras, which start as the dataset's. Its gradient may be
+    // the blur's adjoint: it runs after the blur's hooks.
     this.poses = opt.refinePoses ? new PoseRefiner(ctx, this.rays.images.cams, this.rays.images.count) : null;
     if (this.poses) {
       const refinement = new PoseRefinement(this.poses, opt);

@@ -370,6 +370,7 @@ const rotationOfC2w = (c2w: ArrayLike<number>) => [c2w[0]!, c2w[1]!, c2w[2]!, c2
 for (const [kind, shading, space] of [
   ['vm', 'MLP_Fea', 'box'],
   ['cp', 'SH', 'box'],
+  ['strivec', 'MLP_Fea', 'box'],
   ['vm', 'SH', 'contract'],
   ['vm', 'MLP_Fea', 'ndc'],
 ] as const) {
@@ -471,18 +472,23 @@ for (const [kind, shading, space] of [
     for (let k = 0; k < 3; k++) {
       const base = correction.slice(k * 6, k * 6 + 6);
       const gpu = [0, 1, 2, 4, 5, 6].map((j) => grads[k * 8 + j]!);
-      const fd = [0, 1, 2, 3, 4, 5].map((j) => {
-        const h = 1e-4;
+      const central = (j: number, h: number) => {
         const plus = [...base];
         plus[j]! += h;
         const minus = [...base];
         minus[j]! -= h;
         return (lossOf(k, plus) - lossOf(k, minus)) / (2 * h);
-      });
+      };
+      const fd = [0, 1, 2, 3, 4, 5].map((j) => central(j, 1e-4));
+      // Strivec's blend jumps where a tensor's cube begins or ends (or the 4 nearest change): a
+      // difference whose step straddles a jump measures the jump. The one over an eighth of the
+      // step usually does not; either may vouch for the gradient.
+      const fine = kind === 'strivec' ? [0, 1, 2, 3, 4, 5].map((j) => central(j, 1.25e-5)) : fd;
       const scale = Math.max(...fd.map(Math.abs));
       assert.ok(scale > 1e-3, `camera ${k} has a pose gradient (${fd.map((v) => v.toExponential(2))})`);
       for (let j = 0; j < 6; j++) {
-        assert.ok(Math.abs(gpu[j]! - fd[j]!) < 1e-4 + 2e-2 * scale, `camera ${k} ${j < 3 ? 'ω' : 'τ'}${j % 3}: GPU ${gpu[j]} vs finite difference ${fd[j]}`);
+        const near = (v: number) => Math.abs(gpu[j]! - v) < 1e-4 + 2e-2 * scale;
+        assert.ok(near(fd[j]!) || near(fine[j]!), `camera ${k} ${j < 3 ? 'ω' : 'τ'}${j % 3}: GPU ${gpu[j]} vs finite differences ${fd[j]}, ${fine[j]}`);
         checked++;
       }
     }

@@ -129,6 +129,26 @@ test('Strivec stopped during its coarse pass resolves with no field', async () =
   assert.equal(run.field, null);
 });
 
+test('Strivec refines poses with its field: the cameras move, without the factor blur it does not have', async () => {
+  const ctx = await nodeGpu();
+  const cfg = resolveConfig('strivec', {
+    ...tiny,
+    n_iters: 12,
+    pre_N_iters: 60,
+    n_lamb_sigma: [2, 2, 2],
+    n_lamb_sh: [3, 3, 3],
+    refine_poses: true,
+    lr_pose_init: 0.01,
+    lr_pose_final: 0.001,
+  });
+  assert.deepEqual(cfg.train.blurSchedule, [], 'no factor blur by default for Strivec');
+  const run = new TrainingRun(ctx, ds, cfg, { seed: 1 });
+  const result = await run.run();
+  const moved = result!.poses!.refined.some((c, i) => c.c2w.some((v, j) => v !== ds.splits.train!.cameras[i]!.c2w[j]));
+  assert.ok(moved, 'the refined cameras differ from the given ones');
+  run.dispose();
+});
+
 test('two runs of one configuration end with bit-identical parameters', async () => {
   // Factor gradients are integer sums and the shaded list is in ray order (a prefix sum, not an
   // atomic base), so the dense weight gradients sum in one order too.

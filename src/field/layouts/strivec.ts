@@ -7,7 +7,7 @@ import { gridUnits } from '../geometry.ts';
 import type { SegmentShape } from '../settings.ts';
 import { lin } from '../taps.ref.ts';
 import type { FieldLayout } from './field-layout.ts';
-import { strivecEval, strivecScatter } from './strivec.wgsl.ts';
+import { strivecEval, strivecGrad, strivecScatter } from './strivec.wgsl.ts';
 import { idwWeights, latticeCandidates, levelLineSamples } from './strivec-lattice.ts';
 
 /** Levels the kernels take (the Field uniform's `levels` array). */
@@ -18,7 +18,7 @@ const levelOf = (segment: string) => Number(segment.at(-1));
 export const strivecLayout: FieldLayout = {
   kind: 'strivec',
   label: 'Strivec',
-  wgsl: { eval: strivecEval, scatter: strivecScatter },
+  wgsl: { eval: strivecEval, scatter: strivecScatter, grad: strivecGrad },
   slotsFor: (given) => given,
   problem(s) {
     const n = s.levels?.length ?? 0;

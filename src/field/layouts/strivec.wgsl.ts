@@ -3,12 +3,14 @@
 // a point, as a cube is 1.5 cells wide), blended with normalised inverse-distance weights. Each
 // tensor's three lines [3][L][K] (x, y, z) follow one another in the level's segment.
 // strivec-lattice.ts does the same lookup on the host.
-import { tapReads } from '../taps.wgsl.ts';
+import { tapReads, tapSlopes } from '../taps.wgsl.ts';
 
 export const strivecEval = /* wgsl */ `
 ${tapReads}
 const K_NEAREST = 4u;
-struct SlotTaps { n: u32, len: u32, id: vec4u, w: vec4f, t: array<Taps1, 12>, }  // t[3c + axis]
+// t[3c + axis]; q and d: each gathered tensor's offset from its centre (lattice cells) and its
+// length; sum: the inverse distances' sum the weights were normalised by (the gradient needs them).
+struct SlotTaps { n: u32, len: u32, id: vec4u, w: vec4f, t: array<Taps1, 12>, q: array<vec3f, 4>, d: vec4f, sum: f32, }
 fn n_slots() -> u32 { return field.n_levels.x; }
 fn slot_taps(m: u32, u: vec3f) -> SlotTaps {
   var out: SlotTaps;
@@ -42,12 +44,15 @@ fn slot_taps(m: u32, u: vec3f) -> SlotTaps {
   var sum = 0.0;
   for (var c = 0u; c < out.n; c++) {
     out.w[c] = 1.0 / (dist[c] + 1e-6);
+    out.q[c] = q[c];
+    out.d[c] = dist[c];
     sum += out.w[c];
     // Line coordinate: [-half, half] cells onto samples [0, len - 1] (align corners).
     let x = (q[c] + vec3f(half)) / (2.0 * half) * f32(out.len - 1u);
     for (var a = 0u; a < 3u; a++) { out.t[3u * c + a] = taps1(x[a], out.len); }
   }
   out.w = out.w / max(sum, 1e-30);
+  out.sum = sum;
   return out;
 }
 // The reference keeps a sample only where every level has a tensor (filterall).
@@ -83,5 +88,41 @@ fn comp_scatter(b: vec3u, t: SlotTaps, k: u32, r: u32, g: f32) {
     add_line(o + stride, ty, k, r, gw * lx * lz);
     add_line(o + 2u * stride, tz, k, r, gw * lx * ly);
   }
+}
+`;
+
+// d(component r)/du: for each gathered tensor the product rule along its lines (line coordinates
+// move (len - 1) / (2 half spacing) samples per grid unit), plus the blend weights' own change:
+// w_c = v_c / S with v_c = 1 / (d_c + 1e-6), so d(Σ w_c P_c) = Σ w_c dP_c + (Σ dv_c P_c - C dS) / S.
+// (The weights jump where a tensor's cube begins or ends: that is no gradient, as for the reference.)
+export const strivecGrad = /* wgsl */ `
+${tapSlopes}
+fn comp_grad(m: u32, b: vec3u, t: SlotTaps, k: u32, r: u32) -> vec3f {
+  let lv = field.levels[m];
+  let stride = t.len * k;
+  let to_line = f32(t.len - 1u) / (2.0 * lv.origin.w) / lv.spacing.xyz;
+  var products = vec3f(0.0);
+  var value = 0.0;
+  var dv_sum = vec3f(0.0);
+  var dv_p = vec3f(0.0);
+  for (var c = 0u; c < t.n; c++) {
+    let o = b.x + t.id[c] * 3u * stride;
+    let tx = t.t[3u * c];
+    let ty = t.t[3u * c + 1u];
+    let tz = t.t[3u * c + 2u];
+    let lx = line_at(o, tx, k, r);
+    let ly = line_at(o + stride, ty, k, r);
+    let lz = line_at(o + 2u * stride, tz, k, r);
+    let p = lx * ly * lz;
+    let dp = vec3f(line_slope(o, tx, k, r) * ly * lz, lx * line_slope(o + stride, ty, k, r) * lz, lx * ly * line_slope(o + 2u * stride, tz, k, r)) * to_line;
+    products += t.w[c] * dp;
+    value += t.w[c] * p;
+    // d|q|/du = (q / |q|) / spacing (q is in cells); at the centre itself the distance has no gradient.
+    let e = t.d[c] + 1e-6;
+    let dv = select(vec3f(0.0), -(t.q[c] / t.d[c]) / lv.spacing.xyz / (e * e), t.d[c] > 0.0);
+    dv_sum += dv;
+    dv_p += dv * p;
+  }
+  return products + (dv_p - value * dv_sum) / max(t.sum, 1e-30);
 }
 `;
