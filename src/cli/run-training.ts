@@ -7,6 +7,7 @@ import { encodePng } from '../data/image-node.ts';
 import type { Dataset, PosedView } from '../data/types.ts';
 import type { RankPoint } from '../eval/rank-curve.ts';
 import { refinedCaptureFiles } from '../export/capture.ts';
+import { sceneFileSize } from '../formats/scene-file/writer.ts';
 import { formatBytes } from '../gpu/context.ts';
 import { nodeGpu } from '../gpu/node.ts';
 import { type PoseErrors, type RunResult, TrainingRun } from '../run/training-run.ts';
@@ -200,6 +201,8 @@ function trainingRecord(args: TrainingArgs, result: RunResult, adapter: string):
         }
       : { evaluation: 'skipped' }),
     params: field.parameterCountAtRank(field.rank),
+    // The fp16 scene file of the trained field (export --precision fp16), for comparing sizes.
+    sceneBytesFp16: sceneFileSize(field.settings, field.box, field.grid, field.mask, { precision: 'fp16', rank: field.rank }, field.lattice).bytes,
     // Strivec: each level's line parameters (density and appearance), and how its tensors were placed.
     ...(field.parametersByLevel ? { paramsByLevel: field.parametersByLevel, placement: cfg.train.strivecPlacement } : {}),
     ...(cfg.train.rankIncremental ? { rank: field.rank, maxRank: field.maxRank, rankSteps: result.rankSteps } : {}),
