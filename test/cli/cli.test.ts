@@ -340,7 +340,10 @@ test('train --refine-poses on a COLMAP capture: pose errors in the JSON, --expor
   }
   expectError(cli('train', '--data', capture, '--model', 'vm48', '--export-poses', out), /--export-poses needs --refine-poses/);
   // Strivec refines poses (test/run/training-run.test.ts) but has no factor blur.
-  expectError(cli('train', '--data', 'builtin:demo', '--model', 'strivec', '--coarse-to-fine'), /blur_schedule.*blurs VM and CP fields; Strivec trains without it/);
+  expectError(
+    cli('train', '--data', 'builtin:demo', '--model', 'strivec', '--coarse-to-fine'),
+    /blur_schedule.*blurs VM and CP fields; Strivec trains without it/,
+  );
 });
 
 test('SlimmeRF through the CLI: train with TRaIn, eval --ranks prints PSNR and size per rank, render --rank', () => {

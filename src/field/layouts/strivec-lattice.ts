@@ -224,9 +224,9 @@ export function maskSums(mask: { dims: Vec3; box: Box; bits: ArrayLike<number> }
 }
 
 /**
- * Which of a level's tensors have an occupied alpha-mask point within their cube, widened by one
- * mask point each way (the mask is itself a sampling): one flag per tensor, in tensor order. The
- * others' whole cube is empty space, where no sample will be taken again.
+ * Which of a level's tensors have an occupied alpha-mask point within their cube or at the mask
+ * points just outside it (the mask is itself a sampling, already dilated by a point): one flag per
+ * tensor, in tensor order. The others' whole cube is empty space, where no sample will be taken again.
  */
 export function tensorsInMask(level: StrivecLevel, table: ArrayLike<number>, m: MaskSums): Uint8Array {
   const keep = new Uint8Array(level.tensors);
@@ -243,8 +243,8 @@ export function tensorsInMask(level: StrivecLevel, table: ArrayLike<number>, m: 
     const hi: number[] = [];
     for (let a = 0; a < 3; a++) {
       const c = level.origin[a]! + (idx[a]! + 0.5) * level.spacing;
-      lo.push(Math.max(0, Math.floor((c - level.halfSize - m.box.lo[a]!) / step[a]!) - 1));
-      hi.push(Math.min(m.dims[a]! - 1, Math.ceil((c + level.halfSize - m.box.lo[a]!) / step[a]!) + 1));
+      lo.push(Math.max(0, Math.floor((c - level.halfSize - m.box.lo[a]!) / step[a]!)));
+      hi.push(Math.min(m.dims[a]! - 1, Math.ceil((c + level.halfSize - m.box.lo[a]!) / step[a]!)));
     }
     if (lo.some((v, a) => v > hi[a]!)) continue;
     const S = (x: number, y: number, z: number) => m.sums[(z * sy + y) * sx + x]!;
