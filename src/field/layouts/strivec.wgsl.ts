@@ -60,12 +60,22 @@ fn slot_covered(t: SlotTaps) -> bool { return t.n > 0u; }
 fn family_bases(family: u32, m: u32) -> vec3u {
   return vec3u(select(field.a_line[m], field.d_line[m], family == 0u), 0u, 0u);
 }
-fn comp_value(b: vec3u, t: SlotTaps, k: u32, r: u32) -> f32 {
+// Gathered tensor c's lines in the family's segment: the arena offset of each (x, y, z), a line
+// of len samples × k components apart.
+fn tensor_lines(b: vec3u, t: SlotTaps, c: u32, k: u32) -> vec3u {
   let stride = t.len * k;
+  let o = b.x + t.id[c] * 3u * stride;
+  return vec3u(o, o + stride, o + 2u * stride);
+}
+// Their values for component r.
+fn tensor_values(o: vec3u, t: SlotTaps, c: u32, k: u32, r: u32) -> vec3f {
+  return vec3f(line_at(o.x, t.t[3u * c], k, r), line_at(o.y, t.t[3u * c + 1u], k, r), line_at(o.z, t.t[3u * c + 2u], k, r));
+}
+fn comp_value(b: vec3u, t: SlotTaps, k: u32, r: u32) -> f32 {
   var v = 0.0;
   for (var c = 0u; c < t.n; c++) {
-    let o = b.x + t.id[c] * 3u * stride;
-    v += t.w[c] * line_at(o, t.t[3u * c], k, r) * line_at(o + stride, t.t[3u * c + 1u], k, r) * line_at(o + 2u * stride, t.t[3u * c + 2u], k, r);
+    let l = tensor_values(tensor_lines(b, t, c, k), t, c, k, r);
+    v += t.w[c] * l.x * l.y * l.z;
   }
   return v;
 }
@@ -74,19 +84,13 @@ fn comp_value(b: vec3u, t: SlotTaps, k: u32, r: u32) -> f32 {
 // The product rule for each gathered tensor, scaled by its blend weight.
 export const strivecScatter = /* wgsl */ `
 fn comp_scatter(b: vec3u, t: SlotTaps, k: u32, r: u32, g: f32) {
-  let stride = t.len * k;
   for (var c = 0u; c < t.n; c++) {
-    let o = b.x + t.id[c] * 3u * stride;
-    let tx = t.t[3u * c];
-    let ty = t.t[3u * c + 1u];
-    let tz = t.t[3u * c + 2u];
-    let lx = line_at(o, tx, k, r);
-    let ly = line_at(o + stride, ty, k, r);
-    let lz = line_at(o + 2u * stride, tz, k, r);
+    let o = tensor_lines(b, t, c, k);
+    let l = tensor_values(o, t, c, k, r);
     let gw = g * t.w[c];
-    add_line(o, tx, k, r, gw * ly * lz);
-    add_line(o + stride, ty, k, r, gw * lx * lz);
-    add_line(o + 2u * stride, tz, k, r, gw * lx * ly);
+    add_line(o.x, t.t[3u * c], k, r, gw * l.y * l.z);
+    add_line(o.y, t.t[3u * c + 1u], k, r, gw * l.x * l.z);
+    add_line(o.z, t.t[3u * c + 2u], k, r, gw * l.x * l.y);
   }
 }
 `;
@@ -99,22 +103,17 @@ export const strivecGrad = /* wgsl */ `
 ${tapSlopes}
 fn comp_grad(m: u32, b: vec3u, t: SlotTaps, k: u32, r: u32) -> vec3f {
   let lv = field.levels[m];
-  let stride = t.len * k;
   let to_line = f32(t.len - 1u) / (2.0 * lv.origin.w) / lv.spacing.xyz;
   var products = vec3f(0.0);
   var value = 0.0;
   var dv_sum = vec3f(0.0);
   var dv_p = vec3f(0.0);
   for (var c = 0u; c < t.n; c++) {
-    let o = b.x + t.id[c] * 3u * stride;
-    let tx = t.t[3u * c];
-    let ty = t.t[3u * c + 1u];
-    let tz = t.t[3u * c + 2u];
-    let lx = line_at(o, tx, k, r);
-    let ly = line_at(o + stride, ty, k, r);
-    let lz = line_at(o + 2u * stride, tz, k, r);
-    let p = lx * ly * lz;
-    let dp = vec3f(line_slope(o, tx, k, r) * ly * lz, lx * line_slope(o + stride, ty, k, r) * lz, lx * ly * line_slope(o + 2u * stride, tz, k, r)) * to_line;
+    let o = tensor_lines(b, t, c, k);
+    let l = tensor_values(o, t, c, k, r);
+    let p = l.x * l.y * l.z;
+    let slope = vec3f(line_slope(o.x, t.t[3u * c], k, r), line_slope(o.y, t.t[3u * c + 1u], k, r), line_slope(o.z, t.t[3u * c + 2u], k, r));
+    let dp = vec3f(slope.x * l.y * l.z, l.x * slope.y * l.z, l.x * l.y * slope.z) * to_line;
     products += t.w[c] * dp;
     value += t.w[c] * p;
     // d|q|/du = (q / |q|) / spacing (q is in cells); at the centre itself the distance has no gradient.
