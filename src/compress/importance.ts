@@ -10,9 +10,7 @@ import { layoutOf } from '../field/layout.ts';
 import type { GpuContext } from '../gpu/context.ts';
 import { cachedKernel, Encoder, grid1d } from '../gpu/kernel.ts';
 import { GRAD_SCALE } from '../gpu/wgsl.ts';
-import { yieldIfLong } from '../gpu/yield.ts';
-import { packCameras } from '../rays/gpu-split.ts';
-import { cameraRays } from '../rays/raygen.ts';
+import { overPixelWeights } from '../render/pixel-weights.ts';
 import { RayBatch, RENDER_RAYS } from '../render/ray-batch.ts';
 import { drainShader } from './importance.wgsl.ts';
 
@@ -107,29 +105,13 @@ export async function texelImportance(ctx: GpuContext, field: TensorField, views
   const drainRays = Math.min(opts.drainRays ?? DRAIN_RAYS, DRAIN_RAYS);
   const sums = new TexelWeightSums(ctx, field.arena.total, drainRays);
   try {
-    const perPass = Math.min(batch.raysPerPass, opts.raysPerPass ?? Infinity, drainRays);
-    for (const [v, view] of views.entries()) {
-      const cams = ctx.upload('compress.camera', packCameras([view]));
-      try {
-        const total = view.width * view.height;
-        for (let first = 0; first < total; first += perPass) {
-          opts.signal?.throwIfAborted();
-          const n = Math.min(perPass, total - first);
-          const prelude = new Encoder(ctx);
-          sums.before(prelude, n);
-          cameraRays(ctx, prelude, cams, view, first, n, batch.rays);
-          const finish = new Encoder(ctx);
-          // Weights only: no chunk is shaded (the colours are not needed).
-          await batch.forward(n, { train: false, jitter: false, seed: 0, bg: 1, chunks: 0, prelude, finishIn: finish });
-          batch.scatterTexelWeights(finish, sums.fixed, FIXED_UNITS / GRAD_SCALE);
-          finish.submit();
-          await yieldIfLong();
-        }
-      } finally {
-        ctx.destroy(cams);
-      }
-      opts.onProgress?.(v + 1, views.length);
-    }
+    await overPixelWeights(ctx, batch, views, {
+      perPass: Math.min(opts.raysPerPass ?? Infinity, drainRays),
+      before: (prelude, n) => sums.before(prelude, n),
+      each: (finish) => batch.scatterTexelWeights(finish, sums.fixed, FIXED_UNITS / GRAD_SCALE),
+      signal: opts.signal,
+      onView: opts.onProgress,
+    });
     const enc = new Encoder(ctx);
     sums.drain(enc);
     enc.submit();

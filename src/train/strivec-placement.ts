@@ -15,10 +15,8 @@ import { coverageMask, placeTensors } from '../field/layouts/strivec-lattice.ts'
 import { MODEL_PRESETS } from '../field/presets.ts';
 import type { FieldSettings } from '../field/settings.ts';
 import { formatBytes, type GpuContext, LimitError } from '../gpu/context.ts';
-import { cachedKernel, Encoder } from '../gpu/kernel.ts';
-import { yieldIfLong } from '../gpu/yield.ts';
-import { packCameras } from '../rays/gpu-split.ts';
-import { cameraRays } from '../rays/raygen.ts';
+import { cachedKernel } from '../gpu/kernel.ts';
+import { overPixelWeights } from '../render/pixel-weights.ts';
 import { RayBatch, RENDER_RAYS } from '../render/ray-batch.ts';
 import type { ResolvedConfig, TrainOptions } from './config.ts';
 import { estimateTrainingMemory } from './memory.ts';
@@ -203,26 +201,11 @@ export async function surfacePoints(
   const toPoint = [0, 1, 2].map((a) => (units[a]! * (dims[a]! - 1)) / (hi[a]! - lo[a]!));
   const kernel = cachedKernel(ctx, 'surfaceMarks', () => surfaceMarksShader);
   try {
-    for (const [v, view] of views.entries()) {
-      const cams = ctx.upload('strivec.camera', packCameras([view]));
-      try {
-        const total = view.width * view.height;
-        for (let first = 0; first < total; first += batch.raysPerPass) {
-          const count = Math.min(batch.raysPerPass, total - first);
-          const prelude = new Encoder(ctx);
-          cameraRays(ctx, prelude, cams, view, first, count, batch.rays);
-          const finish = new Encoder(ctx);
-          // Weights only: no chunk is shaded.
-          await batch.forward(count, { train: false, jitter: false, seed: 0, bg: 1, chunks: 0, prelude, finishIn: finish });
-          batch.overSamples(finish, kernel, { to_point: [...toPoint, 0], dims: [...dims, 0], min_weight: SURFACE_WEIGHT }, { bits });
-          finish.submit();
-          await yieldIfLong();
-        }
-      } finally {
-        ctx.destroy(cams);
-      }
-      onProgress?.((v + 1) / views.length);
-    }
+    await overPixelWeights(ctx, batch, views, {
+      perPass: batch.raysPerPass,
+      each: (finish) => batch.overSamples(finish, kernel, { to_point: [...toPoint, 0], dims: [...dims, 0], min_weight: SURFACE_WEIGHT }, { bits }),
+      onView: (done, total) => onProgress?.(done / total),
+    });
     const words = await ctx.readU32(bits, Math.ceil(n / 32));
     return Uint8Array.from({ length: n }, (_, i) => (words[i >> 5]! >>> (i & 31)) & 1);
   } finally {
