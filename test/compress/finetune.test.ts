@@ -10,43 +10,19 @@ import { CodebookFinetune, codebookGroups, finetuneCompact } from '../../src/com
 import { DEFAULT_QUANTISE, decodeCompact, FATE, quantiseField } from '../../src/compress/quantise.ts';
 import { proceduralDataset } from '../../src/data/procedural.ts';
 import { TensorField } from '../../src/field/field.ts';
-import type { Box, Vec3 } from '../../src/field/geometry.ts';
-import { fieldSegments } from '../../src/field/layout.ts';
-import type { FieldSettings } from '../../src/field/settings.ts';
 import { Encoder } from '../../src/gpu/kernel.ts';
 import { nodeGpu } from '../../src/gpu/node.ts';
-import { randomNormal, xorshift } from '../../src/gpu/random.ts';
-
-const settings: FieldSettings = {
-  kind: 'vm',
-  densityComps: [4, 3, 4],
-  appComps: [12, 9, 10],
-  shading: { mode: 'MLP_Fea', appDim: 6, viewPe: 1, feaPe: 1, featureC: 8 },
-  densityShift: -10,
-  distanceScale: 25,
-  stepRatio: 0.5,
-  alphaMaskThres: 1e-4,
-  rayMarchWeightThres: 1e-4,
-  initStd: 0.1,
-  slimmable: true,
-};
-const box: Box = { lo: [-1, -1, -1], hi: [1, 1, 1] };
-const grid: Vec3 = [17, 13, 11];
+import { quantisableVm } from '../fixtures/small-fields.ts';
 
 async function quantised() {
   const ctx = await nodeGpu();
-  const segs = fieldSegments(settings, box, grid);
-  const values = new Map(segs.map((s, i) => [s.name, randomNormal(s.count, 0.3, 40 + i)] as const));
-  const rng = xorshift(9);
-  const importance = new Map(
-    segs.filter((s) => s.plane).map((s) => [s.name, Float32Array.from({ length: s.count / s.components }, () => (rng() < 0.3 ? 0 : rng() ** 4 * 10))] as const),
-  );
+  const { settings, box, grid, values, importance } = quantisableVm();
   const c = await quantiseField(ctx, { settings, box, grid, values, mask: null }, importance, { ...DEFAULT_QUANTISE, texelsPerCodeword: 2, minCodewords: 8 });
-  return { ctx, values, importance, c };
+  return { ctx, settings, box, grid, values, importance, c };
 }
 
 test('the codebook step on the GPU equals its f32 reference: weighted means to the codewords and back, pruned texels zero', async () => {
-  const { ctx, values, importance, c } = await quantised();
+  const { ctx, settings, box, grid, values, importance, c } = await quantised();
   // A codeword that codes no texel keeps its value (k-means may leave one so): make one.
   const b0 = c.planes[0]!.blocks[0]!;
   b0.indices = b0.indices.map((i) => (i === 0 ? 1 : i));

@@ -4,50 +4,28 @@
 // on a second run.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { cameraRayRef } from '../../src/camera/camera-ray.ref.ts';
 import { refTexelImportance } from '../../src/compress/importance.ref.ts';
 import { texelImportance } from '../../src/compress/importance.ts';
-import { orbitCamera } from '../../src/data/procedural.ts';
 import type { RefModel } from '../../src/field/field.ref.ts';
 import { TensorField } from '../../src/field/field.ts';
-import type { Box, Vec3 } from '../../src/field/geometry.ts';
-import type { FieldSettings } from '../../src/field/settings.ts';
+import type { Vec3 } from '../../src/field/geometry.ts';
 import { nodeGpu } from '../../src/gpu/node.ts';
-
-const box: Box = { lo: [-1, -1.2, -0.9], hi: [1.1, 1, 1] };
-
-function settings(kind: 'vm' | 'cp'): FieldSettings {
-  return {
-    kind,
-    densityComps: kind === 'vm' ? [2, 3, 2] : [3],
-    appComps: kind === 'vm' ? [3, 2, 4] : [5],
-    shading: { mode: 'MLP_Fea', appDim: 6, viewPe: 1, feaPe: 1, featureC: 8 },
-    // Substantial opacities: rays end inside the box, so texels behind the surface score less.
-    densityShift: -2,
-    distanceScale: 25,
-    stepRatio: 0.5,
-    alphaMaskThres: 1e-4,
-    rayMarchWeightThres: 1e-4,
-    initStd: 0.5,
-  };
-}
+import { pixelRays, SEEN_BOX, SEEN_NEAR_FAR, SEEN_VIEWS, seenSettings } from '../fixtures/small-fields.ts';
 
 for (const kind of ['vm', 'cp'] as const) {
   test(`${kind.toUpperCase()}: texel importance over two cameras' pixels matches the f64 reference, run to run bit for bit`, async () => {
     const ctx = await nodeGpu();
     const grid: Vec3 = [7, 6, 5];
-    const field = new TensorField(ctx, settings(kind), box, grid, 7);
+    const field = new TensorField(ctx, seenSettings(kind), SEEN_BOX, grid, 7);
     const values = await field.arena.download(ctx);
     const model: RefModel = { settings: field.settings, box: field.box, grid: field.grid, values };
-    const views = [orbitCamera(30, 20, 14, 50, 3.5), orbitCamera(160, -10, 12, 50, 3.2)];
-    const nearFar: [number, number] = [0.1, 10];
+    const views = SEEN_VIEWS;
+    const nearFar = SEEN_NEAR_FAR;
     // 196 and 144 rays in passes of 32, drained every 64: several of each.
     const opts = { nearFar, raysPerPass: 32, drainRays: 64 };
     const got = await texelImportance(ctx, field, views, opts);
     const again = await texelImportance(ctx, field, views, opts);
-    const rays = views.flatMap((v) =>
-      Array.from({ length: v.width * v.height }, (_, i) => ({ ...cameraRayRef(v, i % v.width, Math.floor(i / v.width)), rgb: [0, 0, 0] as Vec3 })),
-    );
+    const rays = pixelRays(views);
     const ref = refTexelImportance(model, rays, ...nearFar);
     const factors = field.arena.segments.filter((s) => s.group === 'factor').map((s) => s.name);
     assert.deepEqual([...got.keys()].sort(), [...factors].sort());

@@ -6,11 +6,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { fromHalf, toHalf } from '../../src/compress/codecs.ts';
 import { codewordCount, DEFAULT_QUANTISE, decodeCompact, FATE, quantiseField, rankBlocks, texelFates } from '../../src/compress/quantise.ts';
-import type { Box, Vec3 } from '../../src/field/geometry.ts';
-import { fieldSegments } from '../../src/field/layout.ts';
 import type { FieldSettings } from '../../src/field/settings.ts';
 import { nodeGpu } from '../../src/gpu/node.ts';
-import { randomNormal, xorshift } from '../../src/gpu/random.ts';
+import { quantisableVm } from '../fixtures/small-fields.ts';
 
 test('texel fates by cumulative importance: the top share kept, the tail and the unseen pruned, the rest coded', () => {
   // Total 20: in decreasing order 8 (share before 0), 6 (0.4), 3 (0.7), 2 (0.85), 0.99 (0.95), 0.01 (0.9995), 0, 0.
@@ -43,28 +41,7 @@ test('rank blocks double for slimmable models; plain models take one block; code
 
 test('a slimmable VM field quantised and decoded: each fate as promised, and any prefix of rank blocks decodes alone', async () => {
   const ctx = await nodeGpu();
-  const settings: FieldSettings = {
-    kind: 'vm',
-    densityComps: [4, 3, 4],
-    appComps: [12, 9, 10],
-    shading: { mode: 'MLP_Fea', appDim: 6, viewPe: 1, feaPe: 1, featureC: 8 },
-    densityShift: -10,
-    distanceScale: 25,
-    stepRatio: 0.5,
-    alphaMaskThres: 1e-4,
-    rayMarchWeightThres: 1e-4,
-    initStd: 0.1,
-    slimmable: true,
-  };
-  const box: Box = { lo: [-1, -1, -1], hi: [1, 1, 1] };
-  const grid: Vec3 = [17, 13, 11];
-  const segs = fieldSegments(settings, box, grid);
-  const values = new Map(segs.map((s, i) => [s.name, randomNormal(s.count, 0.3, 40 + i)] as const));
-  const rng = xorshift(9);
-  // Importance like a scene's: most texels unseen or faint, a few bright.
-  const importance = new Map(
-    segs.filter((s) => s.plane).map((s) => [s.name, Float32Array.from({ length: s.count / s.components }, () => (rng() < 0.3 ? 0 : rng() ** 4 * 10))] as const),
-  );
+  const { settings, box, grid, values, importance } = quantisableVm();
   const opts = { ...DEFAULT_QUANTISE, texelsPerCodeword: 4, minCodewords: 8 };
   const c = await quantiseField(ctx, { settings, box, grid, values, mask: null }, importance, opts);
   assert.deepEqual(c.rankBlocks, [

@@ -4,46 +4,31 @@
 // the reference's lattices and lines in cells of the run's final grid, explicit ranges winning.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { cameraRayRef } from '../../src/camera/camera-ray.ref.ts';
-import { orbitCamera } from '../../src/data/procedural.ts';
 import type { RefModel } from '../../src/field/field.ref.ts';
 import { TensorField } from '../../src/field/field.ts';
 import type { Box, Vec3 } from '../../src/field/geometry.ts';
 import { levelLineSamples, placeTensors } from '../../src/field/layouts/strivec-lattice.ts';
 import { MODEL_PRESETS } from '../../src/field/presets.ts';
-import type { FieldSettings } from '../../src/field/settings.ts';
 import { nodeGpu } from '../../src/gpu/node.ts';
 import { DEFAULT_TRAIN } from '../../src/train/config.ts';
 import { SURFACE_WEIGHT, strivecLattice, surfacePoints } from '../../src/train/strivec-placement.ts';
 import { refSurfaceMarks } from '../../src/train/surface-marks.ref.ts';
+import { pixelRays, SEEN_BOX, SEEN_NEAR_FAR, SEEN_VIEWS, seenSettings } from '../fixtures/small-fields.ts';
 
 test('surface marks: the GPU marks the lattice points of samples carrying at least 1% of a pixel, as the f64 reference does', async () => {
   const ctx = await nodeGpu();
-  const box: Box = { lo: [-1, -1.2, -0.9], hi: [1.1, 1, 1] };
-  const settings: FieldSettings = {
-    kind: 'vm',
-    densityComps: [2, 3, 2],
-    appComps: [3, 2, 4],
-    shading: { mode: 'MLP_Fea', appDim: 6, viewPe: 1, feaPe: 1, featureC: 8 },
-    // Opaque enough that rays end inside the box: what lies behind the first surface gets no light.
-    densityShift: -2,
-    distanceScale: 25,
-    stepRatio: 0.5,
-    alphaMaskThres: 1e-4,
-    rayMarchWeightThres: 1e-4,
-    initStd: 0.5,
-  };
+  // Opaque enough that rays end inside the box: what lies behind the first surface gets no light.
+  const box = SEEN_BOX;
+  const settings = seenSettings('vm');
   const grid: Vec3 = [7, 6, 5];
   const field = new TensorField(ctx, settings, box, grid, 7);
   try {
     const model: RefModel = { settings, box, grid, values: await field.arena.download(ctx) };
-    const views = [orbitCamera(30, 20, 14, 50, 3.5), orbitCamera(160, -10, 12, 50, 3.2)];
-    const nearFar: [number, number] = [0.1, 10];
+    const views = SEEN_VIEWS;
+    const nearFar = SEEN_NEAR_FAR;
     const dims: Vec3 = [13, 11, 9];
     const got = await surfacePoints(ctx, field, views, nearFar, dims);
-    const rays = views.flatMap((v) =>
-      Array.from({ length: v.width * v.height }, (_, i) => ({ ...cameraRayRef(v, i % v.width, Math.floor(i / v.width)), rgb: [0, 0, 0] as Vec3 })),
-    );
+    const rays = pixelRays(views);
     const ref = refSurfaceMarks(model, rays, ...nearFar, dims, SURFACE_WEIGHT);
     const marked = ref.marks.reduce((n, m) => n + m, 0);
     assert.ok(marked > 20 && marked < 0.6 * ref.marks.length, `the reference marks ${marked} of ${ref.marks.length} points`);
