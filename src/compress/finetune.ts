@@ -15,7 +15,7 @@ import type { TrainerModule } from '../train/module.ts';
 import { Trainer } from '../train/trainer.ts';
 import { codebookStepShader } from './finetune.wgsl.ts';
 import type { TexelImportance } from './importance.ts';
-import { type CompactModel, FATE, refit } from './quantise.ts';
+import { type CompactModel, refit, texelsByFate } from './quantise.ts';
 
 /** The fine-tune's default length: this share of the iterations the model was trained for. */
 export const FINETUNE_SHARE = 0.25;
@@ -49,12 +49,7 @@ export function codebookGroups(c: CompactModel, importance: TexelImportance): Co
   const groups: CodebookGroup[] = [];
   for (const p of c.planes) {
     const weight = importance.get(p.segment)!;
-    const coded: number[] = [];
-    const pruned: number[] = [];
-    p.fates.forEach((f, t) => {
-      if (f === FATE.coded) coded.push(t);
-      else if (f === FATE.pruned) pruned.push(t);
-    });
+    const { coded, pruned } = texelsByFate(p.fates);
     for (const b of p.blocks) {
       const w = b.hi - b.lo;
       if (w === 0) continue;

@@ -113,6 +113,13 @@ export function texelFates(importance: ArrayLike<number>, keepShare: number, pru
   return fates;
 }
 
+/** The texels of each fate, in texel order. */
+export function texelsByFate(fates: ArrayLike<number>): { pruned: number[]; coded: number[]; kept: number[] } {
+  const out = { pruned: [] as number[], coded: [] as number[], kept: [] as number[] };
+  for (let t = 0; t < fates.length; t++) out[fates[t] === FATE.pruned ? 'pruned' : fates[t] === FATE.coded ? 'coded' : 'kept'].push(t);
+  return out;
+}
+
 /** The codebook size for `coded` texels: a power of two near coded / texelsPerCodeword, within the bounds. */
 export function codewordCount(coded: number, o: Pick<QuantiseOptions, 'texelsPerCodeword' | 'minCodewords' | 'maxCodewords'>): number {
   const want = 2 ** Math.round(Math.log2(Math.max(1, coded / o.texelsPerCodeword)));
@@ -144,12 +151,7 @@ export async function quantiseField(
     const weight = importance.get(seg.name);
     if (!weight || weight.length !== texels) throw new Error(`compress: no importance for ${seg.name}`);
     const fates = texelFates(weight, opts.keepShare, opts.pruneShare);
-    const coded: number[] = [];
-    const kept: number[] = [];
-    fates.forEach((f, t) => {
-      if (f === FATE.coded) coded.push(t);
-      else if (f === FATE.kept) kept.push(t);
-    });
+    const { coded, kept } = texelsByFate(fates);
     const out: PlaneBlock[] = [];
     for (const block of blocks) {
       opts.signal?.throwIfAborted();
@@ -210,10 +212,7 @@ export function refit(c: CompactModel, values: Map<string, Float32Array>, codewo
   let next = 0;
   const planes = c.planes.map((p) => {
     const v = values.get(p.segment)!;
-    const kept: number[] = [];
-    p.fates.forEach((f, t) => {
-      if (f === FATE.kept) kept.push(t);
-    });
+    const { kept } = texelsByFate(p.fates);
     const blocks = p.blocks.map((b) => {
       const w = b.hi - b.lo;
       if (w === 0) return b;
