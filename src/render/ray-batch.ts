@@ -563,18 +563,12 @@ export class RayBatch {
   scatterTexelWeights(enc: Encoder, into: GPUBuffer, scale: number): void {
     if (!this.last) throw new Error('RayBatch.scatterTexelWeights: no forward to weigh');
     const st = this.field.settings;
-    enc.dispatch(fieldKernel(this.ctx, st, 'texelWeight'), {
-      params: { field: this.last.fieldU, count: this.sampleCap, weight_thres: st.rayMarchWeightThres, scale },
-      buffers: {
-        params_f: this.last.factors,
-        grads: into,
-        samples: this.samples,
-        counter: this.counter,
-        sample_alpha: this.sampleAlpha,
-        transmittance: this.transmittance,
-      },
-      workgroups: { indirect: this.sampleArgs },
-    });
+    this.overSamples(
+      enc,
+      fieldKernel(this.ctx, st, 'texelWeight'),
+      { field: this.last.fieldU, weight_thres: st.rayMarchWeightThres, scale },
+      { params_f: this.last.factors, grads: into },
+    );
   }
 
   /**
