@@ -154,6 +154,11 @@ export const BENCH_CONFIGS: Record<string, BenchConfig> = {
     poseNoise: 0.15,
   },
   'slim-strivec-density': { downscale: 16, testViews: 5, model: 'strivec', options: { ...slimOptions, pre_N_iters: 100, strivec_placement: 'density' } },
+  // The slim configuration on the procedural scene (its 128x128 renders, 8 test views between the
+  // training views): Strivec, VM-192 and CP-384 side by side, as on lego above.
+  'slim-vm192-demo': { scene: 'builtin:demo', downscale: 1, testViews: 8, model: 'vm192', options: slimOptions },
+  'slim-cp384-demo': { scene: 'builtin:demo', downscale: 1, testViews: 8, model: 'cp384', options: slimOptions },
+  'slim-strivec-demo': { scene: 'builtin:demo', downscale: 1, testViews: 8, model: 'strivec', options: { ...slimOptions, pre_N_iters: 100 } },
   // The longer CPU configuration the claim is judged on (1000 iterations of 512 rays, 24³ → 48³,
   // upsampling at 250 and 500, masks at 333 and 666, Strivec's coarse pass 300 iterations), on lego
   // and on the procedural scene.
