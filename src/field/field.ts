@@ -223,55 +223,71 @@ export class TensorField {
   }
 
   /**
-   * Strivec: removes the local tensors whose whole cube the alpha mask leaves empty (their lines
-   * and their lattice cells; their Adam state goes with the arena's), keeping the rest in lattice
-   * order. A level the mask would empty keeps its tensors. Returns how many went from each level.
+   * Strivec: removes the local tensors whose whole cube the alpha mask leaves empty (occupyCells),
+   * keeping the rest in lattice order. Returns how many went from each level.
    */
   async pruneTensors(): Promise<number[]> {
     const levels = this.settings.levels;
     if (!levels || !this.mask) return [];
     const sums = maskSums(this.mask);
-    const keep = levels.map((lv, l) => tensorsInMask(lv, this.lattice[l]!, sums));
-    for (const k of keep) if (!k.includes(1)) k.fill(1);
-    const gone = keep.map((k) => k.length - k.reduce((a, b) => a + b, 0));
-    this.pruned = this.pruned ? this.pruned.map((n, l) => n + gone[l]!) : gone;
-    if (gone.every((g) => g === 0)) return gone;
+    const cells = levels.map((lv, l) => {
+      const keep = tensorsInMask(lv, this.lattice[l]!, sums);
+      return Uint8Array.from(this.lattice[l]!, (id) => (id > 0 && keep[id - 1] ? 1 : 0));
+    });
+    return (await this.occupyCells(cells, 0)).removed;
+  }
+
+  /**
+   * Strivec: occupies exactly the given cells of each level's lattice (the lattices stay). A tensor
+   * whose cell stays keeps its lines; a newly occupied cell gets fresh lines drawn as the field's
+   * first ones were (initStd, from `seed`); the others go with their lattice cells, and their Adam
+   * state with the arena's. A level that would be left empty keeps its tensors. Returns how many
+   * tensors came and went at each level.
+   */
+  async occupyCells(cells: Uint8Array[], seed: number): Promise<{ added: number[]; removed: number[] }> {
+    const levels = this.settings.levels;
+    if (!levels) throw new Error(`${this.layout.label} field: no local tensors to place`);
+    const old = this.lattice.slice();
+    const next = cells.map((c, l) => (c.includes(1) ? c : Uint8Array.from(old[l]!, (id) => (id > 0 ? 1 : 0))));
+    const added = next.map((c, l) => c.reduce((n, on, i) => n + (on && !(old[l]![i]! > 0) ? 1 : 0), 0));
+    const removed = next.map((c, l) => c.reduce((n, on, i) => n + (!on && old[l]![i]! > 0 ? 1 : 0), 0));
+    this.pruned = this.pruned ? this.pruned.map((n, l) => n + removed[l]!) : removed;
+    if (added.every((a) => a === 0) && removed.every((r) => r === 0)) return { added, removed };
     const values = await this.arena.download(this.ctx);
     const replace = new Map<string, Float32Array>();
-    const tables: Float32Array[] = [];
-    const after = levels.map((lv, l) => ({ ...lv, tensors: lv.tensors - gone[l]! }));
+    const after = levels.map((lv, l) => ({ ...lv, tensors: lv.tensors + added[l]! - removed[l]! }));
+    const tables = after.map((lv, l) => latticeTable(lv, next[l]!));
     after.forEach((lv, l) => {
-      const table = latticeTable(
-        lv,
-        Uint8Array.from(this.lattice[l]!, (id) => (id > 0 && keep[l]![id - 1] ? 1 : 0)),
-      );
-      tables.push(table);
-      replace.set(`lattice.level${l}`, table);
-      // Each tensor's three lines lie together: keep the blocks of the kept tensors, in order.
-      for (const family of ['density', 'app']) {
+      replace.set(`lattice.level${l}`, tables[l]!);
+      // Each tensor's three lines lie together: the blocks in the new lattice order, kept or fresh.
+      ['density', 'app'].forEach((family, f) => {
         const name = `${family}.level${l}`;
         const v = values.get(name)!;
         const per = v.length / levels[l]!.tensors;
+        const fresh = randomNormal(added[l]! * per, this.settings.initStd, seed + 2 * l + f);
         const out = new Float32Array(lv.tensors * per);
         let to = 0;
-        keep[l]!.forEach((k, t) => {
-          if (!k) return;
-          out.set(v.subarray(t * per, (t + 1) * per), to);
+        let drawn = 0;
+        next[l]!.forEach((on, cell) => {
+          if (!on) return;
+          const id = old[l]![cell]!;
+          if (id > 0) out.set(v.subarray((id - 1) * per, id * per), to);
+          else out.set(fresh.subarray(drawn * per, ++drawn * per), to);
           to += per;
         });
         replace.set(name, out);
-      }
+      });
     });
     const before = this.settings;
     this.settings = { ...before, levels: after };
     try {
-      await this.arena.rebuild(this.ctx, replace, 'field after pruning');
+      await this.arena.rebuild(this.ctx, replace, 'field with its tensors placed again');
     } catch (e) {
       this.settings = before;
       throw e;
     }
     this.lattice.splice(0, this.lattice.length, ...tables);
-    return gone;
+    return { added, removed };
   }
 
   /** Resamples every factor to a new grid. */

@@ -11,7 +11,7 @@ import { evenlySpacedViews } from '../data/views.ts';
 import { readDensityLattice } from '../field/density-lattice.ts';
 import { TensorField } from '../field/field.ts';
 import { type Box, boxSize, gridUnits, resolutionForVoxels, type Vec3 } from '../field/geometry.ts';
-import { coverageMask, placeTensors } from '../field/layouts/strivec-lattice.ts';
+import { cellsHolding, coverageMask, placeTensors } from '../field/layouts/strivec-lattice.ts';
 import { MODEL_PRESETS } from '../field/presets.ts';
 import type { FieldSettings } from '../field/settings.ts';
 import { formatBytes, type GpuContext, LimitError } from '../gpu/context.ts';
@@ -147,7 +147,7 @@ export async function coarseOccupancy(
     let marked =
       rule === 'opaque'
         ? await opaque()
-        : await surfacePoints(ctx, field, surfaceViews(ds), ds.nearFar, dims, (p) => {
+        : await surfacePoints(ctx, field, surfaceViews(ds.splits.train!.cameras), ds.nearFar, dims, (p) => {
             // A line a tenth of the way (the views are many, each quick).
             if (Math.floor(10 * p) <= shown) return;
             shown = Math.floor(10 * p);
@@ -159,24 +159,45 @@ export async function coarseOccupancy(
       rule = 'opaque (no sample carried 1% of a pixel yet)';
       marked = await opaque();
     }
-    const pts: number[] = [];
-    const at = (ax: number, i: number) => box.lo[ax]! + (i * (box.hi[ax]! - box.lo[ax]!)) / (dims[ax]! - 1);
-    for (let i = 0; i < n; i++) {
-      if (!marked[i]) continue;
-      pts.push(at(0, i % dims[0]), at(1, Math.floor(i / dims[0]) % dims[1]), at(2, Math.floor(i / (dims[0] * dims[1]))));
-    }
+    const pts = markedPoints(box, dims, marked);
     onProgress({ message: `coarse pass: ${(pts.length / 3).toLocaleString()} of ${n.toLocaleString()} points ${rule}`, fraction: 1 });
-    return new Float32Array(pts);
+    return pts;
   } finally {
     field.destroy();
   }
 }
 
+/** The marked points of a lattice of `dims` points spanning `box`, as x, y, z triples. */
+function markedPoints(box: Box, dims: Vec3, marked: ArrayLike<number>): Float32Array {
+  const pts: number[] = [];
+  const at = (ax: number, i: number) => box.lo[ax]! + (i * (box.hi[ax]! - box.lo[ax]!)) / (dims[ax]! - 1);
+  for (let i = 0; i < marked.length; i++) {
+    if (!marked[i]) continue;
+    pts.push(at(0, i % dims[0]), at(1, Math.floor(i / dims[0]) % dims[1]), at(2, Math.floor(i / (dims[0] * dims[1]))));
+  }
+  return new Float32Array(pts);
+}
+
 /** The training views the surface is found from: all of them, or evenly spaced ones up to SURFACE_RAYS pixels. */
-function surfaceViews(ds: Dataset): PosedView[] {
-  const all = ds.splits.train!.cameras;
+function surfaceViews(all: PosedView[]): PosedView[] {
   const perView = all[0]!.width * all[0]!.height;
   return evenlySpacedViews(all.length, Math.max(1, Math.min(all.length, Math.floor(SURFACE_RAYS / perView)))).map((i) => all[i]!);
+}
+
+/**
+ * The cells of a Strivec field's own lattices that hold the surface it renders from `views`, found
+ * as the coarse pass's is (surfacePoints on a lattice of half the finest spacing): where to place
+ * its tensors again once refined poses have settled, the first placement having seen the surface
+ * from the cameras as given. Null when no sample carries SURFACE_WEIGHT of a pixel.
+ */
+export async function surfaceCells(ctx: GpuContext, field: TensorField, views: PosedView[], nearFar: [number, number]): Promise<Uint8Array[] | null> {
+  const levels = field.settings.levels;
+  if (!levels) throw new Error('only a Strivec field has local tensors to place');
+  const dims = pointLattice(field.box, Math.min(...levels.map((lv) => lv.spacing)) / 2);
+  const marked = await surfacePoints(ctx, field, surfaceViews(views), nearFar, dims);
+  if (!marked.includes(1)) return null;
+  const points = markedPoints(field.box, dims, marked);
+  return levels.map((lv) => cellsHolding(lv, points));
 }
 
 /**

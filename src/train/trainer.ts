@@ -26,6 +26,7 @@ import { PoseRefinement, PoseRefiner, refineCamera } from './pose-refinement.ts'
 import { addTotalVariation, l1WeightOf } from './regularizers.ts';
 import { lrDecay, RankIncrementer, upsampleVoxelCounts } from './schedule.ts';
 import type { TrainerState } from './state.ts';
+import { surfaceCells } from './strivec-placement.ts';
 
 export interface StepInfo {
   iter: number;
@@ -231,19 +232,41 @@ export class Trainer {
       this.l1Weight = this.opt.L1WeightRest;
       msg += `; box shrunk to [${field.box.lo.map((v) => v.toFixed(3))}]-[${field.box.hi.map((v) => v.toFixed(3))}], grid ${field.grid.join('x')}`;
     }
-    if (which === 0 && field.settings.levels) {
-      // Strivec: the tensors whose whole cube is now empty space go, with their Adam state.
-      const gone = await field.pruneTensors();
-      if (gone.some((g) => g > 0)) {
-        this.adam.reset();
-        msg += `; pruned ${gone.map((g, l) => `${g} of ${g + field.settings.levels![l]!.tensors} tensors at level ${l + 1}`).join(', ')}`;
-      }
-    }
+    if (which === 0 && field.settings.levels) msg += this.poses ? await this.placeTensorsAgain() : await this.pruneTensors();
     if (which === 1) {
       const kept = await filterRays(ctx, field, this.rays, 'mask', this.dataset.nearFar, this.dataset.masked);
       msg += `; ${(100 * kept).toFixed(1)}% of training rays kept`;
     }
     return msg;
+  }
+
+  /** Strivec: the tensors whose whole cube is now empty space go, with their Adam state. */
+  private async pruneTensors(): Promise<string> {
+    const { field } = this;
+    const gone = await field.pruneTensors();
+    if (gone.every((g) => g === 0)) return '';
+    this.adam.reset();
+    return `; pruned ${gone.map((g, l) => `${g} of ${g + field.settings.levels![l]!.tensors} tensors at level ${l + 1}`).join(', ')}`;
+  }
+
+  /**
+   * Strivec refining its poses: the coarse pass placed the tensors around the surface as the given
+   * (perhaps noisy) cameras saw it. At the first mask update (late enough for the corrections to
+   * have made most of their way, early enough for fresh tensors to train) the tensors go where the
+   * field's own surface is as the refined cameras see it: kept where they still are, fresh ones
+   * where the surface has moved to, the rest gone (which prunes the empty ones too).
+   */
+  private async placeTensorsAgain(): Promise<string> {
+    const { ctx, field } = this;
+    const cells = await surfaceCells(ctx, field, await this.refinedCameras(), this.dataset.nearFar);
+    if (!cells) return '; kept the tensors where they were (no sample carried 1% of a pixel yet)';
+    const { added, removed } = await field.occupyCells(cells, (this.opt.seed + this.iter * 7919) >>> 0);
+    if (added.every((a) => a === 0) && removed.every((r) => r === 0)) return '; the tensors stay where they are';
+    this.adam.reset();
+    const levels = field.settings.levels!;
+    return `; placed the tensors again around the surface the refined cameras see: ${levels
+      .map((lv, l) => `${lv.tensors} tensors at level ${l + 1} (${added[l]} new, ${removed[l]} gone)`)
+      .join(', ')}`;
   }
 
   /** Feeds TRaIn the previous step's loss (the saved one on a resumed run's first step); true when the rank grew. */

@@ -7,7 +7,7 @@ import { demoSurfacePoint, orbitCamera } from '../../src/data/procedural.ts';
 import { refDensityFeature } from '../../src/field/field.ref.ts';
 import { TensorField } from '../../src/field/field.ts';
 import { type Box, resizeLine, resizeLines, type Vec3 } from '../../src/field/geometry.ts';
-import { coverageMask, idwWeights, latticeCandidates, placeTensors, STRIVEC_K, tensorCentres } from '../../src/field/layouts/strivec-lattice.ts';
+import { cellsHolding, coverageMask, idwWeights, latticeCandidates, placeTensors, STRIVEC_K, tensorCentres } from '../../src/field/layouts/strivec-lattice.ts';
 import { MODEL_PRESETS } from '../../src/field/presets.ts';
 import type { FieldSettings } from '../../src/field/settings.ts';
 import { nodeGpu } from '../../src/gpu/node.ts';
@@ -188,6 +188,55 @@ test('pruning: tensors whose widened cube holds no occupied mask point go, the r
       assert.ok(Math.abs(a - b) <= 1e-6 * Math.max(1, Math.abs(a)), `density at ${p.map((v) => v.toFixed(2))}: ${a} then ${b}`);
     }
     assert.deepEqual(field.pruned, gone);
+  } finally {
+    field.destroy();
+  }
+});
+
+test('placing again: kept cells keep their lines, new cells get fresh ones, the rest go, and a level left empty keeps its tensors', async () => {
+  const ctx = await nodeGpu();
+  const { levels, tables } = placeTensors(randomNormal(3 * 300, 0.45, 4), [0.5, 0.25], [0.375, 0.1875]);
+  const settings: FieldSettings = { ...MODEL_PRESETS.strivec, densityComps: [3, 2], appComps: [4, 3], levels };
+  const box: Box = { lo: [-1.5, -1.5, -1.5], hi: [1.5, 1.5, 1.5] };
+  const field = await TensorField.make(ctx, settings, box, [20, 20, 20], 5, new Map(tables.map((t, l) => [`lattice.level${l}`, t] as const)));
+  try {
+    const before = await field.arena.download(ctx);
+    // Level 1: the cells of a cloud shifted by a quarter unit (some kept, some new, some gone); level 2: none.
+    const shifted = randomNormal(3 * 300, 0.45, 4).map((v, i) => (i % 3 === 0 ? v + 0.25 : v));
+    const cells = [cellsHolding(levels[0]!, shifted), new Uint8Array(tables[1]!.length)];
+    const { added, removed } = await field.occupyCells(cells, 77);
+    const old = tables[0]!;
+    const count = (f: (i: number) => boolean) => cells[0]!.reduce((n, _, i) => n + (f(i) ? 1 : 0), 0);
+    assert.equal(
+      added[0],
+      count((i) => cells[0]![i] === 1 && old[i] === 0),
+    );
+    assert.equal(
+      removed[0],
+      count((i) => cells[0]![i] === 0 && old[i]! > 0),
+    );
+    assert.ok(added[0]! > 0 && removed[0]! > 0, `level 1: ${added[0]} new, ${removed[0]} gone`);
+    assert.deepEqual([added[1], removed[1]], [0, 0], 'the level left empty keeps its tensors');
+    assert.deepEqual(field.pruned, removed);
+    const after = await field.arena.download(ctx);
+    const table = field.lattice[0]!;
+    assert.equal(
+      field.settings.levels![0]!.tensors,
+      count((i) => cells[0]![i] === 1),
+    );
+    for (const family of ['density', 'app']) {
+      const was = before.get(`${family}.level0`)!;
+      const now = after.get(`${family}.level0`)!;
+      const per = was.length / levels[0]!.tensors;
+      assert.equal(now.length, per * field.settings.levels![0]!.tensors);
+      for (let i = 0; i < table.length; i++) {
+        if (!(table[i]! > 0)) continue;
+        const lines = now.subarray((table[i]! - 1) * per, table[i]! * per);
+        if (old[i]! > 0) assert.deepEqual(lines, was.subarray((old[i]! - 1) * per, old[i]! * per), `${family}: the kept tensor of cell ${i}`);
+        else assert.ok(lines.some((v) => v !== 0) && lines.every((v) => Math.abs(v) < 10 * settings.initStd), `${family}: fresh lines in cell ${i}`);
+      }
+      assert.deepEqual(after.get(`${family}.level1`), before.get(`${family}.level1`));
+    }
   } finally {
     field.destroy();
   }

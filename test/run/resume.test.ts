@@ -1,7 +1,7 @@
 // Exact resume: a run continued from a checkpoint ends with bit-identical parameters to the run
 // that was never interrupted, whichever iteration it was interrupted at: before and after an
 // upsample, an alpha-mask update with the box shrink, the second mask update with the ray filter,
-// and a rank increment (SlimmeRF). Also a run stopped by the user and continued, and a checkpoint
+// and a rank increment (SlimmeRF); Strivec's tensor pruning and placing again. Also a run stopped by the user and continued, and a checkpoint
 // refused on other data.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -96,45 +96,50 @@ test('with the coarse-to-fine blur (its own random density strengths) and pose r
   assert.ok(ref.has('poses#c2w') && !sharp.has('poses#c2w'), 'only the refining run has refined cameras');
 });
 
-test('Strivec: a run resumed across its tensor pruning (at the first mask update) ends bit-identical, with the pruned layout', {
-  timeout: 600_000,
-}, async () => {
-  const ctx = await nodeGpu();
-  const strivec = resolveConfig('strivec', {
-    N_voxel_init: 12 ** 3,
-    N_voxel_final: 18 ** 3,
-    upsamp_list: [10],
-    update_AlphaMask_list: [64],
-    n_lamb_sigma: [8, 6],
-    n_lamb_sh: [8, 8],
-    featureC: 8,
-    batch_size: 256,
-    n_iters: 70,
-    pre_N_iters: 60,
-    vox_range: [0.6, 0.3],
-    local_range: [0.45, 0.225],
+for (const refine of [false, true]) {
+  // Without pose refinement the first mask update prunes the empty tensors; with it, it places
+  // them again around the surface the refined cameras see (some new, some gone).
+  const what = refine ? 'placing its tensors again' : 'its tensor pruning';
+  test(`Strivec: a run resumed across ${what} (at the first mask update) ends bit-identical, with the new layout`, { timeout: 600_000 }, async () => {
+    const ctx = await nodeGpu();
+    const strivec = resolveConfig('strivec', {
+      N_voxel_init: 12 ** 3,
+      N_voxel_final: 18 ** 3,
+      upsamp_list: [10],
+      update_AlphaMask_list: [64],
+      n_lamb_sigma: [8, 6],
+      n_lamb_sh: [8, 8],
+      featureC: 8,
+      batch_size: 256,
+      n_iters: 70,
+      pre_N_iters: 60,
+      vox_range: [0.6, 0.3],
+      local_range: [0.45, 0.225],
+      ...(refine ? { refine_poses: true } : {}),
+    });
+    const saved = new Map<number, Uint8Array>();
+    const events: string[] = [];
+    const whole = new TrainingRun(ctx, ds, strivec, { seed: 1, checkpoint: { everyIterations: 1, sink: async (b, iter) => void saved.set(iter, b) } });
+    const ref = await finalValues(whole, (e) => {
+      if (e.type === 'step' && e.step.event) events.push(`${e.step.iter}: ${e.step.event}`);
+    });
+    const logged = refine ? /^64: .*placed the tensors again .*: \d+ tensors at level 1 \(\d+ new, \d+ gone\)/ : /^64: .*pruned \d+ of \d+ tensors at level 1/;
+    assert.ok(
+      events.some((e) => logged.test(e)),
+      events.join('; '),
+    );
+    const before = decodeCheckpoint(saved.get(63)!, 'iteration 63');
+    const after = decodeCheckpoint(saved.get(64)!, 'iteration 64');
+    assert.ok(
+      after.settings.levels!.some((lv, l) => lv.tensors !== before.settings.levels![l]!.tensors),
+      'the checkpoint after the mask update holds the new layout',
+    );
+    for (const k of refine ? [63, 64] : [63, 64, 67]) {
+      const cp = decodeCheckpoint(saved.get(k)!, `iteration ${k}`);
+      assertSame(ref, await finalValues(new TrainingRun(ctx, ds, strivec, { seed: 1, resumeFrom: cp })), `Strivec resumed at ${k}`);
+    }
   });
-  const saved = new Map<number, Uint8Array>();
-  const events: string[] = [];
-  const whole = new TrainingRun(ctx, ds, strivec, { seed: 1, checkpoint: { everyIterations: 1, sink: async (b, iter) => void saved.set(iter, b) } });
-  const ref = await finalValues(whole, (e) => {
-    if (e.type === 'step' && e.step.event) events.push(`${e.step.iter}: ${e.step.event}`);
-  });
-  assert.ok(
-    events.some((e) => /^64: .*pruned \d+ of \d+ tensors at level 1/.test(e)),
-    events.join('; '),
-  );
-  const before = decodeCheckpoint(saved.get(63)!, 'iteration 63').settings.levels!;
-  const after = decodeCheckpoint(saved.get(64)!, 'iteration 64').settings.levels!;
-  assert.ok(
-    after.some((lv, l) => lv.tensors < before[l]!.tensors),
-    'the checkpoint after the pruning holds fewer tensors',
-  );
-  for (const k of [63, 64, 67]) {
-    const cp = decodeCheckpoint(saved.get(k)!, `iteration ${k}`);
-    assertSame(ref, await finalValues(new TrainingRun(ctx, ds, strivec, { seed: 1, resumeFrom: cp })), `Strivec resumed at ${k}`);
-  }
-});
+}
 
 test('a run stopped by the user keeps its last state; continued, it ends as if never stopped', { timeout: 600_000 }, async () => {
   const ctx = await nodeGpu();

@@ -70,16 +70,10 @@ export function placeTensors(
   const levels: StrivecLevel[] = [];
   const tables: Float32Array[] = [];
   spacings.forEach((v, l) => {
-    const dims = [0, 1, 2].map((a) => Math.floor((hi[a]! - lo[a]!) / v) + 1) as Vec3;
-    const occupied = new Uint8Array(dims[0] * dims[1] * dims[2]);
-    for (let i = 0; i < n; i++) {
-      const c = [0, 1, 2].map((a) => Math.min(dims[a]! - 1, Math.floor((points[i * 3 + a]! - lo[a]!) / v)));
-      occupied[(c[2]! * dims[1] + c[1]!) * dims[0] + c[0]!] = 1;
-    }
+    const lattice = { origin: [...lo] as Vec3, spacing: v, dims: [0, 1, 2].map((a) => Math.floor((hi[a]! - lo[a]!) / v) + 1) as Vec3 };
+    const occupied = cellsHolding(lattice, points);
     const level: StrivecLevel = {
-      origin: [...lo],
-      spacing: v,
-      dims,
+      ...lattice,
       halfSize: halfSizes[l]!,
       tensors: occupied.reduce((s, x) => s + x, 0),
       ...(samplesPerCell !== 1 ? { samplesPerCell } : {}),
@@ -88,6 +82,24 @@ export function placeTensors(
     tables.push(latticeTable(level, occupied));
   });
   return { levels, tables };
+}
+
+/** One flag per cell of a lattice: whether any of the points (x, y, z triples) lies in it; points outside the lattice count for none. */
+export function cellsHolding(lattice: Pick<StrivecLevel, 'origin' | 'spacing' | 'dims'>, points: Float32Array): Uint8Array {
+  const { origin, spacing, dims } = lattice;
+  const occupied = new Uint8Array(dims[0] * dims[1] * dims[2]);
+  const c = [0, 0, 0];
+  for (let i = 0; i < points.length / 3; i++) {
+    let inside = true;
+    for (let a = 0; a < 3; a++) {
+      const f = (points[i * 3 + a]! - origin[a]!) / spacing;
+      // (A point on the far face belongs to the last cell, as the cloud's maximum does.)
+      inside &&= f >= 0 && f <= dims[a]!;
+      c[a] = Math.min(dims[a]! - 1, Math.floor(f));
+    }
+    if (inside) occupied[(c[2]! * dims[1] + c[1]!) * dims[0] + c[0]!] = 1;
+  }
+  return occupied;
 }
 
 export interface Candidate {
