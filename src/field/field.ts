@@ -44,8 +44,10 @@ export class TensorField {
   maskBuffer: GPUBuffer;
   /** The layout's index tables (Strivec's lattices), a host copy (they change only when tensors are pruned). */
   readonly lattice: Float32Array[] = [];
-  /** Strivec: the tensors pruneTensors removed from each level, for the log and the studio; null before any pruning. */
+  /** Strivec: the tensors pruneTensors and occupyCells removed from each level, for the log and the studio; null before any. */
   pruned: number[] | null = null;
+  /** Strivec: the tensors occupyCells added at each level (placing them again); null before any. */
+  added: number[] | null = null;
   /**
    * Rank groups that hold trained values. SlimmeRF starts at 1 and grows; the groups above are
    * still at their random init and are never evaluated. Plain models: maxRank.
@@ -252,6 +254,7 @@ export class TensorField {
     const added = next.map((c, l) => c.reduce((n, on, i) => n + (on && !(old[l]![i]! > 0) ? 1 : 0), 0));
     const removed = next.map((c, l) => c.reduce((n, on, i) => n + (!on && old[l]![i]! > 0 ? 1 : 0), 0));
     this.pruned = this.pruned ? this.pruned.map((n, l) => n + removed[l]!) : removed;
+    if (added.some((a) => a > 0)) this.added = this.added ? this.added.map((n, l) => n + added[l]!) : added;
     if (added.every((a) => a === 0) && removed.every((r) => r === 0)) return { added, removed };
     const values = await this.arena.download(this.ctx);
     const replace = new Map<string, Float32Array>();

@@ -510,9 +510,9 @@ export class Session {
   }
 
   /** Strivec's lattices and tables, for drawing the local tensors, with each level's parameters; null for other models. */
-  get localTensors(): { levels: StrivecLevel[]; tables: Float32Array[]; params: number[]; pruned: number[] | null } | null {
+  get localTensors(): { levels: StrivecLevel[]; tables: Float32Array[]; params: number[]; pruned: number[] | null; added: number[] | null } | null {
     const f = this.field;
-    return f?.settings.levels ? { levels: f.settings.levels, tables: f.lattice, params: f.parametersByLevel!, pruned: f.pruned } : null;
+    return f?.settings.levels ? { levels: f.settings.levels, tables: f.lattice, params: f.parametersByLevel!, pruned: f.pruned, added: f.added } : null;
   }
 
   /**

@@ -259,7 +259,8 @@ export function FieldViewport({ session, active = true, children }: { session: S
                   data-pruned={local.pruned?.[l] ?? 0}
                   title={
                     `${lv.tensors.toLocaleString()} local tensors, ${(2 * lv.halfSize).toFixed(3)} wide, ${local.params[l]!.toLocaleString()} parameters` +
-                    (local.pruned ? `; ${local.pruned[l]!.toLocaleString()} pruned where the alpha mask found empty space` : '')
+                    (local.added ? `; placed again around the surface the refined cameras see: ${local.added[l]!.toLocaleString()} added` : '') +
+                    (local.pruned ? `; ${local.pruned[l]!.toLocaleString()} removed where they found empty space` : '')
                   }
                   onClick={() => setBoxes((b) => b.map((x, i) => (i === l ? !x : x)))}
                 >
