@@ -153,6 +153,9 @@ export const BENCH_CONFIGS: Record<string, BenchConfig> = {
     options: { ...slimOptions, pre_N_iters: 100, ...refinement, blur_schedule: [] },
     poseNoise: 0.15,
   },
+  // slim-strivec with lines of one sample per final-grid cell (VM's resolution) instead of the
+  // reference's two: half the lines' parameters.
+  'slim-strivec-lines1': { downscale: 16, testViews: 5, model: 'strivec', options: { ...slimOptions, pre_N_iters: 100, line_samples_per_cell: 1 } },
   'slim-strivec-density': { downscale: 16, testViews: 5, model: 'strivec', options: { ...slimOptions, pre_N_iters: 100, strivec_placement: 'density' } },
   // The slim configuration on the procedural scene (its 128x128 renders, 8 test views between the
   // training views): Strivec, VM-192 and CP-384 side by side, as on lego above.
@@ -165,6 +168,7 @@ export const BENCH_CONFIGS: Record<string, BenchConfig> = {
   'long-vm192': { downscale: 16, testViews: 5, model: 'vm192', options: longOptions },
   'long-cp384': { downscale: 16, testViews: 5, model: 'cp384', options: longOptions },
   'long-strivec': { downscale: 16, testViews: 5, model: 'strivec', options: { ...longOptions, pre_N_iters: 300 } },
+  'long-strivec-lines1': { downscale: 16, testViews: 5, model: 'strivec', options: { ...longOptions, pre_N_iters: 300, line_samples_per_cell: 1 } },
   'long-vm192-demo': { scene: 'builtin:demo', downscale: 1, testViews: 8, model: 'vm192', options: longOptions },
   'long-cp384-demo': { scene: 'builtin:demo', downscale: 1, testViews: 8, model: 'cp384', options: longOptions },
   'long-strivec-demo': { scene: 'builtin:demo', downscale: 1, testViews: 8, model: 'strivec', options: { ...longOptions, pre_N_iters: 300 } },

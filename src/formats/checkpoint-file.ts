@@ -270,7 +270,16 @@ function checkHeader(raw: unknown, fail: (why: string) => never): Header {
 }
 
 /** Training options checkpoints made before them do not have. */
-const ADDED_OPTIONS = new Set(['blurSchedule', 'refinePoses', 'lrPoseInit', 'lrPoseFinal', 'imageBlurSchedule', 'edgeLoss', 'strivecPlacement']);
+const ADDED_OPTIONS = new Set([
+  'blurSchedule',
+  'refinePoses',
+  'lrPoseInit',
+  'lrPoseFinal',
+  'imageBlurSchedule',
+  'edgeLoss',
+  'strivecPlacement',
+  'lineSamplesPerCell',
+]);
 
 /** Pose refinement's saved corrections and Adam moments: three lists of six numbers per camera. */
 function checkPoses(c: JsonChecks, raw: unknown, iter: number): PoseState {
@@ -315,7 +324,7 @@ function checkTrainOptions(c: JsonChecks, raw: unknown): TrainOptions {
   const unknown = Object.keys(o).filter((k) => !(k in DEFAULT_TRAIN) && k !== 'contract');
   if (unknown.length) c.fail(`header: unknown training options ${unknown.join(', ')}`);
   const t = out as unknown as TrainOptions;
-  for (const key of ['nIters', 'batchSize', 'nVoxelInit', 'nVoxelFinal', 'seed', 'rankEta', 'trainViews', 'coarseIters'] as const) {
+  for (const key of ['nIters', 'batchSize', 'nVoxelInit', 'nVoxelFinal', 'seed', 'rankEta', 'trainViews', 'coarseIters', 'lineSamplesPerCell'] as const) {
     if (!Number.isInteger(t[key])) c.fail(`header: train.${key} must be an integer`);
   }
   if (t.nIters < 1 || t.batchSize < 1) c.fail('header: train.nIters and train.batchSize must be at least 1');

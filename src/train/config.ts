@@ -40,6 +40,11 @@ export interface TrainOptions {
    */
   strivecPlacement: 'weights' | 'density';
   /**
+   * Strivec: line samples per cell of the final grid (1 to 8); 0 = the preset rule's 2 (the
+   * reference's), or 1 when vox_range or local_range are given.
+   */
+  lineSamplesPerCell: number;
+  /**
    * Coarse-to-fine (notes §5): the Gaussian blur width of the factors, world units, as knots
    * evenly spread over training (coarse-to-fine.ts BLUR_SCHEDULE_BLENDER); empty: no blur.
    */
@@ -92,6 +97,7 @@ export const DEFAULT_TRAIN: TrainOptions = {
   voxRange: [],
   localRange: [],
   strivecPlacement: 'weights',
+  lineSamplesPerCell: 0,
   blurSchedule: [],
   refinePoses: false,
   lrPoseInit: 1e-3,
@@ -133,6 +139,8 @@ const KEYS = {
   local_range: 'nums',
   // Slimfield: Strivec's placement, "weights" (around the coarse pass's rendered surface) or "density".
   strivec_placement: 'placement',
+  // Slimfield: Strivec's line samples per cell of the final grid (the preset rule's 2 when absent).
+  line_samples_per_cell: 'int',
   // Slimfield: contract the scene (true), keep the box only (false), NDC ("ndc"); absent: from the dataset.
   contract: 'space',
   // Joint-TensoRF's coarse-to-fine blur widths (world units), knots over training; [] for none.
@@ -258,6 +266,7 @@ export function resolveConfig(preset: PresetName, opts: Record<string, unknown>)
     voxRange: o.vox_range ?? [],
     localRange: o.local_range ?? [],
     strivecPlacement: (o.strivec_placement as 'weights' | 'density' | undefined) ?? DEFAULT_TRAIN.strivecPlacement,
+    lineSamplesPerCell: o.line_samples_per_cell ?? DEFAULT_TRAIN.lineSamplesPerCell,
     // Pose refinement trains through the blur that makes it converge (notes §5) unless the
     // options set a schedule ([] for none); Strivec has no factor blur (below), so none by default.
     blurSchedule: o.blur_schedule ?? (o.refine_poses && !layout.localTensors ? BLUR_SCHEDULE_BLENDER : []),
@@ -284,6 +293,9 @@ export function resolveConfig(preset: PresetName, opts: Record<string, unknown>)
     throw new ConfigError(`option "blur_schedule" (--coarse-to-fine) blurs VM and CP fields; ${layout.label} trains without it`);
   }
   if (train.refinePoses && (train.lrPoseInit <= 0 || train.lrPoseFinal <= 0)) throw new ConfigError('lr_pose_init and lr_pose_final must be above 0');
+  if (train.lineSamplesPerCell !== 0 && !(train.lineSamplesPerCell >= 1 && train.lineSamplesPerCell <= 8)) {
+    throw new ConfigError('option "line_samples_per_cell" must be 1 to 8 (or 0 for the preset rule)');
+  }
   if (layout.localTensors && train.coarseIters < 1) throw new ConfigError(`option "pre_N_iters" (the coarse pass) must be at least 1 for ${layout.label}`);
   if (train.batchSize < 1 || train.nIters < 1) throw new ConfigError('n_iters and batch_size must be at least 1');
   return { settings, train };

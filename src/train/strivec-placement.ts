@@ -61,7 +61,8 @@ export const COARSE_ALPHA_THRESHOLD = 1e-3;
 /**
  * Lattice spacings, half-sizes and line samples per grid cell: the reference's ratios to the run's
  * final grid (the preset rule), or vox_range / local_range when the options give them, which keep
- * the lines of the configurations written before the rule (a sample per grid cell).
+ * the lines of the configurations written before the rule (a sample per grid cell);
+ * line_samples_per_cell, when given, sets the lines' samples either way.
  */
 export function strivecLattice(
   settings: FieldSettings,
@@ -77,7 +78,7 @@ export function strivecLattice(
     throw new LimitError(`Strivec: vox_range and local_range must list one value per level (${levels} levels)`);
   }
   const explicit = opt.voxRange.length > 0 || opt.localRange.length > 0;
-  return { spacings, halfSizes, samplesPerCell: explicit ? 1 : REFERENCE_SAMPLES_PER_CELL };
+  return { spacings, halfSizes, samplesPerCell: opt.lineSamplesPerCell || (explicit ? 1 : REFERENCE_SAMPLES_PER_CELL) };
 }
 
 /** Points per axis of a lattice spanning `box` with at most `spacing` between neighbours. */

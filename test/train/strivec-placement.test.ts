@@ -10,7 +10,7 @@ import type { Box, Vec3 } from '../../src/field/geometry.ts';
 import { levelLineSamples, placeTensors } from '../../src/field/layouts/strivec-lattice.ts';
 import { MODEL_PRESETS } from '../../src/field/presets.ts';
 import { nodeGpu } from '../../src/gpu/node.ts';
-import { DEFAULT_TRAIN } from '../../src/train/config.ts';
+import { DEFAULT_TRAIN, resolveConfig } from '../../src/train/config.ts';
 import { SURFACE_WEIGHT, strivecLattice, surfacePoints } from '../../src/train/strivec-placement.ts';
 import { refSurfaceMarks } from '../../src/train/surface-marks.ref.ts';
 import { pixelRays, SEEN_BOX, SEEN_NEAR_FAR, SEEN_VIEWS, seenSettings } from '../fixtures/small-fields.ts';
@@ -62,4 +62,8 @@ test('the preset rule: the reference lattices and lines in cells of the final gr
   for (const [l, v] of slim.spacings.entries()) assert.ok(Math.abs(v - ([40, 20, 10][l]! * 3) / 47) < 1e-9, `level ${l + 1}: ${v}`);
   const explicit = strivecLattice(settings, { ...DEFAULT_TRAIN, nVoxelFinal: 48 ** 3, voxRange: [0.4, 0.2, 0.1], localRange: [0.3, 0.15, 0.075] }, lego);
   assert.deepEqual(explicit, { spacings: [0.4, 0.2, 0.1], halfSizes: [0.3, 0.15, 0.075], samplesPerCell: 1 });
+  // line_samples_per_cell sets the lines either way.
+  assert.equal(strivecLattice(settings, { ...DEFAULT_TRAIN, nVoxelFinal: 48 ** 3, lineSamplesPerCell: 1 }, lego).samplesPerCell, 1);
+  assert.equal(strivecLattice(settings, { ...DEFAULT_TRAIN, nVoxelFinal: 48 ** 3, voxRange: [0.4, 0.2, 0.1], lineSamplesPerCell: 3 }, lego).samplesPerCell, 3);
+  assert.throws(() => resolveConfig('strivec', { line_samples_per_cell: 9 }), /line_samples_per_cell/);
 });
