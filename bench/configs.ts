@@ -171,6 +171,13 @@ export const BENCH_CONFIGS: Record<string, BenchConfig> = {
   'long-strivec-lines1': { downscale: 16, testViews: 5, model: 'strivec', options: { ...longOptions, pre_N_iters: 300, line_samples_per_cell: 1 } },
   'long-vm192-demo': { scene: 'builtin:demo', downscale: 1, testViews: 8, model: 'vm192', options: longOptions },
   'long-cp384-demo': { scene: 'builtin:demo', downscale: 1, testViews: 8, model: 'cp384', options: longOptions },
+  'long-strivec-lines1-demo': {
+    scene: 'builtin:demo',
+    downscale: 1,
+    testViews: 8,
+    model: 'strivec',
+    options: { ...longOptions, pre_N_iters: 300, line_samples_per_cell: 1 },
+  },
   'long-strivec-demo': { scene: 'builtin:demo', downscale: 1, testViews: 8, model: 'strivec', options: { ...longOptions, pre_N_iters: 300 } },
   // The real capture: instant-ngp's fox (50 phone photos with lens distortion) at 135x240, the
   // same reduced schedule, scored on its every-8th held-out views (7). Its photos show the room
