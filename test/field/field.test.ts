@@ -23,30 +23,16 @@ import { RayBatch } from '../../src/render/ray-batch.ts';
 import { CoarseToFine } from '../../src/train/coarse-to-fine.ts';
 import { readRayLosses, recordLoss } from '../../src/train/loss.ts';
 import { PoseRefiner, refineCamera } from '../../src/train/pose-refinement.ts';
+import { SEEN_BOX, seenSettings } from '../fixtures/small-fields.ts';
 
-const box: Box = { lo: [-1, -1.2, -0.9], hi: [1.1, 1, 1] };
+const box: Box = SEEN_BOX;
 
 // Strivec: two levels of local tensors around a random cloud in the middle of the box, so rays
 // cross covered and uncovered space (where every level must cover a sample for it to count).
 const cloud = randomNormal(3 * 40, 0.35, 5);
 const lattice = placeTensors(cloud, [0.8, 0.5], [0.6, 0.375]);
 
-function settings(kind: 'vm' | 'cp' | 'strivec', shading: 'MLP_Fea' | 'SH'): FieldSettings {
-  return {
-    kind,
-    densityComps: kind === 'vm' ? [2, 3, 2] : kind === 'cp' ? [3] : [3, 2],
-    appComps: kind === 'vm' ? [3, 2, 4] : kind === 'cp' ? [5] : [4, 3],
-    ...(kind === 'strivec' ? { levels: lattice.levels } : {}),
-    shading: shading === 'SH' ? { mode: 'SH', appDim: 27, viewPe: 0, feaPe: 0, featureC: 0 } : { mode: 'MLP_Fea', appDim: 6, viewPe: 1, feaPe: 1, featureC: 8 },
-    // A shift of 0 and a larger init make opacities substantial, so every path carries gradient.
-    densityShift: -2,
-    distanceScale: 25,
-    stepRatio: 0.5,
-    alphaMaskThres: 1e-4,
-    rayMarchWeightThres: 1e-4,
-    initStd: 0.5,
-  };
-}
+const settings = (kind: 'vm' | 'cp' | 'strivec', shading: 'MLP_Fea' | 'SH'): FieldSettings => seenSettings(kind, shading, lattice.levels);
 
 /**
  * Random rays through the middle of the box. Rays with a sample near the edge of the inside tolerance are
